@@ -1,0 +1,934 @@
+"""The recovery-plan domain (DESIGN.md, "Domain").
+
+Money is ``DecimalField(max_digits=14, decimal_places=2)``. Rules that must never be broken are
+database constraints as well as form validation. Every editable model keeps its history
+(django-simple-history) and a ``version`` counter that services use to refuse lost updates.
+Natural keys make the seed fixtures loadable twice without duplicating anything.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from simple_history.models import HistoricalRecords
+
+from recovery import fiscal
+from recovery.models import Authority
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+YEAR_Q = Q(year__regex=fiscal.YEAR_PATTERN)
+
+
+def year_field(**kwargs):
+    return models.CharField(
+        max_length=7,
+        validators=[fiscal.validate_year],
+        help_text="Financial year, written like 2017/18.",
+        **kwargs,
+    )
+
+
+def period_field(**kwargs):
+    return models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(12)],
+        help_text="P1 = April ... P12 = March.",
+        **kwargs,
+    )
+
+
+class RAG(models.TextChoices):
+    BLUE = "blue", "Blue (delivered)"
+    GREEN = "green", "Green"
+    AMBER = "amber", "Amber"
+    RED = "red", "Red"
+
+
+class Versioned(models.Model):
+    """Optimistic locking: services compare and bump ``version`` on every save."""
+
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    class Meta:
+        abstract = True
+
+
+# --------------------------------------------------------------------------------------------
+# Plan
+
+
+class PlanManager(models.Manager):
+    def get_by_natural_key(self, authority_slug, code):
+        return self.get(authority__slug=authority_slug, code=code)
+
+
+class Plan(Versioned):
+    class Kind(models.TextChoices):
+        RECOVERY = "recovery", "In-year recovery plan"
+        COST_IMPROVEMENT = "cost_improvement", "Cost improvement plan"
+        MTFS = "mtfs", "Medium-term financial strategy"
+        BUDGET_UPDATE = "budget_update", "Budget update"
+        FIVE_YEAR = "five_year", "Five-year plan"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        APPROVED = "approved", "Approved"
+        ACTIVE = "active", "Active"
+        CLOSED = "closed", "Closed"
+        SUPERSEDED = "superseded", "Superseded"
+
+    authority = models.ForeignKey(Authority, on_delete=models.PROTECT, related_name="plans")
+    code = models.SlugField(
+        max_length=60, help_text="Short unique name within the authority, e.g. mtfs-2017-21."
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    title = models.CharField(max_length=300)
+    directorate = models.CharField(max_length=200, blank=True)
+    first_year = year_field()
+    last_year = year_field()
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFT)
+    approved_on = models.DateField(null=True, blank=True)
+    approved_by = models.CharField(max_length=200, blank=True)
+    published_on = models.DateField(
+        null=True, blank=True, help_text="Date of the paper or of this revision."
+    )
+    revises = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="revisions",
+        help_text="The earlier plan this one revises or replaces.",
+    )
+    source_document = models.CharField(
+        max_length=200, blank=True, help_text="The paper this plan was taken from."
+    )
+    summary = models.TextField(blank=True)
+    notes = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    objects = PlanManager()
+
+    class Meta:
+        ordering = ["authority__name", "first_year", "title"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["authority", "code"],
+                name="plan_code_unique_per_authority",
+                violation_error_message="This authority already has a plan with that code.",
+            ),
+            models.CheckConstraint(
+                condition=Q(first_year__regex=fiscal.YEAR_PATTERN)
+                & Q(last_year__regex=fiscal.YEAR_PATTERN),
+                name="plan_years_written_like_2017_18",
+            ),
+            models.CheckConstraint(
+                condition=Q(first_year__lte=F("last_year")),
+                name="plan_first_year_not_after_last",
+                violation_error_message="The first year must not be after the last year.",
+            ),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def natural_key(self):
+        return (self.authority.slug, self.code)
+
+    natural_key.dependencies = ["recovery.authority"]
+
+    @property
+    def years(self) -> list[str]:
+        return fiscal.years_between(self.first_year, self.last_year)
+
+    def clean(self):
+        if self.first_year and self.last_year and self.first_year > self.last_year:
+            raise ValidationError({"last_year": "The last year must not be before the first."})
+        if self.revises_id and self.revises_id == self.pk:
+            raise ValidationError({"revises": "A plan cannot revise itself."})
+        if self.revises_id and self.authority_id and self.revises.authority_id != self.authority_id:
+            raise ValidationError({"revises": "A plan can only revise a plan of its authority."})
+
+
+class PlanChildManager(models.Manager):
+    """Children of a plan are found by the plan's natural key plus their own key field."""
+
+    key_field = "code"
+
+    def get_by_natural_key(self, authority_slug, plan_code, key):
+        return self.get(
+            plan__authority__slug=authority_slug, plan__code=plan_code, **{self.key_field: key}
+        )
+
+
+class PlanChild(Versioned):
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE)
+
+    class Meta:
+        abstract = True
+
+    KEY_FIELD = "code"
+
+    def natural_key(self):
+        return (*self.plan.natural_key(), getattr(self, self.KEY_FIELD))
+
+    natural_key.dependencies = ["plans.plan"]
+
+
+class NarrativeManager(PlanChildManager):
+    key_field = "order"
+
+
+class NarrativeSection(PlanChild):
+    """A section of the plan's narrative: background, why previous plans failed..."""
+
+    KEY_FIELD = "order"
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="sections")
+    order = models.PositiveSmallIntegerField()
+    heading = models.CharField(max_length=300)
+    body = models.TextField()
+    history = HistoricalRecords()
+
+    objects = NarrativeManager()
+
+    class Meta:
+        ordering = ["plan", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "order"], name="section_order_unique")
+        ]
+
+    def __str__(self):
+        return self.heading
+
+
+class Workstream(PlanChild):
+    """A theme or objective grouping savings lines."""
+
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="workstreams")
+    code = models.SlugField(max_length=60)
+    name = models.CharField(max_length=300)
+    description = models.TextField(blank=True)
+    lead = models.CharField(max_length=200, blank=True)
+    order = models.PositiveSmallIntegerField(default=0)
+    history = HistoricalRecords()
+
+    objects = PlanChildManager()
+
+    class Meta:
+        ordering = ["plan", "order", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan", "code"],
+                name="workstream_code_unique",
+                violation_error_message="This plan already has a workstream with that code.",
+            )
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+# --------------------------------------------------------------------------------------------
+# Savings
+
+
+class SavingsLineManager(PlanChildManager):
+    key_field = "reference"
+
+
+class SavingsLine(PlanChild):
+    class Category(models.TextChoices):
+        STAFFING = "staffing", "Staffing"
+        PLACEMENTS = "placements", "Placements"
+        COMMISSIONING = "commissioning", "Commissioning"
+        INCOME = "income", "Income"
+        OTHER = "other", "Other"
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", "Proposed"
+        APPROVED = "approved", "Approved"
+        IN_DELIVERY = "in_delivery", "In delivery"
+        DELIVERED = "delivered", "Delivered"
+        SLIPPED = "slipped", "Slipped"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    class Recurrence(models.TextChoices):
+        RECURRING = "recurring", "Recurring"
+        ONE_OFF = "one_off", "One-off"
+
+    KEY_FIELD = "reference"
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="lines")
+    workstream = models.ForeignKey(
+        Workstream, on_delete=models.SET_NULL, null=True, blank=True, related_name="lines"
+    )
+    reference = models.CharField(max_length=40, help_text="e.g. CHS/SAV/34")
+    title = models.CharField(max_length=300)
+    description = models.TextField(blank=True)
+    actions = models.TextField(blank=True)
+    owner = models.CharField(max_length=200, blank=True)
+    category = models.CharField(max_length=16, choices=Category.choices, default=Category.OTHER)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PROPOSED)
+    rag = models.CharField(
+        "current RAG", max_length=5, choices=RAG.choices, blank=True,
+        help_text="Delivery confidence now.",
+    )
+    original_rag = models.CharField(
+        "original RAG", max_length=5, choices=RAG.choices, blank=True,
+        help_text="Delivery confidence at budget setting.",
+    )
+    in_revenue_budget = models.BooleanField(
+        default=False, help_text="Included in the base revenue budget (* in the papers)."
+    )
+    recurrence = models.CharField(
+        max_length=10, choices=Recurrence.choices, default=Recurrence.RECURRING
+    )
+    start_period = period_field(
+        null=True, blank=True, verbose_name="start month (period)"
+    )
+    counts_towards_target = models.BooleanField(
+        default=True,
+        help_text="Counted in the plan's planned and achieved totals. Off for savings the "
+        "paper reports separately from its target.",
+    )
+    order = models.PositiveSmallIntegerField(default=0)
+    notes = models.TextField(blank=True, help_text="Discrepancies between papers and other notes.")
+    history = HistoricalRecords()
+
+    objects = SavingsLineManager()
+
+    class Meta:
+        ordering = ["plan", "order", "reference"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan", "reference"],
+                name="line_reference_unique_per_plan",
+                violation_error_message="This plan already has a savings line with that reference.",
+            ),
+            models.CheckConstraint(
+                condition=Q(start_period__isnull=True)
+                | Q(start_period__gte=1, start_period__lte=12),
+                name="line_start_period_1_12",
+                violation_error_message="The start period must be between 1 and 12.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.reference} {self.title}"
+
+    def clean(self):
+        if self.workstream_id and self.plan_id and self.workstream.plan_id != self.plan_id:
+            raise ValidationError({"workstream": "That workstream belongs to another plan."})
+
+
+class LineChildManager(models.Manager):
+    key_field = "year"
+
+    def get_by_natural_key(self, authority_slug, plan_code, reference, key):
+        return self.get(
+            line__plan__authority__slug=authority_slug,
+            line__plan__code=plan_code,
+            line__reference=reference,
+            **{self.key_field: key},
+        )
+
+
+class PlannedAmount(Versioned):
+    """What a line is planned to save in one financial year: a point, a range, or TBC."""
+
+    class Kind(models.TextChoices):
+        POINT = "point", "Amount"
+        RANGE = "range", "Range"
+        TBC = "tbc", "To be confirmed"
+
+    line = models.ForeignKey(SavingsLine, on_delete=models.CASCADE, related_name="amounts")
+    year = year_field()
+    kind = models.CharField(max_length=5, choices=Kind.choices, default=Kind.POINT)
+    low = models.DecimalField(**MONEY, null=True, blank=True)
+    high = models.DecimalField(**MONEY, null=True, blank=True)
+    driver_volume = models.DecimalField(
+        max_digits=10, decimal_places=2, null=True, blank=True,
+        help_text="Volume of the driver, e.g. 2 placements.",
+    )
+    driver_unit = models.CharField(max_length=100, blank=True, help_text="e.g. placements")
+    driver_unit_value = models.DecimalField(
+        **MONEY, null=True, blank=True, help_text="Value per unit, e.g. £126,705."
+    )
+    stated_text = models.CharField(
+        max_length=100, blank=True, help_text="The figure as the paper printed it."
+    )
+    notes = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    objects = LineChildManager()
+
+    class Meta:
+        ordering = ["line", "year"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["line", "year"],
+                name="one_planned_amount_per_line_and_year",
+                violation_error_message="This line already has a planned amount for that year.",
+            ),
+            models.CheckConstraint(condition=YEAR_Q, name="amount_year_written_like_2017_18"),
+            models.CheckConstraint(
+                condition=Q(low__lte=F("high")) | Q(kind="tbc"),
+                name="amount_low_not_above_high",
+                violation_error_message="The low figure must not be above the high figure.",
+            ),
+            models.CheckConstraint(
+                condition=(Q(kind="tbc") & Q(low__isnull=True) & Q(high__isnull=True))
+                | (Q(kind="point") & Q(low__isnull=False) & Q(low=F("high")))
+                | (Q(kind="range") & Q(low__isnull=False) & Q(high__isnull=False)),
+                name="amount_shape_matches_kind",
+                violation_error_message="A TBC amount has no figures; a point has one; a range "
+                "has a low and a high.",
+            ),
+            models.CheckConstraint(
+                condition=Q(low__isnull=True) | Q(low__gte=0),
+                name="amount_not_negative",
+                violation_error_message="A planned saving cannot be negative.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.line.reference} {self.year}"
+
+    def natural_key(self):
+        return (*self.line.natural_key(), self.year)
+
+    natural_key.dependencies = ["plans.savingsline"]
+
+    @property
+    def driver_total(self):
+        if self.driver_volume is None or self.driver_unit_value is None:
+            return None
+        return (self.driver_volume * self.driver_unit_value).quantize(self.driver_unit_value)
+
+
+class ProgressEntryManager(LineChildManager):
+    key_field = "as_at"
+
+
+class ProgressEntry(Versioned):
+    """What had been delivered on a line at a date, and what is forecast for the year."""
+
+    class Basis(models.TextChoices):
+        ACHIEVED = "achieved", "Achieved"
+        ACHIEVABLE = "achievable", "Achievable (not yet achieved)"
+
+    line = models.ForeignKey(SavingsLine, on_delete=models.CASCADE, related_name="progress")
+    as_at = models.DateField()
+    year = year_field(editable=False)
+    achieved_to_date = models.DecimalField(**MONEY, null=True, blank=True)
+    basis = models.CharField(max_length=10, choices=Basis.choices, default=Basis.ACHIEVED)
+    forecast = models.DecimalField(
+        "forecast for the year", **MONEY, null=True, blank=True
+    )
+    rag = models.CharField("RAG", max_length=5, choices=RAG.choices, blank=True)
+    commentary = models.TextField(blank=True)
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )
+    entered_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    objects = ProgressEntryManager()
+
+    class Meta:
+        ordering = ["line", "as_at"]
+        verbose_name_plural = "progress entries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["line", "as_at"],
+                name="one_progress_entry_per_line_and_date",
+                violation_error_message="This line already has progress recorded at that date.",
+            ),
+            models.CheckConstraint(condition=YEAR_Q, name="progress_year_written_like_2017_18"),
+            models.CheckConstraint(
+                condition=Q(achieved_to_date__isnull=True) | Q(achieved_to_date__gte=0),
+                name="progress_achieved_not_negative",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.line.reference} at {self.as_at:%d %b %Y}"
+
+    def natural_key(self):
+        return (*self.line.natural_key(), self.as_at.isoformat())
+
+    natural_key.dependencies = ["plans.savingsline"]
+
+    def save(self, *args, **kwargs):
+        # The financial year is derived, never typed, so it cannot disagree with the date.
+        self.year = fiscal.financial_year(self.as_at)
+        super().save(*args, **kwargs)
+
+
+class YearAdjustmentManager(PlanChildManager):
+    key_field = "year"
+
+
+class YearAdjustment(PlanChild):
+    """The share of a year's planned savings expected in-year (the MTFS takes 50% of 2017/18)."""
+
+    KEY_FIELD = "year"
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="adjustments")
+    year = year_field()
+    factor = models.DecimalField(
+        max_digits=5, decimal_places=4,
+        validators=[MinValueValidator(0), MaxValueValidator(1)],
+        help_text="0.5 means half the year's planned savings are expected in-year.",
+    )
+    reason = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    objects = YearAdjustmentManager()
+
+    class Meta:
+        ordering = ["plan", "year"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "year"], name="one_adjustment_per_year"),
+            models.CheckConstraint(condition=YEAR_Q, name="adjustment_year_written_like_2017_18"),
+            models.CheckConstraint(
+                condition=Q(factor__gte=0, factor__lte=1), name="adjustment_factor_0_1"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.year} × {self.factor}"
+
+
+class StatedFigureManager(PlanChildManager):
+    key_field = "key"
+
+
+class StatedFigure(PlanChild):
+    """A total as the paper prints it, kept so the app can set its own figure beside it."""
+
+    class Measure(models.TextChoices):
+        PLANNED = "planned", "Planned savings"
+        ADJUSTED = "adjusted", "In-year adjusted savings"
+        ACHIEVED = "achieved", "Achieved"
+        GAP = "gap", "Gap"
+        SLIPPAGE = "slippage", "Slippage cost"
+        LINE_TOTAL = "line_total", "Line total across years"
+        OTHER = "other", "Other"
+
+    KEY_FIELD = "key"
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="stated_figures")
+    key = models.SlugField(max_length=80)
+    measure = models.CharField(max_length=12, choices=Measure.choices)
+    year = year_field(blank=True, default="")
+    line = models.ForeignKey(
+        SavingsLine, on_delete=models.CASCADE, null=True, blank=True, related_name="stated"
+    )
+    label = models.CharField(max_length=300)
+    low = models.DecimalField(**MONEY, null=True, blank=True)
+    high = models.DecimalField(**MONEY, null=True, blank=True)
+    stated_text = models.CharField(max_length=100, help_text="As printed, e.g. 1.314m – 1.864m")
+    notes = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    objects = StatedFigureManager()
+
+    class Meta:
+        ordering = ["plan", "year", "key"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "key"], name="stated_figure_key_unique"),
+            models.CheckConstraint(
+                condition=Q(year="") | YEAR_Q, name="stated_year_written_like_2017_18"
+            ),
+            models.CheckConstraint(
+                condition=Q(low__isnull=True) | Q(high__isnull=True) | Q(low__lte=F("high")),
+                name="stated_low_not_above_high",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.label}: {self.stated_text}"
+
+
+# --------------------------------------------------------------------------------------------
+# Money position: overspend forecasts, cost pressures, funding
+
+
+class OverspendManager(models.Manager):
+    def get_by_natural_key(self, authority_slug, plan_code, year, period, scenario, service_area):
+        return self.get(
+            plan__authority__slug=authority_slug, plan__code=plan_code, year=year,
+            period=period, scenario=scenario, service_area=service_area,
+        )
+
+
+class OverspendForecast(PlanChild):
+    """The month's forecast outturn against budget. Variance = outturn - budget.
+
+    Papers often state only the overspend; then ``overspend`` holds it (a range when
+    ``overspend_high`` is set) and budget and outturn stay empty.
+    """
+
+    class Scenario(models.TextChoices):
+        BASE = "base", "Base"
+        WORST = "worst", "Worst case"
+        BEST = "best", "Best case"
+
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="forecasts")
+    year = year_field()
+    period = period_field()
+    service_area = models.CharField(max_length=200, blank=True, default="")
+    scenario = models.CharField(max_length=5, choices=Scenario.choices, default=Scenario.BASE)
+    budget = models.DecimalField(**MONEY, null=True, blank=True)
+    forecast_outturn = models.DecimalField(**MONEY, null=True, blank=True)
+    overspend = models.DecimalField(
+        "stated overspend", **MONEY, null=True, blank=True,
+        help_text="Only when the paper gives the overspend without budget and outturn.",
+    )
+    overspend_high = models.DecimalField(
+        "stated overspend (high)", **MONEY, null=True, blank=True,
+        help_text="Upper end when the overspend is stated as a range (£3m-£4m).",
+    )
+    commentary = models.TextField(blank=True)
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )
+    history = HistoricalRecords()
+
+    objects = OverspendManager()
+
+    class Meta:
+        ordering = ["plan", "year", "period", "service_area", "scenario"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan", "year", "period", "scenario", "service_area"],
+                name="one_forecast_per_month_scenario_area",
+                violation_error_message="There is already a forecast for that month, scenario "
+                "and service area.",
+            ),
+            models.CheckConstraint(condition=YEAR_Q, name="forecast_year_written_like_2017_18"),
+            models.CheckConstraint(
+                condition=Q(period__gte=1, period__lte=12), name="forecast_period_1_12",
+                violation_error_message="The period must be between 1 (April) and 12 (March).",
+            ),
+            models.CheckConstraint(
+                condition=(Q(budget__isnull=False) & Q(forecast_outturn__isnull=False))
+                | Q(overspend__isnull=False),
+                name="forecast_has_outturn_or_overspend",
+                violation_error_message="Give the budget and forecast outturn, or the stated "
+                "overspend.",
+            ),
+            models.CheckConstraint(
+                condition=Q(overspend_high__isnull=True) | Q(overspend__lte=F("overspend_high")),
+                name="forecast_overspend_low_not_above_high",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{fiscal.period_label(self.year, self.period)} {self.get_scenario_display()}"
+
+    def natural_key(self):
+        return (*self.plan.natural_key(), self.year, self.period, self.scenario,
+                self.service_area)
+
+    def clean(self):
+        if (self.budget is None) != (self.forecast_outturn is None):
+            raise ValidationError("Give both the budget and the forecast outturn, or neither.")
+        if self.budget is None and self.overspend is None:
+            raise ValidationError(
+                {"budget": "Give the budget and forecast outturn, or the stated overspend."}
+            )
+
+
+class CostPressureManager(PlanChildManager):
+    key_field = "title"
+
+    def get_by_natural_key(self, authority_slug, plan_code, year, period, title):
+        return self.get(
+            plan__authority__slug=authority_slug, plan__code=plan_code, year=year,
+            period=period, title=title,
+        )
+
+
+class CostPressure(PlanChild):
+    """A monthly in-year pressure, e.g. the cost of slipped placement moves."""
+
+    class Kind(models.TextChoices):
+        SLIPPAGE = "slippage", "Slippage of planned actions"
+        DEMAND = "demand", "Demand"
+        PRICE = "price", "Price"
+        OTHER = "other", "Other"
+
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="pressures")
+    title = models.CharField(max_length=200)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.SLIPPAGE)
+    year = year_field()
+    period = period_field()
+    amount = models.DecimalField(**MONEY)
+    line = models.ForeignKey(
+        SavingsLine, on_delete=models.SET_NULL, null=True, blank=True, related_name="pressures"
+    )
+    notes = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    objects = CostPressureManager()
+
+    class Meta:
+        ordering = ["plan", "year", "period", "title"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan", "year", "period", "title"],
+                name="one_pressure_per_title_and_month",
+                violation_error_message="That pressure is already recorded for that month.",
+            ),
+            models.CheckConstraint(condition=YEAR_Q, name="pressure_year_written_like_2017_18"),
+            models.CheckConstraint(
+                condition=Q(period__gte=1, period__lte=12), name="pressure_period_1_12",
+                violation_error_message="The period must be between 1 (April) and 12 (March).",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.title} {fiscal.period_label(self.year, self.period)}"
+
+    def natural_key(self):
+        return (*self.plan.natural_key(), self.year, self.period, self.title)
+
+
+class FundingManager(PlanChildManager):
+    key_field = "title"
+
+
+class Funding(PlanChild):
+    """Money that props up or repays the position: reserves, grants, invest-to-save."""
+
+    class Kind(models.TextChoices):
+        RESERVE_DRAW = "reserve_draw", "Reserves drawn"
+        RESERVE_REPAYMENT = "reserve_repay", "Reserves repaid"
+        GRANT = "grant", "Grant"
+        INVEST_TO_SAVE = "invest_to_save", "Invest to save"
+        CONTINGENCY = "contingency", "Contingency moved to base budget"
+
+    KEY_FIELD = "title"
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="funding")
+    title = models.CharField(max_length=200)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    year = year_field(blank=True, default="")
+    amount = models.DecimalField(**MONEY)
+    source = models.CharField(max_length=200, blank=True, help_text="Who provides it.")
+    notes = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    objects = FundingManager()
+
+    class Meta:
+        ordering = ["plan", "year", "kind", "title"]
+        verbose_name_plural = "funding"
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "title"], name="funding_title_unique"),
+            models.CheckConstraint(
+                condition=Q(year="") | YEAR_Q, name="funding_year_written_like_2017_18"
+            ),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="funding_not_negative"),
+        ]
+
+    def __str__(self):
+        return self.title
+
+
+# --------------------------------------------------------------------------------------------
+# KPIs and risks
+
+
+class KPI(PlanChild):
+    class Unit(models.TextChoices):
+        COUNT = "count", "Count"
+        PERCENT = "percent", "%"
+        DAYS = "days", "Days"
+        RATE = "rate", "Rate per 10,000 children"
+        MONEY = "money", "£"
+        RATIO = "ratio", "Ratio"
+
+    class Direction(models.TextChoices):
+        LOWER = "lower", "Lower is better"
+        HIGHER = "higher", "Higher is better"
+
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="kpis")
+    code = models.SlugField(max_length=60)
+    name = models.CharField(max_length=300)
+    unit = models.CharField(max_length=8, choices=Unit.choices, default=Unit.COUNT)
+    direction = models.CharField(max_length=6, choices=Direction.choices)
+    per_child_population = models.BooleanField(
+        default=False, help_text="Show a rate per 10,000 children beside the count."
+    )
+    baseline_value = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    baseline_date = models.DateField(null=True, blank=True)
+    tolerance = models.DecimalField(
+        max_digits=5, decimal_places=4, null=True, blank=True,
+        help_text="Share of the target a value may miss by and still be Amber (blank: the "
+        "default setting).",
+    )
+    definition = models.TextField(blank=True)
+    notes = models.TextField(blank=True)
+    order = models.PositiveSmallIntegerField(default=0)
+    history = HistoricalRecords()
+
+    objects = PlanChildManager()
+
+    class Meta:
+        ordering = ["plan", "order", "name"]
+        verbose_name = "KPI"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan", "code"], name="kpi_code_unique",
+                violation_error_message="This plan already has a KPI with that code.",
+            )
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class KpiPointManager(models.Manager):
+    def get_by_natural_key(self, authority_slug, plan_code, kpi_code, kind, date, label):
+        return self.get(
+            kpi__plan__authority__slug=authority_slug, kpi__plan__code=plan_code,
+            kpi__code=kpi_code, kind=kind, date=date, label=label,
+        )
+
+
+class KpiPoint(Versioned):
+    """A dated value of a KPI: a target, an actual, or a comparator (SN average, England)."""
+
+    class Kind(models.TextChoices):
+        TARGET = "target", "Target"
+        ACTUAL = "actual", "Actual"
+        COMPARATOR = "comparator", "Comparator"
+
+    kpi = models.ForeignKey(KPI, on_delete=models.CASCADE, related_name="points")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    date = models.DateField()
+    value = models.DecimalField(max_digits=12, decimal_places=2)
+    label = models.CharField(
+        max_length=100, blank=True, default="",
+        help_text="For comparators: statistical neighbours, England...",
+    )
+    notes = models.TextField(blank=True)
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )
+    history = HistoricalRecords()
+
+    objects = KpiPointManager()
+
+    class Meta:
+        ordering = ["kpi", "date", "kind"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kpi", "kind", "date", "label"], name="one_kpi_point_per_date",
+                violation_error_message="This KPI already has that kind of value at that date.",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.kpi.name} {self.get_kind_display()} {self.date}: {self.value}"
+
+    def natural_key(self):
+        return (*self.kpi.natural_key(), self.kind, self.date.isoformat(), self.label)
+
+    natural_key.dependencies = ["plans.kpi"]
+
+
+class RiskManager(PlanChildManager):
+    key_field = "reference"
+
+
+class Risk(PlanChild):
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        MITIGATED = "mitigated", "Mitigated"
+        CLOSED = "closed", "Closed"
+        OCCURRED = "occurred", "Occurred"
+
+    KEY_FIELD = "reference"
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="risks")
+    reference = models.CharField(max_length=20)
+    description = models.TextField()
+    mitigations = models.TextField(blank=True)
+    likelihood = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    impact = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    owner = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    notes = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    objects = RiskManager()
+
+    class Meta:
+        ordering = ["plan", "reference"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan", "reference"], name="risk_reference_unique",
+                violation_error_message="This plan already has a risk with that reference.",
+            ),
+            models.CheckConstraint(
+                condition=Q(likelihood__isnull=True) | Q(likelihood__gte=1, likelihood__lte=5),
+                name="risk_likelihood_1_5",
+            ),
+            models.CheckConstraint(
+                condition=Q(impact__isnull=True) | Q(impact__gte=1, impact__lte=5),
+                name="risk_impact_1_5",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.reference} {self.description[:60]}"
+
+    @property
+    def score(self):
+        if self.likelihood and self.impact:
+            return self.likelihood * self.impact
+        return None
+
+
+class Commentary(Versioned):
+    """The director's (or finance manager's) commentary on a plan for a month."""
+
+    class Role(models.TextChoices):
+        DIRECTOR = "director", "Director's commentary"
+        FINANCE = "finance", "Finance commentary"
+
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="commentaries")
+    year = year_field()
+    period = period_field()
+    role = models.CharField(max_length=8, choices=Role.choices, default=Role.DIRECTOR)
+    body = models.TextField()
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["plan", "-year", "-period", "role"]
+        verbose_name_plural = "commentaries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan", "year", "period", "role"], name="one_commentary_per_month_role"
+            ),
+            models.CheckConstraint(condition=YEAR_Q, name="commentary_year_written_like_2017_18"),
+            models.CheckConstraint(
+                condition=Q(period__gte=1, period__lte=12), name="commentary_period_1_12"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_role_display()} {fiscal.period_label(self.year, self.period)}"

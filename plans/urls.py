@@ -1,0 +1,8 @@
+from django.urls import path
+
+from plans import views
+
+app_name = "plans"
+urlpatterns = [
+    path("", views.PlanListView.as_view(), name="plan_list"),
+]

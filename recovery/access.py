@@ -1,0 +1,88 @@
+"""Who may see and do what, in one place.
+
+Three roles, as Django groups: ``finance`` (create, edit, delete within its authority),
+``director`` (read everything in its authority, write commentary) and ``scrutiny`` (read only).
+A user belongs to one authority; another authority's records are a 404, never a 403, so
+their existence does not leak. Superusers see every authority.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import Http404
+
+FINANCE, DIRECTOR, SCRUTINY = "finance", "director", "scrutiny"
+ROLES = (FINANCE, DIRECTOR, SCRUTINY)
+ROLE_LABELS = {
+    FINANCE: "Finance manager",
+    DIRECTOR: "Director",
+    SCRUTINY: "Scrutiny member",
+}
+
+# What each role may do, as Django permission codenames on the plans app's models.
+EDITABLE_MODELS = (
+    "plan", "narrativesection", "workstream", "savingsline", "plannedamount", "progressentry",
+    "yearadjustment", "statedfigure", "overspendforecast", "costpressure", "funding", "kpi",
+    "kpipoint", "risk", "commentary",
+)
+ROLE_PERMISSIONS = {
+    FINANCE: [f"{action}_{model}" for model in EDITABLE_MODELS
+              for action in ("view", "add", "change", "delete")],
+    DIRECTOR: [f"view_{model}" for model in EDITABLE_MODELS]
+    + ["add_commentary", "change_commentary"],
+    SCRUTINY: [f"view_{model}" for model in EDITABLE_MODELS],
+}
+
+
+def role_of(user) -> str | None:
+    """The user's role name; superusers count as finance (they may do everything)."""
+    if user is None or not user.is_authenticated:
+        return None
+    if user.is_superuser:
+        return FINANCE
+    cached = getattr(user, "_recovery_role", "unset")
+    if cached != "unset":
+        return cached
+    names = {g.name for g in user.groups.all()}
+    role = next((r for r in ROLES if r in names), None)
+    user._recovery_role = role
+    return role
+
+
+def can(user, action: str, model: str) -> bool:
+    """``can(user, "change", "savingsline")``: the role grants that permission."""
+    if user.is_superuser:
+        return True
+    role = role_of(user)
+    return role is not None and f"{action}_{model}" in ROLE_PERMISSIONS[role]
+
+
+def require(user, action: str, model: str) -> None:
+    if not can(user, action, model):
+        raise PermissionDenied(f"Your role may not {action} {model} records.")
+
+
+def scope(queryset: QuerySet, user, authority_path: str = "plan__authority") -> QuerySet:
+    """Restrict ``queryset`` to the user's authority (nothing at all without one)."""
+    if user.is_superuser:
+        return queryset
+    if not user.is_authenticated or user.authority_id is None or role_of(user) is None:
+        return queryset.none()
+    return queryset.filter(**{authority_path: user.authority_id})
+
+
+def plans_for(user) -> QuerySet:
+    from plans.models import Plan
+
+    return scope(Plan.objects.select_related("authority"), user, "authority")
+
+
+def get_plan(user, pk, action: str = "view", model: str = "plan"):
+    """The plan if the user's authority holds it (else 404) and their role allows ``action``
+    on ``model`` (else 403)."""
+    plan = plans_for(user).filter(pk=pk).first()
+    if plan is None:
+        raise Http404("No such plan.")
+    require(user, action, model)
+    return plan

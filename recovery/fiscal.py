@@ -1,0 +1,96 @@
+"""The UK local-government financial calendar: years run 1 April to 31 March, written
+``2017/18``; period 1 is April and period 12 is March."""
+
+from __future__ import annotations
+
+import calendar
+import re
+from datetime import date
+
+from django.core.exceptions import ValidationError
+
+YEAR_PATTERN = r"^[0-9]{4}/[0-9]{2}$"
+_YEAR_RE = re.compile(r"^\s*(\d{4})\s*[/\-–]\s*(\d{2}|\d{4})\s*$")
+MONTH_ABBR = ["Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec", "Jan", "Feb", "Mar"]
+
+
+def year_label(start: int) -> str:
+    return f"{start}/{(start + 1) % 100:02d}"
+
+
+def financial_year(day: date) -> str:
+    """``date(2017, 3, 31)`` -> ``2016/17``; ``date(2017, 4, 1)`` -> ``2017/18``."""
+    return year_label(day.year if day.month >= 4 else day.year - 1)
+
+
+def period(day: date) -> int:
+    """P1 = April ... P12 = March."""
+    return (day.month - 4) % 12 + 1
+
+
+def parse_year(text: str) -> str:
+    """Accept ``2017/18``, ``2017-18`` or ``2017/2018``; return ``2017/18``."""
+    match = _YEAR_RE.match(str(text or ""))
+    if not match:
+        raise ValidationError(
+            "%(value)s is not a financial year; write it like 2017/18", params={"value": text}
+        )
+    start, end = int(match.group(1)), match.group(2)
+    expected_end = (start + 1) % 100 if len(end) == 2 else start + 1
+    if int(end) != expected_end:
+        raise ValidationError(
+            "%(value)s is not a financial year: the second year must follow the first "
+            "(e.g. 2017/18)",
+            params={"value": text},
+        )
+    if not 1990 <= start <= 2100:
+        raise ValidationError("%(value)s is out of range", params={"value": text})
+    return year_label(start)
+
+
+def validate_year(value: str) -> None:
+    if parse_year(value) != value:
+        raise ValidationError(
+            "%(value)s must be written like 2017/18", params={"value": value}, code="fy_format"
+        )
+
+
+def year_start_int(year: str) -> int:
+    return int(parse_year(year)[:4])
+
+
+def year_start(year: str) -> date:
+    return date(year_start_int(year), 4, 1)
+
+
+def year_end(year: str) -> date:
+    return date(year_start_int(year) + 1, 3, 31)
+
+
+def years_between(first: str, last: str) -> list[str]:
+    return [year_label(y) for y in range(year_start_int(first), year_start_int(last) + 1)]
+
+
+def period_month(year: str, p: int) -> tuple[int, int]:
+    """(calendar year, month) of period ``p`` of ``year``."""
+    if not 1 <= p <= 12:
+        raise ValidationError("Period must be between 1 (April) and 12 (March).")
+    start = year_start_int(year)
+    month = (p + 2) % 12 + 1
+    return (start if month >= 4 else start + 1, month)
+
+
+def period_end(year: str, p: int) -> date:
+    y, m = period_month(year, p)
+    return date(y, m, calendar.monthrange(y, m)[1])
+
+
+def period_label(year: str, p: int) -> str:
+    """``P7 Oct 2017``."""
+    y, m = period_month(year, p)
+    return f"P{p} {calendar.month_abbr[m]} {y}"
+
+
+def month_label(year: str, p: int) -> str:
+    y, m = period_month(year, p)
+    return f"{calendar.month_abbr[m]} {y}"

@@ -1,0 +1,216 @@
+"""Money as officers type it and as committee papers print it.
+
+Parsing accepts ``£1.2m``, ``£0.601m``, ``129k``, ``£1,120,000``, ``£224,537``, ranges such as
+``50k-600k`` or ``£50k – £600k`` and ``TBC``. Everything becomes ``Decimal`` pounds; floats are
+never involved. Anything ambiguous is refused with a message an officer can act on.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from enum import Enum
+
+PENNY = Decimal("0.01")
+MAX_AMOUNT = Decimal("1000000000")  # £1bn: no children's services savings line is larger.
+
+_MULTIPLIERS = {"": Decimal(1), "k": Decimal(1_000), "m": Decimal(1_000_000)}
+_NUMBER = re.compile(
+    r"""^(?P<int>\d{1,3}(?:,\d{3})+|\d+)?   # whole pounds, optionally grouped in thousands
+        (?:\.(?P<frac>\d+))?                # decimal part
+        (?P<suffix>k|m|bn)?$                # thousands, millions
+    """,
+    re.VERBOSE | re.IGNORECASE,
+)
+_RANGE_SPLIT = re.compile(r"\s*(?:-|–|—|\bto\b)\s*", re.IGNORECASE)
+TBC_WORDS = {"tbc", "tbd", "to be confirmed"}
+
+
+class MoneyError(ValueError):
+    """A money figure that cannot be read; the message is written for the officer."""
+
+
+class AmountKind(str, Enum):
+    POINT = "point"
+    RANGE = "range"
+    TBC = "tbc"
+
+
+@dataclass(frozen=True)
+class Amount:
+    """A planned figure: a point, a low-high range, or to be confirmed."""
+
+    kind: AmountKind
+    low: Decimal | None = None
+    high: Decimal | None = None
+
+    @classmethod
+    def point(cls, value: Decimal) -> Amount:
+        return cls(AmountKind.POINT, value, value)
+
+    @classmethod
+    def range(cls, low: Decimal, high: Decimal) -> Amount:
+        if low > high:
+            raise MoneyError(f"the low figure {format_money(low)} is above the high figure "
+                             f"{format_money(high)}")
+        if low == high:
+            return cls.point(low)
+        return cls(AmountKind.RANGE, low, high)
+
+    @classmethod
+    def tbc(cls) -> Amount:
+        return cls(AmountKind.TBC)
+
+    def __str__(self) -> str:
+        return format_amount(self)
+
+
+def _clean(text: str) -> str:
+    return (
+        str(text)
+        .strip()
+        .replace("\u00a0", " ")
+        .replace("GBP", "")
+        .replace("gbp", "")
+        .strip()
+    )
+
+
+def _parse_single(text: str, *, suffix_hint: str = "") -> tuple[Decimal, str]:
+    raw = text
+    text = text.strip()
+    if text.startswith("£"):
+        text = text[1:].strip()
+    text = text.replace(" ", "")
+    if not text:
+        raise MoneyError(f"{raw.strip() or 'an empty value'!r} has no figure in it")
+    match = _NUMBER.match(text)
+    if not match or (match.group("int") is None and match.group("frac") is None):
+        raise MoneyError(
+            f"{raw.strip()!r} is not an amount of money; write it like £1,120,000, 129k or £1.2m"
+        )
+    suffix = (match.group("suffix") or "").lower()
+    if suffix == "bn":
+        raise MoneyError(f"{raw.strip()!r} is in billions; no savings line is that large")
+    frac = match.group("frac")
+    if frac is not None and len(frac) == 3 and not (suffix or suffix_hint):
+        # "£20.520": a typing slip for £20,520, or £20.52? Refuse to guess.
+        raise MoneyError(
+            f"{raw.strip()!r} is ambiguous: three figures after the point could be pence or a "
+            "mistyped thousands separator; write £20,520 or £20.52"
+        )
+    number = Decimal((match.group("int") or "0").replace(",", "") + "." + (frac or "0"))
+    effective = suffix or suffix_hint
+    value = number * _MULTIPLIERS[effective]
+    if value != value.quantize(PENNY):
+        raise MoneyError(f"{raw.strip()!r} has fractions of a penny")
+    return value.quantize(PENNY), suffix
+
+
+def parse_money(text, *, allow_negative: bool = False) -> Decimal:
+    """Parse one amount of money (no range, no TBC) into pounds."""
+    if isinstance(text, Decimal):
+        value = text
+    elif isinstance(text, int) and not isinstance(text, bool):
+        value = Decimal(text)
+    elif isinstance(text, float):
+        # Spreadsheet cells arrive as floats; go through their shortest repr, never binary.
+        value = Decimal(repr(text))
+    else:
+        cleaned = _clean(text or "")
+        negative = False
+        if cleaned.startswith("(") and cleaned.endswith(")"):
+            negative, cleaned = True, cleaned[1:-1]
+        elif cleaned.startswith("-") or cleaned.startswith("−"):
+            negative, cleaned = True, cleaned[1:]
+        elif cleaned.lower() in TBC_WORDS:
+            raise MoneyError("TBC is not allowed here: give an amount")
+        if _RANGE_SPLIT.search(cleaned.lstrip("£")):
+            raise MoneyError(f"{cleaned!r} is a range; give a single amount here")
+        value, _ = _parse_single(cleaned)
+        if negative:
+            value = -value
+    try:
+        value = value.quantize(PENNY)
+    except InvalidOperation as exc:
+        raise MoneyError(f"{text!r} is not a usable amount") from exc
+    if not value.is_finite():
+        raise MoneyError(f"{text!r} is not a usable amount")
+    if value < 0 and not allow_negative:
+        raise MoneyError(f"{format_money(value)} is negative; savings and budgets are positive")
+    if abs(value) >= MAX_AMOUNT:
+        raise MoneyError(f"{format_money(value)} is not plausible for one line (over £1bn)")
+    return value
+
+
+def parse_amount(text) -> Amount:
+    """Parse a planned saving: a point, a range (``50k-600k``) or ``TBC``."""
+    if isinstance(text, Amount):
+        return text
+    if isinstance(text, (Decimal, int, float)) and not isinstance(text, bool):
+        return Amount.point(parse_money(text))
+    cleaned = _clean(text or "")
+    if not cleaned:
+        raise MoneyError("no amount given; write an amount, a range such as 50k-600k, or TBC")
+    if cleaned.lower() in TBC_WORDS:
+        return Amount.tbc()
+    if cleaned.startswith("-") or cleaned.startswith("("):
+        raise MoneyError(f"{cleaned!r} is negative; a planned saving is a positive amount")
+    parts = _RANGE_SPLIT.split(cleaned)
+    if len(parts) == 1:
+        return Amount.point(parse_money(cleaned))
+    if len(parts) != 2 or not all(p.strip() for p in parts):
+        raise MoneyError(f"{cleaned!r} is not a range; write it like 50k-600k")
+    high, high_suffix = _parse_single(parts[1])
+    # "50-600k": the low side borrows the high side's unit, as people write it.
+    low, _ = _parse_single(parts[0], suffix_hint=high_suffix)
+    for value in (low, high):
+        if value >= MAX_AMOUNT:
+            raise MoneyError(f"{format_money(value)} is not plausible for one line (over £1bn)")
+    return Amount.range(low, high)
+
+
+def to_decimal(value) -> Decimal:
+    """Money from the database or a sum that may be None."""
+    if value is None:
+        return Decimal("0.00")
+    return Decimal(value).quantize(PENNY)
+
+
+def format_money(value, *, pence: bool | None = None) -> str:
+    """``£1,578,000``; pence shown only when there are some (or when asked)."""
+    if value is None:
+        return "—"
+    value = Decimal(value).quantize(PENNY, rounding=ROUND_HALF_UP)
+    sign = "-" if value < 0 else ""
+    value = abs(value)
+    show_pence = pence if pence is not None else value != value.to_integral_value()
+    body = f"{value:,.2f}" if show_pence else f"{value:,.0f}"
+    return f"{sign}£{body}"
+
+
+def format_money_short(value) -> str:
+    """``£1.58m``, ``£789k``, ``£950``: for tiles and chart labels."""
+    if value is None:
+        return "—"
+    value = Decimal(value)
+    sign = "-" if value < 0 else ""
+    value = abs(value)
+    if value >= 1_000_000:
+        body = f"{(value / 1_000_000).quantize(PENNY, rounding=ROUND_HALF_UP)}m"
+    elif value >= 1_000:
+        thousands = (value / 1_000).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+        body = f"{thousands.normalize():f}k" if thousands % 1 else f"{thousands:.0f}k"
+    else:
+        body = f"{value.quantize(Decimal(1), rounding=ROUND_HALF_UP)}"
+    return f"{sign}£{body}"
+
+
+def format_amount(amount: Amount, *, short: bool = False) -> str:
+    fmt = format_money_short if short else format_money
+    if amount.kind == AmountKind.TBC:
+        return "TBC"
+    if amount.kind == AmountKind.RANGE:
+        return f"{fmt(amount.low)} – {fmt(amount.high)}"
+    return fmt(amount.low)
