@@ -5,4 +5,5 @@ from plans import views
 app_name = "plans"
 urlpatterns = [
     path("", views.PlanListView.as_view(), name="plan_list"),
+    path("plans/<int:pk>/", views.PlanDetailView.as_view(), name="plan_detail"),
 ]

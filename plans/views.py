@@ -1,5 +1,68 @@
+"""The plans pages. Access goes through recovery.access; figures through dashboards.figures."""
+
+from django.urls import reverse
 from django.views.generic import TemplateView
+from django_tables2 import RequestConfig
+
+from dashboards.figures import plan_totals, reconcile
+from plans.models import Plan
+from plans.selectors import lines_by_year
+from plans.tables import PlanSummaryTable
+from recovery.access import get_plan, plans_for
 
 
 class PlanListView(TemplateView):
     template_name = "plans/plan_list.html"
+
+    def get_context_data(self, **kwargs):
+        plans = list(plans_for(self.request.user))
+        totals = plan_totals(plans)
+        rows = []
+        for plan in plans:
+            t = totals[plan.pk].total
+            rows.append(
+                {
+                    "url": reverse("plans:plan_detail", args=[plan.pk]),
+                    "title": plan.title,
+                    "authority": plan.authority.name,
+                    "kind": plan.get_kind_display(),
+                    "years": f"{plan.first_year} – {plan.last_year}"
+                    if plan.first_year != plan.last_year
+                    else plan.first_year,
+                    "status": plan.get_status_display(),
+                    "planned": (t.planned_low, t.planned_high),
+                    "planned_low": t.planned_low,
+                    "tbc": t.tbc_lines,
+                    "achieved": t.achieved,
+                    "gap": (t.gap_low, t.gap_high),
+                    "gap_low": t.gap_low,
+                }
+            )
+        table = PlanSummaryTable(rows)
+        if not self.request.user.is_superuser:
+            table.exclude = ("authority",)
+        RequestConfig(self.request, paginate={"per_page": 25}).configure(table)
+        return {**super().get_context_data(**kwargs), "table": table, "plan_count": len(plans)}
+
+
+class PlanDetailView(TemplateView):
+    template_name = "plans/plan_detail.html"
+
+    def get_context_data(self, **kwargs):
+        plan = get_plan(self.request.user, kwargs["pk"])
+        totals = plan_totals([plan])[plan.pk]
+        years, rows = lines_by_year(plan)
+        counting = [r for r in rows if r.line.counts_towards_target]
+        outside = [r for r in rows if not r.line.counts_towards_target]
+        return {
+            **super().get_context_data(**kwargs),
+            "plan": plan,
+            "years": years,
+            "rows": counting,
+            "outside_rows": outside,
+            "totals": totals,
+            "year_totals": [totals.years.get(y) for y in years],
+            "reconciliation": reconcile(plan, totals=totals),
+            "sections": plan.sections.all(),
+            "revisions": Plan.objects.filter(revises=plan).only("pk", "title"),
+        }

@@ -1,6 +1,18 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def _create_groups(sender, **kwargs):
+    from recovery.roles import ensure_groups
+
+    ensure_groups()
 
 
 class RecoveryConfig(AppConfig):
     name = "recovery"
     verbose_name = "Accounts and authorities"
+
+    def ready(self):
+        # After every migrate the finance, director and scrutiny groups exist with their
+        # permissions; the plans app's permissions are created by its own post_migrate first.
+        post_migrate.connect(_create_groups, sender=self, dispatch_uid="recovery_groups")

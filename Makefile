@@ -1,0 +1,49 @@
+# Two commands do everything on a fresh machine: `make run` and `make test`.
+VENV    ?= .venv
+PYTHON  ?= python3
+PY      := $(VENV)/bin/python
+HOST    ?= 127.0.0.1:8000
+STAMP   := $(VENV)/.installed
+
+.PHONY: run test install migrate seed lint format browser benchmark clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## make run: virtualenv, install, migrate SQLite, load the seed papers, demo users, serve.
+run: install
+	DEBUG=true $(PY) manage.py migrate --noinput
+	DEBUG=true $(PY) manage.py seed_demo
+	@echo "Serving on http://$(HOST)/ - sign in as finance-torbay / demo (see README)."
+	DEBUG=true $(PY) manage.py runserver $(HOST)
+
+## make test: the whole suite (SQLite by default; set DATABASE_URL for PostgreSQL).
+test: install browser
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/pytest
+
+# Browser tests drive Debian's Chromium; install it when we can, otherwise they skip.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && \
+	  (apt-get install -y -qq chromium >/dev/null 2>&1 || \
+	   (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq chromium >/dev/null 2>&1)) \
+	  || echo "chromium not installed: browser tests will be skipped"; }
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+benchmark: install
+	DEBUG=true $(PY) docs/benchmarks/workbook_benchmark.py
+
+clean:
+	rm -rf $(VENV) staticfiles

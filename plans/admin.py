@@ -1,0 +1,72 @@
+from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
+
+from plans import models as m
+
+
+class PlannedAmountInline(admin.TabularInline):
+    model = m.PlannedAmount
+    extra = 0
+
+
+class ProgressInline(admin.TabularInline):
+    model = m.ProgressEntry
+    extra = 0
+    raw_id_fields = ["entered_by"]
+
+
+class KpiPointInline(admin.TabularInline):
+    model = m.KpiPoint
+    extra = 0
+    exclude = ["entered_by"]
+
+
+@admin.register(m.Plan)
+class PlanAdmin(SimpleHistoryAdmin):
+    list_display = ["title", "authority", "kind", "first_year", "last_year", "status"]
+    list_filter = ["authority", "kind", "status"]
+    search_fields = ["title", "code"]
+
+
+@admin.register(m.SavingsLine)
+class SavingsLineAdmin(SimpleHistoryAdmin):
+    list_display = ["reference", "title", "plan", "category", "status", "rag",
+                    "in_revenue_budget", "counts_towards_target"]
+    list_filter = ["plan__authority", "plan", "category", "status", "rag"]
+    search_fields = ["reference", "title", "owner"]
+    inlines = [PlannedAmountInline, ProgressInline]
+
+
+@admin.register(m.KPI)
+class KPIAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "plan", "unit", "direction", "baseline_value"]
+    list_filter = ["plan__authority", "plan", "unit"]
+    search_fields = ["name", "code"]
+    inlines = [KpiPointInline]
+
+
+def _simple(model, display, filters=("plan__authority", "plan")):
+    admin.site.register(
+        model,
+        type(
+            f"{model.__name__}Admin",
+            (SimpleHistoryAdmin,),
+            {"list_display": display, "list_filter": list(filters)},
+        ),
+    )
+
+
+_simple(m.NarrativeSection, ["heading", "plan", "order"])
+_simple(m.Workstream, ["name", "plan", "code", "order"])
+_simple(m.PlannedAmount, ["line", "year", "kind", "low", "high"], ["line__plan", "year", "kind"])
+_simple(m.ProgressEntry, ["line", "as_at", "achieved_to_date", "basis", "forecast", "rag"],
+        ["line__plan", "year", "basis", "rag"])
+_simple(m.YearAdjustment, ["plan", "year", "factor"])
+_simple(m.StatedFigure, ["label", "plan", "measure", "year", "stated_text"])
+_simple(m.OverspendForecast, ["plan", "year", "period", "service_area", "scenario", "budget",
+                              "forecast_outturn", "overspend"])
+_simple(m.CostPressure, ["title", "plan", "year", "period", "amount"])
+_simple(m.Funding, ["title", "plan", "kind", "year", "amount"])
+_simple(m.KpiPoint, ["kpi", "kind", "date", "value", "label"], ["kpi__plan", "kind"])
+_simple(m.Risk, ["reference", "plan", "likelihood", "impact", "status"])
+_simple(m.Commentary, ["plan", "year", "period", "role", "author"])

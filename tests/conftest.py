@@ -1,0 +1,111 @@
+"""Shared fixtures: the seed papers loaded once, and named users per role.
+
+The seed fixtures are loaded into the test database once per session. Tests that need them
+ask for ``seeded``, which reloads them if a transactional test has flushed the database.
+"""
+
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from tests.factories import AuthorityFactory, PlanFactory, UserFactory
+
+FIXTURES = sorted(str(p) for p in (Path(__file__).parent.parent / "fixtures").glob("*.json"))
+
+
+def load_seeds():
+    call_command("loaddata", *FIXTURES, verbosity=0)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        load_seeds()
+
+
+@pytest.fixture
+def seeded(db):
+    from plans.models import Plan
+
+    if not Plan.objects.filter(authority__slug="torbay").exists():
+        load_seeds()
+
+
+@pytest.fixture
+def torbay(seeded):
+    from recovery.models import Authority
+
+    return Authority.objects.get(slug="torbay")
+
+
+@pytest.fixture
+def mtfs(seeded):
+    from plans.models import Plan
+
+    return Plan.objects.get(authority__slug="torbay", code="mtfs-2017-21")
+
+
+# Named users per role, on a fresh authority of their own (for tests that build their data).
+@pytest.fixture
+def authority(db):
+    return AuthorityFactory(name="Northshire County Council", slug="northshire")
+
+
+@pytest.fixture
+def other_authority(db):
+    return AuthorityFactory(name="Southvale Borough Council", slug="southvale")
+
+
+@pytest.fixture
+def finance_manager(authority):
+    return UserFactory(username="fiona.finance", authority=authority, role="finance")
+
+
+@pytest.fixture
+def director(authority):
+    return UserFactory(username="dan.director", authority=authority, role="director")
+
+
+@pytest.fixture
+def scrutiny_member(authority):
+    return UserFactory(username="cllr.scrutiny", authority=authority, role="scrutiny")
+
+
+@pytest.fixture
+def outsider(other_authority):
+    """A finance manager of another authority: sees none of ``authority``'s data."""
+    return UserFactory(username="oscar.outsider", authority=other_authority, role="finance")
+
+
+@pytest.fixture
+def users(finance_manager, director, scrutiny_member, outsider):
+    return {
+        "finance": finance_manager,
+        "director": director,
+        "scrutiny": scrutiny_member,
+        "outsider": outsider,
+    }
+
+
+@pytest.fixture
+def plan(authority):
+    return PlanFactory(authority=authority, code="recovery-2017", title="Northshire recovery plan")
+
+
+# Named users on the seed authorities, as the demo users are.
+@pytest.fixture
+def torbay_users(torbay, other_seed_users):
+    return {
+        role: UserFactory(username=f"{role}-torbay-t", authority=torbay, role=role)
+        for role in ("finance", "director", "scrutiny")
+    }
+
+
+@pytest.fixture
+def other_seed_users(seeded):
+    from recovery.models import Authority
+
+    telford = Authority.objects.get(slug="telford")
+    return {"finance": UserFactory(username="finance-telford-t", authority=telford,
+                                   role="finance")}

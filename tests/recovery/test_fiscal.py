@@ -1,0 +1,55 @@
+from datetime import date
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from recovery import fiscal
+
+
+@pytest.mark.parametrize(
+    ("day", "year", "period"),
+    [
+        (date(2017, 4, 1), "2017/18", 1),
+        (date(2017, 3, 31), "2016/17", 12),
+        (date(2011, 10, 31), "2011/12", 7),
+        (date(2016, 7, 15), "2016/17", 4),
+        (date(2018, 1, 1), "2017/18", 10),
+        (date(1999, 12, 31), "1999/00", 9),
+    ],
+)
+def test_date_to_financial_year_and_period(day, year, period):
+    assert fiscal.financial_year(day) == year
+    assert fiscal.period(day) == period
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("2017/18", "2017/18"), ("2017-18", "2017/18"), ("2017/2018", "2017/18"),
+     (" 1999/00 ", "1999/00")],
+)
+def test_parse_year(text, expected):
+    assert fiscal.parse_year(text) == expected
+
+
+@pytest.mark.parametrize("text", ["2017/19", "2017", "17/18", "abcd/ef", "", "2017/2019"])
+def test_parse_year_rejects(text):
+    with pytest.raises(ValidationError):
+        fiscal.parse_year(text)
+
+
+def test_validate_year_wants_the_written_form():
+    fiscal.validate_year("2017/18")
+    with pytest.raises(ValidationError):
+        fiscal.validate_year("2017-18")
+
+
+def test_periods_and_ranges():
+    assert fiscal.period_end("2016/17", 4) == date(2016, 7, 31)
+    assert fiscal.period_end("2016/17", 11) == date(2017, 2, 28)
+    assert fiscal.period_label("2017/18", 7) == "P7 Oct 2017"
+    assert fiscal.years_between("2017/18", "2020/21") == ["2017/18", "2018/19", "2019/20",
+                                                        "2020/21"]
+    assert fiscal.year_start("2017/18") == date(2017, 4, 1)
+    assert fiscal.year_end("2017/18") == date(2018, 3, 31)
+    with pytest.raises(ValidationError):
+        fiscal.period_end("2017/18", 13)

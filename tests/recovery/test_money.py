@@ -1,0 +1,131 @@
+from decimal import Decimal
+
+import pytest
+
+from recovery.money import (
+    Amount,
+    AmountKind,
+    MoneyError,
+    format_amount,
+    format_money,
+    format_money_short,
+    parse_amount,
+    parse_money,
+)
+
+D = Decimal
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("£1.2m", D("1200000.00")),
+        ("£0.601m", D("601000.00")),
+        ("129k", D("129000.00")),
+        ("129K", D("129000.00")),
+        ("£1,120,000", D("1120000.00")),
+        ("£224,537", D("224537.00")),
+        ("1578000", D("1578000.00")),
+        ("£57.5k", D("57500.00")),
+        ("  £ 250,000  ", D("250000.00")),
+        ("£20.52", D("20.52")),
+        ("£1.578m", D("1578000.00")),
+        ("0", D("0.00")),
+        (D("12.5"), D("12.50")),
+        (42, D("42.00")),
+        (1314000.0, D("1314000.00")),
+    ],
+)
+def test_parse_money_reads_what_officers_type(text, expected):
+    assert parse_money(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("12..5k", "not an amount of money"),
+        ("£", "has no figure"),
+        ("abc", "not an amount of money"),
+        ("£20.520", "ambiguous"),
+        ("1,2,3", "not an amount of money"),
+        ("12,34", "not an amount of money"),
+        ("", "has no figure"),
+        ("-50k", "negative"),
+        ("TBC", "TBC is not allowed"),
+        ("50k-600k", "is a range"),
+        ("2bn", "billions"),
+        ("£1.234567k", "fractions of a penny"),
+        ("£5,000,000,000", "not plausible"),
+    ],
+)
+def test_parse_money_rejects_nonsense_with_a_clear_message(text, message):
+    with pytest.raises(MoneyError, match=message):
+        parse_money(text)
+
+
+def test_parse_money_allows_negative_only_when_asked():
+    assert parse_money("-£50k", allow_negative=True) == D("-50000.00")
+    assert parse_money("(1,000)", allow_negative=True) == D("-1000.00")
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "low", "high"),
+    [
+        ("50k-600k", AmountKind.RANGE, "50000", "600000"),
+        ("£50k-£600k", AmountKind.RANGE, "50000", "600000"),
+        ("£50k – £600k", AmountKind.RANGE, "50000", "600000"),
+        ("1.314m – 1.864m", AmountKind.RANGE, "1314000", "1864000"),
+        ("247k to 797k", AmountKind.RANGE, "247000", "797000"),
+        ("50-600k", AmountKind.RANGE, "50000", "600000"),
+        ("TBC", AmountKind.TBC, None, None),
+        ("tbc", AmountKind.TBC, None, None),
+        ("£1.2m", AmountKind.POINT, "1200000", "1200000"),
+        ("129k", AmountKind.POINT, "129000", "129000"),
+        ("100k-100k", AmountKind.POINT, "100000", "100000"),
+    ],
+)
+def test_parse_amount_points_ranges_and_tbc(text, kind, low, high):
+    amount = parse_amount(text)
+    assert amount.kind == kind
+    assert amount.low == (D(low) if low else None)
+    assert amount.high == (D(high) if high else None)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("600k-50k", "above the high"),
+        ("50k-", "not a range"),
+        ("50k-100k-200k", "not a range"),
+        ("-50k", "negative"),
+        ("", "no amount given"),
+        ("12..5k", "not an amount"),
+    ],
+)
+def test_parse_amount_rejects_bad_ranges(text, message):
+    with pytest.raises(MoneyError, match=message):
+        parse_amount(text)
+
+
+@pytest.mark.parametrize(
+    ("value", "long", "short"),
+    [
+        (D("1578000"), "£1,578,000", "£1.58m"),
+        (D("789000"), "£789,000", "£789k"),
+        (D("57500"), "£57,500", "£57.5k"),
+        (D("1007221"), "£1,007,221", "£1.01m"),
+        (D("20.52"), "£20.52", "£21"),
+        (D("-106000"), "-£106,000", "-£106k"),
+        (D("0"), "£0", "£0"),
+    ],
+)
+def test_formatting(value, long, short):
+    assert format_money(value) == long
+    assert format_money_short(value) == short
+
+
+def test_format_amount():
+    assert format_amount(Amount.range(D("50000"), D("600000"))) == "£50,000 – £600,000"
+    assert format_amount(Amount.range(D("50000"), D("600000")), short=True) == "£50k – £600k"
+    assert format_amount(Amount.tbc()) == "TBC"
+    assert format_money(None) == "—"
