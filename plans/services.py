@@ -1,0 +1,153 @@
+"""Writes. Every change to a plan's records goes through these functions.
+
+Each runs in a transaction, validates the record (``full_clean``), refuses a lost update (the
+``version`` the editor started from must still be current), records who made the change and
+why in the record's history, and leaves nothing half-saved.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.db.models import F
+
+MONEY_REASON_MESSAGE = "Say why this money figure changed; the reason is kept in the history."
+
+
+@dataclass
+class Change:
+    field: str
+    label: str
+    old: object
+    new: object
+
+
+class StaleEdit(Exception):
+    """Someone else saved the record after this editor opened it."""
+
+    def __init__(self, current: models.Model, changes: list[Change], deleted: bool = False):
+        self.current = current
+        self.changes = changes
+        self.deleted = deleted
+        super().__init__("This record was changed by someone else after you opened it.")
+
+
+def editable_fields(model: type[models.Model]) -> list[models.Field]:
+    return [
+        f for f in model._meta.concrete_fields
+        if f.editable and not f.primary_key and f.name not in {"version"}
+    ]
+
+
+def diff(old: models.Model, new: models.Model) -> list[Change]:
+    """Field-by-field differences between two states of a record."""
+    changes = []
+    for f in editable_fields(type(new)):
+        before, after = getattr(old, f.attname), getattr(new, f.attname)
+        if before != after:
+            changes.append(Change(f.name, str(f.verbose_name), before, after))
+    return changes
+
+
+def money_changed(changes: list[Change], model: type[models.Model]) -> bool:
+    money = {f.name for f in model._meta.concrete_fields if isinstance(f, models.DecimalField)}
+    return any(c.field in money and _as_decimal(c.old) != _as_decimal(c.new) for c in changes)
+
+
+def _as_decimal(value):
+    return None if value is None else Decimal(value)
+
+
+def _stamp(instance: models.Model, user, reason: str) -> None:
+    instance._history_user = user
+    instance._change_reason = reason or ""
+
+
+@transaction.atomic
+def create_record(*, instance: models.Model, user, reason: str = "") -> models.Model:
+    instance.full_clean()
+    instance.version = 1
+    _stamp(instance, user, reason or "Created")
+    instance.save()
+    return instance
+
+
+@transaction.atomic
+def update_record(
+    *,
+    instance: models.Model,
+    user,
+    expected_version: int,
+    reason: str = "",
+    require_reason_for_money: bool = True,
+) -> models.Model:
+    """Save ``instance`` (already carrying the editor's values) if nobody saved since
+    ``expected_version``. Raises ``StaleEdit`` with what the other person changed."""
+    model = type(instance)
+    current = model._default_manager.select_for_update().filter(pk=instance.pk).first()
+    if current is None:
+        raise StaleEdit(instance, [], deleted=True)
+    if current.version != expected_version:
+        # What the other editor changed since this one opened the form.
+        theirs = _version_state(current, expected_version)
+        raise StaleEdit(current, diff(theirs, current) if theirs else [])
+    changes = diff(current, instance)
+    if not changes:
+        return current
+    if require_reason_for_money and money_changed(changes, model) and not reason.strip():
+        raise ValidationError({"change_reason": MONEY_REASON_MESSAGE})
+    instance.full_clean()
+    # Compare-and-swap: on PostgreSQL a concurrent transaction waits on the row lock above and
+    # then finds the version moved on; on SQLite the write lock serialises the two.
+    bumped = model._default_manager.filter(pk=instance.pk, version=expected_version).update(
+        version=F("version") + 1
+    )
+    if bumped != 1:
+        current = model._default_manager.get(pk=instance.pk)
+        raise StaleEdit(current, [])
+    instance.version = expected_version + 1
+    _stamp(instance, user, reason)
+    instance.save()
+    return instance
+
+
+@transaction.atomic
+def delete_record(*, instance: models.Model, user, expected_version: int | None = None,
+                  reason: str = "") -> None:
+    model = type(instance)
+    current = model._default_manager.select_for_update().filter(pk=instance.pk).first()
+    if current is None:
+        return
+    if expected_version is not None and current.version != expected_version:
+        raise StaleEdit(current, [])
+    _stamp(current, user, reason or "Deleted")
+    current.delete()
+
+
+def _version_state(current: models.Model, version: int):
+    """The record as it was at ``version``, from its history (None if not recorded)."""
+    history = getattr(current, "history", None)
+    if history is None:
+        return None
+    record = history.filter(version=version).order_by("-history_date").first()
+    return record.instance if record else None
+
+
+def related_deletions(instance: models.Model) -> dict[str, int]:
+    """What else goes when ``instance`` is deleted: ``{"savings lines": 16, ...}``."""
+    from django.contrib.admin.utils import NestedObjects
+    from django.db import router
+
+    collector = NestedObjects(using=router.db_for_write(type(instance)))
+    collector.collect([instance])
+    counts: dict[str, int] = {}
+    for model, objs in collector.model_objs.items():
+        if model is type(instance) or model._meta.app_label != "plans":
+            continue
+        if model.__name__.startswith("Historical"):
+            continue
+        counts[str(model._meta.verbose_name_plural)] = len(objs)
+    return counts

@@ -1,0 +1,3 @@
+"""Routes for plan workbook import and export (included by plans.urls)."""
+
+urlpatterns: list = []

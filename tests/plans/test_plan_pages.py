@@ -1,0 +1,106 @@
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from plans.models import Plan
+from tests.factories import PlannedAmountFactory, PlanFactory, SavingsLineFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_every_page_needs_login(client, mtfs):
+    for url in [reverse("plans:plan_list"), reverse("plans:plan_detail", args=[mtfs.pk])]:
+        response = client.get(url)
+        assert response.status_code == 302
+        assert response.url.startswith(reverse("login"))
+
+
+def test_login_page_is_public_and_labelled(client):
+    response = client.get(reverse("login"))
+    assert response.status_code == 200
+    assert b'<label for="id_username"' in response.content
+
+
+def test_torbay_finance_sees_torbay_plans_only(client, torbay_users):
+    client.force_login(torbay_users["finance"])
+    response = client.get(reverse("plans:plan_list"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    torbay_titles = list(Plan.objects.filter(authority__slug="torbay").values_list("title",
+                                                                                 flat=True))
+    assert len(torbay_titles) == 3
+    for title in torbay_titles:
+        assert title.replace("'", "&#x27;") in html
+    for other in Plan.objects.exclude(authority__slug="torbay"):
+        assert other.title.replace("'", "&#x27;") not in html
+
+
+def test_plan_list_shows_mtfs_totals(client, torbay_users):
+    client.force_login(torbay_users["scrutiny"])
+    html = client.get(reverse("plans:plan_list")).content.decode()
+    assert "£4,908,000 – £6,558,000" in html
+
+
+def test_another_authoritys_plan_is_404_for_every_role(client, torbay_users, seeded):
+    telford_plan = Plan.objects.get(authority__slug="telford")
+    for user in torbay_users.values():
+        client.force_login(user)
+        assert client.get(reverse("plans:plan_detail", args=[telford_plan.pk])).status_code == 404
+
+
+def test_user_without_role_or_authority_sees_nothing(client, django_user_model, mtfs):
+    nobody = django_user_model.objects.create_user("nobody", password="pw")
+    client.force_login(nobody)
+    assert client.get(reverse("plans:plan_detail", args=[mtfs.pk])).status_code == 404
+    assert "No plans" in client.get(reverse("plans:plan_list")).content.decode()
+
+
+def test_superuser_sees_every_authority(client, django_user_model, seeded):
+    admin = django_user_model.objects.create_superuser("root", password="pw")
+    client.force_login(admin)
+    html = client.get(reverse("plans:plan_list")).content.decode()
+    assert "Telford" in html and "Barking" in html and "Torbay" in html
+
+
+def test_plan_page_shows_lines_by_year_and_reconciliation(client, torbay_users, mtfs):
+    client.force_login(torbay_users["director"])
+    html = client.get(reverse("plans:plan_detail", args=[mtfs.pk])).content.decode()
+    assert "2017/18" in html and "2020/21" in html
+    assert "£1,578,000" in html  # planned 2017/18
+    assert "£789,000" in html  # in-year adjusted
+    assert "£50,000 – £600,000" in html  # CLA reduction range
+    assert "TBC" in html
+    assert "Totals stated in the paper" in html
+
+
+def _plan_with_lines(authority, n):
+    plan = PlanFactory(authority=authority)
+    for _ in range(n):
+        line = SavingsLineFactory(plan=plan)
+        for year in ("2017/18", "2018/19"):
+            PlannedAmountFactory(line=line, year=year, low=Decimal("1000"), high=Decimal("1000"))
+    return plan
+
+
+def test_plan_pages_run_a_fixed_number_of_queries(client, finance_manager,
+                                                  django_assert_num_queries):
+    small = _plan_with_lines(finance_manager.authority, 3)
+    client.force_login(finance_manager)
+    counts = {}
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for label, plan in (("small", small), ("large", _plan_with_lines(finance_manager.authority,
+                                                                       60))):
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(reverse("plans:plan_detail", args=[plan.pk])).status_code == 200
+        counts[label] = len(ctx.captured_queries)
+    assert counts["small"] == counts["large"]
+    with CaptureQueriesContext(connection) as ctx:
+        client.get(reverse("plans:plan_list"))
+    list_queries = len(ctx.captured_queries)
+    _plan_with_lines(finance_manager.authority, 20)
+    with CaptureQueriesContext(connection) as ctx:
+        client.get(reverse("plans:plan_list"))
+    assert len(ctx.captured_queries) == list_queries
