@@ -231,7 +231,7 @@ class Reconciliation:
 
 
 def reconcile(plan, *, totals: PlanTotals | None = None) -> list[Reconciliation]:
-    """Set every stated total of the plan beside the computed one. Four queries at most."""
+    """Set every stated total of the plan beside the computed one. Five queries at most."""
     totals = totals or plan_totals([plan])[plan.pk]
     slippage = slippage_by_year([plan]).get(plan.pk, {})
     line_sums = {
@@ -240,17 +240,28 @@ def reconcile(plan, *, totals: PlanTotals | None = None) -> list[Reconciliation]
         .values("line_id")
         .annotate(low=Sum("low"), high=Sum("high"))
     }
+    line_progress: dict[tuple[int, str], tuple[Decimal, Decimal]] = {}
+    for entry in latest_progress([plan.pk]).values("line_id", "year", "achieved_to_date",
+                                                   "basis"):
+        amount = to_decimal(entry["achieved_to_date"])
+        achieved = amount if entry["basis"] == ProgressEntry.Basis.ACHIEVED else ZERO
+        line_progress[(entry["line_id"], entry["year"])] = (achieved, amount)
     out = []
+    M = StatedFigure.Measure
     for figure in StatedFigure.objects.filter(plan=plan).order_by("year", "key"):
         low = high = None
         year_t = totals.years.get(figure.year) if figure.year else totals.total
-        M = StatedFigure.Measure
-        if figure.measure == M.PLANNED and year_t:
+        if figure.line_id and figure.measure in (M.ACHIEVED, M.ANTICIPATED):
+            achieved, anticipated = line_progress.get((figure.line_id, figure.year), (ZERO, ZERO))
+            low = high = achieved if figure.measure == M.ACHIEVED else anticipated
+        elif figure.measure == M.PLANNED and year_t:
             low, high = year_t.planned_low, year_t.planned_high
         elif figure.measure == M.ADJUSTED and year_t:
             low, high = year_t.adjusted_low, year_t.adjusted_high
         elif figure.measure == M.ACHIEVED and year_t:
             low = high = year_t.achieved
+        elif figure.measure == M.ANTICIPATED and year_t:
+            low = high = year_t.achieved + year_t.anticipated
         elif figure.measure == M.GAP and year_t:
             low, high = year_t.gap_low, year_t.gap_high
         elif figure.measure == M.SLIPPAGE:

@@ -456,15 +456,15 @@ class ProgressEntry(Versioned):
     def __str__(self):
         return f"{self.line.reference} at {self.as_at:%d %b %Y}"
 
-    def natural_key(self):
-        return (*self.line.natural_key(), self.as_at.isoformat())
-
-    natural_key.dependencies = ["plans.savingsline"]
-
     def save(self, *args, **kwargs):
         # The financial year is derived, never typed, so it cannot disagree with the date.
         self.year = fiscal.financial_year(self.as_at)
         super().save(*args, **kwargs)
+
+    def natural_key(self):
+        return (*self.line.natural_key(), self.as_at.isoformat())
+
+    natural_key.dependencies = ["plans.savingsline"]
 
 
 class YearAdjustmentManager(PlanChildManager):
@@ -512,6 +512,7 @@ class StatedFigure(PlanChild):
         PLANNED = "planned", "Planned savings"
         ADJUSTED = "adjusted", "In-year adjusted savings"
         ACHIEVED = "achieved", "Achieved"
+        ANTICIPATED = "anticipated", "Achieved or identified (anticipated)"
         GAP = "gap", "Gap"
         SLIPPAGE = "slippage", "Slippage cost"
         LINE_TOTAL = "line_total", "Line total across years"

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from django.db.models import Prefetch
 
-from plans.models import PlannedAmount, Plan, ProgressEntry, SavingsLine
+from plans.models import Plan, PlannedAmount, ProgressEntry, SavingsLine
 from recovery.money import Amount, AmountKind
 
 

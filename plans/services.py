@@ -151,3 +151,61 @@ def related_deletions(instance: models.Model) -> dict[str, int]:
             continue
         counts[str(model._meta.verbose_name_plural)] = len(objs)
     return counts
+
+
+# --------------------------------------------------------------------------------------------
+# Savings lines with their planned amounts
+
+
+def _amount_state(planned):
+    if planned is None:
+        return None
+    return (planned.kind, planned.low, planned.high)
+
+
+@transaction.atomic
+def save_line(*, line, amounts: dict, user, expected_version: int | None, reason: str = ""):
+    """Create or update a savings line and its planned amount per year in one transaction.
+
+    ``amounts`` maps ``"2017/18"`` to a ``recovery.money.Amount`` or None (no amount). A
+    change to any amount moves the line's version too, so two officers editing the same
+    line's figures cannot overwrite each other.
+    """
+    from plans.models import PlannedAmount
+
+    existing = {a.year: a for a in line.amounts.all()} if line.pk else {}
+    amount_changes = []
+    for year, amount in amounts.items():
+        before = existing.get(year)
+        after = None if amount is None else (amount.kind.value, amount.low, amount.high)
+        if _amount_state(before) != after:
+            amount_changes.append((year, before, amount))
+    if amount_changes and line.pk and not reason.strip():
+        raise ValidationError({"change_reason": MONEY_REASON_MESSAGE})
+
+    if line.pk is None:
+        create_record(instance=line, user=user, reason=reason)
+    else:
+        current = type(line)._default_manager.select_for_update().get(pk=line.pk)
+        if current.version != expected_version:
+            theirs = _version_state(current, expected_version)
+            raise StaleEdit(current, diff(theirs, current) if theirs else [])
+        if diff(current, line):
+            update_record(instance=line, user=user, expected_version=expected_version,
+                          reason=reason)
+        elif amount_changes:
+            type(line)._default_manager.filter(pk=line.pk).update(version=F("version") + 1)
+            line.version = expected_version + 1
+
+    for year, before, amount in amount_changes:
+        if amount is None:
+            delete_record(instance=before, user=user, reason=reason)
+            continue
+        planned = before or PlannedAmount(line=line, year=year)
+        planned.kind, planned.low, planned.high = amount.kind.value, amount.low, amount.high
+        if before is None:
+            create_record(instance=planned, user=user, reason=reason)
+        else:
+            update_record(instance=planned, user=user, expected_version=before.version,
+                          reason=reason)
+    return line

@@ -1,7 +1,12 @@
 import django_tables2 as tables
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.html import format_html
 
-from recovery import money
+from plans import models as m
+from plans.selectors import amount_of
+from recovery import fiscal, money
+from recovery.money import format_amount
 
 
 class MoneyColumn(tables.Column):
@@ -46,3 +51,191 @@ class PlanSummaryTable(tables.Table):
 
     def render_status(self, value):
         return format_html('<span class="badge text-bg-secondary">{}</span>', value)
+
+
+# --------------------------------------------------------------------------------------------
+# Record lists (sortable, paginated, exported as CSV and xlsx from the same table)
+
+
+class RagColumn(tables.Column):
+    def render(self, value):
+        return render_to_string("includes/rag.html", {"rag": value})
+
+    def value(self, value):
+        return value
+
+
+class AmountColumn(tables.Column):
+    """A planned amount: point, range or TBC."""
+
+    attrs = {"td": {"class": "text-end text-nowrap"}, "th": {"class": "text-end"}}
+
+    def render(self, value, record):
+        return format_amount(amount_of(record))
+
+    def value(self, value, record):
+        return format_amount(amount_of(record))
+
+
+class RecordTable(tables.Table):
+    """Base: money renders as £ on screen and exports as plain numbers."""
+
+    class Meta:
+        attrs = {"class": "table table-sm table-striped align-middle"}
+        template_name = "django_tables2/bootstrap5-responsive.html"
+        empty_text = "Nothing recorded yet."
+
+
+def link_column(url_name, accessor="pk", verbose_name=None, **kwargs):
+    return tables.Column(
+        accessor=accessor,
+        verbose_name=verbose_name,
+        linkify=lambda record: reverse(f"plans:{url_name}_detail", args=[record.url_plan_id,
+                                                                          record.pk]),
+        **kwargs,
+    )
+
+
+class WorkstreamTable(RecordTable):
+    name = link_column("workstream", "name", "Workstream")
+    lines = tables.Column(accessor="line_count", verbose_name="Savings lines",
+                          attrs={"td": {"class": "text-end"}})
+
+    class Meta(RecordTable.Meta):
+        model = m.Workstream
+        fields = ["order", "code", "name", "lead", "lines"]
+        sequence = ["order", "code", "name", "lead", "lines"]
+
+
+class SavingsLineTable(RecordTable):
+    reference = link_column("line", "reference", "Ref")
+    rag = RagColumn(verbose_name="RAG")
+    original_rag = RagColumn(verbose_name="Original RAG")
+    workstream = tables.Column(accessor="workstream__name", verbose_name="Workstream")
+
+    class Meta(RecordTable.Meta):
+        model = m.SavingsLine
+        fields = ["reference", "title", "workstream", "owner", "category", "status", "rag",
+                  "original_rag", "in_revenue_budget", "counts_towards_target"]
+
+
+class PlannedAmountTable(RecordTable):
+    line = link_column("amount", "line__reference", "Line")
+    title = tables.Column(accessor="line__title", verbose_name="Title")
+    amount = AmountColumn(accessor="low", verbose_name="Planned saving", order_by=("low",))
+    low = MoneyColumn()
+    high = MoneyColumn()
+
+    class Meta(RecordTable.Meta):
+        model = m.PlannedAmount
+        fields = ["line", "title", "year", "kind", "amount", "low", "high", "driver_volume",
+                  "driver_unit", "driver_unit_value", "stated_text"]
+        exclude = []
+
+
+class ProgressEntryTable(RecordTable):
+    as_at = link_column("progress", "as_at", "As at")
+    line = tables.Column(accessor="line__reference", verbose_name="Line")
+    title = tables.Column(accessor="line__title", verbose_name="Title")
+    achieved_to_date = MoneyColumn(verbose_name="Achieved to date")
+    forecast = MoneyColumn(verbose_name="Forecast for year")
+    rag = RagColumn(verbose_name="RAG")
+    entered_by = tables.Column(verbose_name="Entered by")
+
+    class Meta(RecordTable.Meta):
+        model = m.ProgressEntry
+        fields = ["as_at", "year", "line", "title", "achieved_to_date", "basis", "forecast",
+                  "rag", "commentary", "entered_by"]
+
+
+class OverspendForecastTable(RecordTable):
+    period = link_column("forecast", "period", "Period")
+    budget = MoneyColumn()
+    forecast_outturn = MoneyColumn(verbose_name="Forecast outturn")
+    overspend = MoneyColumn(verbose_name="Stated overspend")
+    overspend_high = MoneyColumn(verbose_name="Stated overspend (high)")
+
+    class Meta(RecordTable.Meta):
+        model = m.OverspendForecast
+        fields = ["year", "period", "service_area", "scenario", "budget", "forecast_outturn",
+                  "overspend", "overspend_high", "commentary"]
+
+    def render_period(self, value, record):
+        return fiscal.period_label(record.year, value)
+
+
+class CostPressureTable(RecordTable):
+    title = link_column("pressure", "title", "Pressure")
+    amount = MoneyColumn()
+
+    class Meta(RecordTable.Meta):
+        model = m.CostPressure
+        fields = ["title", "kind", "year", "period", "amount", "notes"]
+
+    def render_period(self, value, record):
+        return fiscal.period_label(record.year, value)
+
+
+class FundingTable(RecordTable):
+    title = link_column("funding", "title", "Funding")
+    amount = MoneyColumn()
+
+    class Meta(RecordTable.Meta):
+        model = m.Funding
+        fields = ["title", "kind", "year", "amount", "source", "notes"]
+
+
+class KPITable(RecordTable):
+    name = link_column("kpi", "name", "KPI")
+
+    class Meta(RecordTable.Meta):
+        model = m.KPI
+        fields = ["code", "name", "unit", "direction", "baseline_value", "baseline_date",
+                  "per_child_population"]
+
+
+class KpiPointTable(RecordTable):
+    date = link_column("kpipoint", "date", "Date")
+    kpi = tables.Column(accessor="kpi__name", verbose_name="KPI")
+
+    class Meta(RecordTable.Meta):
+        model = m.KpiPoint
+        fields = ["date", "kpi", "kind", "value", "label", "notes"]
+
+
+class RiskTable(RecordTable):
+    reference = link_column("risk", "reference", "Ref")
+    score = tables.Column(accessor="score", verbose_name="Score", orderable=False)
+
+    class Meta(RecordTable.Meta):
+        model = m.Risk
+        fields = ["reference", "description", "mitigations", "likelihood", "impact", "score",
+                  "owner", "status"]
+
+
+class CommentaryTable(RecordTable):
+    period = link_column("commentary", "period", "Month")
+    author = tables.Column()
+
+    class Meta(RecordTable.Meta):
+        model = m.Commentary
+        fields = ["year", "period", "role", "body", "author", "updated_at"]
+
+    def render_period(self, value, record):
+        return fiscal.period_label(record.year, value)
+
+
+class YearAdjustmentTable(RecordTable):
+    year = link_column("adjustment", "year", "Year")
+
+    class Meta(RecordTable.Meta):
+        model = m.YearAdjustment
+        fields = ["year", "factor", "reason"]
+
+
+class NarrativeSectionTable(RecordTable):
+    heading = link_column("section", "heading", "Heading")
+
+    class Meta(RecordTable.Meta):
+        model = m.NarrativeSection
+        fields = ["order", "heading"]

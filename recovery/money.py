@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from enum import Enum
+from enum import StrEnum
 
 PENNY = Decimal("0.01")
 MAX_AMOUNT = Decimal("1000000000")  # £1bn: no children's services savings line is larger.
@@ -31,7 +31,7 @@ class MoneyError(ValueError):
     """A money figure that cannot be read; the message is written for the officer."""
 
 
-class AmountKind(str, Enum):
+class AmountKind(StrEnum):
     POINT = "point"
     RANGE = "range"
     TBC = "tbc"

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from plans.models import Plan
-from tests.factories import PlannedAmountFactory, PlanFactory, SavingsLineFactory
+from tests.factories import PlanFactory, PlannedAmountFactory, SavingsLineFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -1,0 +1,181 @@
+"""django-filter FilterSets for the record lists; choices are scoped to the plan."""
+
+import django_filters as df
+from django.db.models import Q
+
+from plans import models as m
+from recovery import fiscal
+
+
+def _year_choices(plan):
+    return [(y, y) for y in plan.years] if plan else []
+
+
+class PlanScopedFilterSet(df.FilterSet):
+    search_fields: tuple[str, ...] = ()
+    q = df.CharFilter(label="Search", method="search")
+
+    def __init__(self, *args, plan=None, **kwargs):
+        self.plan = plan
+        super().__init__(*args, **kwargs)
+        for name, flt in self.filters.items():
+            if name == "workstream" or name.endswith("workstream"):
+                flt.queryset = m.Workstream.objects.filter(plan=plan)
+            elif name in {"line"}:
+                flt.queryset = m.SavingsLine.objects.filter(plan=plan)
+            elif name in {"kpi"}:
+                flt.queryset = m.KPI.objects.filter(plan=plan)
+
+    def search(self, queryset, name, value):
+        query = Q()
+        for fieldname in self.search_fields:
+            query |= Q(**{f"{fieldname}__icontains": value})
+        return queryset.filter(query)
+
+
+class WorkstreamFilter(PlanScopedFilterSet):
+    search_fields = ("name", "description", "lead")
+
+    class Meta:
+        model = m.Workstream
+        fields = ["q"]
+
+
+class SavingsLineFilter(PlanScopedFilterSet):
+    search_fields = ("reference", "title", "description", "owner", "notes")
+    year = df.ChoiceFilter(label="Planned in year", field_name="amounts__year", distinct=True)
+    owner = df.CharFilter(lookup_expr="icontains")
+
+    class Meta:
+        model = m.SavingsLine
+        fields = ["q", "year", "workstream", "category", "status", "rag", "owner",
+                  "in_revenue_budget", "counts_towards_target"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.filters["year"].extra["choices"] = _year_choices(self.plan)
+
+
+class PlannedAmountFilter(PlanScopedFilterSet):
+    search_fields = ("line__reference", "line__title", "notes")
+    year = df.ChoiceFilter(label="Financial year")
+    workstream = df.ModelChoiceFilter(field_name="line__workstream", queryset=m.Workstream.objects)
+
+    class Meta:
+        model = m.PlannedAmount
+        fields = ["q", "year", "kind", "workstream", "line"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.filters["year"].extra["choices"] = _year_choices(self.plan)
+
+
+class ProgressEntryFilter(PlanScopedFilterSet):
+    search_fields = ("line__reference", "line__title", "commentary")
+    year = df.ChoiceFilter(label="Financial year")
+    workstream = df.ModelChoiceFilter(field_name="line__workstream", queryset=m.Workstream.objects)
+
+    class Meta:
+        model = m.ProgressEntry
+        fields = ["q", "year", "rag", "basis", "workstream", "line"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.filters["year"].extra["choices"] = _year_choices(self.plan)
+
+
+class DatedYearMixin:
+    """Years to offer: the plan's own plus any the records hold (forecasts before the plan)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        years = set(self.plan.years) if self.plan else set()
+        if self.plan is not None:
+            years |= set(self.Meta.model.objects.filter(plan=self.plan)
+                         .values_list("year", flat=True).distinct())
+        self.filters["year"].extra["choices"] = [(y, y) for y in sorted(y for y in years if y)]
+
+
+class OverspendForecastFilter(DatedYearMixin, PlanScopedFilterSet):
+    search_fields = ("service_area", "commentary")
+    year = df.ChoiceFilter(label="Financial year")
+    period = df.ChoiceFilter(choices=[(p, f"P{p} {fiscal.MONTH_ABBR[p - 1]}")
+                                      for p in range(1, 13)])
+
+    class Meta:
+        model = m.OverspendForecast
+        fields = ["q", "year", "period", "scenario"]
+
+
+class CostPressureFilter(DatedYearMixin, PlanScopedFilterSet):
+    search_fields = ("title", "notes")
+    year = df.ChoiceFilter(label="Financial year")
+
+    class Meta:
+        model = m.CostPressure
+        fields = ["q", "year", "kind"]
+
+
+class FundingFilter(DatedYearMixin, PlanScopedFilterSet):
+    search_fields = ("title", "source", "notes")
+    year = df.ChoiceFilter(label="Financial year")
+
+    class Meta:
+        model = m.Funding
+        fields = ["q", "year", "kind"]
+
+
+class KPIFilter(PlanScopedFilterSet):
+    search_fields = ("name", "code", "definition", "notes")
+
+    class Meta:
+        model = m.KPI
+        fields = ["q", "unit", "direction"]
+
+
+class KpiPointFilter(PlanScopedFilterSet):
+    search_fields = ("kpi__name", "label", "notes")
+    date_from = df.DateFilter(field_name="date", lookup_expr="gte", label="From date")
+    date_to = df.DateFilter(field_name="date", lookup_expr="lte", label="To date")
+
+    class Meta:
+        model = m.KpiPoint
+        fields = ["q", "kpi", "kind", "date_from", "date_to"]
+
+
+class RiskFilter(PlanScopedFilterSet):
+    search_fields = ("reference", "description", "mitigations", "owner")
+    owner = df.CharFilter(lookup_expr="icontains")
+
+    class Meta:
+        model = m.Risk
+        fields = ["q", "status", "owner", "likelihood", "impact"]
+
+
+class CommentaryFilter(PlanScopedFilterSet):
+    search_fields = ("body",)
+    year = df.ChoiceFilter(label="Financial year")
+
+    class Meta:
+        model = m.Commentary
+        fields = ["q", "year", "role"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.filters["year"].extra["choices"] = _year_choices(self.plan)
+
+
+class YearAdjustmentFilter(PlanScopedFilterSet):
+    class Meta:
+        model = m.YearAdjustment
+        fields = ["q"]
+
+    search_fields = ("year", "reason")
+
+
+class NarrativeSectionFilter(PlanScopedFilterSet):
+    search_fields = ("heading", "body")
+
+    class Meta:
+        model = m.NarrativeSection
+        fields = ["q"]

@@ -1,0 +1,247 @@
+"""The month-end update: every savings line, the month's overspend forecast and the KPI
+actuals for one plan and one period, read in a fixed number of queries and saved in one
+transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from plans import services
+from plans.models import (
+    KPI,
+    KpiPoint,
+    OverspendForecast,
+    Plan,
+    PlannedAmount,
+    ProgressEntry,
+    SavingsLine,
+)
+from plans.selectors import amount_of
+from recovery import fiscal
+from recovery.money import Amount
+
+
+@dataclass
+class LineMonth:
+    line: SavingsLine
+    target: Amount | None
+    previous: ProgressEntry | None  # latest entry before this month
+    current: ProgressEntry | None  # this month's entry, if already recorded
+
+    @property
+    def rag_changed(self) -> bool:
+        if self.current is None or self.previous is None:
+            return False
+        return bool(self.current.rag and self.previous.rag and
+                    self.current.rag != self.previous.rag)
+
+
+@dataclass
+class KpiMonth:
+    kpi: KPI
+    previous: KpiPoint | None
+    current: KpiPoint | None
+    target: KpiPoint | None
+
+
+@dataclass
+class MonthEnd:
+    plan: Plan
+    year: str
+    period: int
+    as_at: date
+    lines: list[LineMonth] = field(default_factory=list)
+    forecast: OverspendForecast | None = None
+    previous_forecast: OverspendForecast | None = None
+    kpis: list[KpiMonth] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return fiscal.period_label(self.year, self.period)
+
+
+def load(plan: Plan, year: str, period: int) -> MonthEnd:
+    """Everything the month-end page shows. Six queries whatever the number of lines."""
+    as_at = fiscal.period_end(year, period)
+    month = MonthEnd(plan=plan, year=year, period=period, as_at=as_at)
+    lines = list(SavingsLine.objects.filter(plan=plan).select_related("workstream")
+                 .order_by("workstream__order", "order", "reference"))
+    targets = {a.line_id: a for a in PlannedAmount.objects.filter(line__plan=plan, year=year)}
+    entries: dict[int, list[ProgressEntry]] = {}
+    for e in ProgressEntry.objects.filter(line__plan=plan, as_at__lte=as_at).order_by("as_at"):
+        entries.setdefault(e.line_id, []).append(e)
+    for line in lines:
+        history = entries.get(line.pk, [])
+        current = history[-1] if history and history[-1].as_at == as_at else None
+        earlier = [e for e in history if e.as_at < as_at]
+        month.lines.append(LineMonth(line, amount_of(targets.get(line.pk)),
+                                     earlier[-1] if earlier else None, current))
+
+    forecasts = list(
+        OverspendForecast.objects.filter(
+            plan=plan, scenario=OverspendForecast.Scenario.BASE, service_area=""
+        ).filter(year=year, period__lte=period).order_by("period")
+    )
+    if forecasts and forecasts[-1].period == period:
+        month.forecast = forecasts.pop()
+    month.previous_forecast = forecasts[-1] if forecasts else None
+
+    kpis = list(KPI.objects.filter(plan=plan).order_by("order", "name"))
+    points: dict[int, list[KpiPoint]] = {}
+    for p in KpiPoint.objects.filter(kpi__plan=plan).order_by("date"):
+        points.setdefault(p.kpi_id, []).append(p)
+    for kpi in kpis:
+        pts = points.get(kpi.pk, [])
+        actuals = [p for p in pts if p.kind == KpiPoint.Kind.ACTUAL and p.date <= as_at]
+        current = actuals[-1] if actuals and actuals[-1].date == as_at else None
+        earlier = [p for p in actuals if p.date < as_at]
+        targets_after = [p for p in pts if p.kind == KpiPoint.Kind.TARGET and p.date >= as_at]
+        month.kpis.append(KpiMonth(kpi, earlier[-1] if earlier else None, current,
+                                   targets_after[0] if targets_after else None))
+    return month
+
+
+@dataclass
+class LineInput:
+    line_id: int
+    version: int | None  # version of this month's entry the officer saw (None: there was none)
+    achieved_to_date: Decimal | None
+    forecast: Decimal | None
+    rag: str
+    commentary: str
+    basis: str = ProgressEntry.Basis.ACHIEVED
+
+
+@dataclass
+class ForecastInput:
+    version: int | None
+    budget: Decimal | None
+    forecast_outturn: Decimal | None
+    commentary: str
+
+
+@dataclass
+class KpiInput:
+    kpi_id: int
+    version: int | None
+    value: Decimal | None
+
+
+def _blank(row: LineInput) -> bool:
+    return row.achieved_to_date is None and row.forecast is None and not row.rag \
+        and not row.commentary.strip()
+
+
+@transaction.atomic
+def save(*, plan: Plan, year: str, period: int, user, lines: list[LineInput],
+         forecast: ForecastInput | None, kpis: list[KpiInput], reason: str = "") -> int:
+    """Record the month for every line, the forecast and KPI actuals; all or nothing.
+
+    Raises ``services.StaleEdit`` if anyone saved one of these records after the page was
+    opened (nothing is saved then), ``ValidationError`` for bad input.
+    """
+    as_at = fiscal.period_end(year, period)
+    if year not in plan.years:
+        raise ValidationError(f"{year} is outside the plan's years.")
+    reason = reason or f"Month-end update {fiscal.period_label(year, period)}"
+    existing = {e.line_id: e for e in ProgressEntry.objects.select_for_update()
+                .filter(line__plan=plan, as_at=as_at)}
+    valid_lines = {line.pk: line for line in SavingsLine.objects.filter(plan=plan)}
+    saved = 0
+    for row in lines:
+        line = valid_lines.get(row.line_id)
+        if line is None:
+            raise ValidationError("A savings line on this page is not part of the plan.")
+        entry = existing.get(row.line_id)
+        if entry is None and row.version is not None:
+            raise services.StaleEdit(line, [], deleted=True)
+        if entry is not None and row.version != entry.version:
+            raise services.StaleEdit(entry, [])
+        if entry is None and _blank(row):
+            continue
+        target = entry or ProgressEntry(line=line, as_at=as_at)
+        target.achieved_to_date = row.achieved_to_date
+        target.forecast = row.forecast
+        target.rag = row.rag
+        target.commentary = row.commentary
+        target.basis = row.basis
+        target.entered_by = user
+        if entry is None:
+            services.create_record(instance=target, user=user, reason=reason)
+        else:
+            services.update_record(instance=target, user=user, expected_version=entry.version,
+                                   reason=reason, require_reason_for_money=False)
+        saved += 1
+        # The line's current RAG follows its latest entry.
+        if row.rag and line.rag != row.rag and not ProgressEntry.objects.filter(
+            line=line, as_at__gt=as_at
+        ).exists():
+            line.rag = row.rag
+            services.update_record(instance=line, user=user, expected_version=line.version,
+                                   reason=reason)
+
+    if forecast is not None:
+        saved += _save_forecast(plan, year, period, forecast, user, reason)
+    for row in kpis:
+        saved += _save_kpi(plan, as_at, row, user, reason)
+    return saved
+
+
+def _save_forecast(plan, year, period, data: ForecastInput, user, reason) -> int:
+    current = OverspendForecast.objects.select_for_update().filter(
+        plan=plan, year=year, period=period, scenario=OverspendForecast.Scenario.BASE,
+        service_area="",
+    ).first()
+    if current is None and data.version is not None:
+        raise services.StaleEdit(plan, [], deleted=True)
+    if current is not None and data.version != current.version:
+        raise services.StaleEdit(current, [])
+    if data.budget is None and data.forecast_outturn is None and not data.commentary.strip():
+        return 0
+    if (data.budget is None) != (data.forecast_outturn is None):
+        raise ValidationError({"forecast_outturn": "Give both the budget and the forecast "
+                                                   "outturn, or neither."})
+    record = current or OverspendForecast(plan=plan, year=year, period=period)
+    if data.budget is None and record.overspend is None:
+        raise ValidationError({"budget": "Give the budget and the forecast outturn."})
+    record.budget, record.forecast_outturn = data.budget, data.forecast_outturn
+    record.commentary = data.commentary
+    record.entered_by = user
+    if current is None:
+        services.create_record(instance=record, user=user, reason=reason)
+    else:
+        services.update_record(instance=record, user=user, expected_version=current.version,
+                               reason=reason, require_reason_for_money=False)
+    return 1
+
+
+def _save_kpi(plan, as_at, row: KpiInput, user, reason) -> int:
+    kpi = KPI.objects.filter(plan=plan, pk=row.kpi_id).first()
+    if kpi is None:
+        raise ValidationError("A KPI on this page is not part of the plan.")
+    current = KpiPoint.objects.select_for_update().filter(
+        kpi=kpi, kind=KpiPoint.Kind.ACTUAL, date=as_at, label=""
+    ).first()
+    if current is None and row.version is not None:
+        raise services.StaleEdit(kpi, [], deleted=True)
+    if current is not None and row.version != current.version:
+        raise services.StaleEdit(current, [])
+    if row.value is None:
+        if current is not None:
+            services.delete_record(instance=current, user=user, reason=reason)
+            return 1
+        return 0
+    point = current or KpiPoint(kpi=kpi, kind=KpiPoint.Kind.ACTUAL, date=as_at, label="")
+    point.value = row.value
+    point.entered_by = user
+    if current is None:
+        services.create_record(instance=point, user=user, reason=reason)
+    else:
+        services.update_record(instance=point, user=user, expected_version=current.version,
+                               reason=reason, require_reason_for_money=False)
+    return 1

@@ -1,0 +1,1 @@
+from plans.views.pages import PlanDetailView, PlanListView  # noqa: F401

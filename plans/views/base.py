@@ -1,0 +1,271 @@
+"""Thin generic views for a plan's records.
+
+Each record type declares its model, table, filterset and form in ``plans.views.records``;
+these classes do the rest. Access: the plan is found through ``recovery.access.get_plan``
+(another authority's plan is a 404) and the role must hold the model's permission for the
+action (else 403), checked before anything else happens, for GET and POST alike.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.views.generic import DetailView, FormView, TemplateView
+from django_filters.views import FilterView
+from django_tables2 import SingleTableMixin
+from django_tables2.export import ExportMixin
+
+from plans import services
+from recovery.access import can, get_plan
+
+
+class PlanRecordMixin:
+    model = None
+    url_name = ""  # e.g. "line": plans:line_list, plans:line_detail ...
+    plan_path = "plan"  # from the record to its plan
+    action = "view"
+    title_plural = ""
+    select_related: tuple[str, ...] = ()
+
+    @property
+    def perm_model(self) -> str:
+        return self.model._meta.model_name
+
+    def dispatch(self, request, *args, **kwargs):
+        self.plan = get_plan(request.user, kwargs["plan_pk"], self.action, self.perm_model)
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_queryset(self):
+        qs = self.model._default_manager.filter(**{self.plan_path: self.plan})
+        if self.select_related:
+            qs = qs.select_related(*self.select_related)
+        return qs
+
+    def verbose(self, plural=False):
+        meta = self.model._meta
+        return str(meta.verbose_name_plural if plural else meta.verbose_name)
+
+    def url(self, kind, pk=None):
+        args = [self.plan.pk] + ([pk] if pk is not None else [])
+        return reverse(f"plans:{self.url_name}_{kind}", args=args)
+
+    def get_context_data(self, **kwargs):
+        user = self.request.user
+        name = self.perm_model
+        return {
+            **super().get_context_data(**kwargs),
+            "plan": self.plan,
+            "record_name": self.verbose(),
+            "record_name_plural": self.title_plural or self.verbose(plural=True),
+            "url_name": self.url_name,
+            "list_url": self.url("list"),
+            "create_url": self.url("create"),
+            "may_add": can(user, "add", name),
+            "may_change": can(user, "change", name),
+            "may_delete": can(user, "delete", name),
+        }
+
+
+class RecordListView(PlanRecordMixin, ExportMixin, SingleTableMixin, FilterView):
+    template_name = "plans/records/list.html"
+    paginate_by = 25
+    export_formats = ("csv", "xlsx")
+    exclude_columns = ()
+
+    def get_filterset_kwargs(self, filterset_class):
+        return {**super().get_filterset_kwargs(filterset_class), "plan": self.plan}
+
+    def get_table_kwargs(self):
+        return {"exclude": self.exclude_columns}
+
+    def get_table_data(self):
+        return self.object_list
+
+    def get_export_filename(self, export_format):
+        plan = self.plan.code or f"plan-{self.plan.pk}"
+        return f"{plan}-{self.url_name}s.{export_format}"
+
+    def get_table(self, **kwargs):
+        table = super().get_table(**kwargs)
+        for record in table.data:
+            record.url_plan_id = self.plan.pk
+        return table
+
+
+class RecordDetailView(PlanRecordMixin, DetailView):
+    template_name = "plans/records/detail.html"
+
+    def get_object(self, queryset=None):
+        return get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        obj = self.object
+        fields = []
+        for f in self.model._meta.concrete_fields:
+            if f.primary_key or f.name in {"version", "plan"}:
+                continue
+            display = getattr(obj, f"get_{f.name}_display", None)
+            value = display() if display else getattr(obj, f.name)
+            fields.append((f.verbose_name, value, f.get_internal_type()))
+        return {
+            **ctx,
+            "fields": fields,
+            "edit_url": self.url("edit", obj.pk),
+            "delete_url": self.url("delete", obj.pk),
+            "history_url": self.url("history", obj.pk),
+        }
+
+
+class RecordFormView(PlanRecordMixin, FormView):
+    """Create (``pk`` absent) or edit a record through plans.services."""
+
+    template_name = "plans/records/form.html"
+    form_class = None
+
+    @property
+    def action(self):
+        return "change" if "pk" in self.kwargs else "add"
+
+    def get_object(self):
+        if "pk" not in self.kwargs:
+            return self.new_object()
+        return get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
+
+    def new_object(self):
+        obj = self.model()
+        if hasattr(obj, "plan_id"):
+            obj.plan = self.plan
+        return obj
+
+    def get_form_kwargs(self):
+        self.object = self.get_object()
+        return {**super().get_form_kwargs(), "instance": self.object, "plan": self.plan}
+
+    def form_valid(self, form):
+        try:
+            saved = self.save(form)
+        except services.StaleEdit as stale:
+            return self.conflict(form, stale)
+        except ValidationError as exc:
+            self.attach_errors(form, exc)
+            return self.form_invalid(form)
+        messages.success(self.request, f"Saved {self.verbose()} “{saved}”.")
+        return HttpResponseRedirect(self.success_url_for(saved))
+
+    def save(self, form):
+        instance = form.instance
+        reason = form.cleaned_data.get("change_reason", "")
+        if instance.pk is None:
+            return services.create_record(instance=instance, user=self.request.user,
+                                          reason=reason)
+        return services.update_record(instance=instance, user=self.request.user,
+                                      expected_version=form.cleaned_data.get("version") or 0,
+                                      reason=reason)
+
+    def success_url_for(self, obj):
+        return self.url("detail", obj.pk)
+
+    @staticmethod
+    def attach_errors(form, exc: ValidationError):
+        if hasattr(exc, "error_dict"):
+            for field, errors in exc.error_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            form.add_error(None, exc)
+
+    def conflict(self, form, stale: services.StaleEdit):
+        """Someone saved first: show what they changed; keep this editor's input on screen;
+        nothing is overwritten. Saving again now is a deliberate overwrite of their version."""
+        data = form.data.copy()
+        if not stale.deleted:
+            data["version"] = stale.current.version
+        form = self.get_form_class()(data=data, instance=self.get_object(), plan=self.plan)
+        form.is_valid()
+        return self.render_to_response(
+            self.get_context_data(form=form, conflict=stale, current=stale.current)
+        )
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        editing = "pk" in self.kwargs
+        return {
+            **ctx,
+            "object": self.object,
+            "editing": editing,
+            "cancel_url": self.url("detail", self.object.pk) if editing else self.url("list"),
+        }
+
+
+class RecordDeleteView(PlanRecordMixin, TemplateView):
+    template_name = "plans/records/confirm_delete.html"
+    action = "delete"
+
+    def get_object(self):
+        return get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
+
+    def get_context_data(self, **kwargs):
+        obj = self.get_object()
+        return {
+            **super().get_context_data(**kwargs),
+            "object": obj,
+            "goes_with_it": services.related_deletions(obj),
+            "cancel_url": self.url("detail", obj.pk),
+        }
+
+    def post(self, request, *args, **kwargs):
+        obj = self.get_object()
+        version = request.POST.get("version")
+        try:
+            services.delete_record(
+                instance=obj, user=request.user,
+                expected_version=int(version) if version else None,
+                reason=request.POST.get("change_reason", ""),
+            )
+        except services.StaleEdit as stale:
+            messages.error(request, "Not deleted: someone changed this record after you "
+                                    "opened it. Check it and delete again if you still mean to.")
+            return HttpResponseRedirect(self.url("detail", stale.current.pk))
+        messages.success(request, f"Deleted {self.verbose()} “{obj}”.")
+        return HttpResponseRedirect(self.url("list"))
+
+
+class RecordHistoryView(PlanRecordMixin, TemplateView):
+    """Who changed what, from what to what, when and why; newest first."""
+
+    template_name = "plans/records/history.html"
+
+    def get_context_data(self, **kwargs):
+        obj = get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
+        return {
+            **super().get_context_data(**kwargs),
+            "object": obj,
+            "entries": history_entries(obj),
+            "detail_url": self.url("detail", obj.pk),
+        }
+
+
+def history_entries(obj) -> list[dict]:
+    """Each historical version with its changes against the one before. Two queries."""
+    records = list(obj.history.select_related("history_user").order_by("history_date",
+                                                                       "history_id"))
+    labels = {f.name: str(f.verbose_name) for f in type(obj)._meta.concrete_fields}
+    entries = []
+    previous = None
+    for record in records:
+        changes = []
+        if previous is not None:
+            delta = record.diff_against(previous, excluded_fields=["version"])
+            changes = [(labels.get(c.field, c.field), c.old, c.new) for c in delta.changes]
+        entries.append({
+            "when": record.history_date,
+            "who": record.history_user,
+            "kind": {"+": "Created", "~": "Changed", "-": "Deleted"}[record.history_type],
+            "reason": record.history_change_reason or "",
+            "changes": changes,
+        })
+        previous = record
+    return list(reversed(entries))
