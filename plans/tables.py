@@ -90,8 +90,8 @@ def link_column(url_name, accessor="pk", verbose_name=None, **kwargs):
     return tables.Column(
         accessor=accessor,
         verbose_name=verbose_name,
-        linkify=lambda record: reverse(f"plans:{url_name}_detail", args=[record.url_plan_id,
-                                                                          record.pk]),
+        linkify=lambda record, table: reverse(f"plans:{url_name}_detail",
+                                              args=[table.plan_pk, record.pk]),
         **kwargs,
     )
 

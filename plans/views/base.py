@@ -90,8 +90,7 @@ class RecordListView(PlanRecordMixin, ExportMixin, SingleTableMixin, FilterView)
 
     def get_table(self, **kwargs):
         table = super().get_table(**kwargs)
-        for record in table.data:
-            record.url_plan_id = self.plan.pk
+        table.plan_pk = self.plan.pk  # for the links to each record
         return table
 
 
@@ -159,6 +158,10 @@ class RecordFormView(PlanRecordMixin, FormView):
     def save(self, form):
         instance = form.instance
         reason = form.cleaned_data.get("change_reason", "")
+        for attr in ("author", "entered_by"):
+            # Who wrote it is recorded, never typed.
+            if hasattr(instance, f"{attr}_id") and attr not in form.fields:
+                setattr(instance, attr, self.request.user)
         if instance.pk is None:
             return services.create_record(instance=instance, user=self.request.user,
                                           reason=reason)

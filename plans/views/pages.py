@@ -1,14 +1,17 @@
 """The plans pages. Access goes through recovery.access; figures through dashboards.figures."""
 
+from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from django.views.generic import TemplateView
 from django_tables2 import RequestConfig
 
 from dashboards.figures import plan_totals, reconcile
+from plans.forms import PlanForm
 from plans.models import Plan
 from plans.selectors import lines_by_year
 from plans.tables import PlanSummaryTable
-from recovery.access import get_plan, plans_for
+from plans.views.base import PlanRecordMixin, RecordDeleteView, RecordFormView, RecordHistoryView
+from recovery.access import can, get_plan, plans_for, require
 
 
 class PlanListView(TemplateView):
@@ -65,4 +68,63 @@ class PlanDetailView(TemplateView):
             "reconciliation": reconcile(plan, totals=totals),
             "sections": plan.sections.all(),
             "revisions": Plan.objects.filter(revises=plan).only("pk", "title"),
+            "may_change_plan": can(self.request.user, "change", "plan"),
+            "may_delete_plan": can(self.request.user, "delete", "plan"),
         }
+
+
+class PlanFormView(RecordFormView):
+    """Create a plan for the user's authority, or edit one."""
+
+    model = Plan
+    url_name = "plan"
+    form_class = PlanForm
+
+    def dispatch(self, request, *args, **kwargs):
+        if "pk" in kwargs:
+            self.plan = get_plan(request.user, kwargs["pk"], "change", "plan")
+        else:
+            require(request.user, "add", "plan")
+            if request.user.authority_id is None:
+                raise PermissionDenied("Only an officer of an authority can create its plans.")
+            self.plan = Plan(authority=request.user.authority)
+        return super(PlanRecordMixin, self).dispatch(request, *args, **kwargs)
+
+    def get_queryset(self):
+        return plans_for(self.request.user)
+
+    def get_object(self):
+        return self.plan
+
+    def url(self, kind, pk=None):
+        if kind in {"list", "create"}:
+            return reverse("plans:plan_list" if kind == "list" else "plans:plan_create")
+        return reverse(f"plans:plan_{kind}", args=[pk])
+
+
+class PlanDeleteView(RecordDeleteView):
+    model = Plan
+    url_name = "plan"
+
+    def dispatch(self, request, *args, **kwargs):
+        self.plan = get_plan(request.user, kwargs["pk"], "delete", "plan")
+        return super(PlanRecordMixin, self).dispatch(request, *args, **kwargs)
+
+    def get_queryset(self):
+        return plans_for(self.request.user)
+
+    url = PlanFormView.url
+
+
+class PlanHistoryView(RecordHistoryView):
+    model = Plan
+    url_name = "plan"
+
+    def dispatch(self, request, *args, **kwargs):
+        self.plan = get_plan(request.user, kwargs["pk"], "view", "plan")
+        return super(PlanRecordMixin, self).dispatch(request, *args, **kwargs)
+
+    def get_queryset(self):
+        return plans_for(self.request.user)
+
+    url = PlanFormView.url

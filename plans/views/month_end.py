@@ -1,0 +1,166 @@
+"""The month-end update: the screen a finance manager uses most."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.views.generic import TemplateView
+
+from plans import month_end, services
+from plans.forms import MoneyField
+from plans.models import RAG, ProgressEntry
+from recovery import fiscal
+from recovery.access import get_plan
+
+RAG_CHOICES = [("", "Not rated"), *RAG.choices]
+
+
+class LineMonthForm(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    achieved_to_date = MoneyField(label="Achieved to date", required=False)
+    basis = forms.ChoiceField(label="Achieved or achievable", choices=ProgressEntry.Basis.choices,
+                              initial=ProgressEntry.Basis.ACHIEVED)
+    forecast = MoneyField(label="Forecast for the year", required=False)
+    rag = forms.ChoiceField(label="RAG", choices=RAG_CHOICES, required=False)
+    commentary = forms.CharField(label="Comment", required=False,
+                                 widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ForecastMonthForm(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    budget = MoneyField(label="Budget", required=False)
+    forecast_outturn = MoneyField(label="Forecast outturn", required=False)
+    commentary = forms.CharField(label="Commentary", required=False,
+                                 widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class KpiMonthForm(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    value = forms.DecimalField(label="Actual", required=False, max_digits=12, decimal_places=2)
+
+
+def _initial_line(row: month_end.LineMonth) -> dict:
+    entry = row.current
+    if entry is None:
+        return {"version": None, "basis": ProgressEntry.Basis.ACHIEVED,
+                "rag": row.previous.rag if row.previous else row.line.rag}
+    return {"version": entry.version, "achieved_to_date": entry.achieved_to_date,
+            "basis": entry.basis, "forecast": entry.forecast, "rag": entry.rag,
+            "commentary": entry.commentary}
+
+
+class MonthEndView(TemplateView):
+    template_name = "plans/month_end.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        self.plan = get_plan(request.user, kwargs["plan_pk"], "change", "progressentry")
+        self.year, self.period = self.month()
+        return super().dispatch(request, *args, **kwargs)
+
+    def month(self) -> tuple[str, int]:
+        source = self.request.POST if self.request.method == "POST" else self.request.GET
+        years = self.plan.years
+        today = date.today()
+        default_year = fiscal.financial_year(today)
+        default_period = fiscal.period(today)
+        if default_year not in years:
+            default_year, default_period = years[0], 12
+        year = source.get("year") or default_year
+        if year not in years:
+            year = default_year
+        try:
+            period = int(source.get("period") or default_period)
+        except ValueError:
+            period = default_period
+        return year, min(max(period, 1), 12)
+
+    def build_forms(self, data, month):
+        line_forms = [
+            (row, LineMonthForm(data, prefix=f"line-{row.line.pk}", initial=_initial_line(row)))
+            for row in month.lines
+        ]
+        f = month.forecast
+        forecast_form = ForecastMonthForm(
+            data, prefix="forecast",
+            initial={"version": f.version, "budget": f.budget,
+                     "forecast_outturn": f.forecast_outturn, "commentary": f.commentary}
+            if f else {"budget": month.previous_forecast.budget
+                       if month.previous_forecast else None},
+        )
+        kpi_forms = [
+            (row, KpiMonthForm(data, prefix=f"kpi-{row.kpi.pk}",
+                               initial={"version": row.current.version,
+                                        "value": row.current.value} if row.current else {}))
+            for row in month.kpis
+        ]
+        return line_forms, forecast_form, kpi_forms
+
+    def get_context_data(self, **kwargs):
+        month = kwargs.pop("month", None) or month_end.load(self.plan, self.year, self.period)
+        line_forms, forecast_form, kpi_forms = kwargs.pop("forms", None) or self.build_forms(
+            None, month)
+        return {
+            **super().get_context_data(**kwargs),
+            "plan": self.plan,
+            "month": month,
+            "line_forms": line_forms,
+            "forecast_form": forecast_form,
+            "kpi_forms": kpi_forms,
+            "periods": [(p, fiscal.period_label(self.year, p)) for p in range(1, 13)],
+            "years": self.plan.years,
+            "rag_changes": sum(1 for row, _ in line_forms if row.rag_changed),
+        }
+
+    def post(self, request, *args, **kwargs):
+        month = month_end.load(self.plan, self.year, self.period)
+        line_forms, forecast_form, kpi_forms = self.build_forms(request.POST, month)
+        all_forms = [f for _, f in line_forms] + [forecast_form] + [f for _, f in kpi_forms]
+        if not all(f.is_valid() for f in all_forms):
+            messages.error(request, "Nothing was saved: correct the fields marked below.")
+            return self.render_to_response(self.get_context_data(
+                month=month, forms=(line_forms, forecast_form, kpi_forms)))
+        lines = [
+            month_end.LineInput(line_id=row.line.pk, version=f.cleaned_data["version"],
+                                achieved_to_date=f.cleaned_data["achieved_to_date"],
+                                forecast=f.cleaned_data["forecast"], rag=f.cleaned_data["rag"],
+                                commentary=f.cleaned_data["commentary"],
+                                basis=f.cleaned_data["basis"])
+            for row, f in line_forms if f.has_changed() or row.current is not None
+        ]
+        fc = forecast_form.cleaned_data
+        forecast = month_end.ForecastInput(version=fc["version"], budget=fc["budget"],
+                                           forecast_outturn=fc["forecast_outturn"],
+                                           commentary=fc["commentary"])
+        kpis = [month_end.KpiInput(kpi_id=row.kpi.pk, version=f.cleaned_data["version"],
+                                   value=f.cleaned_data["value"])
+                for row, f in kpi_forms if f.has_changed() or row.current is not None]
+        try:
+            saved = month_end.save(plan=self.plan, year=self.year, period=self.period,
+                                   user=request.user, lines=lines, forecast=forecast, kpis=kpis)
+        except services.StaleEdit as stale:
+            messages.error(
+                request,
+                f"Nothing was saved: “{stale.current}” was changed by someone else after you "
+                "opened this page. The page now shows their figures; enter yours again where "
+                "they still apply.",
+            )
+            return HttpResponseRedirect(self.request.get_full_path())
+        except ValidationError as exc:
+            if hasattr(exc, "error_dict"):
+                for field, errors in exc.error_dict.items():
+                    forecast_form.add_error(field if field in forecast_form.fields else None,
+                                            errors)
+            else:
+                forecast_form.add_error(None, exc)
+            messages.error(request, "Nothing was saved: correct the fields marked below.")
+            return self.render_to_response(self.get_context_data(
+                month=month, forms=(line_forms, forecast_form, kpi_forms)))
+        messages.success(request, f"Saved {saved} record{'s' if saved != 1 else ''} for "
+                                  f"{fiscal.period_label(self.year, self.period)}.")
+        url = reverse("plans:month_end", args=[self.plan.pk])
+        return HttpResponseRedirect(f"{url}?year={self.year}&period={self.period}")

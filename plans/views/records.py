@@ -1,0 +1,123 @@
+"""One small declaration per record type: model, table, filters, form. The generic views in
+``plans.views.base`` do the rest."""
+
+from django.db.models import Count
+from django.urls import path
+
+from plans import filters, forms, services, tables
+from plans import models as m
+from plans.views.base import (
+    RecordDeleteView,
+    RecordDetailView,
+    RecordFormView,
+    RecordHistoryView,
+    RecordListView,
+)
+
+
+class RecordType:
+    """The pieces of one record type. ``url_name`` names its routes: ``<url_name>_list``..."""
+
+    def __init__(self, *, model, url_name, segment, table, filterset, form, plan_path="plan",
+                 select_related=(), list_annotations=None, form_view=RecordFormView):
+        self.model = model
+        self.url_name = url_name
+        self.segment = segment
+        attrs = {"model": model, "url_name": url_name, "plan_path": plan_path,
+                 "select_related": tuple(select_related)}
+        name = model.__name__
+        list_attrs = {**attrs, "table_class": table, "filterset_class": filterset}
+        if list_annotations:
+            list_attrs["get_queryset"] = lambda view: RecordListView.get_queryset(view).annotate(
+                **list_annotations)
+        self.list_view = type(f"{name}ListView", (RecordListView,), list_attrs)
+        self.detail_view = type(f"{name}DetailView", (RecordDetailView,), attrs)
+        self.form_view = type(f"{name}FormView", (form_view,), {**attrs, "form_class": form})
+        self.delete_view = type(f"{name}DeleteView", (RecordDeleteView,), attrs)
+        self.history_view = type(f"{name}HistoryView", (RecordHistoryView,), attrs)
+
+    def urls(self):
+        base, n = f"plans/<int:plan_pk>/{self.segment}/", self.url_name
+        return [
+            path(base, self.list_view.as_view(), name=f"{n}_list"),
+            path(f"{base}new/", self.form_view.as_view(), name=f"{n}_create"),
+            path(f"{base}<int:pk>/", self.detail_view.as_view(), name=f"{n}_detail"),
+            path(f"{base}<int:pk>/edit/", self.form_view.as_view(), name=f"{n}_edit"),
+            path(f"{base}<int:pk>/delete/", self.delete_view.as_view(), name=f"{n}_delete"),
+            path(f"{base}<int:pk>/history/", self.history_view.as_view(), name=f"{n}_history"),
+        ]
+
+
+class SavingsLineFormView(RecordFormView):
+    """A line and its planned amount for every year of the plan, saved together."""
+
+    def save(self, form):
+        return services.save_line(
+            line=form.instance,
+            amounts=form.planned_amounts(),
+            user=self.request.user,
+            expected_version=form.cleaned_data.get("version"),
+            reason=form.cleaned_data.get("change_reason", ""),
+        )
+
+
+class PlannedAmountFormView(RecordFormView):
+    def new_object(self):
+        return m.PlannedAmount()
+
+
+class ProgressEntryFormView(RecordFormView):
+    def new_object(self):
+        return m.ProgressEntry()
+
+
+class KpiPointFormView(RecordFormView):
+    def new_object(self):
+        return m.KpiPoint()
+
+
+RECORD_TYPES = [
+    RecordType(model=m.Workstream, url_name="workstream", segment="workstreams",
+               table=tables.WorkstreamTable, filterset=filters.WorkstreamFilter,
+               form=forms.WorkstreamForm, list_annotations={"line_count": Count("lines")}),
+    RecordType(model=m.SavingsLine, url_name="line", segment="lines",
+               table=tables.SavingsLineTable, filterset=filters.SavingsLineFilter,
+               form=forms.SavingsLineForm, select_related=["workstream"],
+               form_view=SavingsLineFormView),
+    RecordType(model=m.PlannedAmount, url_name="amount", segment="amounts",
+               table=tables.PlannedAmountTable, filterset=filters.PlannedAmountFilter,
+               form=forms.PlannedAmountForm, plan_path="line__plan", select_related=["line"],
+               form_view=PlannedAmountFormView),
+    RecordType(model=m.ProgressEntry, url_name="progress", segment="progress",
+               table=tables.ProgressEntryTable, filterset=filters.ProgressEntryFilter,
+               form=forms.ProgressEntryForm, plan_path="line__plan",
+               select_related=["line", "entered_by"], form_view=ProgressEntryFormView),
+    RecordType(model=m.OverspendForecast, url_name="forecast", segment="forecasts",
+               table=tables.OverspendForecastTable, filterset=filters.OverspendForecastFilter,
+               form=forms.OverspendForecastForm),
+    RecordType(model=m.CostPressure, url_name="pressure", segment="pressures",
+               table=tables.CostPressureTable, filterset=filters.CostPressureFilter,
+               form=forms.CostPressureForm),
+    RecordType(model=m.Funding, url_name="funding", segment="funding",
+               table=tables.FundingTable, filterset=filters.FundingFilter,
+               form=forms.FundingForm),
+    RecordType(model=m.KPI, url_name="kpi", segment="kpis", table=tables.KPITable,
+               filterset=filters.KPIFilter, form=forms.KPIForm),
+    RecordType(model=m.KpiPoint, url_name="kpipoint", segment="kpi-values",
+               table=tables.KpiPointTable, filterset=filters.KpiPointFilter,
+               form=forms.KpiPointForm, plan_path="kpi__plan", select_related=["kpi"],
+               form_view=KpiPointFormView),
+    RecordType(model=m.Risk, url_name="risk", segment="risks", table=tables.RiskTable,
+               filterset=filters.RiskFilter, form=forms.RiskForm),
+    RecordType(model=m.Commentary, url_name="commentary", segment="commentary",
+               table=tables.CommentaryTable, filterset=filters.CommentaryFilter,
+               form=forms.CommentaryForm, select_related=["author"]),
+    RecordType(model=m.YearAdjustment, url_name="adjustment", segment="adjustments",
+               table=tables.YearAdjustmentTable, filterset=filters.YearAdjustmentFilter,
+               form=forms.YearAdjustmentForm),
+    RecordType(model=m.NarrativeSection, url_name="section", segment="narrative",
+               table=tables.NarrativeSectionTable, filterset=filters.NarrativeSectionFilter,
+               form=forms.NarrativeSectionForm),
+]
+
+urlpatterns = [u for record_type in RECORD_TYPES for u in record_type.urls()]

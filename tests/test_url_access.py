@@ -1,0 +1,197 @@
+"""Walk every URL of the project for every role and assert who may do what.
+
+A new view that is not classified below fails this test, so no page can ship without an
+access decision. Roles: finance (read and write), director (read, write commentary),
+scrutiny (read only), and a finance manager of another authority (404 everywhere).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from plans import models as m
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+# url name (with namespace) -> (what the view does, model the <pk> refers to)
+READ, WRITE, COMMENT, IMPORT = "read", "write", "comment", "import"
+
+RECORD_MODELS = {
+    "workstream": m.Workstream, "line": m.SavingsLine, "amount": m.PlannedAmount,
+    "progress": m.ProgressEntry, "forecast": m.OverspendForecast, "pressure": m.CostPressure,
+    "funding": m.Funding, "kpi": m.KPI, "kpipoint": m.KpiPoint, "risk": m.Risk,
+    "commentary": m.Commentary, "adjustment": m.YearAdjustment, "section": m.NarrativeSection,
+    "plan": m.Plan,
+}
+PUBLIC = {"login", "password_reset", "password_reset_done", "password_reset_confirm",
+          "password_reset_complete"}
+SKIP = {"logout"}  # POST-only sign out, harmless for every user
+ANY_SIGNED_IN = {"password_change", "password_change_done", "plans:plan_list",
+                 "dashboards:overview"}
+
+
+def classify(name: str) -> str:
+    """What a URL does, from its name. Unknown names fail the test."""
+    short = name.split(":")[-1]
+    if name in {"plans:month_end"}:
+        return WRITE
+    if "import" in short:
+        return IMPORT
+    for suffix in ("_create", "_edit", "_delete"):
+        if short.endswith(suffix):
+            commentary_write = short.startswith("commentary") and suffix != "_delete"
+            return COMMENT if commentary_write else WRITE
+    for suffix in ("_list", "_detail", "_history"):
+        if short.endswith(suffix):
+            return READ
+    if name.startswith("dashboards:") or any(
+        word in short for word in ("export", "template", "report", "dashboard", "xlsx")
+    ):
+        return READ
+    raise AssertionError(f"URL {name!r} has no access classification in this test")
+
+
+def walk(resolver=None, namespace=""):
+    for entry in (resolver or get_resolver()).url_patterns:
+        if isinstance(entry, URLResolver):
+            if entry.namespace == "admin":
+                continue
+            ns = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            yield from walk(entry, ns)
+        elif isinstance(entry, URLPattern) and entry.name:
+            yield f"{namespace}{entry.name}", list(entry.pattern.converters)
+
+
+@pytest.fixture
+def world(mtfs, torbay):
+    """The MTFS with one record of every kind, and the users."""
+    line = mtfs.lines.order_by("reference").first()
+    progress = m.ProgressEntry.objects.create(line=line, as_at=date(2017, 10, 31),
+                                              achieved_to_date=10000, forecast=129000,
+                                              rag="green")
+    commentary = m.Commentary.objects.create(plan=mtfs, year="2017/18", period=7,
+                                             body="On track.")
+    objects = {
+        "workstream": mtfs.workstreams.first(), "line": line,
+        "amount": m.PlannedAmount.objects.filter(line__plan=mtfs).first(),
+        "progress": progress, "forecast": mtfs.forecasts.first(),
+        "pressure": mtfs.pressures.first(), "funding": mtfs.funding.first(),
+        "kpi": mtfs.kpis.first(), "kpipoint": m.KpiPoint.objects.filter(kpi__plan=mtfs).first(),
+        "risk": mtfs.risks.first(), "commentary": commentary,
+        "adjustment": mtfs.adjustments.first(), "section": mtfs.sections.first(),
+        "plan": mtfs,
+    }
+    assert all(objects.values()), [k for k, v in objects.items() if not v]
+    telford = m.Plan.objects.get(authority__slug="telford").authority
+    users = {role: UserFactory(username=f"walk-{role}", authority=torbay, role=role)
+             for role in ("finance", "director", "scrutiny")}
+    users["outsider"] = UserFactory(username="walk-outsider", authority=telford, role="finance")
+    return {"plan": mtfs, "objects": objects, "users": users}
+
+
+def url_for(name, converters, world):
+    short = name.split(":")[-1]
+    kwargs = {}
+    if "plan_pk" in converters:
+        kwargs["plan_pk"] = world["plan"].pk
+    if "pk" in converters:
+        prefix = short.rsplit("_", 1)[0]
+        model_key = prefix if prefix in RECORD_MODELS else "plan"
+        kwargs["pk"] = world["objects"][model_key].pk
+    for extra in set(converters) - {"plan_pk", "pk"}:
+        raise AssertionError(f"URL {name!r} takes {extra!r}; teach this test how to fill it")
+    return reverse(name, kwargs=kwargs)
+
+
+def expected_get(kind: str, role: str) -> set[int]:
+    if role == "outsider":
+        return {404}
+    if kind == READ:
+        return {200}
+    if kind == COMMENT:
+        return {200} if role in {"finance", "director"} else {403}
+    return {200} if role == "finance" else {403}
+
+
+def project_urls():
+    names = []
+    for name, converters in walk():
+        short = name.split(":")[-1]
+        if short in PUBLIC or short in SKIP or name in SKIP:
+            continue
+        names.append((name, converters))
+    return names
+
+
+def test_every_url_needs_login(client, world):
+    for name, converters in project_urls():
+        url = url_for(name, converters, world) if converters else reverse(name)
+        response = client.get(url)
+        assert response.status_code == 302, name
+        assert "/accounts/login/" in response.url, name
+
+
+def test_every_url_for_every_role(client, world):
+    checked = 0
+    for name, converters in project_urls():
+        if not converters:
+            assert name in ANY_SIGNED_IN or name.startswith("plans:") \
+                or name.startswith("dashboards:"), name
+        kind = READ if name in ANY_SIGNED_IN else classify(name)
+        url = url_for(name, converters, world) if converters else reverse(name)
+        for role, user in world["users"].items():
+            client.force_login(user)
+            status = client.get(url).status_code
+            expected = expected_get(kind, role)
+            if not converters and role == "outsider":
+                expected = expected_get(kind, "finance")  # their own (empty) pages
+            if not converters and kind == WRITE and role in {"director", "scrutiny"}:
+                expected = {403}
+            assert status in expected, f"GET {name} as {role}: {status}, expected {expected}"
+            checked += 1
+    assert checked > 100
+
+
+def test_every_write_url_refuses_posts_from_those_who_may_not(client, world):
+    """Scrutiny members and directors cannot write (directors may write commentary);
+    another authority's officer gets 404. Nothing changes in the database."""
+    before = {k: type(v).objects.count() for k, v in world["objects"].items()}
+    for name, converters in project_urls():
+        kind = READ if name in ANY_SIGNED_IN else classify(name)
+        if kind == READ:
+            continue
+        url = url_for(name, converters, world) if converters else reverse(name)
+        for role in ("director", "scrutiny", "outsider"):
+            client.force_login(world["users"][role])
+            status = client.post(url, {"title": "x", "body": "x", "version": 1}).status_code
+            if role == "outsider" and converters:
+                assert status == 404, f"POST {name} as {role}: {status}"
+            elif role == "outsider":
+                continue  # a page of their own authority (plan create, import new)
+            elif kind == COMMENT and role == "director":
+                assert status in {200, 302}, f"POST {name} as director: {status}"
+            else:
+                assert status == 403, f"POST {name} as {role}: {status}"
+    after = {k: type(v).objects.count() for k, v in world["objects"].items()}
+    changed = {k for k in before if before[k] != after[k] and k != "commentary"}
+    assert not changed
+
+
+def test_scrutiny_member_sees_no_edit_control(client, world):
+    client.force_login(world["users"]["scrutiny"])
+    for name, converters in project_urls():
+        kind = READ if name in ANY_SIGNED_IN else classify(name)
+        if kind != READ:
+            continue
+        url = url_for(name, converters, world) if converters else reverse(name)
+        response = client.get(url)
+        if response.get("Content-Type", "").startswith("text/html"):
+            html = response.content.decode()
+            for marker in ("/edit/", "/delete/", "/new/", "month-end", "/import"):
+                assert marker not in html, f"{name} shows {marker!r} to a scrutiny member"
+            assert 'method="post"' not in html.replace('action="/accounts/logout/"', "") \
+                or html.count('method="post"') == 1, f"{name} has a form for scrutiny"
