@@ -461,6 +461,11 @@ class ProgressEntry(Versioned):
         self.year = fiscal.financial_year(self.as_at)
         super().save(*args, **kwargs)
 
+    def full_clean(self, *args, **kwargs):
+        if self.as_at:
+            self.year = fiscal.financial_year(self.as_at)
+        super().full_clean(*args, **kwargs)
+
     def natural_key(self):
         return (*self.line.natural_key(), self.as_at.isoformat())
 
