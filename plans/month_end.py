@@ -161,7 +161,7 @@ def save(*, plan: Plan, year: str, period: int, user, lines: list[LineInput],
         if entry is None and row.version is not None:
             raise services.StaleEdit(line, [], deleted=True)
         if entry is not None and row.version != entry.version:
-            raise services.StaleEdit(entry, [])
+            raise services.stale_edit(entry, row.version)
         if entry is None and _blank(row):
             continue
         target = entry or ProgressEntry(line=line, as_at=as_at)
@@ -200,7 +200,7 @@ def _save_forecast(plan, year, period, data: ForecastInput, user, reason) -> int
     if current is None and data.version is not None:
         raise services.StaleEdit(plan, [], deleted=True)
     if current is not None and data.version != current.version:
-        raise services.StaleEdit(current, [])
+        raise services.stale_edit(current, data.version)
     if data.budget is None and data.forecast_outturn is None and not data.commentary.strip():
         return 0
     if (data.budget is None) != (data.forecast_outturn is None):
@@ -230,7 +230,7 @@ def _save_kpi(plan, as_at, row: KpiInput, user, reason) -> int:
     if current is None and row.version is not None:
         raise services.StaleEdit(kpi, [], deleted=True)
     if current is not None and row.version != current.version:
-        raise services.StaleEdit(current, [])
+        raise services.stale_edit(current, row.version)
     if row.value is None:
         if current is not None:
             services.delete_record(instance=current, user=user, reason=reason)

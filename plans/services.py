@@ -91,9 +91,7 @@ def update_record(
     if current is None:
         raise StaleEdit(instance, [], deleted=True)
     if current.version != expected_version:
-        # What the other editor changed since this one opened the form.
-        theirs = _version_state(current, expected_version)
-        raise StaleEdit(current, diff(theirs, current) if theirs else [])
+        raise stale_edit(current, expected_version)
     changes = diff(current, instance)
     if not changes:
         return current
@@ -125,6 +123,12 @@ def delete_record(*, instance: models.Model, user, expected_version: int | None 
         raise StaleEdit(current, [])
     _stamp(current, user, reason or "Deleted")
     current.delete()
+
+
+def stale_edit(current: models.Model, expected_version: int | None) -> StaleEdit:
+    """The error for an editor who started from ``expected_version``, with what changed."""
+    theirs = _version_state(current, expected_version) if expected_version else None
+    return StaleEdit(current, diff(theirs, current) if theirs else [])
 
 
 def _version_state(current: models.Model, version: int):
@@ -188,8 +192,7 @@ def save_line(*, line, amounts: dict, user, expected_version: int | None, reason
     else:
         current = type(line)._default_manager.select_for_update().get(pk=line.pk)
         if current.version != expected_version:
-            theirs = _version_state(current, expected_version)
-            raise StaleEdit(current, diff(theirs, current) if theirs else [])
+            raise stale_edit(current, expected_version)
         if diff(current, line):
             update_record(instance=line, user=user, expected_version=expected_version,
                           reason=reason)

@@ -58,8 +58,12 @@ class PlanSummaryTable(tables.Table):
 
 
 class RagColumn(tables.Column):
-    def render(self, value):
-        return render_to_string("includes/rag.html", {"rag": value})
+    """RAG with its word and colour; django-tables2 hands over the display label, so read the
+    stored value from the record."""
+
+    def render(self, record, bound_column):
+        return render_to_string("includes/rag.html",
+                                {"rag": getattr(record, bound_column.name)})
 
     def value(self, value):
         return value

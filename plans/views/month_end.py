@@ -143,11 +143,12 @@ class MonthEndView(TemplateView):
             saved = month_end.save(plan=self.plan, year=self.year, period=self.period,
                                    user=request.user, lines=lines, forecast=forecast, kpis=kpis)
         except services.StaleEdit as stale:
+            changed = "; ".join(f"{c.label} {c.old} → {c.new}" for c in stale.changes)
             messages.error(
                 request,
                 f"Nothing was saved: “{stale.current}” was changed by someone else after you "
-                "opened this page. The page now shows their figures; enter yours again where "
-                "they still apply.",
+                f"opened this page{f' ({changed})' if changed else ''}. The page now shows "
+                "their figures; enter yours again where they still apply.",
             )
             return HttpResponseRedirect(self.request.get_full_path())
         except ValidationError as exc:

@@ -1,0 +1,75 @@
+"""Import a plan workbook: ``manage.py import_plan FILE.xlsx [--into PLAN_ID]``.
+
+Without ``--into`` the workbook makes a new plan for the authority its Plan sheet names (which
+must exist); with it, the workbook updates that plan, matching savings lines by reference. All
+or nothing: any problem and nothing is saved, and every problem is printed as
+``Sheet!C5 (Header): message``.
+"""
+
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+from plans import workbook
+from plans.management.commands.export_plan import find_plan
+from plans.workbook.changes import CREATE, DELETE, UPDATE
+
+
+class Command(BaseCommand):
+    help = "Import an .xlsx plan workbook as a new plan, or --into an existing one."
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", help="The .xlsx plan workbook.")
+        parser.add_argument("--into", metavar="PLAN_ID",
+                            help="Update this plan (id, or authority-slug/plan-code).")
+        parser.add_argument("--user", help="Username recorded in the history as the importer.")
+        parser.add_argument("--dry-run", action="store_true",
+                            help="Check the workbook and list the changes; save nothing.")
+
+    def handle(self, *args, file, into=None, user=None, dry_run=False, **options):
+        path = Path(file)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise CommandError(f"Cannot read {file}: {exc.strerror}.") from None
+        plan = find_plan(into) if into else None
+        importer = None
+        if user:
+            try:
+                importer = get_user_model().objects.get(username=user)
+            except get_user_model().DoesNotExist:
+                raise CommandError(f"There is no user {user!r}.") from None
+        changes = workbook.preview(data, into=plan, user=importer)
+        for warning in changes.warnings:
+            self.stderr.write(f"Note: {warning}")
+        if changes.problems:
+            self.fail(path.name, changes.problems)
+        for c in changes.counts():
+            if c.touched:
+                self.stdout.write(f"  {c.sheet}: {c.create} new, {c.update} changed, "
+                                  f"{c.delete} removed, {c.same} unchanged")
+        if options["verbosity"] > 1:
+            for rc in changes.of(CREATE, UPDATE, DELETE):
+                details = "; ".join(f"{ch.label}: {ch.old} -> {ch.new}" for ch in rc.changes)
+                self.stdout.write(f"    {rc.action} {rc.sheet}: {rc.label} {details}".rstrip())
+        if dry_run:
+            self.stdout.write("Dry run: nothing saved.")
+            return
+        if not changes.has_changes:
+            self.stdout.write("The workbook matches the plan: nothing to import.")
+            return
+        try:
+            result = workbook.apply(changes, user=importer, filename=path.name)
+        except workbook.WorkbookRejected as exc:
+            self.fail(path.name, exc.problems)
+        verb = "Created" if changes.creating else "Updated"
+        self.stdout.write(self.style.SUCCESS(
+            f"{verb} plan {result.pk}: {result.authority.slug}/{result.code} ({result.title})."))
+
+    def fail(self, name, problems):
+        for problem in problems:
+            self.stderr.write(str(problem))
+        raise CommandError(f"{name} was not imported: {len(problems)} "
+                           f"problem{'s' if len(problems) != 1 else ''} (listed above). "
+                           "Nothing was saved.")

@@ -1,0 +1,294 @@
+"""One cell at a time: what an officer typed, read into a value the model accepts.
+
+Every reader takes the raw cell value openpyxl gives (``str``, ``int``, ``float``, ``bool``,
+``datetime`` or ``None``) and returns the value, ``None`` for a blank cell, or raises
+``CellError`` with a message written for the officer. Money goes through
+``recovery.money``; floats never become money except through ``parse_money`` (by repr).
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from datetime import date, datetime, time
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from django.core.exceptions import ValidationError
+from django.utils.text import slugify
+from openpyxl.utils.datetime import from_excel
+
+from plans.workbook import schema as s
+from recovery import fiscal
+from recovery.money import Amount, MoneyError, parse_amount, parse_money
+
+# A spreadsheet runs cell text starting with one of these as a formula (OWASP "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
+MONTHS.update({name.lower(): i for i, name in enumerate(calendar.month_abbr) if name})
+MONTHS["sept"] = 9
+
+
+class CellError(ValueError):
+    """A cell that cannot be read; the message says what to type instead."""
+
+
+def neutralise(text: str) -> str:
+    """Text that a spreadsheet would run as a formula gets a leading apostrophe.
+
+    Text that already starts with an apostrophe before such a character gets one more, so that
+    ``unneutralise`` gives back exactly what was exported.
+    """
+    if text.lstrip("'").startswith(FORMULA_STARTS):
+        return "'" + text
+    return text
+
+
+def unneutralise(text: str) -> str:
+    if text.startswith("'") and text.lstrip("'").startswith(FORMULA_STARTS):
+        return text[1:]
+    return text
+
+
+def is_blank(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _describe(value) -> str:
+    text = str(value)
+    return repr(text if len(text) <= 40 else text[:37] + "...")
+
+
+def text(value, *, max_length: int | None = None, long: bool = False) -> str:
+    """Text as typed. Numbers typed in a text column become their digits (34, not 34.0)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        value = "Y" if value else "N"
+    elif isinstance(value, float) and value.is_integer():
+        value = str(int(value))
+    elif isinstance(value, datetime):
+        value = value.strftime("%d/%m/%Y") if value.time() == time() else value.isoformat(" ")
+    elif isinstance(value, date):
+        value = value.strftime("%d/%m/%Y")
+    value = unneutralise(str(value)).strip()
+    if not long:
+        # A short field is one line; stray line breaks from pasting become spaces.
+        value = re.sub(r"\s*[\r\n]+\s*", " ", value)
+    if max_length is not None and len(value) > max_length:
+        raise CellError(f"is {len(value):,} characters long; at most {max_length:,} fit here")
+    return value
+
+
+def slug(value, *, max_length: int | None = None) -> str:
+    raw = text(value, max_length=max_length)
+    if not re.fullmatch(r"[-a-zA-Z0-9_]+", raw):
+        suggestion = slugify(raw) or "a-short-name"
+        raise CellError(
+            f"{_describe(raw)} is not a code: use letters, digits and hyphens only, "
+            f"e.g. {suggestion}"
+        )
+    return raw
+
+
+def _not_a_date_or_flag(value, what: str) -> None:
+    if isinstance(value, bool):
+        raise CellError(f"holds TRUE/FALSE, not {what}")
+    if isinstance(value, (datetime, date)):
+        raise CellError(f"holds a date, not {what}")
+
+
+def money(value, *, allow_negative: bool = False) -> Decimal:
+    _not_a_date_or_flag(value, "an amount of money")
+    if isinstance(value, str) and value.strip().lower() in {"tbc", "tbd", "to be confirmed"}:
+        raise CellError("TBC is only allowed in the year columns of the Savings lines sheet; "
+                        "give an amount or leave the cell blank")
+    try:
+        return parse_money(value.strip() if isinstance(value, str) else value,
+                           allow_negative=allow_negative)
+    except MoneyError as exc:
+        raise CellError(str(exc)) from None
+
+
+def amount(value) -> Amount:
+    _not_a_date_or_flag(value, "a planned saving")
+    try:
+        return parse_amount(value)
+    except MoneyError as exc:
+        raise CellError(str(exc)) from None
+
+
+def number(value, *, places: int = 2, max_digits: int = 12, percent: bool = False,
+           what: str = "a number") -> Decimal:
+    """A plain number (KPI values, driver volumes), rounded to ``places`` decimal places.
+
+    ``percent`` is set when the cell is formatted as a percentage: Excel stores 12.5% as
+    0.125, and KPI values are kept as 12.5.
+    """
+    _not_a_date_or_flag(value, what)
+    if isinstance(value, (int, float)):
+        result = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+        if percent:
+            result *= 100
+    else:
+        # "12.5%" typed as text is 12.5: a KPI's unit column says it is a percentage.
+        raw = str(value).strip().replace(",", "").replace("\u00a0", "").rstrip("%").strip()
+        try:
+            result = Decimal(raw)
+        except InvalidOperation:
+            raise CellError(f"{_describe(value)} is not {what}") from None
+    if not result.is_finite():
+        raise CellError(f"{_describe(value)} is not {what}")
+    result = result.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    if abs(result) >= Decimal(10) ** (max_digits - places):
+        raise CellError(f"{result:,} is too large for {what}")
+    return result
+
+
+def share(value) -> Decimal:
+    """A share from 0 to 1; ``50%`` and a percentage-formatted 0.5 both mean one half."""
+    _not_a_date_or_flag(value, "a share")
+    if isinstance(value, str) and value.strip().endswith("%"):
+        result = number(value.strip().rstrip("%"), places=6, max_digits=12,
+                        what="a share") / 100
+    else:
+        result = number(value, places=6, max_digits=12, what="a share")
+    if not Decimal(0) <= result <= Decimal(1):
+        raise CellError(f"{result.normalize():f} is not a share between 0 and 1 (0% to 100%)")
+    if result != result.quantize(Decimal("0.0001")):
+        raise CellError(f"{result.normalize():f} has more than four decimal places")
+    return result.quantize(Decimal("0.0001"))
+
+
+def integer(value, *, low: int | None = None, high: int | None = None) -> int:
+    _not_a_date_or_flag(value, "a whole number")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, str) and re.fullmatch(r"\s*-?\d+(\.0+)?\s*", value):
+        value = int(float(value))
+    if not isinstance(value, int):
+        raise CellError(f"{_describe(value)} is not a whole number")
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise CellError(f"{value} is not between {low} and {high}")
+    return value
+
+
+_DATE_FORMATS = ("%d/%m/%Y", "%d/%m/%y", "%d-%m-%Y", "%d.%m.%Y", "%Y-%m-%d", "%d %b %Y",
+                 "%d %B %Y", "%d %b %y", "%d %B %y")
+
+
+def a_date(value) -> date:
+    if isinstance(value, bool):
+        raise CellError("holds TRUE/FALSE, not a date")
+    if isinstance(value, datetime):
+        if value.time() != time():
+            raise CellError(f"{value:%d/%m/%Y %H:%M} has a time of day; give the date alone")
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, (int, float)):
+        # A date whose cell lost its date format shows as Excel's day number, e.g. 43039.
+        if 20000 <= value <= 80000 and float(value).is_integer():
+            return from_excel(value).date()
+        raise CellError(f"{value} is a number, not a date; write it like 31/10/2017")
+    raw = re.sub(r"\s+", " ", str(value).strip()).replace("Sept ", "Sep ")
+    for fmt in _DATE_FORMATS:
+        try:
+            return datetime.strptime(raw, fmt).date()
+        except ValueError:
+            continue
+    match = re.fullmatch(r"([A-Za-z]+)\.? (\d{4})", raw)
+    if match and match.group(1).lower() in MONTHS:
+        # A month without a day is its last day (docs/fixture-conventions.md).
+        year, month = int(match.group(2)), MONTHS[match.group(1).lower()]
+        return date(year, month, calendar.monthrange(year, month)[1])
+    raise CellError(f"{_describe(value)} is not a date; write it like 31/10/2017")
+
+
+def year(value) -> str:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        raise CellError(f"{value} is not a financial year; write it like 2017/18 (as text)")
+    _not_a_date_or_flag(value, "a financial year")
+    try:
+        return fiscal.parse_year(str(value).strip())
+    except ValidationError:
+        raise CellError(f"{_describe(value)} is not a financial year; write it like 2017/18") \
+            from None
+
+
+def period(value) -> int:
+    _not_a_date_or_flag(value, "a period")
+    if isinstance(value, str):
+        raw = value.strip().lower().rstrip(".")
+        if raw in MONTHS:
+            return (MONTHS[raw] - 4) % 12 + 1
+        match = re.fullmatch(r"p?\s*(\d{1,2})", raw)
+        if match:
+            value = int(match.group(1))
+    try:
+        return integer(value, low=1, high=12)
+    except CellError:
+        raise CellError(f"{_describe(value)} is not a period: give 1 (April) to 12 (March), "
+                        "P7 or a month name") from None
+
+
+_TRUE = {"y", "yes", "true", "1", "x", "✓", "✔"}
+_FALSE = {"n", "no", "false", "0"}
+
+
+def flag(value) -> bool:
+    if isinstance(value, bool):
+        return value
+    raw = str(value).strip().lower()
+    if isinstance(value, (int, float)) and value in (0, 1):
+        return bool(value)
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise CellError(f"{_describe(value)} is not Y or N")
+
+
+def choice(value, choices) -> str:
+    key = s.header_key(text(value))
+    if len(key) == 1 and choices is not None and set(choices.values) >= {"red", "green"}:
+        # RAG as officers abbreviate it.
+        key = {"b": "blue", "g": "green", "a": "amber", "r": "red"}.get(key, key)
+    for val, label in choices.choices:
+        if key in {s.header_key(val), s.header_key(label)}:
+            return val
+    allowed = ", ".join(s.choice_label(choices, v) for v in choices.values)
+    raise CellError(f"{_describe(value)} is not one of: {allowed}")
+
+
+def read(column: s.Column, value, *, percent: bool = False):
+    """The value of ``column`` in a cell, ``None`` if blank."""
+    if is_blank(value):
+        return None
+    kind = column.kind
+    if kind in (s.TEXT, s.REF):
+        return text(value, max_length=column.max_length) or None
+    if kind == s.LONG:
+        return text(value, long=True) or None
+    if kind == s.SLUG:
+        return slug(value, max_length=column.max_length)
+    if kind in s.MONEY_KINDS:
+        return money(value, allow_negative=kind == s.SIGNED_MONEY)
+    if kind == s.NUMBER:
+        return number(value, percent=percent)
+    if kind == s.VOLUME:
+        return number(value, max_digits=10, what="a volume")
+    if kind == s.SHARE:
+        return share(value)
+    if kind == s.INT:
+        return integer(value, low=column.low, high=column.high)
+    if kind == s.DATE:
+        return a_date(value)
+    if kind == s.YEAR:
+        return year(value)
+    if kind == s.PERIOD:
+        return period(value)
+    if kind == s.CHOICE:
+        return choice(value, column.choices)
+    if kind == s.BOOL:
+        return flag(value)
+    raise AssertionError(f"unknown column kind {kind}")  # pragma: no cover

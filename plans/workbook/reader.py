@@ -1,0 +1,314 @@
+"""Open an uploaded workbook safely and read its cells.
+
+Before openpyxl sees the file we check that it is what it claims to be: a zip holding
+``xl/workbook.xml`` (not a renamed zip, an old .xls, a password-protected workbook, which
+Office saves as an encrypted OLE "CDFV2" file, or a binary .xlsb), without macros, without
+XML document type declarations, and not so large once unpacked that it could exhaust the
+server. Then one streaming pass over each sheet's XML finds what openpyxl's read-only mode
+cannot tell us: merged cells, formulas saved without a result, and the last row and column
+that hold a value (so trailing blank rows cost nothing and data after a gap is never dropped
+silently). Finally openpyxl reads the values with ``read_only=True, data_only=True``, so
+formulas give their cached values.
+"""
+
+from __future__ import annotations
+
+import io
+import posixpath
+import warnings
+import zipfile
+from dataclasses import dataclass, field
+from xml.etree import ElementTree as ET
+
+from django.conf import settings
+from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
+from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
+
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+MAX_ROWS = 20_000  # per sheet: four times the largest plan we benchmark
+MAX_COLUMNS = 100
+MAX_UNPACKED_BYTES = 200 * 1024 * 1024
+MAX_MEMBERS = 5_000
+HEADER_SEARCH_ROWS = 10
+REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a workbook, located as precisely as we can."""
+
+    message: str
+    sheet: str = ""
+    row: int | None = None
+    column: str = ""  # letter, e.g. "C"
+    header: str = ""
+
+    @property
+    def where(self) -> str:
+        place = self.sheet
+        if self.column or self.row:
+            place += f"!{self.column}{self.row or ''}"
+        if self.header:
+            place += f" ({self.header})"
+        return place or "Workbook"
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}"
+
+    def as_dict(self) -> dict:
+        return {"sheet": self.sheet, "row": self.row, "column": self.column,
+                "header": self.header, "message": self.message}
+
+
+class WorkbookRejected(Exception):
+    """The file cannot be imported; ``problems`` says every reason found."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("; ".join(str(p) for p in problems[:3]))
+
+
+@dataclass
+class RawSheet:
+    name: str
+    rows: list[tuple[int, tuple]] = field(default_factory=list)  # non-blank rows only
+    percent: set[tuple[int, int]] = field(default_factory=set)  # (row, 0-based column)
+    merged: list[str] = field(default_factory=list)
+    formulas_without_value: list[str] = field(default_factory=list)
+    last_row: int = 0
+    last_column: int = 0
+
+    @property
+    def has_data(self) -> bool:
+        return self.last_row > 0
+
+
+@dataclass
+class RawWorkbook:
+    sheets: dict[str, RawSheet]
+
+
+def max_bytes() -> int:
+    return int(getattr(settings, "WORKBOOK_MAX_BYTES", 5 * 1024 * 1024))
+
+
+def _size(n: int) -> str:
+    return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{max(1, n // 1024)} KB"
+
+
+def _not_a_zip(data: bytes) -> str:
+    head = data[:2048].lstrip()
+    if data.startswith(OLE_MAGIC):
+        if "EncryptedPackage".encode("utf-16-le") in data or b"EncryptionInfo" in data or \
+                "EncryptionInfo".encode("utf-16-le") in data:
+            return ("The workbook is password-protected (encrypted). Remove the password in "
+                    "Excel (File > Info > Protect Workbook > Encrypt with Password, clear it), "
+                    "save it as .xlsx and upload it again.")
+        return ("This is an old-style Excel 97-2003 (.xls) or other Office file. Open it in "
+                "Excel and save it as an Excel Workbook (.xlsx), then upload that.")
+    if head.startswith(b"%PDF"):
+        return "This is a PDF, not an Excel workbook. Upload the plan as an .xlsx workbook."
+    if head[:15].lower().startswith((b"<!doctype html", b"<html")):
+        return "This is a web page, not an Excel workbook. Upload an .xlsx workbook."
+    if head.startswith(b"<?xml"):
+        return ("This is an XML file (perhaps an Excel 2003 XML spreadsheet), not an .xlsx "
+                "workbook. Open it in Excel and save it as an Excel Workbook (.xlsx).")
+    try:
+        sample = head.decode("utf-8")
+    except UnicodeDecodeError:
+        sample = ""
+    if sample and ("," in sample or "\t" in sample) and "\x00" not in sample:
+        return ("This looks like a CSV or text file, not an Excel workbook. Use the workbook "
+                "template: every sheet of the plan goes in one .xlsx file.")
+    return "This file is not an Excel workbook (.xlsx). Upload the plan as an .xlsx workbook."
+
+
+def check_container(data: bytes) -> zipfile.ZipFile:
+    """The zip behind the workbook, after every check that does not need openpyxl."""
+    if not data:
+        raise WorkbookRejected([Problem("The file is empty.")])
+    limit = max_bytes()
+    if len(data) > limit:
+        raise WorkbookRejected([Problem(
+            f"The file is {_size(len(data))}; the largest workbook accepted is {_size(limit)}. "
+            "Remove unused sheets, images or formatting and try again."
+        )])
+    if data.startswith(OLE_MAGIC) or not zipfile.is_zipfile(io.BytesIO(data)):
+        raise WorkbookRejected([Problem(_not_a_zip(data))])
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        infos = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise WorkbookRejected([Problem(f"The workbook is damaged and cannot be opened ({exc}). "
+                                        "Open it in Excel, save it again and retry.")]) from None
+    names = {i.filename for i in infos}
+    lower = {n.lower() for n in names}
+    if "xl/workbook.xml" not in names:
+        if "xl/workbook.bin" in lower:
+            message = ("This is an Excel binary workbook (.xlsb). Save it as an Excel Workbook "
+                       "(.xlsx) and upload that.")
+        elif "mimetype" in names and b"opendocument" in archive.read("mimetype")[:100]:
+            message = ("This is an OpenDocument spreadsheet (.ods). Save it as an Excel "
+                       "Workbook (.xlsx) and upload that.")
+        elif "word/document.xml" in names:
+            message = "This is a Word document, not an Excel workbook."
+        else:
+            message = ("This is a zip archive but not an Excel workbook (it has no "
+                       "xl/workbook.xml). Upload the .xlsx file itself.")
+        raise WorkbookRejected([Problem(message)])
+    content_types = archive.read("[Content_Types].xml") if "[Content_Types].xml" in names else b""
+    if any(n.endswith("vbaproject.bin") or n.startswith("xl/macrosheets/") for n in lower) or \
+            b"macroEnabled" in content_types:
+        raise WorkbookRejected([Problem(
+            "The workbook contains macros (.xlsm). Macro workbooks are not accepted: save it as "
+            "an Excel Workbook (.xlsx), which drops the macros, and upload that."
+        )])
+    if len(infos) > MAX_MEMBERS or sum(i.file_size for i in infos) > MAX_UNPACKED_BYTES:
+        raise WorkbookRejected([Problem(
+            "The workbook unpacks to far more data than a plan holds (a 'zip bomb', or "
+            "formatting applied to whole sheets). Copy the plan's cells into the template and "
+            "try again."
+        )])
+    for info in infos:
+        if info.filename.lower().endswith((".xml", ".rels")):
+            with archive.open(info) as member:
+                head = member.read(4096)
+            if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+                raise WorkbookRejected([Problem(
+                    "The workbook contains an XML document type declaration, which Excel never "
+                    "writes; it is refused for safety. Save it again from Excel."
+                )])
+    return archive
+
+
+def _local(tag: str) -> str:
+    return tag.rpartition("}")[2]
+
+
+def sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
+    """Worksheet name -> path of its XML inside the zip (chart sheets left out)."""
+    try:
+        book = ET.fromstring(archive.read("xl/workbook.xml"))
+        rels = ET.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    except (KeyError, ET.ParseError) as exc:
+        raise WorkbookRejected([Problem(f"The workbook's structure is damaged ({exc}). Open "
+                                        "it in Excel, save it again and retry.")]) from None
+    targets = {}
+    for rel in rels:
+        if rel.get("Type", "").endswith("/worksheet"):
+            target = rel.get("Target", "")
+            path = target.lstrip("/") if target.startswith("/") else \
+                posixpath.normpath(posixpath.join("xl", target))
+            targets[rel.get("Id")] = path
+    parts = {}
+    for element in book.iter():
+        if _local(element.tag) == "sheet":
+            rid = element.get(f"{{{REL_NS}}}id") or element.get("id")
+            if rid in targets:
+                parts[element.get("name", "")] = targets[rid]
+    return parts
+
+
+def scan_sheet(archive: zipfile.ZipFile, path: str, sheet: RawSheet) -> None:
+    """One streaming pass: merged ranges, formulas without a saved result, last row/column."""
+    row_no = col_no = 0
+    sheet_data = None
+    try:
+        with archive.open(path) as source:
+            for event, element in ET.iterparse(source, events=("start", "end")):
+                tag = _local(element.tag)
+                if event == "start":
+                    if tag == "row":
+                        row_no = int(element.get("r") or row_no + 1)
+                        col_no = 0
+                    elif tag == "sheetData":
+                        sheet_data = element
+                    continue
+                if tag == "c":
+                    ref = element.get("r")
+                    if ref:
+                        letters, row_no = coordinate_from_string(ref)
+                        col_no = column_index_from_string(letters)
+                    else:
+                        col_no += 1
+                    value = formula = None
+                    for child in element:
+                        name = _local(child.tag)
+                        if name == "v" and child.text not in (None, ""):
+                            value = child.text
+                        elif name == "is":
+                            value = "".join(child.itertext()) or None
+                        elif name == "f":
+                            formula = True
+                    if value is not None:
+                        sheet.last_row = max(sheet.last_row, row_no)
+                        sheet.last_column = max(sheet.last_column, col_no)
+                    elif formula:
+                        sheet.formulas_without_value.append(f"{get_column_letter(col_no)}{row_no}")
+                    element.clear()
+                elif tag == "row" and sheet_data is not None:
+                    sheet_data.clear()  # keep memory flat on sheets with a million rows
+                elif tag == "mergeCell" and element.get("ref"):
+                    sheet.merged.append(element.get("ref"))
+    except (ET.ParseError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+        raise WorkbookRejected([Problem(
+            f"The sheet's XML is damaged ({exc}). Open the workbook in Excel, save it again and "
+            "retry.", sheet=sheet.name)]) from None
+
+
+def read_workbook(data: bytes, *, wanted=None) -> RawWorkbook:
+    """Every worksheet's non-blank rows. ``wanted(name) -> int | None`` says how many rows of a
+    sheet to read (``None`` for all, 0 to skip its cells); a sheet that is skipped is still
+    scanned, so callers know whether it holds data."""
+    archive = check_container(data)
+    parts = sheet_parts(archive)
+    sheets: dict[str, RawSheet] = {}
+    for name, path in parts.items():
+        if path not in archive.NameToInfo:
+            raise WorkbookRejected([Problem("The sheet is missing from the file; the workbook "
+                                            "is damaged.", sheet=name)])
+        sheet = RawSheet(name)
+        scan_sheet(archive, path, sheet)
+        sheets[name] = sheet
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # openpyxl warns about extensions it skips
+            book = load_workbook(io.BytesIO(data), read_only=True, data_only=True,
+                                 keep_links=False)
+    except Exception as exc:  # openpyxl raises many kinds; all mean the same to an officer
+        raise WorkbookRejected([Problem(
+            f"Excel could have saved this file, but it cannot be read ({type(exc).__name__}: "
+            f"{exc}). Open it in Excel, save it as an Excel Workbook (.xlsx) and retry.")]) \
+            from None
+    try:
+        for name, sheet in sheets.items():
+            limit = wanted(name) if wanted else None
+            if limit == 0 or not sheet.has_data or name not in book.sheetnames:
+                continue
+            last_row = sheet.last_row if limit is None else min(sheet.last_row, limit)
+            if limit is None and last_row > MAX_ROWS + HEADER_SEARCH_ROWS:
+                continue  # reported by the parser as too many rows
+            _read_rows(book[name], sheet, last_row)
+    finally:
+        book.close()
+    return RawWorkbook(sheets)
+
+
+def _read_rows(ws, sheet: RawSheet, last_row: int) -> None:
+    last_col = min(sheet.last_column, MAX_COLUMNS)
+    for cells in ws.iter_rows(min_row=1, max_row=last_row, max_col=last_col):
+        values = []
+        row_no = None
+        for index, cell in enumerate(cells):
+            value = getattr(cell, "value", None)
+            if value is not None and row_no is None:
+                row_no = cell.row
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and \
+                    "%" in (cell.number_format or ""):
+                sheet.percent.add((cell.row, index))
+            values.append(value)
+        if row_no is None or all(v is None or (isinstance(v, str) and not v.strip())
+                                 for v in values):
+            continue
+        sheet.rows.append((row_no, tuple(values)))

@@ -1,0 +1,51 @@
+"""Two officers' transactions racing on PostgreSQL: one wins, the other is told, nothing lost."""
+
+import threading
+import time
+
+import pytest
+from django.db import connection, connections, transaction
+
+from plans import services
+from plans.models import SavingsLine
+from tests.factories import SavingsLineFactory
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True),
+]
+
+
+def test_concurrent_transactions_cannot_overwrite_each_other(plan):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL row locks")
+    line = SavingsLineFactory(plan=plan, title="Original")
+    seen_version = line.version
+    both_read = threading.Barrier(2, timeout=10)
+    outcomes: dict[str, str] = {}
+
+    def officer(name: str):
+        try:
+            with transaction.atomic():
+                mine = SavingsLine.objects.get(pk=line.pk)
+                both_read.wait()  # both have the same version open
+                mine.title = f"Edited by {name}"
+                services.update_record(instance=mine, user=None, expected_version=seen_version,
+                                       reason=name)
+                time.sleep(0.3)  # hold the row lock while the other tries
+            outcomes[name] = "saved"
+        except services.StaleEdit:
+            outcomes[name] = "refused"
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=officer, args=(n,)) for n in ("anna", "ben")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=20)
+    assert sorted(outcomes.values()) == ["refused", "saved"], outcomes
+    winner = next(n for n, o in outcomes.items() if o == "saved")
+    line.refresh_from_db()
+    assert line.title == f"Edited by {winner}"
+    assert line.version == seen_version + 1

@@ -1,0 +1,138 @@
+"""The month-end update: one page, one transaction, conflicts refused, RAG changes shown."""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from plans import models as m
+from plans import month_end, services
+from tests.factories import (
+    KPIFactory,
+    PlannedAmountFactory,
+    ProgressEntryFactory,
+    SavingsLineFactory,
+)
+
+pytestmark = pytest.mark.django_db
+D = Decimal
+
+
+@pytest.fixture
+def lines(plan):
+    out = []
+    for i in range(3):
+        line = SavingsLineFactory(plan=plan, reference=f"SAV-{i}", rag="green")
+        PlannedAmountFactory(line=line, year="2017/18", low=D("100000"), high=D("100000"))
+        ProgressEntryFactory(line=line, as_at=date(2017, 9, 30), achieved_to_date=D("20000"),
+                             forecast=D("100000"), rag="green")
+        out.append(line)
+    return out
+
+
+def url(plan):
+    return reverse("plans:month_end", args=[plan.pk]) + "?year=2017/18&period=7"
+
+
+def post_data(plan, lines, **over):
+    data = {"year": "2017/18", "period": "7", "forecast-budget": "£28.9m",
+            "forecast-forecast_outturn": "£29.4m", "forecast-commentary": "Placements"}
+    for line in lines:
+        p = f"line-{line.pk}"
+        data.update({f"{p}-achieved_to_date": "30k", f"{p}-basis": "achieved",
+                     f"{p}-forecast": "95k", f"{p}-rag": "amber",
+                     f"{p}-commentary": "Slipping a month"})
+    data.update(over)
+    return data
+
+
+def test_page_shows_each_line_with_target_and_last_recorded(client, finance_manager, plan,
+                                                            lines):
+    client.force_login(finance_manager)
+    html = client.get(url(plan)).content.decode()
+    for line in lines:
+        assert line.reference in html
+    assert "£100,000" in html  # target for the year
+    assert "£20,000 achieved" in html  # last recorded
+
+
+def test_saving_records_every_line_forecast_and_kpi_in_one_go(client, finance_manager, plan,
+                                                              lines):
+    kpi = KPIFactory(plan=plan, name="Children looked after")
+    client.force_login(finance_manager)
+    response = client.post(url(plan), post_data(plan, lines, **{f"kpi-{kpi.pk}-value": "271"}))
+    assert response.status_code == 302
+    entries = m.ProgressEntry.objects.filter(line__plan=plan, as_at=date(2017, 10, 31))
+    assert entries.count() == 3
+    assert {e.achieved_to_date for e in entries} == {D("30000.00")}
+    assert all(e.entered_by == finance_manager for e in entries)
+    forecast = m.OverspendForecast.objects.get(plan=plan, year="2017/18", period=7)
+    assert forecast.forecast_outturn - forecast.budget == D("500000.00")
+    assert m.KpiPoint.objects.get(kpi=kpi, date=date(2017, 10, 31)).value == D("271")
+    for line in lines:
+        line.refresh_from_db()
+        assert line.rag == "amber"  # current RAG follows the latest entry
+    # the plan totals moved
+    from dashboards.figures import plan_totals
+
+    assert plan_totals([plan])[plan.pk].years["2017/18"].achieved == D("90000.00")
+    # and RAG changes since last month are highlighted
+    html = client.get(url(plan)).content.decode()
+    assert "RAG changed: Green → Amber" in html
+
+
+def test_one_bad_cell_saves_nothing(client, finance_manager, plan, lines):
+    client.force_login(finance_manager)
+    bad = post_data(plan, lines, **{f"line-{lines[2].pk}-forecast": "lots"})
+    response = client.post(url(plan), bad)
+    assert response.status_code == 200
+    assert "Nothing was saved" in response.content.decode()
+    assert "is not an amount of money" in response.content.decode()
+    assert not m.ProgressEntry.objects.filter(line__plan=plan, as_at=date(2017, 10, 31)).exists()
+    assert not m.OverspendForecast.objects.filter(plan=plan).exists()
+
+
+def test_half_a_forecast_saves_nothing(client, finance_manager, plan, lines):
+    client.force_login(finance_manager)
+    response = client.post(url(plan), post_data(plan, lines, **{"forecast-budget": ""}))
+    assert "Nothing was saved" in response.content.decode()
+    assert not m.ProgressEntry.objects.filter(line__plan=plan, as_at=date(2017, 10, 31)).exists()
+
+
+def test_a_colleagues_save_in_between_is_not_overwritten(client, finance_manager, plan, lines):
+    client.force_login(finance_manager)
+    client.post(url(plan), post_data(plan, lines))  # first officer saves October
+    entry = m.ProgressEntry.objects.get(line=lines[0], as_at=date(2017, 10, 31))
+    stale_version = entry.version
+    # a colleague corrects one line
+    entry.achieved_to_date = D("31000")
+    services.update_record(instance=entry, user=finance_manager,
+                           expected_version=stale_version, reason="Corrected")
+    # the first officer re-submits the page they opened before that correction
+    data = post_data(plan, lines, **{f"line-{lines[0].pk}-achieved_to_date": "50k"})
+    for line in lines:
+        data[f"line-{line.pk}-version"] = str(stale_version)
+    response = client.post(url(plan), data, follow=True)
+    html = response.content.decode()
+    assert "Nothing was saved" in html
+    assert "achieved to date 30000.00 → 31000.00" in html  # what the colleague changed
+    entry.refresh_from_db()
+    assert entry.achieved_to_date == D("31000.00")
+
+
+def test_service_refuses_a_month_outside_the_plan(plan, lines, finance_manager):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError):
+        month_end.save(plan=plan, year="2030/31", period=1, user=finance_manager, lines=[],
+                       forecast=None, kpis=[])
+
+
+def test_scrutiny_and_director_cannot_open_the_month_end(client, director, scrutiny_member,
+                                                         plan, lines):
+    for user in (director, scrutiny_member):
+        client.force_login(user)
+        assert client.get(url(plan)).status_code == 403
+        assert client.post(url(plan), post_data(plan, lines)).status_code == 403
+    assert not m.ProgressEntry.objects.filter(line__plan=plan, as_at=date(2017, 10, 31)).exists()

@@ -1,0 +1,298 @@
+"""CRUD through the web: what officers type, bad input, reasons, history, no lost updates."""
+
+from datetime import date
+from decimal import Decimal
+
+import openpyxl
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from plans import models as m
+from tests.factories import (
+    OverspendForecastFactory,
+    PlanFactory,
+    PlannedAmountFactory,
+    ProgressEntryFactory,
+    SavingsLineFactory,
+)
+
+pytestmark = pytest.mark.django_db
+D = Decimal
+
+
+def line_data(plan, **overrides):
+    data = {
+        "reference": "SAV-NEW", "title": "Review transport contracts", "category": "commissioning",
+        "status": "approved", "recurrence": "recurring", "counts_towards_target": "on",
+        "order": 0, "amount_2017_18": "£45k", "amount_2018_19": "50k-80k",
+        "amount_2019_20": "TBC", "amount_2020_21": "",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_finance_adds_a_line_with_amounts_as_officers_type_them(client, finance_manager, plan):
+    client.force_login(finance_manager)
+    response = client.post(reverse("plans:line_create", args=[plan.pk]), line_data(plan))
+    assert response.status_code == 302
+    line = m.SavingsLine.objects.get(plan=plan, reference="SAV-NEW")
+    amounts = {a.year: (a.kind, a.low, a.high) for a in line.amounts.all()}
+    assert amounts == {
+        "2017/18": ("point", D("45000.00"), D("45000.00")),
+        "2018/19": ("range", D("50000.00"), D("80000.00")),
+        "2019/20": ("tbc", None, None),
+    }
+    record = line.history.latest()
+    assert record.history_user == finance_manager
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("amount_2017_18", "12..5k", "is not an amount of money"),
+        ("amount_2018_19", "600k-50k", "above the high figure"),
+        ("amount_2017_18", "-5k", "negative"),
+        ("start_period", "13", "less than or equal to 12"),
+        ("title", "", "This field is required"),
+    ],
+)
+def test_bad_line_input_is_named_on_the_field_and_nothing_is_saved(
+    client, finance_manager, plan, field, value, message
+):
+    client.force_login(finance_manager)
+    response = client.post(reverse("plans:line_create", args=[plan.pk]),
+                           line_data(plan, **{field: value}))
+    assert response.status_code == 200
+    errors = response.context["form"].errors
+    assert field in errors and message in " ".join(errors[field])
+    assert not m.SavingsLine.objects.filter(plan=plan).exists()
+    assert not m.PlannedAmount.objects.filter(line__plan=plan).exists()
+
+
+def test_duplicate_reference_is_refused_on_the_field(client, finance_manager, plan):
+    SavingsLineFactory(plan=plan, reference="SAV-NEW")
+    client.force_login(finance_manager)
+    response = client.post(reverse("plans:line_create", args=[plan.pk]), line_data(plan))
+    assert "already has a record with reference" in " ".join(
+        response.context["form"].errors["reference"])
+    assert m.SavingsLine.objects.filter(plan=plan).count() == 1
+
+
+def test_same_reference_in_another_plan_is_fine(client, finance_manager, plan):
+    SavingsLineFactory(plan=PlanFactory(authority=plan.authority), reference="SAV-NEW")
+    client.force_login(finance_manager)
+    assert client.post(reverse("plans:line_create", args=[plan.pk]),
+                       line_data(plan)).status_code == 302
+
+
+def test_progress_date_outside_the_plan_is_refused(client, finance_manager, plan):
+    line = SavingsLineFactory(plan=plan)
+    client.force_login(finance_manager)
+    response = client.post(reverse("plans:progress_create", args=[plan.pk]), {
+        "line": line.pk, "as_at": "2015-01-31", "achieved_to_date": "10k", "basis": "achieved",
+    })
+    assert "outside the plan's years" in " ".join(response.context["form"].errors["as_at"])
+    assert not m.ProgressEntry.objects.filter(line__plan=plan).exists()
+
+
+def test_forecast_period_out_of_range_and_half_pairs_are_refused(client, finance_manager, plan):
+    client.force_login(finance_manager)
+    url = reverse("plans:forecast_create", args=[plan.pk])
+    response = client.post(url, {"year": "2017/18", "period": "13", "scenario": "base",
+                                 "budget": "£28.9m", "forecast_outturn": "£30.2m"})
+    assert "period" in response.context["form"].errors
+    response = client.post(url, {"year": "2017/18", "period": "3", "scenario": "base",
+                                 "budget": "£28.9m"})
+    assert "forecast_outturn" in response.context["form"].errors
+    response = client.post(url, {"year": "2017/18", "period": "3", "scenario": "base",
+                                 "budget": "£28.9m", "forecast_outturn": "abc"})
+    assert "is not an amount of money" in " ".join(
+        response.context["form"].errors["forecast_outturn"])
+    assert not m.OverspendForecast.objects.filter(plan=plan).exists()
+    response = client.post(url, {"year": "2017-18", "period": "3", "scenario": "base",
+                                 "budget": "£28.9m", "forecast_outturn": "£30.2m"})
+    assert response.status_code == 302
+    forecast = m.OverspendForecast.objects.get(plan=plan)
+    assert (forecast.year, forecast.budget, forecast.forecast_outturn) == (
+        "2017/18", D("28900000.00"), D("30200000.00"))
+
+
+def _edit(client, line, **changes):
+    plan = line.plan
+    data = line_data(plan, reference=line.reference, title=line.title, version=line.version,
+                     amount_2017_18="100k", amount_2018_19="", amount_2019_20="")
+    data.update(changes)
+    return client.post(reverse("plans:line_edit", args=[plan.pk, line.pk]), data)
+
+
+@pytest.fixture
+def line(plan):
+    line = SavingsLineFactory(plan=plan, reference="SAV-1", title="Placements review")
+    PlannedAmountFactory(line=line, year="2017/18", low=D("100000"), high=D("100000"))
+    return line
+
+
+def test_changing_money_asks_for_a_reason_and_history_keeps_it(client, finance_manager, line):
+    client.force_login(finance_manager)
+    response = _edit(client, line, amount_2017_18="120k")
+    assert "change_reason" in response.context["form"].errors
+    assert line.amounts.get().low == D("100000.00")
+
+    response = _edit(client, line, amount_2017_18="120k", change_reason="Two more placements")
+    assert response.status_code == 302
+    amount = line.amounts.get()
+    assert amount.low == D("120000.00")
+    latest = amount.history.latest()
+    assert latest.history_change_reason == "Two more placements"
+    assert latest.history_user == finance_manager
+
+    html = client.get(reverse("plans:amount_history", args=[line.plan.pk, amount.pk])).content
+    text = html.decode()
+    assert "Two more placements" in text and "fiona.finance" in text
+    assert "100000.00 → 120000.00" in text
+
+
+def test_text_change_needs_no_reason(client, finance_manager, line):
+    client.force_login(finance_manager)
+    assert _edit(client, line, title="Placements review (revised)").status_code == 302
+    line.refresh_from_db()
+    assert line.title == "Placements review (revised)" and line.version == 2
+
+
+def test_two_officers_editing_the_same_line_never_overwrite_each_other(
+    client, finance_manager, line, django_user_model
+):
+    from django.test import Client
+
+    from tests.factories import UserFactory
+
+    colleague = UserFactory(username="colin.colleague", authority=line.plan.authority,
+                            role="finance")
+    first, second = Client(), client
+    first.force_login(finance_manager)
+    second.force_login(colleague)
+    version_seen = line.version  # both open the edit page now
+
+    assert _edit(first, line, title="First officer's title", version=version_seen).status_code \
+        == 302
+    response = _edit(second, line, title="Second officer's title", version=version_seen)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Someone else changed this savings line after you opened it" in html
+    assert "First officer&#x27;s title" in html  # what they changed, shown
+    line.refresh_from_db()
+    assert line.title == "First officer's title"
+
+    # Money too: the amounts move the line's version.
+    line.refresh_from_db()
+    seen = line.version
+    assert _edit(first, line, title=line.title, amount_2017_18="110k", version=seen,
+                 change_reason="Revised").status_code == 302
+    response = _edit(second, line, title=line.title, amount_2017_18="90k", version=seen,
+                     change_reason="Mine")
+    assert "Someone else changed" in response.content.decode()
+    assert line.amounts.get().low == D("110000.00")
+
+
+def test_delete_confirmation_says_what_goes_with_it(client, finance_manager, line):
+    ProgressEntryFactory(line=line, as_at=date(2017, 10, 31))
+    client.force_login(finance_manager)
+    url = reverse("plans:line_delete", args=[line.plan.pk, line.pk])
+    html = client.get(url).content.decode()
+    assert "1 planned amounts" in html and "1 progress entries" in html
+    assert client.post(url, {"version": line.version, "change_reason": "Withdrawn"}).status_code \
+        == 302
+    assert not m.SavingsLine.objects.filter(pk=line.pk).exists()
+    assert not m.PlannedAmount.objects.filter(line_id=line.pk).exists()
+    deleted = m.SavingsLine.history.filter(id=line.pk, history_type="-").get()
+    assert deleted.history_change_reason == "Withdrawn"
+
+
+def test_stale_delete_is_refused(client, finance_manager, line):
+    client.force_login(finance_manager)
+    url = reverse("plans:line_delete", args=[line.plan.pk, line.pk])
+    response = client.post(url, {"version": line.version - 1 or 99})
+    assert response.status_code == 302
+    assert m.SavingsLine.objects.filter(pk=line.pk).exists()
+
+
+def test_lists_filter_and_export_csv_and_xlsx(client, director, plan):
+    for i in range(3):
+        SavingsLineFactory(plan=plan, reference=f"SAV-{i}", rag="red" if i else "green",
+                           title=f"Line {i}")
+    client.force_login(director)
+    url = reverse("plans:line_list", args=[plan.pk])
+    html = client.get(url, {"rag": "red"}).content.decode()
+    assert "Line 1" in html and "Line 2" in html and "Line 0" not in html
+    assert "Red" in html  # RAG shown with its word
+    csv = client.get(url, {"_export": "csv", "rag": "red"})
+    assert csv["Content-Type"].startswith("text/csv")
+    body = b"".join(csv.streaming_content).decode() if csv.streaming else csv.content.decode()
+    assert "SAV-1" in body and "SAV-0" not in body
+    xlsx = client.get(url, {"_export": "xlsx"})
+    import io
+
+    content = b"".join(xlsx.streaming_content) if xlsx.streaming else xlsx.content
+    sheet = openpyxl.load_workbook(io.BytesIO(content)).active
+    refs = {row[0] for row in sheet.iter_rows(min_row=2, values_only=True)}
+    assert refs == {"SAV-0", "SAV-1", "SAV-2"}
+
+
+def test_director_writes_commentary_but_cannot_edit_figures(client, director, plan, line):
+    client.force_login(director)
+    response = client.post(reverse("plans:commentary_create", args=[plan.pk]), {
+        "year": "2017/18", "period": 7, "role": "director",
+        "body": "Placements slipping; recovery plan to committee.",
+    })
+    assert response.status_code == 302
+    commentary = m.Commentary.objects.get(plan=plan)
+    assert commentary.author == director
+    assert _edit(client, line, title="Changed by director").status_code == 403
+
+
+# --- Query counts do not grow with the number of rows ------------------------------------
+
+
+def _plan_with(authority, n):
+    plan = PlanFactory(authority=authority)
+    for i in range(n):
+        line = SavingsLineFactory(plan=plan)
+        PlannedAmountFactory(line=line, year="2017/18")
+        ProgressEntryFactory(line=line, as_at=date(2017, 9, 30))
+        if i < 12:
+            OverspendForecastFactory(plan=plan, period=i + 1)
+    return plan
+
+
+def _queries(client, url):
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200, url
+    return len(ctx.captured_queries)
+
+
+@pytest.mark.parametrize("name", ["line_list", "amount_list", "progress_list", "forecast_list",
+                                  "workstream_list"])
+def test_list_pages_run_a_fixed_number_of_queries(client, finance_manager, name):
+    client.force_login(finance_manager)
+    small, large = (_plan_with(finance_manager.authority, n) for n in (3, 60))
+    counts = [_queries(client, reverse(f"plans:{name}", args=[p.pk])) for p in (small, large)]
+    assert counts[0] == counts[1], counts
+
+
+def test_detail_history_and_month_end_pages_run_a_fixed_number_of_queries(client,
+                                                                         finance_manager):
+    client.force_login(finance_manager)
+    counts = []
+    for n in (3, 60):
+        plan = _plan_with(finance_manager.authority, n)
+        line = plan.lines.first()
+        counts.append((
+            _queries(client, reverse("plans:line_detail", args=[plan.pk, line.pk])),
+            _queries(client, reverse("plans:line_history", args=[plan.pk, line.pk])),
+            _queries(client, reverse("plans:month_end", args=[plan.pk])
+                     + "?year=2017/18&period=10"),
+        ))
+    assert counts[0] == counts[1], counts
