@@ -67,7 +67,8 @@ class YearField(forms.CharField):
         return fiscal.parse_year(value)
 
 
-def _money_fields(model) -> list[str]:
+def money_fields(model) -> list[str]:
+    """The model's money fields (pounds), as opposed to counts, factors and KPI values."""
     from django.db.models import DecimalField
 
     return [
@@ -97,7 +98,7 @@ class RecordForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.fields["version"].initial = self.instance.version
-        for name in _money_fields(self._meta.model):
+        for name in money_fields(self._meta.model):
             if name in self.fields:
                 old = self.fields[name]
                 allow_negative = name in {"amount"} and self._meta.model is m.CostPressure

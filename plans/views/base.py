@@ -19,6 +19,7 @@ from django_tables2 import SingleTableMixin
 from django_tables2.export import ExportMixin
 
 from plans import services
+from plans.forms import money_fields
 from recovery.access import can, get_plan
 
 
@@ -103,13 +104,15 @@ class RecordDetailView(PlanRecordMixin, DetailView):
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
         obj = self.object
+        money = set(money_fields(self.model))
         fields = []
         for f in self.model._meta.concrete_fields:
             if f.primary_key or f.name in {"version", "plan"}:
                 continue
             display = getattr(obj, f"get_{f.name}_display", None)
             value = display() if display else getattr(obj, f.name)
-            fields.append((f.verbose_name, value, f.get_internal_type()))
+            kind = "money" if f.name in money else f.get_internal_type()
+            fields.append((f.verbose_name, value, kind))
         return {
             **ctx,
             "fields": fields,
