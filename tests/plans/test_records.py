@@ -296,3 +296,39 @@ def test_detail_history_and_month_end_pages_run_a_fixed_number_of_queries(client
                      + "?year=2017/18&period=10"),
         ))
     assert counts[0] == counts[1], counts
+
+
+def test_finance_creates_and_edits_a_plan_for_their_own_authority(client, finance_manager,
+                                                                  plan):
+    client.force_login(finance_manager)
+    response = client.post(reverse("plans:plan_create"), {
+        "title": "2018/19 recovery plan", "code": "recovery-2018", "kind": "recovery",
+        "status": "draft", "first_year": "2018/19", "last_year": "2018-19",
+        "revises": plan.pk,
+    })
+    assert response.status_code == 302
+    new = m.Plan.objects.get(code="recovery-2018")
+    assert new.authority == finance_manager.authority and new.revises == plan
+    assert new.last_year == "2018/19"
+    response = client.post(reverse("plans:plan_edit", args=[new.pk]), {
+        "title": "2018/19 recovery plan", "code": "recovery-2018", "kind": "recovery",
+        "status": "draft", "first_year": "2019/20", "last_year": "2018/19",
+        "version": new.version,
+    })
+    assert "last_year" in response.context["form"].errors
+    response = client.post(reverse("plans:plan_create"), {
+        "title": "Clash", "code": "recovery-2018", "kind": "recovery", "status": "draft",
+        "first_year": "2018/19", "last_year": "2018/19",
+    })
+    assert "code" in response.context["form"].errors
+
+
+def test_a_plan_cannot_revise_another_authoritys_plan(client, finance_manager, outsider):
+    foreign = PlanFactory(authority=outsider.authority)
+    client.force_login(finance_manager)
+    response = client.post(reverse("plans:plan_create"), {
+        "title": "X", "code": "x", "kind": "recovery", "status": "draft",
+        "first_year": "2018/19", "last_year": "2018/19", "revises": foreign.pk,
+    })
+    assert "revises" in response.context["form"].errors
+    assert not m.Plan.objects.filter(code="x").exists()
