@@ -1,3 +1,11 @@
+from django.urls import path
+
+from dashboards import views
 
 app_name = "dashboards"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.OverviewView.as_view(), name="overview"),
+    path("plans/<int:pk>/", views.PlanDashboardView.as_view(), name="plan_dashboard"),
+    path("plans/<int:pk>/report/", views.ReportView.as_view(), name="report"),
+    path("plans/<int:pk>/report.xlsx", views.ReportWorkbookView.as_view(), name="report_xlsx"),
+]

@@ -90,8 +90,11 @@ class RecordForm(forms.ModelForm):
         max_length=100,
         help_text="Kept in the history. Required when a money figure changes.",
     )
-    # Fields that must be unique within the plan, checked here so the message sits on the field.
-    unique_in_plan: tuple[str, ...] = ()
+    # Path from the record to its plan, for queries.
+    plan_path = "plan"
+    # Field combinations that must be unique within the plan: (fields, field the message goes
+    # on, message). Checked here so the message sits on the field; the database enforces them.
+    plan_unique: tuple[tuple[tuple[str, ...], str, str], ...] = ()
 
     def __init__(self, *args, plan: m.Plan, **kwargs):
         self.plan = plan
@@ -116,21 +119,20 @@ class RecordForm(forms.ModelForm):
                 )
 
     def plan_queryset(self):
-        return self._meta.model._default_manager.filter(plan=self.plan)
+        return self._meta.model._default_manager.filter(**{self.plan_path: self.plan})
 
     def clean(self):
         cleaned = super().clean()
-        for name in self.unique_in_plan:
-            value = cleaned.get(name)
-            if value in (None, ""):
+        for fields, target, message in self.plan_unique:
+            values = {name: cleaned.get(name, "") for name in fields}
+            if any(v is None or (v == "" and name != "service_area" and name != "label")
+                   for name, v in values.items()):
                 continue
-            clash = self.plan_queryset().filter(**{name: value})
+            clash = self.plan_queryset().filter(**values)
             if self.instance.pk:
                 clash = clash.exclude(pk=self.instance.pk)
-            if clash.exists():
-                label = self.fields[name].label or name
-                self.add_error(name, f"This plan already has a record with {label.lower()} "
-                                     f"{value!s}.")
+            if clash.exists() and target not in self.errors:
+                self.add_error(target, message.format(**values))
         return cleaned
 
     def _post_clean(self):
@@ -157,7 +159,7 @@ class PlanForm(RecordForm):
     def plan_queryset(self):
         return m.Plan.objects.filter(authority=self.plan.authority)
 
-    unique_in_plan = ("code",)
+    plan_unique = ((("code",), "code", "This authority already has a plan with code {code}."),)
 
     def _post_clean(self):
         if not self.instance.authority_id:
@@ -166,7 +168,7 @@ class PlanForm(RecordForm):
 
 
 class WorkstreamForm(RecordForm):
-    unique_in_plan = ("code",)
+    plan_unique = ((("code",), "code", "This plan already has a workstream with code {code}."),)
 
     class Meta:
         model = m.Workstream
@@ -176,7 +178,8 @@ class WorkstreamForm(RecordForm):
 class SavingsLineForm(RecordForm):
     """A savings line with its planned amount for each of the plan's years."""
 
-    unique_in_plan = ("reference",)
+    plan_unique = ((("reference",), "reference",
+                    "This plan already has a savings line with reference {reference}."),)
 
     class Meta:
         model = m.SavingsLine
@@ -227,21 +230,16 @@ class PlannedAmountForm(RecordForm):
 
             self.fields["amount"].initial = amount_of(self.instance)
 
-    def plan_queryset(self):
-        return m.PlannedAmount.objects.filter(line__plan=self.plan)
+    plan_path = "line__plan"
+    plan_unique = ((("line", "year"), "year",
+                    "This line already has a planned amount for {year}."),)
 
     def clean(self):
         cleaned = super().clean()
-        year, line = cleaned.get("year"), cleaned.get("line")
+        year = cleaned.get("year")
         if year and year not in self.plan.years:
             self.add_error("year", f"{year} is outside the plan's years "
                                    f"({self.plan.first_year} to {self.plan.last_year}).")
-        if year and line:
-            clash = m.PlannedAmount.objects.filter(line=line, year=year)
-            if self.instance.pk:
-                clash = clash.exclude(pk=self.instance.pk)
-            if clash.exists():
-                self.add_error("year", "This line already has a planned amount for that year.")
         amount: Amount | None = cleaned.get("amount")
         if amount is not None:
             self.instance.kind = amount.kind.value
@@ -251,6 +249,10 @@ class PlannedAmountForm(RecordForm):
 
 
 class ProgressEntryForm(RecordForm):
+    plan_path = "line__plan"
+    plan_unique = ((("line", "as_at"), "as_at",
+                    "This line already has progress recorded at that date."),)
+
     class Meta:
         model = m.ProgressEntry
         fields = ["line", "as_at", "achieved_to_date", "basis", "forecast", "rag", "commentary"]
@@ -266,17 +268,13 @@ class ProgressEntryForm(RecordForm):
                           <= fiscal.year_end(self.plan.last_year)):
             self.add_error("as_at", f"{as_at:%d %B %Y} is outside the plan's years "
                                     f"({self.plan.first_year} to {self.plan.last_year}).")
-        line = cleaned.get("line")
-        if as_at and line:
-            clash = m.ProgressEntry.objects.filter(line=line, as_at=as_at)
-            if self.instance.pk:
-                clash = clash.exclude(pk=self.instance.pk)
-            if clash.exists():
-                self.add_error("as_at", "This line already has progress recorded at that date.")
         return cleaned
 
 
 class OverspendForecastForm(RecordForm):
+    plan_unique = ((("year", "period", "scenario", "service_area"), "period",
+                    "There is already a forecast for that month, scenario and service area."),)
+
     class Meta:
         model = m.OverspendForecast
         fields = ["year", "period", "service_area", "scenario", "budget", "forecast_outturn",
@@ -296,23 +294,11 @@ class OverspendForecastForm(RecordForm):
             self.add_error("overspend_high", "The high end must not be below the low end.")
         return cleaned
 
-    def validate_unique(self):
-        # The plan is not a form field, so check the month/scenario/area clash by hand.
-        super().validate_unique()
-        data = self.cleaned_data
-        if all(k in data for k in ("year", "period", "scenario")):
-            clash = self.plan_queryset().filter(
-                year=data["year"], period=data["period"], scenario=data["scenario"],
-                service_area=data.get("service_area", ""),
-            )
-            if self.instance.pk:
-                clash = clash.exclude(pk=self.instance.pk)
-            if clash.exists():
-                self.add_error("period", "There is already a forecast for that month, scenario "
-                                         "and service area.")
-
 
 class CostPressureForm(RecordForm):
+    plan_unique = ((("year", "period", "title"), "period",
+                    "That pressure is already recorded for that month."),)
+
     class Meta:
         model = m.CostPressure
         fields = ["title", "kind", "year", "period", "amount", "line", "notes"]
@@ -321,20 +307,9 @@ class CostPressureForm(RecordForm):
         super().__init__(*args, **kwargs)
         self.fields["line"].queryset = m.SavingsLine.objects.filter(plan=self.plan)
 
-    def validate_unique(self):
-        super().validate_unique()
-        data = self.cleaned_data
-        if all(data.get(k) for k in ("year", "period", "title")):
-            clash = self.plan_queryset().filter(year=data["year"], period=data["period"],
-                                                title=data["title"])
-            if self.instance.pk:
-                clash = clash.exclude(pk=self.instance.pk)
-            if clash.exists():
-                self.add_error("period", "That pressure is already recorded for that month.")
-
 
 class FundingForm(RecordForm):
-    unique_in_plan = ("title",)
+    plan_unique = ((("title",), "title", "This plan already has funding called {title}."),)
 
     class Meta:
         model = m.Funding
@@ -342,7 +317,7 @@ class FundingForm(RecordForm):
 
 
 class KPIForm(RecordForm):
-    unique_in_plan = ("code",)
+    plan_unique = ((("code",), "code", "This plan already has a KPI with code {code}."),)
 
     class Meta:
         model = m.KPI
@@ -351,6 +326,10 @@ class KPIForm(RecordForm):
 
 
 class KpiPointForm(RecordForm):
+    plan_path = "kpi__plan"
+    plan_unique = ((("kpi", "kind", "date", "label"), "date",
+                    "This KPI already has that kind of value at that date."),)
+
     class Meta:
         model = m.KpiPoint
         fields = ["kpi", "kind", "date", "value", "label", "notes"]
@@ -359,21 +338,10 @@ class KpiPointForm(RecordForm):
         super().__init__(*args, **kwargs)
         self.fields["kpi"].queryset = m.KPI.objects.filter(plan=self.plan)
 
-    def clean(self):
-        cleaned = super().clean()
-        kpi, kind, date = cleaned.get("kpi"), cleaned.get("kind"), cleaned.get("date")
-        if kpi and kind and date:
-            clash = m.KpiPoint.objects.filter(kpi=kpi, kind=kind, date=date,
-                                              label=cleaned.get("label", ""))
-            if self.instance.pk:
-                clash = clash.exclude(pk=self.instance.pk)
-            if clash.exists():
-                self.add_error("date", "This KPI already has that kind of value at that date.")
-        return cleaned
-
 
 class RiskForm(RecordForm):
-    unique_in_plan = ("reference",)
+    plan_unique = ((("reference",), "reference",
+                    "This plan already has a risk with reference {reference}."),)
 
     class Meta:
         model = m.Risk
@@ -382,31 +350,25 @@ class RiskForm(RecordForm):
 
 
 class CommentaryForm(RecordForm):
+    plan_unique = ((("year", "period", "role"), "period",
+                    "There is already commentary of that kind for that month; edit it "
+                    "instead."),)
+
     class Meta:
         model = m.Commentary
         fields = ["year", "period", "role", "body"]
 
-    def validate_unique(self):
-        super().validate_unique()
-        data = self.cleaned_data
-        if all(data.get(k) for k in ("year", "period", "role")):
-            clash = self.plan_queryset().filter(year=data["year"], period=data["period"],
-                                                role=data["role"])
-            if self.instance.pk:
-                clash = clash.exclude(pk=self.instance.pk)
-            if clash.exists():
-                self.add_error("period", "There is already commentary of that kind for that "
-                                         "month; edit it instead.")
-
 
 class YearAdjustmentForm(RecordForm):
+    plan_unique = ((("year",), "year", "This plan already has an adjustment for {year}."),)
+
     class Meta:
         model = m.YearAdjustment
         fields = ["year", "factor", "reason"]
 
 
 class NarrativeSectionForm(RecordForm):
-    unique_in_plan = ("order",)
+    plan_unique = ((("order",), "order", "This plan already has a section at position {order}."),)
 
     class Meta:
         model = m.NarrativeSection

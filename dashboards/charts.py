@@ -1,0 +1,536 @@
+"""plotly figures for the dashboard, built from ``dashboards.figures`` and nothing else.
+
+Each builder returns a ``Chart``: the figure as plain JSON (drawn in the page by
+``static/js/dashboard.js`` with the plotly.js served from the installed package, never a CDN)
+and a sentence describing it for screen readers. Months with nothing recorded are ``None`` so
+plotly leaves a gap instead of drawing a zero. The data tables under the charts come from the
+same figures, in the templates.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from dashboards import figures as fg
+from recovery import fiscal
+from recovery.money import format_money, format_money_short
+
+RAG_COLOURS = {
+    "red": "#d4351c",
+    "amber": "#f47738",
+    "green": "#00703c",
+    "blue": "#1d70b8",
+    "": "#b1b4b6",
+}
+SERIES_COLOURS = ["#1d70b8", "#0b0c0c", "#4c2c92", "#28a197", "#d53880", "#85994b", "#6f72af"]
+FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif"
+
+
+@dataclass
+class Chart:
+    key: str
+    title: str
+    description: str
+    figure: dict
+
+    @property
+    def dom_id(self) -> str:
+        return f"chart-{self.key}"
+
+    @property
+    def data_id(self) -> str:
+        return f"chart-{self.key}-data"
+
+
+def _num(value: Decimal | None) -> float | None:
+    # Floats only for drawing; every figure a reader sees comes from the Decimal in the table.
+    return None if value is None else float(value)
+
+
+def _money_text(values) -> list[str]:
+    return ["no data" if v is None else format_money(v) for v in values]
+
+
+def _layout(fig: go.Figure, *, title: str, height: int = 340, money_axis=True) -> None:
+    fig.update_layout(
+        template=go.layout.Template(),  # plotly's default template adds 10 KB to every chart
+        title={"text": title, "font": {"size": 15}, "x": 0, "xanchor": "left"},
+        font={"family": FONT, "size": 12, "color": "#0b0c0c"},
+        height=height,
+        margin={"l": 70, "r": 20, "t": 50, "b": 60},
+        paper_bgcolor="#ffffff",
+        plot_bgcolor="#ffffff",
+        legend={"orientation": "h", "y": -0.18, "x": 0},
+        hovermode="closest",
+    )
+    fig.update_xaxes(showline=True, linecolor="#505a5f", ticks="outside")
+    fig.update_yaxes(
+        gridcolor="#e5e6e7", zerolinecolor="#505a5f", rangemode="tozero", automargin=True
+    )
+    if money_axis:
+        fig.update_yaxes(tickprefix="£", tickformat=",.3~s")
+
+
+def _money_ticks(
+    fig: go.Figure, values, *, axis: str = "y", row=None, from_zero: bool = True
+) -> None:
+    """Tick labels written the app's way (£1.58m, £789k) rather than d3's (£1.58M)."""
+    nums = [float(v) for v in values if v is not None]
+    if not nums:
+        return
+    low, high = min(nums), max(nums)
+    if from_zero:
+        low, high = min(0.0, low), max(0.0, high)
+    span = (high - low) or abs(high) or 1.0
+    raw = span / 4
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    first, last = math.floor(low / step), math.ceil(high / step)
+    ticks = [i * step for i in range(first, last + 1)]
+    update = {
+        "tickvals": ticks,
+        "ticktext": [format_money_short(Decimal(str(t))) for t in ticks],
+        "tickprefix": "",
+        "tickformat": "",
+    }
+    if axis == "y":
+        fig.update_yaxes(**update, row=row, col=1 if row else None)
+    else:
+        fig.update_xaxes(**update)
+
+
+def _chart(key: str, title: str, description: str, fig: go.Figure) -> Chart:
+    return Chart(key, title, description, json.loads(fig.to_json()))
+
+
+def _months(year: str) -> list[str]:
+    return [fiscal.month_label(year, p) for p in fg.MONTHS]
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def forecast_chart(f: fg.PlanFigures) -> Chart:
+    """Forecast outturn against budget by month, the variance, its movement and the Red
+    threshold of the headline series."""
+    months = _months(f.sel.year)
+    series = f.forecasts.series
+    with_budget = any(p and p.budget is not None for _, pts in series for p in pts)
+    rows = 2 if with_budget else 1
+    fig = make_subplots(
+        rows=rows,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.12,
+        subplot_titles=(["Budget and forecast outturn"] if with_budget else [])
+        + ["Variance (overspend +) and movement"],
+    )
+    for i, (_key, points) in enumerate(series):
+        colour = SERIES_COLOURS[i % len(SERIES_COLOURS)]
+        name = next(p for p in points if p).series_label
+        if with_budget and any(p and p.budget is not None for p in points):
+            budget = [p.budget if p else None for p in points]
+            outturn = [p.outturn if p else None for p in points]
+            fig.add_trace(
+                go.Scatter(
+                    x=months,
+                    y=[_num(v) for v in budget],
+                    name=f"Budget – {name}",
+                    mode="lines+markers",
+                    line={"color": colour, "dash": "dot"},
+                    customdata=_money_text(budget),
+                    hovertemplate="%{x}: %{customdata}",
+                ),
+                row=1,
+                col=1,
+            )
+            fig.add_trace(
+                go.Scatter(
+                    x=months,
+                    y=[_num(v) for v in outturn],
+                    name=f"Forecast outturn – {name}",
+                    mode="lines+markers",
+                    line={"color": colour},
+                    customdata=_money_text(outturn),
+                    hovertemplate="%{x}: %{customdata}",
+                ),
+                row=1,
+                col=1,
+            )
+        variance = [p.variance if p else None for p in points]
+        fig.add_trace(
+            go.Bar(
+                x=months,
+                y=[_num(v) for v in variance],
+                name=f"Variance – {name}",
+                marker={"color": colour},
+                # The RAG word on each bar: the rating is never told by colour alone.
+                text=[fg.RAG_LABELS[p.rag] if p else "" for p in points],
+                textposition="outside",
+                customdata=_money_text(variance),
+                hovertemplate="%{x}: %{customdata}",
+            ),
+            row=rows,
+            col=1,
+        )
+        movement = [p.movement if p else None for p in points]
+        if any(m is not None for m in movement):
+            fig.add_trace(
+                go.Scatter(
+                    x=months,
+                    y=[_num(v) for v in movement],
+                    name=f"Movement – {name}",
+                    mode="markers",
+                    marker={"symbol": "diamond", "size": 10, "color": colour},
+                    customdata=_money_text(movement),
+                    hovertemplate="%{x}: %{customdata}",
+                ),
+                row=rows,
+                col=1,
+            )
+    head = f.forecasts.headline_key
+    if head is not None:
+        points = dict(series)[head]
+        threshold = [p.threshold if p else None for p in points]
+        fig.add_trace(
+            go.Scatter(
+                x=months,
+                y=[_num(v) for v in threshold],
+                name="Red threshold",
+                mode="lines+markers",
+                line={"color": RAG_COLOURS["red"], "dash": "dash"},
+                customdata=_money_text(threshold),
+                hovertemplate="%{x}: %{customdata}",
+            ),
+            row=rows,
+            col=1,
+        )
+    _layout(fig, title=f"Overspend forecast {f.sel.year}", height=260 + 160 * rows)
+    fig.update_xaxes(categoryorder="array", categoryarray=months)
+    fig.update_yaxes(rangemode="normal")
+    points = [p for _, pts in series for p in pts if p]
+    if with_budget:
+        # Budget and outturn are millions apart from zero: start the axis near them.
+        _money_ticks(
+            fig, [v for p in points for v in (p.budget, p.outturn)], row=1, from_zero=False
+        )
+    _money_ticks(fig, [v for p in points for v in (p.variance, p.movement, p.threshold)], row=rows)
+    head_point = f.forecasts.headline
+    if head_point:
+        text = (
+            f"Latest forecast variance {format_money(head_point.variance)} at "
+            f"{head_point.label} ({fg.RAG_LABELS[head_point.rag]})."
+        )
+    else:
+        text = f"No overspend forecast is recorded for {f.sel.year}."
+    return _chart(
+        "forecast",
+        f"Overspend forecast by month, {f.sel.year}",
+        f"Chart of forecast outturn, budget, variance and movement by month. {text}",
+        fig,
+    )
+
+
+def savings_chart(f: fg.PlanFigures) -> Chart:
+    """Cumulative savings expected from the monthly profile against achieved."""
+    months = _months(f.sel.year)
+    fig = go.Figure()
+    low = [lo for lo, _ in f.profile]
+    high = [hi for _, hi in f.profile]
+    fig.add_trace(
+        go.Scatter(
+            x=months,
+            y=[_num(v) for v in low],
+            name="Expected (monthly profile)",
+            mode="lines",
+            line={"color": "#505a5f", "dash": "dash"},
+            customdata=_money_text(low),
+            hovertemplate="%{x}: %{customdata}",
+        )
+    )
+    if high != low:
+        fig.add_trace(
+            go.Scatter(
+                x=months,
+                y=[_num(v) for v in high],
+                name="Expected (high end of ranges)",
+                mode="lines",
+                line={"color": "#b1b4b6", "dash": "dot"},
+                customdata=_money_text(high),
+                hovertemplate="%{x}: %{customdata}",
+            )
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=months,
+            y=[_num(v) for v in f.achieved_by_period],
+            name="Achieved",
+            mode="lines+markers",
+            line={"color": RAG_COLOURS["green"]},
+            marker={"size": 9},
+            customdata=_money_text(f.achieved_by_period),
+            hovertemplate="%{x}: %{customdata}",
+        )
+    )
+    if f.anticipated_by_period != f.achieved_by_period:
+        fig.add_trace(
+            go.Scatter(
+                x=months,
+                y=[_num(v) for v in f.anticipated_by_period],
+                name="Achieved or achievable",
+                mode="lines+markers",
+                line={"color": RAG_COLOURS["blue"], "dash": "dot"},
+                marker={"symbol": "square"},
+                customdata=_money_text(f.anticipated_by_period),
+                hovertemplate="%{x}: %{customdata}",
+            )
+        )
+    fig.add_vline(x=f.sel.period - 1, line={"color": "#0b0c0c", "width": 1, "dash": "dot"})
+    _layout(fig, title=f"Cumulative savings {f.sel.year}: expected and achieved")
+    fig.update_xaxes(categoryorder="array", categoryarray=months)
+    _money_ticks(fig, high + [v for v in f.anticipated_by_period if v is not None])
+    return _chart(
+        "savings",
+        f"Cumulative savings expected and achieved, {f.sel.year}",
+        f"Line chart. Expected to date at {f.sel.label}: {format_money(f.expected_low)}; "
+        f"achieved {format_money(f.year.achieved)}.",
+        fig,
+    )
+
+
+def rag_chart(f: fg.PlanFigures) -> Chart:
+    """Planned savings by current and original RAG, by value, with counts as labels."""
+    fig = go.Figure()
+    labels = [fg.RAG_LABELS[r] for r in fg.RAG_ORDER]
+    for name, buckets, pattern in (
+        ("Current RAG", f.rag.current, ""),
+        ("Original RAG", f.rag.original, "/"),
+    ):
+        fig.add_trace(
+            go.Bar(
+                y=labels,
+                x=[_num(b.value_low) for b in buckets],
+                name=name,
+                orientation="h",
+                marker={
+                    "color": [RAG_COLOURS[b.rag] for b in buckets],
+                    "pattern": {"shape": pattern},
+                    "line": {"color": "#0b0c0c", "width": 1},
+                },
+                text=[
+                    f"{format_money_short(b.value_low)} · {b.count} line{'s' * (b.count != 1)}"
+                    for b in buckets
+                ],
+                textposition="auto",
+                customdata=_money_text([b.value_low for b in buckets]),
+                hovertemplate="%{y}: %{customdata}",
+            )
+        )
+    _layout(fig, title=f"Planned savings {f.sel.year} by RAG", money_axis=False)
+    fig.update_layout(barmode="group")
+    _money_ticks(fig, [b.value_low for b in f.rag.current], axis="x")
+    fig.update_yaxes(categoryorder="array", categoryarray=list(reversed(labels)))
+    summary = "; ".join(
+        f"{b.label} {format_money(b.value_low)} ({b.count})" for b in f.rag.current if b.count
+    )
+    return _chart(
+        "rag",
+        f"Planned savings by RAG, {f.sel.year}",
+        f"Bar chart of planned savings by current and original RAG. Current: "
+        f"{summary or 'no lines'}.",
+        fig,
+    )
+
+
+def kpi_chart(k: fg.KpiFigures) -> Chart:
+    """A KPI's actuals, target trajectory and comparators over time."""
+    fig = go.Figure()
+    unit = k.kpi.get_unit_display()
+
+    def trace(values, name, **style):
+        fig.add_trace(
+            go.Scatter(
+                x=[v.date.isoformat() for v in values],
+                y=[_num(v.value) for v in values],
+                name=name,
+                **style,
+                customdata=[
+                    f"{v.value.normalize():f}"
+                    + (f" ({v.rate} per 10,000)" if v.rate is not None else "")
+                    for v in values
+                ],
+                hovertemplate="%{x|%d %b %Y}: %{customdata}",
+            )
+        )
+
+    if k.targets:
+        trace(
+            k.targets,
+            "Target",
+            mode="lines+markers",
+            line={"color": "#505a5f", "dash": "dash"},
+            marker={"symbol": "circle-open"},
+        )
+    if k.actuals:
+        trace(
+            k.actuals,
+            "Actual",
+            mode="lines+markers",
+            line={"color": RAG_COLOURS["blue"], "width": 3},
+            marker={"size": 9},
+        )
+    for i, (label, values) in enumerate(sorted(k.comparators.items())):
+        trace(
+            values,
+            label,
+            mode="markers",
+            marker={
+                "symbol": "diamond",
+                "size": 10,
+                "color": SERIES_COLOURS[(i + 2) % len(SERIES_COLOURS)],
+            },
+        )
+    _layout(fig, title=k.kpi.name, height=300, money_axis=k.kpi.unit == "money")
+    points = k.actuals + k.targets + [v for vs in k.comparators.values() for v in vs]
+    first, last = min(v.date for v in points), max(v.date for v in points)
+    # Pad the dates so a KPI recorded on one day does not get an axis of milliseconds.
+    pad = max((last - first) / 12, timedelta(days=90))
+    fig.update_xaxes(
+        type="date", tickformat="%b %Y", range=[(first - pad).isoformat(), (last + pad).isoformat()]
+    )
+    fig.update_yaxes(title={"text": unit}, rangemode="tozero")
+    if k.shows_rate and k.population:
+        # A second axis reading the same line as a rate per 10,000 children.
+        top = float(max(v.value for v in points)) * 1.1
+        fig.update_layout(
+            yaxis={"range": [0, top]},
+            yaxis2={
+                "range": [0, top * 10_000 / k.population],
+                "overlaying": "y",
+                "side": "right",
+                "title": {"text": "per 10,000 children"},
+                "showgrid": False,
+                "automargin": True,
+            },
+        )
+        rated = [v for v in k.actuals + k.targets if v.rate is not None]
+        fig.add_trace(
+            go.Scatter(
+                x=[v.date.isoformat() for v in rated],
+                y=[_num(v.rate) for v in rated],
+                yaxis="y2",
+                mode="markers",
+                marker={"opacity": 0},
+                showlegend=False,
+                hoverinfo="skip",
+                name="Rate per 10,000",
+            )
+        )
+    latest = (
+        f"latest actual {k.latest.value.normalize():f} on {k.latest.date:%d %b %Y}"
+        if k.latest
+        else "no actual recorded"
+    )
+    target = (
+        f"target {k.target.value.normalize():f} by {k.target.date:%d %b %Y}"
+        if k.target
+        else "no target"
+    )
+    return _chart(
+        f"kpi-{k.kpi.code}",
+        f"{k.kpi.name}: trajectory",
+        f"Line chart of {k.kpi.name}: {latest}; {target}.",
+        fig,
+    )
+
+
+def slippage_chart(f: fg.PlanFigures) -> Chart:
+    """The monthly cost of slipped actions and its running total, over every recorded month."""
+    months = fg.month_range(f.pressures)
+    labels = [fiscal.month_label(y, p) for y, p, _ in months]
+    monthly = [m.slippage if m else None for _, _, m in months]
+    cumulative = [m.cumulative_slippage if m else None for _, _, m in months]
+    fig = go.Figure()
+    fig.add_trace(
+        go.Bar(
+            x=labels,
+            y=[_num(v) for v in monthly],
+            name="Cost in the month",
+            marker={"color": RAG_COLOURS["amber"], "line": {"color": "#0b0c0c", "width": 1}},
+            customdata=_money_text(monthly),
+            hovertemplate="%{x}: %{customdata}",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=labels,
+            y=[_num(v) for v in cumulative],
+            name="Running total",
+            mode="lines+markers",
+            line={"color": RAG_COLOURS["red"]},
+            customdata=_money_text(cumulative),
+            hovertemplate="%{x}: %{customdata}",
+        )
+    )
+    _layout(fig, title="Monthly cost of slipped actions")
+    fig.update_xaxes(categoryorder="array", categoryarray=labels)
+    _money_ticks(fig, cumulative)
+    return _chart(
+        "slippage",
+        "Monthly cost of slipped actions",
+        f"Bar chart of the monthly slippage cost with its running total; total "
+        f"{format_money(f.slippage_total)}.",
+        fig,
+    )
+
+
+def funding_chart(f: fg.PlanFigures) -> Chart:
+    """Reserves drawn and repaid, and other funding, by year."""
+    from plans.models import Funding
+
+    rows = f.funding.rows
+    years = [y or "Year not stated" for y, _ in rows]
+    fig = go.Figure()
+    for i, label in enumerate(Funding.Kind.labels):
+        values = [amounts[i] for _, amounts in rows]
+        if not any(values):
+            continue
+        fig.add_trace(
+            go.Bar(
+                x=years,
+                y=[_num(v) for v in values],
+                name=label,
+                marker={"color": SERIES_COLOURS[i % len(SERIES_COLOURS)]},
+                customdata=_money_text(values),
+                hovertemplate="%{x}: %{customdata}",
+            )
+        )
+    _layout(fig, title="Reserves and funding by year")
+    fig.update_layout(barmode="group")
+    _money_ticks(fig, [a for _, amounts in rows for a in amounts])
+    return _chart(
+        "funding",
+        "Reserves drawn and repaid, and other funding",
+        f"Bar chart by year. Reserves drawn {format_money(f.funding.drawn)}; repaid "
+        f"or to be repaid {format_money(f.funding.repaid)}.",
+        fig,
+    )
+
+
+def dashboard_charts(f: fg.PlanFigures) -> dict[str, object]:
+    """Every chart of the plan dashboard, keyed for the template."""
+    return {
+        "forecast": forecast_chart(f),
+        "savings": savings_chart(f),
+        "rag": rag_chart(f),
+        "kpis": {k.kpi.pk: kpi_chart(k) for k in f.kpis if k.chartable},
+        "slippage": slippage_chart(f) if f.pressures else None,
+        "funding": funding_chart(f) if f.funding.by_year else None,
+    }

@@ -1,0 +1,585 @@
+"""The scrutiny report's shared pieces and its xlsx workbook (openpyxl).
+
+The report page and the workbook read the same ``PlanFigures`` and the same summary rows, so
+every figure in the workbook is the figure on the page. Money is written as numbers with a
+pounds format (pence shown only where there are some, as on the page); headers are frozen.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.utils import timezone
+from django.utils.text import slugify
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from dashboards import figures as fg
+from dashboards.templatetags.dashboards import kpi_value
+from recovery import fiscal
+from recovery.money import format_money
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+MONEY_FORMAT = '"£"#,##0;-"£"#,##0'
+MONEY_PENCE_FORMAT = '"£"#,##0.00;-"£"#,##0.00'
+
+GLOSSARY = [
+    ("CLA", "Children looked after: children in the council's care (also LAC, CiC)."),
+    (
+        "IFA",
+        "Independent fostering agency: a private or voluntary agency supplying foster "
+        "carers, usually dearer than the council's own (in-house) carers.",
+    ),
+    (
+        "SGO",
+        "Special guardianship order: a court order placing a child with a guardian, often "
+        "a relative, so the child leaves care; allowances may continue.",
+    ),
+    (
+        "RAG",
+        "Red, amber, green: a rating of confidence or performance. Blue means a saving "
+        "has been delivered. Ratings are always shown with their word.",
+    ),
+    (
+        "Outturn",
+        "What the service actually spends in the year; the forecast outturn is the "
+        "current estimate of it.",
+    ),
+    (
+        "Variance",
+        "Forecast outturn minus budget: positive is an overspend, negative an "
+        "underspend. Movement is the change since the previous forecast.",
+    ),
+    ("Virement", "Moving budget from one heading to another within the approved total."),
+    (
+        "Reserves",
+        "Money the council has set aside; drawing on them funds an overspend once, "
+        "and the plan may promise to repay them.",
+    ),
+    (
+        "Planned saving",
+        "What a savings line is expected to save in a financial year: an "
+        "amount, a range (low to high) or TBC (to be confirmed).",
+    ),
+    (
+        "In-year adjusted",
+        "The share of a year's planned savings expected within the year, "
+        "e.g. 50% where savings start gradually.",
+    ),
+    (
+        "Expected to date",
+        "The in-year value spread evenly over the months from each line's "
+        "start; a line starting in month m yields (13 - m)/12 of its annual "
+        "value.",
+    ),
+    (
+        "Net at risk",
+        "Planned savings less those achieved or achievable, plus in-year cost pressures.",
+    ),
+    (
+        "Slippage cost",
+        "The cost of planned actions happening later than planned: the "
+        "in-year value of the months lost.",
+    ),
+    (
+        "Rate per 10,000",
+        "A count divided by the child population (0-17) times 10,000, as the "
+        "Department for Education compares councils.",
+    ),
+    ("P1 ... P12", "Periods of the financial year: P1 is April, P12 is March."),
+]
+
+
+@dataclass
+class SummaryRow:
+    label: str
+    low: Decimal | int | None
+    high: Decimal | None = None
+    unit: str = "money"  # "money" or "count"
+    rag: str | None = None  # None: no rating applies
+    note: str = ""
+
+    @property
+    def is_range(self) -> bool:
+        return self.high is not None and self.high != self.low
+
+
+def _direction(value: Decimal, ahead: str, behind: str, level: str) -> str:
+    return ahead if value > 0 else behind if value < 0 else level
+
+
+def summary_rows(f: fg.PlanFigures) -> list[SummaryRow]:
+    """The headline figures, in the order tiles, report and workbook show them."""
+    y, sel = f.year, f.sel
+    tbc = f"; {y.tbc_lines} to be confirmed (TBC)" if y.tbc_lines else ""
+    rows = [
+        SummaryRow(
+            f"Planned savings {sel.year}",
+            y.planned_low,
+            y.planned_high,
+            note=f"{y.lines} savings line{'s' * (y.lines != 1)}{tbc}",
+        ),
+    ]
+    if y.factor != 1:
+        rows.append(
+            SummaryRow(
+                f"In-year adjusted {sel.year}",
+                y.adjusted_low,
+                y.adjusted_high,
+                note=f"{(y.factor * 100).normalize():f}% of planned, for gradual delivery in the "
+                f"year",
+            )
+        )
+    low, high = f.expected_in_year
+    rows += [
+        SummaryRow("Expected in the year (monthly profile)", low, high),
+        SummaryRow(f"Expected to date at {sel.label}", f.expected_low, f.expected_high),
+        SummaryRow(
+            "Achieved to date",
+            y.achieved,
+            note=f"{f.achieved_share}% of planned" if f.achieved_share is not None else "",
+        ),
+        SummaryRow("Achievable, not yet achieved", y.anticipated),
+        SummaryRow(
+            "Delivery variance (achieved – expected to date)",
+            f.delivery_variance,
+            note=_direction(
+                f.delivery_variance, "ahead of the profile", "behind the profile", "on the profile"
+            ),
+        ),
+        SummaryRow("Gap (planned – achieved)", y.gap_low, y.gap_high),
+        SummaryRow(f"In-year cost pressures {sel.year}", f.pressures_in_year),
+        SummaryRow(
+            "Net at risk (planned – achieved or achievable + pressures)",
+            f.net_at_risk_low,
+            f.net_at_risk_high,
+        ),
+    ]
+    if y.lines_with_progress:
+        rows.append(SummaryRow("Savings forecast for the year", y.forecast))
+    head = f.forecasts.headline
+    if head:
+        kind = _direction(head.variance, "overspend", "underspend", "on budget")
+        rows.append(
+            SummaryRow(
+                f"Forecast variance: {head.series_label}, {head.label}",
+                head.variance,
+                head.variance_high,
+                rag=head.rag,
+                note=f"{kind}; Red from {format_money(head.threshold)}",
+            )
+        )
+        if head.movement is not None:
+            rows.append(
+                SummaryRow(
+                    f"Movement since {fiscal.period_label(head.year, head.previous_period)}",
+                    head.movement,
+                    note=_direction(head.movement, "worse", "better", "no change"),
+                )
+            )
+    else:
+        rows.append(
+            SummaryRow(
+                "Forecast variance",
+                None,
+                note=f"no overspend forecast recorded for {sel.year} by {sel.label}",
+            )
+        )
+    rows.append(
+        SummaryRow(
+            "Slippage cost recorded (all months)",
+            f.slippage_total,
+            note="; ".join(f"{yr}: {format_money(v)}" for yr, v in f.slippage_years),
+        )
+    )
+    rows += [
+        SummaryRow("Reserves drawn", f.funding.drawn),
+        SummaryRow("Reserves repaid or to be repaid", f.funding.repaid),
+        SummaryRow("Reserves still to repay", f.funding.outstanding),
+    ]
+    for rag, count in f.kpi_rag_counts:
+        label = f"KPIs rated {fg.RAG_LABELS[rag]}" if rag else "KPIs not rated"
+        rows.append(
+            SummaryRow(
+                label,
+                count,
+                unit="count",
+                rag=rag,
+                note="" if rag else "no actual or no target to compare",
+            )
+        )
+    return rows
+
+
+def filename(f: fg.PlanFigures) -> str:
+    return f"{slugify(f.plan.code)}-{f.sel.year.replace('/', '-')}-p{f.sel.period}.xlsx"
+
+
+# --------------------------------------------------------------------------------------------
+# The workbook
+
+HEADER_FONT = Font(bold=True, color="FFFFFF")
+HEADER_FILL = PatternFill("solid", fgColor="0B0C0C")
+TITLE_FONT = Font(bold=True, size=14)
+WRAP = Alignment(wrap_text=True, vertical="top")
+
+
+class _Sheet:
+    """A sheet with a title block, one header row frozen beneath it, and typed cells."""
+
+    def __init__(
+        self,
+        wb: Workbook,
+        title: str,
+        f: fg.PlanFigures,
+        heading: str,
+        columns: list[tuple[str, int]],
+    ):
+        self.ws = wb.create_sheet(title)
+        self.ws.append([heading])
+        self.ws["A1"].font = TITLE_FONT
+        self.ws.append([f"{f.plan.title} – {f.plan.authority.name}"])
+        self.ws.append(
+            [f"As at {f.sel.label} ({f.sel.as_at:%d %B %Y}); figures in pounds unless stated"]
+        )
+        self.ws.append([name for name, _ in columns])
+        for i, (_, width) in enumerate(columns, start=1):
+            cell = self.ws.cell(row=4, column=i)
+            cell.font, cell.fill = HEADER_FONT, HEADER_FILL
+            cell.alignment = Alignment(wrap_text=True, vertical="center")
+            self.ws.column_dimensions[get_column_letter(i)].width = width
+        self.ws.freeze_panes = "B5"
+        self.money_columns = set()
+
+    def row(self, values: list, *, money: tuple[int, ...] = ()):
+        self.ws.append(values)
+        r = self.ws.max_row
+        for i, v in enumerate(values, start=1):
+            cell = self.ws.cell(row=r, column=i)
+            if isinstance(v, str) and len(v) > 40:
+                cell.alignment = WRAP
+            if i - 1 in money and isinstance(v, Decimal):
+                cell.number_format = (
+                    MONEY_FORMAT if v == v.to_integral_value() else MONEY_PENCE_FORMAT
+                )
+
+
+def _rag(rag: str | None) -> str:
+    return "" if rag is None else fg.RAG_LABELS[rag]
+
+
+def report_workbook(f: fg.PlanFigures) -> bytes:
+    """The scrutiny report as an xlsx workbook: the same figures as the report page."""
+    wb = Workbook()
+    wb.remove(wb.active)
+    sel = f.sel
+
+    s = _Sheet(
+        wb,
+        "Summary",
+        f,
+        f"Scrutiny report {sel.label}",
+        [("Figure", 55), ("Value", 16), ("High end (ranges)", 16), ("RAG", 14), ("Note", 60)],
+    )
+    for r in summary_rows(f):
+        s.row(
+            [r.label, r.low, r.high if r.is_range else None, _rag(r.rag), r.note],
+            money=(1, 2) if r.unit == "money" else (),
+        )
+    for c in f.commentary:
+        s.row([c.get_role_display(), None, None, None, c.body])
+
+    s = _Sheet(
+        wb,
+        "Savings lines",
+        f,
+        f"Savings lines {sel.year}",
+        [
+            ("Reference", 12),
+            ("Savings line", 45),
+            ("Workstream", 22),
+            ("Counts towards target", 10),
+            ("Planned (low)", 14),
+            ("Planned (high)", 14),
+            ("Planned as", 10),
+            ("Start period", 8),
+            ("In-year value (profile)", 14),
+            ("Expected to date", 14),
+            ("Achieved", 14),
+            ("Achievable", 14),
+            ("Delivery variance", 14),
+            ("Forecast for the year", 14),
+            ("Original RAG", 12),
+            ("Current RAG", 12),
+            ("RAG movement", 14),
+            ("Cost of one month's delay", 14),
+            ("Progress as at", 12),
+            ("Commentary", 60),
+        ],
+    )
+    for x in f.lines + f.outside_lines:
+        s.row(
+            [
+                x.line.reference,
+                x.line.title,
+                x.line.workstream.name if x.line.workstream else "",
+                "Yes" if x.line.counts_towards_target else "No",
+                x.planned_low,
+                x.planned_high,
+                x.amount.get_kind_display() if x.amount else "none this year",
+                x.start_period,
+                x.in_year_low,
+                x.expected_low,
+                x.achieved,
+                x.anticipated,
+                x.delivery_variance,
+                x.forecast,
+                _rag(x.line.original_rag),
+                _rag(x.rag),
+                x.rag_move,
+                x.month_of_delay,
+                x.as_at,
+                x.commentary,
+            ],
+            money=(4, 5, 8, 9, 10, 11, 12, 13, 17),
+        )
+
+    s = _Sheet(
+        wb,
+        "Savings by RAG",
+        f,
+        f"Planned savings {sel.year} by RAG",
+        [
+            ("RAG", 16),
+            ("Lines (current RAG)", 12),
+            ("of which TBC", 10),
+            ("Planned (low)", 16),
+            ("Planned (high)", 16),
+            ("Lines (original RAG)", 12),
+            ("Planned (low), original RAG", 16),
+        ],
+    )
+    for cur, orig in zip(f.rag.current, f.rag.original, strict=True):
+        s.row(
+            [
+                cur.label,
+                cur.count,
+                cur.tbc,
+                cur.value_low,
+                cur.value_high,
+                orig.count,
+                orig.value_low,
+            ],
+            money=(3, 4, 6),
+        )
+    s.row(["Total", f.rag.total_count, None, f.rag.total_low, f.rag.total_high], money=(3, 4))
+
+    s = _Sheet(
+        wb,
+        "Overspend forecast",
+        f,
+        f"Overspend forecast {sel.year} to {sel.label}",
+        [
+            ("Month", 14),
+            ("Service area", 36),
+            ("Scenario", 12),
+            ("Budget", 15),
+            ("Forecast outturn", 15),
+            ("Variance", 15),
+            ("Variance (high end)", 15),
+            ("RAG", 10),
+            ("Movement", 15),
+            ("Movement since", 14),
+            ("Red threshold", 14),
+            ("Stated overspend", 15),
+            ("Commentary", 60),
+        ],
+    )
+    for p in f.forecasts.to_period:
+        s.row(
+            [
+                p.label,
+                p.service_area or "Whole service",
+                p.scenario_label,
+                p.budget,
+                p.outturn,
+                p.variance,
+                p.variance_high if p.is_range else None,
+                _rag(p.rag),
+                p.movement,
+                fiscal.period_label(p.year, p.previous_period) if p.previous_period else "",
+                p.threshold,
+                p.stated,
+                p.commentary,
+            ],
+            money=(3, 4, 5, 6, 8, 10, 11),
+        )
+
+    s = _Sheet(
+        wb,
+        "KPIs",
+        f,
+        f"KPIs as at {sel.label}",
+        [
+            ("KPI", 40),
+            ("Unit", 12),
+            ("Better", 10),
+            ("Latest actual", 12),
+            ("Actual date", 12),
+            ("Rate per 10,000", 12),
+            ("Target", 12),
+            ("Target date", 12),
+            ("Target rate per 10,000", 12),
+            ("RAG", 10),
+            ("Tolerance %", 10),
+            ("Comparators", 40),
+        ],
+    )
+    for k in f.kpis:
+        money = (3, 6) if k.kpi.unit == "money" else ()
+        s.row(
+            [
+                k.kpi.name,
+                k.kpi.get_unit_display(),
+                k.kpi.get_direction_display(),
+                k.latest.value if k.latest else None,
+                k.latest.date if k.latest else None,
+                k.latest.rate if k.latest else k.rate_note or None,
+                k.target.value if k.target else None,
+                k.target.date if k.target else None,
+                k.target.rate if k.target else None,
+                _rag(k.rag),
+                k.tolerance_percent,
+                "; ".join(
+                    f"{c.label}: {kpi_value(c.value, k.kpi.unit)}" for c in k.latest_comparators
+                ),
+            ],
+            money=money,
+        )
+
+    s = _Sheet(
+        wb,
+        "KPI trajectories",
+        f,
+        "KPI actuals, targets and comparators",
+        [("KPI", 40), ("Date", 12), ("Kind", 14), ("Value", 12), ("Rate per 10,000", 12)],
+    )
+    for k in f.kpis:
+        series = [("Actual", v) for v in k.actuals] + [("Target", v) for v in k.targets]
+        series += [(label, v) for label, vs in sorted(k.comparators.items()) for v in vs]
+        for kind, v in sorted(series, key=lambda kv: (kv[1].date, kv[0])):
+            s.row(
+                [k.kpi.name, v.date, kind, v.value, v.rate],
+                money=(3,) if k.kpi.unit == "money" else (),
+            )
+
+    s = _Sheet(
+        wb,
+        "Slippage and funding",
+        f,
+        "Cost of slipped actions and funding",
+        [
+            ("Month or year", 16),
+            ("Slippage cost in the month", 16),
+            ("Running total", 16),
+            *[(label, 16) for label in f.funding.kinds],
+        ],
+    )
+    for m in f.pressures:
+        s.row([m.label, m.slippage, m.cumulative_slippage], money=(1, 2))
+    for year, amounts in f.funding.rows:
+        s.row(
+            [year or "Year not stated", None, None, *amounts],
+            money=tuple(range(3, 3 + len(amounts))),
+        )
+
+    s = _Sheet(
+        wb,
+        "Risks",
+        f,
+        "Risks",
+        [
+            ("Reference", 10),
+            ("Risk", 60),
+            ("Mitigations", 60),
+            ("Likelihood", 10),
+            ("Impact", 10),
+            ("Score", 8),
+            ("Owner", 20),
+            ("Status", 12),
+        ],
+    )
+    for r in f.risks:
+        s.row(
+            [
+                r.reference,
+                r.description,
+                r.mitigations,
+                r.likelihood,
+                r.impact,
+                r.score,
+                r.owner,
+                r.get_status_display(),
+            ]
+        )
+
+    since = f"since {sel.previous_label}" if sel.previous else "in the first month of the year"
+    s = _Sheet(
+        wb,
+        "Changes",
+        f,
+        f"What changed {since}",
+        [("Area", 24), ("Item", 50), ("Before", 15), ("After", 15), ("Change", 15), ("Note", 40)],
+    )
+    for c in f.changes:
+        s.row(
+            [c.area, c.item, c.before, c.after, c.change, c.note],
+            money=(2, 3, 4) if c.unit == "money" else (),
+        )
+
+    s = _Sheet(
+        wb,
+        "Stated vs computed",
+        f,
+        "Totals stated in the paper beside computed totals",
+        [
+            ("Figure", 50),
+            ("Year", 10),
+            ("As printed", 16),
+            ("Stated (low)", 15),
+            ("Stated (high)", 15),
+            ("Computed (low)", 15),
+            ("Computed (high)", 15),
+            ("Difference", 15),
+            ("Check", 14),
+        ],
+    )
+    for r in f.reconciliation:
+        check = "Not computed" if r.agrees is None else "Agrees" if r.agrees else "Differs"
+        s.row(
+            [
+                r.label,
+                r.year or "All years",
+                r.stated_text,
+                r.stated_low,
+                r.stated_high if r.stated_high != r.stated_low else None,
+                r.computed_low,
+                r.computed_high if r.computed_high != r.computed_low else None,
+                r.difference,
+                check,
+            ],
+            money=(3, 4, 5, 6, 7),
+        )
+
+    s = _Sheet(wb, "Glossary", f, "Glossary", [("Term", 20), ("Meaning", 90)])
+    for term, meaning in GLOSSARY:
+        s.row([term, meaning])
+
+    wb.properties.title = f"{f.plan.title}: scrutiny report {sel.label}"
+    wb.properties.created = timezone.now().replace(tzinfo=None)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()

@@ -1,0 +1,73 @@
+"""Display helpers for the dashboard pages. Money goes through recovery.money only; these
+format the other figures (KPI values, rates, RAG words) the same way on every page."""
+
+from decimal import Decimal
+
+from django import template
+
+from dashboards.figures import RAG_LABELS
+from recovery.money import format_money
+
+register = template.Library()
+
+_SUFFIX = {"percent": "%", "days": " days", "rate": " per 10,000"}
+
+
+def number(value) -> str:
+    """``279``, ``2,351``, ``96.3``: trailing zeros dropped, thousands grouped."""
+    if value is None:
+        return "—"
+    value = Decimal(value)
+    text = f"{value.normalize():,f}"
+    return text
+
+
+@register.filter
+def num(value):
+    return number(value)
+
+
+@register.filter
+def kpi_value(value, unit="count"):
+    if value is None:
+        return "—"
+    if unit == "money":
+        return format_money(value)
+    return number(value) + _SUFFIX.get(unit, "")
+
+
+@register.filter
+def rag_label(rag):
+    return RAG_LABELS.get(rag or "", "Not rated")
+
+
+@register.filter
+def gbp_range(low, high):
+    """``£50,000 – £600,000``, or one figure when both ends agree."""
+    if high is None or low == high:
+        return format_money(low)
+    return f"{format_money(low)} – {format_money(high)}"
+
+
+@register.filter
+def gbp_signed(value):
+    """A movement: ``+£12,000``, ``-£785,000``, ``no change``."""
+    if value is None:
+        return "—"
+    if value == 0:
+        return "no change"
+    return ("+" if value > 0 else "") + format_money(value)
+
+
+@register.filter
+def at(sequence, index):
+    """``row|at:3``: an item by position (for parallel lists)."""
+    try:
+        return sequence[int(index)]
+    except (IndexError, TypeError, ValueError, KeyError):
+        return None
+
+
+@register.filter
+def get(mapping, key):
+    return mapping.get(key) if mapping else None

@@ -1,0 +1,96 @@
+"""Headless Chromium: the MTFS dashboard's charts draw with no network beyond the app, and
+the dashboard and report have no serious or critical accessibility violations (axe)."""
+
+import re
+from urllib.parse import urlsplit
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from django.urls import reverse
+
+from plans.models import Plan
+from tests.factories import UserFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def torbay_director(seeded):
+    from recovery.models import Authority
+
+    return UserFactory(
+        username="director-browser", role="director", authority=Authority.objects.get(slug="torbay")
+    )
+
+
+def _log_in(page, live_server, username):
+    page.goto(live_server.url + reverse("login"))
+    page.fill("#id_username", username)
+    page.fill("#id_password", "pw")
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+
+
+def _serious(results) -> list[str]:
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} – {[n['target'] for n in v['nodes']][:3]}"
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def test_mtfs_dashboard_charts_draw_offline(chromium_page, live_server, torbay_director):
+    page = chromium_page
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+
+    _log_in(page, live_server, torbay_director.username)
+    mtfs = Plan.objects.get(authority__slug="torbay", code="mtfs-2017-21")
+    page.goto(live_server.url + reverse("dashboards:plan_dashboard", args=[mtfs.pk]))
+    page.wait_for_selector(".js-plotly-plot .main-svg")
+
+    charts = page.locator("[data-plotly-figure]").count()
+    drawn = page.locator(".js-plotly-plot").count()
+    assert charts >= 10 and drawn == charts
+    assert page.locator(".js-plotly-plot .main-svg").count() >= charts
+    # The CLA trajectory chart has its points: actual 279 and the three targets.
+    assert page.locator("#chart-kpi-cla-count .scatterlayer .point").count() >= 4
+    assert "£1,578,000" in page.content() and "£1,007,221" in page.content()
+    assert not errors
+
+    app_host = urlsplit(live_server.url).netloc
+    hosts = {urlsplit(url).netloc for url in requested if not url.startswith("data:")}
+    assert hosts == {app_host}, f"requests left the app: {hosts}"
+    assert any(url.endswith("/static/vendor/plotly.min.js") for url in requested)
+
+    violations = _serious(Axe().run(page))
+    assert not violations, "\n".join(violations)
+
+
+def test_report_is_accessible_and_prints_without_navigation(
+    chromium_page, live_server, torbay_director
+):
+    page = chromium_page
+    _log_in(page, live_server, torbay_director.username)
+    mtfs = Plan.objects.get(authority__slug="torbay", code="mtfs-2017-21")
+    page.goto(
+        live_server.url + reverse("dashboards:report", args=[mtfs.pk]) + "?year=2016/17&period=8"
+    )
+    violations = _serious(Axe().run(page))
+    assert not violations, "\n".join(violations)
+
+    page.emulate_media(media="print")
+    assert not page.locator("nav.navbar").is_visible()
+    assert not page.locator("form[aria-label='Choose the financial year and month']").is_visible()
+    footer = page.locator(".as-at-footer")
+    assert footer.is_visible() and "as at P8 Nov 2016" in footer.inner_text()
+    assert footer.evaluate("el => getComputedStyle(el).position") == "fixed"  # every page
+    breaks = page.locator("section.print-break").evaluate_all(
+        "els => els.map(el => getComputedStyle(el).breakBefore)"
+    )
+    assert breaks and set(breaks) == {"page"}
+    pdf = page.pdf(format="A4", prefer_css_page_size=True)
+    pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
+    assert pages >= 7  # seven sections, each after the first on a new page

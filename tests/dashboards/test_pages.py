@@ -1,0 +1,223 @@
+"""The dashboard, overview, scrutiny report and workbook: access, figures, parity."""
+
+import io
+import re
+from datetime import date
+from decimal import Decimal
+from html import unescape
+
+import pytest
+from django.urls import reverse
+from openpyxl import load_workbook
+
+from dashboards.templatetags.dashboards import number
+from plans import services
+from plans.models import Commentary, OverspendForecast, Plan, ProgressEntry, SavingsLine
+from recovery.money import format_money
+
+pytestmark = pytest.mark.django_db
+
+
+def _urls(plan, query=""):
+    return [
+        reverse("dashboards:plan_dashboard", args=[plan.pk]) + query,
+        reverse("dashboards:report", args=[plan.pk]) + query,
+        reverse("dashboards:report_xlsx", args=[plan.pk]) + query,
+    ]
+
+
+def _text(response) -> str:
+    return unescape(response.content.decode())
+
+
+def test_pages_need_login(client, mtfs):
+    for url in [*_urls(mtfs), reverse("dashboards:overview")]:
+        response = client.get(url)
+        assert response.status_code == 302 and response.url.startswith(reverse("login"))
+
+
+def test_every_role_of_the_authority_may_view(client, torbay_users, mtfs):
+    for user in torbay_users.values():
+        client.force_login(user)
+        for url in [*_urls(mtfs), reverse("dashboards:overview")]:
+            assert client.get(url).status_code == 200, (user.username, url)
+
+
+def test_another_authoritys_plan_is_404(client, torbay_users, seeded):
+    telford = Plan.objects.get(authority__slug="telford")
+    for user in torbay_users.values():
+        client.force_login(user)
+        for url in _urls(telford):
+            assert client.get(url).status_code == 404
+    client.force_login(torbay_users["director"])
+    assert "Telford" not in _text(client.get(reverse("dashboards:overview")))
+
+
+def test_outsider_gets_404_on_a_built_plan(client, outsider, plan):
+    client.force_login(outsider)
+    for url in _urls(plan):
+        assert client.get(url).status_code == 404
+
+
+def test_mtfs_dashboard_reads_like_the_paper(client, torbay_users, mtfs):
+    client.force_login(torbay_users["director"])
+    response = client.get(reverse("dashboards:plan_dashboard", args=[mtfs.pk]))
+    html = _text(response)
+    assert response.context["sel"].year == "2017/18"
+    for figure in ["£1,578,000", "£789,000", "£1,007,221", "£4,908,000 – £6,558,000"]:
+        assert figure in html
+    # CLA trajectory 279 -> 242 -> 211 -> 180 and the rates per 10,000.
+    for value in ["279", "242", "211", "180", "111", "96.3", "83.9", "71.6", "97", "84", "72"]:
+        assert f">{value}<" in html or f">{value} per 10,000<" in html, value
+    assert "Red</span>" in html  # a RAG shown with its word
+    assert "at least the lower of 5% of budget or £100,000" in html
+    # plotly from the app's own static files, never a CDN.
+    assert "/static/vendor/plotly.min.js" in html
+    assert "cdn" not in html.lower()
+    assert 'id="chart-kpi-cla-count-data"' in html
+
+
+def test_no_edit_controls_for_scrutiny(client, torbay_users, mtfs):
+    client.force_login(torbay_users["scrutiny"])
+    for url in _urls(mtfs)[:2] + [reverse("dashboards:overview")]:
+        html = _text(client.get(url))
+        assert 'method="post"' not in html.replace('method="post" action="/accounts/logout/"', "")
+        assert not re.search(r">\s*(Edit|Delete|Save)\b", html)
+
+
+def test_dashboard_moves_when_finance_records_a_month(client, torbay_users, mtfs):
+    finance = torbay_users["finance"]
+    line = SavingsLine.objects.get(plan=mtfs, reference="MTFS-02")
+    services.create_record(
+        instance=ProgressEntry(
+            line=line,
+            as_at=date(2017, 10, 31),
+            achieved_to_date=Decimal("120000"),
+            rag="amber",
+            commentary="Two placements moved in October",
+            entered_by=finance,
+        ),
+        user=finance,
+    )
+    services.create_record(
+        instance=OverspendForecast(
+            plan=mtfs,
+            year="2017/18",
+            period=7,
+            budget=Decimal("28000000"),
+            forecast_outturn=Decimal("28600000"),
+            entered_by=finance,
+        ),
+        user=finance,
+    )
+    Commentary.objects.create(plan=mtfs, year="2017/18", period=7, body="Holding the line.")
+    client.force_login(torbay_users["director"])
+    response = client.get(reverse("dashboards:plan_dashboard", args=[mtfs.pk]))
+    html = _text(response)
+    assert response.context["sel"].label == "P7 Oct 2017"
+    assert "£120,000" in html  # achieved
+    assert "£600,000" in html  # forecast variance
+    assert "Holding the line." in html
+    f = response.context["f"]
+    assert f.year.achieved == Decimal("120000")
+    assert f.expected_low == Decimal("460250.00")  # 789,000 x 7/12
+    assert f.delivery_variance == Decimal("-340250.00")
+    report = _text(client.get(reverse("dashboards:report", args=[mtfs.pk])))
+    assert "Two placements moved in October" in report  # amber line commentary
+
+
+def test_selecting_a_year_and_period(client, torbay_users, mtfs):
+    client.force_login(torbay_users["director"])
+    url = reverse("dashboards:plan_dashboard", args=[mtfs.pk])
+    response = client.get(url, {"year": "2016/17", "period": "8"})
+    assert response.context["sel"].label == "P8 Nov 2016"
+    html = _text(response)
+    assert "£1,300,000" in html and "£30,200,000" in html
+    response = client.get(url, {"year": "1999/00", "period": "99"})
+    assert response.status_code == 200 and response.context["invalid_selection"]
+    assert response.context["sel"].year == "2017/18"
+
+
+def test_overview_shows_plans_and_lineage(client, torbay_users, seeded):
+    client.force_login(torbay_users["scrutiny"])
+    html = _text(client.get(reverse("dashboards:overview")))
+    assert "How the plans followed one another" in html
+    for figure in [
+        "£250,000",
+        "£144,000",
+        "£106,000",
+        "£1,007,221",
+        "£2,300,000",
+        "£4,908,000 – £6,558,000",
+    ]:
+        assert figure in html
+    assert 'href="/dashboards/"' in html and ">Dashboards</a>" in html  # the nav entry
+
+
+def test_report_has_every_section_and_the_glossary(client, torbay_users, mtfs):
+    client.force_login(torbay_users["scrutiny"])
+    html = _text(
+        client.get(reverse("dashboards:report", args=[mtfs.pk]), {"year": "2016/17", "period": "8"})
+    )
+    for heading in [
+        "1. Summary",
+        "2. Savings by RAG",
+        "3. Overspend forecast and movement",
+        "4. Key performance indicators",
+        "5. Risks",
+        "6. What changed since",
+        "7. Glossary",
+    ]:
+        assert heading in html
+    for term in ["CLA", "IFA", "SGO", "RAG", "Outturn", "Virement", "Reserves"]:
+        assert f">{term}</dt>" in html
+    assert html.count('class="mb-4 print-break"') == 6  # a page break before each section
+    assert "as at P8 Nov 2016 (30 November 2016)" in html  # the footer printed on each page
+
+
+def _money_and_numbers(ws):
+    for row in ws.iter_rows(min_row=5):
+        for cell in row:
+            if isinstance(cell.value, (int, float, Decimal)) and not isinstance(cell.value, bool):
+                yield cell
+
+
+@pytest.mark.parametrize(("year", "period"), [("2017/18", "12"), ("2016/17", "8")])
+def test_workbook_figures_equal_the_report(client, torbay_users, mtfs, year, period):
+    client.force_login(torbay_users["scrutiny"])
+    query = {"year": year, "period": period}
+    html = _text(client.get(reverse("dashboards:report", args=[mtfs.pk]), query))
+    response = client.get(reverse("dashboards:report_xlsx", args=[mtfs.pk]), query)
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+    assert "attachment" in response["Content-Disposition"]
+    wb = load_workbook(io.BytesIO(response.content))
+    assert {
+        "Summary",
+        "Savings lines",
+        "Overspend forecast",
+        "KPIs",
+        "Risks",
+        "Changes",
+        "Glossary",
+    } <= set(wb.sheetnames)
+    checked = 0
+    for ws in wb.worksheets:
+        assert ws.freeze_panes == "B5", ws.title
+        for cell in _money_and_numbers(ws):
+            value = Decimal(str(cell.value))
+            if "£" in cell.number_format:
+                assert format_money(value) in html, (ws.title, cell.coordinate, value)
+            elif ws.title not in ("Savings lines", "Risks"):  # periods and scores, not figures
+                assert number(value) in html, (ws.title, cell.coordinate, value)
+            checked += 1
+    assert checked > 50
+    summary = wb["Summary"]
+    values = {r[0].value: r[1].value for r in summary.iter_rows(min_row=5) if r[0].value}
+    if year == "2017/18":
+        assert values["Planned savings 2017/18"] == Decimal("1578000")
+        assert values["In-year adjusted 2017/18"] == Decimal("789000")
+        assert values["Slippage cost recorded (all months)"] == Decimal("1007221")
+        cell = next(
+            r[1] for r in summary.iter_rows(min_row=5) if r[0].value == "Planned savings 2017/18"
+        )
+        assert cell.number_format.startswith('"£"#,##0')
