@@ -159,6 +159,34 @@ def test_telford_total_and_default_period(seeded):
     assert f.year.planned_low == D("1329000")
 
 
+@pytest.mark.parametrize(
+    ("slug", "code", "expected"),
+    [
+        # Progress in 2013/14 is commentary only; every saving is planned in 2014/15.
+        ("telford", "cip-2014-15", fg.Selection("2014/15", 12)),
+        # No forecast or progress within the plan's years: its first year with savings.
+        ("torbay", "mtfs-2017-21", fg.Selection("2017/18", 12)),
+        # Achieved to date recorded at the end of February 2012.
+        ("torbay", "recovery-2011-12", fg.Selection("2011/12", 11)),
+    ],
+)
+def test_seed_plans_open_on_the_year_with_figures(seeded, slug, code, expected):
+    plan = _plan(slug, code)
+    years, default = fg.plan_calendar(plan)
+    assert default == expected
+    assert set(plan.years) <= set(years)
+
+
+def test_telford_opens_on_2014_15_where_its_savings_are(seeded, django_assert_num_queries):
+    plan = _plan("telford", "cip-2014-15")
+    with django_assert_num_queries(3):
+        years, default = fg.plan_calendar(plan)
+    assert default == fg.Selection("2014/15", 12)
+    assert years == ["2013/14", "2014/15"]  # 2013/14 and its commentary are still offered
+    f = fg.plan_figures(plan, default)
+    assert f.year.planned_low == D("1329000") and f.year.lines == 12
+
+
 def test_overview_and_lineage_of_torbays_plans(torbay):
     plans = list(Plan.objects.filter(authority=torbay).select_related("authority"))
     overview = fg.authority_overview(plans)
@@ -311,8 +339,38 @@ def test_forecast_movement_skips_unrecorded_months_and_ranges(authority):
 def test_default_selection_follows_the_latest_progress(authority):
     line = SavingsLineFactory(plan__authority=authority)
     PlannedAmountFactory(line=line, year="2018/19")
-    assert fg.plan_calendar(line.plan)[1] == fg.Selection("2017/18", 12)
+    # Nothing recorded yet: the first year with planned savings, not the plan's first year.
+    assert fg.plan_calendar(line.plan)[1] == fg.Selection("2018/19", 12)
     ProgressEntry.objects.create(line=line, as_at=date(2018, 11, 30), achieved_to_date=1)
     years, sel = fg.plan_calendar(line.plan)
     assert sel == fg.Selection("2018/19", 8)
     assert years == ["2017/18", "2018/19", "2019/20", "2020/21"]
+
+
+def test_default_selection_ignores_commentary_only_progress(authority, django_assert_num_queries):
+    line = SavingsLineFactory(plan__authority=authority)
+    PlannedAmountFactory(line=line, year="2019/20")
+    PlannedAmountFactory(line=SavingsLineFactory(plan=line.plan), year="2020/21")
+    CostPressureFactory(plan=line.plan, year="2016/17", period=3)
+    ProgressEntryFactory(
+        line=line, year="2018/19", as_at=date(2019, 1, 31), achieved_to_date=None, forecast=None
+    )
+    with django_assert_num_queries(3):
+        years, sel = fg.plan_calendar(line.plan)
+    assert sel == fg.Selection("2019/20", 12)  # the first year with planned savings
+    assert years == ["2016/17", "2017/18", "2018/19", "2019/20", "2020/21"]
+    # A forecast alone is an amount: its year and period become the default.
+    ProgressEntryFactory(
+        line=line, year="2018/19", as_at=date(2018, 6, 30), achieved_to_date=None, forecast=5
+    )
+    assert fg.plan_calendar(line.plan)[1] == fg.Selection("2018/19", 3)
+    # An overspend forecast in a later plan year wins over progress in an earlier one.
+    OverspendForecastFactory(plan=line.plan, year="2020/21", period=4)
+    assert fg.plan_calendar(line.plan)[1] == fg.Selection("2020/21", 4)
+
+
+def test_default_selection_without_planned_savings_is_the_first_year(authority):
+    plan = SavingsLineFactory(plan__authority=authority).plan
+    # Planned savings before the plan starts do not choose the default.
+    PlannedAmountFactory(line__plan=plan, year="2016/17")
+    assert fg.plan_calendar(plan)[1] == fg.Selection("2017/18", 12)

@@ -1,0 +1,168 @@
+"""KPIs: actuals up to a date, targets and comparators, rates per 10,000 children, RAG against
+the target, and the DfE workforce rates.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.conf import settings
+
+from dashboards.figures.rules import kpi_rag, rate_per_10k, workforce_rate
+from plans.models import KPI, KpiPoint
+
+
+@dataclass
+class KpiValue:
+    date: date
+    value: Decimal
+    rate: Decimal | None = None
+    label: str = ""
+
+
+@dataclass
+class KpiFigures:
+    kpi: KPI
+    population: int | None
+    actuals: list[KpiValue]
+    targets: list[KpiValue]
+    comparators: dict[str, list[KpiValue]]
+
+    @property
+    def shows_rate(self) -> bool:
+        return self.kpi.per_child_population
+
+    @property
+    def rate_note(self) -> str:
+        if self.shows_rate and not self.population:
+            return "population not recorded"
+        return ""
+
+    @property
+    def tolerance(self) -> Decimal:
+        return self.kpi.tolerance if self.kpi.tolerance is not None else settings.KPI_TOLERANCE
+
+    @property
+    def tolerance_percent(self) -> Decimal:
+        return (self.tolerance * 100).normalize()
+
+    @property
+    def latest(self) -> KpiValue | None:
+        return self.actuals[-1] if self.actuals else None
+
+    @property
+    def target(self) -> KpiValue | None:
+        """The target for the latest actual's date: the nearest on or after it, else the last."""
+        if not self.targets:
+            return None
+        if self.latest is None:
+            return self.targets[-1]
+        later = [t for t in self.targets if t.date >= self.latest.date]
+        return later[0] if later else self.targets[-1]
+
+    @property
+    def rag(self) -> str:
+        if self.latest is None or self.target is None:
+            return ""
+        return kpi_rag(
+            self.latest.value,
+            self.target.value,
+            direction=self.kpi.direction,
+            tolerance=self.tolerance,
+        )
+
+    @property
+    def latest_comparators(self) -> list[KpiValue]:
+        return [values[-1] for _, values in sorted(self.comparators.items())]
+
+    @property
+    def chartable(self) -> bool:
+        return (
+            len(self.actuals) + len(self.targets) + sum(len(v) for v in self.comparators.values())
+            >= 2
+        )
+
+    @property
+    def table_rows(
+        self,
+    ) -> list[
+        tuple[
+            date,
+            Decimal | None,
+            Decimal | None,
+            Decimal | None,
+            Decimal | None,
+            list[Decimal | None],
+        ]
+    ]:
+        """Per date: actual, its rate, target, its rate, then each comparator (by label)."""
+        labels = sorted(self.comparators)
+        by_date: dict[date, dict] = defaultdict(dict)
+        for v in self.actuals:
+            by_date[v.date]["actual"] = v
+        for v in self.targets:
+            by_date[v.date]["target"] = v
+        for label in labels:
+            for v in self.comparators[label]:
+                by_date[v.date][label] = v
+        rows = []
+        for day in sorted(by_date):
+            d = by_date[day]
+            a, t = d.get("actual"), d.get("target")
+            rows.append(
+                (
+                    day,
+                    a and a.value,
+                    a and a.rate,
+                    t and t.value,
+                    t and t.rate,
+                    [d[lb].value if lb in d else None for lb in labels],
+                )
+            )
+        return rows
+
+
+def kpi_figures(plan, *, as_at: date | None, population: int | None) -> list[KpiFigures]:
+    """Each KPI with its targets, comparators and actuals up to ``as_at``. Two queries."""
+    points = defaultdict(list)
+    qs = KpiPoint.objects.filter(kpi__plan=plan).order_by("kpi_id", "date", "kind", "label")
+    for p in qs:
+        points[p.kpi_id].append(p)
+    out = []
+    for kpi in KPI.objects.filter(plan=plan).order_by("order", "name"):
+        pop = population if kpi.per_child_population else None
+        actuals, targets, comparators = [], [], defaultdict(list)
+        for p in points.get(kpi.pk, []):
+            value = KpiValue(p.date, p.value, rate_per_10k(p.value, pop), p.label)
+            if p.kind == KpiPoint.Kind.ACTUAL and (as_at is None or p.date <= as_at):
+                actuals.append(value)
+            elif p.kind == KpiPoint.Kind.TARGET:
+                targets.append(value)
+            elif p.kind == KpiPoint.Kind.COMPARATOR:
+                comparators[p.label or "Comparator"].append(value)
+        out.append(KpiFigures(kpi, population, actuals, targets, dict(comparators)))
+    return out
+
+
+def workforce_rates(kpis: list[KpiFigures]) -> list[tuple[str, date, Decimal]]:
+    """DfE vacancy and agency rates where a plan records the counts: KPIs coded
+    ``<prefix>-vacancies``/``<prefix>-agency`` beside ``<prefix>-in-post`` at the same date."""
+    by_code = {k.kpi.code: k for k in kpis}
+    out = []
+    for code, k in by_code.items():
+        for suffix, name in (("-vacancies", "Vacancy rate"), ("-agency", "Agency rate")):
+            if not code.endswith(suffix):
+                continue
+            in_post = by_code.get(code[: -len(suffix)] + "-in-post")
+            if in_post is None:
+                continue
+            posts = {v.date: v.value for v in in_post.actuals}
+            for v in k.actuals:
+                if v.date in posts:
+                    out.append(
+                        (f"{name} ({k.kpi.name})", v.date, workforce_rate(v.value, posts[v.date]))
+                    )
+    return out

@@ -1,0 +1,303 @@
+"""Savings lines in a year: planned, expected to date (the delivery profile), achieved and
+RAG, line by line and summed in the database per period and per RAG.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import (
+    Case,
+    Count,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+
+from dashboards.figures._base import MONTHS, SUM_FIELD, ZERO, _ids
+from dashboards.figures.rules import (
+    RAG_LABELS,
+    RAG_ORDER,
+    profile_value,
+    rag_movement,
+    slippage_cost,
+)
+from dashboards.figures.selection import Selection
+from plans.models import PlannedAmount, ProgressEntry, SavingsLine
+from recovery.money import to_decimal
+
+
+@dataclass
+class LineFigures:
+    """One savings line in the selected year, as at the end of the selected period."""
+
+    line: SavingsLine
+    amount: PlannedAmount | None
+    factor: Decimal
+    period: int
+    entries: list[dict] = field(default_factory=list)  # progress in the year to the period end
+    previous_as_at: date | None = None
+    rag: str = ""
+    rag_previous: str = ""
+
+    @property
+    def entry(self) -> dict | None:
+        return self.entries[-1] if self.entries else None
+
+    @property
+    def previous(self) -> dict | None:
+        return _latest(self.entries, self.previous_as_at)
+
+    @property
+    def kind(self) -> str:
+        return self.amount.kind if self.amount else ""
+
+    @property
+    def planned_low(self) -> Decimal | None:
+        return self.amount.low if self.amount else None
+
+    @property
+    def planned_high(self) -> Decimal | None:
+        return self.amount.high if self.amount else None
+
+    @property
+    def start_period(self) -> int:
+        return self.line.start_period or 1
+
+    def _profile(self, value, period):
+        return profile_value(
+            value, start_period=self.start_period, period=period, factor=self.factor
+        )
+
+    @property
+    def in_year_low(self):
+        return self._profile(self.planned_low, 12)
+
+    @property
+    def expected_low(self):
+        return self._profile(self.planned_low, self.period)
+
+    @property
+    def expected_high(self):
+        return self._profile(self.planned_high, self.period)
+
+    @property
+    def month_of_delay(self):
+        return slippage_cost(self.planned_low, start_period=self.start_period, factor=self.factor)
+
+    @staticmethod
+    def _split(entry) -> tuple[Decimal, Decimal]:
+        if not entry or entry["achieved_to_date"] is None:
+            return ZERO, ZERO
+        if entry["basis"] == ProgressEntry.Basis.ACHIEVABLE:
+            return ZERO, entry["achieved_to_date"]
+        return entry["achieved_to_date"], ZERO
+
+    @property
+    def achieved(self) -> Decimal:
+        return self._split(self.entry)[0]
+
+    @property
+    def anticipated(self) -> Decimal:
+        return self._split(self.entry)[1]
+
+    @property
+    def achieved_previous(self) -> Decimal:
+        return self._split(self.previous)[0]
+
+    @property
+    def achieved_movement(self) -> Decimal:
+        return self.achieved - self.achieved_previous
+
+    @property
+    def delivered(self) -> Decimal:
+        """Achieved plus achievable: what the committee counts as found."""
+        return sum(self._split(self.entry), ZERO)
+
+    @property
+    def delivered_previous(self) -> Decimal:
+        return sum(self._split(self.previous), ZERO)
+
+    @property
+    def delivery_variance(self) -> Decimal | None:
+        expected = self.expected_low
+        return None if expected is None else self.achieved - expected
+
+    @property
+    def forecast(self) -> Decimal | None:
+        return self.entry["forecast"] if self.entry else None
+
+    @property
+    def commentary(self) -> str:
+        return self.entry["commentary"] if self.entry else ""
+
+    @property
+    def as_at(self) -> date | None:
+        return self.entry["as_at"] if self.entry else None
+
+    @property
+    def rag_move(self) -> str:
+        return rag_movement(self.rag_previous, self.rag)
+
+
+def _latest(entries, up_to: date | None, *, rated=False):
+    if up_to is None:
+        return None
+    found = None
+    for e in entries:
+        if e["as_at"] <= up_to and (e["rag"] or not rated):
+            found = e
+    return found
+
+
+def line_figures(plan, sel: Selection, factor: Decimal) -> list[LineFigures]:
+    """Every line with a planned amount or progress in the year. Three queries."""
+    amounts = {a.line_id: a for a in PlannedAmount.objects.filter(line__plan=plan, year=sel.year)}
+    entries = defaultdict(list)
+    fields = ("line_id", "as_at", "achieved_to_date", "basis", "forecast", "rag", "commentary")
+    for e in (
+        ProgressEntry.objects.filter(line__plan=plan, year=sel.year, as_at__lte=sel.as_at)
+        .order_by("line_id", "as_at")
+        .values(*fields)
+    ):
+        entries[e["line_id"]].append(e)
+    out = []
+    lines = (
+        SavingsLine.objects.filter(plan=plan)
+        .select_related("workstream")
+        .order_by("workstream__order", "order", "reference")
+    )
+    for line in lines:
+        if line.pk not in amounts and line.pk not in entries:
+            continue
+        mine = entries.get(line.pk, [])
+        rated, rated_before = (
+            _latest(mine, sel.as_at, rated=True),
+            _latest(mine, sel.previous_as_at, rated=True),
+        )
+        out.append(
+            LineFigures(
+                line=line,
+                amount=amounts.get(line.pk),
+                factor=factor,
+                period=sel.period,
+                entries=mine,
+                previous_as_at=sel.previous_as_at,
+                rag=rated["rag"] if rated else line.rag,
+                rag_previous=rated_before["rag"] if rated_before else line.rag,
+            )
+        )
+    return out
+
+
+def expected_profile(plans, year: str) -> dict[int, list[tuple[Decimal, Decimal]]]:
+    """Sum of planned x months delivering, per plan and period (P1..P12), low and high, for
+    the lines counting towards target. Divide by 12 and apply the factor to get expected to
+    date. One query, aggregated in the database."""
+    start = Coalesce(F("line__start_period"), Value(1))
+    aggregates = {}
+    for p in MONTHS:
+        delivering = Q(line__start_period__isnull=True) | Q(line__start_period__lte=p)
+        for end in ("low", "high"):
+            value = ExpressionWrapper(F(end) * (Value(p + 1) - start), output_field=SUM_FIELD)
+            aggregates[f"{end}{p}"] = Sum(
+                Case(When(delivering, then=value), output_field=SUM_FIELD)
+            )
+    rows = (
+        PlannedAmount.objects.filter(
+            line__plan_id__in=_ids(plans), year=year, line__counts_towards_target=True
+        )
+        .values("line__plan_id")
+        .annotate(**aggregates)
+        .order_by()
+    )
+    return {
+        r["line__plan_id"]: [(to_decimal(r[f"low{p}"]), to_decimal(r[f"high{p}"])) for p in MONTHS]
+        for r in rows
+    }
+
+
+@dataclass
+class RagBucket:
+    rag: str
+    count: int = 0
+    tbc: int = 0
+    value_low: Decimal = ZERO
+    value_high: Decimal = ZERO
+
+    @property
+    def label(self) -> str:
+        return RAG_LABELS[self.rag]
+
+
+@dataclass
+class RagSummary:
+    current: list[RagBucket]
+    original: list[RagBucket]
+    moves: dict[tuple[str, str], int]  # (original, current) -> count of lines
+
+    @property
+    def total_count(self) -> int:
+        return sum(b.count for b in self.current)
+
+    @property
+    def total_low(self) -> Decimal:
+        return sum((b.value_low for b in self.current), ZERO)
+
+    @property
+    def total_high(self) -> Decimal:
+        return sum((b.value_high for b in self.current), ZERO)
+
+    @property
+    def move_rows(self) -> list[tuple[str, list[int]]]:
+        """Rows of original RAG, columns of current RAG, in RAG_ORDER."""
+        return [(orig, [self.moves.get((orig, cur), 0) for cur in RAG_ORDER]) for orig in RAG_ORDER]
+
+
+def savings_by_rag(plan, sel: Selection) -> RagSummary:
+    """Planned value and count of lines by current and by original RAG, for the lines with an
+    amount in the year that count towards target. Current RAG is the latest rated progress
+    entry up to the period end, else the line's RAG. One query."""
+    rated = (
+        ProgressEntry.objects.filter(line=OuterRef("line"), year=sel.year, as_at__lte=sel.as_at)
+        .exclude(rag="")
+        .order_by("-as_at")
+        .values("rag")[:1]
+    )
+    rows = (
+        PlannedAmount.objects.filter(
+            line__plan=plan, year=sel.year, line__counts_towards_target=True
+        )
+        .annotate(
+            cur=Coalesce(Subquery(rated), F("line__rag")),
+            orig=F("line__original_rag"),
+        )
+        .values("cur", "orig")
+        .annotate(
+            n=Count("pk"),
+            tbc=Count("pk", filter=Q(kind=PlannedAmount.Kind.TBC)),
+            low=Sum("low"),
+            high=Sum("high"),
+        )
+        .order_by()
+    )
+    current = {r: RagBucket(r) for r in RAG_ORDER}
+    original = {r: RagBucket(r) for r in RAG_ORDER}
+    moves: dict[tuple[str, str], int] = defaultdict(int)
+    for row in rows:
+        for bucket in (current[row["cur"] or ""], original[row["orig"] or ""]):
+            bucket.count += row["n"]
+            bucket.tbc += row["tbc"]
+            bucket.value_low += to_decimal(row["low"])
+            bucket.value_high += to_decimal(row["high"])
+        moves[(row["orig"] or "", row["cur"] or "")] += row["n"]
+    return RagSummary(list(current.values()), list(original.values()), dict(moves))

@@ -1,0 +1,288 @@
+"""A plan for a year and period: every figure the dashboard, the report and the workbook show,
+gathered by ``plan_figures`` from the other modules of the package.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+
+from dashboards.figures._base import MONTHS, ZERO
+from dashboards.figures.kpis import KpiFigures, kpi_figures, workforce_rates
+from dashboards.figures.lines import (
+    LineFigures,
+    RagSummary,
+    _latest,
+    expected_profile,
+    line_figures,
+    savings_by_rag,
+)
+from dashboards.figures.money_position import (
+    ForecastFigures,
+    FundingPosition,
+    PressureMonth,
+    forecast_points,
+    funding_positions,
+    pressure_months,
+)
+from dashboards.figures.rules import RAG_LABELS, RAG_ORDER, share
+from dashboards.figures.savings import (
+    PlanTotals,
+    Reconciliation,
+    YearTotals,
+    plan_totals,
+    reconcile,
+)
+from dashboards.figures.selection import Selection
+from plans.models import Commentary, Risk
+from recovery import fiscal
+from recovery.money import PENNY
+
+
+@dataclass
+class Change:
+    """One thing that changed since the previous period, for "what changed"."""
+
+    area: str
+    item: str
+    before: Decimal | None
+    after: Decimal | None
+    unit: str = "money"  # "money" or a KPI unit
+    note: str = ""
+
+    @property
+    def change(self) -> Decimal | None:
+        if self.before is None or self.after is None:
+            return None
+        return self.after - self.before
+
+
+@dataclass
+class PlanFigures:
+    plan: object
+    sel: Selection
+    totals: PlanTotals
+    lines: list[LineFigures]
+    outside_lines: list[LineFigures]
+    profile: list[tuple[Decimal, Decimal]]  # expected to date per period (low, high)
+    achieved_by_period: list[Decimal | None]
+    anticipated_by_period: list[Decimal | None]
+    rag: RagSummary
+    forecasts: ForecastFigures
+    pressures: list[PressureMonth]
+    funding: FundingPosition
+    kpis: list[KpiFigures]
+    risks: list
+    commentary: list
+    reconciliation: list[Reconciliation]
+
+    @property
+    def year(self) -> YearTotals:
+        return self.totals.years.get(self.sel.year) or YearTotals(self.sel.year)
+
+    @property
+    def population(self) -> int | None:
+        return self.plan.authority.child_population
+
+    @property
+    def expected_low(self) -> Decimal:
+        return self.profile[self.sel.period - 1][0]
+
+    @property
+    def expected_high(self) -> Decimal:
+        return self.profile[self.sel.period - 1][1]
+
+    @property
+    def expected_in_year(self) -> tuple[Decimal, Decimal]:
+        return self.profile[11]
+
+    @property
+    def delivery_variance(self) -> Decimal:
+        return self.year.achieved - self.expected_low
+
+    @property
+    def months(self) -> list[dict]:
+        """Per period: expected (low, high), achieved and achieved-or-achievable (None = gap)."""
+        return [
+            {
+                "period": p,
+                "label": fiscal.month_label(self.sel.year, p),
+                "expected_low": self.profile[p - 1][0],
+                "expected_high": self.profile[p - 1][1],
+                "achieved": self.achieved_by_period[p - 1],
+                "delivered": self.anticipated_by_period[p - 1],
+            }
+            for p in MONTHS
+        ]
+
+    @property
+    def achieved_share(self) -> Decimal | None:
+        return share(self.year.achieved, self.year.planned_low)
+
+    @property
+    def pressures_in_year(self) -> Decimal:
+        return sum((m.total for m in self.pressures if m.year == self.sel.year), ZERO)
+
+    @property
+    def slippage_in_year(self) -> Decimal:
+        return sum((m.slippage for m in self.pressures if m.year == self.sel.year), ZERO)
+
+    @property
+    def slippage_total(self) -> Decimal:
+        return sum((m.slippage for m in self.pressures), ZERO)
+
+    @property
+    def slippage_years(self) -> list[tuple[str, Decimal]]:
+        years: dict[str, Decimal] = defaultdict(lambda: ZERO)
+        for m in self.pressures:
+            years[m.year] += m.slippage
+        return sorted((y, v) for y, v in years.items() if v)
+
+    @property
+    def net_at_risk_low(self) -> Decimal:
+        """Planned - (achieved + anticipated) + in-year pressures."""
+        y = self.year
+        return y.planned_low - (y.achieved + y.anticipated) + self.pressures_in_year
+
+    @property
+    def net_at_risk_high(self) -> Decimal:
+        y = self.year
+        return y.planned_high - (y.achieved + y.anticipated) + self.pressures_in_year
+
+    @property
+    def red_amber_lines(self) -> list[LineFigures]:
+        return [x for x in self.lines if x.rag in ("red", "amber")]
+
+    @property
+    def kpi_rag_counts(self) -> list[tuple[str, int]]:
+        counts = defaultdict(int)
+        for k in self.kpis:
+            counts[k.rag] += 1
+        return [(r, counts[r]) for r in RAG_ORDER if counts[r]]
+
+    @property
+    def workforce(self):
+        return workforce_rates(self.kpis)
+
+    @property
+    def differences(self) -> list[Reconciliation]:
+        return [r for r in self.reconciliation if r.agrees is False]
+
+    @property
+    def changes(self) -> list[Change]:
+        """What changed since the previous period's report."""
+        out = []
+        for p in self.forecasts.this_period:
+            if p.movement is not None:
+                note = f"since {fiscal.period_label(p.year, p.previous_period)}"
+                out.append(
+                    Change(
+                        "Overspend forecast",
+                        p.series_label,
+                        p.previous_variance,
+                        p.variance,
+                        note=note,
+                    )
+                )
+            else:
+                out.append(
+                    Change(
+                        "Overspend forecast",
+                        p.series_label,
+                        None,
+                        p.variance,
+                        note="first forecast this year",
+                    )
+                )
+        if self.sel.previous:
+            for x in self.lines + self.outside_lines:
+                if x.delivered != x.delivered_previous:
+                    out.append(
+                        Change(
+                            "Savings achieved or achievable",
+                            f"{x.line.reference} {x.line.title}",
+                            x.delivered_previous,
+                            x.delivered,
+                        )
+                    )
+                if x.rag_move != "unchanged":
+                    out.append(
+                        Change(
+                            "Savings RAG",
+                            f"{x.line.reference} {x.line.title}",
+                            None,
+                            None,
+                            note=f"{RAG_LABELS[x.rag_previous]} to {RAG_LABELS[x.rag]} "
+                            f"({x.rag_move})",
+                        )
+                    )
+        start = self.sel.previous_as_at or fiscal.year_start(self.sel.year)
+        for k in self.kpis:
+            for i, v in enumerate(k.actuals):
+                if (self.sel.previous_as_at is None or v.date > start) and v.date <= self.sel.as_at:
+                    before = k.actuals[i - 1].value if i else None
+                    out.append(
+                        Change(
+                            "KPI",
+                            k.kpi.name,
+                            before,
+                            v.value,
+                            unit=k.kpi.unit,
+                            note=f"recorded {v.date:%d %b %Y}".replace(" 0", " "),
+                        )
+                    )
+        return out
+
+
+def _delivered_by_period(lines: list[LineFigures], sel: Selection):
+    """Achieved, and achieved plus achievable, at the end of each period up to the selected
+    one; None for a month in which nothing was recorded (a gap, not a zero)."""
+    achieved: list[Decimal | None] = [None] * 12
+    delivered: list[Decimal | None] = [None] * 12
+    recorded = {fiscal.period(e["as_at"]) for x in lines for e in x.entries}
+    for p in sorted(q for q in recorded if q <= sel.period):
+        end = fiscal.period_end(sel.year, p)
+        got = [LineFigures._split(_latest(x.entries, end)) for x in lines]
+        achieved[p - 1] = sum((a for a, _ in got), ZERO)
+        delivered[p - 1] = sum((a + b for a, b in got), ZERO)
+    return achieved, delivered
+
+
+def plan_figures(plan, sel: Selection) -> PlanFigures:
+    """Every figure of DESIGN.md for one plan, year and period. A fixed number of queries
+    (nineteen) whatever the number of lines, months or KPIs."""
+    totals = plan_totals([plan], as_at=sel.as_at)[plan.pk]
+    year = totals.years.get(sel.year) or YearTotals(sel.year)
+    lines = line_figures(plan, sel, year.factor)
+    raw = expected_profile([plan], sel.year).get(plan.pk, [(ZERO, ZERO)] * 12)
+    profile = [
+        ((low * year.factor / 12).quantize(PENNY), (high * year.factor / 12).quantize(PENNY))
+        for low, high in raw
+    ]
+    counting = [x for x in lines if x.line.counts_towards_target]
+    achieved, anticipated = _delivered_by_period(counting, sel)
+    return PlanFigures(
+        plan=plan,
+        sel=sel,
+        totals=totals,
+        lines=counting,
+        outside_lines=[x for x in lines if not x.line.counts_towards_target],
+        profile=profile,
+        achieved_by_period=achieved,
+        anticipated_by_period=anticipated,
+        rag=savings_by_rag(plan, sel),
+        forecasts=ForecastFigures(
+            [p for p in forecast_points([plan], sel.year) if p.period <= sel.period], sel.period
+        ),
+        pressures=pressure_months([plan]).get(plan.pk, []),
+        funding=funding_positions([plan])[plan.pk],
+        kpis=kpi_figures(plan, as_at=sel.as_at, population=plan.authority.child_population),
+        risks=list(Risk.objects.filter(plan=plan).order_by("reference")),
+        commentary=list(
+            Commentary.objects.filter(plan=plan, year=sel.year, period=sel.period)
+            .select_related("author")
+            .order_by("role")
+        ),
+        reconciliation=reconcile(plan, totals=totals),
+    )

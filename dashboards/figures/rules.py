@@ -1,0 +1,115 @@
+"""The rules behind the figures (DESIGN.md), as small pure functions: the delivery profile,
+slippage cost, forecast and KPI RAG and their thresholds, rates and shares, RAG movement.
+
+No queries here; the other modules apply these rules to what they read.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+
+from plans.models import KPI
+from recovery.money import PENNY
+
+RATE_PLACES = Decimal("0.1")
+RAG_ORDER = ["red", "amber", "green", "blue", ""]
+RAG_LABELS = {
+    "red": "Red",
+    "amber": "Amber",
+    "green": "Green",
+    "blue": "Blue – delivered",
+    "": "Not rated",
+}
+_RAG_RANK = {"red": 0, "amber": 1, "green": 2, "blue": 3}
+
+
+def months_elapsed(start_period: int | None, period: int) -> int:
+    """Months a line has been delivering by the end of ``period`` (it starts in P1 unless set)."""
+    return max(0, period - (start_period or 1) + 1)
+
+
+def profile_value(annual, *, start_period, period, factor=Decimal(1)) -> Decimal | None:
+    """Expected to date: the annual value spread evenly over the months from the start period,
+    so a line starting in month m yields (13 - m)/12 of its annual value by P12, times the
+    year's in-year adjustment factor."""
+    if annual is None:
+        return None
+    return (annual * factor * months_elapsed(start_period, period) / 12).quantize(PENNY)
+
+
+def slippage_cost(annual, *, start_period=None, months=1, factor=Decimal(1)) -> Decimal | None:
+    """What delaying a line by ``months`` months costs: the in-year value of those months."""
+    if annual is None:
+        return None
+    remaining = 13 - (start_period or 1)
+    return (annual * factor * min(months, remaining) / 12).quantize(PENNY)
+
+
+def forecast_threshold(budget: Decimal | None) -> Decimal:
+    """The overspend at which a forecast turns Red: the lower of a share of budget or an
+    amount (settings.RAG_RED_SHARE_OF_BUDGET, settings.RAG_RED_AMOUNT)."""
+    amount = settings.RAG_RED_AMOUNT
+    if budget:
+        return min(budget * settings.RAG_RED_SHARE_OF_BUDGET, amount).quantize(PENNY)
+    return amount.quantize(PENNY)
+
+
+def forecast_thresholds() -> dict[str, Decimal]:
+    """The settings behind forecast and KPI RAG, for pages to state them."""
+    return {
+        "red_share_percent": (settings.RAG_RED_SHARE_OF_BUDGET * 100).normalize(),
+        "red_amount": settings.RAG_RED_AMOUNT,
+        "kpi_tolerance_percent": (settings.KPI_TOLERANCE * 100).normalize(),
+    }
+
+
+def forecast_rag(variance: Decimal | None, budget: Decimal | None) -> str:
+    if variance is None:
+        return ""
+    if variance <= 0:
+        return "green"
+    return "red" if variance >= forecast_threshold(budget) else "amber"
+
+
+def kpi_rag(actual, target, *, direction: str, tolerance: Decimal) -> str:
+    """Green when the target is met, Amber when missed by no more than ``tolerance`` of the
+    target, Red beyond it; ``direction`` says whether lower or higher is better."""
+    if actual is None or target is None:
+        return ""
+    miss = actual - target if direction == KPI.Direction.LOWER else target - actual
+    if miss <= 0:
+        return "green"
+    return "amber" if miss <= abs(target) * tolerance else "red"
+
+
+def rate_per_10k(count, population: int | None) -> Decimal | None:
+    if count is None or not population:
+        return None
+    return (Decimal(count) * 10_000 / population).quantize(RATE_PLACES)
+
+
+def workforce_rate(part, in_post) -> Decimal | None:
+    """DfE workforce rates: vacancy rate = vacancies / (vacancies + in post); agency rate =
+    agency / (agency + in post); as a percentage to one decimal place."""
+    if part is None or in_post is None or part + in_post == 0:
+        return None
+    return (Decimal(part) * 100 / (part + in_post)).quantize(RATE_PLACES)
+
+
+def share(part, whole) -> Decimal | None:
+    """A percentage to one decimal place (templates never compute percentages)."""
+    if part is None or not whole:
+        return None
+    return (Decimal(part) * 100 / whole).quantize(RATE_PLACES)
+
+
+def rag_movement(before: str, after: str) -> str:
+    if before == after:
+        return "unchanged"
+    if not before:
+        return "newly rated"
+    if not after:
+        return "no longer rated"
+    return "improved" if _RAG_RANK[after] > _RAG_RANK[before] else "worsened"
