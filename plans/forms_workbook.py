@@ -15,19 +15,21 @@ class WorkbookUploadForm(forms.Form):
         label="Plan workbook (.xlsx)",
         help_text="An Excel workbook made from the plan workbook template, at most "
         "{size}. Nothing is saved until you have seen the changes and confirmed them.",
-        widget=forms.ClearableFileInput(attrs={
-            "accept": ".xlsx,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            "class": "form-control",
-            "aria-describedby": "id_file_helptext",
-        }),
-        error_messages={"required": "Choose a workbook to upload.",
-                        "empty": "The file is empty."},
+        widget=forms.ClearableFileInput(
+            attrs={
+                "accept": ".xlsx,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                "class": "form-control",
+                "aria-describedby": "id_file_helptext",
+            }
+        ),
+        error_messages={"required": "Choose a workbook to upload.", "empty": "The file is empty."},
     )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["file"].help_text = self.fields["file"].help_text.format(
-            size=_megabytes(max_bytes()))
+            size=_megabytes(max_bytes())
+        )
 
     def clean_file(self):
         upload = self.cleaned_data["file"]

@@ -84,15 +84,25 @@ def plan_export(request, pk):
 
 
 def _errors(request, problems, *, plan, filename, warnings=(), status=200):
-    return render(request, "plans/workbook/errors.html", {
-        "problems": problems, "warnings": warnings, "plan": plan, "filename": filename,
-        "form": WorkbookUploadForm(), "action": _upload_url(plan),
-    }, status=status)
+    return render(
+        request,
+        "plans/workbook/errors.html",
+        {
+            "problems": problems,
+            "warnings": warnings,
+            "plan": plan,
+            "filename": filename,
+            "form": WorkbookUploadForm(),
+            "action": _upload_url(plan),
+        },
+        status=status,
+    )
 
 
 def _upload_url(plan) -> str:
-    return reverse("plans:plan_import_into", args=[plan.pk]) if plan else \
-        reverse("plans:plan_import")
+    return (
+        reverse("plans:plan_import_into", args=[plan.pk]) if plan else reverse("plans:plan_import")
+    )
 
 
 class ImportView(View):
@@ -101,25 +111,40 @@ class ImportView(View):
 
     def get(self, request, pk=None):
         plan = _target(request, pk)
-        return render(request, "plans/workbook/upload.html", {
-            "form": WorkbookUploadForm(), "plan": plan, "action": _upload_url(plan),
-        })
+        return render(
+            request,
+            "plans/workbook/upload.html",
+            {
+                "form": WorkbookUploadForm(),
+                "plan": plan,
+                "action": _upload_url(plan),
+            },
+        )
 
     def post(self, request, pk=None):
         plan = _target(request, pk)
         form = WorkbookUploadForm(request.POST, request.FILES)
         if not form.is_valid():
-            return render(request, "plans/workbook/upload.html", {
-                "form": form, "plan": plan, "action": _upload_url(plan),
-            }, status=400)
+            return render(
+                request,
+                "plans/workbook/upload.html",
+                {
+                    "form": form,
+                    "plan": plan,
+                    "action": _upload_url(plan),
+                },
+                status=400,
+            )
         upload = form.cleaned_data["file"]
         data = upload.read()
         filename = (upload.name or "workbook.xlsx")[:120]
-        changes = workbook.preview(data, into=plan, user=request.user,
-                                   authorities=_authorities(request.user))
+        changes = workbook.preview(
+            data, into=plan, user=request.user, authorities=_authorities(request.user)
+        )
         if changes.problems:
-            return _errors(request, changes.problems, plan=plan, filename=filename,
-                           warnings=changes.warnings)
+            return _errors(
+                request, changes.problems, plan=plan, filename=filename, warnings=changes.warnings
+            )
         request.session[SESSION_KEY] = {
             "token": secrets.token_urlsafe(16),
             "user": request.user.pk,
@@ -134,6 +159,10 @@ class ImportView(View):
 class ConfirmImportView(View):
     """GET: the preview of the kept workbook. POST: apply it (or cancel)."""
 
+    def dispatch(self, request, *args, **kwargs):
+        require(request.user, "add", "plan")  # importing is for finance managers only
+        return super().dispatch(request, *args, **kwargs)
+
     def pending(self, request):
         pending = request.session.get(SESSION_KEY)
         if not pending or pending.get("user") != request.user.pk:
@@ -142,18 +171,32 @@ class ConfirmImportView(View):
 
     def changes(self, request, pending, plan):
         data = base64.b64decode(pending["data"])
-        return workbook.preview(data, into=plan, user=request.user,
-                                authorities=_authorities(request.user))
+        return workbook.preview(
+            data, into=plan, user=request.user, authorities=_authorities(request.user)
+        )
 
     def get(self, request):
         pending, plan = self.pending(request)
         if pending is None:
-            messages.info(request, "There is no workbook waiting to be imported. Upload one.")
-            return redirect("plans:workbooks")
+            return render(
+                request,
+                "plans/workbook/upload.html",
+                {
+                    "form": WorkbookUploadForm(),
+                    "plan": None,
+                    "action": _upload_url(None),
+                    "nothing_pending": True,
+                },
+            )
         changes = self.changes(request, pending, plan)
         if changes.problems:
-            return _errors(request, changes.problems, plan=plan, filename=pending["filename"],
-                           warnings=changes.warnings)
+            return _errors(
+                request,
+                changes.problems,
+                plan=plan,
+                filename=pending["filename"],
+                warnings=changes.warnings,
+            )
         pending["fingerprint"] = changes.fingerprint()
         request.session.modified = True
         return self.preview(request, pending, plan, changes)
@@ -161,18 +204,29 @@ class ConfirmImportView(View):
     def post(self, request):
         pending, plan = self.pending(request)
         if pending is None or request.POST.get("token") != pending["token"]:
-            messages.error(request, "That import is no longer waiting (it was confirmed, "
-                           "cancelled or replaced by another upload). Upload the workbook again.")
-            return redirect("plans:workbooks")
+            messages.error(
+                request,
+                "That import is no longer waiting (it was confirmed, "
+                "cancelled or replaced by another upload). Upload the workbook again.",
+            )
+            return redirect("plans:workbook_list")
         if "cancel" in request.POST:
             del request.session[SESSION_KEY]
             messages.info(request, f"Import of {pending['filename']} cancelled; nothing changed.")
-            return redirect(reverse("plans:plan_detail", args=[plan.pk]) if plan
-                            else reverse("plans:workbooks"))
+            return redirect(
+                reverse("plans:plan_detail", args=[plan.pk])
+                if plan
+                else reverse("plans:workbook_list")
+            )
         changes = self.changes(request, pending, plan)
         if changes.problems:
-            return _errors(request, changes.problems, plan=plan, filename=pending["filename"],
-                           warnings=changes.warnings)
+            return _errors(
+                request,
+                changes.problems,
+                plan=plan,
+                filename=pending["filename"],
+                warnings=changes.warnings,
+            )
         if changes.fingerprint() != pending["fingerprint"]:
             pending["fingerprint"] = changes.fingerprint()
             request.session.modified = True
@@ -186,16 +240,29 @@ class ConfirmImportView(View):
         created = sum(c.create for c in counts)
         changed = sum(c.update for c in counts)
         removed = sum(c.delete for c in counts)
-        messages.success(request, f"Imported {pending['filename']}: {created} records created, "
-                         f"{changed} changed, {removed} removed.")
+        messages.success(
+            request,
+            f"Imported {pending['filename']}: {created} records created, "
+            f"{changed} changed, {removed} removed.",
+        )
         return redirect("plans:plan_detail", pk=result.pk)
 
     def preview(self, request, pending, plan, changes, moved=False):
         created = changes.of(CREATE)
         updated = changes.of(UPDATE, DELETE)
-        return render(request, "plans/workbook/preview.html", {
-            "pending": pending, "plan": plan, "changes": changes, "counts": changes.counts(),
-            "created": created[:LISTED], "created_more": max(0, len(created) - LISTED),
-            "updated": updated[:LISTED], "updated_more": max(0, len(updated) - LISTED),
-            "moved": moved, "amounts_sheet": AMOUNTS,
-        })
+        return render(
+            request,
+            "plans/workbook/preview.html",
+            {
+                "pending": pending,
+                "plan": plan,
+                "changes": changes,
+                "counts": changes.counts(),
+                "created": created[:LISTED],
+                "created_more": max(0, len(created) - LISTED),
+                "updated": updated[:LISTED],
+                "updated_more": max(0, len(updated) - LISTED),
+                "moved": moved,
+                "amounts_sheet": AMOUNTS,
+            },
+        )

@@ -100,12 +100,19 @@ def _parse_single(text: str, *, suffix_hint: str = "") -> tuple[Decimal, str]:
             f"{raw.strip()!r} is ambiguous: three figures after the point could be pence or a "
             "mistyped thousands separator; write £20,520 or £20.52"
         )
-    number = Decimal((match.group("int") or "0").replace(",", "") + "." + (frac or "0"))
+    digits = (match.group("int") or "0").replace(",", "")
+    if len(digits.lstrip("0")) > 12:
+        raise MoneyError(f"{raw.strip()!r} is not plausible (over £1bn)")
+    number = Decimal(digits + "." + (frac or "0"))
     effective = suffix or suffix_hint
     value = number * _MULTIPLIERS[effective]
-    if value != value.quantize(PENNY):
+    try:
+        exact = value.quantize(PENNY)
+    except InvalidOperation as exc:
+        raise MoneyError(f"{raw.strip()!r} has too many decimal places") from exc
+    if value != exact:
         raise MoneyError(f"{raw.strip()!r} has fractions of a penny")
-    return value.quantize(PENNY), suffix
+    return exact, suffix
 
 
 def parse_money(text, *, allow_negative: bool = False) -> Decimal:
@@ -140,7 +147,7 @@ def parse_money(text, *, allow_negative: bool = False) -> Decimal:
     if value < 0 and not allow_negative:
         raise MoneyError(f"{format_money(value)} is negative; savings and budgets are positive")
     if abs(value) >= MAX_AMOUNT:
-        raise MoneyError(f"{format_money(value)} is not plausible for one line (over £1bn)")
+        raise MoneyError(f"{format_money(value)} is not plausible (over £1bn)")
     return value
 
 
@@ -167,7 +174,7 @@ def parse_amount(text) -> Amount:
     low, _ = _parse_single(parts[0], suffix_hint=high_suffix)
     for value in (low, high):
         if value >= MAX_AMOUNT:
-            raise MoneyError(f"{format_money(value)} is not plausible for one line (over £1bn)")
+            raise MoneyError(f"{format_money(value)} is not plausible (over £1bn)")
     return Amount.range(low, high)
 
 

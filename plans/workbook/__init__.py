@@ -4,7 +4,8 @@
 - ``reader``: checks the file is a plain .xlsx and reads its cells (openpyxl, read-only).
 - ``cells``: what an officer typed in one cell, read into a value.
 - ``parser``: cells to a validated ``ParsedWorkbook`` (pure, no database).
-- ``changes``: compares with the database (``ChangeSet``) and applies in one transaction.
+- ``changes``: compares with the database: the ``ChangeSet`` the preview shows.
+- ``apply``: makes a ``ChangeSet``'s changes in one transaction.
 - ``writer``: export, blank template and worked example.
 
 Views and management commands use only the functions below.
@@ -12,14 +13,23 @@ Views and management commands use only the functions below.
 
 from __future__ import annotations
 
-from plans.workbook.changes import ChangeSet, apply, plan_changes
+from plans.workbook.apply import apply
+from plans.workbook.changes import ChangeSet, plan_changes
 from plans.workbook.parser import parse, sheet_rows_wanted
 from plans.workbook.reader import Problem, WorkbookRejected, max_bytes, read_workbook
 from plans.workbook.writer import export_filename, export_plan, template
 
 __all__ = [
-    "ChangeSet", "Problem", "WorkbookRejected", "export_filename", "export_plan",
-    "import_workbook", "max_bytes", "preview", "template",
+    "ChangeSet",
+    "apply",
+    "Problem",
+    "WorkbookRejected",
+    "export_filename",
+    "export_plan",
+    "import_workbook",
+    "max_bytes",
+    "preview",
+    "template",
 ]
 
 

@@ -15,6 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.utils.text import slugify
+from openpyxl.cell.cell import ERROR_CODES
 from openpyxl.utils.datetime import from_excel
 
 from plans.workbook import schema as s
@@ -100,25 +101,37 @@ def _not_a_date_or_flag(value, what: str) -> None:
 def money(value, *, allow_negative: bool = False) -> Decimal:
     _not_a_date_or_flag(value, "an amount of money")
     if isinstance(value, str) and value.strip().lower() in {"tbc", "tbd", "to be confirmed"}:
-        raise CellError("TBC is only allowed in the year columns of the Savings lines sheet; "
-                        "give an amount or leave the cell blank")
+        raise CellError(
+            "TBC is only allowed in the year columns of the Savings lines sheet; "
+            "give an amount or leave the cell blank"
+        )
     try:
-        return parse_money(value.strip() if isinstance(value, str) else value,
-                           allow_negative=allow_negative)
+        return parse_money(
+            value.strip() if isinstance(value, str) else value, allow_negative=allow_negative
+        )
     except MoneyError as exc:
         raise CellError(str(exc)) from None
+    except ArithmeticError:  # recovery.money lets InvalidOperation out for 29+ digit figures
+        raise CellError(f"{_describe(value)} is not a usable amount") from None
 
 
 def amount(value) -> Amount:
     _not_a_date_or_flag(value, "a planned saving")
+    if isinstance(value, str) and value.strip() in ERROR_CODES:
+        raise CellError(
+            f"holds the spreadsheet error {value.strip()}; correct the formula or type the value"
+        )
     try:
         return parse_amount(value)
     except MoneyError as exc:
         raise CellError(str(exc)) from None
+    except ArithmeticError:  # see money() above
+        raise CellError(f"{_describe(value)} is not a usable amount") from None
 
 
-def number(value, *, places: int = 2, max_digits: int = 12, percent: bool = False,
-           what: str = "a number") -> Decimal:
+def number(
+    value, *, places: int = 2, max_digits: int = 12, percent: bool = False, what: str = "a number"
+) -> Decimal:
     """A plain number (KPI values, driver volumes), rounded to ``places`` decimal places.
 
     ``percent`` is set when the cell is formatted as a percentage: Excel stores 12.5% as
@@ -138,18 +151,17 @@ def number(value, *, places: int = 2, max_digits: int = 12, percent: bool = Fals
             raise CellError(f"{_describe(value)} is not {what}") from None
     if not result.is_finite():
         raise CellError(f"{_describe(value)} is not {what}")
-    result = result.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    # Checked before rounding: quantizing 1e26 to pence overflows Decimal's precision.
     if abs(result) >= Decimal(10) ** (max_digits - places):
-        raise CellError(f"{result:,} is too large for {what}")
-    return result
+        raise CellError(f"{_describe(value)} is too large for {what}")
+    return result.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
 
 def share(value) -> Decimal:
     """A share from 0 to 1; ``50%`` and a percentage-formatted 0.5 both mean one half."""
     _not_a_date_or_flag(value, "a share")
     if isinstance(value, str) and value.strip().endswith("%"):
-        result = number(value.strip().rstrip("%"), places=6, max_digits=12,
-                        what="a share") / 100
+        result = number(value.strip().rstrip("%"), places=6, max_digits=12, what="a share") / 100
     else:
         result = number(value, places=6, max_digits=12, what="a share")
     if not Decimal(0) <= result <= Decimal(1):
@@ -172,8 +184,17 @@ def integer(value, *, low: int | None = None, high: int | None = None) -> int:
     return value
 
 
-_DATE_FORMATS = ("%d/%m/%Y", "%d/%m/%y", "%d-%m-%Y", "%d.%m.%Y", "%Y-%m-%d", "%d %b %Y",
-                 "%d %B %Y", "%d %b %y", "%d %B %y")
+_DATE_FORMATS = (
+    "%d/%m/%Y",
+    "%d/%m/%y",
+    "%d-%m-%Y",
+    "%d.%m.%Y",
+    "%Y-%m-%d",
+    "%d %b %Y",
+    "%d %B %Y",
+    "%d %b %y",
+    "%d %B %y",
+)
 
 
 def a_date(value) -> date:
@@ -211,8 +232,9 @@ def year(value) -> str:
     try:
         return fiscal.parse_year(str(value).strip())
     except ValidationError:
-        raise CellError(f"{_describe(value)} is not a financial year; write it like 2017/18") \
-            from None
+        raise CellError(
+            f"{_describe(value)} is not a financial year; write it like 2017/18"
+        ) from None
 
 
 def period(value) -> int:
@@ -227,8 +249,9 @@ def period(value) -> int:
     try:
         return integer(value, low=1, high=12)
     except CellError:
-        raise CellError(f"{_describe(value)} is not a period: give 1 (April) to 12 (March), "
-                        "P7 or a month name") from None
+        raise CellError(
+            f"{_describe(value)} is not a period: give 1 (April) to 12 (March), P7 or a month name"
+        ) from None
 
 
 _TRUE = {"y", "yes", "true", "1", "x", "✓", "✔"}
@@ -264,6 +287,10 @@ def read(column: s.Column, value, *, percent: bool = False):
     """The value of ``column`` in a cell, ``None`` if blank."""
     if is_blank(value):
         return None
+    if isinstance(value, str) and value.strip() in ERROR_CODES:
+        raise CellError(
+            f"holds the spreadsheet error {value.strip()}; correct the formula or type the value"
+        )
     kind = column.kind
     if kind in (s.TEXT, s.REF):
         return text(value, max_length=column.max_length) or None

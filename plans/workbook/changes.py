@@ -1,10 +1,10 @@
-"""From a parsed workbook to the changes it would make, and making them.
+"""From a parsed workbook to the changes it would make (nothing is written here).
 
 ``plan_changes`` compares the workbook with the database (nothing is written) and returns a
 ``ChangeSet``: every record to create, change or remove, with the old and new value of each
 changed field, plus every problem that only the database can reveal (an unknown authority, a
 plan code already taken, a progress row for a line that exists nowhere). The preview page
-shows a ``ChangeSet``; ``apply`` writes one in a single transaction.
+shows a ``ChangeSet``; ``plans.workbook.apply`` writes one in a single transaction.
 
 Import never deletes a record that the workbook leaves out: a line missing from the sheet is
 kept. The one removal is a planned amount whose cell is blank in a year column the sheet has.
@@ -15,21 +15,19 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db import IntegrityError, models, transaction
+from django.core.exceptions import ValidationError
+from django.db import models
 from django.db.models import Q
-from simple_history.utils import bulk_create_with_history
+from django.utils.text import slugify
 
 from plans import models as m
-from plans import services
 from plans.workbook import schema as s
 from plans.workbook.parser import ParsedWorkbook, Problems, Row
-from plans.workbook.reader import Problem, WorkbookRejected
+from plans.workbook.reader import Problem
 from recovery import fiscal
 from recovery.models import Authority
 from recovery.money import Amount, AmountKind, format_amount, format_money
@@ -41,8 +39,9 @@ AMOUNTS = "Planned amounts"  # the records behind the year columns
 @dataclass
 class FieldChange:
     label: str
-    old: str
+    old: str  # as shown on the preview (long text shortened)
     new: str
+    exact: str = ""  # both values in full, for the fingerprint
 
 
 @dataclass
@@ -92,8 +91,12 @@ class ChangeSet:
             setattr(c, rc.action, getattr(c, rc.action) + 1)
         for sheet, n in self.kept.items():
             out.setdefault(sheet, SheetCounts(sheet)).kept = n
-        order = [s.PLAN_SHEET, *(spec.name for spec in s.SHEETS[1:3]), AMOUNTS,
-                 *(spec.name for spec in s.SHEETS[3:])]
+        order = [
+            s.PLAN_SHEET,
+            *(spec.name for spec in s.SHEETS[1:3]),
+            AMOUNTS,
+            *(spec.name for spec in s.SHEETS[3:]),
+        ]
         return sorted(out.values(), key=lambda c: order.index(c.sheet))
 
     def of(self, *actions) -> list[RecordChange]:
@@ -104,10 +107,18 @@ class ChangeSet:
         return bool(self.of(CREATE, UPDATE, DELETE))
 
     def fingerprint(self) -> str:
-        """Changes the same way iff the fingerprint is the same (preview vs confirm)."""
+        """Changes the same way iff the fingerprint is the same (preview vs confirm). The
+        versions make a record that someone saved in between count as a difference."""
         data = [self.plan.pk, self.creating] + [
-            [rc.sheet, rc.action, rc.label, [[c.label, c.old, c.new] for c in rc.changes]]
-            for rc in self.records if rc.action != SAME
+            [
+                rc.sheet,
+                rc.action,
+                rc.label,
+                rc.expected_version,
+                [[c.label, c.exact or [c.old, c.new]] for c in rc.changes],
+            ]
+            for rc in self.records
+            if rc.action != SAME
         ]
         return hashlib.sha256(json.dumps(data, default=str).encode()).hexdigest()
 
@@ -167,8 +178,7 @@ def _same(a, b) -> bool:
 
 
 class _Builder:
-    def __init__(self, parsed: ParsedWorkbook, *, into: m.Plan | None, user,
-                 authorities=None):
+    def __init__(self, parsed: ParsedWorkbook, *, into: m.Plan | None, user, authorities=None):
         self.parsed = parsed
         self.into = into
         self.user = user
@@ -190,8 +200,11 @@ class _Builder:
         if self.into is None:
             return {}
         spec = next(sp for sp in s.SHEETS if sp.model is model)
-        related = [f.name for f in model._meta.concrete_fields
-                   if f.is_relation and f.name not in {"plan", "entered_by", "author"}]
+        related = [
+            f.name
+            for f in model._meta.concrete_fields
+            if f.is_relation and f.name not in {"plan", "entered_by", "author"}
+        ]
         rows = model._default_manager.filter(**filters).select_related(*related)
         return {self.norm(tuple(self.key_value(o, k) for k in spec.key)): o for o in rows}
 
@@ -207,23 +220,36 @@ class _Builder:
     def norm(key: tuple) -> tuple:
         return tuple(k.lower() if isinstance(k, str) else k for k in key)
 
+    def report(self, row: Row, name: str | None, message: str) -> None:
+        self.problems.append(row.problem(name, message))
+
     def validate(self, rc: RecordChange, exclude: list[str]) -> None:
         """Model validation without database queries (uniqueness is checked by key)."""
         instance, row = rc.instance, rc.source
+        if row is not None:
+            exclude = [*exclude, *row.bad]  # a cell already reported is not also "blank"
         try:
-            instance.full_clean(exclude=exclude, validate_unique=False,
-                                validate_constraints=False)
+            instance.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
         except ValidationError as exc:
             for name, messages in exc.message_dict.items():
                 target = name if row and name in row.spec.by_field else None
                 for message in messages:
                     if row is not None:
-                        self.problems.append(row.problem(target, message))
+                        self.report(row, target, message)
                     else:
                         self.problems.add(message, sheet=rc.sheet)
 
-    def record(self, spec: s.SheetSpec, row: Row, instance, existing, label: str,
-               values: dict, *, exclude=()) -> RecordChange:
+    def record(
+        self,
+        spec: s.SheetSpec,
+        row: Row,
+        instance,
+        existing,
+        label: str,
+        values: dict,
+        *,
+        exclude=(),
+    ) -> RecordChange:
         """Set ``values`` on ``instance`` and note what changes from ``existing``."""
         changes = []
         for name, value in values.items():
@@ -234,18 +260,32 @@ class _Builder:
             if existing is not None and not _same(old, value):
                 kind = col.kind if col else None
                 choices = col.choices if col else None
-                changes.append(FieldChange(col.header if col else str(model_field.verbose_name),
-                                           show(old, kind, choices), show(value, kind, choices)))
+                changes.append(
+                    FieldChange(
+                        col.header if col else str(model_field.verbose_name),
+                        show(old, kind, choices),
+                        show(value, kind, choices),
+                        repr((old, value)),
+                    )
+                )
         action = CREATE if existing is None else (UPDATE if changes else SAME)
-        rc = RecordChange(spec.name, action, label, row.number, instance, changes,
-                          existing.version if existing is not None else None, row, existing)
+        rc = RecordChange(
+            spec.name,
+            action,
+            label,
+            row.number,
+            instance,
+            changes,
+            existing.version if existing is not None else None,
+            row,
+            existing,
+        )
         fks = [f.name for f in instance._meta.concrete_fields if f.is_relation]
         self.validate(rc, [*fks, *exclude])
         self.records.append(rc)
         return rc
 
-    def values_for(self, spec: s.SheetSpec, row: Row, instance, *, creating: bool,
-                   skip=()) -> dict:
+    def values_for(self, spec: s.SheetSpec, row: Row, instance, *, creating: bool, skip=()) -> dict:
         """Field values from the row: a present column's blank is the field's blank value; a
         column the sheet leaves out keeps the record's value (or the default, for new ones)."""
         out = {}
@@ -274,35 +314,51 @@ class _Builder:
         if self.into is not None:
             authority = self.into.authority
             if wanted and wanted.lower() not in {authority.slug.lower(), authority.name.lower()}:
-                self.problems.append(row.problem("authority", (
+                self.report(
+                    row,
+                    "authority",
                     f"This workbook is for {wanted!r}, but the plan you are importing into "
-                    f"belongs to {authority.name}.")))
+                    f"belongs to {authority.name}.",
+                )
             if v.get("code") and v["code"] != self.into.code:
-                self.problems.append(row.problem("code", (
+                self.report(
+                    row,
+                    "code",
                     f"This workbook is for the plan {v['code']!r}, but you are importing into "
                     f"{self.into.code!r} ({self.into.title}). Import it as a new plan, or "
-                    f"correct the plan code.")))
+                    f"correct the plan code.",
+                )
         elif wanted:
-            candidates = self.authorities if self.authorities is not None else \
-                Authority.objects.all()
+            candidates = (
+                self.authorities if self.authorities is not None else Authority.objects.all()
+            )
             authority = candidates.filter(Q(slug__iexact=wanted) | Q(name__iexact=wanted)).first()
             if authority is None:
                 if self.authorities is not None:
                     names = ", ".join(f"{a.name} ({a.slug})" for a in self.authorities[:5])
-                    message = (f"{wanted!r} is not an authority you can import plans for. Write "
-                               f"your authority's name or short name: {names or 'none'}.")
+                    message = (
+                        f"{wanted!r} is not an authority you can import plans for. Write "
+                        f"your authority's name or short name: {names or 'none'}."
+                    )
                 else:
-                    message = (f"There is no authority {wanted!r} in the tracker. Write its "
-                               "short name (e.g. torbay) or full name exactly as the tracker "
-                               "has it; an administrator adds new authorities.")
-                self.problems.append(row.problem("authority", message))
-            elif v.get("code") and m.Plan.objects.filter(authority=authority,
-                                                          code=v["code"]).exists():
+                    message = (
+                        f"There is no authority {wanted!r} in the tracker. Write its "
+                        "short name (e.g. torbay) or full name exactly as the tracker "
+                        "has it; an administrator adds new authorities."
+                    )
+                self.report(row, "authority", message)
+            elif (
+                v.get("code")
+                and m.Plan.objects.filter(authority=authority, code=v["code"]).exists()
+            ):
                 taken = m.Plan.objects.get(authority=authority, code=v["code"])
-                self.problems.append(row.problem("code", (
+                self.report(
+                    row,
+                    "code",
                     f"{authority.name} already has a plan with the code {v['code']!r} "
                     f"(plan {taken.pk}, {taken.title}). Change the code to make a new plan, or "
-                    "import into that plan instead.")))
+                    "import into that plan instead.",
+                )
         if authority is None:
             return False
         existing = None
@@ -315,16 +371,21 @@ class _Builder:
         if "revises" in row.present:
             revised = None
             if v.get("revises"):
-                revised = m.Plan.objects.filter(authority=authority,
-                                                code__iexact=v["revises"]).first()
+                revised = m.Plan.objects.filter(
+                    authority=authority, code__iexact=v["revises"]
+                ).first()
                 if revised is None or (existing is not None and revised.pk == existing.pk):
-                    self.problems.append(row.problem("revises", (
+                    self.report(
+                        row,
+                        "revises",
                         f"{authority.name} has no other plan with the code {v['revises']!r} "
-                        "for this one to revise.")))
+                        "for this one to revise.",
+                    )
             values["revises"] = revised
         self.plan = plan
-        rc = self.record(s.PLAN, row, plan, existing, f"{v.get('code')} {v.get('title') or ''}",
-                         values)
+        rc = self.record(
+            s.PLAN, row, plan, existing, f"{v.get('code')} {v.get('title') or ''}", values
+        )
         rc.row = None
         return True
 
@@ -340,32 +401,42 @@ class _Builder:
             old = existing.pop(self.norm((code,)), None)
             instance = copy.copy(old) if old else m.Workstream(plan=self.plan, code=code)
             values = self.values_for(s.WORKSTREAMS, row, instance, creating=old is None)
-            rc = self.record(s.WORKSTREAMS, row, instance, old, f"{code} {row.get('name', '')}",
-                             values)
+            rc = self.record(
+                s.WORKSTREAMS, row, instance, old, f"{code} {row.get('name', '')}", values
+            )
             self.workstreams[code.lower()] = rc.instance
             self.workstreams.setdefault(row.get("name", "").lower(), rc.instance)
         for obj in existing.values():
             self.workstreams.setdefault(obj.code.lower(), obj)
         for name, obj in by_name.items():
             self.workstreams.setdefault(name, obj)
-        self.kept[s.WORKSTREAMS.name] = len(existing) if s.WORKSTREAMS.name in \
-            self.parsed.present else 0
+        self.kept[s.WORKSTREAMS.name] = (
+            len(existing) if s.WORKSTREAMS.name in self.parsed.present else 0
+        )
 
     def workstream_named(self, row: Row, name: str) -> m.Workstream | None:
         found = self.workstreams.get(name.lower())
         if found is not None:
             return found
-        from django.utils.text import slugify
-
         base = slugify(name)[:55].strip("-") or "workstream"
         code, n = base, 1
         while code.lower() in self.workstreams:
             n += 1
             code = f"{base}-{n}"
-        ws = m.Workstream(plan=self.plan, code=code, name=name[:300],
-                          order=len({id(w) for w in self.workstreams.values()}) + 1)
-        rc = RecordChange(s.WORKSTREAMS.name, CREATE, f"{code} {name} (named on the Savings "
-                          "lines sheet)", row.number, ws, source=None)
+        ws = m.Workstream(
+            plan=self.plan,
+            code=code,
+            name=name[:300],
+            order=len({id(w) for w in self.workstreams.values()}) + 1,
+        )
+        rc = RecordChange(
+            s.WORKSTREAMS.name,
+            CREATE,
+            f"{code} {name} (named on the Savings lines sheet)",
+            row.number,
+            ws,
+            source=None,
+        )
         self.records.append(rc)
         self.workstreams[code.lower()] = self.workstreams[name.lower()] = ws
         return ws
@@ -391,25 +462,44 @@ class _Builder:
             if "workstream" in row.present:
                 name = row.values.get("workstream")
                 values["workstream"] = self.workstream_named(row, name) if name else None
-            rc = self.record(s.LINES, row, instance, old, f"{ref} {row.get('title', '')}",
-                             values)
+            rc = self.record(s.LINES, row, instance, old, f"{ref} {row.get('title', '')}", values)
             self.lines[ref.lower()] = rc.instance
             for year, amount in row.amounts.items():
-                self.amount_change(row, rc.instance, ref, year, amount,
-                                   amounts_existing.pop((ref.lower(), year), None))
+                self.amount_change(
+                    row,
+                    rc.instance,
+                    ref,
+                    year,
+                    amount,
+                    amounts_existing.pop((ref.lower(), year), None),
+                )
         for obj in existing.values():
             self.lines.setdefault(obj.reference.lower(), obj)
         self.kept[s.LINES.name] = len(existing) if s.LINES.name in self.parsed.present else 0
         self.amounts_existing = amounts_existing
 
-    def amount_change(self, row: Row, line, ref: str, year: str, amount: Amount | None,
-                      old: m.PlannedAmount | None) -> None:
+    def amount_change(
+        self,
+        row: Row,
+        line,
+        ref: str,
+        year: str,
+        amount: Amount | None,
+        old: m.PlannedAmount | None,
+    ) -> None:
         label = f"{ref} {year}"
         if amount is None:
             if old is not None:
-                rc = RecordChange(AMOUNTS, DELETE, label, row.number, old,
-                                  [FieldChange(year, format_amount(_amount_of(old)), "(none)")],
-                                  old.version, row)
+                rc = RecordChange(
+                    AMOUNTS,
+                    DELETE,
+                    label,
+                    row.number,
+                    old,
+                    [FieldChange(year, format_amount(_amount_of(old)), "(none)")],
+                    old.version,
+                    row,
+                )
                 self.records.append(rc)
             return
         instance = copy.copy(old) if old else m.PlannedAmount(line=line, year=year)
@@ -417,13 +507,21 @@ class _Builder:
         instance.low, instance.high = amount.low, amount.high
         changes = []
         if old is not None and _amount_of(old) != _amount_of(instance):
-            changes.append(FieldChange(year, format_amount(_amount_of(old)),
-                                       format_amount(amount)))
+            changes.append(FieldChange(year, format_amount(_amount_of(old)), format_amount(amount)))
         action = CREATE if old is None else (UPDATE if changes else SAME)
         if action == CREATE:
             label = f"{label}: {format_amount(amount)}"
-        rc = RecordChange(AMOUNTS, action, label, row.number, instance, changes,
-                          old.version if old else None, row, old)
+        rc = RecordChange(
+            AMOUNTS,
+            action,
+            label,
+            row.number,
+            instance,
+            changes,
+            old.version if old else None,
+            row,
+            old,
+        )
         self.records.append(rc)
         self.amount_records[(ref.lower(), year)] = rc
 
@@ -436,14 +534,26 @@ class _Builder:
             rc = self.amount_records.get((ref.lower(), year))
             if rc is None and (ref.lower(), year) in self.amounts_existing:
                 old = self.amounts_existing.pop((ref.lower(), year))
-                rc = RecordChange(AMOUNTS, SAME, f"{old.line.reference} {year}", row.number,
-                                  copy.copy(old), [], old.version, row, old)
+                rc = RecordChange(
+                    AMOUNTS,
+                    SAME,
+                    f"{old.line.reference} {year}",
+                    row.number,
+                    copy.copy(old),
+                    [],
+                    old.version,
+                    row,
+                    old,
+                )
                 self.records.append(rc)
                 self.amount_records[(ref.lower(), year)] = rc
             if rc is None or rc.action == DELETE:
-                self.problems.append(row.problem("year", (
+                self.report(
+                    row,
+                    "year",
                     f"The savings line {ref} has no planned amount in {year} to add detail to. "
-                    "Give the amount in its year column on the Savings lines sheet.")))
+                    "Give the amount in its year column on the Savings lines sheet.",
+                )
                 continue
             old = rc.original
             values = self.values_for(spec, row, rc.instance, creating=rc.action == CREATE)
@@ -452,8 +562,14 @@ class _Builder:
                 setattr(rc.instance, name, value)
                 if old is not None and not _same(before, value):
                     col = spec.by_field[name]
-                    rc.changes.append(FieldChange(f"{year} {col.header.lower()}",
-                                                  show(before, col.kind), show(value, col.kind)))
+                    rc.changes.append(
+                        FieldChange(
+                            f"{year} {col.header.lower()}",
+                            show(before, col.kind),
+                            show(value, col.kind),
+                            repr((before, value)),
+                        )
+                    )
             if rc.action == SAME and rc.changes:
                 rc.action = UPDATE
         for rc in self.records:
@@ -466,10 +582,12 @@ class _Builder:
         if not ref:
             return (not required), None
         if ref.lower() not in self.lines:
-            self.problems.append(row.problem(name, (
+            self.report(
+                row,
+                name,
                 f"There is no savings line {ref!r} on the Savings lines sheet"
-                + (" or in the plan." if self.into is not None else ".")
-            )))
+                + (" or in the plan." if self.into is not None else "."),
+            )
             return False, None
         line = self.lines[ref.lower()]
         return line is not None, line
@@ -479,13 +597,18 @@ class _Builder:
         model = spec.model
         if spec.name not in self.parsed.present:
             return
-        filters = {"kpi__plan": self.into} if model is m.KpiPoint else \
-            {"line__plan": self.into} if model is m.ProgressEntry else {"plan": self.into}
+        filters = (
+            {"kpi__plan": self.into}
+            if model is m.KpiPoint
+            else {"line__plan": self.into}
+            if model is m.ProgressEntry
+            else {"plan": self.into}
+        )
         existing = self.existing(model, **filters)
         for row in self.parsed.sheet(spec):
             if not row.ok:
                 if spec is s.KPIS and row.values.get("code"):
-                    self.kpis.setdefault(row.values["code"].lower(), None)
+                    self.kpis[row.values["code"].lower()] = None  # reported already
                 continue
             resolved = {}
             usable = True
@@ -494,9 +617,12 @@ class _Builder:
                     code = row.values.get("kpi")
                     kpi = self.kpis.get(code.lower(), False) if code else None
                     if kpi is False:
-                        self.problems.append(row.problem("kpi", (
+                        self.report(
+                            row,
+                            "kpi",
                             f"There is no KPI with the code {code!r} on the KPIs sheet"
-                            + (" or in the plan." if self.into is not None else "."))))
+                            + (" or in the plan." if self.into is not None else "."),
+                        )
                     usable = usable and bool(kpi)
                     resolved["kpi"] = kpi or None
                 else:
@@ -509,8 +635,9 @@ class _Builder:
             if old is not None:
                 instance = copy.copy(old)
             else:
-                instance = model() if model in (m.ProgressEntry, m.KpiPoint) else \
-                    model(plan=self.plan)
+                instance = (
+                    model() if model in (m.ProgressEntry, m.KpiPoint) else model(plan=self.plan)
+                )
             values = self.values_for(spec, row, instance, creating=old is None)
             values.update(resolved)
             if extra:
@@ -518,9 +645,6 @@ class _Builder:
             rc = self.record(spec, row, instance, old, label(row), values)
             if spec is s.KPIS:
                 self.kpis[row.values["code"].lower()] = rc.instance
-        if spec is s.KPIS:
-            for obj in existing.values():
-                self.kpis.setdefault(obj.code.lower(), obj)
         self.kept[spec.name] = len(existing)
 
     # ---- record-specific rules
@@ -538,9 +662,12 @@ class _Builder:
         low = values.get("overspend", instance.overspend)
         high = values.get("overspend_high", instance.overspend_high)
         if high is not None and (low is None or low > high):
-            self.problems.append(row.problem("overspend_high", (
+            self.report(
+                row,
+                "overspend_high",
                 "The high end of the overspend is given without a lower stated overspend, or "
-                "is below it.")))
+                "is below it.",
+            )
             row.ok = False
         if old is None:
             instance.entered_by = self.user
@@ -548,7 +675,7 @@ class _Builder:
     def stated_extra(self, row, instance, values, old) -> None:
         low, high = values.get("low", instance.low), values.get("high", instance.high)
         if low is not None and high is not None and low > high:
-            self.problems.append(row.problem("high", "The high figure is below the low one."))
+            self.report(row, "high", "The high figure is below the low one.")
 
     def commentary_extra(self, row, instance, values, old) -> None:
         if old is None:
@@ -562,33 +689,66 @@ class _Builder:
         self.build_details()
         date_label = lambda r, name: r.values[name].strftime("%d/%m/%Y")  # noqa: E731
         period = lambda r: fiscal.period_label(r.values["year"], r.values["period"])  # noqa: E731
-        self.build_simple(s.PROGRESS, refs=[("line", True)], extra=self.progress_extra,
-                          label=lambda r: f"{r.values['line']} at {date_label(r, 'as_at')}")
-        self.build_simple(s.FORECASTS, extra=self.forecast_extra,
-                          label=lambda r: " ".join(filter(None, [
-                              period(r), r.values["scenario"], r.values["service_area"]])))
-        self.build_simple(s.PRESSURES, refs=[("line", False)],
-                          label=lambda r: f"{r.values['title']} {period(r)}")
+        self.build_simple(
+            s.PROGRESS,
+            refs=[("line", True)],
+            extra=self.progress_extra,
+            label=lambda r: f"{r.values['line']} at {date_label(r, 'as_at')}",
+        )
+        self.build_simple(
+            s.FORECASTS,
+            extra=self.forecast_extra,
+            label=lambda r: " ".join(
+                filter(None, [period(r), r.values["scenario"], r.values["service_area"]])
+            ),
+        )
+        self.build_simple(
+            s.PRESSURES, refs=[("line", False)], label=lambda r: f"{r.values['title']} {period(r)}"
+        )
         self.build_simple(s.FUNDING, label=lambda r: r.values["title"])
+        if self.into is not None:  # KPI values may refer to KPIs the workbook leaves out
+            self.kpis.update({k.code.lower(): k for k in m.KPI.objects.filter(plan=self.into)})
         self.build_simple(s.KPIS, label=lambda r: f"{r.values['code']} {r.values['name']}")
-        self.build_simple(s.KPI_VALUES, refs=[("kpi", True)], extra=self.entered_extra,
-                          label=lambda r: " ".join(filter(None, [
-                              r.values["kpi"], r.values["kind"], date_label(r, "date"),
-                              r.values["label"]])))
+        self.build_simple(
+            s.KPI_VALUES,
+            refs=[("kpi", True)],
+            extra=self.entered_extra,
+            label=lambda r: " ".join(
+                filter(
+                    None,
+                    [r.values["kpi"], r.values["kind"], date_label(r, "date"), r.values["label"]],
+                )
+            ),
+        )
         self.build_simple(s.RISKS, label=lambda r: r.values["reference"])
         self.build_simple(s.ADJUSTMENTS, label=lambda r: r.values["year"])
-        self.build_simple(s.STATED, refs=[("line", False)], extra=self.stated_extra,
-                          label=lambda r: f"{r.values['key']}")
-        self.build_simple(s.NARRATIVE, label=lambda r: f"{r.values['order']}. "
-                          f"{r.values['heading']}")
-        self.build_simple(s.COMMENTARY, extra=self.commentary_extra,
-                          label=lambda r: f"{period(r)} {r.values['role']}")
-        return ChangeSet(self.plan, self.into is None, self.records, self.problems.final(),
-                         list(self.parsed.warnings), {k: v for k, v in self.kept.items() if v})
+        self.build_simple(
+            s.STATED,
+            refs=[("line", False)],
+            extra=self.stated_extra,
+            label=lambda r: f"{r.values['key']}",
+        )
+        self.build_simple(
+            s.NARRATIVE, label=lambda r: f"{r.values['order']}. {r.values['heading']}"
+        )
+        self.build_simple(
+            s.COMMENTARY,
+            extra=self.commentary_extra,
+            label=lambda r: f"{period(r)} {r.values['role']}",
+        )
+        return ChangeSet(
+            self.plan,
+            self.into is None,
+            self.records,
+            self.problems.final(),
+            list(self.parsed.warnings),
+            {k: v for k, v in self.kept.items() if v},
+        )
 
 
-def plan_changes(parsed: ParsedWorkbook, *, into: m.Plan | None = None, user=None,
-                 authorities=None) -> ChangeSet:
+def plan_changes(
+    parsed: ParsedWorkbook, *, into: m.Plan | None = None, user=None, authorities=None
+) -> ChangeSet:
     """What importing ``parsed`` would do: into a new plan, or ``into`` an existing one.
 
     ``authorities`` limits the authorities a new plan may belong to (a web user's own);
@@ -600,80 +760,3 @@ def plan_changes(parsed: ParsedWorkbook, *, into: m.Plan | None = None, user=Non
         problems = builder.problems.final() or [Problem("The Plan sheet could not be read.")]
         return ChangeSet(into or m.Plan(), into is None, [], problems, list(parsed.warnings))
     return changes
-
-
-# --------------------------------------------------------------------------------------------
-# Applying
-
-
-APPLY_ORDER = [m.Plan, m.Workstream, m.SavingsLine, m.PlannedAmount, m.ProgressEntry,
-               m.OverspendForecast, m.CostPressure, m.Funding, m.KPI, m.KpiPoint, m.Risk,
-               m.YearAdjustment, m.StatedFigure, m.NarrativeSection, m.Commentary]
-
-
-def _sync_foreign_keys(instance: models.Model) -> None:
-    """Point foreign keys at related records saved earlier in this import."""
-    for f in instance._meta.concrete_fields:
-        if f.is_relation and f.is_cached(instance):
-            related = f.get_cached_value(instance)
-            if related is not None and related.pk is not None:
-                setattr(instance, f.attname, related.pk)
-
-
-def apply(changes: ChangeSet, *, user, filename: str) -> m.Plan:
-    """Make every change in one transaction: all of them, or none (``WorkbookRejected``)."""
-    if changes.problems:
-        raise WorkbookRejected(changes.problems)
-    reason = f"Imported from {filename}"[:100]
-    by_model: dict[type, list[RecordChange]] = defaultdict(list)
-    for rc in changes.records:
-        by_model[type(rc.instance)].append(rc)
-    current = None
-    try:
-        with transaction.atomic():
-            for model in APPLY_ORDER:
-                group = by_model.get(model, [])
-                for rc in (r for r in group if r.action == DELETE):
-                    current = rc
-                    services.delete_record(instance=rc.instance, user=user,
-                                           expected_version=rc.expected_version, reason=reason)
-                new = [r for r in group if r.action == CREATE]
-                if model is m.Plan and new:
-                    current = new[0]
-                    services.create_record(instance=new[0].instance, user=user, reason=reason)
-                elif new:
-                    current = None
-                    for rc in new:
-                        _sync_foreign_keys(rc.instance)
-                    bulk_create_with_history([r.instance for r in new], model, batch_size=500,
-                                             default_user=user, default_change_reason=reason)
-                for rc in (r for r in group if r.action == UPDATE):
-                    current = rc
-                    _sync_foreign_keys(rc.instance)
-                    services.update_record(instance=rc.instance, user=user,
-                                           expected_version=rc.expected_version, reason=reason)
-    except services.StaleEdit:
-        raise WorkbookRejected([Problem(
-            f"Someone changed {current.label if current else 'the plan'} while the import ran. "
-            "Nothing was imported; upload the workbook again to see the changes afresh.",
-            sheet=current.sheet if current else "")]) from None
-    except ValidationError as exc:
-        raise WorkbookRejected(_validation_problems(exc, current)) from None
-    except IntegrityError as exc:
-        where = f" ({current.sheet}, {current.label})" if current else ""
-        raise WorkbookRejected([Problem(
-            f"The database refused the import{where}: {exc}. Nothing was imported.")]) from None
-    return changes.plan
-
-
-def _validation_problems(exc: ValidationError, rc: RecordChange | None) -> list[Problem]:
-    out = []
-    for name, messages in getattr(exc, "message_dict", {NON_FIELD_ERRORS: exc.messages}).items():
-        for message in messages:
-            if rc is not None and rc.source is not None:
-                out.append(rc.source.problem(name if name in rc.source.spec.by_field else None,
-                                             f"{message} Nothing was imported."))
-            else:
-                out.append(Problem(f"{message} Nothing was imported.",
-                                   sheet=rc.sheet if rc else ""))
-    return out

@@ -31,7 +31,7 @@ MAX_COLUMNS = 100
 MAX_UNPACKED_BYTES = 200 * 1024 * 1024
 MAX_MEMBERS = 5_000
 HEADER_SEARCH_ROWS = 10
-REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+PROLOG_BYTES = 256 * 1024  # an XML part whose prolog runs longer than this is refused
 
 
 @dataclass(frozen=True)
@@ -57,8 +57,13 @@ class Problem:
         return f"{self.where}: {self.message}"
 
     def as_dict(self) -> dict:
-        return {"sheet": self.sheet, "row": self.row, "column": self.column,
-                "header": self.header, "message": self.message}
+        return {
+            "sheet": self.sheet,
+            "row": self.row,
+            "column": self.column,
+            "header": self.header,
+            "message": self.message,
+        }
 
 
 class WorkbookRejected(Exception):
@@ -67,6 +72,10 @@ class WorkbookRejected(Exception):
     def __init__(self, problems: list[Problem]):
         self.problems = problems
         super().__init__("; ".join(str(p) for p in problems[:3]))
+
+
+def _rejected(message: str, **where) -> WorkbookRejected:
+    return WorkbookRejected([Problem(message, **where)])
 
 
 @dataclass
@@ -100,86 +109,133 @@ def _size(n: int) -> str:
 def _not_a_zip(data: bytes) -> str:
     head = data[:2048].lstrip()
     if data.startswith(OLE_MAGIC):
-        if "EncryptedPackage".encode("utf-16-le") in data or b"EncryptionInfo" in data or \
-                "EncryptionInfo".encode("utf-16-le") in data:
-            return ("The workbook is password-protected (encrypted). Remove the password in "
-                    "Excel (File > Info > Protect Workbook > Encrypt with Password, clear it), "
-                    "save it as .xlsx and upload it again.")
-        return ("This is an old-style Excel 97-2003 (.xls) or other Office file. Open it in "
-                "Excel and save it as an Excel Workbook (.xlsx), then upload that.")
+        if (
+            "EncryptedPackage".encode("utf-16-le") in data
+            or b"EncryptionInfo" in data
+            or "EncryptionInfo".encode("utf-16-le") in data
+        ):
+            return (
+                "The workbook is password-protected (encrypted). Remove the password in "
+                "Excel (File > Info > Protect Workbook > Encrypt with Password, clear it), "
+                "save it as .xlsx and upload it again."
+            )
+        return (
+            "This is an old-style Excel 97-2003 (.xls) or other Office file. Open it in "
+            "Excel and save it as an Excel Workbook (.xlsx), then upload that."
+        )
     if head.startswith(b"%PDF"):
         return "This is a PDF, not an Excel workbook. Upload the plan as an .xlsx workbook."
     if head[:15].lower().startswith((b"<!doctype html", b"<html")):
         return "This is a web page, not an Excel workbook. Upload an .xlsx workbook."
     if head.startswith(b"<?xml"):
-        return ("This is an XML file (perhaps an Excel 2003 XML spreadsheet), not an .xlsx "
-                "workbook. Open it in Excel and save it as an Excel Workbook (.xlsx).")
+        return (
+            "This is an XML file (perhaps an Excel 2003 XML spreadsheet), not an .xlsx "
+            "workbook. Open it in Excel and save it as an Excel Workbook (.xlsx)."
+        )
     try:
         sample = head.decode("utf-8")
     except UnicodeDecodeError:
         sample = ""
     if sample and ("," in sample or "\t" in sample) and "\x00" not in sample:
-        return ("This looks like a CSV or text file, not an Excel workbook. Use the workbook "
-                "template: every sheet of the plan goes in one .xlsx file.")
+        return (
+            "This looks like a CSV or text file, not an Excel workbook. Use the workbook "
+            "template: every sheet of the plan goes in one .xlsx file."
+        )
     return "This file is not an Excel workbook (.xlsx). Upload the plan as an .xlsx workbook."
 
 
 def check_container(data: bytes) -> zipfile.ZipFile:
     """The zip behind the workbook, after every check that does not need openpyxl."""
     if not data:
-        raise WorkbookRejected([Problem("The file is empty.")])
+        raise _rejected("The file is empty.")
     limit = max_bytes()
     if len(data) > limit:
-        raise WorkbookRejected([Problem(
+        raise _rejected(
             f"The file is {_size(len(data))}; the largest workbook accepted is {_size(limit)}. "
             "Remove unused sheets, images or formatting and try again."
-        )])
+        )
     if data.startswith(OLE_MAGIC) or not zipfile.is_zipfile(io.BytesIO(data)):
-        raise WorkbookRejected([Problem(_not_a_zip(data))])
+        raise _rejected(_not_a_zip(data))
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise WorkbookRejected([Problem(f"The workbook is damaged and cannot be opened ({exc}). "
-                                        "Open it in Excel, save it again and retry.")]) from None
+        raise _rejected(
+            f"The workbook is damaged and cannot be opened ({exc}). "
+            "Open it in Excel, save it again and retry."
+        ) from None
     names = {i.filename for i in infos}
     lower = {n.lower() for n in names}
     if "xl/workbook.xml" not in names:
         if "xl/workbook.bin" in lower:
-            message = ("This is an Excel binary workbook (.xlsb). Save it as an Excel Workbook "
-                       "(.xlsx) and upload that.")
+            message = (
+                "This is an Excel binary workbook (.xlsb). Save it as an Excel Workbook "
+                "(.xlsx) and upload that."
+            )
         elif "mimetype" in names and b"opendocument" in archive.read("mimetype")[:100]:
-            message = ("This is an OpenDocument spreadsheet (.ods). Save it as an Excel "
-                       "Workbook (.xlsx) and upload that.")
+            message = (
+                "This is an OpenDocument spreadsheet (.ods). Save it as an Excel "
+                "Workbook (.xlsx) and upload that."
+            )
         elif "word/document.xml" in names:
             message = "This is a Word document, not an Excel workbook."
         else:
-            message = ("This is a zip archive but not an Excel workbook (it has no "
-                       "xl/workbook.xml). Upload the .xlsx file itself.")
-        raise WorkbookRejected([Problem(message)])
+            message = (
+                "This is a zip archive but not an Excel workbook (it has no "
+                "xl/workbook.xml). Upload the .xlsx file itself."
+            )
+        raise _rejected(message)
     content_types = archive.read("[Content_Types].xml") if "[Content_Types].xml" in names else b""
-    if any(n.endswith("vbaproject.bin") or n.startswith("xl/macrosheets/") for n in lower) or \
-            b"macroEnabled" in content_types:
-        raise WorkbookRejected([Problem(
+    if (
+        any(n.endswith("vbaproject.bin") or n.startswith("xl/macrosheets/") for n in lower)
+        or b"macroEnabled" in content_types
+    ):
+        raise _rejected(
             "The workbook contains macros (.xlsm). Macro workbooks are not accepted: save it as "
             "an Excel Workbook (.xlsx), which drops the macros, and upload that."
-        )])
+        )
     if len(infos) > MAX_MEMBERS or sum(i.file_size for i in infos) > MAX_UNPACKED_BYTES:
-        raise WorkbookRejected([Problem(
+        raise _rejected(
             "The workbook unpacks to far more data than a plan holds (a 'zip bomb', or "
             "formatting applied to whole sheets). Copy the plan's cells into the template and "
             "try again."
-        )])
+        )
     for info in infos:
-        if info.filename.lower().endswith((".xml", ".rels")):
+        if info.filename.lower().endswith((".xml", ".rels", ".vml")):
             with archive.open(info) as member:
-                head = member.read(4096)
-            if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
-                raise WorkbookRejected([Problem(
+                safe = _prolog_is_plain(member.read(PROLOG_BYTES))
+            if not safe:
+                raise _rejected(
                     "The workbook contains an XML document type declaration, which Excel never "
                     "writes; it is refused for safety. Save it again from Excel."
-                )])
+                )
     return archive
+
+
+def _prolog_is_plain(head: bytes) -> bool:
+    """True if the XML before the root element holds no DOCTYPE (so no entities at all).
+
+    Walks the prolog (declaration, comments, processing instructions) rather than searching
+    the first bytes, so a DOCTYPE cannot hide behind a long comment."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        text = head.decode("utf-16", errors="replace")
+    else:
+        text = head.decode("utf-8", errors="replace")
+    i = 0
+    while True:
+        i = len(text) - len(text[i:].lstrip(" \t\r\n\ufeff"))
+        if text.startswith("<?", i):
+            end, close = text.find("?>", i), 2
+        elif text.startswith("<!--", i):
+            end, close = text.find("-->", i), 3
+        elif i >= len(text):
+            return len(head) < PROLOG_BYTES  # empty or all prolog: the XML parser will say
+        else:
+            # The root element starts here; anything else (<!DOCTYPE, <!ENTITY) is refused.
+            return not text.startswith("<!", i)
+        if end < 0:
+            return len(head) < PROLOG_BYTES  # malformed but short: the XML parser will say
+        i = end + close
 
 
 def _local(tag: str) -> str:
@@ -192,19 +248,27 @@ def sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
         book = ET.fromstring(archive.read("xl/workbook.xml"))
         rels = ET.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
     except (KeyError, ET.ParseError) as exc:
-        raise WorkbookRejected([Problem(f"The workbook's structure is damaged ({exc}). Open "
-                                        "it in Excel, save it again and retry.")]) from None
+        raise _rejected(
+            f"The workbook's structure is damaged ({exc}). Open "
+            "it in Excel, save it again and retry."
+        ) from None
     targets = {}
     for rel in rels:
         if rel.get("Type", "").endswith("/worksheet"):
             target = rel.get("Target", "")
-            path = target.lstrip("/") if target.startswith("/") else \
-                posixpath.normpath(posixpath.join("xl", target))
+            path = (
+                target.lstrip("/")
+                if target.startswith("/")
+                else posixpath.normpath(posixpath.join("xl", target))
+            )
             targets[rel.get("Id")] = path
     parts = {}
     for element in book.iter():
         if _local(element.tag) == "sheet":
-            rid = element.get(f"{{{REL_NS}}}id") or element.get("id")
+            # r:id, whatever the namespace (transitional or strict OOXML) calls itself.
+            rid = next(
+                (v for k, v in element.attrib.items() if k.endswith("}id")), element.get("id")
+            )
             if rid in targets:
                 parts[element.get("name", "")] = targets[rid]
     return parts
@@ -252,9 +316,11 @@ def scan_sheet(archive: zipfile.ZipFile, path: str, sheet: RawSheet) -> None:
                 elif tag == "mergeCell" and element.get("ref"):
                     sheet.merged.append(element.get("ref"))
     except (ET.ParseError, ValueError, KeyError, zipfile.BadZipFile) as exc:
-        raise WorkbookRejected([Problem(
+        raise _rejected(
             f"The sheet's XML is damaged ({exc}). Open the workbook in Excel, save it again and "
-            "retry.", sheet=sheet.name)]) from None
+            "retry.",
+            sheet=sheet.name,
+        ) from None
 
 
 def read_workbook(data: bytes, *, wanted=None) -> RawWorkbook:
@@ -266,21 +332,21 @@ def read_workbook(data: bytes, *, wanted=None) -> RawWorkbook:
     sheets: dict[str, RawSheet] = {}
     for name, path in parts.items():
         if path not in archive.NameToInfo:
-            raise WorkbookRejected([Problem("The sheet is missing from the file; the workbook "
-                                            "is damaged.", sheet=name)])
+            raise _rejected(
+                "The sheet is missing from the file; the workbook is damaged.", sheet=name
+            )
         sheet = RawSheet(name)
         scan_sheet(archive, path, sheet)
         sheets[name] = sheet
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # openpyxl warns about extensions it skips
-            book = load_workbook(io.BytesIO(data), read_only=True, data_only=True,
-                                 keep_links=False)
+            book = load_workbook(io.BytesIO(data), read_only=True, data_only=True, keep_links=False)
     except Exception as exc:  # openpyxl raises many kinds; all mean the same to an officer
-        raise WorkbookRejected([Problem(
+        raise _rejected(
             f"Excel could have saved this file, but it cannot be read ({type(exc).__name__}: "
-            f"{exc}). Open it in Excel, save it as an Excel Workbook (.xlsx) and retry.")]) \
-            from None
+            f"{exc}). Open it in Excel, save it as an Excel Workbook (.xlsx) and retry."
+        ) from None
     try:
         for name, sheet in sheets.items():
             limit = wanted(name) if wanted else None
@@ -304,11 +370,15 @@ def _read_rows(ws, sheet: RawSheet, last_row: int) -> None:
             value = getattr(cell, "value", None)
             if value is not None and row_no is None:
                 row_no = cell.row
-            if isinstance(value, (int, float)) and not isinstance(value, bool) and \
-                    "%" in (cell.number_format or ""):
+            if (
+                isinstance(value, (int, float))
+                and not isinstance(value, bool)
+                and "%" in (cell.number_format or "")
+            ):
                 sheet.percent.add((cell.row, index))
             values.append(value)
-        if row_no is None or all(v is None or (isinstance(v, str) and not v.strip())
-                                 for v in values):
+        if row_no is None or all(
+            v is None or (isinstance(v, str) and not v.strip()) for v in values
+        ):
             continue
         sheet.rows.append((row_no, tuple(values)))

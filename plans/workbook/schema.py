@@ -17,11 +17,39 @@ from django.db import models
 from plans import models as m
 
 # Column kinds: how a cell is read and written (see plans.workbook.cells).
-TEXT, LONG, SLUG, MONEY, SIGNED_MONEY, NUMBER, VOLUME, SHARE, INT, DATE, YEAR, PERIOD, CHOICE, \
-    BOOL, REF = (
-        "text", "long", "slug", "money", "signed_money", "number", "volume", "share", "int",
-        "date", "year", "period", "choice", "bool", "ref",
-    )
+(
+    TEXT,
+    LONG,
+    SLUG,
+    MONEY,
+    SIGNED_MONEY,
+    NUMBER,
+    VOLUME,
+    SHARE,
+    INT,
+    DATE,
+    YEAR,
+    PERIOD,
+    CHOICE,
+    BOOL,
+    REF,
+) = (
+    "text",
+    "long",
+    "slug",
+    "money",
+    "signed_money",
+    "number",
+    "volume",
+    "share",
+    "int",
+    "date",
+    "year",
+    "period",
+    "choice",
+    "bool",
+    "ref",
+)
 MONEY_KINDS = {MONEY, SIGNED_MONEY}
 
 
@@ -76,7 +104,7 @@ class SheetSpec:
 ACCEPTS = {
     TEXT: "Text.",
     LONG: "Text; line breaks are kept.",
-    SLUG: "Lower-case letters, digits and hyphens, e.g. mtfs-2017-21.",
+    SLUG: "Letters, digits and hyphens, no spaces, e.g. mtfs-2017-21.",
     MONEY: "Pounds: 129000, £129,000, 129k or £1.2m. Not negative.",
     SIGNED_MONEY: "Pounds: 129000, £129,000, 129k or £1.2m; a minus sign or (brackets) for a "
     "negative figure.",
@@ -89,7 +117,7 @@ ACCEPTS = {
     YEAR: "A financial year written like 2017/18.",
     PERIOD: "1 (April) to 12 (March); P7, Oct or October are read too.",
     BOOL: "Y or N (Yes/No, True/False).",
-    REF: "",
+    REF: "Text, matched without regard to capitals.",
 }
 
 
@@ -114,47 +142,100 @@ ABOUT_SHEET = "About"
 SUMMARY_SHEET = "Summary"
 
 PLAN = SheetSpec(
-    PLAN_SHEET, m.Plan,
+    PLAN_SHEET,
+    m.Plan,
     (
-        C("Authority", "authority", REF, required=True, max_length=200,
-          help="The council: its short name (slug, e.g. torbay) or full name. It must already "
-          "exist in the tracker."),
-        C("Plan code", "code", SLUG, required=True,
-          help="Short unique name for the plan within the authority, e.g. mtfs-2017-21."),
+        C(
+            "Authority",
+            "authority",
+            REF,
+            required=True,
+            max_length=200,
+            help="The council: its short name (slug, e.g. torbay) or full name. It must already "
+            "exist in the tracker.",
+        ),
+        C(
+            "Plan code",
+            "code",
+            SLUG,
+            required=True,
+            help="Short unique name for the plan within the authority, e.g. mtfs-2017-21.",
+        ),
         C("Title", "title", required=True, help="The plan's title as the paper gives it."),
-        C("Kind", "kind", CHOICE, required=True, choices=m.Plan.Kind,
-          help="What sort of document the plan is."),
+        C(
+            "Kind",
+            "kind",
+            CHOICE,
+            required=True,
+            choices=m.Plan.Kind,
+            help="What sort of document the plan is.",
+        ),
         C("Directorate", "directorate", help="e.g. Children's Services."),
-        C("First year", "first_year", YEAR, required=True,
-          help="First financial year the plan covers."),
-        C("Last year", "last_year", YEAR, required=True,
-          help="Last financial year the plan covers (the same as the first for one year)."),
+        C(
+            "First year",
+            "first_year",
+            YEAR,
+            required=True,
+            help="First financial year the plan covers.",
+        ),
+        C(
+            "Last year",
+            "last_year",
+            YEAR,
+            required=True,
+            help="Last financial year the plan covers (the same as the first for one year).",
+        ),
         C("Status", "status", CHOICE, choices=m.Plan.Status, help="Draft if left blank."),
         C("Approved on", "approved_on", DATE, help="Date the plan was approved."),
         C("Approved by", "approved_by", help="Who approved it, e.g. Cabinet."),
         C("Published on", "published_on", DATE, help="Date of the paper or of this revision."),
-        C("Revises (plan code)", "revises", REF, max_length=60, aliases=("revises",),
-          help="Code of the earlier plan of the same authority that this one revises."),
+        C(
+            "Revises (plan code)",
+            "revises",
+            REF,
+            max_length=60,
+            aliases=("revises",),
+            help="Code of the earlier plan of the same authority that this one revises.",
+        ),
         C("Source document", "source_document", help="The paper the plan was taken from."),
         C("Summary", "summary", LONG, help="A paragraph summarising the plan."),
         C("Notes", "notes", LONG, help="Anything else worth keeping."),
     ),
-    key=("code",), required=True, freeze="A2",
+    key=("code",),
+    required=True,
+    freeze="A2",
     help="One row per field: the field's name in column A, its value in column B. Column C "
     "explains the field and is not read.",
 )
 
 WORKSTREAMS = SheetSpec(
-    "Workstreams", m.Workstream,
+    "Workstreams",
+    m.Workstream,
     (
-        C("Code", "code", SLUG, help="Short name, e.g. placements. Made from the name when "
-          "left blank."),
-        C("Name", "name", required=True, width=40,
-          help="The theme or objective; savings lines name it in their Workstream column."),
+        C(
+            "Code",
+            "code",
+            SLUG,
+            help="Short name, e.g. placements. Made from the name when left blank.",
+        ),
+        C(
+            "Name",
+            "name",
+            required=True,
+            width=40,
+            help="The theme or objective; savings lines name it in their Workstream column.",
+        ),
         C("Description", "description", LONG, width=50),
         C("Lead", "lead", width=30, help="Who leads the workstream."),
-        C("Order", "order", INT, low=0, high=32767, width=8,
-          help="Position in lists; the row's position when blank."),
+        C(
+            "Order",
+            "order",
+            INT,
+            low=0,
+            high=32767,
+            width=8,
+            help="Position in lists; the row's position when blank.",
+        ),
     ),
     key=("code",),
     help="The themes or objectives that group savings lines. Optional: a workstream named on "
@@ -162,39 +243,95 @@ WORKSTREAMS = SheetSpec(
 )
 
 LINES = SheetSpec(
-    LINES_SHEET, m.SavingsLine,
+    LINES_SHEET,
+    m.SavingsLine,
     (
-        C("Reference", "reference", required=True, aliases=("ref",),
-          help="The line's reference, unique in the plan, e.g. CHS/SAV/34. Lines are matched "
-          "by reference when importing into an existing plan."),
-        C("Workstream", "workstream", REF, max_length=300, width=24,
-          help="Code or name of the line's workstream; a new name creates a workstream."),
+        C(
+            "Reference",
+            "reference",
+            required=True,
+            aliases=("ref",),
+            help="The line's reference, unique in the plan, e.g. CHS/SAV/34. Lines are matched "
+            "by reference when importing into an existing plan.",
+        ),
+        C(
+            "Workstream",
+            "workstream",
+            REF,
+            max_length=300,
+            width=24,
+            help="Code or name of the line's workstream; a new name creates a workstream.",
+        ),
         C("Title", "title", required=True, width=40, help="What the saving is."),
         C("Description", "description", LONG, width=40),
         C("Actions", "actions", LONG, width=40, help="How it will be delivered."),
         C("Owner", "owner", width=24, help="Who is responsible."),
-        C("Category", "category", CHOICE, choices=m.SavingsLine.Category,
-          help="Other if left blank."),
-        C("Status", "status", CHOICE, choices=m.SavingsLine.Status,
-          help="Proposed if left blank."),
-        C("Current RAG", "rag", CHOICE, choices=m.RAG, aliases=("rag",),
-          help="Delivery confidence now (B, G, A or R are read too); blank for not rated."),
-        C("Original RAG", "original_rag", CHOICE, choices=m.RAG,
-          help="Delivery confidence at budget setting."),
-        C("In revenue budget", "in_revenue_budget", BOOL, width=10,
-          help="Y when the saving is in the base revenue budget (* in the papers)."),
-        C("Recurring or one-off", "recurrence", CHOICE, choices=m.SavingsLine.Recurrence,
-          aliases=("recurrence",), help="Recurring if left blank."),
-        C("Start period", "start_period", PERIOD, width=10,
-          help="Month the saving starts: 1 (April) to 12 (March)."),
-        C("Counts towards target", "counts_towards_target", BOOL, width=10,
-          help="N for savings the paper reports outside its target (Y if left blank)."),
-        C("Order", "order", INT, low=0, high=32767, width=8,
-          help="Position in lists; the row's position when blank."),
-        C("Notes", "notes", LONG, width=40,
-          help="Discrepancies between papers and other notes."),
+        C(
+            "Category",
+            "category",
+            CHOICE,
+            choices=m.SavingsLine.Category,
+            help="Other if left blank.",
+        ),
+        C("Status", "status", CHOICE, choices=m.SavingsLine.Status, help="Proposed if left blank."),
+        C(
+            "Current RAG",
+            "rag",
+            CHOICE,
+            choices=m.RAG,
+            aliases=("rag",),
+            help="Delivery confidence now (B, G, A or R are read too); blank for not rated.",
+        ),
+        C(
+            "Original RAG",
+            "original_rag",
+            CHOICE,
+            choices=m.RAG,
+            help="Delivery confidence at budget setting.",
+        ),
+        C(
+            "In revenue budget",
+            "in_revenue_budget",
+            BOOL,
+            width=10,
+            help="Y when the saving is in the base revenue budget (* in the papers).",
+        ),
+        C(
+            "Recurring or one-off",
+            "recurrence",
+            CHOICE,
+            choices=m.SavingsLine.Recurrence,
+            aliases=("recurrence",),
+            help="Recurring if left blank.",
+        ),
+        C(
+            "Start period",
+            "start_period",
+            PERIOD,
+            width=10,
+            help="Month the saving starts: 1 (April) to 12 (March).",
+        ),
+        C(
+            "Counts towards target",
+            "counts_towards_target",
+            BOOL,
+            width=10,
+            help="N for savings the paper reports outside its target (Y if left blank).",
+        ),
+        C(
+            "Order",
+            "order",
+            INT,
+            low=0,
+            high=32767,
+            width=8,
+            help="Position in lists; the row's position when blank.",
+        ),
+        C("Notes", "notes", LONG, width=40, help="Discrepancies between papers and other notes."),
     ),
-    key=("reference",), required=True, freeze="C2",
+    key=("reference",),
+    required=True,
+    freeze="C2",
     help="One row per savings line. After the columns below come the year columns, one per "
     "financial year, headed like 2017/18; each cell holds the line's planned saving that year: "
     "an amount (129000, £129,000, 129k, £1.2m), a range (50k-600k) or TBC. A blank cell means "
@@ -204,12 +341,26 @@ LINES = SheetSpec(
 )
 
 DETAILS = SheetSpec(
-    "Amount details", m.PlannedAmount,
+    "Amount details",
+    m.PlannedAmount,
     (
-        C("Reference", "line", REF, required=True, max_length=40, aliases=("ref",),
-          help="Reference of the savings line."),
-        C("Year", "year", YEAR, required=True, width=10,
-          help="The financial year; the line must have an amount that year."),
+        C(
+            "Reference",
+            "line",
+            REF,
+            required=True,
+            max_length=40,
+            aliases=("ref",),
+            help="Reference of the savings line.",
+        ),
+        C(
+            "Year",
+            "year",
+            YEAR,
+            required=True,
+            width=10,
+            help="The financial year; the line must have an amount that year.",
+        ),
         C("Driver volume", "driver_volume", VOLUME, help="e.g. 2 (placements)."),
         C("Driver unit", "driver_unit", width=24, help="e.g. placements."),
         C("Driver unit value", "driver_unit_value", MONEY, help="Value per unit, e.g. £126,705."),
@@ -222,15 +373,36 @@ DETAILS = SheetSpec(
 )
 
 PROGRESS = SheetSpec(
-    "Progress", m.ProgressEntry,
+    "Progress",
+    m.ProgressEntry,
     (
-        C("Reference", "line", REF, required=True, max_length=40, aliases=("ref",),
-          help="Reference of the savings line."),
-        C("As at", "as_at", DATE, required=True, width=12,
-          help="Date of the figures; it must fall within the plan's years."),
+        C(
+            "Reference",
+            "line",
+            REF,
+            required=True,
+            max_length=40,
+            aliases=("ref",),
+            help="Reference of the savings line.",
+        ),
+        C(
+            "As at",
+            "as_at",
+            DATE,
+            required=True,
+            width=12,
+            help="Date of the figures; it must fall within the plan's years.",
+        ),
         C("Achieved to date", "achieved_to_date", MONEY),
-        C("Achieved or achievable", "basis", CHOICE, choices=m.ProgressEntry.Basis,
-          aliases=("basis",), width=20, help="Achieved if left blank."),
+        C(
+            "Achieved or achievable",
+            "basis",
+            CHOICE,
+            choices=m.ProgressEntry.Basis,
+            aliases=("basis",),
+            width=20,
+            help="Achieved if left blank.",
+        ),
         C("Forecast for the year", "forecast", MONEY),
         C("RAG", "rag", CHOICE, choices=m.RAG, width=12),
         C("Commentary", "commentary", LONG, width=50),
@@ -240,20 +412,41 @@ PROGRESS = SheetSpec(
 )
 
 FORECASTS = SheetSpec(
-    "Overspend forecast", m.OverspendForecast,
+    "Overspend forecast",
+    m.OverspendForecast,
     (
         C("Year", "year", YEAR, required=True, width=10),
-        C("Period", "period", PERIOD, required=True, width=8,
-          help="Month of the forecast: 1 (April) to 12 (March)."),
+        C(
+            "Period",
+            "period",
+            PERIOD,
+            required=True,
+            width=8,
+            help="Month of the forecast: 1 (April) to 12 (March).",
+        ),
         C("Service area", "service_area", width=24, help="Blank for the whole service."),
-        C("Scenario", "scenario", CHOICE, choices=m.OverspendForecast.Scenario, width=12,
-          help="Base if left blank."),
+        C(
+            "Scenario",
+            "scenario",
+            CHOICE,
+            choices=m.OverspendForecast.Scenario,
+            width=12,
+            help="Base if left blank.",
+        ),
         C("Budget", "budget", MONEY),
         C("Forecast outturn", "forecast_outturn", MONEY),
-        C("Stated overspend", "overspend", SIGNED_MONEY,
-          help="Only when the paper gives the overspend without budget and outturn."),
-        C("Stated overspend (high)", "overspend_high", SIGNED_MONEY,
-          help="Upper end when the overspend is a range (£3m-£4m)."),
+        C(
+            "Stated overspend",
+            "overspend",
+            SIGNED_MONEY,
+            help="Only when the paper gives the overspend without budget and outturn.",
+        ),
+        C(
+            "Stated overspend (high)",
+            "overspend_high",
+            SIGNED_MONEY,
+            help="Upper end when the overspend is a range (£3m-£4m).",
+        ),
         C("Commentary", "commentary", LONG, width=50),
     ),
     key=("year", "period", "scenario", "service_area"),
@@ -262,16 +455,28 @@ FORECASTS = SheetSpec(
 )
 
 PRESSURES = SheetSpec(
-    "Cost pressures", m.CostPressure,
+    "Cost pressures",
+    m.CostPressure,
     (
         C("Title", "title", required=True, width=40),
-        C("Kind", "kind", CHOICE, choices=m.CostPressure.Kind, width=20,
-          help="Slippage if left blank."),
+        C(
+            "Kind",
+            "kind",
+            CHOICE,
+            choices=m.CostPressure.Kind,
+            width=20,
+            help="Slippage if left blank.",
+        ),
         C("Year", "year", YEAR, required=True, width=10),
         C("Period", "period", PERIOD, required=True, width=8),
         C("Amount", "amount", MONEY, required=True, help="The month's cost."),
-        C("Savings line", "line", REF, max_length=40,
-          help="Reference of the savings line whose slippage causes it, if any."),
+        C(
+            "Savings line",
+            "line",
+            REF,
+            max_length=40,
+            help="Reference of the savings line whose slippage causes it, if any.",
+        ),
         C("Notes", "notes", LONG, width=40),
     ),
     key=("year", "period", "title"),
@@ -279,7 +484,8 @@ PRESSURES = SheetSpec(
 )
 
 FUNDING = SheetSpec(
-    "Funding", m.Funding,
+    "Funding",
+    m.Funding,
     (
         C("Title", "title", required=True, width=40, help="Unique within the plan."),
         C("Kind", "kind", CHOICE, required=True, choices=m.Funding.Kind, width=24),
@@ -293,20 +499,38 @@ FUNDING = SheetSpec(
 )
 
 KPIS = SheetSpec(
-    "KPIs", m.KPI,
+    "KPIs",
+    m.KPI,
     (
         C("Code", "code", SLUG, required=True, help="Short unique name, e.g. cla-count."),
         C("Name", "name", required=True, width=40),
         C("Unit", "unit", CHOICE, choices=m.KPI.Unit, width=14, help="Count if left blank."),
-        C("Better when", "direction", CHOICE, required=True, choices=m.KPI.Direction,
-          aliases=("direction",), width=16),
-        C("Rate per 10000 children", "per_child_population", BOOL, width=10,
-          help="Y to show a rate per 10,000 children beside the count."),
+        C(
+            "Better when",
+            "direction",
+            CHOICE,
+            required=True,
+            choices=m.KPI.Direction,
+            aliases=("direction",),
+            width=16,
+        ),
+        C(
+            "Rate per 10000 children",
+            "per_child_population",
+            BOOL,
+            width=10,
+            help="Y to show a rate per 10,000 children beside the count.",
+        ),
         C("Baseline value", "baseline_value", NUMBER),
         C("Baseline date", "baseline_date", DATE, width=12),
-        C("Tolerance", "tolerance", SHARE, width=10,
-          help="Share of the target a value may miss by and still be Amber; blank for the "
-          "default."),
+        C(
+            "Tolerance",
+            "tolerance",
+            SHARE,
+            width=10,
+            help="Share of the target a value may miss by and still be Amber; blank for the "
+            "default.",
+        ),
         C("Definition", "definition", LONG, width=40),
         C("Notes", "notes", LONG, width=40),
         C("Order", "order", INT, low=0, high=32767, width=8),
@@ -316,14 +540,14 @@ KPIS = SheetSpec(
 )
 
 KPI_VALUES = SheetSpec(
-    "KPI values", m.KpiPoint,
+    "KPI values",
+    m.KpiPoint,
     (
         C("KPI code", "kpi", REF, required=True, max_length=60, help="Code of the KPI."),
         C("Kind", "kind", CHOICE, required=True, choices=m.KpiPoint.Kind, width=12),
         C("Date", "date", DATE, required=True, width=12),
         C("Value", "value", NUMBER, required=True),
-        C("Label", "label", width=24,
-          help="For comparators: statistical neighbours, England..."),
+        C("Label", "label", width=24, help="For comparators: statistical neighbours, England..."),
         C("Notes", "notes", LONG, width=40),
     ),
     key=("kpi", "kind", "date", "label"),
@@ -331,7 +555,8 @@ KPI_VALUES = SheetSpec(
 )
 
 RISKS = SheetSpec(
-    "Risks", m.Risk,
+    "Risks",
+    m.Risk,
     (
         C("Reference", "reference", required=True, aliases=("ref",), width=10),
         C("Description", "description", LONG, required=True, width=50),
@@ -347,12 +572,18 @@ RISKS = SheetSpec(
 )
 
 ADJUSTMENTS = SheetSpec(
-    "Year adjustments", m.YearAdjustment,
+    "Year adjustments",
+    m.YearAdjustment,
     (
-        C("Year", "year", YEAR, required=True, width=10,
-          help="A financial year of the plan."),
-        C("Factor", "factor", SHARE, required=True, width=10,
-          help="Share of the year's planned savings expected in-year: 0.5 or 50%."),
+        C("Year", "year", YEAR, required=True, width=10, help="A financial year of the plan."),
+        C(
+            "Factor",
+            "factor",
+            SHARE,
+            required=True,
+            width=10,
+            help="Share of the year's planned savings expected in-year: 0.5 or 50%.",
+        ),
         C("Reason", "reason", LONG, width=60),
     ),
     key=("year",),
@@ -361,20 +592,29 @@ ADJUSTMENTS = SheetSpec(
 )
 
 STATED = SheetSpec(
-    "Stated totals", m.StatedFigure,
+    "Stated totals",
+    m.StatedFigure,
     (
-        C("Key", "key", SLUG, help="Short unique name; made from the label and year when "
-          "blank."),
-        C("Measure", "measure", CHOICE, required=True, choices=m.StatedFigure.Measure,
-          width=20),
+        C("Key", "key", SLUG, help="Short unique name; made from the label and year when blank."),
+        C("Measure", "measure", CHOICE, required=True, choices=m.StatedFigure.Measure, width=20),
         C("Year", "year", YEAR, width=10, help="Blank for all years."),
-        C("Savings line", "line", REF, max_length=40,
-          help="Reference of the line, for a line total."),
+        C(
+            "Savings line",
+            "line",
+            REF,
+            max_length=40,
+            help="Reference of the line, for a line total.",
+        ),
         C("Label", "label", required=True, width=40),
         C("Low", "low", SIGNED_MONEY),
         C("High", "high", SIGNED_MONEY, help="Only for a range."),
-        C("As printed", "stated_text", required=True, width=20,
-          help="The figure as printed, e.g. 1.314m - 1.864m."),
+        C(
+            "As printed",
+            "stated_text",
+            required=True,
+            width=20,
+            help="The figure as printed, e.g. 1.314m - 1.864m.",
+        ),
         C("Notes", "notes", LONG, width=40),
     ),
     key=("key",),
@@ -383,10 +623,18 @@ STATED = SheetSpec(
 )
 
 NARRATIVE = SheetSpec(
-    "Narrative", m.NarrativeSection,
+    "Narrative",
+    m.NarrativeSection,
     (
-        C("Order", "order", INT, low=0, high=32767, width=8,
-          help="Position of the section; the row's position when blank."),
+        C(
+            "Order",
+            "order",
+            INT,
+            low=0,
+            high=32767,
+            width=8,
+            help="Position of the section; the row's position when blank.",
+        ),
         C("Heading", "heading", required=True, width=40),
         C("Body", "body", LONG, required=True, width=100),
     ),
@@ -395,12 +643,19 @@ NARRATIVE = SheetSpec(
 )
 
 COMMENTARY = SheetSpec(
-    "Commentary", m.Commentary,
+    "Commentary",
+    m.Commentary,
     (
         C("Year", "year", YEAR, required=True, width=10),
         C("Period", "period", PERIOD, required=True, width=8),
-        C("Role", "role", CHOICE, choices=m.Commentary.Role, width=22,
-          help="Director's commentary if left blank."),
+        C(
+            "Role",
+            "role",
+            CHOICE,
+            choices=m.Commentary.Role,
+            width=22,
+            help="Director's commentary if left blank.",
+        ),
         C("Body", "body", LONG, required=True, width=100),
     ),
     key=("year", "period", "role"),
@@ -409,8 +664,21 @@ COMMENTARY = SheetSpec(
 
 # In workbook order; children after the records they refer to, which is also the apply order.
 SHEETS: tuple[SheetSpec, ...] = (
-    PLAN, WORKSTREAMS, LINES, DETAILS, PROGRESS, FORECASTS, PRESSURES, FUNDING, KPIS,
-    KPI_VALUES, RISKS, ADJUSTMENTS, STATED, NARRATIVE, COMMENTARY,
+    PLAN,
+    WORKSTREAMS,
+    LINES,
+    DETAILS,
+    PROGRESS,
+    FORECASTS,
+    PRESSURES,
+    FUNDING,
+    KPIS,
+    KPI_VALUES,
+    RISKS,
+    ADJUSTMENTS,
+    STATED,
+    NARRATIVE,
+    COMMENTARY,
 )
 BY_NAME = {header_key(s.name): s for s in SHEETS}
 # Sheets the export writes for people and the import does not read.

@@ -10,6 +10,7 @@ Summary sheet come from ``dashboards.figures``, like every other page and report
 from __future__ import annotations
 
 import io
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -102,9 +103,15 @@ def _validation(ws, col: s.Column, ref: str) -> None:
     formula = '"' + ",".join(options) + '"'
     if len(formula) > 255:
         return
-    dv = DataValidation(type="list", formula1=formula, allow_blank=True,
-                        errorStyle="warning", showErrorMessage=True,
-                        error=f"Choose one of: {', '.join(options)}", errorTitle=col.header)
+    dv = DataValidation(
+        type="list",
+        formula1=formula,
+        allow_blank=True,
+        errorStyle="warning",
+        showErrorMessage=True,
+        error=f"Choose one of: {', '.join(options)}",
+        errorTitle=col.header,
+    )
     dv.add(ref)
     ws.add_data_validation(dv)
 
@@ -156,8 +163,11 @@ def write_about(ws, content: Content) -> None:
             row += 1
             ws.cell(row=row, column=3, value=f"Each row is identified by: {keys}.")
         row += 1
-        _header(ws, row, ["Column" if spec is not s.PLAN else "Field", "Required", "Meaning",
-                          "What to type"])
+        _header(
+            ws,
+            row,
+            ["Column" if spec is not s.PLAN else "Field", "Required", "Meaning", "What to type"],
+        )
         for col in spec.columns:
             row += 1
             ws.cell(row=row, column=1, value=col.header)
@@ -167,10 +177,17 @@ def write_about(ws, content: Content) -> None:
         if spec is s.LINES:
             row += 1
             ws.cell(row=row, column=1, value="2017/18, 2018/19, ...")
-            ws.cell(row=row, column=3, value="One column per financial year of the plan: the "
-                    "line's planned saving that year.").alignment = WRAP
-            ws.cell(row=row, column=4, value="An amount (129k, £1.2m), a range (50k-600k) or "
-                    "TBC; blank for none.").alignment = WRAP
+            ws.cell(
+                row=row,
+                column=3,
+                value="One column per financial year of the plan: the "
+                "line's planned saving that year.",
+            ).alignment = WRAP
+            ws.cell(
+                row=row,
+                column=4,
+                value="An amount (129k, £1.2m), a range (50k-600k) or TBC; blank for none.",
+            ).alignment = WRAP
     ws.freeze_panes = "A3"
 
 
@@ -191,8 +208,9 @@ def write_table(ws, spec: s.SheetSpec, rows: list[dict], years: list[str]) -> No
     columns = list(spec.columns)
     headers = [c.header for c in columns] + (years if spec is s.LINES else [])
     helps = [_help(c) for c in columns] + [
-        f"Planned saving in {y}: an amount, a range (50k-600k) or TBC." for y in
-        (years if spec is s.LINES else [])]
+        f"Planned saving in {y}: an amount, a range (50k-600k) or TBC."
+        for y in (years if spec is s.LINES else [])
+    ]
     _header(ws, 1, headers, helps)
     for r, record in enumerate(rows, start=2):
         for c, col in enumerate(columns, start=1):
@@ -235,8 +253,9 @@ def write_workbook(content: Content) -> bytes:
     wb.active.title = s.ABOUT_SHEET
     write_plan_sheet(wb.create_sheet(s.PLAN_SHEET), content)
     for spec in s.SHEETS[1:]:
-        write_table(wb.create_sheet(spec.name), spec, content.sheets.get(spec.name, []),
-                    content.years)
+        write_table(
+            wb.create_sheet(spec.name), spec, content.sheets.get(spec.name, []), content.years
+        )
     if content.summary:
         write_summary(wb.create_sheet(s.SUMMARY_SHEET), content.summary)
     buffer = io.BytesIO()
@@ -266,8 +285,10 @@ def content_from_plan(plan) -> Content:
     names = [w.name.lower() for w in workstreams]
     sheets = content.sheets
     sheets[s.WORKSTREAMS.name] = [_fields(w, s.WORKSTREAMS) for w in workstreams]
-    lines = list(m.SavingsLine.objects.filter(plan=plan).select_related("workstream")
-                 .prefetch_related("amounts"))
+    lines = list(m.SavingsLine.objects.filter(plan=plan).select_related("workstream"))
+    amounts = defaultdict(list)
+    for pa in m.PlannedAmount.objects.filter(line__plan=plan).order_by("year"):
+        amounts[pa.line_id].append(pa)
     years = set(plan.years)
     rows, details = [], []
     for line in lines:
@@ -276,7 +297,7 @@ def content_from_plan(plan) -> Content:
             ws = line.workstream
             row["workstream"] = ws.name if names.count(ws.name.lower()) == 1 else ws.code
         row["amounts"] = {}
-        for pa in line.amounts.all():
+        for pa in amounts[line.pk]:
             row["amounts"][pa.year] = amount_of(pa)
             years.add(pa.year)
             detail = _fields(pa, s.DETAILS)
@@ -288,7 +309,8 @@ def content_from_plan(plan) -> Content:
     sheets[s.DETAILS.name] = sorted(details, key=lambda d: (d["line"], d["year"]))
     sheets[s.PROGRESS.name] = [
         {**_fields(p, s.PROGRESS), "line": p.line.reference}
-        for p in m.ProgressEntry.objects.filter(line__plan=plan).select_related("line")
+        for p in m.ProgressEntry.objects.filter(line__plan=plan)
+        .select_related("line")
         .order_by("line__order", "line__reference", "as_at")
     ]
     for spec, queryset in (
@@ -298,8 +320,7 @@ def content_from_plan(plan) -> Content:
         (s.RISKS, m.Risk.objects.filter(plan=plan)),
         (s.ADJUSTMENTS, m.YearAdjustment.objects.filter(plan=plan)),
         (s.NARRATIVE, m.NarrativeSection.objects.filter(plan=plan)),
-        (s.COMMENTARY, m.Commentary.objects.filter(plan=plan).order_by("year", "period",
-                                                                          "role")),
+        (s.COMMENTARY, m.Commentary.objects.filter(plan=plan).order_by("year", "period", "role")),
     ):
         sheets[spec.name] = [_fields(o, spec) for o in queryset]
     for spec, queryset in (
@@ -312,7 +333,8 @@ def content_from_plan(plan) -> Content:
         ]
     sheets[s.KPI_VALUES.name] = [
         {**_fields(p, s.KPI_VALUES), "kpi": p.kpi.code}
-        for p in m.KpiPoint.objects.filter(kpi__plan=plan).select_related("kpi")
+        for p in m.KpiPoint.objects.filter(kpi__plan=plan)
+        .select_related("kpi")
         .order_by("kpi__order", "kpi__code", "date", "kind", "label")
     ]
     content.summary = summary_rows(plan_totals([plan])[plan.pk])
@@ -320,16 +342,36 @@ def content_from_plan(plan) -> Content:
 
 
 def summary_rows(totals) -> list[list]:
-    header = ["Year", "Planned (low)", "Planned (high)", "TBC lines", "In-year factor",
-              "In-year adjusted (low)", "In-year adjusted (high)", "Achieved", "Anticipated",
-              "Gap (low)", "Gap (high)"]
+    header = [
+        "Year",
+        "Planned (low)",
+        "Planned (high)",
+        "TBC lines",
+        "In-year factor",
+        "In-year adjusted (low)",
+        "In-year adjusted (high)",
+        "Achieved",
+        "Anticipated",
+        "Gap (low)",
+        "Gap (high)",
+    ]
     rows = [header]
     for t in [*totals.years.values(), totals.total]:
-        rows.append([
-            "All years" if t.year == "all" else t.year, t.planned_low, t.planned_high,
-            t.tbc_lines, None if t.year == "all" else Decimal(t.factor), t.adjusted_low,
-            t.adjusted_high, t.achieved, t.anticipated, t.gap_low, t.gap_high,
-        ])
+        rows.append(
+            [
+                "All years" if t.year == "all" else t.year,
+                t.planned_low,
+                t.planned_high,
+                t.tbc_lines,
+                None if t.year == "all" else Decimal(t.factor),
+                t.adjusted_low,
+                t.adjusted_high,
+                t.achieved,
+                t.anticipated,
+                t.gap_low,
+                t.gap_high,
+            ]
+        )
     return rows
 
 
@@ -363,74 +405,184 @@ def example_content(authority=None) -> Content:
     years = ["2024/25", "2025/26", "2026/27"]
     plan = {
         "authority": authority.name if authority else "your-authority",
-        "code": "example-recovery-2024", "title": "Example children's services recovery plan",
-        "kind": "recovery", "directorate": "Children's Services", "first_year": years[0],
-        "last_year": years[-1], "status": "draft", "published_on": date(2024, 3, 1),
+        "code": "example-recovery-2024",
+        "title": "Example children's services recovery plan",
+        "kind": "recovery",
+        "directorate": "Children's Services",
+        "first_year": years[0],
+        "last_year": years[-1],
+        "status": "draft",
+        "published_on": date(2024, 3, 1),
         "source_document": "Example: Cabinet report, March 2024",
         "summary": "A worked example. Replace it with your own plan, or delete its rows.",
     }
     A = Amount  # noqa: N806
     lines = [
-        {"reference": "EX/01", "workstream": "Placements", "title": "Step down residential "
-         "placements to fostering", "owner": "Head of Placements", "category": "placements",
-         "status": "approved", "rag": "amber", "original_rag": "green",
-         "in_revenue_budget": True, "recurrence": "recurring", "start_period": 4,
-         "counts_towards_target": True, "order": 1,
-         "amounts": {"2024/25": A.point(D(450000)), "2025/26": A.point(D(1200000))}},
-        {"reference": "EX/02", "workstream": "Placements", "title": "Reduce children looked "
-         "after through edge-of-care support", "category": "placements", "status": "proposed",
-         "rag": "red", "recurrence": "recurring", "counts_towards_target": True, "order": 2,
-         "amounts": {"2025/26": A.range(D(50000), D(600000)), "2026/27": A.tbc()}},
-        {"reference": "EX/03", "workstream": "Workforce", "title": "Replace agency social "
-         "workers with permanent staff", "category": "staffing", "status": "in_delivery",
-         "rag": "green", "recurrence": "recurring", "counts_towards_target": True, "order": 3,
-         "amounts": {"2024/25": A.point(D(129000)), "2025/26": A.point(D(181000))}},
+        {
+            "reference": "EX/01",
+            "workstream": "Placements",
+            "title": "Step down residential placements to fostering",
+            "owner": "Head of Placements",
+            "category": "placements",
+            "status": "approved",
+            "rag": "amber",
+            "original_rag": "green",
+            "in_revenue_budget": True,
+            "recurrence": "recurring",
+            "start_period": 4,
+            "counts_towards_target": True,
+            "order": 1,
+            "amounts": {"2024/25": A.point(D(450000)), "2025/26": A.point(D(1200000))},
+        },
+        {
+            "reference": "EX/02",
+            "workstream": "Placements",
+            "title": "Reduce children looked after through edge-of-care support",
+            "category": "placements",
+            "status": "proposed",
+            "rag": "red",
+            "recurrence": "recurring",
+            "counts_towards_target": True,
+            "order": 2,
+            "amounts": {"2025/26": A.range(D(50000), D(600000)), "2026/27": A.tbc()},
+        },
+        {
+            "reference": "EX/03",
+            "workstream": "Workforce",
+            "title": "Replace agency social workers with permanent staff",
+            "category": "staffing",
+            "status": "in_delivery",
+            "rag": "green",
+            "recurrence": "recurring",
+            "counts_towards_target": True,
+            "order": 3,
+            "amounts": {"2024/25": A.point(D(129000)), "2025/26": A.point(D(181000))},
+        },
     ]
     sheets = {
         s.WORKSTREAMS.name: [
-            {"code": "placements", "name": "Placements", "lead": "Head of Placements",
-             "order": 1},
+            {"code": "placements", "name": "Placements", "lead": "Head of Placements", "order": 1},
             {"code": "workforce", "name": "Workforce", "order": 2},
         ],
         s.LINES.name: lines,
-        s.DETAILS.name: [{"line": "EX/01", "year": "2024/25", "driver_volume": D(3),
-                          "driver_unit": "placements", "driver_unit_value": D(150000),
-                          "stated_text": "£450k"}],
-        s.PROGRESS.name: [{"line": "EX/03", "as_at": date(2024, 10, 31),
-                           "achieved_to_date": D(60000), "basis": "achieved",
-                           "forecast": D(120000), "rag": "green",
-                           "commentary": "Six posts filled by permanent staff."}],
-        s.FORECASTS.name: [{"year": "2024/25", "period": 7, "scenario": "base",
-                            "budget": D(31500000), "forecast_outturn": D(33200000),
-                            "commentary": "Residential placements above budget."}],
-        s.PRESSURES.name: [{"title": "Slipped step-downs", "kind": "slippage",
-                            "year": "2024/25", "period": 7, "amount": D(37500),
-                            "line": "EX/01"}],
-        s.FUNDING.name: [{"title": "Reserve drawn 2024/25", "kind": "reserve_draw",
-                          "year": "2024/25", "amount": D(1000000),
-                          "source": "Council general reserve"}],
-        s.KPIS.name: [{"code": "cla", "name": "Children looked after", "unit": "count",
-                       "direction": "lower", "per_child_population": True,
-                       "baseline_value": D(412), "baseline_date": date(2024, 3, 31),
-                       "order": 1}],
+        s.DETAILS.name: [
+            {
+                "line": "EX/01",
+                "year": "2024/25",
+                "driver_volume": D(3),
+                "driver_unit": "placements",
+                "driver_unit_value": D(150000),
+                "stated_text": "£450k",
+            }
+        ],
+        s.PROGRESS.name: [
+            {
+                "line": "EX/03",
+                "as_at": date(2024, 10, 31),
+                "achieved_to_date": D(60000),
+                "basis": "achieved",
+                "forecast": D(120000),
+                "rag": "green",
+                "commentary": "Six posts filled by permanent staff.",
+            }
+        ],
+        s.FORECASTS.name: [
+            {
+                "year": "2024/25",
+                "period": 7,
+                "scenario": "base",
+                "budget": D(31500000),
+                "forecast_outturn": D(33200000),
+                "commentary": "Residential placements above budget.",
+            }
+        ],
+        s.PRESSURES.name: [
+            {
+                "title": "Slipped step-downs",
+                "kind": "slippage",
+                "year": "2024/25",
+                "period": 7,
+                "amount": D(37500),
+                "line": "EX/01",
+            }
+        ],
+        s.FUNDING.name: [
+            {
+                "title": "Reserve drawn 2024/25",
+                "kind": "reserve_draw",
+                "year": "2024/25",
+                "amount": D(1000000),
+                "source": "Council general reserve",
+            }
+        ],
+        s.KPIS.name: [
+            {
+                "code": "cla",
+                "name": "Children looked after",
+                "unit": "count",
+                "direction": "lower",
+                "per_child_population": True,
+                "baseline_value": D(412),
+                "baseline_date": date(2024, 3, 31),
+                "order": 1,
+            }
+        ],
         s.KPI_VALUES.name: [
             {"kpi": "cla", "kind": "target", "date": date(2025, 3, 31), "value": D(395)},
             {"kpi": "cla", "kind": "actual", "date": date(2024, 9, 30), "value": D(405)},
-            {"kpi": "cla", "kind": "comparator", "date": date(2024, 3, 31), "value": D(70),
-             "label": "England rate per 10,000"},
+            {
+                "kpi": "cla",
+                "kind": "comparator",
+                "date": date(2024, 3, 31),
+                "value": D(70),
+                "label": "England rate per 10,000",
+            },
         ],
-        s.RISKS.name: [{"reference": "R1", "description": "Too few in-house foster carers for "
-                        "step-downs.", "mitigations": "Recruitment campaign.", "likelihood": 3,
-                        "impact": 4, "owner": "Head of Placements", "status": "open"}],
-        s.ADJUSTMENTS.name: [{"year": "2024/25", "factor": D("0.5"),
-                              "reason": "Savings start part-way through the year."}],
-        s.STATED.name: [{"key": "planned-2024-25", "measure": "planned", "year": "2024/25",
-                         "label": "Savings planned for 2024/25", "low": D(579000),
-                         "high": D(579000), "stated_text": "£579k"}],
-        s.NARRATIVE.name: [{"order": 1, "heading": "Background", "body": "Why the plan is "
-                            "needed.\nWhy the previous plan fell short."}],
-        s.COMMENTARY.name: [{"year": "2024/25", "period": 7, "role": "director",
-                             "body": "Placement step-downs are three months late."}],
+        s.RISKS.name: [
+            {
+                "reference": "R1",
+                "description": "Too few in-house foster carers for step-downs.",
+                "mitigations": "Recruitment campaign.",
+                "likelihood": 3,
+                "impact": 4,
+                "owner": "Head of Placements",
+                "status": "open",
+            }
+        ],
+        s.ADJUSTMENTS.name: [
+            {
+                "year": "2024/25",
+                "factor": D("0.5"),
+                "reason": "Savings start part-way through the year.",
+            }
+        ],
+        s.STATED.name: [
+            {
+                "key": "planned-2024-25",
+                "measure": "planned",
+                "year": "2024/25",
+                "label": "Savings planned for 2024/25",
+                "low": D(579000),
+                "high": D(579000),
+                "stated_text": "£579k",
+            }
+        ],
+        s.NARRATIVE.name: [
+            {
+                "order": 1,
+                "heading": "Background",
+                "body": "Why the plan is needed.\nWhy the previous plan fell short.",
+            }
+        ],
+        s.COMMENTARY.name: [
+            {
+                "year": "2024/25",
+                "period": 7,
+                "role": "director",
+                "body": "Placement step-downs are three months late.",
+            }
+        ],
     }
-    return Content(plan=plan, years=years, sheets=sheets,
-                   title="Plan workbook template – worked example")
+    return Content(
+        plan=plan, years=years, sheets=sheets, title="Plan workbook template – worked example"
+    )

@@ -129,3 +129,11 @@ def test_format_amount():
     assert format_amount(Amount.range(D("50000"), D("600000")), short=True) == "£50k – £600k"
     assert format_amount(Amount.tbc()) == "TBC"
     assert format_money(None) == "—"
+
+
+@pytest.mark.parametrize("text", ["9" * 40, "1" * 29 + "k", "0." + "1" * 40 + "m", "£" + "9" * 13])
+def test_huge_or_over_precise_figures_are_refused_not_crashed(text):
+    with pytest.raises(MoneyError):
+        parse_money(text)
+    with pytest.raises(MoneyError):
+        parse_amount(text)

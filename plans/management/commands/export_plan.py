@@ -19,10 +19,14 @@ class Command(BaseCommand):
         parser.add_argument("plan", nargs="?", help="Plan id, or authority-slug/plan-code.")
         parser.add_argument("file", help="Where to write the .xlsx workbook.")
         group = parser.add_mutually_exclusive_group()
-        group.add_argument("--template", action="store_true",
-                           help="Write the blank template instead of a plan.")
-        group.add_argument("--example", action="store_true",
-                           help="Write the template filled with a worked example.")
+        group.add_argument(
+            "--template", action="store_true", help="Write the blank template instead of a plan."
+        )
+        group.add_argument(
+            "--example",
+            action="store_true",
+            help="Write the template filled with a worked example.",
+        )
 
     def handle(self, *args, plan=None, file=None, template=False, example=False, **options):
         if template or example:
@@ -54,5 +58,7 @@ def find_plan(text: str) -> Plan:
             return plans.get(authority__slug=slug, code=code)
         return plans.get(pk=int(text))
     except (Plan.DoesNotExist, ValueError):
-        raise CommandError(f"There is no plan {text!r}; give its id (see `manage.py "
-                           "plan_summary`) or authority-slug/plan-code.") from None
+        raise CommandError(
+            f"There is no plan {text!r}; give its id (see `manage.py "
+            "plan_summary`) or authority-slug/plan-code."
+        ) from None

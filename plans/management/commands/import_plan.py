@@ -21,11 +21,15 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("file", help="The .xlsx plan workbook.")
-        parser.add_argument("--into", metavar="PLAN_ID",
-                            help="Update this plan (id, or authority-slug/plan-code).")
+        parser.add_argument(
+            "--into", metavar="PLAN_ID", help="Update this plan (id, or authority-slug/plan-code)."
+        )
         parser.add_argument("--user", help="Username recorded in the history as the importer.")
-        parser.add_argument("--dry-run", action="store_true",
-                            help="Check the workbook and list the changes; save nothing.")
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="Check the workbook and list the changes; save nothing.",
+        )
 
     def handle(self, *args, file, into=None, user=None, dry_run=False, **options):
         path = Path(file)
@@ -47,8 +51,10 @@ class Command(BaseCommand):
             self.fail(path.name, changes.problems)
         for c in changes.counts():
             if c.touched:
-                self.stdout.write(f"  {c.sheet}: {c.create} new, {c.update} changed, "
-                                  f"{c.delete} removed, {c.same} unchanged")
+                self.stdout.write(
+                    f"  {c.sheet}: {c.create} new, {c.update} changed, "
+                    f"{c.delete} removed, {c.same} unchanged"
+                )
         if options["verbosity"] > 1:
             for rc in changes.of(CREATE, UPDATE, DELETE):
                 details = "; ".join(f"{ch.label}: {ch.old} -> {ch.new}" for ch in rc.changes)
@@ -64,12 +70,17 @@ class Command(BaseCommand):
         except workbook.WorkbookRejected as exc:
             self.fail(path.name, exc.problems)
         verb = "Created" if changes.creating else "Updated"
-        self.stdout.write(self.style.SUCCESS(
-            f"{verb} plan {result.pk}: {result.authority.slug}/{result.code} ({result.title})."))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{verb} plan {result.pk}: {result.authority.slug}/{result.code} ({result.title})."
+            )
+        )
 
     def fail(self, name, problems):
         for problem in problems:
             self.stderr.write(str(problem))
-        raise CommandError(f"{name} was not imported: {len(problems)} "
-                           f"problem{'s' if len(problems) != 1 else ''} (listed above). "
-                           "Nothing was saved.")
+        raise CommandError(
+            f"{name} was not imported: {len(problems)} "
+            f"problem{'s' if len(problems) != 1 else ''} (listed above). "
+            "Nothing was saved."
+        )

@@ -1,0 +1,312 @@
+"""Reading one cell: what officers type, and random values thrown at every reader."""
+
+from datetime import date, datetime
+from decimal import Decimal
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from plans.workbook import cells
+from plans.workbook import schema as s
+from plans.workbook.parser import parse
+from plans.workbook.reader import RawSheet, RawWorkbook
+from recovery.money import Amount
+
+# ---- money and amounts, as officers type them
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("£1.2m", Amount.point(Decimal("1200000"))),
+        ("129k", Amount.point(Decimal("129000"))),
+        ("£1,120,000", Amount.point(Decimal("1120000"))),
+        ("50k-600k", Amount.range(Decimal("50000"), Decimal("600000"))),
+        ("£50k – £600k", Amount.range(Decimal("50000"), Decimal("600000"))),
+        ("TBC", Amount.tbc()),
+        ("tbc", Amount.tbc()),
+        (129000, Amount.point(Decimal("129000"))),
+        (1234.56, Amount.point(Decimal("1234.56"))),
+        (0.1 + 0.2, Amount.point(Decimal("0.30"))),
+    ],
+)
+def test_amounts_as_officers_type_them(typed, expected):
+    assert cells.amount(typed) == expected
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("-5000", "negative"),
+        (-5000, "negative"),
+        ("£2bn", "billions"),
+        (5_000_000_000, "over £1bn"),
+        ("about 5k", "not an amount"),
+        ("600k-50k", "above the high"),
+        (True, "TRUE/FALSE"),
+        (datetime(2017, 4, 1), "date"),
+    ],
+)
+def test_amounts_refused_with_a_reason(typed, message):
+    with pytest.raises(cells.CellError, match=message):
+        cells.amount(typed)
+
+
+def test_tbc_is_only_for_year_columns():
+    with pytest.raises(cells.CellError, match="TBC is only allowed"):
+        cells.money("TBC")
+
+
+@pytest.mark.parametrize("reader", [cells.number, cells.share, cells.money, cells.amount])
+def test_enormous_numbers_are_refused_not_crashed_on(reader):
+    for value in (1e26, "1e26", 10**30, "9" * 40):
+        with pytest.raises(cells.CellError):
+            reader(value)
+
+
+def test_text_in_a_number_cell():
+    with pytest.raises(cells.CellError, match="not a number"):
+        cells.number("lots")
+    with pytest.raises(cells.CellError, match="not an amount"):
+        cells.money("n/a")
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("31/10/2017", date(2017, 10, 31)),
+        ("2017-10-31", date(2017, 10, 31)),
+        ("31 Oct 2017", date(2017, 10, 31)),
+        ("Oct 2017", date(2017, 10, 31)),
+        ("February 2012", date(2012, 2, 29)),
+        (datetime(2017, 10, 31), date(2017, 10, 31)),
+        (43039, date(2017, 10, 31)),
+    ],
+)
+def test_dates(typed, expected):
+    assert cells.a_date(typed) == expected
+
+
+@pytest.mark.parametrize("typed", ["31/13/2017", "yesterday", 12.5, True])
+def test_bad_dates(typed):
+    with pytest.raises(cells.CellError):
+        cells.a_date(typed)
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        (7, 7),
+        (7.0, 7),
+        ("P7", 7),
+        ("p07", 7),
+        ("Oct", 7),
+        ("October", 7),
+        ("April", 1),
+        ("March", 12),
+    ],
+)
+def test_periods(typed, expected):
+    assert cells.period(typed) == expected
+
+
+@pytest.mark.parametrize("typed", [0, 13, 7.5, "P13", "Octember"])
+def test_bad_periods(typed):
+    with pytest.raises(cells.CellError, match="not a period"):
+        cells.period(typed)
+
+
+def test_choices_accept_values_labels_and_rag_letters():
+    col = s.LINES.by_field["rag"]
+    assert cells.read(col, "Blue (delivered)") == "blue"
+    assert cells.read(col, "AMBER") == "amber"
+    assert cells.read(col, "r") == "red"
+    assert cells.read(s.LINES.by_field["status"], "in delivery") == "in_delivery"
+    assert cells.read(s.LINES.by_field["recurrence"], "One-off") == "one_off"
+    assert cells.read(s.KPIS.by_field["unit"], "Rate per 10,000 children") == "rate"
+    with pytest.raises(cells.CellError, match="not one of"):
+        cells.read(col, "Purple")
+
+
+def test_shares_and_kpi_percentages():
+    assert cells.share("50%") == Decimal("0.5000")
+    assert cells.share(0.5) == Decimal("0.5000")
+    with pytest.raises(cells.CellError, match="between 0 and 1"):
+        cells.share(1.5)
+    assert cells.number(0.125, percent=True) == Decimal("12.50")
+    assert cells.number("12.5%") == Decimal("12.50")
+
+
+def test_years():
+    assert cells.year("2017-18") == "2017/18"
+    assert cells.year("2017/2018") == "2017/18"
+    for bad in ["2017/19", 2017, "17/18"]:
+        with pytest.raises(cells.CellError, match="financial year"):
+            cells.year(bad)
+
+
+def test_text_length_and_codes():
+    with pytest.raises(cells.CellError, match="at most 40"):
+        cells.read(s.LINES.by_field["reference"], "X" * 41)
+    with pytest.raises(cells.CellError, match="e.g. my-plan"):
+        cells.read(s.PLAN.by_field["code"], "My Plan!")
+    assert cells.read(s.LINES.by_field["reference"], 34.0) == "34"
+
+
+def test_formula_text_is_neutralised_and_restored():
+    for text in ["=SUM(A1)", "+44", "-5", "@cmd", "'=already", "''=x", "\tTab"]:
+        out = cells.neutralise(text)
+        assert not out.startswith(cells.FORMULA_STARTS)
+        assert cells.unneutralise(out) == text
+    assert cells.neutralise("Plain") == "Plain"
+    assert cells.neutralise("'quoted") == "'quoted"
+
+
+# ---- properties: random values never crash a reader
+
+
+ANY_CELL = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**15), max_value=10**15),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=60),
+    st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2200, 1, 1)),
+    st.sampled_from(
+        [
+            "TBC",
+            "£1.2m",
+            "50k-600k",
+            "129k",
+            "=SUM(A1:A3)",
+            "-",
+            "£",
+            "k",
+            "1e9",
+            "NaN",
+            "Infinity",
+            "(5k)",
+            "£1,2,3",
+            "0.125",
+            "P0",
+            "31/02/2017",
+            "Y",
+            "N",
+            "Amber",
+            "2017/18",
+            "1.2.3",
+            "\u00a0",
+            "٣",
+            "½",
+        ]
+    ),
+)
+ALL_COLUMNS = [c for spec in s.SHEETS for c in spec.columns]
+
+
+@given(value=ANY_CELL, column=st.sampled_from(ALL_COLUMNS), percent=st.booleans())
+@settings(max_examples=600, deadline=None)
+def test_any_value_in_any_column_is_read_or_refused_with_a_message(value, column, percent):
+    try:
+        result = cells.read(column, value, percent=percent)
+    except cells.CellError as exc:
+        assert str(exc)
+        return
+    if result is None:
+        return
+    expected = {
+        s.MONEY: Decimal,
+        s.SIGNED_MONEY: Decimal,
+        s.NUMBER: Decimal,
+        s.VOLUME: Decimal,
+        s.SHARE: Decimal,
+        s.INT: int,
+        s.PERIOD: int,
+        s.DATE: date,
+        s.BOOL: bool,
+    }.get(column.kind, str)
+    assert isinstance(result, expected)
+    if column.kind == s.MONEY:
+        assert Decimal(0) <= result < Decimal(10**9)
+    if column.kind in (s.MONEY, s.SIGNED_MONEY, s.NUMBER):
+        assert result == result.quantize(Decimal("0.01"))
+    if column.kind == s.PERIOD:
+        assert 1 <= result <= 12
+    if column.kind == s.CHOICE:
+        assert result in column.choices.values
+
+
+@given(value=ANY_CELL)
+@settings(max_examples=400, deadline=None)
+def test_any_value_in_a_year_column_is_an_amount_or_refused(value):
+    try:
+        amount = cells.amount(value)
+    except cells.CellError:
+        return
+    if amount.kind.value != "tbc":
+        assert Decimal(0) <= amount.low <= amount.high < Decimal(10**9)
+
+
+@given(pounds=st.decimals(min_value=0, max_value=Decimal("999999999.99"), places=2))
+def test_money_written_as_a_float_cell_reads_back_exactly(pounds):
+    assert cells.money(float(pounds)) == pounds
+
+
+@given(text=st.text(max_size=40))
+def test_neutralise_round_trips_any_text(text):
+    assert cells.unneutralise(cells.neutralise(text)) == text
+    assert not cells.neutralise(text).startswith(cells.FORMULA_STARTS)
+
+
+# ---- properties: random sheets through the whole parser (no file, no database)
+
+HEADERS = [c.header for c in s.LINES.columns] + ["2017/18", "2018/19", "Mystery", None]
+
+
+@given(
+    headers=st.lists(st.sampled_from(HEADERS), min_size=1, max_size=12),
+    rows=st.lists(st.lists(ANY_CELL, max_size=12), max_size=15),
+    plan_values=st.lists(ANY_CELL, min_size=7, max_size=7),
+)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_random_sheets_give_problems_with_places_never_exceptions(headers, rows, plan_values):
+    plan = RawSheet(
+        "Plan",
+        rows=[(1, ("Field", "Value"))]
+        + [
+            (i + 2, (label, value))
+            for i, (label, value) in enumerate(
+                zip(
+                    [
+                        "Authority",
+                        "Plan code",
+                        "Title",
+                        "Kind",
+                        "First year",
+                        "Last year",
+                        "Status",
+                    ],
+                    plan_values,
+                    strict=True,
+                )
+            )
+        ],
+        last_row=9,
+        last_column=2,
+    )
+    lines = RawSheet(
+        "Savings lines",
+        rows=[(1, tuple(headers))] + [(i + 2, tuple(r)) for i, r in enumerate(rows)],
+        last_row=len(rows) + 1,
+        last_column=12,
+    )
+    parsed = parse(RawWorkbook({"Plan": plan, "Savings lines": lines}))
+    for problem in parsed.problems:
+        assert problem.message
+        if problem.row is not None:
+            assert problem.sheet in {"Plan", "Savings lines"}
+            assert 1 <= problem.row <= len(rows) + 9
+    for row in parsed.sheet(s.LINES):
+        if row.ok:
+            assert row.values["reference"] and row.values["title"]

@@ -1,0 +1,462 @@
+"""Hostile and broken workbooks: a clear message, every problem at once, nothing saved."""
+
+import io
+import re
+import time
+import zipfile
+from datetime import date
+
+import pytest
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import PatternFill
+
+from plans import workbook
+from plans.models import Plan, SavingsLine
+from plans.workbook import reader
+from tests.plans.workbook_files import (
+    add_members,
+    edit,
+    header_column,
+    minimal_workbook,
+    set_cells,
+    zip_bytes,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def problems_of(data, **kwargs):
+    changes = workbook.preview(data, **kwargs)
+    return changes.problems
+
+
+def messages(data, **kwargs):
+    return [str(p) for p in problems_of(data, **kwargs)]
+
+
+def assert_refused(data, pattern, **kwargs):
+    """The workbook is refused with a message matching ``pattern``, and nothing is saved."""
+    before = (Plan.objects.count(), SavingsLine.objects.count())
+    with pytest.raises(workbook.WorkbookRejected) as caught:
+        workbook.import_workbook(data, filename="bad.xlsx", **kwargs)
+    text = "\n".join(str(p) for p in caught.value.problems)
+    assert re.search(pattern, text, re.IGNORECASE), text
+    assert (Plan.objects.count(), SavingsLine.objects.count()) == before
+    return caught.value.problems
+
+
+def test_the_small_plan_imports(authority):
+    plan = workbook.import_workbook(minimal_workbook(), filename="small.xlsx")
+    line = plan.lines.get(reference="SAV/2")
+    assert line.rag == "green"
+    assert {a.year: (a.kind, a.low, a.high) for a in line.amounts.all()} == {
+        "2017/18": ("range", 50000, 600000),
+        "2018/19": ("tbc", None, None),
+    }
+    assert plan.workstreams.count() == 2  # created from the names on the lines sheet
+    assert plan.lines.get(reference="SAV/3").amounts.count() == 1
+
+
+# ---- not a workbook at all
+
+
+@pytest.mark.parametrize(
+    ("data", "pattern"),
+    [
+        (b"", "empty"),
+        (b"Reference,Title,2017/18\nSAV/1,Fewer placements,129k\n", "CSV"),
+        (b"%PDF-1.7\n%....", "PDF"),
+        (b"<!DOCTYPE html><html><body>Sign in</body></html>", "web page"),
+        (bytes(range(256)) * 10, r"not an Excel workbook \(\.xlsx\)"),
+        (zip_bytes({"notes.txt": b"hello", "photo.jpg": b"\xff\xd8"}), "zip archive but not"),
+        (zip_bytes({"mimetype": b"application/vnd.oasis.opendocument.spreadsheet"}), r"\.ods"),
+        (zip_bytes({"xl/workbook.bin": b"\x00"}), r"\.xlsb"),
+        (zip_bytes({"word/document.xml": b"<w/>"}), "Word document"),
+    ],
+)
+def test_files_that_are_not_workbooks(data, pattern):
+    assert_refused(data, pattern)
+
+
+def test_password_protected_workbook():
+    # An encrypted .xlsx is an OLE compound file holding an EncryptedPackage stream.
+    fake = (
+        reader.OLE_MAGIC
+        + b"\x00" * 504
+        + "EncryptionInfo".encode("utf-16-le")
+        + b"\x00" * 64
+        + "EncryptedPackage".encode("utf-16-le")
+        + b"\x00" * 2048
+    )
+    assert_refused(fake, "password-protected")
+
+
+def test_old_xls_workbook():
+    assert_refused(
+        reader.OLE_MAGIC + b"\x00" * 4096 + "Workbook".encode("utf-16-le"), r"97-2003 \(\.xls\)"
+    )
+
+
+def test_truncated_workbook(authority):
+    data = minimal_workbook()
+    assert_refused(data[: len(data) // 2], "not an Excel workbook|damaged")
+
+
+def test_macro_workbook(authority):
+    data = add_members(minimal_workbook(), {"xl/vbaProject.bin": b"\xd0\xcf\x11\xe0macro"})
+    assert_refused(data, r"macros \(\.xlsm\)")
+
+
+def test_macro_content_type_without_vba_part(authority):
+    data = add_members(
+        minimal_workbook(),
+        {},
+        replace={
+            "[Content_Types].xml": lambda x: x.replace(
+                b"spreadsheetml.sheet.main+xml", b"ms-excel.sheet.macroEnabled.main+xml"
+            )
+        },
+    )
+    assert_refused(data, "macros")
+
+
+def test_xml_document_type_declarations_are_refused(authority):
+    bomb = b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">]><sst>&lol;</sst>'
+    data = add_members(minimal_workbook(), {"xl/extra.xml": bomb})
+    assert_refused(data, "document type declaration")
+
+
+def test_file_over_the_size_limit(authority, settings):
+    data = minimal_workbook()
+    settings.WORKBOOK_MAX_BYTES = len(data) - 1
+    assert_refused(data, r"the largest workbook accepted is")
+
+
+def test_zip_bomb(authority, monkeypatch):
+    monkeypatch.setattr(reader, "MAX_UNPACKED_BYTES", 10_000)
+    assert_refused(minimal_workbook(), "zip bomb")
+
+
+# ---- sheets and columns
+
+
+def test_missing_required_sheet(authority):
+    data = edit(minimal_workbook(), lambda wb: wb.remove(wb["Savings lines"]))
+    assert_refused(data, "no 'Savings lines' sheet")
+
+
+def test_missing_optional_sheet_is_only_noted(authority):
+    changes = workbook.preview(minimal_workbook())
+    assert changes.problems == []
+    assert any("no 'Risks' sheet" in w for w in changes.warnings)
+
+
+def test_renamed_required_sheet(authority):
+    def rename(wb):
+        wb["Savings lines"].title = "Savings"
+
+    problems = assert_refused(edit(minimal_workbook(), rename), "renamed")
+    assert any("no 'Savings lines' sheet" in p.message for p in problems)
+
+
+def test_renamed_optional_sheet_is_not_silently_skipped(authority):
+    def add(wb):
+        ws = wb.create_sheet("Risk register")
+        ws.append(["Reference", "Description"])
+        ws.append(["R1", "Placements slip"])
+
+    assert_refused(edit(minimal_workbook(), add), "looks like the 'Risks' sheet renamed")
+
+
+def test_other_sheets_are_ignored_with_a_note(authority):
+    def add(wb):
+        ws = wb.create_sheet("Workings")
+        ws.append(["Anything", "=1+1"])
+
+    changes = workbook.preview(edit(minimal_workbook(), add))
+    assert changes.problems == []
+    assert any("'Workings' is not part of the template" in w for w in changes.warnings)
+
+
+def test_missing_required_column(authority):
+    def drop(wb):
+        wb["Savings lines"]["C1"] = "Line name"
+
+    problems = assert_refused(edit(minimal_workbook(), drop), "required column 'Title' is missing")
+    assert problems[0].sheet == "Savings lines" and problems[0].row == 1
+
+
+def test_missing_header_row(authority):
+    def clear(wb):
+        wb["Savings lines"].delete_rows(1)
+
+    assert_refused(edit(minimal_workbook(), clear), "header row is missing")
+
+
+def test_header_row_may_sit_below_a_title(authority):
+    def title(wb):
+        wb["Savings lines"].insert_rows(1, 2)
+        wb["Savings lines"]["A1"] = "Savings lines 2017/18 onwards"
+
+    plan = workbook.import_workbook(edit(minimal_workbook(), title), filename="t.xlsx")
+    assert plan.lines.count() == 3
+
+
+def test_duplicate_column(authority):
+    def dup(wb):
+        wb["Savings lines"]["G1"] = "Title"
+
+    assert_refused(edit(minimal_workbook(), dup), "appears twice")
+
+
+def test_merged_cells(authority):
+    def merge(wb):
+        wb["Savings lines"].merge_cells("C2:D2")
+
+    problems = assert_refused(edit(minimal_workbook(), merge), "C2:D2 are merged")
+    assert (problems[0].sheet, problems[0].row, problems[0].column) == ("Savings lines", 2, "C")
+
+
+# ---- rows
+
+
+def test_thousands_of_blank_rows_cost_nothing(authority):
+    def pad(wb):
+        ws = wb["Savings lines"]
+        fill = PatternFill("solid", fgColor="FFFF00")
+        for row in range(5, 60_000):
+            ws.cell(row=row, column=1).fill = fill
+
+    data = edit(minimal_workbook(), pad)
+    start = time.perf_counter()
+    plan = workbook.import_workbook(data, filename="padded.xlsx")
+    assert plan.lines.count() == 3
+    assert time.perf_counter() - start < 10
+
+
+def test_data_after_a_long_gap_is_read(authority):
+    data = set_cells(
+        minimal_workbook(), "Savings lines", {"A900": "SAV/9", "C900": "Far down", "E900": "5k"}
+    )
+    plan = workbook.import_workbook(data, filename="gap.xlsx")
+    assert plan.lines.get(reference="SAV/9").title == "Far down"
+
+
+def test_too_many_rows(authority):
+    data = set_cells(minimal_workbook(), "Savings lines", {"A30000": "SAV/9", "C30000": "x"})
+    assert_refused(data, "data down to row 30,000; a sheet may hold at most 20,000 rows")
+
+
+def test_duplicate_references(authority):
+    data = set_cells(minimal_workbook(), "Savings lines", {"A3": "sav/1"})
+    problems = assert_refused(data, "Duplicate: reference sav/1 is also on row 2")
+    assert (problems[0].row, problems[0].column) == (3, "A")
+
+
+# ---- cells
+
+
+def test_text_in_number_cells_and_bad_amounts_all_reported_at_once(authority):
+    def spoil(wb):
+        ws = wb["Savings lines"]
+        ws["E2"] = "lots"  # year column
+        ws["F2"] = -5000
+        ws["E3"] = 5_000_000_000
+        ws["D4"] = "Purple"  # RAG
+        forecast = wb.create_sheet("Overspend forecast")
+        forecast.append(["Year", "Period", "Budget", "Forecast outturn"])
+        forecast.append(["2017/18", 7, "a lot", "£30m"])
+        forecast.append(["2017/18", 13, "£28m", "£30m"])
+
+    problems = assert_refused(edit(minimal_workbook(), spoil), "not an amount")
+    where = {(p.sheet, p.row, p.column) for p in problems}
+    assert {
+        ("Savings lines", 2, "E"),
+        ("Savings lines", 2, "F"),
+        ("Savings lines", 3, "E"),
+        ("Savings lines", 4, "D"),
+        ("Overspend forecast", 2, "C"),
+        ("Overspend forecast", 3, "B"),
+    } <= where
+    text = "\n".join(str(p) for p in problems)
+    assert "negative" in text and "over £1bn" in text and "not one of" in text
+    assert "Savings lines!E2 (2017/18)" in text
+
+
+def test_formula_results_are_imported(authority):
+    data = set_cells(minimal_workbook(), "Savings lines", {"F4": "=100000+29000"})
+    # openpyxl saves formulas without a result; give it the one Excel would have saved.
+    data = add_members(
+        data,
+        {},
+        replace={
+            "xl/worksheets/sheet2.xml": lambda xml: xml.replace(
+                b"<f>100000+29000</f><v />", b"<f>100000+29000</f><v>129000</v>"
+            )
+        },
+    )
+    plan = workbook.import_workbook(data, filename="formula.xlsx")
+    assert plan.lines.get(reference="SAV/3").amounts.get(year="2018/19").low == 129000
+
+
+def test_formula_without_a_saved_result(authority):
+    data = set_cells(minimal_workbook(), "Savings lines", {"F4": "=100000+29000"})
+    problems = assert_refused(data, "formula with no saved result")
+    assert (problems[0].row, problems[0].column) == (4, "F")
+
+
+def test_dates_outside_the_plan(authority):
+    def add(wb):
+        progress = wb.create_sheet("Progress")
+        progress.append(["Reference", "As at", "Achieved to date"])
+        progress.append(["SAV/1", date(2030, 3, 31), 1000])
+        kpis = wb.create_sheet("KPIs")
+        kpis.append(["Code", "Name", "Better when"])
+        kpis.append(["cla", "Children looked after", "Lower is better"])
+        values = wb.create_sheet("KPI values")
+        values.append(["KPI code", "Kind", "Date", "Value"])
+        values.append(["cla", "Actual", "31/03/1917", 400])
+        wb["Savings lines"]["G1"] = "2019/20"
+        wb["Savings lines"]["G2"] = "5k"
+
+    problems = assert_refused(edit(minimal_workbook(), add), "outside the plan")
+    text = "\n".join(str(p) for p in problems)
+    assert (
+        "Progress!B2 (As at): 31/03/2030 is outside the plan's years (2017/18 to 2018/19)" in text
+    )
+    assert "KPI values!C2 (Date): 31/03/1917 is more than 10 years outside" in text
+    assert (
+        "Savings lines!G2 (2019/20): The plan runs 2017/18 to 2018/19, so it has no 2019/20" in text
+    )
+
+
+def test_blank_year_column_outside_the_plan_is_ignored(authority):
+    data = set_cells(minimal_workbook(), "Savings lines", {"G1": "2019/20"})
+    assert problems_of(data) == []
+
+
+def test_first_year_after_last(authority):
+    data = set_cells(minimal_workbook(), "Plan", {"B6": "2019/20"})
+    assert_refused(data, "last year 2018/19 is before the first year 2019/20")
+
+
+def test_unknown_references_between_sheets(authority):
+    def add(wb):
+        progress = wb.create_sheet("Progress")
+        progress.append(["Reference", "As at", "Achieved to date"])
+        progress.append(["SAV/99", "31/10/2017", "10k"])
+        values = wb.create_sheet("KPI values")
+        values.append(["KPI code", "Kind", "Date", "Value"])
+        values.append(["nope", "Target", "31/03/2018", 10])
+
+    problems = assert_refused(edit(minimal_workbook(), add), "no savings line 'SAV/99'")
+    assert any("no KPI with the code 'nope'" in p.message for p in problems)
+
+
+def test_record_rules_from_the_model(authority):
+    def add(wb):
+        forecast = wb.create_sheet("Overspend forecast")
+        forecast.append(["Year", "Period", "Budget", "Forecast outturn", "Stated overspend"])
+        forecast.append(["2017/18", 7, "£28m", None, None])
+        risks = wb.create_sheet("Risks")
+        risks.append(["Reference", "Description", "Likelihood"])
+        risks.append(["R1", "Slippage", 9])
+
+    problems = assert_refused(edit(minimal_workbook(), add), "budget and the forecast outturn")
+    assert any(
+        p.sheet == "Risks" and p.column == "C" and "between 1 and 5" in p.message for p in problems
+    )
+
+
+# ---- the plan sheet and the database
+
+
+def test_authority_must_exist():
+    assert_refused(minimal_workbook(authority="atlantis"), "no authority 'atlantis'")
+
+
+def test_plan_code_already_taken(authority):
+    workbook.import_workbook(minimal_workbook(), filename="first.xlsx")
+    assert_refused(minimal_workbook(), "already has a plan with the code 'small-plan'")
+
+
+def test_unknown_plan_field(authority):
+    data = set_cells(minimal_workbook(), "Plan", {"A9": "Colour", "B9": "Blue"})
+    assert_refused(data, "'Colour' is not a plan field")
+
+
+def test_missing_plan_field(authority):
+    data = edit(minimal_workbook(), lambda wb: wb["Plan"].delete_rows(4))
+    assert_refused(data, "'Title' row is missing")
+
+
+def test_workbook_for_another_plan_cannot_go_into_this_one(authority, plan):
+    assert_refused(minimal_workbook(), "importing into 'recovery-2017'", into=plan)
+
+
+def test_blank_template_says_what_to_fill_in(authority):
+    problems = problems_of(workbook.template(authority=authority))
+    text = "\n".join(str(p) for p in problems)
+    assert "Plan!B3 (Plan code): Plan code is required." in text
+    assert "Title is required" in text
+
+
+def test_nothing_is_saved_when_the_database_refuses_part_way(seeded, mtfs):
+    data = workbook.export_plan(mtfs)
+    data = set_cells(data, "Savings lines", {"A40": "NEW/1", "C40": "A new line"})
+    changes = workbook.preview(data, into=mtfs)
+    assert changes.problems == [] and changes.has_changes
+    # Someone edits a line after the preview: the import must not half-apply.
+    line = mtfs.lines.get(reference="MTFS-01")
+    SavingsLine.objects.filter(pk=line.pk).update(version=line.version + 5)
+    changed = [rc for rc in changes.records if rc.label.startswith("MTFS-01 ")]
+    changed[0].action = "update"  # force the stale record to be written
+    with pytest.raises(workbook.WorkbookRejected, match="changed"):
+        workbook.apply(changes, user=None, filename="x.xlsx")
+    assert not mtfs.lines.filter(reference="NEW/1").exists()
+
+
+def test_problem_locations_name_real_cells(authority):
+    data = set_cells(minimal_workbook(), "Savings lines", {"D3": "Purple", "E4": "n/a"})
+    wb = load_workbook(io.BytesIO(data))
+    for problem in problems_of(data):
+        assert wb[problem.sheet][f"{problem.column}{problem.row}"].value is not None
+    assert header_column(data, "Savings lines", "Current RAG") == "D"
+
+
+def test_read_only_mode_never_sees_more_rows_than_hold_data(authority):
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Plan"
+    ws["A1"], ws["A1048576"] = "Field", None
+    ws.cell(row=1048576, column=1).fill = PatternFill("solid", fgColor="FFFF00")
+    out = io.BytesIO()
+    wb.save(out)
+    raw = reader.read_workbook(out.getvalue())
+    assert raw.sheets["Plan"].last_row == 1
+    assert zipfile.is_zipfile(io.BytesIO(out.getvalue()))
+
+
+def test_kpi_values_may_refer_to_kpis_the_workbook_leaves_out(seeded, mtfs):
+    data = edit(workbook.export_plan(mtfs), lambda wb: wb.remove(wb["KPIs"]))
+    changes = workbook.preview(data, into=mtfs)
+    assert changes.problems == [] and not changes.has_changes
+    assert any("no 'KPIs' sheet" in w for w in changes.warnings)
+
+
+@pytest.mark.parametrize(
+    "prolog",
+    [
+        b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]>',
+        b'<?xml version="1.0"?><!-- <a> ' + b"x" * 10_000 + b" --><!DOCTYPE x>",
+        '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE x>'.encode("utf-16"),
+    ],
+)
+def test_document_type_declarations_cannot_hide(authority, prolog):
+    def poison(xml):
+        if prolog.startswith(b"\xff"):
+            return prolog  # a UTF-16 part: the declaration alone is enough to refuse
+        return prolog + (xml.split(b"?>", 1)[1] if xml.startswith(b"<?xml") else xml)
+
+    data = add_members(minimal_workbook(), {}, replace={"xl/worksheets/sheet2.xml": poison})
+    assert_refused(data, "document type declaration")
