@@ -171,11 +171,8 @@ def save(*, plan: Plan, year: str, period: int, user, lines: list[LineInput],
         target.commentary = row.commentary
         target.basis = row.basis
         target.entered_by = user
-        if entry is None:
-            services.create_record(instance=target, user=user, reason=reason)
-        else:
-            services.update_record(instance=target, user=user, expected_version=entry.version,
-                                   reason=reason, require_reason_for_money=False)
+        services.save_record(instance=target, user=user, expected_version=row.version,
+                             reason=reason, require_reason_for_money=False)
         saved += 1
         # The line's current RAG follows its latest entry.
         if row.rag and line.rag != row.rag and not ProgressEntry.objects.filter(
@@ -212,11 +209,8 @@ def _save_forecast(plan, year, period, data: ForecastInput, user, reason) -> int
     record.budget, record.forecast_outturn = data.budget, data.forecast_outturn
     record.commentary = data.commentary
     record.entered_by = user
-    if current is None:
-        services.create_record(instance=record, user=user, reason=reason)
-    else:
-        services.update_record(instance=record, user=user, expected_version=current.version,
-                               reason=reason, require_reason_for_money=False)
+    services.save_record(instance=record, user=user, expected_version=data.version,
+                         reason=reason, require_reason_for_money=False)
     return 1
 
 
@@ -239,9 +233,6 @@ def _save_kpi(plan, as_at, row: KpiInput, user, reason) -> int:
     point = current or KpiPoint(kpi=kpi, kind=KpiPoint.Kind.ACTUAL, date=as_at, label="")
     point.value = row.value
     point.entered_by = user
-    if current is None:
-        services.create_record(instance=point, user=user, reason=reason)
-    else:
-        services.update_record(instance=point, user=user, expected_version=current.version,
-                               reason=reason, require_reason_for_money=False)
+    services.save_record(instance=point, user=user, expected_version=row.version,
+                         reason=reason, require_reason_for_money=False)
     return 1

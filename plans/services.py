@@ -112,6 +112,15 @@ def update_record(
     return instance
 
 
+def save_record(*, instance: models.Model, user, expected_version: int | None, reason: str = "",
+                require_reason_for_money: bool = True) -> models.Model:
+    """Create ``instance`` if it is new, else update it from ``expected_version``."""
+    if instance.pk is None:
+        return create_record(instance=instance, user=user, reason=reason)
+    return update_record(instance=instance, user=user, expected_version=expected_version or 0,
+                         reason=reason, require_reason_for_money=require_reason_for_money)
+
+
 @transaction.atomic
 def delete_record(*, instance: models.Model, user, expected_version: int | None = None,
                   reason: str = "") -> None:

@@ -165,12 +165,9 @@ class RecordFormView(PlanRecordMixin, FormView):
             # Who wrote it is recorded, never typed.
             if hasattr(instance, f"{attr}_id") and attr not in form.fields:
                 setattr(instance, attr, self.request.user)
-        if instance.pk is None:
-            return services.create_record(instance=instance, user=self.request.user,
-                                          reason=reason)
-        return services.update_record(instance=instance, user=self.request.user,
-                                      expected_version=form.cleaned_data.get("version") or 0,
-                                      reason=reason)
+        return services.save_record(instance=instance, user=self.request.user,
+                                    expected_version=form.cleaned_data.get("version"),
+                                    reason=reason)
 
     def success_url_for(self, obj):
         return self.url("detail", obj.pk)
