@@ -84,9 +84,13 @@ def test_report_is_accessible_and_prints_without_navigation(
     page.emulate_media(media="print")
     assert not page.locator("nav.navbar").is_visible()
     assert not page.locator("form[aria-label='Choose the financial year and month']").is_visible()
-    footer = page.locator(".as-at-footer")
-    assert footer.is_visible() and "as at P8 Nov 2016" in footer.inner_text()
-    assert footer.evaluate("el => getComputedStyle(el).position") == "fixed"  # every page
+    # The as-at date sits in the bottom margin box of every printed page.
+    margin_rules = page.evaluate(
+        "() => [...document.styleSheets].flatMap(s => [...s.cssRules])"
+        ".filter(r => r.cssText.startsWith('@page')).map(r => r.cssText).join(' ')"
+    )
+    assert "@bottom-left" in margin_rules and "as at P8 Nov 2016" in margin_rules
+    assert "counter(page)" in margin_rules
     breaks = page.locator("section.print-break").evaluate_all(
         "els => els.map(el => getComputedStyle(el).breakBefore)"
     )
