@@ -61,6 +61,19 @@ def _as_decimal(value):
     return None if value is None else Decimal(value)
 
 
+BASELINE_REASON = "As loaded, before the first change recorded here"
+
+
+def _ensure_baseline(current: models.Model) -> None:
+    """Records loaded from a seed paper or fixture have no history; keep their state as it
+    was before the first change, so the history can show what the change was from."""
+    history = getattr(current, "history", None)
+    if history is not None and not history.exists():
+        type(current).history.bulk_history_create(
+            [current], default_change_reason=BASELINE_REASON
+        )
+
+
 def _stamp(instance: models.Model, user, reason: str) -> None:
     instance._history_user = user
     instance._change_reason = reason or ""
@@ -98,6 +111,7 @@ def update_record(
     if require_reason_for_money and money_changed(changes, model) and not reason.strip():
         raise ValidationError({"change_reason": MONEY_REASON_MESSAGE})
     instance.full_clean()
+    _ensure_baseline(current)
     # Compare-and-swap: on PostgreSQL a concurrent transaction waits on the row lock above and
     # then finds the version moved on; on SQLite the write lock serialises the two.
     bumped = model._default_manager.filter(pk=instance.pk, version=expected_version).update(
@@ -130,6 +144,7 @@ def delete_record(*, instance: models.Model, user, expected_version: int | None 
         return
     if expected_version is not None and current.version != expected_version:
         raise StaleEdit(current, [])
+    _ensure_baseline(current)
     _stamp(current, user, reason or "Deleted")
     current.delete()
 

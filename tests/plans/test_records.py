@@ -332,3 +332,23 @@ def test_a_plan_cannot_revise_another_authoritys_plan(client, finance_manager, o
     })
     assert "revises" in response.context["form"].errors
     assert not m.Plan.objects.filter(code="x").exists()
+
+
+def test_history_of_a_seed_record_shows_what_the_first_change_was_from(client, mtfs,
+                                                                       torbay_users):
+    amount = m.PlannedAmount.objects.get(line__plan=mtfs, line__reference="MTFS-01",
+                                         year="2017/18")
+    assert not amount.history.exists()  # loaded by loaddata: no history yet
+    client.force_login(torbay_users["finance"])
+    line = amount.line
+    data = {f.name: getattr(line, f.attname) for f in line._meta.concrete_fields
+            if f.name in ("reference", "title", "category", "status", "recurrence", "order")}
+    data.update({"version": line.version, "counts_towards_target": "on",
+                 "amount_2017_18": "£140k", "amount_2018_19": "181k", "amount_2019_20": "207k",
+                 "change_reason": "Two more in-house carers"})
+    url = reverse("plans:line_edit", args=[mtfs.pk, line.pk])
+    assert client.post(url, data).status_code == 302
+    html = client.get(reverse("plans:amount_history", args=[mtfs.pk, amount.pk])).content
+    text = html.decode()
+    assert "129000.00 → 140000.00" in text
+    assert "Two more in-house carers" in text and "As loaded" in text
