@@ -101,3 +101,8 @@ def chromium_page(live_server, monkeypatch):
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         yield page
         browser.close()
+        # While the event loop runs, Django keeps the test's ORM connection in a context of
+        # its own; close it here, in that context, or PostgreSQL cannot drop the test database.
+        from django.db import connections
+
+        connections.close_all()
