@@ -11,6 +11,19 @@ from django.core.management import call_command
 
 from tests.factories import AuthorityFactory, PlanFactory, UserFactory
 
+# Browser tests drive Debian's Chromium (``playwright install`` cannot download browsers here)
+# against pytest-django's live server, and skip with a reason when it is missing.
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
 FIXTURES = sorted(str(p) for p in (Path(__file__).parent.parent / "fixtures").glob("*.json"))
 
 
@@ -109,3 +122,25 @@ def other_seed_users(seeded):
     telford = Authority.objects.get(slug="telford")
     return {"finance": UserFactory(username="finance-telford-t", authority=telford,
                                    role="finance")}
+
+
+@pytest.fixture
+def chromium_page(live_server, monkeypatch):
+    """A headless Chromium page; skipped when /usr/bin/chromium is not installed."""
+    if not CHROMIUM.exists():
+        pytest.skip("Chromium is not installed at /usr/bin/chromium (apt-get install chromium)")
+    # Playwright's sync API runs an event loop in this thread; the ORM calls that the test
+    # makes while it runs are still synchronous.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        yield page
+        browser.close()
+        # While the event loop runs, Django keeps the test's ORM connection in a context of
+        # its own; close it here, in that context, or PostgreSQL cannot drop the test database.
+        from django.db import connections
+
+        connections.close_all()

@@ -1,13 +1,10 @@
 """Fixtures for the dashboard tests: plans built to a size, and headless Chromium.
 
-Browser tests drive Debian's Chromium (``/usr/bin/chromium``; ``playwright install`` cannot
-download browsers here) against pytest-django's live server, and skip with a reason when it
-is missing.
+The headless Chromium fixture ``chromium_page`` lives in tests/conftest.py.
 """
 
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -25,16 +22,6 @@ from tests.factories import (
     SavingsLineFactory,
 )
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 RAGS = ["green", "amber", "red", "blue"]
 
 
@@ -85,24 +72,3 @@ def build_plan(authority, n_lines: int, *, months: int = 6, code: str | None = N
 def built_plan(authority):
     return lambda n, **kw: build_plan(authority, n, **kw)
 
-
-@pytest.fixture
-def chromium_page(live_server, monkeypatch):
-    """A headless Chromium page; skipped when /usr/bin/chromium is not installed."""
-    if not CHROMIUM.exists():
-        pytest.skip("Chromium is not installed at /usr/bin/chromium (apt-get install chromium)")
-    # Playwright's sync API runs an event loop in this thread; the ORM calls that the test
-    # makes while it runs are still synchronous.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        yield page
-        browser.close()
-        # While the event loop runs, Django keeps the test's ORM connection in a context of
-        # its own; close it here, in that context, or PostgreSQL cannot drop the test database.
-        from django.db import connections
-
-        connections.close_all()

@@ -1,0 +1,104 @@
+"""The monthly journey in headless Chromium, as the three roles live it.
+
+The finance manager adds a savings line to the Torbay MTFS and records October 2017 for every
+line on the month-end page; the plan totals and the director's dashboard move; the scrutiny
+member finds no way to change anything. axe checks each page the officers edit on.
+"""
+
+from decimal import Decimal
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from django.urls import reverse
+
+from plans.models import Plan, ProgressEntry
+from tests.factories import UserFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def people(seeded):
+    from recovery.models import Authority
+
+    torbay = Authority.objects.get(slug="torbay")
+    return {
+        role: UserFactory(username=f"{role}-journey", role=role, authority=torbay)
+        for role in ("finance", "director", "scrutiny")
+    }
+
+
+@pytest.fixture
+def mtfs_pk(seeded):
+    return Plan.objects.get(authority__slug="torbay", code="mtfs-2017-21").pk
+
+
+def log_in(page, live_server, username):
+    page.context.clear_cookies()
+    page.goto(live_server.url + reverse("login"))
+    page.fill("#id_username", username)
+    page.fill("#id_password", "pw")
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+
+
+def serious(page) -> list[str]:
+    return [
+        f"{v['id']}: {v['help']}"
+        for v in Axe().run(page).response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def test_month_end_journey_moves_the_dashboard(people, mtfs_pk, live_server, chromium_page):
+    page, base = chromium_page, live_server.url
+
+    # Finance adds a savings line with amounts typed as officers type them.
+    log_in(page, live_server, "finance-journey")
+    page.goto(base + reverse("plans:line_create", args=[mtfs_pk]))
+    assert not serious(page)
+    page.fill("#id_reference", "MTFS-17")
+    page.fill("#id_title", "Review of transport contracts")
+    page.fill("#id_amount_2017_18", "£45k")
+    page.fill("#id_amount_2018_19", "50k-80k")
+    page.click("button:has-text('Save')")
+    assert "Saved savings line" in page.content()
+
+    # ... and records October for every line; a bad cell first, which saves nothing.
+    page.goto(base + reverse("plans:month_end", args=[mtfs_pk]) + "?year=2017/18&period=7")
+    assert not serious(page)
+    rows = page.locator("table.month-end tbody tr")
+    assert rows.count() == 17
+    for i in range(rows.count()):
+        row = rows.nth(i)
+        row.locator("input[name$=achieved_to_date]").fill("12..5k" if i == 0 else "10k")
+        row.locator("select[name$=rag]").select_option("amber")
+    page.click("button:has-text('Save P7')")
+    assert "Nothing was saved" in page.content()
+    assert not serious(page)
+    assert ProgressEntry.objects.filter(line__plan_id=mtfs_pk).count() == 0
+    rows.nth(0).locator("input[name$=achieved_to_date]").fill("12.5k")
+    page.click("button:has-text('Save P7')")
+    assert "Saved 17 records for P7 Oct 2017" in page.content()
+
+    # The plan totals moved: 16 × £10k + £12.5k achieved in 2017/18.
+    page.goto(base + reverse("plans:plan_detail", args=[mtfs_pk]))
+    assert "£172,500" in page.locator("tfoot").inner_text()
+
+    # The director's dashboard for October shows it too.
+    log_in(page, live_server, "director-journey")
+    page.goto(base + reverse("dashboards:plan_dashboard", args=[mtfs_pk])
+              + "?year=2017/18&period=7")
+    assert "£172,500" in page.content()
+    assert page.locator("a:has-text('Month-end update')").count() == 0
+
+    # The scrutiny member finds no edit control, and a write by hand is refused.
+    log_in(page, live_server, "scrutiny-journey")
+    page.goto(base + reverse("plans:plan_detail", args=[mtfs_pk]))
+    for label in ("Edit", "Delete", "Month-end update", "Import"):
+        assert page.locator(f"a:has-text('{label}')").count() == 0, label
+    response = page.goto(base + reverse("plans:month_end", args=[mtfs_pk]))
+    assert response.status == 403
+    achieved = sum(e.achieved_to_date for e in ProgressEntry.objects.filter(
+        line__plan_id=mtfs_pk))
+    assert achieved == Decimal("172500.00")
