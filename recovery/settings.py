@@ -6,6 +6,8 @@ without a real secret key.
 """
 
 import os
+import secrets
+import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -34,14 +36,18 @@ def env_list(name: str, default: str) -> list[str]:
 DEBUG = env_bool("DEBUG", default=False)
 
 _DEV_SECRET = "dev-only-insecure-key-do-not-use-in-production"
+# Serving is the WSGI application or runserver; other management commands (migrate,
+# makemigrations, collectstatic) sign nothing and may run without the production key.
+_SERVING = Path(sys.argv[0]).name != "manage.py" or sys.argv[1:2] == ["runserver"]
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
-    if not DEBUG:
+    if not DEBUG and _SERVING:
         raise ImproperlyConfigured(
             "SECRET_KEY is not set. Set SECRET_KEY in the environment, or DEBUG=true for "
             "local development."
         )
-    SECRET_KEY = _DEV_SECRET
+    # A throwaway key: development, or a production management command that signs nothing.
+    SECRET_KEY = _DEV_SECRET if DEBUG else secrets.token_urlsafe(50)
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
 

@@ -55,19 +55,34 @@ def test_demo_login_works(client, settings):
     assert "Torbay" in client.get("/").content.decode()
 
 
-def _django_check(env):
+def _run(env, args=("manage.py", "check")):
     base = {k: v for k, v in os.environ.items()
             if k not in {"SECRET_KEY", "DEBUG", "DJANGO_SETTINGS_MODULE"}}
     return subprocess.run(
-        [sys.executable, "manage.py", "check"], cwd=ROOT, capture_output=True, text=True,
+        [sys.executable, *args], cwd=ROOT, capture_output=True, text=True,
         env={**base, "DJANGO_SETTINGS_MODULE": "recovery.settings", **env}, timeout=60,
     )
 
 
-def test_production_refuses_to_start_without_secret_key():
-    result = _django_check({"DEBUG": "false", "ALLOWED_HOSTS": "example.org"})
+_django_check = _run
+PRODUCTION = {"DEBUG": "false", "ALLOWED_HOSTS": "example.org"}
+
+
+@pytest.mark.parametrize("args", [
+    ("-c", "import recovery.wsgi"),  # what gunicorn loads
+    ("manage.py", "runserver", "--noreload", "127.0.0.1:8099"),
+])
+def test_production_refuses_to_serve_without_secret_key(args):
+    result = _run(PRODUCTION, args)
     assert result.returncode != 0
     assert "SECRET_KEY is not set" in result.stderr
+
+
+def test_production_management_commands_that_sign_nothing_run_without_the_key():
+    result = _run(PRODUCTION, ("manage.py", "makemigrations", "--check", "--dry-run"))
+    assert result.returncode == 0, result.stderr
+    result = _run(PRODUCTION, ("manage.py", "seed_demo"))  # but never the demo users
+    assert result.returncode != 0 and "refuses to run with DEBUG off" in result.stderr
 
 
 def test_production_starts_with_secret_key():
