@@ -7,10 +7,6 @@ from plans import models as m
 from recovery import fiscal
 
 
-def _year_choices(plan):
-    return [(y, y) for y in plan.years] if plan else []
-
-
 class PlanScopedFilterSet(df.FilterSet):
     search_fields: tuple[str, ...] = ()
     q = df.CharFilter(label="Search", method="search")
@@ -25,6 +21,11 @@ class PlanScopedFilterSet(df.FilterSet):
                 flt.queryset = m.SavingsLine.objects.filter(plan=plan)
             elif name in {"kpi"}:
                 flt.queryset = m.KPI.objects.filter(plan=plan)
+        if "year" in self.filters:
+            self.filters["year"].extra["choices"] = [(y, y) for y in self.year_choices()]
+
+    def year_choices(self) -> list[str]:
+        return self.plan.years if self.plan else []
 
     def search(self, queryset, name, value):
         query = Q()
@@ -51,10 +52,6 @@ class SavingsLineFilter(PlanScopedFilterSet):
         fields = ["q", "year", "workstream", "category", "status", "rag", "owner",
                   "in_revenue_budget", "counts_towards_target"]
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.filters["year"].extra["choices"] = _year_choices(self.plan)
-
 
 class PlannedAmountFilter(PlanScopedFilterSet):
     search_fields = ("line__reference", "line__title", "notes")
@@ -64,10 +61,6 @@ class PlannedAmountFilter(PlanScopedFilterSet):
     class Meta:
         model = m.PlannedAmount
         fields = ["q", "year", "kind", "workstream", "line"]
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.filters["year"].extra["choices"] = _year_choices(self.plan)
 
 
 class ProgressEntryFilter(PlanScopedFilterSet):
@@ -79,21 +72,16 @@ class ProgressEntryFilter(PlanScopedFilterSet):
         model = m.ProgressEntry
         fields = ["q", "year", "rag", "basis", "workstream", "line"]
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.filters["year"].extra["choices"] = _year_choices(self.plan)
-
 
 class DatedYearMixin:
     """Years to offer: the plan's own plus any the records hold (forecasts before the plan)."""
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        years = set(self.plan.years) if self.plan else set()
+    def year_choices(self) -> list[str]:
+        years = set(super().year_choices())
         if self.plan is not None:
             years |= set(self.Meta.model.objects.filter(plan=self.plan)
                          .values_list("year", flat=True).distinct())
-        self.filters["year"].extra["choices"] = [(y, y) for y in sorted(y for y in years if y)]
+        return sorted(y for y in years if y)
 
 
 class OverspendForecastFilter(DatedYearMixin, PlanScopedFilterSet):
@@ -159,10 +147,6 @@ class CommentaryFilter(PlanScopedFilterSet):
     class Meta:
         model = m.Commentary
         fields = ["q", "year", "role"]
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.filters["year"].extra["choices"] = _year_choices(self.plan)
 
 
 class YearAdjustmentFilter(PlanScopedFilterSet):

@@ -81,6 +81,13 @@ class AmountColumn(tables.Column):
         return format_amount(amount_of(record))
 
 
+class PeriodColumn(tables.Column):
+    """A period shown with its month: ``P7 Oct 2017``."""
+
+    def render(self, value, record):
+        return fiscal.period_label(record.year, value)
+
+
 class RecordTable(tables.Table):
     """Base: money renders as £ on screen and exports as plain numbers."""
 
@@ -90,8 +97,9 @@ class RecordTable(tables.Table):
         empty_text = "Nothing recorded yet."
 
 
-def link_column(url_name, accessor="pk", verbose_name=None, **kwargs):
-    return tables.Column(
+def link_column(url_name, accessor="pk", verbose_name=None, column_class=tables.Column,
+                **kwargs):
+    return column_class(
         accessor=accessor,
         verbose_name=verbose_name,
         linkify=lambda record, table: reverse(f"plans:{url_name}_detail",
@@ -153,7 +161,7 @@ class ProgressEntryTable(RecordTable):
 
 
 class OverspendForecastTable(RecordTable):
-    period = link_column("forecast", "period", "Period")
+    period = link_column("forecast", "period", "Period", column_class=PeriodColumn)
     budget = MoneyColumn()
     forecast_outturn = MoneyColumn(verbose_name="Forecast outturn")
     overspend = MoneyColumn(verbose_name="Stated overspend")
@@ -164,20 +172,15 @@ class OverspendForecastTable(RecordTable):
         fields = ["year", "period", "service_area", "scenario", "budget", "forecast_outturn",
                   "overspend", "overspend_high", "commentary"]
 
-    def render_period(self, value, record):
-        return fiscal.period_label(record.year, value)
-
 
 class CostPressureTable(RecordTable):
     title = link_column("pressure", "title", "Pressure")
+    period = PeriodColumn()
     amount = MoneyColumn()
 
     class Meta(RecordTable.Meta):
         model = m.CostPressure
         fields = ["title", "kind", "year", "period", "amount", "notes"]
-
-    def render_period(self, value, record):
-        return fiscal.period_label(record.year, value)
 
 
 class FundingTable(RecordTable):
@@ -218,15 +221,12 @@ class RiskTable(RecordTable):
 
 
 class CommentaryTable(RecordTable):
-    period = link_column("commentary", "period", "Month")
+    period = link_column("commentary", "period", "Month", column_class=PeriodColumn)
     author = tables.Column()
 
     class Meta(RecordTable.Meta):
         model = m.Commentary
         fields = ["year", "period", "role", "body", "author", "updated_at"]
-
-    def render_period(self, value, record):
-        return fiscal.period_label(record.year, value)
 
 
 class YearAdjustmentTable(RecordTable):

@@ -352,3 +352,14 @@ def test_history_of_a_seed_record_shows_what_the_first_change_was_from(client, m
     text = html.decode()
     assert "129000.00 → 140000.00" in text
     assert "Two more in-house carers" in text and "As loaded" in text
+
+
+def test_forecast_and_pressure_lists_show_months_and_years_before_the_plan(client, mtfs,
+                                                                          torbay_users):
+    client.force_login(torbay_users["scrutiny"])
+    html = client.get(reverse("plans:pressure_list", args=[mtfs.pk])).content.decode()
+    assert "P4 Jul 2016" in html and "£7,526" in html
+    html = client.get(reverse("plans:forecast_list", args=[mtfs.pk]),
+                      {"year": "2016/17"}).content.decode()
+    assert '<option value="2016/17" selected>' in html  # a year before the plan is offered
+    assert "P3 Jun 2016" in html
