@@ -174,13 +174,7 @@ def save(*, plan: Plan, year: str, period: int, user, lines: list[LineInput],
         services.save_record(instance=target, user=user, expected_version=row.version,
                              reason=reason, require_reason_for_money=False)
         saved += 1
-        # The line's current RAG follows its latest entry.
-        if row.rag and line.rag != row.rag and not ProgressEntry.objects.filter(
-            line=line, as_at__gt=as_at
-        ).exists():
-            line.rag = row.rag
-            services.update_record(instance=line, user=user, expected_version=line.version,
-                                   reason=reason)
+        services.follow_latest_rag(entry=target, user=user, reason=reason)
 
     if forecast is not None:
         saved += _save_forecast(plan, year, period, forecast, user, reason)

@@ -181,6 +181,20 @@ def related_deletions(instance: models.Model) -> dict[str, int]:
     return counts
 
 
+def follow_latest_rag(*, entry, user, reason: str = "") -> None:
+    """A line's current RAG is that of its latest rated progress entry."""
+    line = entry.line
+    if not entry.rag or line.rag == entry.rag:
+        return
+    if type(entry)._default_manager.filter(line=line, as_at__gt=entry.as_at).exclude(rag="") \
+            .exists():
+        return
+    line.refresh_from_db()
+    line.rag = entry.rag
+    update_record(instance=line, user=user, expected_version=line.version,
+                  reason=reason or f"RAG from progress at {entry.as_at:%d %b %Y}")
+
+
 # --------------------------------------------------------------------------------------------
 # Savings lines with their planned amounts
 

@@ -70,6 +70,12 @@ class ProgressEntryFormView(RecordFormView):
     def new_object(self):
         return m.ProgressEntry()
 
+    def save(self, form):
+        entry = super().save(form)
+        services.follow_latest_rag(entry=entry, user=self.request.user,
+                                   reason=form.cleaned_data.get("change_reason", ""))
+        return entry
+
 
 class KpiPointFormView(RecordFormView):
     def new_object(self):

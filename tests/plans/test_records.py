@@ -363,3 +363,21 @@ def test_forecast_and_pressure_lists_show_months_and_years_before_the_plan(clien
                       {"year": "2016/17"}).content.decode()
     assert '<option value="2016/17" selected>' in html  # a year before the plan is offered
     assert "P3 Jun 2016" in html
+
+
+def test_recording_progress_moves_the_lines_current_rag(client, finance_manager, line):
+    client.force_login(finance_manager)
+    response = client.post(reverse("plans:progress_create", args=[line.plan.pk]), {
+        "line": line.pk, "as_at": "2017-10-31", "achieved_to_date": "10k", "basis": "achieved",
+        "rag": "red",
+    })
+    assert response.status_code == 302
+    line.refresh_from_db()
+    assert line.rag == "red"
+    # an older entry does not override the latest one
+    client.post(reverse("plans:progress_create", args=[line.plan.pk]), {
+        "line": line.pk, "as_at": "2017-09-30", "achieved_to_date": "5k", "basis": "achieved",
+        "rag": "green",
+    })
+    line.refresh_from_db()
+    assert line.rag == "red"
