@@ -25,7 +25,7 @@ from django.views.generic import TemplateView
 from plans import workbook
 from plans.forms_workbook import WorkbookUploadForm
 from plans.workbook.changes import AMOUNTS, CREATE, DELETE, UPDATE
-from recovery.access import can, get_plan, plans_for, require
+from recovery.access import can, get_plan, may_write, plans_for, require
 from recovery.models import Authority
 
 SESSION_KEY = "plan_workbook_import"
@@ -64,7 +64,10 @@ class WorkbookHomeView(TemplateView):
         require(self.request.user, "view", "plan")
         return {
             **super().get_context_data(**kwargs),
-            "plans": plans_for(self.request.user),
+            "plans": [
+                (plan, may_write(self.request.user, plan))
+                for plan in plans_for(self.request.user)
+            ],
             "can_import": can(self.request.user, "add", "plan"),
             "max_mb": workbook.max_bytes() / 1024 / 1024,
         }

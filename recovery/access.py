@@ -9,7 +9,7 @@ their existence does not leak. Superusers see every authority.
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
 FINANCE, DIRECTOR, SCRUTINY = "finance", "director", "scrutiny"
@@ -64,12 +64,17 @@ def require(user, action: str, model: str) -> None:
 
 
 def scope(queryset: QuerySet, user, authority_path: str = "plan__authority") -> QuerySet:
-    """Restrict ``queryset`` to the user's authority (nothing at all without one)."""
+    """Restrict ``queryset`` to what the user may read: their authority's records and those of
+    any authority an administrator granted them (nothing at all without an authority)."""
     if user.is_superuser:
         return queryset
     if not user.is_authenticated or user.authority_id is None or role_of(user) is None:
         return queryset.none()
-    return queryset.filter(**{authority_path: user.authority_id})
+    # One query: the grants are a subquery, not a list fetched first.
+    granted = user.granted_authorities.values("pk")
+    return queryset.filter(
+        Q(**{authority_path: user.authority_id}) | Q(**{f"{authority_path}__in": granted})
+    )
 
 
 def plans_for(user) -> QuerySet:
@@ -78,11 +83,31 @@ def plans_for(user) -> QuerySet:
     return scope(Plan.objects.select_related("authority"), user, "authority")
 
 
+def may_write(user, plan) -> bool:
+    """Writes are for the plan's own authority only; a grant lets other users read."""
+    if user.is_superuser:
+        return True
+    return user.authority_id is not None and plan.authority_id == user.authority_id
+
+
 def get_plan(user, pk, action: str = "view", model: str = "plan"):
-    """The plan if the user's authority holds it (else 404) and their role allows ``action``
-    on ``model`` (else 403)."""
+    """The plan if the user may read it (else 404) and may take ``action`` on ``model`` there:
+    their role allows it and, for a change, the plan is their own authority's (else 403)."""
     plan = plans_for(user).filter(pk=pk).first()
     if plan is None:
         raise Http404("No such plan.")
     require(user, action, model)
+    if action != "view" and not may_write(user, plan):
+        raise PermissionDenied("Plans of another authority are read only.")
     return plan
+
+
+def edit_flags(user, plan=None) -> dict[str, bool]:
+    """What templates may offer: editing (finance) and commentary (finance, director), and on
+    a plan only when it is the user's own authority's."""
+    role = role_of(user)
+    writable = plan is None or may_write(user, plan)
+    return {
+        "can_edit": writable and (role == FINANCE or user.is_superuser),
+        "can_comment": writable and (role in {FINANCE, DIRECTOR} or user.is_superuser),
+    }

@@ -16,5 +16,9 @@ class AuthorityAdmin(SimpleHistoryAdmin):
 class UserAdmin(BaseUserAdmin):
     list_display = ["username", "get_full_name", "authority", "is_staff", "is_superuser"]
     list_filter = ["authority", "groups", "is_staff", "is_superuser"]
-    fieldsets = [*BaseUserAdmin.fieldsets, ("Authority", {"fields": ["authority"]})]
+    fieldsets = [
+        *BaseUserAdmin.fieldsets,
+        ("Authority", {"fields": ["authority", "granted_authorities"]}),
+    ]
+    filter_horizontal = [*BaseUserAdmin.filter_horizontal, "granted_authorities"]
     add_fieldsets = [*BaseUserAdmin.add_fieldsets, ("Authority", {"fields": ["authority"]})]

@@ -40,6 +40,13 @@ class User(AbstractUser):
     authority = models.ForeignKey(
         Authority, on_delete=models.PROTECT, null=True, blank=True, related_name="users"
     )
+    granted_authorities = models.ManyToManyField(
+        Authority,
+        blank=True,
+        related_name="granted_users",
+        help_text="Other authorities whose plans this user may read (never change), as "
+        "granted by an administrator.",
+    )
 
     objects = UserManager()
 

@@ -2,7 +2,8 @@
 
 A new view that is not classified below fails this test, so no page can ship without an
 access decision. Roles: finance (read and write), director (read, write commentary),
-scrutiny (read only), and a finance manager of another authority (404 everywhere).
+scrutiny (read only), a finance manager of another authority (404 everywhere), and a finance
+manager of another authority whom an administrator granted read access (read, never write).
 """
 
 from __future__ import annotations
@@ -90,6 +91,8 @@ def world(mtfs, torbay):
     users = {role: UserFactory(username=f"walk-{role}", authority=torbay, role=role)
              for role in ("finance", "director", "scrutiny")}
     users["outsider"] = UserFactory(username="walk-outsider", authority=telford, role="finance")
+    users["granted"] = UserFactory(username="walk-granted", authority=telford, role="finance")
+    users["granted"].granted_authorities.add(torbay)
     return {"plan": mtfs, "objects": objects, "users": users}
 
 
@@ -112,6 +115,8 @@ def expected_get(kind: str, role: str) -> set[int]:
         return {404}
     if kind == READ:
         return {200}
+    if role == "granted":
+        return {403}
     if kind == COMMENT:
         return {200} if role in {"finance", "director"} else {403}
     return {200} if role == "finance" else {403}
@@ -147,8 +152,8 @@ def test_every_url_for_every_role(client, world):
             client.force_login(user)
             status = client.get(url).status_code
             expected = expected_get(kind, role)
-            if not converters and role == "outsider":
-                expected = expected_get(kind, "finance")  # their own (empty) pages
+            if not converters and role in {"outsider", "granted"}:
+                expected = expected_get(kind, "finance")  # pages of their own authority
             if not converters and kind == WRITE and role in {"director", "scrutiny"}:
                 expected = {403}
             assert status in expected, f"GET {name} as {role}: {status}, expected {expected}"
@@ -165,12 +170,14 @@ def test_every_write_url_refuses_posts_from_those_who_may_not(client, world):
         if kind == READ:
             continue
         url = url_for(name, converters, world) if converters else reverse(name)
-        for role in ("director", "scrutiny", "outsider"):
+        for role in ("director", "scrutiny", "outsider", "granted"):
             client.force_login(world["users"][role])
             status = client.post(url, {"title": "x", "body": "x", "version": 1}).status_code
             if role == "outsider" and converters:
                 assert status == 404, f"POST {name} as {role}: {status}"
-            elif role == "outsider":
+            elif role == "granted" and converters:
+                assert status == 403, f"POST {name} as {role}: {status}"
+            elif role in {"outsider", "granted"}:
                 continue  # a page of their own authority (plan create, import new)
             elif kind == COMMENT and role == "director":
                 assert status in {200, 302}, f"POST {name} as director: {status}"
@@ -181,9 +188,13 @@ def test_every_write_url_refuses_posts_from_those_who_may_not(client, world):
     assert not changed
 
 
-def test_scrutiny_member_sees_no_edit_control(client, world):
-    client.force_login(world["users"]["scrutiny"])
+@pytest.mark.parametrize("role", ["scrutiny", "granted"])
+def test_read_only_users_see_no_edit_control(client, world, role):
+    """A scrutiny member, and anyone reading another authority's plan by grant."""
+    client.force_login(world["users"][role])
     for name, converters in project_urls():
+        if not converters and role == "granted":
+            continue  # their own authority's pages, where they may edit
         kind = READ if name in ANY_SIGNED_IN else classify(name)
         if kind != READ:
             continue
@@ -192,6 +203,6 @@ def test_scrutiny_member_sees_no_edit_control(client, world):
         if response.get("Content-Type", "").startswith("text/html"):
             html = response.content.decode()
             for marker in ("/edit/", "/delete/", "/new/", "month-end", "/import"):
-                assert marker not in html, f"{name} shows {marker!r} to a scrutiny member"
+                assert marker not in html, f"{name} shows {marker!r} to {role}"
             assert 'method="post"' not in html.replace('action="/accounts/logout/"', "") \
-                or html.count('method="post"') == 1, f"{name} has a form for scrutiny"
+                or html.count('method="post"') == 1, f"{name} has a form for {role}"

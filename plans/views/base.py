@@ -20,7 +20,7 @@ from django_tables2.export import ExportMixin
 
 from plans import services
 from plans.forms import money_fields
-from recovery.access import can, get_plan
+from recovery.access import can, edit_flags, get_plan, may_write
 
 
 class PlanRecordMixin:
@@ -56,6 +56,7 @@ class PlanRecordMixin:
     def get_context_data(self, **kwargs):
         user = self.request.user
         name = self.perm_model
+        writable = may_write(user, self.plan)
         return {
             **super().get_context_data(**kwargs),
             "plan": self.plan,
@@ -64,9 +65,10 @@ class PlanRecordMixin:
             "url_name": self.url_name,
             "list_url": self.url("list"),
             "create_url": self.url("create"),
-            "may_add": can(user, "add", name),
-            "may_change": can(user, "change", name),
-            "may_delete": can(user, "delete", name),
+            "may_add": writable and can(user, "add", name),
+            "may_change": writable and can(user, "change", name),
+            "may_delete": writable and can(user, "delete", name),
+            **edit_flags(user, self.plan),
         }
 
 

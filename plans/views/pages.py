@@ -11,7 +11,7 @@ from plans.models import Plan
 from plans.selectors import lines_by_year
 from plans.tables import PlanSummaryTable
 from plans.views.base import PlanRecordMixin, RecordDeleteView, RecordFormView, RecordHistoryView
-from recovery.access import can, get_plan, plans_for, require
+from recovery.access import can, edit_flags, get_plan, may_write, plans_for, require
 
 
 class PlanListView(TemplateView):
@@ -42,7 +42,7 @@ class PlanListView(TemplateView):
                 }
             )
         table = PlanSummaryTable(rows)
-        if not self.request.user.is_superuser:
+        if len({plan.authority_id for plan in plans}) <= 1:
             table.exclude = ("authority",)
         RequestConfig(self.request, paginate={"per_page": 25}).configure(table)
         return {**super().get_context_data(**kwargs), "table": table, "plan_count": len(plans)}
@@ -52,7 +52,8 @@ class PlanDetailView(TemplateView):
     template_name = "plans/plan_detail.html"
 
     def get_context_data(self, **kwargs):
-        plan = get_plan(self.request.user, kwargs["pk"])
+        user = self.request.user
+        plan = get_plan(user, kwargs["pk"])
         totals = plan_totals([plan])[plan.pk]
         years, rows = lines_by_year(plan)
         counting = [r for r in rows if r.line.counts_towards_target]
@@ -68,8 +69,9 @@ class PlanDetailView(TemplateView):
             "reconciliation": reconcile(plan, totals=totals),
             "sections": plan.sections.all(),
             "revisions": Plan.objects.filter(revises=plan).only("pk", "title"),
-            "may_change_plan": can(self.request.user, "change", "plan"),
-            "may_delete_plan": can(self.request.user, "delete", "plan"),
+            "may_change_plan": may_write(user, plan) and can(user, "change", "plan"),
+            "may_delete_plan": may_write(user, plan) and can(user, "delete", "plan"),
+            **edit_flags(user, plan),
         }
 
 
