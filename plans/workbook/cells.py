@@ -21,9 +21,8 @@ from openpyxl.utils.datetime import from_excel
 from plans.workbook import schema as s
 from recovery import fiscal
 from recovery.money import Amount, MoneyError, parse_amount, parse_money
+from recovery.spreadsheet import FORMULA_STARTS, neutralise, unneutralise  # noqa: F401
 
-# A spreadsheet runs cell text starting with one of these as a formula (OWASP "CSV injection").
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
 MONTHS.update({name.lower(): i for i, name in enumerate(calendar.month_abbr) if name})
 MONTHS["sept"] = 9
@@ -31,23 +30,6 @@ MONTHS["sept"] = 9
 
 class CellError(ValueError):
     """A cell that cannot be read; the message says what to type instead."""
-
-
-def neutralise(text: str) -> str:
-    """Text that a spreadsheet would run as a formula gets a leading apostrophe.
-
-    Text that already starts with an apostrophe before such a character gets one more, so that
-    ``unneutralise`` gives back exactly what was exported.
-    """
-    if text.lstrip("'").startswith(FORMULA_STARTS):
-        return "'" + text
-    return text
-
-
-def unneutralise(text: str) -> str:
-    if text.startswith("'") and text.lstrip("'").startswith(FORMULA_STARTS):
-        return text[1:]
-    return text
 
 
 def is_blank(value) -> bool:

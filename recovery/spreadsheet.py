@@ -1,0 +1,29 @@
+"""Text bound for a spreadsheet (xlsx or CSV) that a spreadsheet would run as a formula.
+
+Every download that carries text an officer typed goes through ``neutralise``: the plan
+workbook, the scrutiny report's workbook and the list exports (OWASP "CSV injection").
+"""
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(text: str) -> str:
+    """Text that a spreadsheet would run as a formula gets a leading apostrophe.
+
+    Text that already starts with an apostrophe before such a character gets one more, so that
+    ``unneutralise`` gives back exactly what was exported.
+    """
+    if text.lstrip("'").startswith(FORMULA_STARTS):
+        return "'" + text
+    return text
+
+
+def unneutralise(text: str) -> str:
+    if text.startswith("'") and text.lstrip("'").startswith(FORMULA_STARTS):
+        return text[1:]
+    return text
+
+
+def safe_value(value):
+    """A cell value for export: text neutralised, numbers and dates left as they are."""
+    return neutralise(value) if isinstance(value, str) else value
