@@ -13,6 +13,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from plans import models as m
+from plans.rules import year_problem
 from recovery import fiscal
 from recovery.money import Amount, AmountKind, MoneyError, format_amount, parse_amount, parse_money
 
@@ -95,6 +96,10 @@ class RecordForm(forms.ModelForm):
     # Field combinations that must be unique within the plan: (fields, field the message goes
     # on, message). Checked here so the message sits on the field; the database enforces them.
     plan_unique: tuple[tuple[tuple[str, ...], str, str], ...] = ()
+    # Year or date fields that must fall within the plan's years (strict), or near them
+    # (context: forecasts and funding may predate the plan). Shared with the workbook import.
+    strict_years: tuple[str, ...] = ()
+    context_years: tuple[str, ...] = ()
 
     def __init__(self, *args, plan: m.Plan, **kwargs):
         self.plan = plan
@@ -123,6 +128,11 @@ class RecordForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        for names, strict in ((self.strict_years, True), (self.context_years, False)):
+            for name in names:
+                problem = year_problem(self.plan, cleaned.get(name), strict=strict)
+                if problem and name not in self.errors:
+                    self.add_error(name, problem)
         for fields, target, message in self.plan_unique:
             values = {name: cleaned.get(name, "") for name in fields}
             if any(v is None or (v == "" and name != "service_area" and name != "label")
@@ -160,6 +170,24 @@ class PlanForm(RecordForm):
         return m.Plan.objects.filter(authority=self.plan.authority)
 
     plan_unique = ((("code",), "code", "This authority already has a plan with code {code}."),)
+
+    def clean(self):
+        cleaned = super().clean()
+        first, last = cleaned.get("first_year"), cleaned.get("last_year")
+        if self.instance.pk and first and last and not self.errors:
+            years = fiscal.years_between(first, last) if first <= last else []
+            stranded = sorted(
+                set(m.PlannedAmount.objects.filter(line__plan=self.instance)
+                    .exclude(year__in=years).values_list("year", flat=True))
+                | set(m.ProgressEntry.objects.filter(line__plan=self.instance)
+                      .exclude(year__in=years).values_list("year", flat=True))
+            )
+            if stranded:
+                field = "first_year" if stranded[0] < first else "last_year"
+                self.add_error(field, "Planned savings or progress are recorded in "
+                               f"{', '.join(stranded)}; move or delete them before changing "
+                               "the plan's years.")
+        return cleaned
 
     def _post_clean(self):
         if not self.instance.authority_id:
@@ -234,12 +262,10 @@ class PlannedAmountForm(RecordForm):
     plan_unique = ((("line", "year"), "year",
                     "This line already has a planned amount for {year}."),)
 
+    strict_years = ("year",)
+
     def clean(self):
         cleaned = super().clean()
-        year = cleaned.get("year")
-        if year and year not in self.plan.years:
-            self.add_error("year", f"{year} is outside the plan's years "
-                                   f"({self.plan.first_year} to {self.plan.last_year}).")
         amount: Amount | None = cleaned.get("amount")
         if amount is not None:
             self.instance.kind = amount.kind.value
@@ -261,17 +287,11 @@ class ProgressEntryForm(RecordForm):
         super().__init__(*args, **kwargs)
         self.fields["line"].queryset = m.SavingsLine.objects.filter(plan=self.plan)
 
-    def clean(self):
-        cleaned = super().clean()
-        as_at = cleaned.get("as_at")
-        if as_at and not (fiscal.year_start(self.plan.first_year) <= as_at
-                          <= fiscal.year_end(self.plan.last_year)):
-            self.add_error("as_at", f"{as_at:%d %B %Y} is outside the plan's years "
-                                    f"({self.plan.first_year} to {self.plan.last_year}).")
-        return cleaned
+    strict_years = ("as_at",)
 
 
 class OverspendForecastForm(RecordForm):
+    context_years = ("year",)
     plan_unique = ((("year", "period", "scenario", "service_area"), "period",
                     "There is already a forecast for that month, scenario and service area."),)
 
@@ -296,6 +316,7 @@ class OverspendForecastForm(RecordForm):
 
 
 class CostPressureForm(RecordForm):
+    context_years = ("year",)
     plan_unique = ((("year", "period", "title"), "period",
                     "That pressure is already recorded for that month."),)
 
@@ -309,6 +330,7 @@ class CostPressureForm(RecordForm):
 
 
 class FundingForm(RecordForm):
+    context_years = ("year",)
     plan_unique = ((("title",), "title", "This plan already has funding called {title}."),)
 
     class Meta:
@@ -326,6 +348,7 @@ class KPIForm(RecordForm):
 
 
 class KpiPointForm(RecordForm):
+    context_years = ("date",)
     plan_path = "kpi__plan"
     plan_unique = ((("kpi", "kind", "date", "label"), "date",
                     "This KPI already has that kind of value at that date."),)
@@ -350,6 +373,7 @@ class RiskForm(RecordForm):
 
 
 class CommentaryForm(RecordForm):
+    strict_years = ("year",)
     plan_unique = ((("year", "period", "role"), "period",
                     "There is already commentary of that kind for that month; edit it "
                     "instead."),)
@@ -360,6 +384,7 @@ class CommentaryForm(RecordForm):
 
 
 class YearAdjustmentForm(RecordForm):
+    strict_years = ("year",)
     plan_unique = ((("year",), "year", "This plan already has an adjustment for {year}."),)
 
     class Meta:

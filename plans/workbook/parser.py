@@ -16,6 +16,7 @@ from typing import Any
 
 from django.utils.text import slugify
 
+from plans.rules import CONTEXT_YEARS
 from plans.workbook import cells
 from plans.workbook import schema as s
 from plans.workbook.reader import HEADER_SEARCH_ROWS, MAX_ROWS, Problem, RawSheet, RawWorkbook
@@ -23,9 +24,6 @@ from recovery import fiscal
 from recovery.money import Amount
 
 MAX_PROBLEMS = 1_000
-# Dated context (forecasts, KPI values, funding...) may reach this far outside the plan's years;
-# anything further is a typing slip such as 2107 for 2017.
-CONTEXT_YEARS = 10
 
 
 class Problems(list):

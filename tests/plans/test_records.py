@@ -381,3 +381,46 @@ def test_recording_progress_moves_the_lines_current_rag(client, finance_manager,
     })
     line.refresh_from_db()
     assert line.rag == "red"
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "field", "message"),
+    [
+        ("forecast_create", {"year": "2040/41", "period": 1, "scenario": "base",
+                             "budget": "1m", "forecast_outturn": "1.1m"}, "year", "typing slip"),
+        ("pressure_create", {"title": "Slip", "kind": "slippage", "year": "1999/00",
+                             "period": 1, "amount": "1k"}, "year", "typing slip"),
+        ("funding_create", {"title": "Reserves", "kind": "reserve_draw", "year": "2050/51",
+                            "amount": "1m"}, "year", "typing slip"),
+        ("adjustment_create", {"year": "2030/31", "factor": "0.5"}, "year",
+         "outside the plan's years"),
+        ("commentary_create", {"year": "2016/17", "period": 1, "role": "finance",
+                               "body": "x"}, "year", "outside the plan's years"),
+    ],
+)
+def test_years_far_outside_the_plan_are_refused_as_the_workbook_refuses_them(
+    client, finance_manager, plan, name, data, field, message
+):
+    client.force_login(finance_manager)
+    response = client.post(reverse(f"plans:{name}", args=[plan.pk]), data)
+    assert response.status_code == 200
+    assert message in " ".join(response.context["form"].errors[field])
+
+
+def test_a_forecast_just_before_the_plan_is_context_and_allowed(client, finance_manager, plan):
+    client.force_login(finance_manager)
+    response = client.post(reverse("plans:forecast_create", args=[plan.pk]), {
+        "year": "2016/17", "period": 3, "scenario": "base", "overspend": "£1.3m"})
+    assert response.status_code == 302
+
+
+def test_narrowing_a_plans_years_past_its_savings_is_refused(client, finance_manager, line):
+    plan = line.plan
+    client.force_login(finance_manager)
+    response = client.post(reverse("plans:plan_edit", args=[plan.pk]), {
+        "title": plan.title, "code": plan.code, "kind": plan.kind, "status": plan.status,
+        "first_year": "2018/19", "last_year": "2020/21", "version": plan.version,
+    })
+    assert "recorded in 2017/18" in " ".join(response.context["form"].errors["first_year"])
+    plan.refresh_from_db()
+    assert plan.first_year == "2017/18"
