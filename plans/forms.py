@@ -215,6 +215,10 @@ class SavingsLineForm(RecordForm):
                   "category", "status", "rag", "original_rag", "in_revenue_budget",
                   "recurrence", "start_period", "counts_towards_target", "order", "notes"]
 
+    # The versions of the planned amounts the officer saw ("2017/18:3,2018/19:1"), so that a
+    # colleague's change to an amount is not overwritten from this form.
+    amount_versions = forms.CharField(widget=forms.HiddenInput, required=False)
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["workstream"].queryset = m.Workstream.objects.filter(plan=self.plan)
@@ -222,7 +226,10 @@ class SavingsLineForm(RecordForm):
         if self.instance.pk:
             from plans.selectors import amount_of
 
-            existing = {a.year: amount_of(a) for a in self.instance.amounts.all()}
+            amounts = list(self.instance.amounts.all())
+            existing = {a.year: amount_of(a) for a in amounts}
+            self.fields["amount_versions"].initial = ",".join(
+                f"{a.year}:{a.version}" for a in amounts)
         for year in self.plan.years:
             self.fields[self.year_field(year)] = AmountField(
                 label=f"Planned saving {year}",
@@ -237,6 +244,14 @@ class SavingsLineForm(RecordForm):
 
     def planned_amounts(self) -> dict[str, Amount | None]:
         return {y: self.cleaned_data.get(self.year_field(y)) for y in self.plan.years}
+
+    def clean_amount_versions(self) -> dict[str, int]:
+        seen = {}
+        for part in filter(None, self.cleaned_data.get("amount_versions", "").split(",")):
+            year, _, version = part.partition(":")
+            if version.isdigit():
+                seen[year] = int(version)
+        return seen
 
 
 class PlannedAmountForm(RecordForm):

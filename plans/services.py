@@ -205,17 +205,47 @@ def _amount_state(planned):
     return (planned.kind, planned.low, planned.high)
 
 
+def _amount_conflicts(existing: dict, seen: dict[str, int]) -> list[Change]:
+    """What changed in a line's planned amounts since the officer saw versions ``seen``."""
+    from plans.selectors import amount_of
+    from recovery.money import format_amount
+
+    def shown(planned):
+        return format_amount(amount_of(planned)) if planned is not None else None
+
+    changes = []
+    for year in sorted(set(existing) | set(seen)):
+        now = existing.get(year)
+        if now is not None and seen.get(year) == now.version:
+            continue
+        before = _version_state(now, seen[year]) if now is not None and year in seen else None
+        if now is None and year in seen:
+            before = "an amount"  # deleted since; its old value is in its history
+        changes.append(Change(f"amount_{year}", f"planned saving {year}",
+                              before if isinstance(before, str) else shown(before), shown(now)))
+    return changes
+
+
 @transaction.atomic
-def save_line(*, line, amounts: dict, user, expected_version: int | None, reason: str = ""):
+def save_line(*, line, amounts: dict, user, expected_version: int | None, reason: str = "",
+              seen_amounts: dict[str, int] | None = None):
     """Create or update a savings line and its planned amount per year in one transaction.
 
-    ``amounts`` maps ``"2017/18"`` to a ``recovery.money.Amount`` or None (no amount). A
-    change to any amount moves the line's version too, so two officers editing the same
-    line's figures cannot overwrite each other.
+    ``amounts`` maps ``"2017/18"`` to a ``recovery.money.Amount`` or None (no amount).
+    ``seen_amounts`` maps each year to the version of the amount the officer saw: if a
+    colleague changed, added or removed an amount since, nothing is saved (``StaleEdit``).
     """
     from plans.models import PlannedAmount
 
-    existing = {a.year: a for a in line.amounts.all()} if line.pk else {}
+    existing = {}
+    if line.pk:
+        existing = {a.year: a for a in PlannedAmount.objects.select_for_update()
+                    .filter(line_id=line.pk)}
+        if seen_amounts is not None:
+            conflicts = _amount_conflicts(existing, seen_amounts)
+            if conflicts:
+                current = type(line)._default_manager.get(pk=line.pk)
+                raise StaleEdit(current, conflicts)
     amount_changes = []
     for year, amount in amounts.items():
         before = existing.get(year)

@@ -186,9 +186,16 @@ class RecordFormView(PlanRecordMixin, FormView):
         """Someone saved first: show what they changed; keep this editor's input on screen;
         nothing is overwritten. Saving again now is a deliberate overwrite of their version."""
         data = form.data.copy()
-        if not stale.deleted:
-            data["version"] = stale.current.version
-        form = self.get_form_class()(data=data, instance=self.get_object(), plan=self.plan)
+        if stale.deleted:
+            instance = form.instance
+        else:
+            instance = self.get_queryset().get(pk=stale.current.pk)
+            # Saving again from here is a deliberate overwrite: it starts from their version.
+            fresh = self.get_form_class()(instance=instance, plan=self.plan)
+            for name in ("version", "amount_versions"):
+                if name in fresh.fields:
+                    data[name] = fresh.fields[name].initial or ""
+        form = self.get_form_class()(data=data, instance=instance, plan=self.plan)
         form.is_valid()
         return self.render_to_response(
             self.get_context_data(form=form, conflict=stale, current=stale.current)

@@ -58,6 +58,8 @@ class SavingsLineFormView(RecordFormView):
             user=self.request.user,
             expected_version=form.cleaned_data.get("version"),
             reason=form.cleaned_data.get("change_reason", ""),
+            seen_amounts=form.cleaned_data.get("amount_versions")
+            if form.instance.pk else None,
         )
 
 

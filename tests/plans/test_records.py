@@ -119,10 +119,16 @@ def test_forecast_period_out_of_range_and_half_pairs_are_refused(client, finance
         "2017/18", D("28900000.00"), D("30200000.00"))
 
 
+def seen_versions(line):
+    """The hidden field a browser sends back: the versions of the amounts on screen."""
+    return ",".join(f"{a.year}:{a.version}" for a in line.amounts.all())
+
+
 def _edit(client, line, **changes):
     plan = line.plan
     data = line_data(plan, reference=line.reference, title=line.title, version=line.version,
-                     amount_2017_18="100k", amount_2018_19="", amount_2019_20="")
+                     amount_2017_18="100k", amount_2018_19="", amount_2019_20="",
+                     amount_versions=seen_versions(line))
     data.update(changes)
     return client.post(reverse("plans:line_edit", args=[plan.pk, line.pk]), data)
 
@@ -174,10 +180,12 @@ def test_two_officers_editing_the_same_line_never_overwrite_each_other(
     first.force_login(finance_manager)
     second.force_login(colleague)
     version_seen = line.version  # both open the edit page now
+    amounts_seen = seen_versions(line)
 
     assert _edit(first, line, title="First officer's title", version=version_seen).status_code \
         == 302
-    response = _edit(second, line, title="Second officer's title", version=version_seen)
+    response = _edit(second, line, title="Second officer's title", version=version_seen,
+                     amount_versions=amounts_seen)
     assert response.status_code == 200
     html = response.content.decode()
     assert "Someone else changed this savings line after you opened it" in html
@@ -187,13 +195,36 @@ def test_two_officers_editing_the_same_line_never_overwrite_each_other(
 
     # Money too: the amounts move the line's version.
     line.refresh_from_db()
-    seen = line.version
+    seen, amounts_seen = line.version, seen_versions(line)
     assert _edit(first, line, title=line.title, amount_2017_18="110k", version=seen,
                  change_reason="Revised").status_code == 302
     response = _edit(second, line, title=line.title, amount_2017_18="90k", version=seen,
-                     change_reason="Mine")
+                     change_reason="Mine", amount_versions=amounts_seen)
     assert "Someone else changed" in response.content.decode()
     assert line.amounts.get().low == D("110000.00")
+
+
+def test_a_colleagues_amount_change_is_not_reverted_from_the_line_form(
+    client, finance_manager, line
+):
+    """Officer A opens the line; B changes its 2017/18 amount on the amounts page; A saves a
+    title change: refused, and A is shown B's new figure."""
+    client.force_login(finance_manager)
+    line.refresh_from_db()
+    seen, amounts_seen = line.version, seen_versions(line)
+    amount = line.amounts.get()
+    response = client.post(reverse("plans:amount_edit", args=[line.plan.pk, amount.pk]), {
+        "line": line.pk, "year": "2017/18", "amount": "£500k", "version": amount.version,
+        "change_reason": "Colleague's correction"})
+    assert response.status_code == 302
+    response = _edit(client, line, title="New title", version=seen,
+                     amount_versions=amounts_seen, change_reason="Title")
+    html = response.content.decode()
+    assert "Someone else changed" in html
+    assert "£100,000" in html and "£500,000" in html  # what they changed, from and to
+    amount.refresh_from_db()
+    line.refresh_from_db()
+    assert amount.low == D("500000.00") and line.title == "Placements review"
 
 
 def test_delete_confirmation_says_what_goes_with_it(client, finance_manager, line):
@@ -344,6 +375,7 @@ def test_history_of_a_seed_record_shows_what_the_first_change_was_from(client, m
     data = {f.name: getattr(line, f.attname) for f in line._meta.concrete_fields
             if f.name in ("reference", "title", "category", "status", "recurrence", "order")}
     data.update({"version": line.version, "counts_towards_target": "on",
+                 "amount_versions": seen_versions(line),
                  "amount_2017_18": "£140k", "amount_2018_19": "181k", "amount_2019_20": "207k",
                  "change_reason": "Two more in-house carers"})
     url = reverse("plans:line_edit", args=[mtfs.pk, line.pk])
@@ -424,3 +456,32 @@ def test_narrowing_a_plans_years_past_its_savings_is_refused(client, finance_man
     assert "recorded in 2017/18" in " ".join(response.context["form"].errors["first_year"])
     plan.refresh_from_db()
     assert plan.first_year == "2017/18"
+
+
+def test_after_a_conflict_saving_again_is_a_deliberate_overwrite(client, finance_manager, line):
+    client.force_login(finance_manager)
+    line.refresh_from_db()
+    seen, amounts_seen = line.version, seen_versions(line)
+    assert _edit(client, line, title="Theirs", version=seen).status_code == 302
+    response = _edit(client, line, title="Mine", version=seen, amount_versions=amounts_seen)
+    form = response.context["form"]
+    resubmit = dict(form.data.items())
+    assert int(resubmit["version"]) == seen + 1
+    response = client.post(reverse("plans:line_edit", args=[line.plan.pk, line.pk]), resubmit)
+    assert response.status_code == 302
+    line.refresh_from_db()
+    assert line.title == "Mine"
+
+
+def test_editing_a_record_a_colleague_deleted_says_so(client, finance_manager, plan):
+    risk = m.Risk.objects.create(plan=plan, reference="R1", description="Slippage")
+    client.force_login(finance_manager)
+    url = reverse("plans:risk_edit", args=[plan.pk, risk.pk])
+    from plans import services
+
+    version = risk.version
+    services.delete_record(instance=risk, user=finance_manager, reason="Merged")
+    response = client.post(url, {"reference": "R1", "description": "Changed",
+                                 "status": "open", "version": version})
+    assert response.status_code == 404  # it is gone; nothing was recreated
+    assert not m.Risk.objects.filter(plan=plan).exists()
