@@ -1,6 +1,7 @@
 """One small declaration per record type: model, table, filters, form. The generic views in
 ``plans.views.base`` do the rest."""
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.urls import path
 
@@ -13,13 +14,15 @@ from plans.views.base import (
     RecordHistoryView,
     RecordListView,
 )
+from recovery.access import role_of
 
 
 class RecordType:
     """The pieces of one record type. ``url_name`` names its routes: ``<url_name>_list``..."""
 
     def __init__(self, *, model, url_name, segment, table, filterset, form, plan_path="plan",
-                 select_related=(), list_annotations=None, form_view=RecordFormView):
+                 select_related=(), list_annotations=None, form_view=RecordFormView,
+                 delete_view=RecordDeleteView):
         self.model = model
         self.url_name = url_name
         self.segment = segment
@@ -33,7 +36,7 @@ class RecordType:
         self.list_view = type(f"{name}ListView", (RecordListView,), list_attrs)
         self.detail_view = type(f"{name}DetailView", (RecordDetailView,), attrs)
         self.form_view = type(f"{name}FormView", (form_view,), {**attrs, "form_class": form})
-        self.delete_view = type(f"{name}DeleteView", (RecordDeleteView,), attrs)
+        self.delete_view = type(f"{name}DeleteView", (delete_view,), attrs)
         self.history_view = type(f"{name}HistoryView", (RecordHistoryView,), attrs)
 
     def urls(self):
@@ -79,6 +82,44 @@ class ProgressEntryFormView(RecordFormView):
         return entry
 
 
+class CommentaryRoleMixin:
+    """Directors write the director's commentary and finance managers the finance commentary;
+    neither may change or delete the other's."""
+
+    def own_role(self):
+        return role_of(self.request.user)
+
+    def check_role(self, commentary):
+        if not self.request.user.is_superuser and commentary.role != self.own_role():
+            raise PermissionDenied(
+                f"This is the {commentary.get_role_display().lower()}; only its own role may "
+                "change it.")
+
+
+class CommentaryFormView(CommentaryRoleMixin, RecordFormView):
+    def get_object(self):
+        commentary = super().get_object()
+        if commentary.pk:
+            self.check_role(commentary)
+        return commentary
+
+    def get_form(self, form_class=None):
+        form = super().get_form(form_class)
+        if not self.request.user.is_superuser:
+            role = self.own_role()
+            form.fields["role"].choices = [
+                c for c in m.Commentary.Role.choices if c[0] == role]
+            form.fields["role"].initial = role
+        return form
+
+
+class CommentaryDeleteView(CommentaryRoleMixin, RecordDeleteView):
+    def get_object(self):
+        commentary = super().get_object()
+        self.check_role(commentary)
+        return commentary
+
+
 class KpiPointFormView(RecordFormView):
     def new_object(self):
         return m.KpiPoint()
@@ -119,7 +160,8 @@ RECORD_TYPES = [
                filterset=filters.RiskFilter, form=forms.RiskForm),
     RecordType(model=m.Commentary, url_name="commentary", segment="commentary",
                table=tables.CommentaryTable, filterset=filters.CommentaryFilter,
-               form=forms.CommentaryForm, select_related=["author"]),
+               form=forms.CommentaryForm, select_related=["author"],
+               form_view=CommentaryFormView, delete_view=CommentaryDeleteView),
     RecordType(model=m.YearAdjustment, url_name="adjustment", segment="adjustments",
                table=tables.YearAdjustmentTable, filterset=filters.YearAdjustmentFilter,
                form=forms.YearAdjustmentForm),

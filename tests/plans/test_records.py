@@ -485,3 +485,28 @@ def test_editing_a_record_a_colleague_deleted_says_so(client, finance_manager, p
                                  "status": "open", "version": version})
     assert response.status_code == 404  # it is gone; nothing was recreated
     assert not m.Risk.objects.filter(plan=plan).exists()
+
+
+def test_commentary_belongs_to_its_role(client, finance_manager, director, plan):
+    finance_note = m.Commentary.objects.create(plan=plan, year="2017/18", period=7,
+                                               role="finance", body="Budget holds.")
+    client.force_login(director)
+    # a director may not write as finance, nor change or delete the finance commentary
+    response = client.post(reverse("plans:commentary_create", args=[plan.pk]), {
+        "year": "2017/18", "period": 8, "role": "finance", "body": "As finance"})
+    assert "role" in response.context["form"].errors
+    url = reverse("plans:commentary_edit", args=[plan.pk, finance_note.pk])
+    assert client.get(url).status_code == 403
+    assert client.post(url, {"year": "2017/18", "period": 7, "role": "finance",
+                             "body": "Overwritten", "version": 1}).status_code == 403
+    finance_note.refresh_from_db()
+    assert finance_note.body == "Budget holds."
+    # and a finance manager may not change the director's
+    director_note = m.Commentary.objects.create(plan=plan, year="2017/18", period=7,
+                                                role="director", body="Placements slip.")
+    client.force_login(finance_manager)
+    assert client.get(reverse("plans:commentary_edit",
+                              args=[plan.pk, director_note.pk])).status_code == 403
+    assert client.post(reverse("plans:commentary_delete", args=[plan.pk, director_note.pk]),
+                       {"version": 1}).status_code == 403
+    assert m.Commentary.objects.filter(pk=director_note.pk).exists()
