@@ -44,11 +44,18 @@ class KpiMonthForm(forms.Form):
     value = forms.DecimalField(label="Actual", required=False, max_digits=12, decimal_places=2)
 
 
-def _initial_line(row: month_end.LineMonth) -> dict:
+def _initial_line(row: month_end.LineMonth, year: str) -> dict:
     entry = row.current
     if entry is None:
-        return {"version": None, "basis": ProgressEntry.Basis.ACHIEVED,
-                "rag": row.previous.rag if row.previous else row.line.rag}
+        previous = row.previous
+        initial = {"version": None, "basis": ProgressEntry.Basis.ACHIEVED,
+                   "rag": previous.rag if previous else row.line.rag}
+        if previous is not None and previous.year == year:
+            # Achieved to date is cumulative within the year: last month's figures carry
+            # forward, so a comment-only update does not blank them.
+            initial.update(achieved_to_date=previous.achieved_to_date, basis=previous.basis,
+                           forecast=previous.forecast)
+        return initial
     return {"version": entry.version, "achieved_to_date": entry.achieved_to_date,
             "basis": entry.basis, "forecast": entry.forecast, "rag": entry.rag,
             "commentary": entry.commentary}
@@ -81,7 +88,8 @@ class MonthEndView(TemplateView):
 
     def build_forms(self, data, month):
         line_forms = [
-            (row, LineMonthForm(data, prefix=f"line-{row.line.pk}", initial=_initial_line(row)))
+            (row, LineMonthForm(data, prefix=f"line-{row.line.pk}",
+                                initial=_initial_line(row, month.year)))
             for row in month.lines
         ]
         f = month.forecast
@@ -133,9 +141,11 @@ class MonthEndView(TemplateView):
             for row, f in line_forms if f.has_changed() or row.current is not None
         ]
         fc = forecast_form.cleaned_data
-        forecast = month_end.ForecastInput(version=fc["version"], budget=fc["budget"],
-                                           forecast_outturn=fc["forecast_outturn"],
-                                           commentary=fc["commentary"])
+        forecast = None  # an untouched, pre-filled forecast is not this month's forecast
+        if forecast_form.has_changed() or month.forecast is not None:
+            forecast = month_end.ForecastInput(version=fc["version"], budget=fc["budget"],
+                                               forecast_outturn=fc["forecast_outturn"],
+                                               commentary=fc["commentary"])
         kpis = [month_end.KpiInput(kpi_id=row.kpi.pk, version=f.cleaned_data["version"],
                                    value=f.cleaned_data["value"])
                 for row, f in kpi_forms if f.has_changed() or row.current is not None]
@@ -147,10 +157,22 @@ class MonthEndView(TemplateView):
             messages.error(
                 request,
                 f"Nothing was saved: “{stale.current}” was changed by someone else after you "
-                f"opened this page{f' ({changed})' if changed else ''}. The page now shows "
-                "their figures; enter yours again where they still apply.",
+                f"opened this page{f' ({changed})' if changed else ''}. Your figures are still "
+                "below; check theirs and save again to replace them with yours.",
             )
-            return HttpResponseRedirect(self.request.get_full_path())
+            # Keep what the officer typed; start from the versions now saved, so saving again
+            # is a deliberate overwrite.
+            month = month_end.load(self.plan, self.year, self.period)
+            data = request.POST.copy()
+            for row in month.lines:
+                data[f"line-{row.line.pk}-version"] = row.current.version if row.current else ""
+            data["forecast-version"] = month.forecast.version if month.forecast else ""
+            for row in month.kpis:
+                data[f"kpi-{row.kpi.pk}-version"] = row.current.version if row.current else ""
+            forms_ = self.build_forms(data, month)
+            for form in [f for _, f in forms_[0]] + [forms_[1]] + [f for _, f in forms_[2]]:
+                form.is_valid()
+            return self.render_to_response(self.get_context_data(month=month, forms=forms_))
         except ValidationError as exc:
             if hasattr(exc, "error_dict"):
                 for field, errors in exc.error_dict.items():

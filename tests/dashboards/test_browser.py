@@ -98,3 +98,37 @@ def test_report_is_accessible_and_prints_without_navigation(
     pdf = page.pdf(format="A4", prefer_css_page_size=True)
     pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
     assert pages >= 7  # seven sections, each after the first on a new page
+
+
+@pytest.mark.parametrize("width", [1280, 480])
+def test_scrolling_tables_are_keyboard_regions_with_data(
+    chromium_page, live_server, torbay_director, width
+):
+    """Every scrolling table wrapper is a focusable, named region (axe's
+    scrollable-region-focusable): the dashboard and the report at periods with savings lines,
+    RAG tables and progress, on a wide and a narrow screen."""
+    page = chromium_page
+    page.set_viewport_size({"width": width, "height": 900})
+    _log_in(page, live_server, torbay_director.username)
+    mtfs = Plan.objects.get(authority__slug="torbay", code="mtfs-2017-21")
+    recovery = Plan.objects.get(authority__slug="torbay", code="recovery-2011-12")
+    urls = [
+        reverse("dashboards:plan_dashboard", args=[mtfs.pk]) + "?year=2017/18&period=12",
+        reverse("dashboards:report", args=[mtfs.pk]) + "?year=2017/18&period=12",
+        reverse("dashboards:report", args=[recovery.pk]) + "?year=2011/12&period=11",
+        reverse("dashboards:overview"),
+    ]
+    for url in urls:
+        page.goto(live_server.url + url)
+        assert page.locator("table.lines-table, table.overview-table").count(), url
+        wrappers = page.locator(".table-responsive").evaluate_all(
+            "els => els.map(el => [el.getAttribute('tabindex'), el.getAttribute('role'),"
+            " el.getAttribute('aria-label') || ''])"
+        )
+        assert wrappers, url
+        for tabindex, role, label in wrappers:
+            assert (tabindex, role) == ("0", "region") and label.strip(), (url, label)
+        labels = [label for _, _, label in wrappers]
+        assert len(labels) == len(set(labels)), url  # each region named apart
+        violations = _serious(Axe().run(page))
+        assert not violations, url + "\n" + "\n".join(violations)

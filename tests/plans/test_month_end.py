@@ -113,12 +113,52 @@ def test_a_colleagues_save_in_between_is_not_overwritten(client, finance_manager
     data = post_data(plan, lines, **{f"line-{lines[0].pk}-achieved_to_date": "50k"})
     for line in lines:
         data[f"line-{line.pk}-version"] = str(stale_version)
-    response = client.post(url(plan), data, follow=True)
+    response = client.post(url(plan), data)
     html = response.content.decode()
     assert "Nothing was saved" in html
     assert "achieved to date 30000.00 → 31000.00" in html  # what the colleague changed
+    assert 'value="50k"' in html  # what this officer typed is still on the page
     entry.refresh_from_db()
     assert entry.achieved_to_date == D("31000.00")
+    # saving again from that page is a deliberate overwrite
+    again = dict(response.context["line_forms"][0][1].data.items())
+    assert client.post(url(plan), again).status_code == 302
+    entry.refresh_from_db()
+    assert entry.achieved_to_date == D("50000.00")
+
+
+def test_a_comment_only_update_keeps_the_achieved_figure(client, finance_manager, plan, lines):
+    client.force_login(finance_manager)
+    page = client.get(url(plan)).content.decode()
+    assert 'value="20,000"' in page  # last month's achieved carried forward
+    data = {"year": "2017/18", "period": "7"}
+    for line in lines:  # what the browser sends back, untouched...
+        p = f"line-{line.pk}"
+        data.update({f"{p}-achieved_to_date": "20,000", f"{p}-basis": "achieved",
+                     f"{p}-forecast": "100,000", f"{p}-rag": "green", f"{p}-commentary": ""})
+    data[f"line-{lines[0].pk}-commentary"] = "Provider meeting booked"  # ...but one comment
+    assert client.post(url(plan), data).status_code == 302
+    entry = m.ProgressEntry.objects.get(line=lines[0], as_at=date(2017, 10, 31))
+    assert entry.achieved_to_date == D("20000.00") and entry.commentary
+    assert m.ProgressEntry.objects.filter(as_at=date(2017, 10, 31)).count() == 1
+    from dashboards.figures import plan_totals
+
+    assert plan_totals([plan])[plan.pk].years["2017/18"].achieved == D("60000.00")
+
+
+def test_an_untouched_prefilled_forecast_does_not_block_saving(client, finance_manager, plan,
+                                                               lines):
+    m.OverspendForecast.objects.create(plan=plan, year="2017/18", period=5,
+                                       budget=D("28900000"), forecast_outturn=D("29000000"))
+    client.force_login(finance_manager)
+    page = client.get(url(plan)).content.decode()
+    assert 'value="28,900,000"' in page  # budget carried forward for convenience
+    data = post_data(plan, lines, **{"forecast-budget": "28,900,000",
+                                          "forecast-forecast_outturn": "",
+                                          "forecast-commentary": ""})
+    response = client.post(url(plan), data)
+    assert response.status_code == 302, response.content.decode()[:500]
+    assert not m.OverspendForecast.objects.filter(plan=plan, period=7).exists()
 
 
 def test_service_refuses_a_month_outside_the_plan(plan, lines, finance_manager):

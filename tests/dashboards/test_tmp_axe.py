@@ -1,0 +1,130 @@
+"""Headless Chromium: the MTFS dashboard's charts draw with no network beyond the app, and
+the dashboard and report have no serious or critical accessibility violations (axe)."""
+
+import re
+from urllib.parse import urlsplit
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from django.urls import reverse
+
+from plans.models import Plan
+from tests.factories import UserFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def torbay_director(seeded):
+    from recovery.models import Authority
+
+    return UserFactory(
+        username="director-browser", role="director", authority=Authority.objects.get(slug="torbay")
+    )
+
+
+def _log_in(page, live_server, username):
+    page.goto(live_server.url + reverse("login"))
+    page.fill("#id_username", username)
+    page.fill("#id_password", "pw")
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+
+
+def _serious(results) -> list[str]:
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} – {[n['target'] for n in v['nodes']][:3]}"
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def test_mtfs_dashboard_charts_draw_offline(chromium_page, live_server, torbay_director):
+    page = chromium_page
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+
+    _log_in(page, live_server, torbay_director.username)
+    mtfs = Plan.objects.get(authority__slug="torbay", code="mtfs-2017-21")
+    page.goto(live_server.url + reverse("dashboards:plan_dashboard", args=[mtfs.pk]))
+    page.wait_for_selector(".js-plotly-plot .main-svg")
+
+    charts = page.locator("[data-plotly-figure]").count()
+    drawn = page.locator(".js-plotly-plot").count()
+    assert charts >= 10 and drawn == charts
+    assert page.locator(".js-plotly-plot .main-svg").count() >= charts
+    # The CLA trajectory chart has its points: actual 279 and the three targets.
+    assert page.locator("#chart-kpi-cla-count .scatterlayer .point").count() >= 4
+    assert "£1,578,000" in page.content() and "£1,007,221" in page.content()
+    assert not errors
+
+    app_host = urlsplit(live_server.url).netloc
+    hosts = {urlsplit(url).netloc for url in requested if not url.startswith("data:")}
+    assert hosts == {app_host}, f"requests left the app: {hosts}"
+    assert any(url.endswith("/static/vendor/plotly.min.js") for url in requested)
+
+    violations = _serious(Axe().run(page))
+    assert not violations, "\n".join(violations)
+
+
+def test_report_is_accessible_and_prints_without_navigation(
+    chromium_page, live_server, torbay_director
+):
+    page = chromium_page
+    _log_in(page, live_server, torbay_director.username)
+    mtfs = Plan.objects.get(authority__slug="torbay", code="mtfs-2017-21")
+    page.goto(
+        live_server.url + reverse("dashboards:report", args=[mtfs.pk]) + "?year=2016/17&period=8"
+    )
+    violations = _serious(Axe().run(page))
+    assert not violations, "\n".join(violations)
+
+    page.emulate_media(media="print")
+    assert not page.locator("nav.navbar").is_visible()
+    assert not page.locator("form[aria-label='Choose the financial year and month']").is_visible()
+    # The as-at date sits in the bottom margin box of every printed page.
+    margin_rules = page.evaluate(
+        "() => [...document.styleSheets].flatMap(s => [...s.cssRules])"
+        ".filter(r => r.cssText.startsWith('@page')).map(r => r.cssText).join(' ')"
+    )
+    assert "@bottom-left" in margin_rules and "as at P8 Nov 2016" in margin_rules
+    assert "counter(page)" in margin_rules
+    breaks = page.locator("section.print-break").evaluate_all(
+        "els => els.map(el => getComputedStyle(el).breakBefore)"
+    )
+    assert breaks and set(breaks) == {"page"}
+    pdf = page.pdf(format="A4", prefer_css_page_size=True)
+    pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
+    assert pages >= 7  # seven sections, each after the first on a new page
+
+
+@pytest.mark.parametrize("width", [1280, 480])
+def test_scrolling_tables_are_keyboard_regions_with_data(
+    chromium_page, live_server, torbay_director, width
+):
+    """Every scrolling table wrapper is a focusable, named region (axe's
+    scrollable-region-focusable): the dashboard and the report at periods with savings lines,
+    RAG tables and progress, on a wide and a narrow screen."""
+    page = chromium_page
+    page.set_viewport_size({"width": width, "height": 900})
+    _log_in(page, live_server, torbay_director.username)
+    mtfs = Plan.objects.get(authority__slug="torbay", code="mtfs-2017-21")
+    recovery = Plan.objects.get(authority__slug="torbay", code="recovery-2011-12")
+    urls = [
+        reverse("dashboards:plan_dashboard", args=[mtfs.pk]) + "?year=2017/18&period=12",
+        reverse("dashboards:report", args=[mtfs.pk]) + "?year=2017/18&period=12",
+        reverse("dashboards:report", args=[recovery.pk]) + "?year=2011/12&period=11",
+        reverse("dashboards:overview"),
+    ]
+    for url in urls:
+        page.goto(live_server.url + url)
+        assert page.locator("table.lines-table, table.overview-table").count(), url
+        wrappers = page.locator(".table-responsive").evaluate_all(
+            "els => els.map(el => [el.getAttribute('tabindex'), el.getAttribute('role'),"
+            " el.getAttribute('aria-label') || ''])"
+        )
+        assert wrappers, url
+        violations = _serious(Axe().run(page))
+        assert not violations, url + "\n" + "\n".join(violations)
