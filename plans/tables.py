@@ -7,13 +7,19 @@ from plans import models as m
 from plans.selectors import amount_of
 from recovery import fiscal, money
 from recovery.money import format_amount
+from recovery.spreadsheet import safe_value
 
 
 class MoneyColumn(tables.Column):
+    """£ on screen; a plain number in CSV and xlsx downloads, so a spreadsheet can add it up."""
+
     attrs = {"td": {"class": "text-end text-nowrap"}, "th": {"class": "text-end"}}
 
     def render(self, value):
         return money.format_money(value)
+
+    def value(self, value):
+        return value
 
 
 class RangeColumn(tables.Column):
@@ -65,8 +71,9 @@ class RagColumn(tables.Column):
         return render_to_string("includes/rag.html",
                                 {"rag": getattr(record, bound_column.name)})
 
-    def value(self, value):
-        return value
+    def value(self, record, bound_column):
+        rag = getattr(record, bound_column.name)
+        return dict(m.RAG.choices).get(rag, "Not rated")
 
 
 class AmountColumn(tables.Column):
@@ -89,7 +96,12 @@ class PeriodColumn(tables.Column):
 
 
 class RecordTable(tables.Table):
-    """Base: money renders as £ on screen and exports as plain numbers."""
+    """Base: money renders as £ on screen and exports as plain numbers; exported text that a
+    spreadsheet would run as a formula is neutralised."""
+
+    def as_values(self, exclude_columns=None):
+        for row in super().as_values(exclude_columns):
+            yield [safe_value(cell) for cell in row]
 
     class Meta:
         attrs = {"class": "table table-sm table-striped align-middle"}

@@ -510,3 +510,24 @@ def test_commentary_belongs_to_its_role(client, finance_manager, director, plan)
     assert client.post(reverse("plans:commentary_delete", args=[plan.pk, director_note.pk]),
                        {"version": 1}).status_code == 403
     assert m.Commentary.objects.filter(pk=director_note.pk).exists()
+
+
+def test_list_downloads_carry_numbers_and_neutralise_formulas(client, finance_manager, plan):
+    import io
+
+    line = SavingsLineFactory(plan=plan, reference="SAV-X", title='=HYPERLINK("http://x","y")',
+                              owner="@SUM(1+1)", rag="amber")
+    m.OverspendForecast.objects.create(plan=plan, year="2017/18", period=3,
+                                       budget=D("28900000"), forecast_outturn=D("30200000"))
+    client.force_login(finance_manager)
+    response = client.get(reverse("plans:line_list", args=[plan.pk]), {"_export": "xlsx"})
+    content = b"".join(response.streaming_content) if response.streaming else response.content
+    rows = list(openpyxl.load_workbook(io.BytesIO(content)).active.iter_rows(values_only=True))
+    header, row = rows[0], next(r for r in rows[1:] if r[0] == line.reference)
+    title = row[header.index("Title")]
+    assert title.startswith("'=")  # text, not a live formula
+    assert row[header.index("Owner")] == "'@SUM(1+1)"
+    assert row[header.index("RAG")] == "Amber"
+    response = client.get(reverse("plans:forecast_list", args=[plan.pk]), {"_export": "csv"})
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    assert "28900000.00" in body.decode() and "£" not in body.decode()
