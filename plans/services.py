@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import F
 
 MONEY_REASON_MESSAGE = "Say why this money figure changed; the reason is kept in the history."
@@ -72,6 +72,8 @@ def _ensure_baseline(current: models.Model) -> None:
         type(current).history.bulk_history_create(
             [current], default_change_reason=BASELINE_REASON
         )
+        # Nobody made that state here: it came from a seed paper or an older system.
+        history.filter(history_change_reason=BASELINE_REASON).update(history_user=None)
 
 
 def _stamp(instance: models.Model, user, reason: str) -> None:
@@ -84,7 +86,15 @@ def create_record(*, instance: models.Model, user, reason: str = "") -> models.M
     instance.full_clean()
     instance.version = 1
     _stamp(instance, user, reason or "Created")
-    instance.save()
+    try:
+        with transaction.atomic():
+            instance.save()
+    except IntegrityError as exc:
+        # A colleague created the same record between our check and our save.
+        raise ValidationError(
+            "Someone else has just saved a record with these details. Reload the page to see "
+            "it; nothing of yours was saved."
+        ) from exc
     return instance
 
 

@@ -230,11 +230,12 @@ class RecordDeleteView(PlanRecordMixin, TemplateView):
 
     def post(self, request, *args, **kwargs):
         obj = self.get_object()
-        version = request.POST.get("version")
+        version = request.POST.get("version", "")
         try:
             services.delete_record(
                 instance=obj, user=request.user,
-                expected_version=int(version) if version else None,
+                # The version the officer confirmed; anything else is treated as stale.
+                expected_version=int(version) if version.isdigit() else -1,
                 reason=request.POST.get("change_reason", ""),
             )
         except services.StaleEdit as stale:
@@ -272,11 +273,14 @@ def history_entries(obj) -> list[dict]:
         if previous is not None:
             delta = record.diff_against(previous, excluded_fields=["version"])
             changes = [(labels.get(c.field, c.field), c.old, c.new) for c in delta.changes]
+        baseline = record.history_change_reason == services.BASELINE_REASON
         entries.append({
             "when": record.history_date,
             "who": record.history_user,
-            "kind": {"+": "Created", "~": "Changed", "-": "Deleted"}[record.history_type],
-            "reason": record.history_change_reason or "",
+            "kind": "As loaded" if baseline else
+            {"+": "Created", "~": "Changed", "-": "Deleted"}[record.history_type],
+            "reason": "From the source paper or import, before the first change here"
+            if baseline else record.history_change_reason or "",
             "changes": changes,
         })
         previous = record

@@ -384,6 +384,8 @@ def test_history_of_a_seed_record_shows_what_the_first_change_was_from(client, m
     text = html.decode()
     assert "129000.00 → 140000.00" in text
     assert "Two more in-house carers" in text and "As loaded" in text
+    baseline = amount.history.earliest()
+    assert baseline.history_user is None  # nobody here made the loaded state
 
 
 def test_forecast_and_pressure_lists_show_months_and_years_before_the_plan(client, mtfs,
@@ -531,3 +533,27 @@ def test_list_downloads_carry_numbers_and_neutralise_formulas(client, finance_ma
     response = client.get(reverse("plans:forecast_list", args=[plan.pk]), {"_export": "csv"})
     body = b"".join(response.streaming_content) if response.streaming else response.content
     assert "28900000.00" in body.decode() and "£" not in body.decode()
+
+
+@pytest.mark.parametrize("version", ["abc", ""])
+def test_delete_without_a_sound_version_is_refused_not_crashed(client, finance_manager, line,
+                                                                version):
+    client.force_login(finance_manager)
+    response = client.post(reverse("plans:line_delete", args=[line.plan.pk, line.pk]),
+                           {"version": version})
+    assert response.status_code == 302
+    assert m.SavingsLine.objects.filter(pk=line.pk).exists()
+
+
+def test_a_duplicate_created_in_a_race_is_a_message_not_a_crash(finance_manager, plan):
+    from django.core.exceptions import ValidationError
+
+    from plans import services
+
+    m.Risk.objects.create(plan=plan, reference="R1", description="First")
+    duplicate = m.Risk(plan=plan, reference="R1", description="Second")
+    # full_clean passes when the colleague's row lands between the check and the save
+    duplicate.full_clean = lambda *a, **k: None
+    with pytest.raises(ValidationError, match="Someone else has just saved"):
+        services.create_record(instance=duplicate, user=finance_manager)
+    assert m.Risk.objects.filter(plan=plan).count() == 1
