@@ -4,6 +4,22 @@ from simple_history.admin import SimpleHistoryAdmin
 from plans import models as m
 
 
+class VersionedAdmin(SimpleHistoryAdmin):
+    """Administrators' saves move records' versions too, so an officer who opened a record
+    before an administrator changed it is told, not silently overwriting the change."""
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            obj.version += 1
+        super().save_model(request, obj, form, change)
+
+    def save_formset(self, request, form, formset, change):
+        for inline_form in formset.forms:
+            if inline_form.instance.pk and inline_form.has_changed():
+                inline_form.instance.version += 1
+        super().save_formset(request, form, formset, change)
+
+
 class PlannedAmountInline(admin.TabularInline):
     model = m.PlannedAmount
     extra = 0
@@ -22,14 +38,14 @@ class KpiPointInline(admin.TabularInline):
 
 
 @admin.register(m.Plan)
-class PlanAdmin(SimpleHistoryAdmin):
+class PlanAdmin(VersionedAdmin):
     list_display = ["title", "authority", "kind", "first_year", "last_year", "status"]
     list_filter = ["authority", "kind", "status"]
     search_fields = ["title", "code"]
 
 
 @admin.register(m.SavingsLine)
-class SavingsLineAdmin(SimpleHistoryAdmin):
+class SavingsLineAdmin(VersionedAdmin):
     list_display = ["reference", "title", "plan", "category", "status", "rag",
                     "in_revenue_budget", "counts_towards_target"]
     list_filter = ["plan__authority", "plan", "category", "status", "rag"]
@@ -38,7 +54,7 @@ class SavingsLineAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(m.KPI)
-class KPIAdmin(SimpleHistoryAdmin):
+class KPIAdmin(VersionedAdmin):
     list_display = ["name", "plan", "unit", "direction", "baseline_value"]
     list_filter = ["plan__authority", "plan", "unit"]
     search_fields = ["name", "code"]
@@ -50,7 +66,7 @@ def _simple(model, display, filters=("plan__authority", "plan")):
         model,
         type(
             f"{model.__name__}Admin",
-            (SimpleHistoryAdmin,),
+            (VersionedAdmin,),
             {"list_display": display, "list_filter": list(filters)},
         ),
     )

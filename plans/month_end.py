@@ -174,7 +174,8 @@ def save(*, plan: Plan, year: str, period: int, user, lines: list[LineInput],
         services.save_record(instance=target, user=user, expected_version=row.version,
                              reason=reason, require_reason_for_money=False)
         saved += 1
-        services.follow_latest_rag(entry=target, user=user, reason=reason)
+        if target.rag:
+            services.refresh_line_rag(line=line, user=user, reason=reason)
 
     if forecast is not None:
         saved += _save_forecast(plan, year, period, forecast, user, reason)

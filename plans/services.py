@@ -191,18 +191,19 @@ def related_deletions(instance: models.Model) -> dict[str, int]:
     return counts
 
 
-def follow_latest_rag(*, entry, user, reason: str = "") -> None:
-    """A line's current RAG is that of its latest rated progress entry."""
-    line = entry.line
-    if not entry.rag or line.rag == entry.rag:
-        return
-    if type(entry)._default_manager.filter(line=line, as_at__gt=entry.as_at).exclude(rag="") \
-            .exists():
-        return
+def refresh_line_rag(*, line, user, reason: str = "") -> None:
+    """A line's current RAG is that of its latest rated progress entry (its original RAG when
+    no entry is rated). Called after progress is saved or deleted."""
+    from plans.models import ProgressEntry
+
+    latest = (ProgressEntry.objects.filter(line_id=line.pk).exclude(rag="")
+              .order_by("-as_at").values_list("rag", flat=True).first())
     line.refresh_from_db()
-    line.rag = entry.rag
-    update_record(instance=line, user=user, expected_version=line.version,
-                  reason=reason or f"RAG from progress at {entry.as_at:%d %b %Y}")
+    rag = latest or line.original_rag
+    if line.rag != rag:
+        line.rag = rag
+        update_record(instance=line, user=user, expected_version=line.version,
+                      reason=reason or "RAG from the latest progress entry")
 
 
 # --------------------------------------------------------------------------------------------

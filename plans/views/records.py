@@ -77,9 +77,19 @@ class ProgressEntryFormView(RecordFormView):
 
     def save(self, form):
         entry = super().save(form)
-        services.follow_latest_rag(entry=entry, user=self.request.user,
-                                   reason=form.cleaned_data.get("change_reason", ""))
+        services.refresh_line_rag(line=entry.line, user=self.request.user,
+                                  reason=form.cleaned_data.get("change_reason", ""))
         return entry
+
+
+class ProgressEntryDeleteView(RecordDeleteView):
+    def post(self, request, *args, **kwargs):
+        line = self.get_object().line
+        response = super().post(request, *args, **kwargs)
+        if not m.ProgressEntry.objects.filter(pk=self.kwargs["pk"]).exists():
+            services.refresh_line_rag(line=line, user=request.user,
+                                      reason=request.POST.get("change_reason", ""))
+        return response
 
 
 class CommentaryRoleMixin:
@@ -140,7 +150,8 @@ RECORD_TYPES = [
     RecordType(model=m.ProgressEntry, url_name="progress", segment="progress",
                table=tables.ProgressEntryTable, filterset=filters.ProgressEntryFilter,
                form=forms.ProgressEntryForm, plan_path="line__plan",
-               select_related=["line", "entered_by"], form_view=ProgressEntryFormView),
+               select_related=["line", "entered_by"], form_view=ProgressEntryFormView,
+               delete_view=ProgressEntryDeleteView),
     RecordType(model=m.OverspendForecast, url_name="forecast", segment="forecasts",
                table=tables.OverspendForecastTable, filterset=filters.OverspendForecastFilter,
                form=forms.OverspendForecastForm),

@@ -557,3 +557,20 @@ def test_a_duplicate_created_in_a_race_is_a_message_not_a_crash(finance_manager,
     with pytest.raises(ValidationError, match="Someone else has just saved"):
         services.create_record(instance=duplicate, user=finance_manager)
     assert m.Risk.objects.filter(plan=plan).count() == 1
+
+
+def test_deleting_the_latest_progress_puts_the_rag_back(client, finance_manager, line):
+    line.original_rag = "green"
+    line.save()
+    client.force_login(finance_manager)
+    client.post(reverse("plans:progress_create", args=[line.plan.pk]), {
+        "line": line.pk, "as_at": "2017-10-31", "achieved_to_date": "10k", "basis": "achieved",
+        "rag": "red"})
+    entry = m.ProgressEntry.objects.get(line=line)
+    line.refresh_from_db()
+    assert line.rag == "red"
+    response = client.post(reverse("plans:progress_delete", args=[line.plan.pk, entry.pk]),
+                           {"version": entry.version, "change_reason": "Entered in error"})
+    assert response.status_code == 302
+    line.refresh_from_db()
+    assert line.rag == "green"  # back to its original RAG: no rated progress remains

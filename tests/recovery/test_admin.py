@@ -39,3 +39,20 @@ def test_officers_are_not_let_into_the_admin(client, finance_manager):
     client.force_login(finance_manager)
     response = client.get(reverse("admin:plans_plan_changelist"))
     assert response.status_code == 302 and "/admin/login/" in response.url
+
+
+def test_an_admin_edit_moves_the_version_so_officers_cannot_overwrite_it(client,
+                                                                         django_user_model,
+                                                                         plan):
+    from plans.models import Risk
+
+    risk = Risk.objects.create(plan=plan, reference="R1", description="Slippage")
+    root = django_user_model.objects.create_superuser("root", password="pw")
+    client.force_login(root)
+    response = client.post(reverse("admin:plans_risk_change", args=[risk.pk]), {
+        "plan": plan.pk, "reference": "R1", "description": "Slippage (admin)",
+        "status": "open", "mitigations": "", "owner": "", "notes": "",
+    })
+    assert response.status_code == 302
+    risk.refresh_from_db()
+    assert risk.version == 2
