@@ -204,10 +204,10 @@ def format_money_short(value) -> str:
     value = Decimal(value)
     sign = "-" if value < 0 else ""
     value = abs(value)
-    if value >= 1_000_000:
+    thousands = (value / 1_000).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    if thousands >= 1_000:  # £999,999 is £1.00m, not £1000k
         body = f"{(value / 1_000_000).quantize(PENNY, rounding=ROUND_HALF_UP)}m"
-    elif value >= 1_000:
-        thousands = (value / 1_000).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    elif value.quantize(Decimal(1), rounding=ROUND_HALF_UP) >= 1_000:
         body = f"{thousands.normalize():f}k" if thousands % 1 else f"{thousands:.0f}k"
     else:
         body = f"{value.quantize(Decimal(1), rounding=ROUND_HALF_UP)}"
