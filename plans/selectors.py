@@ -51,3 +51,44 @@ def lines_by_year(plan: Plan) -> tuple[list[str], list[LineRow]]:
             )
         )
     return years, rows
+
+
+def deletions(plan) -> list[dict]:
+    """Every record of ``plan`` deleted through the app, newest first: when, who, what and
+    why. One query per record type, whatever the number of deletions."""
+    from plans import models as m
+
+    line_ids = m.SavingsLine.history.filter(plan_id=plan.pk).values("id")
+    kpi_ids = m.KPI.history.filter(plan_id=plan.pk).values("id")
+    sources = [
+        (model, {"plan_id": plan.pk})
+        for model in (m.Workstream, m.SavingsLine, m.OverspendForecast, m.CostPressure,
+                      m.Funding, m.KPI, m.Risk, m.Commentary, m.YearAdjustment,
+                      m.NarrativeSection, m.StatedFigure)
+    ] + [
+        (m.PlannedAmount, {"line_id__in": line_ids}),
+        (m.ProgressEntry, {"line_id__in": line_ids}),
+        (m.KpiPoint, {"kpi_id__in": kpi_ids}),
+    ]
+    rows = []
+    for model, where in sources:
+        for record in model.history.filter(history_type="-", **where).select_related(
+            "history_user"
+        ):
+            rows.append({
+                "when": record.history_date,
+                "who": record.history_user,
+                "kind": str(model._meta.verbose_name),
+                "what": _describe(record),
+                "reason": record.history_change_reason or "",
+            })
+    return sorted(rows, key=lambda row: row["when"], reverse=True)
+
+
+def _describe(record) -> str:
+    """A deleted record's own words, without touching its (possibly deleted) parents."""
+    for name in ("reference", "title", "name", "heading", "label", "year"):
+        value = getattr(record, name, "")
+        if value:
+            return str(value)
+    return f"#{record.id}"

@@ -13,6 +13,7 @@ urlpatterns = [
     path("plans/<int:pk>/edit/", pages.PlanFormView.as_view(), name="plan_edit"),
     path("plans/<int:pk>/delete/", pages.PlanDeleteView.as_view(), name="plan_delete"),
     path("plans/<int:pk>/history/", pages.PlanHistoryView.as_view(), name="plan_history"),
+    path("plans/<int:pk>/deleted/", pages.PlanDeletionsView.as_view(), name="deletion_list"),
     path("plans/<int:plan_pk>/month-end/", MonthEndView.as_view(), name="month_end"),
     *record_urls,
     path("", include(urls_workbook.urlpatterns)),

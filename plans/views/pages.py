@@ -8,7 +8,7 @@ from django_tables2 import RequestConfig
 from dashboards.figures import plan_totals, reconcile
 from plans.forms import PlanForm
 from plans.models import Plan
-from plans.selectors import lines_by_year
+from plans.selectors import deletions, lines_by_year
 from plans.tables import PlanSummaryTable
 from plans.views.base import PlanRecordMixin, RecordDeleteView, RecordFormView, RecordHistoryView
 from recovery.access import can, edit_flags, get_plan, may_write, plans_for, require
@@ -130,3 +130,14 @@ class PlanHistoryView(RecordHistoryView):
         return plans_for(self.request.user)
 
     url = PlanFormView.url
+
+
+class PlanDeletionsView(TemplateView):
+    """What was deleted from the plan, by whom, when and why."""
+
+    template_name = "plans/deletions.html"
+
+    def get_context_data(self, **kwargs):
+        plan = get_plan(self.request.user, kwargs["pk"])
+        return {**super().get_context_data(**kwargs), "plan": plan,
+                "rows": deletions(plan), **edit_flags(self.request.user, plan)}

@@ -574,3 +574,27 @@ def test_deleting_the_latest_progress_puts_the_rag_back(client, finance_manager,
     assert response.status_code == 302
     line.refresh_from_db()
     assert line.rag == "green"  # back to its original RAG: no rated progress remains
+
+
+def test_deleted_records_page_says_who_deleted_what_and_why(client, finance_manager, director,
+                                                            line):
+    client.force_login(finance_manager)
+    client.post(reverse("plans:line_delete", args=[line.plan.pk, line.pk]),
+                {"version": line.version, "change_reason": "Duplicate of SAV-2"})
+    client.force_login(director)
+    html = client.get(reverse("plans:deletion_list", args=[line.plan.pk])).content.decode()
+    assert "SAV-1" in html and "Duplicate of SAV-2" in html and "fiona.finance" in html
+    assert "Planned amount" in html  # what went with it
+
+
+def test_deleted_records_page_runs_a_fixed_number_of_queries(client, finance_manager):
+    client.force_login(finance_manager)
+    counts = []
+    for n in (3, 30):
+        plan = _plan_with(finance_manager.authority, n)
+        for line in list(plan.lines.all()):
+            from plans import services
+
+            services.delete_record(instance=line, user=finance_manager, reason="x")
+        counts.append(_queries(client, reverse("plans:deletion_list", args=[plan.pk])))
+    assert counts[0] == counts[1]
