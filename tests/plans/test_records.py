@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from plans import models as m
+from plans.views.records import RECORD_TYPES
 from tests.factories import (
     OverspendForecastFactory,
     PlanFactory,
@@ -304,13 +305,45 @@ def _queries(client, url):
     return len(ctx.captured_queries)
 
 
-@pytest.mark.parametrize("name", ["line_list", "amount_list", "progress_list", "forecast_list",
-                                  "workstream_list"])
-def test_list_pages_run_a_fixed_number_of_queries(client, finance_manager, name):
+def _plan_with_everything(authority, n):
+    """A plan with ``n`` records of every kind, for the list pages."""
+    from tests.factories import (
+        CostPressureFactory,
+        FundingFactory,
+        KPIFactory,
+        KpiPointFactory,
+        RiskFactory,
+        WorkstreamFactory,
+    )
+
+    plan = _plan_with(authority, n)
+    for i in range(n):
+        workstream = WorkstreamFactory(plan=plan)
+        m.SavingsLine.objects.filter(pk=plan.lines.all()[i].pk).update(workstream=workstream)
+        CostPressureFactory(plan=plan, title=f"Pressure {i}")
+        FundingFactory(plan=plan)
+        KpiPointFactory(kpi=KPIFactory(plan=plan), date=date(2017, 6, 30))
+        RiskFactory(plan=plan)
+        if i < 24:  # one commentary per month and role at most
+            m.Commentary.objects.create(plan=plan, year="2017/18", period=i % 12 + 1,
+                                        role=("finance", "director")[i // 12], body="x")
+        m.NarrativeSection.objects.create(plan=plan, order=i, heading=f"Section {i}", body="x")
+    m.YearAdjustment.objects.create(plan=plan, year="2017/18", factor=Decimal("0.5"))
+    return plan
+
+
+LIST_NAMES = [f"{t.url_name}_list" for t in RECORD_TYPES]
+
+
+@pytest.mark.parametrize("name", LIST_NAMES)
+def test_every_list_and_its_download_runs_a_fixed_number_of_queries(client, finance_manager,
+                                                                    name):
     client.force_login(finance_manager)
-    small, large = (_plan_with(finance_manager.authority, n) for n in (3, 60))
-    counts = [_queries(client, reverse(f"plans:{name}", args=[p.pk])) for p in (small, large)]
-    assert counts[0] == counts[1], counts
+    small, large = (_plan_with_everything(finance_manager.authority, n) for n in (3, 40))
+    for params in ({}, {"_export": "csv"}):
+        counts = [_queries(client, reverse(f"plans:{name}", args=[p.pk]) + (
+            "?_export=csv" if params else "")) for p in (small, large)]
+        assert counts[0] == counts[1], (name, params, counts)
 
 
 def test_detail_history_and_month_end_pages_run_a_fixed_number_of_queries(client,
