@@ -406,13 +406,15 @@ def kpi_chart(k: fg.KpiFigures) -> Chart:
         type="date", tickformat="%b %Y", range=[(first - pad).isoformat(), (last + pad).isoformat()]
     )
     fig.update_yaxes(title={"text": unit}, rangemode="tozero")
-    if k.shows_rate and k.population:
-        # A second axis reading the same line as a rate per 10,000 children.
-        top = float(max(v.value for v in points)) * 1.1
+    top = max(v.value for v in points) * Decimal("1.1")
+    if k.shows_rate and k.population and top > 0:
+        # A second axis reading the same line as a rate per 10,000 children: both ranges are
+        # fixed, worked out in Decimal from the same top, so the two axes stay aligned. (With
+        # nothing above zero there is no range to share; plotly autoranges the one axis.)
         fig.update_layout(
-            yaxis={"range": [0, top]},
+            yaxis={"range": [0, _num(top)]},
             yaxis2={
-                "range": [0, top * 10_000 / k.population],
+                "range": [0, _num(top * 10_000 / k.population)],
                 "overlaying": "y",
                 "side": "right",
                 "title": {"text": "per 10,000 children"},

@@ -14,6 +14,7 @@ from decimal import Decimal
 from django.utils import timezone
 from django.utils.text import slugify
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
@@ -21,6 +22,7 @@ from dashboards import figures as fg
 from dashboards.templatetags.dashboards import kpi_value
 from recovery import fiscal
 from recovery.money import format_money
+from recovery.spreadsheet import safe_value
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MONEY_FORMAT = '"£"#,##0;-"£"#,##0'
@@ -227,8 +229,18 @@ TITLE_FONT = Font(bold=True, size=14)
 WRAP = Alignment(wrap_text=True, vertical="top")
 
 
+def _cell(value):
+    """A value as the workbook writes it: text a spreadsheet would run as a formula gets a
+    leading apostrophe (``recovery.spreadsheet``), and control characters a workbook cannot
+    hold are dropped; numbers and dates are left as they are."""
+    if isinstance(value, str):
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)
+    return safe_value(value)
+
+
 class _Sheet:
-    """A sheet with a title block, one header row frozen beneath it, and typed cells."""
+    """A sheet with a title block, one header row frozen beneath it, and typed cells. Every
+    value goes through ``_cell``: titles, line names and commentary are typed by officers."""
 
     def __init__(
         self,
@@ -239,13 +251,13 @@ class _Sheet:
         columns: list[tuple[str, int]],
     ):
         self.ws = wb.create_sheet(title)
-        self.ws.append([heading])
+        self.ws.append([_cell(heading)])
         self.ws["A1"].font = TITLE_FONT
-        self.ws.append([f"{f.plan.title} – {f.plan.authority.name}"])
+        self.ws.append([_cell(f"{f.plan.title} – {f.plan.authority.name}")])
         self.ws.append(
             [f"As at {f.sel.label} ({f.sel.as_at:%d %B %Y}); figures in pounds unless stated"]
         )
-        self.ws.append([name for name, _ in columns])
+        self.ws.append([_cell(name) for name, _ in columns])
         for i, (_, width) in enumerate(columns, start=1):
             cell = self.ws.cell(row=4, column=i)
             cell.font, cell.fill = HEADER_FONT, HEADER_FILL
@@ -255,6 +267,7 @@ class _Sheet:
         self.money_columns = set()
 
     def row(self, values: list, *, money: tuple[int, ...] = ()):
+        values = [_cell(v) for v in values]
         self.ws.append(values)
         r = self.ws.max_row
         for i, v in enumerate(values, start=1):

@@ -33,6 +33,7 @@ from dashboards.figures.rules import (
 )
 from dashboards.figures.selection import Selection
 from plans.models import PlannedAmount, ProgressEntry, SavingsLine
+from recovery import fiscal
 from recovery.money import to_decimal
 
 
@@ -51,11 +52,18 @@ class LineFigures:
 
     @property
     def entry(self) -> dict | None:
+        """The latest progress entry, whatever it records (its commentary and date)."""
         return self.entries[-1] if self.entries else None
 
     @property
+    def achieved_entry(self) -> dict | None:
+        """The latest entry that records an achieved to date: the one behind the figures."""
+        return _latest(self.entries, date.max, having="achieved_to_date")
+
+    @property
     def previous(self) -> dict | None:
-        return _latest(self.entries, self.previous_as_at)
+        """The latest entry recording an achieved to date at the previous period's end."""
+        return _latest(self.entries, self.previous_as_at, having="achieved_to_date")
 
     @property
     def kind(self) -> str:
@@ -104,11 +112,11 @@ class LineFigures:
 
     @property
     def achieved(self) -> Decimal:
-        return self._split(self.entry)[0]
+        return self._split(self.achieved_entry)[0]
 
     @property
     def anticipated(self) -> Decimal:
-        return self._split(self.entry)[1]
+        return self._split(self.achieved_entry)[1]
 
     @property
     def achieved_previous(self) -> Decimal:
@@ -121,7 +129,7 @@ class LineFigures:
     @property
     def delivered(self) -> Decimal:
         """Achieved plus achievable: what the committee counts as found."""
-        return sum(self._split(self.entry), ZERO)
+        return sum(self._split(self.achieved_entry), ZERO)
 
     @property
     def delivered_previous(self) -> Decimal:
@@ -134,7 +142,9 @@ class LineFigures:
 
     @property
     def forecast(self) -> Decimal | None:
-        return self.entry["forecast"] if self.entry else None
+        """The forecast of the latest entry that records one."""
+        entry = _latest(self.entries, date.max, having="forecast")
+        return entry["forecast"] if entry else None
 
     @property
     def commentary(self) -> str:
@@ -149,27 +159,60 @@ class LineFigures:
         return rag_movement(self.rag_previous, self.rag)
 
 
-def _latest(entries, up_to: date | None, *, rated=False):
+def _latest(entries, up_to: date | None, *, having: str | None = None):
+    """The last of ``entries`` (in date order) dated up to ``up_to`` that records ``having``
+    (a RAG, an achieved to date, a forecast), or any if ``having`` is None. None when
+    ``up_to`` is None (no such date) or nothing qualifies."""
     if up_to is None:
         return None
     found = None
     for e in entries:
-        if e["as_at"] <= up_to and (e["rag"] or not rated):
+        if e["as_at"] <= up_to and (having is None or e[having] not in (None, "")):
             found = e
     return found
 
 
+def _previous_rag(line, rated_now, rated_before) -> str:
+    """The line's RAG at the previous period's end, for "what changed".
+
+    The latest rated entry up to then (earlier years included); else, when the line was
+    rated for the first time in the selected period, its original RAG ("" = not rated);
+    else (no rating recorded in the year up to the period end, so the current RAG is the
+    line's own) the current RAG, as nothing dated records a change.
+    """
+    if rated_before:
+        return rated_before["rag"]
+    if rated_now:
+        return line.original_rag or ""
+    return line.rag or ""
+
+
 def line_figures(plan, sel: Selection, factor: Decimal) -> list[LineFigures]:
-    """Every line with a planned amount or progress in the year. Three queries."""
+    """Every line with a planned amount or progress in the year. Three queries.
+
+    The progress query also reads the rated entries of earlier years, for the RAG at the
+    previous period's end; only the year's entries count towards the figures."""
     amounts = {a.line_id: a for a in PlannedAmount.objects.filter(line__plan=plan, year=sel.year)}
     entries = defaultdict(list)
-    fields = ("line_id", "as_at", "achieved_to_date", "basis", "forecast", "rag", "commentary")
+    rated_earlier = defaultdict(list)  # rated entries of earlier years, in date order
+    fields = (
+        "line_id",
+        "as_at",
+        "year",
+        "achieved_to_date",
+        "basis",
+        "forecast",
+        "rag",
+        "commentary",
+    )
+    year_start = fiscal.year_start(sel.year)
     for e in (
-        ProgressEntry.objects.filter(line__plan=plan, year=sel.year, as_at__lte=sel.as_at)
+        ProgressEntry.objects.filter(line__plan=plan, as_at__lte=sel.as_at)
+        .filter(Q(year=sel.year) | (Q(as_at__lt=year_start) & ~Q(rag="")))
         .order_by("line_id", "as_at")
         .values(*fields)
     ):
-        entries[e["line_id"]].append(e)
+        (entries if e["year"] == sel.year else rated_earlier)[e["line_id"]].append(e)
     out = []
     lines = (
         SavingsLine.objects.filter(plan=plan)
@@ -180,9 +223,9 @@ def line_figures(plan, sel: Selection, factor: Decimal) -> list[LineFigures]:
         if line.pk not in amounts and line.pk not in entries:
             continue
         mine = entries.get(line.pk, [])
-        rated, rated_before = (
-            _latest(mine, sel.as_at, rated=True),
-            _latest(mine, sel.previous_as_at, rated=True),
+        rated = _latest(mine, sel.as_at, having="rag")
+        rated_before = _latest(
+            rated_earlier.get(line.pk, []) + mine, sel.previous_as_at, having="rag"
         )
         out.append(
             LineFigures(
@@ -193,7 +236,7 @@ def line_figures(plan, sel: Selection, factor: Decimal) -> list[LineFigures]:
                 entries=mine,
                 previous_as_at=sel.previous_as_at,
                 rag=rated["rag"] if rated else line.rag,
-                rag_previous=rated_before["rag"] if rated_before else line.rag,
+                rag_previous=_previous_rag(line, rated, rated_before),
             )
         )
     return out

@@ -237,13 +237,21 @@ class PlanFigures:
 
 def _delivered_by_period(lines: list[LineFigures], sel: Selection):
     """Achieved, and achieved plus achievable, at the end of each period up to the selected
-    one; None for a month in which nothing was recorded (a gap, not a zero)."""
+    one; None for a month in which no achieved to date was recorded (a gap, not a zero). Each
+    line counts its latest entry recording an achieved to date by the period's end."""
     achieved: list[Decimal | None] = [None] * 12
     delivered: list[Decimal | None] = [None] * 12
-    recorded = {fiscal.period(e["as_at"]) for x in lines for e in x.entries}
+    recorded = {
+        fiscal.period(e["as_at"])
+        for x in lines
+        for e in x.entries
+        if e["achieved_to_date"] is not None
+    }
     for p in sorted(q for q in recorded if q <= sel.period):
         end = fiscal.period_end(sel.year, p)
-        got = [LineFigures._split(_latest(x.entries, end)) for x in lines]
+        got = [
+            LineFigures._split(_latest(x.entries, end, having="achieved_to_date")) for x in lines
+        ]
         achieved[p - 1] = sum((a for a, _ in got), ZERO)
         delivered[p - 1] = sum((a + b for a, b in got), ZERO)
     return achieved, delivered

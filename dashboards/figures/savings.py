@@ -79,22 +79,41 @@ class YearTotals:
         }
 
 
+def _latest_entry_with(field: str, as_at: date | None = None) -> Subquery:
+    """The pk of the outer entry's line's latest entry in its year (up to ``as_at``) that
+    records ``field``, for filtering progress entries.
+
+    Each figure follows the latest entry that records it: a later entry with a comment or a
+    RAG only (its amounts blank) neither wipes nor zeroes what was recorded before it.
+    """
+    newer = ProgressEntry.objects.filter(
+        line=OuterRef("line"), year=OuterRef("year"), **{f"{field}__isnull": False}
+    )
+    if as_at is not None:
+        newer = newer.filter(as_at__lte=as_at)
+    return Subquery(newer.order_by("-as_at").values("pk")[:1])
+
+
 def latest_progress(plan_ids: Iterable[int], as_at: date | None = None):
-    """The latest progress entry of each line in each year (up to ``as_at``), as a queryset."""
-    entries = ProgressEntry.objects.filter(line__plan_id__in=list(plan_ids))
-    newer = ProgressEntry.objects.filter(line=OuterRef("line"), year=OuterRef("year"))
+    """The latest progress entry of each line in each year (up to ``as_at``) that records an
+    achieved to date, as a queryset: the entry behind the line's achieved (or achievable)
+    figure. Entries without an amount (a comment or a RAG only) are passed over."""
+    entries = ProgressEntry.objects.filter(
+        line__plan_id__in=list(plan_ids), achieved_to_date__isnull=False
+    )
     if as_at is not None:
         entries = entries.filter(as_at__lte=as_at)
-        newer = newer.filter(as_at__lte=as_at)
-    return entries.filter(pk=Subquery(newer.order_by("-as_at").values("pk")[:1]))
+    return entries.filter(pk=_latest_entry_with("achieved_to_date", as_at))
 
 
 def year_totals(plans, *, as_at: date | None = None) -> dict[int, dict[str, YearTotals]]:
     """``{plan_id: {"2017/18": YearTotals}}`` for every year of every plan. Three queries.
 
     Only lines that count towards the plan's target are included (see
-    ``SavingsLine.counts_towards_target``). Achieved is the latest progress entry's achieved
-    to date for each line in the year; an entry marked achievable counts as anticipated.
+    ``SavingsLine.counts_towards_target``). Achieved is the achieved to date of each line's
+    latest entry in the year that records one (an entry marked achievable counts as
+    anticipated); the forecast is that of its latest entry that records a forecast. Lines with
+    progress counts every line with any entry in the year.
     """
     plan_list = list(plans)
     ids = _ids(plan_list)
@@ -126,16 +145,21 @@ def year_totals(plans, *, as_at: date | None = None) -> dict[int, dict[str, Year
     for adj in YearAdjustment.objects.filter(plan_id__in=ids).values("plan_id", "year", "factor"):
         slot(adj["plan_id"], adj["year"]).factor = adj["factor"]
 
+    entries = ProgressEntry.objects.filter(counting, line__plan_id__in=ids)
+    if as_at is not None:
+        entries = entries.filter(as_at__lte=as_at)
+    achieved_entry = Q(pk=_latest_entry_with("achieved_to_date", as_at))
+    forecast_entry = Q(pk=_latest_entry_with("forecast", as_at))
+    Basis = ProgressEntry.Basis
     progress = (
-        latest_progress(ids, as_at)
-        .filter(counting)
-        .values("line__plan_id", "year")
+        entries.values("line__plan_id", "year")
         .annotate(
-            achieved=Sum("achieved_to_date", filter=Q(basis=ProgressEntry.Basis.ACHIEVED)),
-            anticipated=Sum("achieved_to_date", filter=Q(basis=ProgressEntry.Basis.ACHIEVABLE)),
-            forecast=Sum("forecast"),
+            achieved=Sum("achieved_to_date", filter=achieved_entry & Q(basis=Basis.ACHIEVED)),
+            anticipated=Sum("achieved_to_date", filter=achieved_entry & Q(basis=Basis.ACHIEVABLE)),
+            forecast=Sum("forecast", filter=forecast_entry),
             n=Count("line", distinct=True),
         )
+        .order_by()
     )
     for row in progress:
         t = slot(row["line__plan_id"], row["year"])

@@ -62,7 +62,7 @@ def test_officer_text_is_written_as_text(client, director, hostile_plan):
         ("Savings lines", "'-2+3"),
         ("Risks", "'@SUM(1)"),
         ("Risks", "'\tTab-led risk"),
-        ("Summary", "'=HYPERLINK(\"http://evil.example\",\"x\") – Northshire County Council"),
+        ("Summary", '\'=HYPERLINK("http://evil.example","x") – Northshire County Council'),
     ]:
         c = cell(sheet, value)
         assert c.data_type == "s" and c.value.startswith("'"), (sheet, value)

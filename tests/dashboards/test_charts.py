@@ -1,0 +1,39 @@
+"""dashboards.charts: the KPI chart's second axis (rate per 10,000 children)."""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from dashboards import charts
+from dashboards import figures as fg
+from plans.models import Plan
+from tests.factories import KPIFactory, KpiPointFactory
+
+pytestmark = pytest.mark.django_db
+D = Decimal
+
+
+def test_rate_axis_is_worked_out_in_decimal_and_aligned(mtfs):
+    plan = Plan.objects.select_related("authority").get(pk=mtfs.pk)
+    population = plan.authority.child_population
+    kpis = {k.kpi.code: k for k in fg.kpi_figures(plan, as_at=None, population=population)}
+    cla = kpis["cla-count"]
+    top = max(v.value for v in cla.actuals + cla.targets) * D("1.1")  # 279 x 1.1 = 306.9
+    layout = charts.kpi_chart(cla).figure["layout"]
+    # Not 306.90000000000003, as float(279) * 1.1 gives.
+    assert layout["yaxis"]["range"] == [0, 306.9] == [0, float(top)]
+    assert layout["yaxis2"]["range"] == [0, float(top * 10_000 / population)]
+    # The same top on both axes: a count reads as its rate across the chart.
+    y_top, y2_top = layout["yaxis"]["range"][1], layout["yaxis2"]["range"][1]
+    assert abs(279 / y_top - float(cla.latest.rate) / y2_top) < 0.001
+
+
+def test_a_kpi_at_zero_gets_no_empty_axis_range(authority):
+    authority.child_population = 30_000
+    authority.save()
+    kpi = KPIFactory(plan__authority=authority, per_child_population=True)
+    KpiPointFactory(kpi=kpi, date=date(2017, 9, 30), value=D("0"))
+    [k] = fg.kpi_figures(kpi.plan, as_at=None, population=authority.child_population)
+    layout = charts.kpi_chart(k).figure["layout"]
+    assert "range" not in layout["yaxis"] and "yaxis2" not in layout
