@@ -148,7 +148,9 @@ class LineFigures:
 
     @property
     def commentary(self) -> str:
-        return self.entry["commentary"] if self.entry else ""
+        """The latest comment recorded this year: a figures-only update does not hide it."""
+        entry = _latest(self.entries, date.max, having="commentary")
+        return entry["commentary"] if entry else ""
 
     @property
     def as_at(self) -> date | None:
