@@ -8,10 +8,10 @@ member finds no way to change anything. axe checks each page the officers edit o
 from decimal import Decimal
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from django.urls import reverse
 
 from plans.models import Plan, ProgressEntry
+from tests.browser import log_in, serious_violations
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -33,30 +33,13 @@ def mtfs_pk(seeded):
     return Plan.objects.get(authority__slug="torbay", code="mtfs-2017-21").pk
 
 
-def log_in(page, live_server, username):
-    page.context.clear_cookies()
-    page.goto(live_server.url + reverse("login"))
-    page.fill("#id_username", username)
-    page.fill("#id_password", "pw")
-    page.click("button[type=submit]")
-    page.wait_for_url(lambda url: "/accounts/login/" not in url)
-
-
-def serious(page) -> list[str]:
-    return [
-        f"{v['id']}: {v['help']}"
-        for v in Axe().run(page).response["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-
-
 def test_month_end_journey_moves_the_dashboard(people, mtfs_pk, live_server, chromium_page):
     page, base = chromium_page, live_server.url
 
     # Finance adds a savings line with amounts typed as officers type them.
     log_in(page, live_server, "finance-journey")
     page.goto(base + reverse("plans:line_create", args=[mtfs_pk]))
-    assert not serious(page)
+    assert not serious_violations(page)
     page.fill("#id_reference", "MTFS-17")
     page.fill("#id_title", "Review of transport contracts")
     page.fill("#id_amount_2017_18", "£45k")
@@ -66,7 +49,7 @@ def test_month_end_journey_moves_the_dashboard(people, mtfs_pk, live_server, chr
 
     # ... and records October for every line; a bad cell first, which saves nothing.
     page.goto(base + reverse("plans:month_end", args=[mtfs_pk]) + "?year=2017/18&period=7")
-    assert not serious(page)
+    assert not serious_violations(page)
     rows = page.locator("table.month-end tbody tr")
     assert rows.count() == 17
     for i in range(rows.count()):
@@ -75,7 +58,7 @@ def test_month_end_journey_moves_the_dashboard(people, mtfs_pk, live_server, chr
         row.locator("select[name$=rag]").select_option("amber")
     page.click("button:has-text('Save P7')")
     assert "Nothing was saved" in page.content()
-    assert not serious(page)
+    assert not serious_violations(page)
     assert ProgressEntry.objects.filter(line__plan_id=mtfs_pk).count() == 0
     rows.nth(0).locator("input[name$=achieved_to_date]").fill("12.5k")
     page.click("button:has-text('Save P7')")

@@ -5,10 +5,10 @@ import re
 from urllib.parse import urlsplit
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from django.urls import reverse
 
 from plans.models import Plan
+from tests.browser import log_in, serious_violations
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -23,22 +23,6 @@ def torbay_director(seeded):
     )
 
 
-def _log_in(page, live_server, username):
-    page.goto(live_server.url + reverse("login"))
-    page.fill("#id_username", username)
-    page.fill("#id_password", "pw")
-    page.click("button[type=submit]")
-    page.wait_for_url(lambda url: "/accounts/login/" not in url)
-
-
-def _serious(results) -> list[str]:
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']} – {[n['target'] for n in v['nodes']][:3]}"
-        for v in results.response["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-
-
 def test_mtfs_dashboard_charts_draw_offline(chromium_page, live_server, torbay_director):
     page = chromium_page
     requested: list[str] = []
@@ -46,7 +30,7 @@ def test_mtfs_dashboard_charts_draw_offline(chromium_page, live_server, torbay_d
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
 
-    _log_in(page, live_server, torbay_director.username)
+    log_in(page, live_server, torbay_director.username)
     mtfs = Plan.objects.get(authority__slug="torbay", code="mtfs-2017-21")
     page.goto(live_server.url + reverse("dashboards:plan_dashboard", args=[mtfs.pk]))
     page.wait_for_selector(".js-plotly-plot .main-svg")
@@ -65,7 +49,7 @@ def test_mtfs_dashboard_charts_draw_offline(chromium_page, live_server, torbay_d
     assert hosts == {app_host}, f"requests left the app: {hosts}"
     assert any(url.endswith("/static/vendor/plotly.min.js") for url in requested)
 
-    violations = _serious(Axe().run(page))
+    violations = serious_violations(page)
     assert not violations, "\n".join(violations)
 
 
@@ -73,12 +57,12 @@ def test_report_is_accessible_and_prints_without_navigation(
     chromium_page, live_server, torbay_director
 ):
     page = chromium_page
-    _log_in(page, live_server, torbay_director.username)
+    log_in(page, live_server, torbay_director.username)
     mtfs = Plan.objects.get(authority__slug="torbay", code="mtfs-2017-21")
     page.goto(
         live_server.url + reverse("dashboards:report", args=[mtfs.pk]) + "?year=2016/17&period=8"
     )
-    violations = _serious(Axe().run(page))
+    violations = serious_violations(page)
     assert not violations, "\n".join(violations)
 
     page.emulate_media(media="print")
@@ -109,7 +93,7 @@ def test_scrolling_tables_are_keyboard_regions_with_data(
     RAG tables and progress, on a wide and a narrow screen."""
     page = chromium_page
     page.set_viewport_size({"width": width, "height": 900})
-    _log_in(page, live_server, torbay_director.username)
+    log_in(page, live_server, torbay_director.username)
     mtfs = Plan.objects.get(authority__slug="torbay", code="mtfs-2017-21")
     recovery = Plan.objects.get(authority__slug="torbay", code="recovery-2011-12")
     urls = [
@@ -130,5 +114,5 @@ def test_scrolling_tables_are_keyboard_regions_with_data(
             assert (tabindex, role) == ("0", "region") and label.strip(), (url, label)
         labels = [label for _, _, label in wrappers]
         assert len(labels) == len(set(labels)), url  # each region named apart
-        violations = _serious(Axe().run(page))
+        violations = serious_violations(page)
         assert not violations, url + "\n" + "\n".join(violations)
