@@ -31,8 +31,9 @@ class RecordType:
         name = model.__name__
         list_attrs = {**attrs, "table_class": table, "filterset_class": filterset}
         if list_annotations:
+            # An aggregate drops the model's default ordering; keep it for stable pages.
             list_attrs["get_queryset"] = lambda view: RecordListView.get_queryset(view).annotate(
-                **list_annotations)
+                **list_annotations).order_by(*model._meta.ordering)
         self.list_view = type(f"{name}ListView", (RecordListView,), list_attrs)
         self.detail_view = type(f"{name}DetailView", (RecordDetailView,), attrs)
         self.form_view = type(f"{name}FormView", (form_view,), {**attrs, "form_class": form})
