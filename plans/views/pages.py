@@ -75,28 +75,18 @@ class PlanDetailView(TemplateView):
         }
 
 
-class PlanFormView(RecordFormView):
-    """Create a plan for the user's authority, or edit one."""
+class PlanAsRecord:
+    """The plan's own pages: the plan is the record (``pk``), not its parent (``plan_pk``)."""
 
     model = Plan
     url_name = "plan"
-    form_class = PlanForm
 
     def dispatch(self, request, *args, **kwargs):
-        if "pk" in kwargs:
-            self.plan = get_plan(request.user, kwargs["pk"], "change", "plan")
-        else:
-            require(request.user, "add", "plan")
-            if request.user.authority_id is None:
-                raise PermissionDenied("Only an officer of an authority can create its plans.")
-            self.plan = Plan(authority=request.user.authority)
+        self.plan = get_plan(request.user, kwargs["pk"], self.action, "plan")
         return super(PlanRecordMixin, self).dispatch(request, *args, **kwargs)
 
     def get_queryset(self):
         return plans_for(self.request.user)
-
-    def get_object(self):
-        return self.plan
 
     def url(self, kind, pk=None):
         if kind in {"list", "create"}:
@@ -104,32 +94,30 @@ class PlanFormView(RecordFormView):
         return reverse(f"plans:plan_{kind}", args=[pk])
 
 
-class PlanDeleteView(RecordDeleteView):
-    model = Plan
-    url_name = "plan"
+class PlanFormView(PlanAsRecord, RecordFormView):
+    """Create a plan for the user's authority, or edit one."""
+
+    form_class = PlanForm
 
     def dispatch(self, request, *args, **kwargs):
-        self.plan = get_plan(request.user, kwargs["pk"], "delete", "plan")
+        if "pk" in kwargs:
+            return super().dispatch(request, *args, **kwargs)
+        require(request.user, "add", "plan")
+        if request.user.authority_id is None:
+            raise PermissionDenied("Only an officer of an authority can create its plans.")
+        self.plan = Plan(authority=request.user.authority)
         return super(PlanRecordMixin, self).dispatch(request, *args, **kwargs)
 
-    def get_queryset(self):
-        return plans_for(self.request.user)
-
-    url = PlanFormView.url
+    def get_object(self):
+        return self.plan
 
 
-class PlanHistoryView(RecordHistoryView):
-    model = Plan
-    url_name = "plan"
+class PlanDeleteView(PlanAsRecord, RecordDeleteView):
+    pass
 
-    def dispatch(self, request, *args, **kwargs):
-        self.plan = get_plan(request.user, kwargs["pk"], "view", "plan")
-        return super(PlanRecordMixin, self).dispatch(request, *args, **kwargs)
 
-    def get_queryset(self):
-        return plans_for(self.request.user)
-
-    url = PlanFormView.url
+class PlanHistoryView(PlanAsRecord, RecordHistoryView):
+    pass
 
 
 class PlanDeletionsView(TemplateView):

@@ -67,15 +67,7 @@ class SavingsLineFormView(RecordFormView):
         )
 
 
-class PlannedAmountFormView(RecordFormView):
-    def new_object(self):
-        return m.PlannedAmount()
-
-
 class ProgressEntryFormView(RecordFormView):
-    def new_object(self):
-        return m.ProgressEntry()
-
     def save(self, form):
         entry = super().save(form)
         services.refresh_line_rag(line=entry.line, user=self.request.user,
@@ -131,11 +123,6 @@ class CommentaryDeleteView(CommentaryRoleMixin, RecordDeleteView):
         return commentary
 
 
-class KpiPointFormView(RecordFormView):
-    def new_object(self):
-        return m.KpiPoint()
-
-
 RECORD_TYPES = [
     RecordType(model=m.Workstream, url_name="workstream", segment="workstreams",
                table=tables.WorkstreamTable, filterset=filters.WorkstreamFilter,
@@ -146,8 +133,7 @@ RECORD_TYPES = [
                form_view=SavingsLineFormView),
     RecordType(model=m.PlannedAmount, url_name="amount", segment="amounts",
                table=tables.PlannedAmountTable, filterset=filters.PlannedAmountFilter,
-               form=forms.PlannedAmountForm, plan_path="line__plan", select_related=["line"],
-               form_view=PlannedAmountFormView),
+               form=forms.PlannedAmountForm, plan_path="line__plan", select_related=["line"]),
     RecordType(model=m.ProgressEntry, url_name="progress", segment="progress",
                table=tables.ProgressEntryTable, filterset=filters.ProgressEntryFilter,
                form=forms.ProgressEntryForm, plan_path="line__plan",
@@ -166,8 +152,7 @@ RECORD_TYPES = [
                filterset=filters.KPIFilter, form=forms.KPIForm),
     RecordType(model=m.KpiPoint, url_name="kpipoint", segment="kpi-values",
                table=tables.KpiPointTable, filterset=filters.KpiPointFilter,
-               form=forms.KpiPointForm, plan_path="kpi__plan", select_related=["kpi"],
-               form_view=KpiPointFormView),
+               form=forms.KpiPointForm, plan_path="kpi__plan", select_related=["kpi"]),
     RecordType(model=m.Risk, url_name="risk", segment="risks", table=tables.RiskTable,
                filterset=filters.RiskFilter, form=forms.RiskForm),
     RecordType(model=m.Commentary, url_name="commentary", segment="commentary",
