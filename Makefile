@@ -25,6 +25,7 @@ run: install
 ## make test: the whole suite (SQLite by default; set DATABASE_URL for PostgreSQL).
 test: install browser
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pytest
 
 # Browser tests drive Debian's Chromium; install it when we can, otherwise they skip.

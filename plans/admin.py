@@ -46,8 +46,16 @@ class PlanAdmin(VersionedAdmin):
 
 @admin.register(m.SavingsLine)
 class SavingsLineAdmin(VersionedAdmin):
-    list_display = ["reference", "title", "plan", "category", "status", "rag",
-                    "in_revenue_budget", "counts_towards_target"]
+    list_display = [
+        "reference",
+        "title",
+        "plan",
+        "category",
+        "status",
+        "rag",
+        "in_revenue_budget",
+        "counts_towards_target",
+    ]
     list_filter = ["plan__authority", "plan", "category", "status", "rag"]
     search_fields = ["reference", "title", "owner"]
     inlines = [PlannedAmountInline, ProgressInline]
@@ -75,12 +83,26 @@ def _simple(model, display, filters=("plan__authority", "plan")):
 _simple(m.NarrativeSection, ["heading", "plan", "order"])
 _simple(m.Workstream, ["name", "plan", "code", "order"])
 _simple(m.PlannedAmount, ["line", "year", "kind", "low", "high"], ["line__plan", "year", "kind"])
-_simple(m.ProgressEntry, ["line", "as_at", "achieved_to_date", "basis", "forecast", "rag"],
-        ["line__plan", "year", "basis", "rag"])
+_simple(
+    m.ProgressEntry,
+    ["line", "as_at", "achieved_to_date", "basis", "forecast", "rag"],
+    ["line__plan", "year", "basis", "rag"],
+)
 _simple(m.YearAdjustment, ["plan", "year", "factor"])
 _simple(m.StatedFigure, ["label", "plan", "measure", "year", "stated_text"])
-_simple(m.OverspendForecast, ["plan", "year", "period", "service_area", "scenario", "budget",
-                              "forecast_outturn", "overspend"])
+_simple(
+    m.OverspendForecast,
+    [
+        "plan",
+        "year",
+        "period",
+        "service_area",
+        "scenario",
+        "budget",
+        "forecast_outturn",
+        "overspend",
+    ],
+)
 _simple(m.CostPressure, ["title", "plan", "year", "period", "amount"])
 _simple(m.Funding, ["title", "plan", "kind", "year", "amount"])
 _simple(m.KpiPoint, ["kpi", "kind", "date", "value", "label"], ["kpi__plan", "kind"])

@@ -49,8 +49,17 @@ class SavingsLineFilter(PlanScopedFilterSet):
 
     class Meta:
         model = m.SavingsLine
-        fields = ["q", "year", "workstream", "category", "status", "rag", "owner",
-                  "in_revenue_budget", "counts_towards_target"]
+        fields = [
+            "q",
+            "year",
+            "workstream",
+            "category",
+            "status",
+            "rag",
+            "owner",
+            "in_revenue_budget",
+            "counts_towards_target",
+        ]
 
 
 class PlannedAmountFilter(PlanScopedFilterSet):
@@ -79,16 +88,20 @@ class DatedYearMixin:
     def year_choices(self) -> list[str]:
         years = set(super().year_choices())
         if self.plan is not None:
-            years |= set(self.Meta.model.objects.filter(plan=self.plan)
-                         .values_list("year", flat=True).distinct())
+            years |= set(
+                self.Meta.model.objects.filter(plan=self.plan)
+                .values_list("year", flat=True)
+                .distinct()
+            )
         return sorted(y for y in years if y)
 
 
 class OverspendForecastFilter(DatedYearMixin, PlanScopedFilterSet):
     search_fields = ("service_area", "commentary")
     year = df.ChoiceFilter(label="Financial year")
-    period = df.ChoiceFilter(choices=[(p, f"P{p} {fiscal.MONTH_ABBR[p - 1]}")
-                                      for p in range(1, 13)])
+    period = df.ChoiceFilter(
+        choices=[(p, f"P{p} {fiscal.MONTH_ABBR[p - 1]}") for p in range(1, 13)]
+    )
 
     class Meta:
         model = m.OverspendForecast

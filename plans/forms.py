@@ -23,8 +23,9 @@ class MoneyField(forms.CharField):
 
     def __init__(self, *, allow_negative: bool = False, **kwargs):
         self.allow_negative = allow_negative
-        kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "decimal",
-                                                          "autocomplete": "off"}))
+        kwargs.setdefault(
+            "widget", forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"})
+        )
         super().__init__(**kwargs)
 
     def prepare_value(self, value):
@@ -75,8 +76,8 @@ def money_fields(model) -> list[str]:
     return [
         f.name
         for f in model._meta.concrete_fields
-        if isinstance(f, DecimalField) and f.name not in {"factor", "tolerance", "value",
-                                                           "baseline_value", "driver_volume"}
+        if isinstance(f, DecimalField)
+        and f.name not in {"factor", "tolerance", "value", "baseline_value", "driver_volume"}
     ]
 
 
@@ -111,7 +112,9 @@ class RecordForm(forms.ModelForm):
                 old = self.fields[name]
                 allow_negative = name in {"amount"} and self._meta.model is m.CostPressure
                 self.fields[name] = MoneyField(
-                    label=old.label, required=old.required, help_text=old.help_text,
+                    label=old.label,
+                    required=old.required,
+                    help_text=old.help_text,
                     allow_negative=allow_negative,
                 )
         for name, field in self.fields.items():
@@ -119,7 +122,8 @@ class RecordForm(forms.ModelForm):
                 field.widget = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
             if name == "year" or name.endswith("_year"):
                 self.fields[name] = YearField(
-                    label=field.label, required=field.required,
+                    label=field.label,
+                    required=field.required,
                     help_text="Financial year, written like 2017/18.",
                 )
 
@@ -135,8 +139,10 @@ class RecordForm(forms.ModelForm):
                     self.add_error(name, problem)
         for fields, target, message in self.plan_unique:
             values = {name: cleaned.get(name, "") for name in fields}
-            if any(v is None or (v == "" and name != "service_area" and name != "label")
-                   for name, v in values.items()):
+            if any(
+                v is None or (v == "" and name != "service_area" and name != "label")
+                for name, v in values.items()
+            ):
                 continue
             clash = self.plan_queryset().filter(**values)
             if self.instance.pk:
@@ -155,9 +161,22 @@ class RecordForm(forms.ModelForm):
 class PlanForm(RecordForm):
     class Meta:
         model = m.Plan
-        fields = ["title", "code", "kind", "status", "directorate", "first_year", "last_year",
-                  "approved_on", "approved_by", "published_on", "revises", "source_document",
-                  "summary", "notes"]
+        fields = [
+            "title",
+            "code",
+            "kind",
+            "status",
+            "directorate",
+            "first_year",
+            "last_year",
+            "approved_on",
+            "approved_by",
+            "published_on",
+            "revises",
+            "source_document",
+            "summary",
+            "notes",
+        ]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -177,16 +196,25 @@ class PlanForm(RecordForm):
         if self.instance.pk and first and last and not self.errors:
             years = fiscal.years_between(first, last) if first <= last else []
             stranded = sorted(
-                set(m.PlannedAmount.objects.filter(line__plan=self.instance)
-                    .exclude(year__in=years).values_list("year", flat=True))
-                | set(m.ProgressEntry.objects.filter(line__plan=self.instance)
-                      .exclude(year__in=years).values_list("year", flat=True))
+                set(
+                    m.PlannedAmount.objects.filter(line__plan=self.instance)
+                    .exclude(year__in=years)
+                    .values_list("year", flat=True)
+                )
+                | set(
+                    m.ProgressEntry.objects.filter(line__plan=self.instance)
+                    .exclude(year__in=years)
+                    .values_list("year", flat=True)
+                )
             )
             if stranded:
                 field = "first_year" if stranded[0] < first else "last_year"
-                self.add_error(field, "Planned savings or progress are recorded in "
-                               f"{', '.join(stranded)}; move or delete them before changing "
-                               "the plan's years.")
+                self.add_error(
+                    field,
+                    "Planned savings or progress are recorded in "
+                    f"{', '.join(stranded)}; move or delete them before changing "
+                    "the plan's years.",
+                )
         return cleaned
 
     def _post_clean(self):
@@ -206,14 +234,34 @@ class WorkstreamForm(RecordForm):
 class SavingsLineForm(RecordForm):
     """A savings line with its planned amount for each of the plan's years."""
 
-    plan_unique = ((("reference",), "reference",
-                    "This plan already has a savings line with reference {reference}."),)
+    plan_unique = (
+        (
+            ("reference",),
+            "reference",
+            "This plan already has a savings line with reference {reference}.",
+        ),
+    )
 
     class Meta:
         model = m.SavingsLine
-        fields = ["reference", "title", "workstream", "description", "actions", "owner",
-                  "category", "status", "rag", "original_rag", "in_revenue_budget",
-                  "recurrence", "start_period", "counts_towards_target", "order", "notes"]
+        fields = [
+            "reference",
+            "title",
+            "workstream",
+            "description",
+            "actions",
+            "owner",
+            "category",
+            "status",
+            "rag",
+            "original_rag",
+            "in_revenue_budget",
+            "recurrence",
+            "start_period",
+            "counts_towards_target",
+            "order",
+            "notes",
+        ]
 
     # The versions of the planned amounts the officer saw ("2017/18:3,2018/19:1"), so that a
     # colleague's change to an amount is not overwritten from this form.
@@ -229,7 +277,8 @@ class SavingsLineForm(RecordForm):
             amounts = list(self.instance.amounts.all())
             existing = {a.year: amount_of(a) for a in amounts}
             self.fields["amount_versions"].initial = ",".join(
-                f"{a.year}:{a.version}" for a in amounts)
+                f"{a.year}:{a.version}" for a in amounts
+            )
         for year in self.plan.years:
             self.fields[self.year_field(year)] = AmountField(
                 label=f"Planned saving {year}",
@@ -261,8 +310,16 @@ class PlannedAmountForm(RecordForm):
 
     class Meta:
         model = m.PlannedAmount
-        fields = ["line", "year", "amount", "driver_volume", "driver_unit",
-                  "driver_unit_value", "stated_text", "notes"]
+        fields = [
+            "line",
+            "year",
+            "amount",
+            "driver_volume",
+            "driver_unit",
+            "driver_unit_value",
+            "stated_text",
+            "notes",
+        ]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -274,8 +331,9 @@ class PlannedAmountForm(RecordForm):
             self.fields["amount"].initial = amount_of(self.instance)
 
     plan_path = "line__plan"
-    plan_unique = ((("line", "year"), "year",
-                    "This line already has a planned amount for {year}."),)
+    plan_unique = (
+        (("line", "year"), "year", "This line already has a planned amount for {year}."),
+    )
 
     strict_years = ("year",)
 
@@ -291,8 +349,9 @@ class PlannedAmountForm(RecordForm):
 
 class ProgressEntryForm(RecordForm):
     plan_path = "line__plan"
-    plan_unique = ((("line", "as_at"), "as_at",
-                    "This line already has progress recorded at that date."),)
+    plan_unique = (
+        (("line", "as_at"), "as_at", "This line already has progress recorded at that date."),
+    )
 
     class Meta:
         model = m.ProgressEntry
@@ -307,23 +366,40 @@ class ProgressEntryForm(RecordForm):
 
 class OverspendForecastForm(RecordForm):
     context_years = ("year",)
-    plan_unique = ((("year", "period", "scenario", "service_area"), "period",
-                    "There is already a forecast for that month, scenario and service area."),)
+    plan_unique = (
+        (
+            ("year", "period", "scenario", "service_area"),
+            "period",
+            "There is already a forecast for that month, scenario and service area.",
+        ),
+    )
 
     class Meta:
         model = m.OverspendForecast
-        fields = ["year", "period", "service_area", "scenario", "budget", "forecast_outturn",
-                  "overspend", "overspend_high", "commentary"]
+        fields = [
+            "year",
+            "period",
+            "service_area",
+            "scenario",
+            "budget",
+            "forecast_outturn",
+            "overspend",
+            "overspend_high",
+            "commentary",
+        ]
 
     def clean(self):
         cleaned = super().clean()
         budget, outturn = cleaned.get("budget"), cleaned.get("forecast_outturn")
         if (budget is None) != (outturn is None):
-            self.add_error("forecast_outturn" if outturn is None else "budget",
-                           "Give both the budget and the forecast outturn, or neither.")
+            self.add_error(
+                "forecast_outturn" if outturn is None else "budget",
+                "Give both the budget and the forecast outturn, or neither.",
+            )
         elif budget is None and cleaned.get("overspend") is None and not self.errors:
-            self.add_error("budget", "Give the budget and forecast outturn, or the stated "
-                                     "overspend.")
+            self.add_error(
+                "budget", "Give the budget and forecast outturn, or the stated overspend."
+            )
         low, high = cleaned.get("overspend"), cleaned.get("overspend_high")
         if low is not None and high is not None and low > high:
             self.add_error("overspend_high", "The high end must not be below the low end.")
@@ -332,8 +408,13 @@ class OverspendForecastForm(RecordForm):
 
 class CostPressureForm(RecordForm):
     context_years = ("year",)
-    plan_unique = ((("year", "period", "title"), "period",
-                    "That pressure is already recorded for that month."),)
+    plan_unique = (
+        (
+            ("year", "period", "title"),
+            "period",
+            "That pressure is already recorded for that month.",
+        ),
+    )
 
     class Meta:
         model = m.CostPressure
@@ -358,15 +439,31 @@ class KPIForm(RecordForm):
 
     class Meta:
         model = m.KPI
-        fields = ["code", "name", "unit", "direction", "per_child_population", "baseline_value",
-                  "baseline_date", "tolerance", "definition", "notes", "order"]
+        fields = [
+            "code",
+            "name",
+            "unit",
+            "direction",
+            "per_child_population",
+            "baseline_value",
+            "baseline_date",
+            "tolerance",
+            "definition",
+            "notes",
+            "order",
+        ]
 
 
 class KpiPointForm(RecordForm):
     context_years = ("date",)
     plan_path = "kpi__plan"
-    plan_unique = ((("kpi", "kind", "date", "label"), "date",
-                    "This KPI already has that kind of value at that date."),)
+    plan_unique = (
+        (
+            ("kpi", "kind", "date", "label"),
+            "date",
+            "This KPI already has that kind of value at that date.",
+        ),
+    )
 
     class Meta:
         model = m.KpiPoint
@@ -378,20 +475,33 @@ class KpiPointForm(RecordForm):
 
 
 class RiskForm(RecordForm):
-    plan_unique = ((("reference",), "reference",
-                    "This plan already has a risk with reference {reference}."),)
+    plan_unique = (
+        (("reference",), "reference", "This plan already has a risk with reference {reference}."),
+    )
 
     class Meta:
         model = m.Risk
-        fields = ["reference", "description", "mitigations", "likelihood", "impact", "owner",
-                  "status", "notes"]
+        fields = [
+            "reference",
+            "description",
+            "mitigations",
+            "likelihood",
+            "impact",
+            "owner",
+            "status",
+            "notes",
+        ]
 
 
 class CommentaryForm(RecordForm):
     strict_years = ("year",)
-    plan_unique = ((("year", "period", "role"), "period",
-                    "There is already commentary of that kind for that month; edit it "
-                    "instead."),)
+    plan_unique = (
+        (
+            ("year", "period", "role"),
+            "period",
+            "There is already commentary of that kind for that month; edit it instead.",
+        ),
+    )
 
     class Meta:
         model = m.Commentary

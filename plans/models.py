@@ -271,11 +271,17 @@ class SavingsLine(PlanChild):
     category = models.CharField(max_length=16, choices=Category.choices, default=Category.OTHER)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PROPOSED)
     rag = models.CharField(
-        "current RAG", max_length=5, choices=RAG.choices, blank=True,
+        "current RAG",
+        max_length=5,
+        choices=RAG.choices,
+        blank=True,
         help_text="Delivery confidence now.",
     )
     original_rag = models.CharField(
-        "original RAG", max_length=5, choices=RAG.choices, blank=True,
+        "original RAG",
+        max_length=5,
+        choices=RAG.choices,
+        blank=True,
         help_text="Delivery confidence at budget setting.",
     )
     in_revenue_budget = models.BooleanField(
@@ -284,9 +290,7 @@ class SavingsLine(PlanChild):
     recurrence = models.CharField(
         max_length=10, choices=Recurrence.choices, default=Recurrence.RECURRING
     )
-    start_period = period_field(
-        null=True, blank=True, verbose_name="start month (period)"
-    )
+    start_period = period_field(null=True, blank=True, verbose_name="start month (period)")
     counts_towards_target = models.BooleanField(
         default=True,
         help_text="Counted in the plan's planned and achieved totals. Off for savings the "
@@ -348,7 +352,10 @@ class PlannedAmount(Versioned):
     low = models.DecimalField(**MONEY, null=True, blank=True)
     high = models.DecimalField(**MONEY, null=True, blank=True)
     driver_volume = models.DecimalField(
-        max_digits=10, decimal_places=2, null=True, blank=True,
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
         help_text="Volume of the driver, e.g. 2 placements.",
     )
     driver_unit = models.CharField(max_length=100, blank=True, help_text="e.g. placements")
@@ -423,13 +430,14 @@ class ProgressEntry(Versioned):
     year = year_field(editable=False)
     achieved_to_date = models.DecimalField(**MONEY, null=True, blank=True)
     basis = models.CharField(max_length=10, choices=Basis.choices, default=Basis.ACHIEVED)
-    forecast = models.DecimalField(
-        "forecast for the year", **MONEY, null=True, blank=True
-    )
+    forecast = models.DecimalField("forecast for the year", **MONEY, null=True, blank=True)
     rag = models.CharField("RAG", max_length=5, choices=RAG.choices, blank=True)
     commentary = models.TextField(blank=True)
     entered_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
         related_name="+",
     )
     entered_at = models.DateTimeField(auto_now=True)
@@ -483,7 +491,8 @@ class YearAdjustment(PlanChild):
     plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="adjustments")
     year = year_field()
     factor = models.DecimalField(
-        max_digits=5, decimal_places=4,
+        max_digits=5,
+        decimal_places=4,
         validators=[MinValueValidator(0), MaxValueValidator(1)],
         help_text="0.5 means half the year's planned savings are expected in-year.",
     )
@@ -564,8 +573,12 @@ class StatedFigure(PlanChild):
 class OverspendManager(models.Manager):
     def get_by_natural_key(self, authority_slug, plan_code, year, period, scenario, service_area):
         return self.get(
-            plan__authority__slug=authority_slug, plan__code=plan_code, year=year,
-            period=period, scenario=scenario, service_area=service_area,
+            plan__authority__slug=authority_slug,
+            plan__code=plan_code,
+            year=year,
+            period=period,
+            scenario=scenario,
+            service_area=service_area,
         )
 
 
@@ -589,16 +602,25 @@ class OverspendForecast(PlanChild):
     budget = models.DecimalField(**MONEY, null=True, blank=True)
     forecast_outturn = models.DecimalField(**MONEY, null=True, blank=True)
     overspend = models.DecimalField(
-        "stated overspend", **MONEY, null=True, blank=True,
+        "stated overspend",
+        **MONEY,
+        null=True,
+        blank=True,
         help_text="Only when the paper gives the overspend without budget and outturn.",
     )
     overspend_high = models.DecimalField(
-        "stated overspend (high)", **MONEY, null=True, blank=True,
+        "stated overspend (high)",
+        **MONEY,
+        null=True,
+        blank=True,
         help_text="Upper end when the overspend is stated as a range (£3m-£4m).",
     )
     commentary = models.TextField(blank=True)
     entered_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
         related_name="+",
     )
     history = HistoricalRecords()
@@ -616,7 +638,8 @@ class OverspendForecast(PlanChild):
             ),
             models.CheckConstraint(condition=YEAR_Q, name="forecast_year_written_like_2017_18"),
             models.CheckConstraint(
-                condition=Q(period__gte=1, period__lte=12), name="forecast_period_1_12",
+                condition=Q(period__gte=1, period__lte=12),
+                name="forecast_period_1_12",
                 violation_error_message="The period must be between 1 (April) and 12 (March).",
             ),
             models.CheckConstraint(
@@ -636,8 +659,7 @@ class OverspendForecast(PlanChild):
         return f"{fiscal.period_label(self.year, self.period)} {self.get_scenario_display()}"
 
     def natural_key(self):
-        return (*self.plan.natural_key(), self.year, self.period, self.scenario,
-                self.service_area)
+        return (*self.plan.natural_key(), self.year, self.period, self.scenario, self.service_area)
 
     def clean(self):
         if (self.budget is None) != (self.forecast_outturn is None):
@@ -653,8 +675,11 @@ class CostPressureManager(PlanChildManager):
 
     def get_by_natural_key(self, authority_slug, plan_code, year, period, title):
         return self.get(
-            plan__authority__slug=authority_slug, plan__code=plan_code, year=year,
-            period=period, title=title,
+            plan__authority__slug=authority_slug,
+            plan__code=plan_code,
+            year=year,
+            period=period,
+            title=title,
         )
 
 
@@ -691,7 +716,8 @@ class CostPressure(PlanChild):
             ),
             models.CheckConstraint(condition=YEAR_Q, name="pressure_year_written_like_2017_18"),
             models.CheckConstraint(
-                condition=Q(period__gte=1, period__lte=12), name="pressure_period_1_12",
+                condition=Q(period__gte=1, period__lte=12),
+                name="pressure_period_1_12",
                 violation_error_message="The period must be between 1 (April) and 12 (March).",
             ),
         ]
@@ -772,7 +798,10 @@ class KPI(PlanChild):
     baseline_value = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     baseline_date = models.DateField(null=True, blank=True)
     tolerance = models.DecimalField(
-        max_digits=5, decimal_places=4, null=True, blank=True,
+        max_digits=5,
+        decimal_places=4,
+        null=True,
+        blank=True,
         help_text="Share of the target a value may miss by and still be Amber (blank: the "
         "default setting).",
     )
@@ -788,7 +817,8 @@ class KPI(PlanChild):
         verbose_name = "KPI"
         constraints = [
             models.UniqueConstraint(
-                fields=["plan", "code"], name="kpi_code_unique",
+                fields=["plan", "code"],
+                name="kpi_code_unique",
                 violation_error_message="This plan already has a KPI with that code.",
             )
         ]
@@ -800,8 +830,12 @@ class KPI(PlanChild):
 class KpiPointManager(models.Manager):
     def get_by_natural_key(self, authority_slug, plan_code, kpi_code, kind, date, label):
         return self.get(
-            kpi__plan__authority__slug=authority_slug, kpi__plan__code=plan_code,
-            kpi__code=kpi_code, kind=kind, date=date, label=label,
+            kpi__plan__authority__slug=authority_slug,
+            kpi__plan__code=plan_code,
+            kpi__code=kpi_code,
+            kind=kind,
+            date=date,
+            label=label,
         )
 
 
@@ -818,12 +852,17 @@ class KpiPoint(Versioned):
     date = models.DateField()
     value = models.DecimalField(max_digits=12, decimal_places=2)
     label = models.CharField(
-        max_length=100, blank=True, default="",
+        max_length=100,
+        blank=True,
+        default="",
         help_text="For comparators: statistical neighbours, England...",
     )
     notes = models.TextField(blank=True)
     entered_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
         related_name="+",
     )
     history = HistoricalRecords()
@@ -834,7 +873,8 @@ class KpiPoint(Versioned):
         ordering = ["kpi", "date", "kind"]
         constraints = [
             models.UniqueConstraint(
-                fields=["kpi", "kind", "date", "label"], name="one_kpi_point_per_date",
+                fields=["kpi", "kind", "date", "label"],
+                name="one_kpi_point_per_date",
                 violation_error_message="This KPI already has that kind of value at that date.",
             )
         ]
@@ -881,7 +921,8 @@ class Risk(PlanChild):
         ordering = ["plan", "reference"]
         constraints = [
             models.UniqueConstraint(
-                fields=["plan", "reference"], name="risk_reference_unique",
+                fields=["plan", "reference"],
+                name="risk_reference_unique",
                 violation_error_message="This plan already has a risk with that reference.",
             ),
             models.CheckConstraint(
@@ -917,7 +958,10 @@ class Commentary(Versioned):
     role = models.CharField(max_length=8, choices=Role.choices, default=Role.DIRECTOR)
     body = models.TextField()
     author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
         related_name="+",
     )
     updated_at = models.DateTimeField(auto_now=True)

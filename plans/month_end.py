@@ -37,8 +37,9 @@ class LineMonth:
     def rag_changed(self) -> bool:
         if self.current is None or self.previous is None:
             return False
-        return bool(self.current.rag and self.previous.rag and
-                    self.current.rag != self.previous.rag)
+        return bool(
+            self.current.rag and self.previous.rag and self.current.rag != self.previous.rag
+        )
 
 
 @dataclass
@@ -69,8 +70,11 @@ def load(plan: Plan, year: str, period: int) -> MonthEnd:
     """Everything the month-end page shows. Six queries whatever the number of lines."""
     as_at = fiscal.period_end(year, period)
     month = MonthEnd(plan=plan, year=year, period=period, as_at=as_at)
-    lines = list(SavingsLine.objects.filter(plan=plan).select_related("workstream")
-                 .order_by("workstream__order", "order", "reference"))
+    lines = list(
+        SavingsLine.objects.filter(plan=plan)
+        .select_related("workstream")
+        .order_by("workstream__order", "order", "reference")
+    )
     targets = {a.line_id: a for a in PlannedAmount.objects.filter(line__plan=plan, year=year)}
     entries: dict[int, list[ProgressEntry]] = {}
     for e in ProgressEntry.objects.filter(line__plan=plan, as_at__lte=as_at).order_by("as_at"):
@@ -79,13 +83,18 @@ def load(plan: Plan, year: str, period: int) -> MonthEnd:
         history = entries.get(line.pk, [])
         current = history[-1] if history and history[-1].as_at == as_at else None
         earlier = [e for e in history if e.as_at < as_at]
-        month.lines.append(LineMonth(line, amount_of(targets.get(line.pk)),
-                                     earlier[-1] if earlier else None, current))
+        month.lines.append(
+            LineMonth(
+                line, amount_of(targets.get(line.pk)), earlier[-1] if earlier else None, current
+            )
+        )
 
     forecasts = list(
         OverspendForecast.objects.filter(
             plan=plan, scenario=OverspendForecast.Scenario.BASE, service_area=""
-        ).filter(year=year, period__lte=period).order_by("period")
+        )
+        .filter(year=year, period__lte=period)
+        .order_by("period")
     )
     if forecasts and forecasts[-1].period == period:
         month.forecast = forecasts.pop()
@@ -101,8 +110,14 @@ def load(plan: Plan, year: str, period: int) -> MonthEnd:
         current = actuals[-1] if actuals and actuals[-1].date == as_at else None
         earlier = [p for p in actuals if p.date < as_at]
         targets_after = [p for p in pts if p.kind == KpiPoint.Kind.TARGET and p.date >= as_at]
-        month.kpis.append(KpiMonth(kpi, earlier[-1] if earlier else None, current,
-                                   targets_after[0] if targets_after else None))
+        month.kpis.append(
+            KpiMonth(
+                kpi,
+                earlier[-1] if earlier else None,
+                current,
+                targets_after[0] if targets_after else None,
+            )
+        )
     return month
 
 
@@ -133,13 +148,26 @@ class KpiInput:
 
 
 def _blank(row: LineInput) -> bool:
-    return row.achieved_to_date is None and row.forecast is None and not row.rag \
+    return (
+        row.achieved_to_date is None
+        and row.forecast is None
+        and not row.rag
         and not row.commentary.strip()
+    )
 
 
 @transaction.atomic
-def save(*, plan: Plan, year: str, period: int, user, lines: list[LineInput],
-         forecast: ForecastInput | None, kpis: list[KpiInput], reason: str = "") -> int:
+def save(
+    *,
+    plan: Plan,
+    year: str,
+    period: int,
+    user,
+    lines: list[LineInput],
+    forecast: ForecastInput | None,
+    kpis: list[KpiInput],
+    reason: str = "",
+) -> int:
     """Record the month for every line, the forecast and KPI actuals; all or nothing.
 
     Raises ``services.StaleEdit`` if anyone saved one of these records after the page was
@@ -149,8 +177,10 @@ def save(*, plan: Plan, year: str, period: int, user, lines: list[LineInput],
     if year not in plan.years:
         raise ValidationError(f"{year} is outside the plan's years.")
     reason = reason or f"Month-end update {fiscal.period_label(year, period)}"
-    existing = {e.line_id: e for e in ProgressEntry.objects.select_for_update()
-                .filter(line__plan=plan, as_at=as_at)}
+    existing = {
+        e.line_id: e
+        for e in ProgressEntry.objects.select_for_update().filter(line__plan=plan, as_at=as_at)
+    }
     valid_lines = {line.pk: line for line in SavingsLine.objects.filter(plan=plan)}
     saved = 0
     for row in lines:
@@ -171,8 +201,13 @@ def save(*, plan: Plan, year: str, period: int, user, lines: list[LineInput],
         target.commentary = row.commentary
         target.basis = row.basis
         target.entered_by = user
-        services.save_record(instance=target, user=user, expected_version=row.version,
-                             reason=reason, require_reason_for_money=False)
+        services.save_record(
+            instance=target,
+            user=user,
+            expected_version=row.version,
+            reason=reason,
+            require_reason_for_money=False,
+        )
         saved += 1
         if target.rag:
             services.refresh_line_rag(line=line, user=user, reason=reason)
@@ -185,10 +220,17 @@ def save(*, plan: Plan, year: str, period: int, user, lines: list[LineInput],
 
 
 def _save_forecast(plan, year, period, data: ForecastInput, user, reason) -> int:
-    current = OverspendForecast.objects.select_for_update().filter(
-        plan=plan, year=year, period=period, scenario=OverspendForecast.Scenario.BASE,
-        service_area="",
-    ).first()
+    current = (
+        OverspendForecast.objects.select_for_update()
+        .filter(
+            plan=plan,
+            year=year,
+            period=period,
+            scenario=OverspendForecast.Scenario.BASE,
+            service_area="",
+        )
+        .first()
+    )
     if current is None and data.version is not None:
         raise services.StaleEdit(plan, [], deleted=True)
     if current is not None and data.version != current.version:
@@ -196,16 +238,22 @@ def _save_forecast(plan, year, period, data: ForecastInput, user, reason) -> int
     if data.budget is None and data.forecast_outturn is None and not data.commentary.strip():
         return 0
     if (data.budget is None) != (data.forecast_outturn is None):
-        raise ValidationError({"forecast_outturn": "Give both the budget and the forecast "
-                                                   "outturn, or neither."})
+        raise ValidationError(
+            {"forecast_outturn": "Give both the budget and the forecast outturn, or neither."}
+        )
     record = current or OverspendForecast(plan=plan, year=year, period=period)
     if data.budget is None and record.overspend is None:
         raise ValidationError({"budget": "Give the budget and the forecast outturn."})
     record.budget, record.forecast_outturn = data.budget, data.forecast_outturn
     record.commentary = data.commentary
     record.entered_by = user
-    services.save_record(instance=record, user=user, expected_version=data.version,
-                         reason=reason, require_reason_for_money=False)
+    services.save_record(
+        instance=record,
+        user=user,
+        expected_version=data.version,
+        reason=reason,
+        require_reason_for_money=False,
+    )
     return 1
 
 
@@ -213,9 +261,11 @@ def _save_kpi(plan, as_at, row: KpiInput, user, reason) -> int:
     kpi = KPI.objects.filter(plan=plan, pk=row.kpi_id).first()
     if kpi is None:
         raise ValidationError("A KPI on this page is not part of the plan.")
-    current = KpiPoint.objects.select_for_update().filter(
-        kpi=kpi, kind=KpiPoint.Kind.ACTUAL, date=as_at, label=""
-    ).first()
+    current = (
+        KpiPoint.objects.select_for_update()
+        .filter(kpi=kpi, kind=KpiPoint.Kind.ACTUAL, date=as_at, label="")
+        .first()
+    )
     if current is None and row.version is not None:
         raise services.StaleEdit(kpi, [], deleted=True)
     if current is not None and row.version != current.version:
@@ -228,6 +278,11 @@ def _save_kpi(plan, as_at, row: KpiInput, user, reason) -> int:
     point = current or KpiPoint(kpi=kpi, kind=KpiPoint.Kind.ACTUAL, date=as_at, label="")
     point.value = row.value
     point.entered_by = user
-    services.save_record(instance=point, user=user, expected_version=row.version,
-                         reason=reason, require_reason_for_money=False)
+    services.save_record(
+        instance=point,
+        user=user,
+        expected_version=row.version,
+        reason=reason,
+        require_reason_for_money=False,
+    )
     return 1

@@ -23,12 +23,19 @@ def year_problem(plan, value, *, strict: bool) -> str | None:
     else:
         first = last = value
         text = f"{value:%d %B %Y}"
-    span = plan.first_year if plan.first_year == plan.last_year else \
-        f"{plan.first_year} to {plan.last_year}"
+    span = (
+        plan.first_year
+        if plan.first_year == plan.last_year
+        else f"{plan.first_year} to {plan.last_year}"
+    )
     if strict and (first < start or last > end):
         return f"{text} is outside the plan's years ({span})."
-    if not strict and (last < date(start.year - CONTEXT_YEARS, 4, 1)
-                       or first > date(end.year + CONTEXT_YEARS, 3, 31)):
-        return (f"{text} is more than {CONTEXT_YEARS} years outside the plan's years ({span}); "
-                "is it a typing slip?")
+    if not strict and (
+        last < date(start.year - CONTEXT_YEARS, 4, 1)
+        or first > date(end.year + CONTEXT_YEARS, 3, 31)
+    ):
+        return (
+            f"{text} is more than {CONTEXT_YEARS} years outside the plan's years ({span}); "
+            "is it a typing slip?"
+        )
     return None

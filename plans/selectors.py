@@ -62,9 +62,19 @@ def deletions(plan) -> list[dict]:
     kpi_ids = m.KPI.history.filter(plan_id=plan.pk).values("id")
     sources = [
         (model, {"plan_id": plan.pk})
-        for model in (m.Workstream, m.SavingsLine, m.OverspendForecast, m.CostPressure,
-                      m.Funding, m.KPI, m.Risk, m.Commentary, m.YearAdjustment,
-                      m.NarrativeSection, m.StatedFigure)
+        for model in (
+            m.Workstream,
+            m.SavingsLine,
+            m.OverspendForecast,
+            m.CostPressure,
+            m.Funding,
+            m.KPI,
+            m.Risk,
+            m.Commentary,
+            m.YearAdjustment,
+            m.NarrativeSection,
+            m.StatedFigure,
+        )
     ] + [
         (m.PlannedAmount, {"line_id__in": line_ids}),
         (m.ProgressEntry, {"line_id__in": line_ids}),
@@ -75,13 +85,15 @@ def deletions(plan) -> list[dict]:
         for record in model.history.filter(history_type="-", **where).select_related(
             "history_user"
         ):
-            rows.append({
-                "when": record.history_date,
-                "who": record.history_user,
-                "kind": str(model._meta.verbose_name),
-                "what": _describe(record),
-                "reason": record.history_change_reason or "",
-            })
+            rows.append(
+                {
+                    "when": record.history_date,
+                    "who": record.history_user,
+                    "kind": str(model._meta.verbose_name),
+                    "what": _describe(record),
+                    "reason": record.history_change_reason or "",
+                }
+            )
     return sorted(rows, key=lambda row: row["when"], reverse=True)
 
 

@@ -37,7 +37,8 @@ class StaleEdit(Exception):
 
 def editable_fields(model: type[models.Model]) -> list[models.Field]:
     return [
-        f for f in model._meta.concrete_fields
+        f
+        for f in model._meta.concrete_fields
         if f.editable and not f.primary_key and f.name not in {"version"}
     ]
 
@@ -69,9 +70,7 @@ def _ensure_baseline(current: models.Model) -> None:
     was before the first change, so the history can show what the change was from."""
     history = getattr(current, "history", None)
     if history is not None and not history.exists():
-        type(current).history.bulk_history_create(
-            [current], default_change_reason=BASELINE_REASON
-        )
+        type(current).history.bulk_history_create([current], default_change_reason=BASELINE_REASON)
         # Nobody made that state here: it came from a seed paper or an older system.
         history.filter(history_change_reason=BASELINE_REASON).update(history_user=None)
 
@@ -136,18 +135,30 @@ def update_record(
     return instance
 
 
-def save_record(*, instance: models.Model, user, expected_version: int | None, reason: str = "",
-                require_reason_for_money: bool = True) -> models.Model:
+def save_record(
+    *,
+    instance: models.Model,
+    user,
+    expected_version: int | None,
+    reason: str = "",
+    require_reason_for_money: bool = True,
+) -> models.Model:
     """Create ``instance`` if it is new, else update it from ``expected_version``."""
     if instance.pk is None:
         return create_record(instance=instance, user=user, reason=reason)
-    return update_record(instance=instance, user=user, expected_version=expected_version or 0,
-                         reason=reason, require_reason_for_money=require_reason_for_money)
+    return update_record(
+        instance=instance,
+        user=user,
+        expected_version=expected_version or 0,
+        reason=reason,
+        require_reason_for_money=require_reason_for_money,
+    )
 
 
 @transaction.atomic
-def delete_record(*, instance: models.Model, user, expected_version: int | None = None,
-                  reason: str = "") -> None:
+def delete_record(
+    *, instance: models.Model, user, expected_version: int | None = None, reason: str = ""
+) -> None:
     model = type(instance)
     current = model._default_manager.select_for_update().filter(pk=instance.pk).first()
     if current is None:
@@ -196,14 +207,23 @@ def refresh_line_rag(*, line, user, reason: str = "") -> None:
     no entry is rated). Called after progress is saved or deleted."""
     from plans.models import ProgressEntry
 
-    latest = (ProgressEntry.objects.filter(line_id=line.pk).exclude(rag="")
-              .order_by("-as_at").values_list("rag", flat=True).first())
+    latest = (
+        ProgressEntry.objects.filter(line_id=line.pk)
+        .exclude(rag="")
+        .order_by("-as_at")
+        .values_list("rag", flat=True)
+        .first()
+    )
     line.refresh_from_db()
     rag = latest or line.original_rag
     if line.rag != rag:
         line.rag = rag
-        update_record(instance=line, user=user, expected_version=line.version,
-                      reason=reason or "RAG from the latest progress entry")
+        update_record(
+            instance=line,
+            user=user,
+            expected_version=line.version,
+            reason=reason or "RAG from the latest progress entry",
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -232,14 +252,27 @@ def _amount_conflicts(existing: dict, seen: dict[str, int]) -> list[Change]:
         before = _version_state(now, seen[year]) if now is not None and year in seen else None
         if now is None and year in seen:
             before = "an amount"  # deleted since; its old value is in its history
-        changes.append(Change(f"amount_{year}", f"planned saving {year}",
-                              before if isinstance(before, str) else shown(before), shown(now)))
+        changes.append(
+            Change(
+                f"amount_{year}",
+                f"planned saving {year}",
+                before if isinstance(before, str) else shown(before),
+                shown(now),
+            )
+        )
     return changes
 
 
 @transaction.atomic
-def save_line(*, line, amounts: dict, user, expected_version: int | None, reason: str = "",
-              seen_amounts: dict[str, int] | None = None):
+def save_line(
+    *,
+    line,
+    amounts: dict,
+    user,
+    expected_version: int | None,
+    reason: str = "",
+    seen_amounts: dict[str, int] | None = None,
+):
     """Create or update a savings line and its planned amount per year in one transaction.
 
     ``amounts`` maps ``"2017/18"`` to a ``recovery.money.Amount`` or None (no amount).
@@ -250,8 +283,9 @@ def save_line(*, line, amounts: dict, user, expected_version: int | None, reason
 
     existing = {}
     if line.pk:
-        existing = {a.year: a for a in PlannedAmount.objects.select_for_update()
-                    .filter(line_id=line.pk)}
+        existing = {
+            a.year: a for a in PlannedAmount.objects.select_for_update().filter(line_id=line.pk)
+        }
         if seen_amounts is not None:
             conflicts = _amount_conflicts(existing, seen_amounts)
             if conflicts:
@@ -273,8 +307,9 @@ def save_line(*, line, amounts: dict, user, expected_version: int | None, reason
         if current.version != expected_version:
             raise stale_edit(current, expected_version)
         if diff(current, line):
-            update_record(instance=line, user=user, expected_version=expected_version,
-                          reason=reason)
+            update_record(
+                instance=line, user=user, expected_version=expected_version, reason=reason
+            )
         elif amount_changes:
             type(line)._default_manager.filter(pk=line.pk).update(version=F("version") + 1)
             line.version = expected_version + 1
@@ -288,6 +323,7 @@ def save_line(*, line, amounts: dict, user, expected_version: int | None, reason
         if before is None:
             create_record(instance=planned, user=user, reason=reason)
         else:
-            update_record(instance=planned, user=user, expected_version=before.version,
-                          reason=reason)
+            update_record(
+                instance=planned, user=user, expected_version=before.version, reason=reason
+            )
     return line

@@ -68,8 +68,7 @@ class RagColumn(tables.Column):
     stored value from the record."""
 
     def render(self, record, bound_column):
-        return render_to_string("includes/rag.html",
-                                {"rag": getattr(record, bound_column.name)})
+        return render_to_string("includes/rag.html", {"rag": getattr(record, bound_column.name)})
 
     def value(self, record, bound_column):
         rag = getattr(record, bound_column.name)
@@ -109,21 +108,22 @@ class RecordTable(tables.Table):
         empty_text = "Nothing recorded yet."
 
 
-def link_column(url_name, accessor="pk", verbose_name=None, column_class=tables.Column,
-                **kwargs):
+def link_column(url_name, accessor="pk", verbose_name=None, column_class=tables.Column, **kwargs):
     return column_class(
         accessor=accessor,
         verbose_name=verbose_name,
-        linkify=lambda record, table: reverse(f"plans:{url_name}_detail",
-                                              args=[table.plan_pk, record.pk]),
+        linkify=lambda record, table: reverse(
+            f"plans:{url_name}_detail", args=[table.plan_pk, record.pk]
+        ),
         **kwargs,
     )
 
 
 class WorkstreamTable(RecordTable):
     name = link_column("workstream", "name", "Workstream")
-    lines = tables.Column(accessor="line_count", verbose_name="Savings lines",
-                          attrs={"td": {"class": "text-end"}})
+    lines = tables.Column(
+        accessor="line_count", verbose_name="Savings lines", attrs={"td": {"class": "text-end"}}
+    )
 
     class Meta(RecordTable.Meta):
         model = m.Workstream
@@ -139,8 +139,18 @@ class SavingsLineTable(RecordTable):
 
     class Meta(RecordTable.Meta):
         model = m.SavingsLine
-        fields = ["reference", "title", "workstream", "owner", "category", "status", "rag",
-                  "original_rag", "in_revenue_budget", "counts_towards_target"]
+        fields = [
+            "reference",
+            "title",
+            "workstream",
+            "owner",
+            "category",
+            "status",
+            "rag",
+            "original_rag",
+            "in_revenue_budget",
+            "counts_towards_target",
+        ]
 
 
 class PlannedAmountTable(RecordTable):
@@ -152,8 +162,19 @@ class PlannedAmountTable(RecordTable):
 
     class Meta(RecordTable.Meta):
         model = m.PlannedAmount
-        fields = ["line", "title", "year", "kind", "amount", "low", "high", "driver_volume",
-                  "driver_unit", "driver_unit_value", "stated_text"]
+        fields = [
+            "line",
+            "title",
+            "year",
+            "kind",
+            "amount",
+            "low",
+            "high",
+            "driver_volume",
+            "driver_unit",
+            "driver_unit_value",
+            "stated_text",
+        ]
         exclude = []
 
 
@@ -168,8 +189,18 @@ class ProgressEntryTable(RecordTable):
 
     class Meta(RecordTable.Meta):
         model = m.ProgressEntry
-        fields = ["as_at", "year", "line", "title", "achieved_to_date", "basis", "forecast",
-                  "rag", "commentary", "entered_by"]
+        fields = [
+            "as_at",
+            "year",
+            "line",
+            "title",
+            "achieved_to_date",
+            "basis",
+            "forecast",
+            "rag",
+            "commentary",
+            "entered_by",
+        ]
 
 
 class OverspendForecastTable(RecordTable):
@@ -181,8 +212,17 @@ class OverspendForecastTable(RecordTable):
 
     class Meta(RecordTable.Meta):
         model = m.OverspendForecast
-        fields = ["year", "period", "service_area", "scenario", "budget", "forecast_outturn",
-                  "overspend", "overspend_high", "commentary"]
+        fields = [
+            "year",
+            "period",
+            "service_area",
+            "scenario",
+            "budget",
+            "forecast_outturn",
+            "overspend",
+            "overspend_high",
+            "commentary",
+        ]
 
 
 class CostPressureTable(RecordTable):
@@ -209,8 +249,15 @@ class KPITable(RecordTable):
 
     class Meta(RecordTable.Meta):
         model = m.KPI
-        fields = ["code", "name", "unit", "direction", "baseline_value", "baseline_date",
-                  "per_child_population"]
+        fields = [
+            "code",
+            "name",
+            "unit",
+            "direction",
+            "baseline_value",
+            "baseline_date",
+            "per_child_population",
+        ]
 
 
 class KpiPointTable(RecordTable):
@@ -228,8 +275,16 @@ class RiskTable(RecordTable):
 
     class Meta(RecordTable.Meta):
         model = m.Risk
-        fields = ["reference", "description", "mitigations", "likelihood", "impact", "score",
-                  "owner", "status"]
+        fields = [
+            "reference",
+            "description",
+            "mitigations",
+            "likelihood",
+            "impact",
+            "score",
+            "owner",
+            "status",
+        ]
 
 
 class CommentaryTable(RecordTable):

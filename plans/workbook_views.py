@@ -65,8 +65,7 @@ class WorkbookHomeView(TemplateView):
         return {
             **super().get_context_data(**kwargs),
             "plans": [
-                (plan, may_write(self.request.user, plan))
-                for plan in plans_for(self.request.user)
+                (plan, may_write(self.request.user, plan)) for plan in plans_for(self.request.user)
             ],
             "can_import": can(self.request.user, "add", "plan"),
             "max_mb": workbook.max_bytes() / 1024 / 1024,

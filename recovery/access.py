@@ -22,13 +22,28 @@ ROLE_LABELS = {
 
 # What each role may do, as Django permission codenames on the plans app's models.
 EDITABLE_MODELS = (
-    "plan", "narrativesection", "workstream", "savingsline", "plannedamount", "progressentry",
-    "yearadjustment", "statedfigure", "overspendforecast", "costpressure", "funding", "kpi",
-    "kpipoint", "risk", "commentary",
+    "plan",
+    "narrativesection",
+    "workstream",
+    "savingsline",
+    "plannedamount",
+    "progressentry",
+    "yearadjustment",
+    "statedfigure",
+    "overspendforecast",
+    "costpressure",
+    "funding",
+    "kpi",
+    "kpipoint",
+    "risk",
+    "commentary",
 )
 ROLE_PERMISSIONS = {
-    FINANCE: [f"{action}_{model}" for model in EDITABLE_MODELS
-              for action in ("view", "add", "change", "delete")],
+    FINANCE: [
+        f"{action}_{model}"
+        for model in EDITABLE_MODELS
+        for action in ("view", "add", "change", "delete")
+    ],
     DIRECTOR: [f"view_{model}" for model in EDITABLE_MODELS]
     + ["add_commentary", "change_commentary"],
     SCRUTINY: [f"view_{model}" for model in EDITABLE_MODELS],

@@ -52,8 +52,9 @@ class Amount:
     @classmethod
     def range(cls, low: Decimal, high: Decimal) -> Amount:
         if low > high:
-            raise MoneyError(f"the low figure {format_money(low)} is above the high figure "
-                             f"{format_money(high)}")
+            raise MoneyError(
+                f"the low figure {format_money(low)} is above the high figure {format_money(high)}"
+            )
         if low == high:
             return cls.point(low)
         return cls(AmountKind.RANGE, low, high)
@@ -67,14 +68,7 @@ class Amount:
 
 
 def _clean(text: str) -> str:
-    return (
-        str(text)
-        .strip()
-        .replace("\u00a0", " ")
-        .replace("GBP", "")
-        .replace("gbp", "")
-        .strip()
-    )
+    return str(text).strip().replace("\u00a0", " ").replace("GBP", "").replace("gbp", "").strip()
 
 
 def _parse_single(text: str, *, suffix_hint: str = "") -> tuple[Decimal, str]:

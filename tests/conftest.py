@@ -120,8 +120,7 @@ def other_seed_users(seeded):
     from recovery.models import Authority
 
     telford = Authority.objects.get(slug="telford")
-    return {"finance": UserFactory(username="finance-telford-t", authority=telford,
-                                   role="finance")}
+    return {"finance": UserFactory(username="finance-telford-t", authority=telford, role="finance")}
 
 
 @pytest.fixture

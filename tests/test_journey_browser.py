@@ -70,8 +70,9 @@ def test_month_end_journey_moves_the_dashboard(people, mtfs_pk, live_server, chr
 
     # The director's dashboard for October shows it too.
     log_in(page, live_server, "director-journey")
-    page.goto(base + reverse("dashboards:plan_dashboard", args=[mtfs_pk])
-              + "?year=2017/18&period=7")
+    page.goto(
+        base + reverse("dashboards:plan_dashboard", args=[mtfs_pk]) + "?year=2017/18&period=7"
+    )
     assert "£172,500" in page.content()
     assert page.locator("a:has-text('Month-end update')").count() == 0
 
@@ -82,6 +83,5 @@ def test_month_end_journey_moves_the_dashboard(people, mtfs_pk, live_server, chr
         assert page.locator(f"a[href*='{href}']").count() == 0, href
     response = page.goto(base + reverse("plans:month_end", args=[mtfs_pk]))
     assert response.status == 403
-    achieved = sum(e.achieved_to_date for e in ProgressEntry.objects.filter(
-        line__plan_id=mtfs_pk))
+    achieved = sum(e.achieved_to_date for e in ProgressEntry.objects.filter(line__plan_id=mtfs_pk))
     assert achieved == Decimal("172500.00")

@@ -23,17 +23,35 @@ pytestmark = pytest.mark.django_db
 READ, WRITE, COMMENT, IMPORT = "read", "write", "comment", "import"
 
 RECORD_MODELS = {
-    "workstream": m.Workstream, "line": m.SavingsLine, "amount": m.PlannedAmount,
-    "progress": m.ProgressEntry, "forecast": m.OverspendForecast, "pressure": m.CostPressure,
-    "funding": m.Funding, "kpi": m.KPI, "kpipoint": m.KpiPoint, "risk": m.Risk,
-    "commentary": m.Commentary, "adjustment": m.YearAdjustment, "section": m.NarrativeSection,
+    "workstream": m.Workstream,
+    "line": m.SavingsLine,
+    "amount": m.PlannedAmount,
+    "progress": m.ProgressEntry,
+    "forecast": m.OverspendForecast,
+    "pressure": m.CostPressure,
+    "funding": m.Funding,
+    "kpi": m.KPI,
+    "kpipoint": m.KpiPoint,
+    "risk": m.Risk,
+    "commentary": m.Commentary,
+    "adjustment": m.YearAdjustment,
+    "section": m.NarrativeSection,
     "plan": m.Plan,
 }
-PUBLIC = {"login", "password_reset", "password_reset_done", "password_reset_confirm",
-          "password_reset_complete"}
+PUBLIC = {
+    "login",
+    "password_reset",
+    "password_reset_done",
+    "password_reset_confirm",
+    "password_reset_complete",
+}
 SKIP = {"logout"}  # POST-only sign out, harmless for every user
-ANY_SIGNED_IN = {"password_change", "password_change_done", "plans:plan_list",
-                 "dashboards:overview"}
+ANY_SIGNED_IN = {
+    "password_change",
+    "password_change_done",
+    "plans:plan_list",
+    "dashboards:overview",
+}
 
 
 def classify(name: str) -> str:
@@ -72,25 +90,32 @@ def walk(resolver=None, namespace=""):
 def world(mtfs, torbay):
     """The MTFS with one record of every kind, and the users."""
     line = mtfs.lines.order_by("reference").first()
-    progress = m.ProgressEntry.objects.create(line=line, as_at=date(2017, 10, 31),
-                                              achieved_to_date=10000, forecast=129000,
-                                              rag="green")
-    commentary = m.Commentary.objects.create(plan=mtfs, year="2017/18", period=7,
-                                             body="On track.")
+    progress = m.ProgressEntry.objects.create(
+        line=line, as_at=date(2017, 10, 31), achieved_to_date=10000, forecast=129000, rag="green"
+    )
+    commentary = m.Commentary.objects.create(plan=mtfs, year="2017/18", period=7, body="On track.")
     objects = {
-        "workstream": mtfs.workstreams.first(), "line": line,
+        "workstream": mtfs.workstreams.first(),
+        "line": line,
         "amount": m.PlannedAmount.objects.filter(line__plan=mtfs).first(),
-        "progress": progress, "forecast": mtfs.forecasts.first(),
-        "pressure": mtfs.pressures.first(), "funding": mtfs.funding.first(),
-        "kpi": mtfs.kpis.first(), "kpipoint": m.KpiPoint.objects.filter(kpi__plan=mtfs).first(),
-        "risk": mtfs.risks.first(), "commentary": commentary,
-        "adjustment": mtfs.adjustments.first(), "section": mtfs.sections.first(),
+        "progress": progress,
+        "forecast": mtfs.forecasts.first(),
+        "pressure": mtfs.pressures.first(),
+        "funding": mtfs.funding.first(),
+        "kpi": mtfs.kpis.first(),
+        "kpipoint": m.KpiPoint.objects.filter(kpi__plan=mtfs).first(),
+        "risk": mtfs.risks.first(),
+        "commentary": commentary,
+        "adjustment": mtfs.adjustments.first(),
+        "section": mtfs.sections.first(),
         "plan": mtfs,
     }
     assert all(objects.values()), [k for k, v in objects.items() if not v]
     telford = m.Plan.objects.get(authority__slug="telford").authority
-    users = {role: UserFactory(username=f"walk-{role}", authority=torbay, role=role)
-             for role in ("finance", "director", "scrutiny")}
+    users = {
+        role: UserFactory(username=f"walk-{role}", authority=torbay, role=role)
+        for role in ("finance", "director", "scrutiny")
+    }
     users["outsider"] = UserFactory(username="walk-outsider", authority=telford, role="finance")
     users["granted"] = UserFactory(username="walk-granted", authority=telford, role="finance")
     users["granted"].granted_authorities.add(torbay)
@@ -112,8 +137,10 @@ def url_for(name, converters, world):
 
 
 # The walk's commentary is the director's: a finance manager may not change or delete it.
-OWNED_BY_ANOTHER_ROLE = {("plans:commentary_edit", "finance"),
-                         ("plans:commentary_delete", "finance")}
+OWNED_BY_ANOTHER_ROLE = {
+    ("plans:commentary_edit", "finance"),
+    ("plans:commentary_delete", "finance"),
+}
 
 
 def expected_get(kind: str, role: str) -> set[int]:
@@ -150,8 +177,9 @@ def test_every_url_for_every_role(client, world):
     checked = 0
     for name, converters in project_urls():
         if not converters:
-            assert name in ANY_SIGNED_IN or name.startswith("plans:") \
-                or name.startswith("dashboards:"), name
+            assert (
+                name in ANY_SIGNED_IN or name.startswith("plans:") or name.startswith("dashboards:")
+            ), name
         kind = READ if name in ANY_SIGNED_IN else classify(name)
         url = url_for(name, converters, world) if converters else reverse(name)
         for role, user in world["users"].items():
@@ -172,10 +200,10 @@ def test_every_url_for_every_role(client, world):
 def test_every_write_url_refuses_posts_from_those_who_may_not(client, world):
     """Scrutiny members and directors cannot write (directors may write commentary);
     another authority's officer gets 404. Nothing changes in the database."""
+
     def snapshot():
         return {
-            key: (type(obj).objects.count(),
-                  model_to_dict(type(obj).objects.get(pk=obj.pk)))
+            key: (type(obj).objects.count(), model_to_dict(type(obj).objects.get(pk=obj.pk)))
             for key, obj in world["objects"].items()
         }
 
@@ -219,5 +247,7 @@ def test_read_only_users_see_no_edit_control(client, world, role):
             html = response.content.decode()
             for marker in ("/edit/", "/delete/", "/new/", "month-end", "/import"):
                 assert marker not in html, f"{name} shows {marker!r} to {role}"
-            assert 'method="post"' not in html.replace('action="/accounts/logout/"', "") \
-                or html.count('method="post"') == 1, f"{name} has a form for {role}"
+            assert (
+                'method="post"' not in html.replace('action="/accounts/logout/"', "")
+                or html.count('method="post"') == 1
+            ), f"{name} has a form for {role}"

@@ -167,9 +167,12 @@ class RecordFormView(PlanRecordMixin, FormView):
             # Who wrote it is recorded, never typed.
             if hasattr(instance, f"{attr}_id") and attr not in form.fields:
                 setattr(instance, attr, self.request.user)
-        return services.save_record(instance=instance, user=self.request.user,
-                                    expected_version=form.cleaned_data.get("version"),
-                                    reason=reason)
+        return services.save_record(
+            instance=instance,
+            user=self.request.user,
+            expected_version=form.cleaned_data.get("version"),
+            reason=reason,
+        )
 
     def success_url_for(self, obj):
         return self.url("detail", obj.pk)
@@ -233,14 +236,18 @@ class RecordDeleteView(PlanRecordMixin, TemplateView):
         version = request.POST.get("version", "")
         try:
             services.delete_record(
-                instance=obj, user=request.user,
+                instance=obj,
+                user=request.user,
                 # The version the officer confirmed; anything else is treated as stale.
                 expected_version=int(version) if version.isdigit() else -1,
                 reason=request.POST.get("change_reason", ""),
             )
         except services.StaleEdit as stale:
-            messages.error(request, "Not deleted: someone changed this record after you "
-                                    "opened it. Check it and delete again if you still mean to.")
+            messages.error(
+                request,
+                "Not deleted: someone changed this record after you "
+                "opened it. Check it and delete again if you still mean to.",
+            )
             return HttpResponseRedirect(self.url("detail", stale.current.pk))
         messages.success(request, f"Deleted {self.verbose()} “{obj}”.")
         return HttpResponseRedirect(self.url("list"))
@@ -263,8 +270,9 @@ class RecordHistoryView(PlanRecordMixin, TemplateView):
 
 def history_entries(obj) -> list[dict]:
     """Each historical version with its changes against the one before. Two queries."""
-    records = list(obj.history.select_related("history_user").order_by("history_date",
-                                                                       "history_id"))
+    records = list(
+        obj.history.select_related("history_user").order_by("history_date", "history_id")
+    )
     labels = {f.name: str(f.verbose_name) for f in type(obj)._meta.concrete_fields}
     entries = []
     previous = None
@@ -274,14 +282,18 @@ def history_entries(obj) -> list[dict]:
             delta = record.diff_against(previous, excluded_fields=["version"])
             changes = [(labels.get(c.field, c.field), c.old, c.new) for c in delta.changes]
         baseline = record.history_change_reason == services.BASELINE_REASON
-        entries.append({
-            "when": record.history_date,
-            "who": record.history_user,
-            "kind": "As loaded" if baseline else
-            {"+": "Created", "~": "Changed", "-": "Deleted"}[record.history_type],
-            "reason": "From the source paper or import, before the first change here"
-            if baseline else record.history_change_reason or "",
-            "changes": changes,
-        })
+        entries.append(
+            {
+                "when": record.history_date,
+                "who": record.history_user,
+                "kind": "As loaded"
+                if baseline
+                else {"+": "Created", "~": "Changed", "-": "Deleted"}[record.history_type],
+                "reason": "From the source paper or import, before the first change here"
+                if baseline
+                else record.history_change_reason or "",
+                "changes": changes,
+            }
+        )
         previous = record
     return list(reversed(entries))

@@ -23,20 +23,25 @@ RAG_CHOICES = [("", "Not rated"), *RAG.choices]
 class LineMonthForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
     achieved_to_date = MoneyField(label="Achieved to date", required=False)
-    basis = forms.ChoiceField(label="Achieved or achievable", choices=ProgressEntry.Basis.choices,
-                              initial=ProgressEntry.Basis.ACHIEVED)
+    basis = forms.ChoiceField(
+        label="Achieved or achievable",
+        choices=ProgressEntry.Basis.choices,
+        initial=ProgressEntry.Basis.ACHIEVED,
+    )
     forecast = MoneyField(label="Forecast for the year", required=False)
     rag = forms.ChoiceField(label="RAG", choices=RAG_CHOICES, required=False)
-    commentary = forms.CharField(label="Comment", required=False,
-                                 widget=forms.Textarea(attrs={"rows": 2}))
+    commentary = forms.CharField(
+        label="Comment", required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
 
 class ForecastMonthForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
     budget = MoneyField(label="Budget", required=False)
     forecast_outturn = MoneyField(label="Forecast outturn", required=False)
-    commentary = forms.CharField(label="Commentary", required=False,
-                                 widget=forms.Textarea(attrs={"rows": 3}))
+    commentary = forms.CharField(
+        label="Commentary", required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
 
 
 class KpiMonthForm(forms.Form):
@@ -48,17 +53,28 @@ def _initial_line(row: month_end.LineMonth, year: str) -> dict:
     entry = row.current
     if entry is None:
         previous = row.previous
-        initial = {"version": None, "basis": ProgressEntry.Basis.ACHIEVED,
-                   "rag": previous.rag if previous else row.line.rag}
+        initial = {
+            "version": None,
+            "basis": ProgressEntry.Basis.ACHIEVED,
+            "rag": previous.rag if previous else row.line.rag,
+        }
         if previous is not None and previous.year == year:
             # Achieved to date is cumulative within the year: last month's figures carry
             # forward, so a comment-only update does not blank them.
-            initial.update(achieved_to_date=previous.achieved_to_date, basis=previous.basis,
-                           forecast=previous.forecast)
+            initial.update(
+                achieved_to_date=previous.achieved_to_date,
+                basis=previous.basis,
+                forecast=previous.forecast,
+            )
         return initial
-    return {"version": entry.version, "achieved_to_date": entry.achieved_to_date,
-            "basis": entry.basis, "forecast": entry.forecast, "rag": entry.rag,
-            "commentary": entry.commentary}
+    return {
+        "version": entry.version,
+        "achieved_to_date": entry.achieved_to_date,
+        "basis": entry.basis,
+        "forecast": entry.forecast,
+        "rag": entry.rag,
+        "commentary": entry.commentary,
+    }
 
 
 class MonthEndView(TemplateView):
@@ -88,22 +104,38 @@ class MonthEndView(TemplateView):
 
     def build_forms(self, data, month):
         line_forms = [
-            (row, LineMonthForm(data, prefix=f"line-{row.line.pk}",
-                                initial=_initial_line(row, month.year)))
+            (
+                row,
+                LineMonthForm(
+                    data, prefix=f"line-{row.line.pk}", initial=_initial_line(row, month.year)
+                ),
+            )
             for row in month.lines
         ]
         f = month.forecast
         forecast_form = ForecastMonthForm(
-            data, prefix="forecast",
-            initial={"version": f.version, "budget": f.budget,
-                     "forecast_outturn": f.forecast_outturn, "commentary": f.commentary}
-            if f else {"budget": month.previous_forecast.budget
-                       if month.previous_forecast else None},
+            data,
+            prefix="forecast",
+            initial={
+                "version": f.version,
+                "budget": f.budget,
+                "forecast_outturn": f.forecast_outturn,
+                "commentary": f.commentary,
+            }
+            if f
+            else {"budget": month.previous_forecast.budget if month.previous_forecast else None},
         )
         kpi_forms = [
-            (row, KpiMonthForm(data, prefix=f"kpi-{row.kpi.pk}",
-                               initial={"version": row.current.version,
-                                        "value": row.current.value} if row.current else {}))
+            (
+                row,
+                KpiMonthForm(
+                    data,
+                    prefix=f"kpi-{row.kpi.pk}",
+                    initial={"version": row.current.version, "value": row.current.value}
+                    if row.current
+                    else {},
+                ),
+            )
             for row in month.kpis
         ]
         return line_forms, forecast_form, kpi_forms
@@ -111,7 +143,8 @@ class MonthEndView(TemplateView):
     def get_context_data(self, **kwargs):
         month = kwargs.pop("month", None) or month_end.load(self.plan, self.year, self.period)
         line_forms, forecast_form, kpi_forms = kwargs.pop("forms", None) or self.build_forms(
-            None, month)
+            None, month
+        )
         return {
             **super().get_context_data(**kwargs),
             "plan": self.plan,
@@ -130,28 +163,48 @@ class MonthEndView(TemplateView):
         all_forms = [f for _, f in line_forms] + [forecast_form] + [f for _, f in kpi_forms]
         if not all(f.is_valid() for f in all_forms):
             messages.error(request, "Nothing was saved: correct the fields marked below.")
-            return self.render_to_response(self.get_context_data(
-                month=month, forms=(line_forms, forecast_form, kpi_forms)))
+            return self.render_to_response(
+                self.get_context_data(month=month, forms=(line_forms, forecast_form, kpi_forms))
+            )
         lines = [
-            month_end.LineInput(line_id=row.line.pk, version=f.cleaned_data["version"],
-                                achieved_to_date=f.cleaned_data["achieved_to_date"],
-                                forecast=f.cleaned_data["forecast"], rag=f.cleaned_data["rag"],
-                                commentary=f.cleaned_data["commentary"],
-                                basis=f.cleaned_data["basis"])
-            for row, f in line_forms if f.has_changed() or row.current is not None
+            month_end.LineInput(
+                line_id=row.line.pk,
+                version=f.cleaned_data["version"],
+                achieved_to_date=f.cleaned_data["achieved_to_date"],
+                forecast=f.cleaned_data["forecast"],
+                rag=f.cleaned_data["rag"],
+                commentary=f.cleaned_data["commentary"],
+                basis=f.cleaned_data["basis"],
+            )
+            for row, f in line_forms
+            if f.has_changed() or row.current is not None
         ]
         fc = forecast_form.cleaned_data
         forecast = None  # an untouched, pre-filled forecast is not this month's forecast
         if forecast_form.has_changed() or month.forecast is not None:
-            forecast = month_end.ForecastInput(version=fc["version"], budget=fc["budget"],
-                                               forecast_outturn=fc["forecast_outturn"],
-                                               commentary=fc["commentary"])
-        kpis = [month_end.KpiInput(kpi_id=row.kpi.pk, version=f.cleaned_data["version"],
-                                   value=f.cleaned_data["value"])
-                for row, f in kpi_forms if f.has_changed() or row.current is not None]
+            forecast = month_end.ForecastInput(
+                version=fc["version"],
+                budget=fc["budget"],
+                forecast_outturn=fc["forecast_outturn"],
+                commentary=fc["commentary"],
+            )
+        kpis = [
+            month_end.KpiInput(
+                kpi_id=row.kpi.pk, version=f.cleaned_data["version"], value=f.cleaned_data["value"]
+            )
+            for row, f in kpi_forms
+            if f.has_changed() or row.current is not None
+        ]
         try:
-            saved = month_end.save(plan=self.plan, year=self.year, period=self.period,
-                                   user=request.user, lines=lines, forecast=forecast, kpis=kpis)
+            saved = month_end.save(
+                plan=self.plan,
+                year=self.year,
+                period=self.period,
+                user=request.user,
+                lines=lines,
+                forecast=forecast,
+                kpis=kpis,
+            )
         except services.StaleEdit as stale:
             changed = "; ".join(f"{c.label} {c.old} → {c.new}" for c in stale.changes)
             messages.error(
@@ -176,14 +229,19 @@ class MonthEndView(TemplateView):
         except ValidationError as exc:
             if hasattr(exc, "error_dict"):
                 for field, errors in exc.error_dict.items():
-                    forecast_form.add_error(field if field in forecast_form.fields else None,
-                                            errors)
+                    forecast_form.add_error(
+                        field if field in forecast_form.fields else None, errors
+                    )
             else:
                 forecast_form.add_error(None, exc)
             messages.error(request, "Nothing was saved: correct the fields marked below.")
-            return self.render_to_response(self.get_context_data(
-                month=month, forms=(line_forms, forecast_form, kpi_forms)))
-        messages.success(request, f"Saved {saved} record{'s' if saved != 1 else ''} for "
-                                  f"{fiscal.period_label(self.year, self.period)}.")
+            return self.render_to_response(
+                self.get_context_data(month=month, forms=(line_forms, forecast_form, kpi_forms))
+            )
+        messages.success(
+            request,
+            f"Saved {saved} record{'s' if saved != 1 else ''} for "
+            f"{fiscal.period_label(self.year, self.period)}.",
+        )
         url = reverse("plans:month_end", args=[self.plan.pk])
         return HttpResponseRedirect(f"{url}?year={self.year}&period={self.period}")

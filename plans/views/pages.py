@@ -127,5 +127,9 @@ class PlanDeletionsView(TemplateView):
 
     def get_context_data(self, **kwargs):
         plan = get_plan(self.request.user, kwargs["pk"])
-        return {**super().get_context_data(**kwargs), "plan": plan,
-                "rows": deletions(plan), **edit_flags(self.request.user, plan)}
+        return {
+            **super().get_context_data(**kwargs),
+            "plan": plan,
+            "rows": deletions(plan),
+            **edit_flags(self.request.user, plan),
+        }

@@ -20,20 +20,39 @@ from recovery.access import role_of
 class RecordType:
     """The pieces of one record type. ``url_name`` names its routes: ``<url_name>_list``..."""
 
-    def __init__(self, *, model, url_name, segment, table, filterset, form, plan_path="plan",
-                 select_related=(), list_annotations=None, form_view=RecordFormView,
-                 delete_view=RecordDeleteView):
+    def __init__(
+        self,
+        *,
+        model,
+        url_name,
+        segment,
+        table,
+        filterset,
+        form,
+        plan_path="plan",
+        select_related=(),
+        list_annotations=None,
+        form_view=RecordFormView,
+        delete_view=RecordDeleteView,
+    ):
         self.model = model
         self.url_name = url_name
         self.segment = segment
-        attrs = {"model": model, "url_name": url_name, "plan_path": plan_path,
-                 "select_related": tuple(select_related)}
+        attrs = {
+            "model": model,
+            "url_name": url_name,
+            "plan_path": plan_path,
+            "select_related": tuple(select_related),
+        }
         name = model.__name__
         list_attrs = {**attrs, "table_class": table, "filterset_class": filterset}
         if list_annotations:
             # An aggregate drops the model's default ordering; keep it for stable pages.
-            list_attrs["get_queryset"] = lambda view: RecordListView.get_queryset(view).annotate(
-                **list_annotations).order_by(*model._meta.ordering)
+            list_attrs["get_queryset"] = lambda view: (
+                RecordListView.get_queryset(view)
+                .annotate(**list_annotations)
+                .order_by(*model._meta.ordering)
+            )
         self.list_view = type(f"{name}ListView", (RecordListView,), list_attrs)
         self.detail_view = type(f"{name}DetailView", (RecordDetailView,), attrs)
         self.form_view = type(f"{name}FormView", (form_view,), {**attrs, "form_class": form})
@@ -62,16 +81,18 @@ class SavingsLineFormView(RecordFormView):
             user=self.request.user,
             expected_version=form.cleaned_data.get("version"),
             reason=form.cleaned_data.get("change_reason", ""),
-            seen_amounts=form.cleaned_data.get("amount_versions")
-            if form.instance.pk else None,
+            seen_amounts=form.cleaned_data.get("amount_versions") if form.instance.pk else None,
         )
 
 
 class ProgressEntryFormView(RecordFormView):
     def save(self, form):
         entry = super().save(form)
-        services.refresh_line_rag(line=entry.line, user=self.request.user,
-                                  reason=form.cleaned_data.get("change_reason", ""))
+        services.refresh_line_rag(
+            line=entry.line,
+            user=self.request.user,
+            reason=form.cleaned_data.get("change_reason", ""),
+        )
         return entry
 
 
@@ -80,8 +101,9 @@ class ProgressEntryDeleteView(RecordDeleteView):
         line = self.get_object().line
         response = super().post(request, *args, **kwargs)
         if not m.ProgressEntry.objects.filter(pk=self.kwargs["pk"]).exists():
-            services.refresh_line_rag(line=line, user=request.user,
-                                      reason=request.POST.get("change_reason", ""))
+            services.refresh_line_rag(
+                line=line, user=request.user, reason=request.POST.get("change_reason", "")
+            )
         return response
 
 
@@ -96,7 +118,8 @@ class CommentaryRoleMixin:
         if not self.request.user.is_superuser and commentary.role != self.own_role():
             raise PermissionDenied(
                 f"This is the {commentary.get_role_display().lower()}; only its own role may "
-                "change it.")
+                "change it."
+            )
 
 
 class CommentaryFormView(CommentaryRoleMixin, RecordFormView):
@@ -110,8 +133,7 @@ class CommentaryFormView(CommentaryRoleMixin, RecordFormView):
         form = super().get_form(form_class)
         if not self.request.user.is_superuser:
             role = self.own_role()
-            form.fields["role"].choices = [
-                c for c in m.Commentary.Role.choices if c[0] == role]
+            form.fields["role"].choices = [c for c in m.Commentary.Role.choices if c[0] == role]
             form.fields["role"].initial = role
         return form
 
@@ -124,47 +146,124 @@ class CommentaryDeleteView(CommentaryRoleMixin, RecordDeleteView):
 
 
 RECORD_TYPES = [
-    RecordType(model=m.Workstream, url_name="workstream", segment="workstreams",
-               table=tables.WorkstreamTable, filterset=filters.WorkstreamFilter,
-               form=forms.WorkstreamForm, list_annotations={"line_count": Count("lines")}),
-    RecordType(model=m.SavingsLine, url_name="line", segment="lines",
-               table=tables.SavingsLineTable, filterset=filters.SavingsLineFilter,
-               form=forms.SavingsLineForm, select_related=["workstream"],
-               form_view=SavingsLineFormView),
-    RecordType(model=m.PlannedAmount, url_name="amount", segment="amounts",
-               table=tables.PlannedAmountTable, filterset=filters.PlannedAmountFilter,
-               form=forms.PlannedAmountForm, plan_path="line__plan", select_related=["line"]),
-    RecordType(model=m.ProgressEntry, url_name="progress", segment="progress",
-               table=tables.ProgressEntryTable, filterset=filters.ProgressEntryFilter,
-               form=forms.ProgressEntryForm, plan_path="line__plan",
-               select_related=["line", "entered_by"], form_view=ProgressEntryFormView,
-               delete_view=ProgressEntryDeleteView),
-    RecordType(model=m.OverspendForecast, url_name="forecast", segment="forecasts",
-               table=tables.OverspendForecastTable, filterset=filters.OverspendForecastFilter,
-               form=forms.OverspendForecastForm),
-    RecordType(model=m.CostPressure, url_name="pressure", segment="pressures",
-               table=tables.CostPressureTable, filterset=filters.CostPressureFilter,
-               form=forms.CostPressureForm),
-    RecordType(model=m.Funding, url_name="funding", segment="funding",
-               table=tables.FundingTable, filterset=filters.FundingFilter,
-               form=forms.FundingForm),
-    RecordType(model=m.KPI, url_name="kpi", segment="kpis", table=tables.KPITable,
-               filterset=filters.KPIFilter, form=forms.KPIForm),
-    RecordType(model=m.KpiPoint, url_name="kpipoint", segment="kpi-values",
-               table=tables.KpiPointTable, filterset=filters.KpiPointFilter,
-               form=forms.KpiPointForm, plan_path="kpi__plan", select_related=["kpi"]),
-    RecordType(model=m.Risk, url_name="risk", segment="risks", table=tables.RiskTable,
-               filterset=filters.RiskFilter, form=forms.RiskForm),
-    RecordType(model=m.Commentary, url_name="commentary", segment="commentary",
-               table=tables.CommentaryTable, filterset=filters.CommentaryFilter,
-               form=forms.CommentaryForm, select_related=["author"],
-               form_view=CommentaryFormView, delete_view=CommentaryDeleteView),
-    RecordType(model=m.YearAdjustment, url_name="adjustment", segment="adjustments",
-               table=tables.YearAdjustmentTable, filterset=filters.YearAdjustmentFilter,
-               form=forms.YearAdjustmentForm),
-    RecordType(model=m.NarrativeSection, url_name="section", segment="narrative",
-               table=tables.NarrativeSectionTable, filterset=filters.NarrativeSectionFilter,
-               form=forms.NarrativeSectionForm),
+    RecordType(
+        model=m.Workstream,
+        url_name="workstream",
+        segment="workstreams",
+        table=tables.WorkstreamTable,
+        filterset=filters.WorkstreamFilter,
+        form=forms.WorkstreamForm,
+        list_annotations={"line_count": Count("lines")},
+    ),
+    RecordType(
+        model=m.SavingsLine,
+        url_name="line",
+        segment="lines",
+        table=tables.SavingsLineTable,
+        filterset=filters.SavingsLineFilter,
+        form=forms.SavingsLineForm,
+        select_related=["workstream"],
+        form_view=SavingsLineFormView,
+    ),
+    RecordType(
+        model=m.PlannedAmount,
+        url_name="amount",
+        segment="amounts",
+        table=tables.PlannedAmountTable,
+        filterset=filters.PlannedAmountFilter,
+        form=forms.PlannedAmountForm,
+        plan_path="line__plan",
+        select_related=["line"],
+    ),
+    RecordType(
+        model=m.ProgressEntry,
+        url_name="progress",
+        segment="progress",
+        table=tables.ProgressEntryTable,
+        filterset=filters.ProgressEntryFilter,
+        form=forms.ProgressEntryForm,
+        plan_path="line__plan",
+        select_related=["line", "entered_by"],
+        form_view=ProgressEntryFormView,
+        delete_view=ProgressEntryDeleteView,
+    ),
+    RecordType(
+        model=m.OverspendForecast,
+        url_name="forecast",
+        segment="forecasts",
+        table=tables.OverspendForecastTable,
+        filterset=filters.OverspendForecastFilter,
+        form=forms.OverspendForecastForm,
+    ),
+    RecordType(
+        model=m.CostPressure,
+        url_name="pressure",
+        segment="pressures",
+        table=tables.CostPressureTable,
+        filterset=filters.CostPressureFilter,
+        form=forms.CostPressureForm,
+    ),
+    RecordType(
+        model=m.Funding,
+        url_name="funding",
+        segment="funding",
+        table=tables.FundingTable,
+        filterset=filters.FundingFilter,
+        form=forms.FundingForm,
+    ),
+    RecordType(
+        model=m.KPI,
+        url_name="kpi",
+        segment="kpis",
+        table=tables.KPITable,
+        filterset=filters.KPIFilter,
+        form=forms.KPIForm,
+    ),
+    RecordType(
+        model=m.KpiPoint,
+        url_name="kpipoint",
+        segment="kpi-values",
+        table=tables.KpiPointTable,
+        filterset=filters.KpiPointFilter,
+        form=forms.KpiPointForm,
+        plan_path="kpi__plan",
+        select_related=["kpi"],
+    ),
+    RecordType(
+        model=m.Risk,
+        url_name="risk",
+        segment="risks",
+        table=tables.RiskTable,
+        filterset=filters.RiskFilter,
+        form=forms.RiskForm,
+    ),
+    RecordType(
+        model=m.Commentary,
+        url_name="commentary",
+        segment="commentary",
+        table=tables.CommentaryTable,
+        filterset=filters.CommentaryFilter,
+        form=forms.CommentaryForm,
+        select_related=["author"],
+        form_view=CommentaryFormView,
+        delete_view=CommentaryDeleteView,
+    ),
+    RecordType(
+        model=m.YearAdjustment,
+        url_name="adjustment",
+        segment="adjustments",
+        table=tables.YearAdjustmentTable,
+        filterset=filters.YearAdjustmentFilter,
+        form=forms.YearAdjustmentForm,
+    ),
+    RecordType(
+        model=m.NarrativeSection,
+        url_name="section",
+        segment="narrative",
+        table=tables.NarrativeSectionTable,
+        filterset=filters.NarrativeSectionFilter,
+        form=forms.NarrativeSectionForm,
+    ),
 ]
 
 urlpatterns = [u for record_type in RECORD_TYPES for u in record_type.urls()]

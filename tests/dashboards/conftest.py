@@ -71,4 +71,3 @@ def build_plan(authority, n_lines: int, *, months: int = 6, code: str | None = N
 @pytest.fixture
 def built_plan(authority):
     return lambda n, **kw: build_plan(authority, n, **kw)
-

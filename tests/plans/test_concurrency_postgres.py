@@ -30,8 +30,9 @@ def test_concurrent_transactions_cannot_overwrite_each_other(plan):
                 mine = SavingsLine.objects.get(pk=line.pk)
                 both_read.wait()  # both have the same version open
                 mine.title = f"Edited by {name}"
-                services.update_record(instance=mine, user=None, expected_version=seen_version,
-                                       reason=name)
+                services.update_record(
+                    instance=mine, user=None, expected_version=seen_version, reason=name
+                )
                 time.sleep(0.3)  # hold the row lock while the other tries
             outcomes[name] = "saved"
         except services.StaleEdit:
@@ -69,21 +70,31 @@ def test_two_month_end_saves_racing_for_the_same_month(plan):
     outcomes: dict[str, str] = {}
 
     def officer(name: str, achieved: str):
-        rows = [month_end.LineInput(line_id=line.pk, version=None,
-                                    achieved_to_date=Decimal(achieved), forecast=None, rag="",
-                                    commentary=name) for line in lines]
+        rows = [
+            month_end.LineInput(
+                line_id=line.pk,
+                version=None,
+                achieved_to_date=Decimal(achieved),
+                forecast=None,
+                rag="",
+                commentary=name,
+            )
+            for line in lines
+        ]
         try:
             both_ready.wait()
-            month_end.save(plan=plan, year="2017/18", period=7, user=None, lines=rows,
-                           forecast=None, kpis=[])
+            month_end.save(
+                plan=plan, year="2017/18", period=7, user=None, lines=rows, forecast=None, kpis=[]
+            )
             outcomes[name] = "saved"
         except (services.StaleEdit, ValidationError):
             outcomes[name] = "refused"
         finally:
             connections.close_all()
 
-    threads = [threading.Thread(target=officer, args=args)
-               for args in (("anna", "1000"), ("ben", "2000"))]
+    threads = [
+        threading.Thread(target=officer, args=args) for args in (("anna", "1000"), ("ben", "2000"))
+    ]
     for t in threads:
         t.start()
     for t in threads:

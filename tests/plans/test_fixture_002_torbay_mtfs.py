@@ -67,11 +67,15 @@ def test_all_years_total_and_tbc_count(plan):
     assert (got["low"], got["high"], got["tbc"]) == (Decimal(4_908_000), Decimal(6_558_000), 3)
     stated = StatedFigure.objects.get(plan=plan, key="planned-all-years")
     assert (stated.low, stated.high, stated.stated_text) == (
-        Decimal(4_908_000), Decimal(6_558_000), "4.908m – 6.558m"
+        Decimal(4_908_000),
+        Decimal(6_558_000),
+        "4.908m – 6.558m",
     )
     tbc = PlannedAmount.objects.filter(line__plan=plan, kind="tbc")
     assert {(a.line.reference, a.year) for a in tbc} == {
-        ("MTFS-16", "2018/19"), ("MTFS-16", "2019/20"), ("MTFS-16", "2020/21")
+        ("MTFS-16", "2018/19"),
+        ("MTFS-16", "2019/20"),
+        ("MTFS-16", "2020/21"),
     }
     assert all(a.low is None and a.high is None for a in tbc)
 
@@ -83,7 +87,12 @@ def test_sixteen_lines_and_the_revenue_budget_stars(plan):
         f"MTFS-{n:02d}" for n in range(1, 17)
     ]
     assert set(lines.filter(in_revenue_budget=True).values_list("reference", flat=True)) == {
-        "MTFS-07", "MTFS-10", "MTFS-11", "MTFS-12", "MTFS-14", "MTFS-16"
+        "MTFS-07",
+        "MTFS-10",
+        "MTFS-11",
+        "MTFS-12",
+        "MTFS-14",
+        "MTFS-16",
     }
     assert not lines.exclude(status="proposed").exists()
     assert not lines.filter(counts_towards_target=False).exists()
@@ -109,17 +118,20 @@ def test_discrepancies_are_noted(plan):
 
 
 def test_drivers(plan):
-    residential = PlannedAmount.objects.get(line__plan=plan, line__reference="MTFS-02",
-                                            year="2017/18")
+    residential = PlannedAmount.objects.get(
+        line__plan=plan, line__reference="MTFS-02", year="2017/18"
+    )
     assert residential.driver_volume == 2
     assert residential.driver_unit_value == Decimal(126_705)
     assert residential.driver_total == Decimal("253410.00")
-    agency = PlannedAmount.objects.get(line__plan=plan, line__reference="MTFS-14",
-                                       year="2017/18")
+    agency = PlannedAmount.objects.get(line__plan=plan, line__reference="MTFS-14", year="2017/18")
     assert (agency.driver_volume, agency.driver_unit_value) == (4, Decimal(25_267))
     cla = PlannedAmount.objects.get(line__plan=plan, line__reference="MTFS-15", year="2019/20")
     assert (cla.kind, cla.low, cla.high, cla.stated_text) == (
-        "range", Decimal(50_000), Decimal(600_000), "50k-600k"
+        "range",
+        Decimal(50_000),
+        Decimal(600_000),
+        "50k-600k",
     )
 
 
@@ -142,14 +154,16 @@ def test_slippage_table(plan):
 
 
 def test_overspend_and_funding(plan):
-    q1 = OverspendForecast.objects.get(plan=plan, year="2016/17", period=3, scenario="base",
-                                       service_area="")
+    q1 = OverspendForecast.objects.get(
+        plan=plan, year="2016/17", period=3, scenario="base", service_area=""
+    )
     assert q1.forecast_outturn - q1.budget == q1.overspend == Decimal(1_300_000)
     worst = OverspendForecast.objects.get(plan=plan, year="2016/17", scenario="worst")
     assert (worst.period, worst.overspend) == (8, Decimal(2_200_000))
     draws = Funding.objects.filter(plan=plan, kind="reserve_draw")
     assert dict(draws.values_list("year", "amount")) == {
-        "2015/16": Decimal(2_300_000), "2016/17": Decimal(1_100_000)
+        "2015/16": Decimal(2_300_000),
+        "2016/17": Decimal(1_100_000),
     }
     repay = Funding.objects.get(plan=plan, kind="reserve_repay")
     assert (repay.year, repay.amount) == ("", draws.aggregate(s=Sum("amount"))["s"])
@@ -170,7 +184,8 @@ def test_cla_trajectory(plan):
     assert sorted(rate.points.values_list("value", flat=True)) == [72, 84, 97, 111]
     sgo = KPI.objects.get(plan=plan, code="leaving-care-sgo-cp")
     assert set(sgo.points.filter(kind="comparator").values_list("label", "value")) == {
-        ("Statistical neighbours", 11), ("England", 11)
+        ("Statistical neighbours", 11),
+        ("England", 11),
     }
 
 

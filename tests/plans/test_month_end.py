@@ -25,8 +25,13 @@ def lines(plan):
     for i in range(3):
         line = SavingsLineFactory(plan=plan, reference=f"SAV-{i}", rag="green")
         PlannedAmountFactory(line=line, year="2017/18", low=D("100000"), high=D("100000"))
-        ProgressEntryFactory(line=line, as_at=date(2017, 9, 30), achieved_to_date=D("20000"),
-                             forecast=D("100000"), rag="green")
+        ProgressEntryFactory(
+            line=line,
+            as_at=date(2017, 9, 30),
+            achieved_to_date=D("20000"),
+            forecast=D("100000"),
+            rag="green",
+        )
         out.append(line)
     return out
 
@@ -36,19 +41,29 @@ def url(plan):
 
 
 def post_data(plan, lines, **over):
-    data = {"year": "2017/18", "period": "7", "forecast-budget": "£28.9m",
-            "forecast-forecast_outturn": "£29.4m", "forecast-commentary": "Placements"}
+    data = {
+        "year": "2017/18",
+        "period": "7",
+        "forecast-budget": "£28.9m",
+        "forecast-forecast_outturn": "£29.4m",
+        "forecast-commentary": "Placements",
+    }
     for line in lines:
         p = f"line-{line.pk}"
-        data.update({f"{p}-achieved_to_date": "30k", f"{p}-basis": "achieved",
-                     f"{p}-forecast": "95k", f"{p}-rag": "amber",
-                     f"{p}-commentary": "Slipping a month"})
+        data.update(
+            {
+                f"{p}-achieved_to_date": "30k",
+                f"{p}-basis": "achieved",
+                f"{p}-forecast": "95k",
+                f"{p}-rag": "amber",
+                f"{p}-commentary": "Slipping a month",
+            }
+        )
     data.update(over)
     return data
 
 
-def test_page_shows_each_line_with_target_and_last_recorded(client, finance_manager, plan,
-                                                            lines):
+def test_page_shows_each_line_with_target_and_last_recorded(client, finance_manager, plan, lines):
     client.force_login(finance_manager)
     html = client.get(url(plan)).content.decode()
     for line in lines:
@@ -57,8 +72,7 @@ def test_page_shows_each_line_with_target_and_last_recorded(client, finance_mana
     assert "£20,000 achieved" in html  # last recorded
 
 
-def test_saving_records_every_line_forecast_and_kpi_in_one_go(client, finance_manager, plan,
-                                                              lines):
+def test_saving_records_every_line_forecast_and_kpi_in_one_go(client, finance_manager, plan, lines):
     kpi = KPIFactory(plan=plan, name="Children looked after")
     client.force_login(finance_manager)
     response = client.post(url(plan), post_data(plan, lines, **{f"kpi-{kpi.pk}-value": "271"}))
@@ -107,8 +121,9 @@ def test_a_colleagues_save_in_between_is_not_overwritten(client, finance_manager
     stale_version = entry.version
     # a colleague corrects one line
     entry.achieved_to_date = D("31000")
-    services.update_record(instance=entry, user=finance_manager,
-                           expected_version=stale_version, reason="Corrected")
+    services.update_record(
+        instance=entry, user=finance_manager, expected_version=stale_version, reason="Corrected"
+    )
     # the first officer re-submits the page they opened before that correction
     data = post_data(plan, lines, **{f"line-{lines[0].pk}-achieved_to_date": "50k"})
     for line in lines:
@@ -134,8 +149,15 @@ def test_a_comment_only_update_keeps_the_achieved_figure(client, finance_manager
     data = {"year": "2017/18", "period": "7"}
     for line in lines:  # what the browser sends back, untouched...
         p = f"line-{line.pk}"
-        data.update({f"{p}-achieved_to_date": "20,000", f"{p}-basis": "achieved",
-                     f"{p}-forecast": "100,000", f"{p}-rag": "green", f"{p}-commentary": ""})
+        data.update(
+            {
+                f"{p}-achieved_to_date": "20,000",
+                f"{p}-basis": "achieved",
+                f"{p}-forecast": "100,000",
+                f"{p}-rag": "green",
+                f"{p}-commentary": "",
+            }
+        )
     data[f"line-{lines[0].pk}-commentary"] = "Provider meeting booked"  # ...but one comment
     assert client.post(url(plan), data).status_code == 302
     entry = m.ProgressEntry.objects.get(line=lines[0], as_at=date(2017, 10, 31))
@@ -146,16 +168,24 @@ def test_a_comment_only_update_keeps_the_achieved_figure(client, finance_manager
     assert plan_totals([plan])[plan.pk].years["2017/18"].achieved == D("60000.00")
 
 
-def test_an_untouched_prefilled_forecast_does_not_block_saving(client, finance_manager, plan,
-                                                               lines):
-    m.OverspendForecast.objects.create(plan=plan, year="2017/18", period=5,
-                                       budget=D("28900000"), forecast_outturn=D("29000000"))
+def test_an_untouched_prefilled_forecast_does_not_block_saving(
+    client, finance_manager, plan, lines
+):
+    m.OverspendForecast.objects.create(
+        plan=plan, year="2017/18", period=5, budget=D("28900000"), forecast_outturn=D("29000000")
+    )
     client.force_login(finance_manager)
     page = client.get(url(plan)).content.decode()
     assert 'value="28,900,000"' in page  # budget carried forward for convenience
-    data = post_data(plan, lines, **{"forecast-budget": "28,900,000",
-                                          "forecast-forecast_outturn": "",
-                                          "forecast-commentary": ""})
+    data = post_data(
+        plan,
+        lines,
+        **{
+            "forecast-budget": "28,900,000",
+            "forecast-forecast_outturn": "",
+            "forecast-commentary": "",
+        },
+    )
     response = client.post(url(plan), data)
     assert response.status_code == 302, response.content.decode()[:500]
     assert not m.OverspendForecast.objects.filter(plan=plan, period=7).exists()
@@ -165,12 +195,20 @@ def test_service_refuses_a_month_outside_the_plan(plan, lines, finance_manager):
     from django.core.exceptions import ValidationError
 
     with pytest.raises(ValidationError):
-        month_end.save(plan=plan, year="2030/31", period=1, user=finance_manager, lines=[],
-                       forecast=None, kpis=[])
+        month_end.save(
+            plan=plan,
+            year="2030/31",
+            period=1,
+            user=finance_manager,
+            lines=[],
+            forecast=None,
+            kpis=[],
+        )
 
 
-def test_scrutiny_and_director_cannot_open_the_month_end(client, director, scrutiny_member,
-                                                         plan, lines):
+def test_scrutiny_and_director_cannot_open_the_month_end(
+    client, director, scrutiny_member, plan, lines
+):
     for user in (director, scrutiny_member):
         client.force_login(user)
         assert client.get(url(plan)).status_code == 403

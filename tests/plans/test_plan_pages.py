@@ -27,8 +27,9 @@ def test_torbay_finance_sees_torbay_plans_only(client, torbay_users):
     response = client.get(reverse("plans:plan_list"))
     assert response.status_code == 200
     html = response.content.decode()
-    torbay_titles = list(Plan.objects.filter(authority__slug="torbay").values_list("title",
-                                                                                 flat=True))
+    torbay_titles = list(
+        Plan.objects.filter(authority__slug="torbay").values_list("title", flat=True)
+    )
     assert len(torbay_titles) == 3
     for title in torbay_titles:
         assert title.replace("'", "&#x27;") in html
@@ -83,16 +84,19 @@ def _plan_with_lines(authority, n):
     return plan
 
 
-def test_plan_pages_run_a_fixed_number_of_queries(client, finance_manager,
-                                                  django_assert_num_queries):
+def test_plan_pages_run_a_fixed_number_of_queries(
+    client, finance_manager, django_assert_num_queries
+):
     small = _plan_with_lines(finance_manager.authority, 3)
     client.force_login(finance_manager)
     counts = {}
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    for label, plan in (("small", small), ("large", _plan_with_lines(finance_manager.authority,
-                                                                       60))):
+    for label, plan in (
+        ("small", small),
+        ("large", _plan_with_lines(finance_manager.authority, 60)),
+    ):
         with CaptureQueriesContext(connection) as ctx:
             assert client.get(reverse("plans:plan_detail", args=[plan.pk])).status_code == 200
         counts[label] = len(ctx.captured_queries)

@@ -44,14 +44,19 @@ def test_torbay_2011_12_target_achieved_gap(summary):
 def test_torbay_mtfs_years(summary, year, low, high, tbc):
     figures = summary["002_24ee55b955d66714.txt"]["years"][year]
     assert (figures["planned_low"], figures["planned_high"], figures["tbc_lines"]) == (
-        low, high, tbc)
+        low,
+        high,
+        tbc,
+    )
     assert figures["achieved"] == "0.00"
 
 
 def test_torbay_mtfs_totals_adjustment_and_slippage(summary):
     mtfs = summary["002_24ee55b955d66714.txt"]
     assert (mtfs["total"]["planned_low"], mtfs["total"]["planned_high"]) == (
-        "4908000.00", "6558000.00")
+        "4908000.00",
+        "6558000.00",
+    )
     assert mtfs["years"]["2017/18"]["adjusted_low"] == "789000.00"
     assert mtfs["slippage"] == {"2016/17": "1007221.00"}
 
@@ -72,8 +77,10 @@ def test_summary_agrees_with_every_stated_total(seeded):
         for r in reconcile(plan):
             if r.agrees is None:
                 continue
-            assert r.agrees, f"{plan.code} {r.key}: stated {r.stated_text}, computed " \
-                             f"{r.computed_low}-{r.computed_high}"
+            assert r.agrees, (
+                f"{plan.code} {r.key}: stated {r.stated_text}, computed "
+                f"{r.computed_low}-{r.computed_high}"
+            )
             checked += 1
     assert checked >= 25
 

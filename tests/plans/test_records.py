@@ -25,10 +25,17 @@ D = Decimal
 
 def line_data(plan, **overrides):
     data = {
-        "reference": "SAV-NEW", "title": "Review transport contracts", "category": "commissioning",
-        "status": "approved", "recurrence": "recurring", "counts_towards_target": "on",
-        "order": 0, "amount_2017_18": "£45k", "amount_2018_19": "50k-80k",
-        "amount_2019_20": "TBC", "amount_2020_21": "",
+        "reference": "SAV-NEW",
+        "title": "Review transport contracts",
+        "category": "commissioning",
+        "status": "approved",
+        "recurrence": "recurring",
+        "counts_towards_target": "on",
+        "order": 0,
+        "amount_2017_18": "£45k",
+        "amount_2018_19": "50k-80k",
+        "amount_2019_20": "TBC",
+        "amount_2020_21": "",
     }
     data.update(overrides)
     return data
@@ -63,8 +70,9 @@ def test_bad_line_input_is_named_on_the_field_and_nothing_is_saved(
     client, finance_manager, plan, field, value, message
 ):
     client.force_login(finance_manager)
-    response = client.post(reverse("plans:line_create", args=[plan.pk]),
-                           line_data(plan, **{field: value}))
+    response = client.post(
+        reverse("plans:line_create", args=[plan.pk]), line_data(plan, **{field: value})
+    )
     assert response.status_code == 200
     errors = response.context["form"].errors
     assert field in errors and message in " ".join(errors[field])
@@ -77,23 +85,32 @@ def test_duplicate_reference_is_refused_on_the_field(client, finance_manager, pl
     client.force_login(finance_manager)
     response = client.post(reverse("plans:line_create", args=[plan.pk]), line_data(plan))
     assert "already has a savings line with reference" in " ".join(
-        response.context["form"].errors["reference"])
+        response.context["form"].errors["reference"]
+    )
     assert m.SavingsLine.objects.filter(plan=plan).count() == 1
 
 
 def test_same_reference_in_another_plan_is_fine(client, finance_manager, plan):
     SavingsLineFactory(plan=PlanFactory(authority=plan.authority), reference="SAV-NEW")
     client.force_login(finance_manager)
-    assert client.post(reverse("plans:line_create", args=[plan.pk]),
-                       line_data(plan)).status_code == 302
+    assert (
+        client.post(reverse("plans:line_create", args=[plan.pk]), line_data(plan)).status_code
+        == 302
+    )
 
 
 def test_progress_date_outside_the_plan_is_refused(client, finance_manager, plan):
     line = SavingsLineFactory(plan=plan)
     client.force_login(finance_manager)
-    response = client.post(reverse("plans:progress_create", args=[plan.pk]), {
-        "line": line.pk, "as_at": "2015-01-31", "achieved_to_date": "10k", "basis": "achieved",
-    })
+    response = client.post(
+        reverse("plans:progress_create", args=[plan.pk]),
+        {
+            "line": line.pk,
+            "as_at": "2015-01-31",
+            "achieved_to_date": "10k",
+            "basis": "achieved",
+        },
+    )
     assert "outside the plan's years" in " ".join(response.context["form"].errors["as_at"])
     assert not m.ProgressEntry.objects.filter(line__plan=plan).exists()
 
@@ -101,23 +118,52 @@ def test_progress_date_outside_the_plan_is_refused(client, finance_manager, plan
 def test_forecast_period_out_of_range_and_half_pairs_are_refused(client, finance_manager, plan):
     client.force_login(finance_manager)
     url = reverse("plans:forecast_create", args=[plan.pk])
-    response = client.post(url, {"year": "2017/18", "period": "13", "scenario": "base",
-                                 "budget": "£28.9m", "forecast_outturn": "£30.2m"})
+    response = client.post(
+        url,
+        {
+            "year": "2017/18",
+            "period": "13",
+            "scenario": "base",
+            "budget": "£28.9m",
+            "forecast_outturn": "£30.2m",
+        },
+    )
     assert "period" in response.context["form"].errors
-    response = client.post(url, {"year": "2017/18", "period": "3", "scenario": "base",
-                                 "budget": "£28.9m"})
+    response = client.post(
+        url, {"year": "2017/18", "period": "3", "scenario": "base", "budget": "£28.9m"}
+    )
     assert "forecast_outturn" in response.context["form"].errors
-    response = client.post(url, {"year": "2017/18", "period": "3", "scenario": "base",
-                                 "budget": "£28.9m", "forecast_outturn": "abc"})
+    response = client.post(
+        url,
+        {
+            "year": "2017/18",
+            "period": "3",
+            "scenario": "base",
+            "budget": "£28.9m",
+            "forecast_outturn": "abc",
+        },
+    )
     assert "is not an amount of money" in " ".join(
-        response.context["form"].errors["forecast_outturn"])
+        response.context["form"].errors["forecast_outturn"]
+    )
     assert not m.OverspendForecast.objects.filter(plan=plan).exists()
-    response = client.post(url, {"year": "2017-18", "period": "3", "scenario": "base",
-                                 "budget": "£28.9m", "forecast_outturn": "£30.2m"})
+    response = client.post(
+        url,
+        {
+            "year": "2017-18",
+            "period": "3",
+            "scenario": "base",
+            "budget": "£28.9m",
+            "forecast_outturn": "£30.2m",
+        },
+    )
     assert response.status_code == 302
     forecast = m.OverspendForecast.objects.get(plan=plan)
     assert (forecast.year, forecast.budget, forecast.forecast_outturn) == (
-        "2017/18", D("28900000.00"), D("30200000.00"))
+        "2017/18",
+        D("28900000.00"),
+        D("30200000.00"),
+    )
 
 
 def seen_versions(line):
@@ -127,9 +173,16 @@ def seen_versions(line):
 
 def _edit(client, line, **changes):
     plan = line.plan
-    data = line_data(plan, reference=line.reference, title=line.title, version=line.version,
-                     amount_2017_18="100k", amount_2018_19="", amount_2019_20="",
-                     amount_versions=seen_versions(line))
+    data = line_data(
+        plan,
+        reference=line.reference,
+        title=line.title,
+        version=line.version,
+        amount_2017_18="100k",
+        amount_2018_19="",
+        amount_2019_20="",
+        amount_versions=seen_versions(line),
+    )
     data.update(changes)
     return client.post(reverse("plans:line_edit", args=[plan.pk, line.pk]), data)
 
@@ -175,18 +228,25 @@ def test_two_officers_editing_the_same_line_never_overwrite_each_other(
 
     from tests.factories import UserFactory
 
-    colleague = UserFactory(username="colin.colleague", authority=line.plan.authority,
-                            role="finance")
+    colleague = UserFactory(
+        username="colin.colleague", authority=line.plan.authority, role="finance"
+    )
     first, second = Client(), client
     first.force_login(finance_manager)
     second.force_login(colleague)
     version_seen = line.version  # both open the edit page now
     amounts_seen = seen_versions(line)
 
-    assert _edit(first, line, title="First officer's title", version=version_seen).status_code \
-        == 302
-    response = _edit(second, line, title="Second officer's title", version=version_seen,
-                     amount_versions=amounts_seen)
+    assert (
+        _edit(first, line, title="First officer's title", version=version_seen).status_code == 302
+    )
+    response = _edit(
+        second,
+        line,
+        title="Second officer's title",
+        version=version_seen,
+        amount_versions=amounts_seen,
+    )
     assert response.status_code == 200
     html = response.content.decode()
     assert "Someone else changed this savings line after you opened it" in html
@@ -197,10 +257,26 @@ def test_two_officers_editing_the_same_line_never_overwrite_each_other(
     # Money too: the amounts move the line's version.
     line.refresh_from_db()
     seen, amounts_seen = line.version, seen_versions(line)
-    assert _edit(first, line, title=line.title, amount_2017_18="110k", version=seen,
-                 change_reason="Revised").status_code == 302
-    response = _edit(second, line, title=line.title, amount_2017_18="90k", version=seen,
-                     change_reason="Mine", amount_versions=amounts_seen)
+    assert (
+        _edit(
+            first,
+            line,
+            title=line.title,
+            amount_2017_18="110k",
+            version=seen,
+            change_reason="Revised",
+        ).status_code
+        == 302
+    )
+    response = _edit(
+        second,
+        line,
+        title=line.title,
+        amount_2017_18="90k",
+        version=seen,
+        change_reason="Mine",
+        amount_versions=amounts_seen,
+    )
     assert "Someone else changed" in response.content.decode()
     assert line.amounts.get().low == D("110000.00")
 
@@ -214,12 +290,25 @@ def test_a_colleagues_amount_change_is_not_reverted_from_the_line_form(
     line.refresh_from_db()
     seen, amounts_seen = line.version, seen_versions(line)
     amount = line.amounts.get()
-    response = client.post(reverse("plans:amount_edit", args=[line.plan.pk, amount.pk]), {
-        "line": line.pk, "year": "2017/18", "amount": "£500k", "version": amount.version,
-        "change_reason": "Colleague's correction"})
+    response = client.post(
+        reverse("plans:amount_edit", args=[line.plan.pk, amount.pk]),
+        {
+            "line": line.pk,
+            "year": "2017/18",
+            "amount": "£500k",
+            "version": amount.version,
+            "change_reason": "Colleague's correction",
+        },
+    )
     assert response.status_code == 302
-    response = _edit(client, line, title="New title", version=seen,
-                     amount_versions=amounts_seen, change_reason="Title")
+    response = _edit(
+        client,
+        line,
+        title="New title",
+        version=seen,
+        amount_versions=amounts_seen,
+        change_reason="Title",
+    )
     html = response.content.decode()
     assert "Someone else changed" in html
     assert "£100,000" in html and "£500,000" in html  # what they changed, from and to
@@ -234,8 +323,9 @@ def test_delete_confirmation_says_what_goes_with_it(client, finance_manager, lin
     url = reverse("plans:line_delete", args=[line.plan.pk, line.pk])
     html = client.get(url).content.decode()
     assert "1 planned amounts" in html and "1 progress entries" in html
-    assert client.post(url, {"version": line.version, "change_reason": "Withdrawn"}).status_code \
-        == 302
+    assert (
+        client.post(url, {"version": line.version, "change_reason": "Withdrawn"}).status_code == 302
+    )
     assert not m.SavingsLine.objects.filter(pk=line.pk).exists()
     assert not m.PlannedAmount.objects.filter(line_id=line.pk).exists()
     deleted = m.SavingsLine.history.filter(id=line.pk, history_type="-").get()
@@ -252,8 +342,9 @@ def test_stale_delete_is_refused(client, finance_manager, line):
 
 def test_lists_filter_and_export_csv_and_xlsx(client, director, plan):
     for i in range(3):
-        SavingsLineFactory(plan=plan, reference=f"SAV-{i}", rag="red" if i else "green",
-                           title=f"Line {i}")
+        SavingsLineFactory(
+            plan=plan, reference=f"SAV-{i}", rag="red" if i else "green", title=f"Line {i}"
+        )
     client.force_login(director)
     url = reverse("plans:line_list", args=[plan.pk])
     html = client.get(url, {"rag": "red"}).content.decode()
@@ -274,10 +365,15 @@ def test_lists_filter_and_export_csv_and_xlsx(client, director, plan):
 
 def test_director_writes_commentary_but_cannot_edit_figures(client, director, plan, line):
     client.force_login(director)
-    response = client.post(reverse("plans:commentary_create", args=[plan.pk]), {
-        "year": "2017/18", "period": 7, "role": "director",
-        "body": "Placements slipping; recovery plan to committee.",
-    })
+    response = client.post(
+        reverse("plans:commentary_create", args=[plan.pk]),
+        {
+            "year": "2017/18",
+            "period": 7,
+            "role": "director",
+            "body": "Placements slipping; recovery plan to committee.",
+        },
+    )
     assert response.status_code == 302
     commentary = m.Commentary.objects.get(plan=plan)
     assert commentary.author == director
@@ -325,8 +421,13 @@ def _plan_with_everything(authority, n):
         KpiPointFactory(kpi=KPIFactory(plan=plan), date=date(2017, 6, 30))
         RiskFactory(plan=plan)
         if i < 24:  # one commentary per month and role at most
-            m.Commentary.objects.create(plan=plan, year="2017/18", period=i % 12 + 1,
-                                        role=("finance", "director")[i // 12], body="x")
+            m.Commentary.objects.create(
+                plan=plan,
+                year="2017/18",
+                period=i % 12 + 1,
+                role=("finance", "director")[i // 12],
+                body="x",
+            )
         m.NarrativeSection.objects.create(plan=plan, order=i, heading=f"Section {i}", body="x")
     m.YearAdjustment.objects.create(plan=plan, year="2017/18", factor=Decimal("0.5"))
     return plan
@@ -336,81 +437,122 @@ LIST_NAMES = [f"{t.url_name}_list" for t in RECORD_TYPES]
 
 
 @pytest.mark.parametrize("name", LIST_NAMES)
-def test_every_list_and_its_download_runs_a_fixed_number_of_queries(client, finance_manager,
-                                                                    name):
+def test_every_list_and_its_download_runs_a_fixed_number_of_queries(client, finance_manager, name):
     client.force_login(finance_manager)
     small, large = (_plan_with_everything(finance_manager.authority, n) for n in (3, 40))
     for params in ({}, {"_export": "csv"}):
-        counts = [_queries(client, reverse(f"plans:{name}", args=[p.pk]) + (
-            "?_export=csv" if params else "")) for p in (small, large)]
+        counts = [
+            _queries(
+                client, reverse(f"plans:{name}", args=[p.pk]) + ("?_export=csv" if params else "")
+            )
+            for p in (small, large)
+        ]
         assert counts[0] == counts[1], (name, params, counts)
 
 
-def test_detail_history_and_month_end_pages_run_a_fixed_number_of_queries(client,
-                                                                         finance_manager):
+def test_detail_history_and_month_end_pages_run_a_fixed_number_of_queries(client, finance_manager):
     client.force_login(finance_manager)
     counts = []
     for n in (3, 60):
         plan = _plan_with(finance_manager.authority, n)
         line = plan.lines.first()
-        counts.append((
-            _queries(client, reverse("plans:line_detail", args=[plan.pk, line.pk])),
-            _queries(client, reverse("plans:line_history", args=[plan.pk, line.pk])),
-            _queries(client, reverse("plans:month_end", args=[plan.pk])
-                     + "?year=2017/18&period=10"),
-        ))
+        counts.append(
+            (
+                _queries(client, reverse("plans:line_detail", args=[plan.pk, line.pk])),
+                _queries(client, reverse("plans:line_history", args=[plan.pk, line.pk])),
+                _queries(
+                    client, reverse("plans:month_end", args=[plan.pk]) + "?year=2017/18&period=10"
+                ),
+            )
+        )
     assert counts[0] == counts[1], counts
 
 
-def test_finance_creates_and_edits_a_plan_for_their_own_authority(client, finance_manager,
-                                                                  plan):
+def test_finance_creates_and_edits_a_plan_for_their_own_authority(client, finance_manager, plan):
     client.force_login(finance_manager)
-    response = client.post(reverse("plans:plan_create"), {
-        "title": "2018/19 recovery plan", "code": "recovery-2018", "kind": "recovery",
-        "status": "draft", "first_year": "2018/19", "last_year": "2018-19",
-        "revises": plan.pk,
-    })
+    response = client.post(
+        reverse("plans:plan_create"),
+        {
+            "title": "2018/19 recovery plan",
+            "code": "recovery-2018",
+            "kind": "recovery",
+            "status": "draft",
+            "first_year": "2018/19",
+            "last_year": "2018-19",
+            "revises": plan.pk,
+        },
+    )
     assert response.status_code == 302
     new = m.Plan.objects.get(code="recovery-2018")
     assert new.authority == finance_manager.authority and new.revises == plan
     assert new.last_year == "2018/19"
-    response = client.post(reverse("plans:plan_edit", args=[new.pk]), {
-        "title": "2018/19 recovery plan", "code": "recovery-2018", "kind": "recovery",
-        "status": "draft", "first_year": "2019/20", "last_year": "2018/19",
-        "version": new.version,
-    })
+    response = client.post(
+        reverse("plans:plan_edit", args=[new.pk]),
+        {
+            "title": "2018/19 recovery plan",
+            "code": "recovery-2018",
+            "kind": "recovery",
+            "status": "draft",
+            "first_year": "2019/20",
+            "last_year": "2018/19",
+            "version": new.version,
+        },
+    )
     assert "last_year" in response.context["form"].errors
-    response = client.post(reverse("plans:plan_create"), {
-        "title": "Clash", "code": "recovery-2018", "kind": "recovery", "status": "draft",
-        "first_year": "2018/19", "last_year": "2018/19",
-    })
+    response = client.post(
+        reverse("plans:plan_create"),
+        {
+            "title": "Clash",
+            "code": "recovery-2018",
+            "kind": "recovery",
+            "status": "draft",
+            "first_year": "2018/19",
+            "last_year": "2018/19",
+        },
+    )
     assert "code" in response.context["form"].errors
 
 
 def test_a_plan_cannot_revise_another_authoritys_plan(client, finance_manager, outsider):
     foreign = PlanFactory(authority=outsider.authority)
     client.force_login(finance_manager)
-    response = client.post(reverse("plans:plan_create"), {
-        "title": "X", "code": "x", "kind": "recovery", "status": "draft",
-        "first_year": "2018/19", "last_year": "2018/19", "revises": foreign.pk,
-    })
+    response = client.post(
+        reverse("plans:plan_create"),
+        {
+            "title": "X",
+            "code": "x",
+            "kind": "recovery",
+            "status": "draft",
+            "first_year": "2018/19",
+            "last_year": "2018/19",
+            "revises": foreign.pk,
+        },
+    )
     assert "revises" in response.context["form"].errors
     assert not m.Plan.objects.filter(code="x").exists()
 
 
-def test_history_of_a_seed_record_shows_what_the_first_change_was_from(client, mtfs,
-                                                                       torbay_users):
-    amount = m.PlannedAmount.objects.get(line__plan=mtfs, line__reference="MTFS-01",
-                                         year="2017/18")
+def test_history_of_a_seed_record_shows_what_the_first_change_was_from(client, mtfs, torbay_users):
+    amount = m.PlannedAmount.objects.get(line__plan=mtfs, line__reference="MTFS-01", year="2017/18")
     assert not amount.history.exists()  # loaded by loaddata: no history yet
     client.force_login(torbay_users["finance"])
     line = amount.line
-    data = {f.name: getattr(line, f.attname) for f in line._meta.concrete_fields
-            if f.name in ("reference", "title", "category", "status", "recurrence", "order")}
-    data.update({"version": line.version, "counts_towards_target": "on",
-                 "amount_versions": seen_versions(line),
-                 "amount_2017_18": "£140k", "amount_2018_19": "181k", "amount_2019_20": "207k",
-                 "change_reason": "Two more in-house carers"})
+    data = {
+        f.name: getattr(line, f.attname)
+        for f in line._meta.concrete_fields
+        if f.name in ("reference", "title", "category", "status", "recurrence", "order")
+    }
+    data.update(
+        {
+            "version": line.version,
+            "counts_towards_target": "on",
+            "amount_versions": seen_versions(line),
+            "amount_2017_18": "£140k",
+            "amount_2018_19": "181k",
+            "amount_2019_20": "207k",
+            "change_reason": "Two more in-house carers",
+        }
+    )
     url = reverse("plans:line_edit", args=[mtfs.pk, line.pk])
     assert client.post(url, data).status_code == 302
     html = client.get(reverse("plans:amount_history", args=[mtfs.pk, amount.pk])).content
@@ -421,31 +563,45 @@ def test_history_of_a_seed_record_shows_what_the_first_change_was_from(client, m
     assert baseline.history_user is None  # nobody here made the loaded state
 
 
-def test_forecast_and_pressure_lists_show_months_and_years_before_the_plan(client, mtfs,
-                                                                          torbay_users):
+def test_forecast_and_pressure_lists_show_months_and_years_before_the_plan(
+    client, mtfs, torbay_users
+):
     client.force_login(torbay_users["scrutiny"])
     html = client.get(reverse("plans:pressure_list", args=[mtfs.pk])).content.decode()
     assert "P4 Jul 2016" in html and "£7,526" in html
-    html = client.get(reverse("plans:forecast_list", args=[mtfs.pk]),
-                      {"year": "2016/17"}).content.decode()
+    html = client.get(
+        reverse("plans:forecast_list", args=[mtfs.pk]), {"year": "2016/17"}
+    ).content.decode()
     assert '<option value="2016/17" selected>' in html  # a year before the plan is offered
     assert "P3 Jun 2016" in html
 
 
 def test_recording_progress_moves_the_lines_current_rag(client, finance_manager, line):
     client.force_login(finance_manager)
-    response = client.post(reverse("plans:progress_create", args=[line.plan.pk]), {
-        "line": line.pk, "as_at": "2017-10-31", "achieved_to_date": "10k", "basis": "achieved",
-        "rag": "red",
-    })
+    response = client.post(
+        reverse("plans:progress_create", args=[line.plan.pk]),
+        {
+            "line": line.pk,
+            "as_at": "2017-10-31",
+            "achieved_to_date": "10k",
+            "basis": "achieved",
+            "rag": "red",
+        },
+    )
     assert response.status_code == 302
     line.refresh_from_db()
     assert line.rag == "red"
     # an older entry does not override the latest one
-    client.post(reverse("plans:progress_create", args=[line.plan.pk]), {
-        "line": line.pk, "as_at": "2017-09-30", "achieved_to_date": "5k", "basis": "achieved",
-        "rag": "green",
-    })
+    client.post(
+        reverse("plans:progress_create", args=[line.plan.pk]),
+        {
+            "line": line.pk,
+            "as_at": "2017-09-30",
+            "achieved_to_date": "5k",
+            "basis": "achieved",
+            "rag": "green",
+        },
+    )
     line.refresh_from_db()
     assert line.rag == "red"
 
@@ -453,16 +609,42 @@ def test_recording_progress_moves_the_lines_current_rag(client, finance_manager,
 @pytest.mark.parametrize(
     ("name", "data", "field", "message"),
     [
-        ("forecast_create", {"year": "2040/41", "period": 1, "scenario": "base",
-                             "budget": "1m", "forecast_outturn": "1.1m"}, "year", "typing slip"),
-        ("pressure_create", {"title": "Slip", "kind": "slippage", "year": "1999/00",
-                             "period": 1, "amount": "1k"}, "year", "typing slip"),
-        ("funding_create", {"title": "Reserves", "kind": "reserve_draw", "year": "2050/51",
-                            "amount": "1m"}, "year", "typing slip"),
-        ("adjustment_create", {"year": "2030/31", "factor": "0.5"}, "year",
-         "outside the plan's years"),
-        ("commentary_create", {"year": "2016/17", "period": 1, "role": "finance",
-                               "body": "x"}, "year", "outside the plan's years"),
+        (
+            "forecast_create",
+            {
+                "year": "2040/41",
+                "period": 1,
+                "scenario": "base",
+                "budget": "1m",
+                "forecast_outturn": "1.1m",
+            },
+            "year",
+            "typing slip",
+        ),
+        (
+            "pressure_create",
+            {"title": "Slip", "kind": "slippage", "year": "1999/00", "period": 1, "amount": "1k"},
+            "year",
+            "typing slip",
+        ),
+        (
+            "funding_create",
+            {"title": "Reserves", "kind": "reserve_draw", "year": "2050/51", "amount": "1m"},
+            "year",
+            "typing slip",
+        ),
+        (
+            "adjustment_create",
+            {"year": "2030/31", "factor": "0.5"},
+            "year",
+            "outside the plan's years",
+        ),
+        (
+            "commentary_create",
+            {"year": "2016/17", "period": 1, "role": "finance", "body": "x"},
+            "year",
+            "outside the plan's years",
+        ),
     ],
 )
 def test_years_far_outside_the_plan_are_refused_as_the_workbook_refuses_them(
@@ -476,18 +658,28 @@ def test_years_far_outside_the_plan_are_refused_as_the_workbook_refuses_them(
 
 def test_a_forecast_just_before_the_plan_is_context_and_allowed(client, finance_manager, plan):
     client.force_login(finance_manager)
-    response = client.post(reverse("plans:forecast_create", args=[plan.pk]), {
-        "year": "2016/17", "period": 3, "scenario": "base", "overspend": "£1.3m"})
+    response = client.post(
+        reverse("plans:forecast_create", args=[plan.pk]),
+        {"year": "2016/17", "period": 3, "scenario": "base", "overspend": "£1.3m"},
+    )
     assert response.status_code == 302
 
 
 def test_narrowing_a_plans_years_past_its_savings_is_refused(client, finance_manager, line):
     plan = line.plan
     client.force_login(finance_manager)
-    response = client.post(reverse("plans:plan_edit", args=[plan.pk]), {
-        "title": plan.title, "code": plan.code, "kind": plan.kind, "status": plan.status,
-        "first_year": "2018/19", "last_year": "2020/21", "version": plan.version,
-    })
+    response = client.post(
+        reverse("plans:plan_edit", args=[plan.pk]),
+        {
+            "title": plan.title,
+            "code": plan.code,
+            "kind": plan.kind,
+            "status": plan.status,
+            "first_year": "2018/19",
+            "last_year": "2020/21",
+            "version": plan.version,
+        },
+    )
     assert "recorded in 2017/18" in " ".join(response.context["form"].errors["first_year"])
     plan.refresh_from_db()
     assert plan.first_year == "2017/18"
@@ -516,44 +708,72 @@ def test_editing_a_record_a_colleague_deleted_says_so(client, finance_manager, p
 
     version = risk.version
     services.delete_record(instance=risk, user=finance_manager, reason="Merged")
-    response = client.post(url, {"reference": "R1", "description": "Changed",
-                                 "status": "open", "version": version})
+    response = client.post(
+        url, {"reference": "R1", "description": "Changed", "status": "open", "version": version}
+    )
     assert response.status_code == 404  # it is gone; nothing was recreated
     assert not m.Risk.objects.filter(plan=plan).exists()
 
 
 def test_commentary_belongs_to_its_role(client, finance_manager, director, plan):
-    finance_note = m.Commentary.objects.create(plan=plan, year="2017/18", period=7,
-                                               role="finance", body="Budget holds.")
+    finance_note = m.Commentary.objects.create(
+        plan=plan, year="2017/18", period=7, role="finance", body="Budget holds."
+    )
     client.force_login(director)
     # a director may not write as finance, nor change or delete the finance commentary
-    response = client.post(reverse("plans:commentary_create", args=[plan.pk]), {
-        "year": "2017/18", "period": 8, "role": "finance", "body": "As finance"})
+    response = client.post(
+        reverse("plans:commentary_create", args=[plan.pk]),
+        {"year": "2017/18", "period": 8, "role": "finance", "body": "As finance"},
+    )
     assert "role" in response.context["form"].errors
     url = reverse("plans:commentary_edit", args=[plan.pk, finance_note.pk])
     assert client.get(url).status_code == 403
-    assert client.post(url, {"year": "2017/18", "period": 7, "role": "finance",
-                             "body": "Overwritten", "version": 1}).status_code == 403
+    assert (
+        client.post(
+            url,
+            {
+                "year": "2017/18",
+                "period": 7,
+                "role": "finance",
+                "body": "Overwritten",
+                "version": 1,
+            },
+        ).status_code
+        == 403
+    )
     finance_note.refresh_from_db()
     assert finance_note.body == "Budget holds."
     # and a finance manager may not change the director's
-    director_note = m.Commentary.objects.create(plan=plan, year="2017/18", period=7,
-                                                role="director", body="Placements slip.")
+    director_note = m.Commentary.objects.create(
+        plan=plan, year="2017/18", period=7, role="director", body="Placements slip."
+    )
     client.force_login(finance_manager)
-    assert client.get(reverse("plans:commentary_edit",
-                              args=[plan.pk, director_note.pk])).status_code == 403
-    assert client.post(reverse("plans:commentary_delete", args=[plan.pk, director_note.pk]),
-                       {"version": 1}).status_code == 403
+    assert (
+        client.get(reverse("plans:commentary_edit", args=[plan.pk, director_note.pk])).status_code
+        == 403
+    )
+    assert (
+        client.post(
+            reverse("plans:commentary_delete", args=[plan.pk, director_note.pk]), {"version": 1}
+        ).status_code
+        == 403
+    )
     assert m.Commentary.objects.filter(pk=director_note.pk).exists()
 
 
 def test_list_downloads_carry_numbers_and_neutralise_formulas(client, finance_manager, plan):
     import io
 
-    line = SavingsLineFactory(plan=plan, reference="SAV-X", title='=HYPERLINK("http://x","y")',
-                              owner="@SUM(1+1)", rag="amber")
-    m.OverspendForecast.objects.create(plan=plan, year="2017/18", period=3,
-                                       budget=D("28900000"), forecast_outturn=D("30200000"))
+    line = SavingsLineFactory(
+        plan=plan,
+        reference="SAV-X",
+        title='=HYPERLINK("http://x","y")',
+        owner="@SUM(1+1)",
+        rag="amber",
+    )
+    m.OverspendForecast.objects.create(
+        plan=plan, year="2017/18", period=3, budget=D("28900000"), forecast_outturn=D("30200000")
+    )
     client.force_login(finance_manager)
     response = client.get(reverse("plans:line_list", args=[plan.pk]), {"_export": "xlsx"})
     content = b"".join(response.streaming_content) if response.streaming else response.content
@@ -569,11 +789,13 @@ def test_list_downloads_carry_numbers_and_neutralise_formulas(client, finance_ma
 
 
 @pytest.mark.parametrize("version", ["abc", ""])
-def test_delete_without_a_sound_version_is_refused_not_crashed(client, finance_manager, line,
-                                                                version):
+def test_delete_without_a_sound_version_is_refused_not_crashed(
+    client, finance_manager, line, version
+):
     client.force_login(finance_manager)
-    response = client.post(reverse("plans:line_delete", args=[line.plan.pk, line.pk]),
-                           {"version": version})
+    response = client.post(
+        reverse("plans:line_delete", args=[line.plan.pk, line.pk]), {"version": version}
+    )
     assert response.status_code == 302
     assert m.SavingsLine.objects.filter(pk=line.pk).exists()
 
@@ -596,24 +818,36 @@ def test_deleting_the_latest_progress_puts_the_rag_back(client, finance_manager,
     line.original_rag = "green"
     line.save()
     client.force_login(finance_manager)
-    client.post(reverse("plans:progress_create", args=[line.plan.pk]), {
-        "line": line.pk, "as_at": "2017-10-31", "achieved_to_date": "10k", "basis": "achieved",
-        "rag": "red"})
+    client.post(
+        reverse("plans:progress_create", args=[line.plan.pk]),
+        {
+            "line": line.pk,
+            "as_at": "2017-10-31",
+            "achieved_to_date": "10k",
+            "basis": "achieved",
+            "rag": "red",
+        },
+    )
     entry = m.ProgressEntry.objects.get(line=line)
     line.refresh_from_db()
     assert line.rag == "red"
-    response = client.post(reverse("plans:progress_delete", args=[line.plan.pk, entry.pk]),
-                           {"version": entry.version, "change_reason": "Entered in error"})
+    response = client.post(
+        reverse("plans:progress_delete", args=[line.plan.pk, entry.pk]),
+        {"version": entry.version, "change_reason": "Entered in error"},
+    )
     assert response.status_code == 302
     line.refresh_from_db()
     assert line.rag == "green"  # back to its original RAG: no rated progress remains
 
 
-def test_deleted_records_page_says_who_deleted_what_and_why(client, finance_manager, director,
-                                                            line):
+def test_deleted_records_page_says_who_deleted_what_and_why(
+    client, finance_manager, director, line
+):
     client.force_login(finance_manager)
-    client.post(reverse("plans:line_delete", args=[line.plan.pk, line.pk]),
-                {"version": line.version, "change_reason": "Duplicate of SAV-2"})
+    client.post(
+        reverse("plans:line_delete", args=[line.plan.pk, line.pk]),
+        {"version": line.version, "change_reason": "Duplicate of SAV-2"},
+    )
     client.force_login(director)
     html = client.get(reverse("plans:deletion_list", args=[line.plan.pk])).content.decode()
     assert "SAV-1" in html and "Duplicate of SAV-2" in html and "fiona.finance" in html

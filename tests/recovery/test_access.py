@@ -28,8 +28,9 @@ def test_a_grant_lets_a_user_read_but_never_write(client, finance_manager, plan,
     assert "Southvale plan" in html and "Southvale Borough Council" in html  # authority shown
     assert client.get(reverse("plans:plan_detail", args=[foreign.pk])).status_code == 200
     assert client.get(reverse("plans:plan_edit", args=[foreign.pk])).status_code == 403
-    response = client.post(reverse("plans:line_create", args=[foreign.pk]),
-                           {"reference": "X", "title": "X"})
+    response = client.post(
+        reverse("plans:line_create", args=[foreign.pk]), {"reference": "X", "title": "X"}
+    )
     assert response.status_code == 403
     assert not foreign.lines.exists()
 

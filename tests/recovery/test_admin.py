@@ -41,18 +41,26 @@ def test_officers_are_not_let_into_the_admin(client, finance_manager):
     assert response.status_code == 302 and "/admin/login/" in response.url
 
 
-def test_an_admin_edit_moves_the_version_so_officers_cannot_overwrite_it(client,
-                                                                         django_user_model,
-                                                                         plan):
+def test_an_admin_edit_moves_the_version_so_officers_cannot_overwrite_it(
+    client, django_user_model, plan
+):
     from plans.models import Risk
 
     risk = Risk.objects.create(plan=plan, reference="R1", description="Slippage")
     root = django_user_model.objects.create_superuser("root", password="pw")
     client.force_login(root)
-    response = client.post(reverse("admin:plans_risk_change", args=[risk.pk]), {
-        "plan": plan.pk, "reference": "R1", "description": "Slippage (admin)",
-        "status": "open", "mitigations": "", "owner": "", "notes": "",
-    })
+    response = client.post(
+        reverse("admin:plans_risk_change", args=[risk.pk]),
+        {
+            "plan": plan.pk,
+            "reference": "R1",
+            "description": "Slippage (admin)",
+            "status": "open",
+            "mitigations": "",
+            "owner": "",
+            "notes": "",
+        },
+    )
     assert response.status_code == 302
     risk.refresh_from_db()
     assert risk.version == 2

@@ -24,8 +24,12 @@ def test_date_to_financial_year_and_period(day, year, period):
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("2017/18", "2017/18"), ("2017-18", "2017/18"), ("2017/2018", "2017/18"),
-     (" 1999/00 ", "1999/00")],
+    [
+        ("2017/18", "2017/18"),
+        ("2017-18", "2017/18"),
+        ("2017/2018", "2017/18"),
+        (" 1999/00 ", "1999/00"),
+    ],
 )
 def test_parse_year(text, expected):
     assert fiscal.parse_year(text) == expected
@@ -47,8 +51,12 @@ def test_periods_and_ranges():
     assert fiscal.period_end("2016/17", 4) == date(2016, 7, 31)
     assert fiscal.period_end("2016/17", 11) == date(2017, 2, 28)
     assert fiscal.period_label("2017/18", 7) == "P7 Oct 2017"
-    assert fiscal.years_between("2017/18", "2020/21") == ["2017/18", "2018/19", "2019/20",
-                                                        "2020/21"]
+    assert fiscal.years_between("2017/18", "2020/21") == [
+        "2017/18",
+        "2018/19",
+        "2019/20",
+        "2020/21",
+    ]
     assert fiscal.year_start("2017/18") == date(2017, 4, 1)
     assert fiscal.year_end("2017/18") == date(2018, 3, 31)
     with pytest.raises(ValidationError):

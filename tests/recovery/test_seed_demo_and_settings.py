@@ -49,18 +49,24 @@ def test_seed_demo_refuses_in_production(settings):
 def test_demo_login_works(client, settings):
     settings.DEBUG = True
     call_command("seed_demo", verbosity=0)
-    response = client.post("/accounts/login/", {"username": "finance-torbay",
-                                                "password": "demo"})
+    response = client.post("/accounts/login/", {"username": "finance-torbay", "password": "demo"})
     assert response.status_code == 302
     assert "Torbay" in client.get("/").content.decode()
 
 
 def _run(env, args=("manage.py", "check")):
-    base = {k: v for k, v in os.environ.items()
-            if k not in {"SECRET_KEY", "DEBUG", "DJANGO_SETTINGS_MODULE"}}
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"SECRET_KEY", "DEBUG", "DJANGO_SETTINGS_MODULE"}
+    }
     return subprocess.run(
-        [sys.executable, *args], cwd=ROOT, capture_output=True, text=True,
-        env={**base, "DJANGO_SETTINGS_MODULE": "recovery.settings", **env}, timeout=60,
+        [sys.executable, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**base, "DJANGO_SETTINGS_MODULE": "recovery.settings", **env},
+        timeout=60,
     )
 
 
@@ -68,10 +74,13 @@ _django_check = _run
 PRODUCTION = {"DEBUG": "false", "ALLOWED_HOSTS": "example.org"}
 
 
-@pytest.mark.parametrize("args", [
-    ("-c", "import recovery.wsgi"),  # what gunicorn loads
-    ("manage.py", "runserver", "--noreload", "127.0.0.1:8099"),
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("-c", "import recovery.wsgi"),  # what gunicorn loads
+        ("manage.py", "runserver", "--noreload", "127.0.0.1:8099"),
+    ],
+)
 def test_production_refuses_to_serve_without_secret_key(args):
     result = _run(PRODUCTION, args)
     assert result.returncode != 0
@@ -86,8 +95,9 @@ def test_production_management_commands_that_sign_nothing_run_without_the_key():
 
 
 def test_production_starts_with_secret_key():
-    result = _django_check({"DEBUG": "false", "SECRET_KEY": "x" * 50,
-                            "ALLOWED_HOSTS": "example.org"})
+    result = _django_check(
+        {"DEBUG": "false", "SECRET_KEY": "x" * 50, "ALLOWED_HOSTS": "example.org"}
+    )
     assert result.returncode == 0, result.stderr
 
 
