@@ -27,9 +27,11 @@ def selection(request, plan) -> tuple[list[str], fg.Selection, bool]:
         return years, default, False
     try:
         year = fiscal.parse_year(raw_year) if raw_year else default.year
-        period = int(raw_period) if raw_period else 12
+        period = int(raw_period) if raw_period else None
     except (ValidationError, ValueError):
         return years, default, True
+    if period is None:
+        period = default.period if year == default.year else fg.period_for_year(plan, year)
     if year not in years or not 1 <= period <= 12:
         return years, default, True
     return years, fg.Selection(year, period), False

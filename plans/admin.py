@@ -90,6 +90,7 @@ _simple(
 )
 _simple(m.YearAdjustment, ["plan", "year", "factor"])
 _simple(m.StatedFigure, ["label", "plan", "measure", "year", "stated_text"])
+_simple(m.PaperDiscrepancy, ["subject", "plan", "year", "first_text", "second_text", "uses"])
 _simple(
     m.OverspendForecast,
     [

@@ -105,6 +105,13 @@ class Plan(Versioned):
     source_document = models.CharField(
         max_length=200, blank=True, help_text="The paper this plan was taken from."
     )
+    savings_start = models.DateField(
+        "savings expected from",
+        null=True,
+        blank=True,
+        help_text="Where the paper says when savings start (e.g. February 2012): nothing is "
+        "expected before this month, for lines without a start month of their own.",
+    )
     summary = models.TextField(blank=True)
     notes = models.TextField(blank=True)
     history = HistoricalRecords()
@@ -566,6 +573,74 @@ class StatedFigure(PlanChild):
         return f"{self.label}: {self.stated_text}"
 
 
+class DiscrepancyManager(PlanChildManager):
+    key_field = "key"
+
+
+class PaperDiscrepancy(PlanChild):
+    """Where the paper contradicts itself: the two figures, where each is printed, and which
+    one the plan uses. Shown on the dashboard, report and its workbook."""
+
+    class Uses(models.TextChoices):
+        FIRST = "first", "The first figure"
+        SECOND = "second", "The second figure"
+        NEITHER = "neither", "Neither (see notes)"
+
+    KEY_FIELD = "key"
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="discrepancies")
+    key = models.SlugField(max_length=80)
+    subject = models.CharField(max_length=300, help_text="What the two figures are of.")
+    year = year_field(blank=True, default="")
+    line = models.ForeignKey(
+        SavingsLine,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="discrepancies",
+    )
+    first_text = models.CharField("first figure as printed", max_length=100)
+    first_value = models.DecimalField(**MONEY, null=True, blank=True)
+    first_where = models.CharField("where the first is printed", max_length=300)
+    second_text = models.CharField("second figure as printed", max_length=100)
+    second_value = models.DecimalField(**MONEY, null=True, blank=True)
+    second_where = models.CharField("where the second is printed", max_length=300)
+    uses = models.CharField(
+        "the plan uses", max_length=7, choices=Uses.choices, default=Uses.SECOND
+    )
+    notes = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    objects = DiscrepancyManager()
+
+    class Meta:
+        ordering = ["plan", "year", "key"]
+        verbose_name = "paper discrepancy"
+        verbose_name_plural = "paper discrepancies"
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "key"], name="discrepancy_key_unique"),
+            models.CheckConstraint(
+                condition=Q(year="") | YEAR_Q, name="discrepancy_year_written_like_2017_18"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.subject}: {self.first_text} / {self.second_text}"
+
+    @property
+    def used_text(self) -> str:
+        if self.uses == self.Uses.FIRST:
+            return self.first_text
+        if self.uses == self.Uses.SECOND:
+            return self.second_text
+        return ""
+
+    @property
+    def difference(self):
+        if self.first_value is None or self.second_value is None:
+            return None
+        return self.first_value - self.second_value
+
+
 # --------------------------------------------------------------------------------------------
 # Money position: overspend forecasts, cost pressures, funding
 
@@ -593,6 +668,8 @@ class OverspendForecast(PlanChild):
         BASE = "base", "Base"
         WORST = "worst", "Worst case"
         BEST = "best", "Best case"
+        GROSS = "gross", "Before reserves and other savings"
+        NET = "net", "After reserves and other savings"
 
     plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="forecasts")
     year = year_field()
@@ -739,6 +816,7 @@ class Funding(PlanChild):
     class Kind(models.TextChoices):
         RESERVE_DRAW = "reserve_draw", "Reserves drawn"
         RESERVE_REPAYMENT = "reserve_repay", "Reserves repaid"
+        RESERVE_OWED = "reserve_owed", "Reserves to be repaid (no agreed repayment plan)"
         GRANT = "grant", "Grant"
         INVEST_TO_SAVE = "invest_to_save", "Invest to save"
         CONTINGENCY = "contingency", "Contingency moved to base budget"
@@ -855,7 +933,24 @@ class KpiPoint(Versioned):
         max_length=100,
         blank=True,
         default="",
-        help_text="For comparators: statistical neighbours, England...",
+        help_text="For comparators: statistical neighbours, England, previous plan...",
+    )
+    applies_from = models.DateField(
+        "in force from",
+        null=True,
+        blank=True,
+        help_text="For a target in force over a period (5 agency social workers until "
+        "September 2014): the first day it applies. Blank: a milestone that applies from its "
+        "date.",
+    )
+    stated_rate = models.DecimalField(
+        "rate per 10,000 as printed",
+        max_digits=8,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Where the paper prints a rate per 10,000 children beside the count, so the "
+        "app can show it beside the rate it computes.",
     )
     notes = models.TextField(blank=True)
     entered_by = models.ForeignKey(
@@ -876,7 +971,12 @@ class KpiPoint(Versioned):
                 fields=["kpi", "kind", "date", "label"],
                 name="one_kpi_point_per_date",
                 violation_error_message="This KPI already has that kind of value at that date.",
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(applies_from__isnull=True) | Q(applies_from__lte=F("date")),
+                name="kpi_point_in_force_before_its_date",
+                violation_error_message="A target must come into force on or before its date.",
+            ),
         ]
 
     def __str__(self):

@@ -4,10 +4,73 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Prefetch
+from django.db.models import Max, Prefetch
 
-from plans.models import Plan, PlannedAmount, ProgressEntry, SavingsLine
+from plans.models import (
+    CostPressure,
+    KpiPoint,
+    OverspendForecast,
+    Plan,
+    PlannedAmount,
+    ProgressEntry,
+    SavingsLine,
+)
+from recovery import fiscal
 from recovery.money import Amount, AmountKind
+
+
+def recorded_months(plan: Plan) -> dict[str, int]:
+    """``{year: latest period}`` with anything recorded for the plan: a progress entry, an
+    overspend forecast, a KPI actual or a cost pressure. Four queries.
+
+    This is the as-at rule every page follows (DESIGN.md): a page opens on the latest month
+    with anything recorded; the month-end page on the month after it.
+    """
+    latest: dict[str, int] = {}
+
+    def found(year: str, p: int) -> None:
+        latest[year] = max(latest.get(year, 0), p)
+
+    for model in (OverspendForecast, CostPressure):
+        rows = model.objects.filter(plan=plan).values_list("year").annotate(p=Max("period"))
+        for year, p in rows.order_by():
+            found(year, p)
+    rows = ProgressEntry.objects.filter(line__plan=plan).values_list("year")
+    for _year, day in rows.annotate(d=Max("as_at")).order_by():
+        found(fiscal.financial_year(day), fiscal.period(day))
+    actuals = KpiPoint.objects.filter(kpi__plan=plan, kind=KpiPoint.Kind.ACTUAL)
+    for day in actuals.values_list("date", flat=True).distinct().order_by():
+        found(fiscal.financial_year(day), fiscal.period(day))
+    return dict(sorted(latest.items()))
+
+
+def as_at_month(plan: Plan, recorded: dict[str, int] | None = None) -> tuple[str, int]:
+    """The month a plan's pages open on: the latest with anything recorded; with nothing
+    recorded, the month of the paper (``published_on``), else the plan's first month."""
+    recorded = recorded_months(plan) if recorded is None else recorded
+    if recorded:
+        year = max(recorded)
+        return year, recorded[year]
+    if plan.published_on:
+        return fiscal.financial_year(plan.published_on), fiscal.period(plan.published_on)
+    return plan.first_year, 1
+
+
+def month_after(year: str, p: int) -> tuple[str, int]:
+    if p < 12:
+        return year, p + 1
+    return fiscal.year_label(fiscal.year_start_int(year) + 1), 1
+
+
+def month_end_month(plan: Plan) -> tuple[str, int]:
+    """The month the month-end page opens on: the one after the as-at month, held to the
+    plan's years."""
+    year, p = month_after(*as_at_month(plan))
+    if year < plan.first_year:
+        return plan.first_year, 1
+    if year > plan.last_year:
+        return plan.last_year, 12
+    return year, p
 
 
 def amount_of(planned: PlannedAmount | None) -> Amount | None:
@@ -74,6 +137,7 @@ def deletions(plan) -> list[dict]:
             m.YearAdjustment,
             m.NarrativeSection,
             m.StatedFigure,
+            m.PaperDiscrepancy,
         )
     ] + [
         (m.PlannedAmount, {"line_id__in": line_ids}),

@@ -73,7 +73,7 @@ from dashboards.figures.savings import (
     slippage_by_year,
     year_totals,
 )
-from dashboards.figures.selection import Selection, plan_calendar
+from dashboards.figures.selection import Selection, period_for_year, plan_calendar
 
 __all__ = [
     "MONTHS",
@@ -115,6 +115,7 @@ __all__ = [
     "line_figures",
     "month_range",
     "months_elapsed",
+    "period_for_year",
     "plan_calendar",
     "plan_figures",
     "plan_totals",

@@ -11,7 +11,13 @@ from decimal import Decimal
 
 from django.conf import settings
 
-from dashboards.figures.rules import kpi_rag, rate_per_10k, workforce_rate
+from dashboards.figures.rules import (
+    kpi_rag,
+    rate_per_10k,
+    stated_rate_differs,
+    target_in_force,
+    workforce_rate,
+)
 from plans.models import KPI, KpiPoint
 
 
@@ -19,8 +25,15 @@ from plans.models import KPI, KpiPoint
 class KpiValue:
     date: date
     value: Decimal
-    rate: Decimal | None = None
+    rate: Decimal | None = None  # computed: value / child population x 10,000
     label: str = ""
+    applies_from: date | None = None  # a target in force from this day to its date
+    stated_rate: Decimal | None = None  # the rate per 10,000 as the paper prints it
+
+    @property
+    def rate_differs(self) -> bool:
+        """The paper's printed rate disagrees with the computed one (at its precision)."""
+        return stated_rate_differs(self.rate, self.stated_rate)
 
 
 @dataclass
@@ -55,13 +68,41 @@ class KpiFigures:
 
     @property
     def target(self) -> KpiValue | None:
-        """The target for the latest actual's date: the nearest on or after it, else the last."""
-        if not self.targets:
-            return None
+        """The target in force at the latest actual's date (``rules.target_in_force``): the
+        one the actual is rated against. None when no target of this plan was in force."""
         if self.latest is None:
-            return self.targets[-1]
-        later = [t for t in self.targets if t.date >= self.latest.date]
-        return later[0] if later else self.targets[-1]
+            return None
+        return target_in_force(self.targets, self.latest.date)
+
+    @property
+    def next_target(self) -> KpiValue | None:
+        """The first target dated after the latest actual (or the first, with no actual)."""
+        after = self.latest.date if self.latest else None
+        later = [t for t in self.targets if after is None or t.date > after]
+        return later[0] if later else None
+
+    @property
+    def rating_note(self) -> str:
+        """Why a KPI is not rated, in words."""
+        if self.rag:
+            return ""
+        if self.latest is None:
+            return "no actual recorded"
+        if not self.targets:
+            if any(label.lower().startswith("previous") for label in self.comparators):
+                return "no target of this plan (the previous plan's is shown for comparison)"
+            return "no target set by this plan"
+        nxt = self.next_target
+        if nxt is not None:
+            on, by = f"{self.latest.date:%-d %b %Y}", f"{nxt.date:%-d %b %Y}"
+            return f"no target in force at {on}; next {nxt.value.normalize():f} by {by}"
+        return f"no target in force at {self.latest.date:%-d %b %Y}"
+
+    @property
+    def rate_differences(self) -> list[KpiValue]:
+        """Values whose printed rate per 10,000 differs from the computed rate."""
+        values = self.actuals + self.targets + [v for vs in self.comparators.values() for v in vs]
+        return [v for v in values if v.rate_differs]
 
     @property
     def rag(self) -> str:
@@ -136,7 +177,14 @@ def kpi_figures(plan, *, as_at: date | None, population: int | None) -> list[Kpi
         pop = population if kpi.per_child_population else None
         actuals, targets, comparators = [], [], defaultdict(list)
         for p in points.get(kpi.pk, []):
-            value = KpiValue(p.date, p.value, rate_per_10k(p.value, pop), p.label)
+            value = KpiValue(
+                p.date,
+                p.value,
+                rate_per_10k(p.value, pop),
+                p.label,
+                applies_from=p.applies_from,
+                stated_rate=p.stated_rate,
+            )
             if p.kind == KpiPoint.Kind.ACTUAL and (as_at is None or p.date <= as_at):
                 actuals.append(value)
             elif p.kind == KpiPoint.Kind.TARGET:

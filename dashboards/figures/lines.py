@@ -27,10 +27,13 @@ from dashboards.figures._base import MONTHS, SUM_FIELD, ZERO, _ids
 from dashboards.figures.rules import (
     RAG_LABELS,
     RAG_ORDER,
+    latest_recording,
     profile_value,
     rag_movement,
     slippage_cost,
+    start_period,
 )
+from dashboards.figures.savings import _known, minus_known
 from dashboards.figures.selection import Selection
 from plans.models import PlannedAmount, ProgressEntry, SavingsLine
 from recovery import fiscal
@@ -49,6 +52,7 @@ class LineFigures:
     previous_as_at: date | None = None
     rag: str = ""
     rag_previous: str = ""
+    start: int = 1  # the period delivery starts in the year (13: not in this year)
 
     @property
     def entry(self) -> dict | None:
@@ -79,12 +83,14 @@ class LineFigures:
 
     @property
     def start_period(self) -> int:
-        return self.line.start_period or 1
+        return self.start
+
+    @property
+    def starts_this_year(self) -> bool:
+        return self.start <= 12
 
     def _profile(self, value, period):
-        return profile_value(
-            value, start_period=self.start_period, period=period, factor=self.factor
-        )
+        return profile_value(value, start_period=self.start, period=period, factor=self.factor)
 
     @property
     def in_year_low(self):
@@ -100,45 +106,50 @@ class LineFigures:
 
     @property
     def month_of_delay(self):
-        return slippage_cost(self.planned_low, start_period=self.start_period, factor=self.factor)
+        if self.start > 12:
+            return None
+        return slippage_cost(self.planned_low, start_period=self.start, factor=self.factor)
 
     @staticmethod
-    def _split(entry) -> tuple[Decimal, Decimal]:
+    def _split(entry) -> tuple[Decimal | None, Decimal | None]:
+        """(achieved, achievable) of an entry: None where the entry does not report it."""
         if not entry or entry["achieved_to_date"] is None:
-            return ZERO, ZERO
+            return None, None
         if entry["basis"] == ProgressEntry.Basis.ACHIEVABLE:
-            return ZERO, entry["achieved_to_date"]
-        return entry["achieved_to_date"], ZERO
+            return None, entry["achieved_to_date"]
+        return entry["achieved_to_date"], None
 
     @property
-    def achieved(self) -> Decimal:
+    def achieved(self) -> Decimal | None:
         return self._split(self.achieved_entry)[0]
 
     @property
-    def anticipated(self) -> Decimal:
+    def anticipated(self) -> Decimal | None:
         return self._split(self.achieved_entry)[1]
 
     @property
-    def achieved_previous(self) -> Decimal:
+    def achieved_previous(self) -> Decimal | None:
         return self._split(self.previous)[0]
 
     @property
-    def achieved_movement(self) -> Decimal:
-        return self.achieved - self.achieved_previous
+    def achieved_movement(self) -> Decimal | None:
+        return minus_known(self.achieved, self.achieved_previous)
 
     @property
-    def delivered(self) -> Decimal:
+    def delivered(self) -> Decimal | None:
         """Achieved plus achievable: what the committee counts as found."""
-        return sum(self._split(self.achieved_entry), ZERO)
+        entry = self.achieved_entry
+        return entry["achieved_to_date"] if entry else None
 
     @property
-    def delivered_previous(self) -> Decimal:
-        return sum(self._split(self.previous), ZERO)
+    def delivered_previous(self) -> Decimal | None:
+        entry = self.previous
+        return entry["achieved_to_date"] if entry else None
 
     @property
     def delivery_variance(self) -> Decimal | None:
-        expected = self.expected_low
-        return None if expected is None else self.achieved - expected
+        """Achieved minus expected to date; unknown when either is."""
+        return minus_known(self.achieved, self.expected_low)
 
     @property
     def forecast(self) -> Decimal | None:
@@ -162,16 +173,7 @@ class LineFigures:
 
 
 def _latest(entries, up_to: date | None, *, having: str | None = None):
-    """The last of ``entries`` (in date order) dated up to ``up_to`` that records ``having``
-    (a RAG, an achieved to date, a forecast), or any if ``having`` is None. None when
-    ``up_to`` is None (no such date) or nothing qualifies."""
-    if up_to is None:
-        return None
-    found = None
-    for e in entries:
-        if e["as_at"] <= up_to and (having is None or e[having] not in (None, "")):
-            found = e
-    return found
+    return latest_recording(entries, up_to, having)
 
 
 def _previous_rag(line, rated_now, rated_before) -> str:
@@ -239,6 +241,7 @@ def line_figures(plan, sel: Selection, factor: Decimal) -> list[LineFigures]:
                 previous_as_at=sel.previous_as_at,
                 rag=rated["rag"] if rated else line.rag,
                 rag_previous=_previous_rag(line, rated, rated_before),
+                start=start_period(line.start_period, plan.savings_start, sel.year),
             )
         )
     return out
@@ -247,26 +250,38 @@ def line_figures(plan, sel: Selection, factor: Decimal) -> list[LineFigures]:
 def expected_profile(plans, year: str) -> dict[int, list[tuple[Decimal, Decimal]]]:
     """Sum of planned x months delivering, per plan and period (P1..P12), low and high, for
     the lines counting towards target. Divide by 12 and apply the factor to get expected to
-    date. One query, aggregated in the database."""
-    start = Coalesce(F("line__start_period"), Value(1))
+    date. Each line delivers from its start month, else from the plan's stated start (see
+    ``rules.start_period``). One query, aggregated in the database."""
+    plan_list = [p for p in plans if not isinstance(p, int)]
+    defaults = [
+        When(line__plan_id=p.pk, then=Value(start_period(None, p.savings_start, year)))
+        for p in plan_list
+        if start_period(None, p.savings_start, year) != 1
+    ]
+    plan_start = Case(*defaults, default=Value(1)) if defaults else Value(1)
     aggregates = {}
     for p in MONTHS:
-        delivering = Q(line__start_period__isnull=True) | Q(line__start_period__lte=p)
         for end in ("low", "high"):
-            value = ExpressionWrapper(F(end) * (Value(p + 1) - start), output_field=SUM_FIELD)
+            value = ExpressionWrapper(F(end) * (Value(p + 1) - F("start")), output_field=SUM_FIELD)
+            # Nothing is expected before a line starts (0, known); a TBC line has no figure.
             aggregates[f"{end}{p}"] = Sum(
-                Case(When(delivering, then=value), output_field=SUM_FIELD)
+                Case(
+                    When(start__lte=p, then=value),
+                    When(**{f"{end}__isnull": False}, then=Value(ZERO)),
+                    output_field=SUM_FIELD,
+                )
             )
     rows = (
         PlannedAmount.objects.filter(
             line__plan_id__in=_ids(plans), year=year, line__counts_towards_target=True
         )
+        .annotate(start=Coalesce(F("line__start_period"), plan_start))
         .values("line__plan_id")
         .annotate(**aggregates)
         .order_by()
     )
     return {
-        r["line__plan_id"]: [(to_decimal(r[f"low{p}"]), to_decimal(r[f"high{p}"])) for p in MONTHS]
+        r["line__plan_id"]: [(_known(r[f"low{p}"]), _known(r[f"high{p}"])) for p in MONTHS]
         for r in rows
     }
 

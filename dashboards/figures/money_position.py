@@ -171,6 +171,34 @@ class ForecastFigures:
     def this_period(self) -> list[ForecastPoint]:
         return [p for p in self.points if p.period == self.period]
 
+    @property
+    def mitigations(self) -> list[Mitigation]:
+        """Where a month records the position before and after reserves and other savings:
+        the effect of those at that date (a basis, not a movement between months)."""
+        S = OverspendForecast.Scenario
+        gross = {(p.service_area, p.period): p for p in self.points if p.scenario == S.GROSS}
+        out = []
+        for p in self.points:
+            if p.scenario == S.NET and (p.service_area, p.period) in gross:
+                out.append(Mitigation(gross[(p.service_area, p.period)], p))
+        return out
+
+
+@dataclass
+class Mitigation:
+    """The position before and after reserves and other savings in one month."""
+
+    gross: ForecastPoint
+    net: ForecastPoint
+
+    @property
+    def effect(self) -> Decimal:
+        return self.net.variance - self.gross.variance
+
+    @property
+    def label(self) -> str:
+        return f"{self.gross.service_area or 'Whole service'}, {self.gross.label}"
+
 
 @dataclass
 class PressureMonth:
@@ -240,7 +268,20 @@ class FundingPosition:
         return self.total(Funding.Kind.RESERVE_REPAYMENT)
 
     @property
-    def outstanding(self) -> Decimal:
+    def owed(self) -> Decimal:
+        """Reserves the plan says are to be repaid, with no agreed repayment plan."""
+        return self.total(Funding.Kind.RESERVE_OWED)
+
+    @property
+    def repayment_agreed(self) -> bool:
+        return not self.owed
+
+    @property
+    def outstanding(self) -> Decimal | None:
+        """Reserves drawn and not yet repaid; None where the plan owes reserves with no
+        agreed repayment plan (how much is repaid, and when, is not known)."""
+        if self.owed:
+            return None
         return self.drawn - self.repaid
 
     @property

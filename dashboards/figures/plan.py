@@ -31,11 +31,13 @@ from dashboards.figures.savings import (
     PlanTotals,
     Reconciliation,
     YearTotals,
+    add_known,
+    minus_known,
     plan_totals,
     reconcile,
 )
 from dashboards.figures.selection import Selection
-from plans.models import Commentary, Risk
+from plans.models import Commentary, PaperDiscrepancy, Risk
 from recovery import fiscal
 from recovery.money import PENNY
 
@@ -76,6 +78,20 @@ class PlanFigures:
     risks: list
     commentary: list
     reconciliation: list[Reconciliation]
+    discrepancies: list
+
+    @property
+    def recorded_in_year(self) -> bool:
+        """Anything recorded in the selected year up to the period: progress, a forecast, a
+        KPI actual or a cost pressure."""
+        sel = self.sel
+        start = fiscal.year_start(sel.year)
+        return bool(
+            any(x.entries for x in self.lines + self.outside_lines)
+            or self.forecasts.points
+            or any(m.year == sel.year and m.period <= sel.period for m in self.pressures)
+            or any(start <= v.date <= sel.as_at for k in self.kpis for v in k.actuals)
+        )
 
     @property
     def year(self) -> YearTotals:
@@ -86,20 +102,25 @@ class PlanFigures:
         return self.plan.authority.child_population
 
     @property
-    def expected_low(self) -> Decimal:
+    def expected_low(self) -> Decimal | None:
         return self.profile[self.sel.period - 1][0]
 
     @property
-    def expected_high(self) -> Decimal:
+    def expected_high(self) -> Decimal | None:
         return self.profile[self.sel.period - 1][1]
 
     @property
-    def expected_in_year(self) -> tuple[Decimal, Decimal]:
+    def expected_in_year(self) -> tuple[Decimal | None, Decimal | None]:
         return self.profile[11]
 
     @property
-    def delivery_variance(self) -> Decimal:
-        return self.year.achieved - self.expected_low
+    def delivery_variance(self) -> Decimal | None:
+        """Achieved minus expected to date, known only when every line with a planned amount
+        has reported an achieved figure (a partial sum is not compared with the whole)."""
+        y = self.year
+        if not y.lines or y.lines_achieved != y.lines:
+            return None
+        return minus_known(y.achieved, self.expected_low)
 
     @property
     def months(self) -> list[dict]:
@@ -118,7 +139,17 @@ class PlanFigures:
 
     @property
     def achieved_share(self) -> Decimal | None:
+        """Achieved on lines with a planned amount, as a share of their planned total."""
         return share(self.year.achieved, self.year.planned_low)
+
+    @property
+    def reporting_note(self) -> str:
+        """Which lines the achieved figure covers, in words."""
+        y = self.year
+        if not y.lines:
+            return ""
+        tbc = f" ({y.tbc_lines} TBC)" if y.tbc_lines else ""
+        return f"on {y.lines_achieved} of {y.lines} lines with a planned amount{tbc}"
 
     @property
     def pressures_in_year(self) -> Decimal:
@@ -140,15 +171,20 @@ class PlanFigures:
         return sorted((y, v) for y, v in years.items() if v)
 
     @property
-    def net_at_risk_low(self) -> Decimal:
-        """Planned - (achieved + anticipated) + in-year pressures."""
+    def net_at_risk_low(self) -> Decimal | None:
+        """Planned - (achieved + anticipated) + in-year pressures; known only when every line
+        with a planned amount has reported what it achieved or can achieve."""
         y = self.year
-        return y.planned_low - (y.achieved + y.anticipated) + self.pressures_in_year
+        if not y.all_reported:
+            return None
+        return add_known(minus_known(y.planned_low, y.found), self.pressures_in_year)
 
     @property
-    def net_at_risk_high(self) -> Decimal:
+    def net_at_risk_high(self) -> Decimal | None:
         y = self.year
-        return y.planned_high - (y.achieved + y.anticipated) + self.pressures_in_year
+        if not y.all_reported:
+            return None
+        return add_known(minus_known(y.planned_high, y.found), self.pressures_in_year)
 
     @property
     def red_amber_lines(self) -> list[LineFigures]:
@@ -168,6 +204,37 @@ class PlanFigures:
     @property
     def differences(self) -> list[Reconciliation]:
         return [r for r in self.reconciliation if r.agrees is False]
+
+    @property
+    def agreements(self) -> list[Reconciliation]:
+        return [r for r in self.reconciliation if r.agrees]
+
+    @property
+    def rate_differences(self) -> list[tuple]:
+        """(KPI, value) where the paper's printed rate per 10,000 differs from the computed."""
+        return [(k, v) for k in self.kpis for v in k.rate_differences]
+
+    @property
+    def reconciliation_summary(self) -> str:
+        """The stated-vs-computed check in one sentence, counting the paper's own doubts."""
+        parts = []
+        checked = len(self.agreements) + len(self.differences)
+        if checked:
+            parts.append(
+                f"{len(self.agreements)} of {checked} stated totals that can be computed agree"
+            )
+            if self.differences:
+                parts[-1] += f"; {len(self.differences)} differ"
+        if self.discrepancies:
+            n = len(self.discrepancies)
+            parts.append(f"the paper disagrees with itself in {n} place{'s' * (n != 1)}")
+        if self.rate_differences:
+            n = len(self.rate_differences)
+            parts.append(f"{n} printed rate{'s' * (n != 1)} per 10,000 differ from the computed")
+        if not parts:
+            return "The paper states no totals to check."
+        text = "; ".join(parts)
+        return text[0].upper() + text[1:] + "."
 
     @property
     def changes(self) -> list[Change]:
@@ -197,7 +264,7 @@ class PlanFigures:
                 )
         if self.sel.previous:
             for x in self.lines + self.outside_lines:
-                if x.delivered != x.delivered_previous:
+                if x.delivered != x.delivered_previous and x.delivered is not None:
                     out.append(
                         Change(
                             "Savings achieved or achievable",
@@ -252,8 +319,9 @@ def _delivered_by_period(lines: list[LineFigures], sel: Selection):
         got = [
             LineFigures._split(_latest(x.entries, end, having="achieved_to_date")) for x in lines
         ]
-        achieved[p - 1] = sum((a for a, _ in got), ZERO)
-        delivered[p - 1] = sum((a + b for a, b in got), ZERO)
+        for a, b in got:
+            achieved[p - 1] = add_known(achieved[p - 1], a)
+            delivered[p - 1] = add_known(delivered[p - 1], add_known(a, b))
     return achieved, delivered
 
 
@@ -263,11 +331,12 @@ def plan_figures(plan, sel: Selection) -> PlanFigures:
     totals = plan_totals([plan], as_at=sel.as_at)[plan.pk]
     year = totals.years.get(sel.year) or YearTotals(sel.year)
     lines = line_figures(plan, sel, year.factor)
-    raw = expected_profile([plan], sel.year).get(plan.pk, [(ZERO, ZERO)] * 12)
-    profile = [
-        ((low * year.factor / 12).quantize(PENNY), (high * year.factor / 12).quantize(PENNY))
-        for low, high in raw
-    ]
+    raw = expected_profile([plan], sel.year).get(plan.pk, [(None, None)] * 12)
+
+    def monthly(total):
+        return None if total is None else (total * year.factor / 12).quantize(PENNY)
+
+    profile = [(monthly(low), monthly(high)) for low, high in raw]
     counting = [x for x in lines if x.line.counts_towards_target]
     achieved, anticipated = _delivered_by_period(counting, sel)
     return PlanFigures(
@@ -293,4 +362,7 @@ def plan_figures(plan, sel: Selection) -> PlanFigures:
             .order_by("role")
         ),
         reconciliation=reconcile(plan, totals=totals),
+        discrepancies=list(
+            PaperDiscrepancy.objects.filter(plan=plan).select_related("line").order_by("key")
+        ),
     )

@@ -6,11 +6,14 @@ No queries here; the other modules apply these rules to what they read.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
 
 from plans.models import KPI
+from recovery import fiscal
 from recovery.money import PENNY
 
 RATE_PLACES = Decimal("0.1")
@@ -25,9 +28,25 @@ RAG_LABELS = {
 _RAG_RANK = {"red": 0, "amber": 1, "green": 2, "blue": 3}
 
 
-def months_elapsed(start_period: int | None, period: int) -> int:
-    """Months a line has been delivering by the end of ``period`` (it starts in P1 unless set)."""
-    return max(0, period - (start_period or 1) + 1)
+def start_period(line_start: int | None, plan_start: date | None, year: str) -> int:
+    """The period from which a line is expected to deliver in ``year``: its own start month;
+    else, where the paper states when the plan's savings start, that month in its year (13,
+    nothing at all, in a year before it; P1 in later years); else P1."""
+    if line_start:
+        return line_start
+    if plan_start is not None:
+        start_year = fiscal.financial_year(plan_start)
+        if year == start_year:
+            return fiscal.period(plan_start)
+        if year < start_year:
+            return 13
+    return 1
+
+
+def months_elapsed(start: int | None, period: int) -> int:
+    """Months a line has been delivering by the end of ``period`` (it starts in P1 unless set;
+    13 means not in this year)."""
+    return max(0, period - (start or 1) + 1)
 
 
 def profile_value(annual, *, start_period, period, factor=Decimal(1)) -> Decimal | None:
@@ -113,3 +132,41 @@ def rag_movement(before: str, after: str) -> str:
     if not after:
         return "no longer rated"
     return "improved" if _RAG_RANK[after] > _RAG_RANK[before] else "worsened"
+
+
+def latest_recording(entries: Sequence[dict], up_to: date | None, having: str | None = None):
+    """The one "latest progress" rule: the last of ``entries`` (in date order) dated up to
+    ``up_to`` that records ``having`` (an achieved to date, a forecast, a RAG, a comment), or
+    the last of any kind when ``having`` is None. A later entry that records only a comment
+    neither blanks nor zeroes a figure recorded before it. None when ``up_to`` is None or
+    nothing qualifies."""
+    if up_to is None:
+        return None
+    found = None
+    for e in entries:
+        if e["as_at"] <= up_to and (having is None or e[having] not in (None, "")):
+            found = e
+    return found
+
+
+def target_in_force(targets: Sequence, day: date | None):
+    """The target in force on ``day``: one whose period (``applies_from`` to its date) holds
+    the day, else the latest milestone already passed. A milestone still to come ("40
+    placements by March 2015") is not in force before its date, so an actual recorded
+    earlier is not rated against it. ``targets`` are in date order."""
+    if day is None:
+        return None
+    windows = [t for t in targets if t.applies_from and t.applies_from <= day <= t.date]
+    if windows:
+        return max(windows, key=lambda t: t.applies_from)
+    passed = [t for t in targets if t.date <= day]
+    return passed[-1] if passed else None
+
+
+def stated_rate_differs(computed: Decimal | None, stated: Decimal | None) -> bool:
+    """A rate the paper prints differs from the computed one at the paper's own precision
+    (111 against 111.0 agrees; 97 against 96.3 differs)."""
+    if computed is None or stated is None:
+        return False
+    places = Decimal(1).scaleb(min(0, stated.normalize().as_tuple().exponent))
+    return computed.quantize(places) != stated.quantize(places)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Count, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, Exists, OuterRef, Q, Subquery, Sum
 
 from dashboards.figures._base import ZERO, _ids
 from plans.models import CostPressure, PlannedAmount, ProgressEntry, StatedFigure, YearAdjustment
@@ -20,35 +20,87 @@ from recovery.money import PENNY, to_decimal
 # Planned, adjusted, achieved, gap per plan and year
 
 
+def add_known(a: Decimal | None, b: Decimal | None) -> Decimal | None:
+    """Sum two figures either of which may be unknown: unknown only when both are."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a + b
+
+
+def minus_known(a: Decimal | None, b: Decimal | None) -> Decimal | None:
+    """A difference of two figures: unknown when either is (unknown is never zero)."""
+    if a is None or b is None:
+        return None
+    return a - b
+
+
 @dataclass
 class YearTotals:
-    """The headline savings figures of one plan (or a set of plans) for one financial year."""
+    """The headline savings figures of one plan (or a set of plans) for one financial year.
+
+    Every money figure is ``None`` when nothing supports it: no line with a planned figure
+    (planned), no line reporting (achieved, anticipated, forecast). The counts say which lines
+    each figure covers: ``lines`` have a planned amount in the year (``tbc_lines`` of them TBC);
+    ``lines_achieved`` report an achieved figure, ``lines_found`` an achieved or achievable
+    one, ``lines_forecast`` a forecast. Achieved on lines with no planned amount in the year is
+    kept apart (``unplanned_achieved``), never added to a ratio over lines that have one.
+    """
 
     year: str
-    planned_low: Decimal = ZERO
-    planned_high: Decimal = ZERO
+    planned_low: Decimal | None = None
+    planned_high: Decimal | None = None
     tbc_lines: int = 0
     lines: int = 0
     factor: Decimal = Decimal("1")
-    adjusted_low: Decimal = ZERO
-    adjusted_high: Decimal = ZERO
-    achieved: Decimal = ZERO
-    anticipated: Decimal = ZERO  # recorded as achievable, not yet achieved
-    forecast: Decimal = ZERO
+    adjusted_low: Decimal | None = None
+    adjusted_high: Decimal | None = None
+    achieved: Decimal | None = None
+    anticipated: Decimal | None = None  # recorded as achievable, not yet achieved
+    forecast: Decimal | None = None
+    lines_achieved: int = 0
+    lines_found: int = 0
+    lines_forecast: int = 0
     lines_with_progress: int = 0
+    unplanned_achieved: Decimal | None = None
+    unplanned_lines: int = 0
 
     @property
     def is_range(self) -> bool:
         return self.planned_low != self.planned_high
 
     @property
-    def gap_low(self) -> Decimal:
-        """Planned (low) minus achieved: what is still to find."""
-        return self.planned_low - self.achieved
+    def lines_with_figure(self) -> int:
+        return self.lines - self.tbc_lines
 
     @property
-    def gap_high(self) -> Decimal:
-        return self.planned_high - self.achieved
+    def found(self) -> Decimal | None:
+        """Achieved plus achievable: what the committee counts as found."""
+        return add_known(self.achieved, self.anticipated)
+
+    @property
+    def all_reported(self) -> bool:
+        """Every line with a planned amount in the year has reported achieved (or achievable)."""
+        return self.lines > 0 and self.lines_found == self.lines
+
+    @property
+    def unreported_lines(self) -> int:
+        return self.lines - self.lines_found
+
+    @property
+    def gap_low(self) -> Decimal | None:
+        """Planned (low) minus achieved: what is still to find. Known only when every line
+        with a planned amount has reported an achieved figure; otherwise not known."""
+        if self.lines_achieved != self.lines or not self.lines:
+            return None
+        return minus_known(self.planned_low, self.achieved)
+
+    @property
+    def gap_high(self) -> Decimal | None:
+        if self.lines_achieved != self.lines or not self.lines:
+            return None
+        return minus_known(self.planned_high, self.achieved)
 
     def add(self, other: YearTotals) -> None:
         for name in (
@@ -59,23 +111,41 @@ class YearTotals:
             "achieved",
             "anticipated",
             "forecast",
+            "unplanned_achieved",
+        ):
+            setattr(self, name, add_known(getattr(self, name), getattr(other, name)))
+        for name in (
+            "tbc_lines",
+            "lines",
+            "lines_achieved",
+            "lines_found",
+            "lines_forecast",
+            "lines_with_progress",
+            "unplanned_lines",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.tbc_lines += other.tbc_lines
-        self.lines += other.lines
-        self.lines_with_progress += other.lines_with_progress
 
     def as_json(self) -> dict:
+        def money(value):
+            return None if value is None else str(value)
+
         return {
-            "planned_low": str(self.planned_low),
-            "planned_high": str(self.planned_high),
+            "planned_low": money(self.planned_low),
+            "planned_high": money(self.planned_high),
             "tbc_lines": self.tbc_lines,
-            "adjusted_low": str(self.adjusted_low),
-            "adjusted_high": str(self.adjusted_high),
-            "achieved": str(self.achieved),
-            "anticipated": str(self.anticipated),
-            "gap_low": str(self.gap_low),
-            "gap_high": str(self.gap_high),
+            "lines": self.lines,
+            "adjusted_low": money(self.adjusted_low),
+            "adjusted_high": money(self.adjusted_high),
+            "achieved": money(self.achieved),
+            "anticipated": money(self.anticipated),
+            "forecast": money(self.forecast),
+            "gap_low": money(self.gap_low),
+            "gap_high": money(self.gap_high),
+            "lines_achieved": self.lines_achieved,
+            "lines_found": self.lines_found,
+            "lines_forecast": self.lines_forecast,
+            "unplanned_achieved": money(self.unplanned_achieved),
+            "unplanned_lines": self.unplanned_lines,
         }
 
 
@@ -106,6 +176,11 @@ def latest_progress(plan_ids: Iterable[int], as_at: date | None = None):
     return entries.filter(pk=_latest_entry_with("achieved_to_date", as_at))
 
 
+def _known(value) -> Decimal | None:
+    """A sum from the database: None (nothing to sum) stays unknown."""
+    return None if value is None else to_decimal(value)
+
+
 def year_totals(plans, *, as_at: date | None = None) -> dict[int, dict[str, YearTotals]]:
     """``{plan_id: {"2017/18": YearTotals}}`` for every year of every plan. Three queries.
 
@@ -113,7 +188,7 @@ def year_totals(plans, *, as_at: date | None = None) -> dict[int, dict[str, Year
     ``SavingsLine.counts_towards_target``). Achieved is the achieved to date of each line's
     latest entry in the year that records one (an entry marked achievable counts as
     anticipated); the forecast is that of its latest entry that records a forecast. Lines with
-    progress counts every line with any entry in the year.
+    progress counts every line with any entry in the year. A figure no line reports is None.
     """
     plan_list = list(plans)
     ids = _ids(plan_list)
@@ -139,7 +214,7 @@ def year_totals(plans, *, as_at: date | None = None) -> dict[int, dict[str, Year
     )
     for row in planned:
         t = slot(row["line__plan_id"], row["year"])
-        t.planned_low, t.planned_high = to_decimal(row["low"]), to_decimal(row["high"])
+        t.planned_low, t.planned_high = _known(row["low"]), _known(row["high"])
         t.tbc_lines, t.lines = row["tbc"], row["n"]
 
     for adj in YearAdjustment.objects.filter(plan_id__in=ids).values("plan_id", "year", "factor"):
@@ -148,30 +223,47 @@ def year_totals(plans, *, as_at: date | None = None) -> dict[int, dict[str, Year
     entries = ProgressEntry.objects.filter(counting, line__plan_id__in=ids)
     if as_at is not None:
         entries = entries.filter(as_at__lte=as_at)
+    targeted = Exists(PlannedAmount.objects.filter(line=OuterRef("line"), year=OuterRef("year")))
+    entries = entries.annotate(targeted=targeted)
     achieved_entry = Q(pk=_latest_entry_with("achieved_to_date", as_at))
     forecast_entry = Q(pk=_latest_entry_with("forecast", as_at))
+    on_target = Q(targeted=True)
     Basis = ProgressEntry.Basis
+    achieved_q = on_target & achieved_entry & Q(basis=Basis.ACHIEVED)
+    anticipated_q = on_target & achieved_entry & Q(basis=Basis.ACHIEVABLE)
+    unplanned_q = Q(targeted=False) & achieved_entry & Q(basis=Basis.ACHIEVED)
     progress = (
         entries.values("line__plan_id", "year")
         .annotate(
-            achieved=Sum("achieved_to_date", filter=achieved_entry & Q(basis=Basis.ACHIEVED)),
-            anticipated=Sum("achieved_to_date", filter=achieved_entry & Q(basis=Basis.ACHIEVABLE)),
-            forecast=Sum("forecast", filter=forecast_entry),
+            achieved=Sum("achieved_to_date", filter=achieved_q),
+            anticipated=Sum("achieved_to_date", filter=anticipated_q),
+            forecast=Sum("forecast", filter=on_target & forecast_entry),
+            n_achieved=Count("line", distinct=True, filter=achieved_q),
+            n_found=Count("line", distinct=True, filter=on_target & achieved_entry),
+            n_forecast=Count("line", distinct=True, filter=on_target & forecast_entry),
+            unplanned=Sum("achieved_to_date", filter=unplanned_q),
+            n_unplanned=Count("line", distinct=True, filter=unplanned_q),
             n=Count("line", distinct=True),
         )
         .order_by()
     )
     for row in progress:
         t = slot(row["line__plan_id"], row["year"])
-        t.achieved = to_decimal(row["achieved"])
-        t.anticipated = to_decimal(row["anticipated"])
-        t.forecast = to_decimal(row["forecast"])
+        t.achieved = _known(row["achieved"])
+        t.anticipated = _known(row["anticipated"])
+        t.forecast = _known(row["forecast"])
+        t.lines_achieved = row["n_achieved"]
+        t.lines_found = row["n_found"]
+        t.lines_forecast = row["n_forecast"]
+        t.unplanned_achieved = _known(row["unplanned"])
+        t.unplanned_lines = row["n_unplanned"]
         t.lines_with_progress = row["n"]
 
     for years in result.values():
         for t in years.values():
-            t.adjusted_low = (t.planned_low * t.factor).quantize(PENNY)
-            t.adjusted_high = (t.planned_high * t.factor).quantize(PENNY)
+            if t.planned_low is not None:
+                t.adjusted_low = (t.planned_low * t.factor).quantize(PENNY)
+                t.adjusted_high = (t.planned_high * t.factor).quantize(PENNY)
     for pid in result:
         result[pid] = dict(sorted(result[pid].items()))
     return result
@@ -223,6 +315,15 @@ class Reconciliation:
     computed_low: Decimal | None
     computed_high: Decimal | None
     notes: str = ""
+    computable: bool = False  # the app computes this measure (though it may be unreported)
+
+    @property
+    def status(self) -> str:
+        """"Agrees", "Differs", "Not reported" (computable, nothing recorded) or "Not
+        computed" (a figure the app does not compute)."""
+        if self.agrees is None:
+            return "Not reported" if self.computable else "Not computed"
+        return "Agrees" if self.agrees else "Differs"
 
     @property
     def checked(self) -> bool:
@@ -259,7 +360,7 @@ def reconcile(plan, *, totals: PlanTotals | None = None) -> list[Reconciliation]
     line_progress: dict[tuple[int, str], tuple[Decimal, Decimal]] = {}
     for entry in latest_progress([plan.pk]).values("line_id", "year", "achieved_to_date", "basis"):
         amount = to_decimal(entry["achieved_to_date"])
-        achieved = amount if entry["basis"] == ProgressEntry.Basis.ACHIEVED else ZERO
+        achieved = amount if entry["basis"] == ProgressEntry.Basis.ACHIEVED else None
         line_progress[(entry["line_id"], entry["year"])] = (achieved, amount)
     out = []
     M = StatedFigure.Measure
@@ -267,7 +368,7 @@ def reconcile(plan, *, totals: PlanTotals | None = None) -> list[Reconciliation]
         low = high = None
         year_t = totals.years.get(figure.year) if figure.year else totals.total
         if figure.line_id and figure.measure in (M.ACHIEVED, M.ANTICIPATED):
-            achieved, anticipated = line_progress.get((figure.line_id, figure.year), (ZERO, ZERO))
+            achieved, anticipated = line_progress.get((figure.line_id, figure.year), (None, None))
             low = high = achieved if figure.measure == M.ACHIEVED else anticipated
         elif figure.measure == M.PLANNED and year_t:
             low, high = year_t.planned_low, year_t.planned_high
@@ -276,7 +377,7 @@ def reconcile(plan, *, totals: PlanTotals | None = None) -> list[Reconciliation]
         elif figure.measure == M.ACHIEVED and year_t:
             low = high = year_t.achieved
         elif figure.measure == M.ANTICIPATED and year_t:
-            low = high = year_t.achieved + year_t.anticipated
+            low = high = year_t.found
         elif figure.measure == M.GAP and year_t:
             low, high = year_t.gap_low, year_t.gap_high
         elif figure.measure == M.SLIPPAGE:
@@ -295,6 +396,7 @@ def reconcile(plan, *, totals: PlanTotals | None = None) -> list[Reconciliation]
                 computed_low=low,
                 computed_high=high,
                 notes=figure.notes,
+                computable=figure.measure != M.OTHER,
             )
         )
     return out

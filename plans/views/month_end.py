@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -14,6 +12,7 @@ from django.views.generic import TemplateView
 from plans import month_end, services
 from plans.forms import MoneyField
 from plans.models import RAG, ProgressEntry
+from plans.selectors import month_end_month
 from recovery import fiscal
 from recovery.access import get_plan
 
@@ -88,11 +87,8 @@ class MonthEndView(TemplateView):
     def month(self) -> tuple[str, int]:
         source = self.request.POST if self.request.method == "POST" else self.request.GET
         years = self.plan.years
-        today = date.today()
-        default_year = fiscal.financial_year(today)
-        default_period = fiscal.period(today)
-        if default_year not in years:
-            default_year, default_period = years[0], 12
+        # The month after the latest with anything recorded (the as-at rule).
+        default_year, default_period = month_end_month(self.plan)
         year = source.get("year") or default_year
         if year not in years:
             year = default_year
