@@ -100,7 +100,7 @@ class SummaryRow:
     label: str
     low: Decimal | int | None
     high: Decimal | None = None
-    unit: str = "money"  # "money" or "count"
+    unit: str = "money"  # "money", "count", or "text" (the note is the figure)
     rag: str | None = None  # None: no rating applies
     note: str = ""
 
@@ -109,59 +109,133 @@ class SummaryRow:
         return self.high is not None and self.high != self.low
 
 
-def _direction(value: Decimal, ahead: str, behind: str, level: str) -> str:
+def _direction(value: Decimal | None, ahead: str, behind: str, level: str) -> str:
+    if value is None:
+        return ""
     return ahead if value > 0 else behind if value < 0 else level
 
 
+NOT_REPORTED = "not reported"
+
+
+def _unknown(note: str, why: str) -> str:
+    return f"{note}; {why}" if note else why
+
+
 def summary_rows(f: fg.PlanFigures) -> list[SummaryRow]:
-    """The headline figures, in the order tiles, report and workbook show them."""
+    """The headline figures, in the order tiles, report and workbook show them. A figure
+    nothing supports is None (shown as not reported, an empty cell in the workbook), with a
+    note saying why; a year with no savings planned says so in one row."""
     y, sel = f.year, f.sel
-    tbc = f"; {y.tbc_lines} to be confirmed (TBC)" if y.tbc_lines else ""
-    rows = [
-        SummaryRow(
-            f"Planned savings {sel.year}",
-            y.planned_low,
-            y.planned_high,
-            note=f"{y.lines} savings line{'s' * (y.lines != 1)}{tbc}",
-        ),
-    ]
-    if y.factor != 1:
+    rows: list[SummaryRow] = []
+    if not y.lines:
+        plan_years = ", ".join(f.plan.years)
         rows.append(
             SummaryRow(
-                f"In-year adjusted {sel.year}",
-                y.adjusted_low,
-                y.adjusted_high,
-                note=f"{(y.factor * 100).normalize():f}% of planned, for gradual delivery in the "
-                f"year",
+                f"Savings {sel.year}",
+                None,
+                unit="text",
+                note=f"no savings are planned in {sel.year} (the plan's years: {plan_years})",
             )
         )
-    low, high = f.expected_in_year
-    rows += [
-        SummaryRow("Expected in the year (monthly profile)", low, high),
-        SummaryRow(f"Expected to date at {sel.label}", f.expected_low, f.expected_high),
-        SummaryRow(
-            "Achieved to date",
-            y.achieved,
-            note=f"{f.achieved_share}% of planned" if f.achieved_share is not None else "",
-        ),
-        SummaryRow("Achievable, not yet achieved", y.anticipated),
-        SummaryRow(
-            "Delivery variance (achieved – expected to date)",
-            f.delivery_variance,
-            note=_direction(
-                f.delivery_variance, "ahead of the profile", "behind the profile", "on the profile"
+    else:
+        tbc = f"; {y.tbc_lines} to be confirmed (TBC)" if y.tbc_lines else ""
+        rows.append(
+            SummaryRow(
+                f"Planned savings {sel.year}",
+                y.planned_low,
+                y.planned_high,
+                note=f"{y.lines} savings line{'s' * (y.lines != 1)}{tbc}",
+            )
+        )
+        if y.factor != 1:
+            rows.append(
+                SummaryRow(
+                    f"In-year adjusted {sel.year}",
+                    y.adjusted_low,
+                    y.adjusted_high,
+                    note=f"{(y.factor * 100).normalize():f}% of planned, for gradual delivery "
+                    "in the year",
+                )
+            )
+        low, high = f.expected_in_year
+        start = f.plan.savings_start
+        starts = f"; savings expected from {start:%B %Y}" if start else ""
+        rows += [
+            SummaryRow(
+                "Expected in the year (monthly profile)",
+                low,
+                high,
+                note=f"from each line's start month{starts}",
             ),
-        ),
-        SummaryRow("Gap (planned – achieved)", y.gap_low, y.gap_high),
-        SummaryRow(f"In-year cost pressures {sel.year}", f.pressures_in_year),
-        SummaryRow(
-            "Net at risk (planned – achieved or achievable + pressures)",
-            f.net_at_risk_low,
-            f.net_at_risk_high,
-        ),
-    ]
-    if y.lines_with_progress:
-        rows.append(SummaryRow("Savings forecast for the year", y.forecast))
+            SummaryRow(f"Expected to date at {sel.label}", f.expected_low, f.expected_high),
+        ]
+        share = f"; {f.achieved_share}% of their planned" if f.achieved_share is not None else ""
+        rows.append(
+            SummaryRow(
+                "Achieved to date",
+                y.achieved,
+                note=f"{f.reporting_note}{share}"
+                if y.achieved is not None
+                else f"{NOT_REPORTED}: no line has reported an achieved figure in {sel.year}",
+            )
+        )
+        if y.anticipated is not None:
+            rows.append(SummaryRow("Achievable, not yet achieved", y.anticipated))
+        if y.unplanned_achieved is not None:
+            rows.append(
+                SummaryRow(
+                    "Achieved on lines with no target this year",
+                    y.unplanned_achieved,
+                    note=f"{y.unplanned_lines} line{'s' * (y.unplanned_lines != 1)}; not in "
+                    "the achieved figure or its share",
+                )
+            )
+        waiting = (
+            f"{NOT_REPORTED}: {y.lines - y.lines_achieved} of {y.lines} lines have not "
+            f"reported an achieved figure in {sel.year}"
+        )
+        rows += [
+            SummaryRow(
+                "Delivery variance (achieved – expected to date)",
+                f.delivery_variance,
+                note=_direction(
+                    f.delivery_variance,
+                    "ahead of the profile",
+                    "behind the profile",
+                    "on the profile",
+                )
+                or waiting,
+            ),
+            SummaryRow(
+                "Gap (planned – achieved)",
+                y.gap_low,
+                y.gap_high,
+                note="" if y.gap_low is not None else waiting,
+            ),
+        ]
+    rows.append(SummaryRow(f"In-year cost pressures {sel.year}", f.pressures_in_year))
+    if y.lines:
+        rows.append(
+            SummaryRow(
+                "Net at risk (planned – achieved or achievable + pressures)",
+                f.net_at_risk_low,
+                f.net_at_risk_high,
+                note=""
+                if f.net_at_risk_low is not None
+                else f"{NOT_REPORTED}: {y.unreported_lines} of {y.lines} lines have not "
+                f"reported what they achieved or can achieve",
+            )
+        )
+        rows.append(
+            SummaryRow(
+                "Savings forecast for the year",
+                y.forecast,
+                note=f"on {y.lines_forecast} of {y.lines} lines"
+                if y.forecast is not None
+                else f"{NOT_REPORTED}: no line has a forecast for {sel.year}",
+            )
+        )
     head = f.forecasts.headline
     if head:
         kind = _direction(head.variance, "overspend", "underspend", "on budget")
@@ -187,21 +261,43 @@ def summary_rows(f: fg.PlanFigures) -> list[SummaryRow]:
             SummaryRow(
                 "Forecast variance",
                 None,
-                note=f"no overspend forecast recorded for {sel.year} by {sel.label}",
+                note=f"{NOT_REPORTED}: no overspend forecast recorded for {sel.year} by "
+                f"{sel.label}",
             )
         )
-    rows.append(
-        SummaryRow(
-            "Slippage cost recorded (all months)",
-            f.slippage_total,
-            note="; ".join(f"{yr}: {format_money(v)}" for yr, v in f.slippage_years),
+    for m in f.forecasts.mitigations:
+        rows.append(
+            SummaryRow(
+                f"Effect of reserves and other savings: {m.label}",
+                m.effect,
+                note=f"{format_money(m.gross.variance)} before, {format_money(m.net.variance)} "
+                "after, at the same date (a basis, not a movement)",
+            )
         )
-    )
-    rows += [
-        SummaryRow("Reserves drawn", f.funding.drawn),
-        SummaryRow("Reserves repaid or to be repaid", f.funding.repaid),
-        SummaryRow("Reserves still to repay", f.funding.outstanding),
-    ]
+    if f.slippage_total:
+        rows.append(
+            SummaryRow(
+                "Slippage cost recorded (all months)",
+                f.slippage_total,
+                note="; ".join(f"{yr}: {format_money(v)}" for yr, v in f.slippage_years),
+            )
+        )
+    funding = f.funding
+    if funding.drawn or funding.repaid or funding.owed:
+        rows += [
+            SummaryRow("Reserves drawn", funding.drawn),
+            SummaryRow("Reserves repaid", funding.repaid),
+        ]
+        if funding.owed:
+            rows.append(
+                SummaryRow(
+                    "Reserves to be repaid",
+                    funding.owed,
+                    note="no agreed repayment plan: how and when is still to be decided",
+                )
+            )
+        else:
+            rows.append(SummaryRow("Reserves still to repay", funding.outstanding))
     for rag, count in f.kpi_rag_counts:
         label = f"KPIs rated {fg.RAG_LABELS[rag]}" if rag else "KPIs not rated"
         rows.append(
@@ -210,9 +306,17 @@ def summary_rows(f: fg.PlanFigures) -> list[SummaryRow]:
                 count,
                 unit="count",
                 rag=rag,
-                note="" if rag else "no actual or no target to compare",
+                note="" if rag else "no actual, or no target of this plan in force at its date",
             )
         )
+    rows.append(
+        SummaryRow(
+            "Stated totals and the paper's own doubts",
+            None,
+            unit="text",
+            note=f.reconciliation_summary,
+        )
+    )
     return rows
 
 

@@ -87,32 +87,25 @@ def amount_of(planned: PlannedAmount | None) -> Amount | None:
 class LineRow:
     line: SavingsLine
     cells: list[Amount | None]  # one per plan year
-    latest: ProgressEntry | None
+    latest: dict | None = None  # set by the page from dashboards.figures.latest_achieved
 
 
 def lines_by_year(plan: Plan) -> tuple[list[str], list[LineRow]]:
-    """The plan's savings lines with their planned amount in each year. Three queries."""
+    """The plan's savings lines with their planned amount in each year. Two queries. Progress
+    figures come from the figure module's one "latest progress" rule, not from here."""
     years = plan.years
     lines = (
         SavingsLine.objects.filter(plan=plan)
         .select_related("workstream")
         .prefetch_related(
             Prefetch("amounts", queryset=PlannedAmount.objects.order_by("year")),
-            Prefetch("progress", queryset=ProgressEntry.objects.order_by("-as_at")),
         )
         .order_by("workstream__order", "order", "reference")
     )
     rows = []
     for line in lines:
         by_year = {a.year: a for a in line.amounts.all()}
-        progress = list(line.progress.all())
-        rows.append(
-            LineRow(
-                line=line,
-                cells=[amount_of(by_year.get(y)) for y in years],
-                latest=progress[0] if progress else None,
-            )
-        )
+        rows.append(LineRow(line=line, cells=[amount_of(by_year.get(y)) for y in years]))
     return years, rows
 
 

@@ -27,8 +27,14 @@ class RangeColumn(tables.Column):
 
     attrs = {"td": {"class": "text-end text-nowrap"}, "th": {"class": "text-end"}}
 
+    def __init__(self, *args, unknown="not known", **kwargs):
+        self.unknown = unknown
+        super().__init__(*args, **kwargs)
+
     def render(self, value):
         low, high = value
+        if low is None:
+            return self.unknown
         if low == high:
             return money.format_money(low)
         return f"{money.format_money(low)} – {money.format_money(high)}"
@@ -45,9 +51,11 @@ class PlanSummaryTable(tables.Table):
     kind = tables.Column(verbose_name="Kind")
     years = tables.Column(verbose_name="Years", orderable=False)
     status = tables.Column()
-    planned = RangeColumn(verbose_name="Planned savings", order_by=("planned_low",))
+    planned = RangeColumn(
+        verbose_name="Planned savings", order_by=("planned_low",), unknown="no costed savings"
+    )
     tbc = tables.Column(verbose_name="TBC lines", attrs={"td": {"class": "text-end"}})
-    achieved = MoneyColumn(verbose_name="Achieved")
+    achieved = MoneyColumn(verbose_name="Achieved", default="not reported")
     gap = RangeColumn(verbose_name="Gap", order_by=("gap_low",))
 
     class Meta:

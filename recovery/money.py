@@ -172,6 +172,9 @@ def parse_amount(text) -> Amount:
     return Amount.range(low, high)
 
 
+NOT_REPORTED = "not reported"
+
+
 def to_decimal(value) -> Decimal:
     """Money from the database or a sum that may be None."""
     if value is None:

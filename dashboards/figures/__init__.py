@@ -25,6 +25,7 @@ from dashboards.figures.lines import (
     RagBucket,
     RagSummary,
     expected_profile,
+    latest_achieved,
     line_figures,
     savings_by_rag,
 )
@@ -61,6 +62,8 @@ from dashboards.figures.rules import (
     rate_per_10k,
     share,
     slippage_cost,
+    start_period,
+    target_in_force,
     workforce_rate,
 )
 from dashboards.figures.savings import (
@@ -111,6 +114,7 @@ __all__ = [
     "headline_series",
     "kpi_figures",
     "kpi_rag",
+    "latest_achieved",
     "latest_progress",
     "line_figures",
     "month_range",
@@ -128,6 +132,8 @@ __all__ = [
     "share",
     "slippage_by_year",
     "slippage_cost",
+    "start_period",
+    "target_in_force",
     "workforce_rate",
     "workforce_rates",
     "year_totals",

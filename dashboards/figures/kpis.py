@@ -99,6 +99,16 @@ class KpiFigures:
         return f"no target in force at {self.latest.date:%-d %b %Y}"
 
     @property
+    def printed_rates(self) -> dict[date, list[KpiValue]]:
+        """Values with a printed rate per 10,000, by date, for the data table."""
+        out: dict[date, list[KpiValue]] = defaultdict(list)
+        values = self.actuals + self.targets + [v for vs in self.comparators.values() for v in vs]
+        for v in values:
+            if v.stated_rate is not None:
+                out[v.date].append(v)
+        return dict(out)
+
+    @property
     def rate_differences(self) -> list[KpiValue]:
         """Values whose printed rate per 10,000 differs from the computed rate."""
         values = self.actuals + self.targets + [v for vs in self.comparators.values() for v in vs]

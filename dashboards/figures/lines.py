@@ -176,6 +176,26 @@ def _latest(entries, up_to: date | None, *, having: str | None = None):
     return latest_recording(entries, up_to, having)
 
 
+def latest_achieved(plans) -> dict[int, dict]:
+    """Each line's latest entry (in any year) that records an achieved to date, by the one
+    "latest progress" rule (``rules.latest_recording``): a later comment-only entry does not
+    hide it. ``{line_id: {"as_at", "year", "achieved_to_date", "basis"}}``. One query."""
+    by_line: dict[int, list[dict]] = defaultdict(list)
+    rows = (
+        ProgressEntry.objects.filter(line__plan_id__in=_ids(plans))
+        .order_by("line_id", "as_at")
+        .values("line_id", "as_at", "year", "achieved_to_date", "basis")
+    )
+    for e in rows:
+        by_line[e["line_id"]].append(e)
+    out = {}
+    for line_id, entries in by_line.items():
+        found = latest_recording(entries, date.max, "achieved_to_date")
+        if found is not None:
+            out[line_id] = found
+    return out
+
+
 def _previous_rag(line, rated_now, rated_before) -> str:
     """The line's RAG at the previous period's end, for "what changed".
 

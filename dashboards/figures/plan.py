@@ -187,6 +187,17 @@ class PlanFigures:
         return add_known(minus_known(y.planned_high, y.found), self.pressures_in_year)
 
     @property
+    def target_lines(self) -> list[LineFigures]:
+        """Lines with a planned amount in the year: the rows the totals foot."""
+        return [x for x in self.lines if x.amount is not None]
+
+    @property
+    def untargeted_lines(self) -> list[LineFigures]:
+        """Lines counting towards the target that report progress in a year in which they
+        have no planned amount: shown apart, never added to a ratio over the others."""
+        return [x for x in self.lines if x.amount is None]
+
+    @property
     def red_amber_lines(self) -> list[LineFigures]:
         return [x for x in self.lines if x.rag in ("red", "amber")]
 

@@ -319,7 +319,7 @@ class Reconciliation:
 
     @property
     def status(self) -> str:
-        """"Agrees", "Differs", "Not reported" (computable, nothing recorded) or "Not
+        """ "Agrees", "Differs", "Not reported" (computable, nothing recorded) or "Not
         computed" (a figure the app does not compute)."""
         if self.agrees is None:
             return "Not reported" if self.computable else "Not computed"

@@ -6,7 +6,7 @@ from decimal import Decimal
 from django import template
 
 from dashboards.figures import RAG_LABELS
-from recovery.money import format_money
+from recovery.money import NOT_REPORTED, format_money
 
 register = template.Library()
 
@@ -43,7 +43,10 @@ def rag_label(rag):
 
 @register.filter
 def gbp_range(low, high):
-    """``£50,000 – £600,000``, or one figure when both ends agree."""
+    """``£50,000 – £600,000``, or one figure when both ends agree; "not reported" when the
+    figure is not known."""
+    if low is None:
+        return NOT_REPORTED
     if high is None or low == high:
         return format_money(low)
     return f"{format_money(low)} – {format_money(high)}"

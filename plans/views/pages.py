@@ -5,7 +5,7 @@ from django.urls import reverse
 from django.views.generic import TemplateView
 from django_tables2 import RequestConfig
 
-from dashboards.figures import plan_totals, reconcile
+from dashboards.figures import latest_achieved, plan_totals, reconcile
 from plans.forms import PlanForm
 from plans.models import Plan
 from plans.selectors import deletions, lines_by_year
@@ -56,6 +56,9 @@ class PlanDetailView(TemplateView):
         plan = get_plan(user, kwargs["pk"])
         totals = plan_totals([plan])[plan.pk]
         years, rows = lines_by_year(plan)
+        latest = latest_achieved([plan])
+        for row in rows:
+            row.latest = latest.get(row.line.pk)
         counting = [r for r in rows if r.line.counts_towards_target]
         outside = [r for r in rows if not r.line.counts_towards_target]
         return {
@@ -67,6 +70,7 @@ class PlanDetailView(TemplateView):
             "totals": totals,
             "year_totals": [totals.years.get(y) for y in years],
             "reconciliation": reconcile(plan, totals=totals),
+            "discrepancies": plan.discrepancies.select_related("line").order_by("key"),
             "sections": plan.sections.all(),
             "revisions": Plan.objects.filter(revises=plan).only("pk", "title"),
             "may_change_plan": may_write(user, plan) and can(user, "change", "plan"),

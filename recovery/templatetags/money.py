@@ -7,6 +7,9 @@ register = template.Library()
 
 @register.filter
 def gbp(value):
+    """Money as pages show it; a figure nobody reported reads "not reported", never £0."""
+    if value is None:
+        return money.NOT_REPORTED
     return money.format_money(value)
 
 

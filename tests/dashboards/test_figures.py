@@ -7,7 +7,8 @@ import pytest
 from django.test import override_settings
 
 from dashboards import figures as fg
-from plans.models import KPI, Plan, ProgressEntry
+from plans.models import KPI, KpiPoint, Plan
+from plans.selectors import month_end_month
 from tests.factories import (
     CostPressureFactory,
     OverspendForecastFactory,
@@ -41,7 +42,11 @@ def test_mtfs_2017_18_matches_the_paper(mtfs_figures):
     assert f.year.adjusted_low == D("789000")  # "Budget adjustment of 50% ... 789k"
     assert f.expected_in_year == (D("789000"), D("789000"))
     assert f.year.tbc_lines == 0 and f.year.lines == 14
-    assert f.net_at_risk_low == D("1578000")
+    # Nothing has been reported for 2017/18: achieved, gap, variance and net at risk are
+    # not known, never £0 (and never "£789,000 behind profile").
+    assert f.year.achieved is None and f.year.gap_low is None
+    assert f.delivery_variance is None and f.net_at_risk_low is None
+    assert f.year.forecast is None
 
 
 def test_mtfs_totals_across_years_match_the_summary_table(mtfs_figures):
@@ -65,6 +70,19 @@ def test_mtfs_totals_across_years_match_the_summary_table(mtfs_figures):
         3,
     )
     assert not mtfs_figures.differences  # every stated total that can be computed agrees
+    # ...but the paper disagrees with itself, and the summary says so.
+    keys = {d.key for d in mtfs_figures.discrepancies}
+    assert {"adoption-acceleration-2017-18", "escorts-2017-18", "agency-staff-2018-19"} <= keys
+    assert "childrens-centres-2017-18" in keys
+    adoption = next(d for d in mtfs_figures.discrepancies if d.key.startswith("adoption"))
+    assert (adoption.first_text, adoption.second_text, adoption.used_text) == (
+        "£174k",
+        "173k",
+        "173k",
+    )
+    summary = mtfs_figures.reconciliation_summary
+    assert "disagrees with itself in 8 places" in summary
+    assert "1 printed rate per 10,000 differ" in summary
 
 
 def test_mtfs_slippage_table_month_by_month(mtfs_figures):
@@ -85,19 +103,23 @@ def test_mtfs_cla_trajectory_and_rates(mtfs_figures):
     kpis = {k.kpi.code: k for k in mtfs_figures.kpis}
     cla = kpis["cla-count"]
     assert [v.value for v in cla.actuals] == [D("279")]
-    assert [v.value for v in cla.targets] == [D("242"), D("211"), D("180")]
-    # 279 / 25,135 x 10,000; the paper prints 111, 97, 84, 72 (Table 1).
-    assert cla.latest.rate == D("111.0")
-    assert [v.rate for v in cla.targets] == [D("96.3"), D("83.9"), D("71.6")]
+    # The previous five-year plan's trajectory, which the MTFS calls unrealistic, is a
+    # comparator, not this plan's target: the KPI is not rated against it.
+    assert cla.targets == []
+    previous = cla.comparators["Previous five-year plan (2014)"]
+    assert [v.value for v in previous] == [D("242"), D("211"), D("180")]
+    assert cla.target is None and cla.rag == ""
+    assert "previous plan" in cla.rating_note
+    # 279 / 25,135 x 10,000; the paper prints 111, 97, 84, 72 (Table 1): both are shown,
+    # and 97 against a computed 96.3 is flagged (84 and 72 agree at the paper's precision).
+    assert cla.latest.rate == D("111.0") and cla.latest.stated_rate == D("111")
+    assert not cla.latest.rate_differs
+    assert [v.rate for v in previous] == [D("96.3"), D("83.9"), D("71.6")]
+    assert [v.stated_rate for v in previous] == [D("97"), D("84"), D("72")]
+    assert [v.rate_differs for v in previous] == [True, False, False]
     printed = kpis["cla-rate"]
-    assert [v.value for v in printed.actuals + printed.targets] == [
-        D("111"),
-        D("97"),
-        D("84"),
-        D("72"),
-    ]
-    # 279 against the 242 due by March 2017 misses by 15%: Red at a 5% tolerance.
-    assert cla.target.value == D("242") and cla.rag == "red"
+    assert [v.value for v in printed.actuals] == [D("111")]
+    assert printed.rag == ""
 
 
 def test_torbay_2011_12_gap_and_net_at_risk(torbay):
@@ -124,8 +146,14 @@ def test_barking_forecast_movement(seeded):
     assert care[5].variance == D("5466000")  # September
     assert care[8].variance == D("4681000")
     assert care[8].movement == D("-785000") and care[8].previous_period == 6
-    deficit = series[("Children's Services (after reserves and other savings)", "base")]
-    assert deficit[9].movement == D("-901000")  # £4,652,000 to £3,751,000
+    # £4,652,000 to £3,751,000 is the effect of reserves and other savings at one date (a
+    # basis), not a month-on-month movement.
+    gross = series[("Children's Services", "gross")][9]
+    net = series[("Children's Services", "net")][9]
+    assert (gross.variance, net.variance) == (D("4652000"), D("3751000"))
+    assert gross.movement is None and net.movement is None
+    [mitigation] = f.forecasts.mitigations
+    assert mitigation.effect == D("-901000")
     possible = series[("Children's Services", "base")][9]
     assert (possible.variance, possible.variance_high, possible.is_range) == (
         D("3000000"),
@@ -134,7 +162,10 @@ def test_barking_forecast_movement(seeded):
     )
     assert all(p.rag == "red" for p in f.forecasts.points)
     # £224,537 of the £250,000 health contributions identified: achievable, not achieved.
-    assert f.year.anticipated == D("224537") and f.year.achieved == 0
+    # The paper says most savings are implemented but gives no figure: not reported, not £0.
+    assert f.year.anticipated == D("224537") and f.year.achieved is None
+    assert f.year.lines_found == 1 and f.year.lines == 8
+    assert f.year.gap_low is None and f.net_at_risk_low is None and f.year.forecast is None
     assert f.year.planned_low == D("1120000")
 
 
@@ -150,7 +181,10 @@ def test_mtfs_stated_overspend_agrees_with_budget_and_outturn(mtfs):
     assert not head.stated_differs
     assert head.threshold == D("100000")  # lower of 5% of £28.9m and £100k
     assert f.pressures_in_year == D("1007221")
-    assert f.net_at_risk_low == D("1007221")  # nothing planned in 2016/17
+    assert f.year.lines == 0 and f.net_at_risk_low is None  # nothing planned in 2016/17
+    # The £3.4m is owed to reserves with no agreed repayment plan: not "£0 still to repay".
+    assert f.funding.owed == D("3400000") and f.funding.outstanding is None
+    assert f.funding.drawn == D("3400000") and f.funding.repaid == 0
 
 
 def test_telford_total_and_default_period(seeded):
@@ -162,12 +196,16 @@ def test_telford_total_and_default_period(seeded):
 @pytest.mark.parametrize(
     ("slug", "code", "expected"),
     [
-        # Progress in 2013/14 is commentary only; every saving is planned in 2014/15.
-        ("telford", "cip-2014-15", fg.Selection("2014/15", 12)),
-        # No forecast or progress within the plan's years: its first year with savings.
-        ("torbay", "mtfs-2017-21", fg.Selection("2017/18", 12)),
+        # The latest thing recorded is the progress commentary of December 2013.
+        ("telford", "cip-2014-15", fg.Selection("2013/14", 9)),
+        # The paper's slippage table runs to March 2017; nothing is recorded for 2017/18.
+        ("torbay", "mtfs-2017-21", fg.Selection("2016/17", 12)),
         # Achieved to date recorded at the end of February 2012.
         ("torbay", "recovery-2011-12", fg.Selection("2011/12", 11)),
+        # KPI actuals of November and December 2014 (the forecast is October's).
+        ("torbay", "five-year-plan-2014", fg.Selection("2014/15", 9)),
+        # The paper's month, January 2015.
+        ("barking-dagenham", "budget-update-2015", fg.Selection("2014/15", 10)),
     ],
 )
 def test_seed_plans_open_on_the_year_with_figures(seeded, slug, code, expected):
@@ -177,14 +215,29 @@ def test_seed_plans_open_on_the_year_with_figures(seeded, slug, code, expected):
     assert set(plan.years) <= set(years)
 
 
-def test_telford_opens_on_2014_15_where_its_savings_are(seeded, django_assert_num_queries):
+def test_telford_opens_on_its_latest_month_and_rates_against_the_target_in_force(
+    seeded, django_assert_num_queries
+):
     plan = _plan("telford", "cip-2014-15")
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(4):
         years, default = fg.plan_calendar(plan)
-    assert default == fg.Selection("2014/15", 12)
-    assert years == ["2013/14", "2014/15"]  # 2013/14 and its commentary are still offered
+    assert default == fg.Selection("2013/14", 9)
+    assert years == ["2012/13", "2013/14", "2014/15"]  # a KPI actual of September 2012
     f = fg.plan_figures(plan, default)
-    assert f.year.planned_low == D("1329000") and f.year.lines == 12
+    assert f.year.lines == 0 and f.year.planned_low is None  # no savings planned in 2013/14
+    assert f.recorded_in_year
+    later = fg.plan_figures(plan, fg.Selection("2014/15", 12))
+    assert later.year.planned_low == D("1329000") and later.year.lines == 12
+    assert later.year.achieved is None and later.delivery_variance is None
+    # "5 agency SWs until end Sept 2014, then 0": 7 at October 2013 is before either target
+    # is in force, so it is not rated (the paper reports it as progress from 14).
+    agency = next(k for k in f.kpis if k.kpi.code == "agency-social-workers")
+    assert agency.latest.value == D("7") and agency.target is None and agency.rag == ""
+    assert agency.next_target.value == D("5")
+    by_day = {t.date: t for t in agency.targets}
+    assert fg.target_in_force(agency.targets, date(2014, 6, 30)) == by_day[date(2014, 9, 30)]
+    assert fg.target_in_force(agency.targets, date(2015, 3, 31)) == by_day[date(2015, 3, 31)]
+    assert fg.target_in_force(agency.targets, date(2014, 10, 1)).value == D("0")
 
 
 def test_overview_and_lineage_of_torbays_plans(torbay):
@@ -261,14 +314,28 @@ def test_rates_and_workforce_rates():
     assert fg.workforce_rate(0, 0) is None
 
 
-def test_kpi_target_is_the_nearest_on_or_after_the_actual(mtfs):
+def test_a_milestone_still_to_come_does_not_rate_an_earlier_actual(mtfs):
     plan = _plan("torbay", "mtfs-2017-21")
     kpis = {k.kpi.code: k for k in fg.kpi_figures(plan, as_at=None, population=None)}
     cla = kpis["cla-count"]
     assert cla.rate_note == "population not recorded" and cla.latest.rate is None
     adoption = kpis["leaving-care-adoption"]
-    assert adoption.target.date == date(2021, 3, 31)  # the only target, after the actual
-    assert adoption.rag == "red"  # 16% against 23%, higher is better
+    # 16% in 2015 against the 23% the plan aims for by March 2021: not in force yet.
+    assert adoption.target is None and adoption.rag == ""
+    assert adoption.next_target.date == date(2021, 3, 31)
+    assert "next 23 by 31 Mar 2021" in adoption.rating_note
+
+
+def test_five_year_plan_kpis_the_paper_calls_on_track_are_not_red(seeded):
+    plan = _plan("torbay", "five-year-plan-2014")
+    f = fg.plan_figures(plan, fg.plan_calendar(plan)[1])
+    kpis = {k.kpi.code: k for k in f.kpis}
+    # "So far 1 with a further 4 ... by the end of 2014/5": 1 in December is on the way to 5.
+    parent_child = kpis["in-house-parent-child-placements"]
+    assert parent_child.latest.value == D("1") and parent_child.rag == ""
+    assert all(k.rag != "red" for k in f.kpis)
+    # The November and December actuals are within the default month.
+    assert kpis["children-adopted-2014-15"].latest.value == D("11")
 
 
 # --------------------------------------------------------------------------------------------
@@ -333,44 +400,51 @@ def test_forecast_movement_skips_unrecorded_months_and_ranges(authority):
     assert points[5] is None  # after the selected period
     later = fg.plan_figures(plan, fg.Selection("2017/18", 6)).forecasts.headline
     assert (later.variance, later.rag, later.movement) == (D("50000"), "amber", D("-50000"))
-    assert f.net_at_risk_low == D("5000")
+    assert f.pressures_in_year == D("5000")
+    assert f.net_at_risk_low is None  # no savings planned: nothing to be at risk
 
 
-def test_default_selection_follows_the_latest_progress(authority):
-    line = SavingsLineFactory(plan__authority=authority)
-    PlannedAmountFactory(line=line, year="2018/19")
-    # Nothing recorded yet: the first year with planned savings, not the plan's first year.
-    assert fg.plan_calendar(line.plan)[1] == fg.Selection("2018/19", 12)
-    ProgressEntry.objects.create(line=line, as_at=date(2018, 11, 30), achieved_to_date=1)
-    years, sel = fg.plan_calendar(line.plan)
-    assert sel == fg.Selection("2018/19", 8)
-    assert years == ["2017/18", "2018/19", "2019/20", "2020/21"]
-
-
-def test_default_selection_ignores_commentary_only_progress(authority, django_assert_num_queries):
-    line = SavingsLineFactory(plan__authority=authority)
+def test_default_selection_is_the_latest_month_with_anything_recorded(
+    authority, django_assert_num_queries
+):
+    line = SavingsLineFactory(plan__authority=authority, plan__published_on=None)
     PlannedAmountFactory(line=line, year="2019/20")
-    PlannedAmountFactory(line=SavingsLineFactory(plan=line.plan), year="2020/21")
+    # Nothing recorded and no paper date: the plan's first month, never a month with no data
+    # dressed up as the year's end.
+    assert fg.plan_calendar(line.plan)[1] == fg.Selection("2017/18", 1)
+    line.plan.published_on = date(2018, 1, 11)
+    assert fg.plan_calendar(line.plan)[1] == fg.Selection("2017/18", 10)  # the paper's month
     CostPressureFactory(plan=line.plan, year="2016/17", period=3)
+    assert fg.plan_calendar(line.plan)[1] == fg.Selection("2016/17", 3)
+    # A commentary-only progress entry is something recorded too.
     ProgressEntryFactory(
         line=line, year="2018/19", as_at=date(2019, 1, 31), achieved_to_date=None, forecast=None
     )
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(4):
         years, sel = fg.plan_calendar(line.plan)
-    assert sel == fg.Selection("2019/20", 12)  # the first year with planned savings
+    assert sel == fg.Selection("2018/19", 10)
     assert years == ["2016/17", "2017/18", "2018/19", "2019/20", "2020/21"]
-    # A forecast alone is an amount: its year and period become the default.
-    ProgressEntryFactory(
-        line=line, year="2018/19", as_at=date(2018, 6, 30), achieved_to_date=None, forecast=5
+    # A KPI actual and an overspend forecast count as well; the latest month wins.
+    KpiPoint.objects.create(
+        kpi=KPI.objects.create(plan=line.plan, code="cla", name="CLA", direction="lower"),
+        kind="actual",
+        date=date(2019, 2, 14),
+        value=3,
     )
-    assert fg.plan_calendar(line.plan)[1] == fg.Selection("2018/19", 3)
-    # An overspend forecast in a later plan year wins over progress in an earlier one.
+    assert fg.plan_calendar(line.plan)[1] == fg.Selection("2018/19", 11)
     OverspendForecastFactory(plan=line.plan, year="2020/21", period=4)
     assert fg.plan_calendar(line.plan)[1] == fg.Selection("2020/21", 4)
+    # The month-end page opens on the month after it.
+    assert month_end_month(line.plan) == ("2020/21", 5)
 
 
-def test_default_selection_without_planned_savings_is_the_first_year(authority):
-    plan = SavingsLineFactory(plan__authority=authority).plan
-    # Planned savings before the plan starts do not choose the default.
-    PlannedAmountFactory(line__plan=plan, year="2016/17")
-    assert fg.plan_calendar(plan)[1] == fg.Selection("2017/18", 12)
+def test_plan_stated_start_holds_back_the_profile(authority):
+    line = SavingsLineFactory(plan__authority=authority, plan__savings_start=date(2018, 2, 1))
+    PlannedAmountFactory(line=line, year="2017/18", low=D("120000"), high=D("120000"))
+    PlannedAmountFactory(line=line, year="2018/19", low=D("120000"), high=D("120000"))
+    f = fg.plan_figures(line.plan, fg.Selection("2017/18", 10))
+    assert f.expected_low == 0  # nothing expected before February 2018
+    [x] = f.lines
+    assert x.start_period == 11 and x.expected_low == 0
+    assert fg.plan_figures(line.plan, fg.Selection("2017/18", 12)).expected_low == D("20000")
+    assert fg.plan_figures(line.plan, fg.Selection("2018/19", 1)).expected_low == D("10000")

@@ -99,9 +99,10 @@ def line_with_patchy_entries(authority):
 @pytest.mark.parametrize(
     ("period", "achieved", "anticipated", "forecast", "rag", "rag_previous"),
     [
-        (7, D("0"), D("40000"), D("100000"), "red", "amber"),
-        (8, D("60000"), D("0"), D("100000"), "red", "red"),
-        (9, D("60000"), D("0"), D("90000"), "red", "red"),
+        # An achievable entry reports no achieved figure: not reported, never £0.
+        (7, None, D("40000"), D("100000"), "red", "amber"),
+        (8, D("60000"), None, D("100000"), "red", "red"),
+        (9, D("60000"), None, D("90000"), "red", "red"),
     ],
 )
 def test_each_figure_follows_the_latest_entry_recording_it(
@@ -131,7 +132,7 @@ def test_each_figure_follows_the_latest_entry_recording_it(
 def test_months_without_an_achieved_to_date_are_gaps_not_zeros(line_with_patchy_entries):
     f = fg.plan_figures(line_with_patchy_entries.plan, fg.Selection("2017/18", 9))
     # P7 (a comment) and P9 (a forecast) record no achieved to date.
-    assert f.achieved_by_period[5:9] == [D("0"), None, D("60000"), None]
+    assert f.achieved_by_period[5:9] == [None, None, D("60000"), None]
     assert f.anticipated_by_period[5:9] == [D("40000"), None, D("60000"), None]
     # 40,000 achievable at P6 became 60,000 achieved at P8; P7 changed nothing.
     p7 = fg.plan_figures(line_with_patchy_entries.plan, fg.Selection("2017/18", 7))

@@ -63,7 +63,17 @@ def test_mtfs_dashboard_reads_like_the_paper(client, torbay_users, mtfs):
     client.force_login(torbay_users["director"])
     response = client.get(reverse("dashboards:plan_dashboard", args=[mtfs.pk]))
     html = _text(response)
-    assert response.context["sel"].year == "2017/18"
+    # It opens on the latest month with anything recorded: March 2017, the last month of
+    # the paper's slippage table; nothing is planned or reported in 2016/17.
+    assert response.context["sel"].label == "P12 Mar 2017"
+    assert "no savings are planned in 2016/17" in html.lower()
+    assert "behind the profile" not in html
+    assert "Reserves to be repaid" in html and "no agreed repayment plan" in html
+    assert "Where the paper disagrees with itself" in html and "£174k" in html
+    response = client.get(
+        reverse("dashboards:plan_dashboard", args=[mtfs.pk]), {"year": "2017/18", "period": "12"}
+    )
+    html = _text(response)
     for figure in ["£1,578,000", "£789,000", "£1,007,221", "£4,908,000 – £6,558,000"]:
         assert figure in html
     # CLA trajectory 279 -> 242 -> 211 -> 180 and the rates per 10,000.
@@ -121,7 +131,11 @@ def test_dashboard_moves_when_finance_records_a_month(client, torbay_users, mtfs
     f = response.context["f"]
     assert f.year.achieved == Decimal("120000")
     assert f.expected_low == Decimal("460250.00")  # 789,000 x 7/12
-    assert f.delivery_variance == Decimal("-340250.00")
+    # One line of 14 has reported: the plan's delivery variance is not known, the line's is.
+    assert f.delivery_variance is None and f.year.lines_achieved == 1
+    assert "1 of 14 lines" in html
+    [reported] = [x for x in f.lines if x.achieved is not None]
+    assert reported.delivery_variance == reported.achieved - reported.expected_low
     report = _text(client.get(reverse("dashboards:report", args=[mtfs.pk])))
     assert "Two placements moved in October" in report  # amber line commentary
 
@@ -135,7 +149,10 @@ def test_selecting_a_year_and_period(client, torbay_users, mtfs):
     assert "£1,300,000" in html and "£30,200,000" in html
     response = client.get(url, {"year": "1999/00", "period": "99"})
     assert response.status_code == 200 and response.context["invalid_selection"]
-    assert response.context["sel"].year == "2017/18"
+    assert response.context["sel"].label == "P12 Mar 2017"  # the as-at month
+    # A year alone opens on its latest recorded month (P12 where nothing is recorded).
+    assert client.get(url, {"year": "2016/17"}).context["sel"].period == 12
+    assert client.get(url, {"year": "2017/18"}).context["sel"].period == 12
 
 
 def test_overview_shows_plans_and_lineage(client, torbay_users, seeded):

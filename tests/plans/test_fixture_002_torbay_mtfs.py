@@ -165,23 +165,30 @@ def test_overspend_and_funding(plan):
         "2015/16": Decimal(2_300_000),
         "2016/17": Decimal(1_100_000),
     }
-    repay = Funding.objects.get(plan=plan, kind="reserve_repay")
-    assert (repay.year, repay.amount) == ("", draws.aggregate(s=Sum("amount"))["s"])
+    # "how and when the department will be in a position to return the £3.4m": owed, with
+    # no agreed repayment plan and no year.
+    owed = Funding.objects.get(plan=plan, kind="reserve_owed")
+    assert (owed.year, owed.amount) == ("", draws.aggregate(s=Sum("amount"))["s"])
+    assert not Funding.objects.filter(plan=plan, kind="reserve_repay").exists()
 
 
 def test_cla_trajectory(plan):
     cla = KPI.objects.get(plan=plan, code="cla-count")
     assert cla.per_child_population and cla.direction == "lower"
-    points = {(p.kind, p.date): p.value for p in cla.points.all()}
+    # Table 1 is the *previous* five-year plan's trajectory: a comparator, with the rates
+    # per 10,000 the paper prints beside each count.
+    previous = "Previous five-year plan (2014)"
+    points = {(p.kind, p.label, p.date): (p.value, p.stated_rate) for p in cla.points.all()}
     assert points == {
-        ("actual", date(2016, 11, 30)): 279,
-        ("target", date(2017, 3, 31)): 242,
-        ("target", date(2018, 3, 31)): 211,
-        ("target", date(2019, 3, 31)): 180,
+        ("actual", "", date(2016, 11, 30)): (279, 111),
+        ("comparator", previous, date(2017, 3, 31)): (242, 97),
+        ("comparator", previous, date(2018, 3, 31)): (211, 84),
+        ("comparator", previous, date(2019, 3, 31)): (180, 72),
     }
     rate = KPI.objects.get(plan=plan, code="cla-rate")
     assert rate.unit == "rate"
     assert sorted(rate.points.values_list("value", flat=True)) == [72, 84, 97, 111]
+    assert not rate.points.filter(kind="target").exists()
     sgo = KPI.objects.get(plan=plan, code="leaving-care-sgo-cp")
     assert set(sgo.points.filter(kind="comparator").values_list("label", "value")) == {
         ("Statistical neighbours", 11),

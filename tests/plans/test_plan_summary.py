@@ -48,7 +48,9 @@ def test_torbay_mtfs_years(summary, year, low, high, tbc):
         high,
         tbc,
     )
-    assert figures["achieved"] == "0.00"
+    # Nothing reported is null, not "0.00"; so is every figure computed from it.
+    assert figures["achieved"] is None and figures["gap_low"] is None
+    assert figures["forecast"] is None
 
 
 def test_torbay_mtfs_totals_adjustment_and_slippage(summary):

@@ -8,7 +8,9 @@ import json
 from django.core.management.base import BaseCommand
 
 from dashboards.figures import plan_totals, slippage_by_year
-from plans.models import Plan
+from plans.models import PaperDiscrepancy, Plan
+from plans.selectors import as_at_month
+from recovery import fiscal
 
 
 class Command(BaseCommand):
@@ -26,8 +28,23 @@ class Command(BaseCommand):
         totals = plan_totals(plans)
         slippage = slippage_by_year(plans)
         rows = []
+        discrepancies: dict[int, list[dict]] = {}
+        for d in PaperDiscrepancy.objects.filter(plan__in=plans).order_by("key"):
+            discrepancies.setdefault(d.plan_id, []).append(
+                {
+                    "key": d.key,
+                    "subject": d.subject,
+                    "year": d.year or None,
+                    "first": d.first_text,
+                    "first_where": d.first_where,
+                    "second": d.second_text,
+                    "second_where": d.second_where,
+                    "uses": d.used_text or None,
+                }
+            )
         for plan in plans:
             t = totals[plan.pk]
+            year, period = as_at_month(plan)
             rows.append(
                 {
                     "id": plan.pk,
@@ -44,6 +61,14 @@ class Command(BaseCommand):
                     "years": {year: yt.as_json() for year, yt in t.years.items()},
                     "total": t.total.as_json(),
                     "slippage": {y: str(v) for y, v in slippage.get(plan.pk, {}).items()},
+                    "as_at": {
+                        "year": year,
+                        "period": period,
+                        "label": fiscal.period_label(year, period),
+                        "date": fiscal.period_end(year, period).isoformat(),
+                    },
+                    "savings_start": plan.savings_start.isoformat() if plan.savings_start else None,
+                    "discrepancies": discrepancies.get(plan.pk, []),
                 }
             )
         if options["json"]:
@@ -53,6 +78,8 @@ class Command(BaseCommand):
             self.stdout.write(f"{row['id']:>4}  {row['authority']}: {row['title']}")
             for year, y in row["years"].items():
                 self.stdout.write(
-                    f"        {year}  planned {y['planned_low']}–{y['planned_high']}"
-                    f"  TBC {y['tbc_lines']}  achieved {y['achieved']}  gap {y['gap_low']}"
+                    f"        {year}  planned {y['planned_low'] or 'none'}"
+                    f"–{y['planned_high'] or 'none'}"
+                    f"  TBC {y['tbc_lines']}  achieved {y['achieved'] or 'not reported'}"
+                    f"  gap {y['gap_low'] or 'not known'}"
                 )
