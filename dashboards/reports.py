@@ -115,13 +115,6 @@ def _direction(value: Decimal | None, ahead: str, behind: str, level: str) -> st
     return ahead if value > 0 else behind if value < 0 else level
 
 
-NOT_REPORTED = "not reported"
-
-
-def _unknown(note: str, why: str) -> str:
-    return f"{note}; {why}" if note else why
-
-
 def summary_rows(f: fg.PlanFigures) -> list[SummaryRow]:
     """The headline figures, in the order tiles, report and workbook show them. A figure
     nothing supports is None (shown as not reported, an empty cell in the workbook), with a
@@ -177,7 +170,7 @@ def summary_rows(f: fg.PlanFigures) -> list[SummaryRow]:
                 y.achieved,
                 note=f"{f.reporting_note}{share}"
                 if y.achieved is not None
-                else f"{NOT_REPORTED}: no line has reported an achieved figure in {sel.year}",
+                else f"no line has reported an achieved figure in {sel.year}",
             )
         )
         if y.anticipated is not None:
@@ -192,7 +185,7 @@ def summary_rows(f: fg.PlanFigures) -> list[SummaryRow]:
                 )
             )
         waiting = (
-            f"{NOT_REPORTED}: {y.lines - y.lines_achieved} of {y.lines} lines have not "
+            f"{y.lines - y.lines_achieved} of {y.lines} lines have not "
             f"reported an achieved figure in {sel.year}"
         )
         rows += [
@@ -214,7 +207,13 @@ def summary_rows(f: fg.PlanFigures) -> list[SummaryRow]:
                 note="" if y.gap_low is not None else waiting,
             ),
         ]
-    rows.append(SummaryRow(f"In-year cost pressures {sel.year}", f.pressures_in_year))
+    rows.append(
+        SummaryRow(
+            f"In-year cost pressures {sel.year}",
+            f.pressures_in_year,
+            note="" if f.pressures_in_year is not None else f"none recorded for {sel.year}",
+        )
+    )
     if y.lines:
         rows.append(
             SummaryRow(
@@ -223,7 +222,7 @@ def summary_rows(f: fg.PlanFigures) -> list[SummaryRow]:
                 f.net_at_risk_high,
                 note=""
                 if f.net_at_risk_low is not None
-                else f"{NOT_REPORTED}: {y.unreported_lines} of {y.lines} lines have not "
+                else f"{y.unreported_lines} of {y.lines} lines have not "
                 f"reported what they achieved or can achieve",
             )
         )
@@ -233,7 +232,7 @@ def summary_rows(f: fg.PlanFigures) -> list[SummaryRow]:
                 y.forecast,
                 note=f"on {y.lines_forecast} of {y.lines} lines"
                 if y.forecast is not None
-                else f"{NOT_REPORTED}: no line has a forecast for {sel.year}",
+                else f"no line has a forecast for {sel.year}",
             )
         )
     head = f.forecasts.headline
@@ -261,8 +260,7 @@ def summary_rows(f: fg.PlanFigures) -> list[SummaryRow]:
             SummaryRow(
                 "Forecast variance",
                 None,
-                note=f"{NOT_REPORTED}: no overspend forecast recorded for {sel.year} by "
-                f"{sel.label}",
+                note=f"no overspend forecast recorded for {sel.year} by {sel.label}",
             )
         )
     for m in f.forecasts.mitigations:
@@ -284,10 +282,7 @@ def summary_rows(f: fg.PlanFigures) -> list[SummaryRow]:
         )
     funding = f.funding
     if funding.drawn or funding.repaid or funding.owed:
-        rows += [
-            SummaryRow("Reserves drawn", funding.drawn),
-            SummaryRow("Reserves repaid", funding.repaid),
-        ]
+        rows.append(SummaryRow("Reserves drawn or to be drawn", funding.drawn))
         if funding.owed:
             rows.append(
                 SummaryRow(
@@ -296,8 +291,15 @@ def summary_rows(f: fg.PlanFigures) -> list[SummaryRow]:
                     note="no agreed repayment plan: how and when is still to be decided",
                 )
             )
+        elif funding.repaid:
+            rows += [
+                SummaryRow("Reserves repaid", funding.repaid),
+                SummaryRow("Reserves still to repay", funding.outstanding),
+            ]
         else:
-            rows.append(SummaryRow("Reserves still to repay", funding.outstanding))
+            rows.append(
+                SummaryRow("Reserves repaid", None, note="no repayment of reserves is recorded")
+            )
     for rag, count in f.kpi_rag_counts:
         label = f"KPIs rated {fg.RAG_LABELS[rag]}" if rag else "KPIs not rated"
         rows.append(
@@ -402,8 +404,11 @@ def report_workbook(f: fg.PlanFigures) -> bytes:
         [("Figure", 55), ("Value", 16), ("High end (ranges)", 16), ("RAG", 14), ("Note", 60)],
     )
     for r in summary_rows(f):
+        note = r.note
+        if r.low is None and r.unit != "text":
+            note = f"Not reported: {note}" if note else "Not reported"
         s.row(
-            [r.label, r.low, r.high if r.is_range else None, _rag(r.rag), r.note],
+            [r.label, r.low, r.high if r.is_range else None, _rag(r.rag), note],
             money=(1, 2) if r.unit == "money" else (),
         )
     for c in f.commentary:

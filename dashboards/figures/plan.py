@@ -152,8 +152,10 @@ class PlanFigures:
         return f"on {y.lines_achieved} of {y.lines} lines with a planned amount{tbc}"
 
     @property
-    def pressures_in_year(self) -> Decimal:
-        return sum((m.total for m in self.pressures if m.year == self.sel.year), ZERO)
+    def pressures_in_year(self) -> Decimal | None:
+        """In-year cost pressures recorded for the year; None when none is recorded."""
+        months = [m.total for m in self.pressures if m.year == self.sel.year]
+        return sum(months, ZERO) if months else None
 
     @property
     def slippage_in_year(self) -> Decimal:
@@ -241,7 +243,8 @@ class PlanFigures:
             parts.append(f"the paper disagrees with itself in {n} place{'s' * (n != 1)}")
         if self.rate_differences:
             n = len(self.rate_differences)
-            parts.append(f"{n} printed rate{'s' * (n != 1)} per 10,000 differ from the computed")
+            verb = "differs" if n == 1 else "differ"
+            parts.append(f"{n} printed rate{'s' * (n != 1)} per 10,000 {verb} from the computed")
         if not parts:
             return "The paper states no totals to check."
         text = "; ".join(parts)

@@ -36,6 +36,7 @@ APPLY_ORDER = [
     m.Risk,
     m.YearAdjustment,
     m.StatedFigure,
+    m.PaperDiscrepancy,
     m.NarrativeSection,
     m.Commentary,
 ]

@@ -729,6 +729,9 @@ class _Builder:
             label=lambda r: f"{r.values['key']}",
         )
         self.build_simple(
+            s.DISCREPANCIES, refs=[("line", False)], label=lambda r: f"{r.values['key']}"
+        )
+        self.build_simple(
             s.NARRATIVE, label=lambda r: f"{r.values['order']}. {r.values['heading']}"
         )
         self.build_simple(

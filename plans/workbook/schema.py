@@ -190,6 +190,13 @@ PLAN = SheetSpec(
         C("Approved by", "approved_by", help="Who approved it, e.g. Cabinet."),
         C("Published on", "published_on", DATE, help="Date of the paper or of this revision."),
         C(
+            "Savings expected from",
+            "savings_start",
+            DATE,
+            help="Where the paper says when savings start (e.g. Feb 2012): nothing is expected "
+            "before that month.",
+        ),
+        C(
             "Revises (plan code)",
             "revises",
             REF,
@@ -547,7 +554,26 @@ KPI_VALUES = SheetSpec(
         C("Kind", "kind", CHOICE, required=True, choices=m.KpiPoint.Kind, width=12),
         C("Date", "date", DATE, required=True, width=12),
         C("Value", "value", NUMBER, required=True),
-        C("Label", "label", width=24, help="For comparators: statistical neighbours, England..."),
+        C(
+            "Label",
+            "label",
+            width=24,
+            help="For comparators: statistical neighbours, England, previous plan...",
+        ),
+        C(
+            "In force from",
+            "applies_from",
+            DATE,
+            width=12,
+            help="For a target in force over a period: its first day. Blank: from its date.",
+        ),
+        C(
+            "Rate per 10,000 as printed",
+            "stated_rate",
+            NUMBER,
+            width=12,
+            help="The rate the paper prints beside the count, to set beside the computed one.",
+        ),
         C("Notes", "notes", LONG, width=40),
     ),
     key=("kpi", "kind", "date", "label"),
@@ -622,6 +648,35 @@ STATED = SheetSpec(
     "and flag any difference.",
 )
 
+DISCREPANCIES = SheetSpec(
+    "Paper discrepancies",
+    m.PaperDiscrepancy,
+    (
+        C("Key", "key", SLUG, required=True, help="Short unique name, e.g. adoption-2017-18."),
+        C("Subject", "subject", required=True, width=40, help="What the two figures are of."),
+        C("Year", "year", YEAR, width=10, help="Blank when not tied to a year."),
+        C("Savings line", "line", REF, max_length=40, help="Reference of the line, if any."),
+        C("First figure", "first_text", required=True, width=16, help="As printed."),
+        C("First value", "first_value", SIGNED_MONEY),
+        C("Where the first is printed", "first_where", required=True, width=40),
+        C("Second figure", "second_text", required=True, width=16, help="As printed."),
+        C("Second value", "second_value", SIGNED_MONEY),
+        C("Where the second is printed", "second_where", required=True, width=40),
+        C(
+            "The plan uses",
+            "uses",
+            CHOICE,
+            choices=m.PaperDiscrepancy.Uses,
+            width=18,
+            help="The second figure if left blank.",
+        ),
+        C("Notes", "notes", LONG, width=40),
+    ),
+    key=("key",),
+    help="Where the paper contradicts itself: both figures, where each is printed, and which "
+    "the plan uses.",
+)
+
 NARRATIVE = SheetSpec(
     "Narrative",
     m.NarrativeSection,
@@ -677,6 +732,7 @@ SHEETS: tuple[SheetSpec, ...] = (
     RISKS,
     ADJUSTMENTS,
     STATED,
+    DISCREPANCIES,
     NARRATIVE,
     COMMENTARY,
 )

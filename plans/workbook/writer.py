@@ -326,6 +326,7 @@ def content_from_plan(plan) -> Content:
     for spec, queryset in (
         (s.PRESSURES, m.CostPressure.objects.filter(plan=plan)),
         (s.STATED, m.StatedFigure.objects.filter(plan=plan)),
+        (s.DISCREPANCIES, m.PaperDiscrepancy.objects.filter(plan=plan)),
     ):
         sheets[spec.name] = [
             {**_fields(o, spec), "line": o.line.reference if o.line_id else None}

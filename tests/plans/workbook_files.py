@@ -56,6 +56,7 @@ def dump_plan(plan: m.Plan) -> dict:
         (m.Risk, {"plan": plan}),
         (m.YearAdjustment, {"plan": plan}),
         (m.StatedFigure, {"plan": plan}),
+        (m.PaperDiscrepancy, {"plan": plan}),
         (m.NarrativeSection, {"plan": plan}),
         (m.Commentary, {"plan": plan}),
     ]
