@@ -163,6 +163,18 @@ def summary_rows(f: fg.PlanFigures) -> list[SummaryRow]:
             ),
             SummaryRow(f"Expected to date at {sel.label}", f.expected_low, f.expected_high),
         ]
+    if y.lines and not f.recorded_in_year:
+        # One line, not a wall of "not reported" tiles.
+        rows.append(
+            SummaryRow(
+                f"Reported in {sel.year}",
+                None,
+                unit="text",
+                note=f"nothing has been recorded for {sel.year} by {sel.label}: no progress, "
+                "overspend forecast, KPI actual or cost pressure",
+            )
+        )
+    elif y.lines:
         share = f"; {f.achieved_share}% of their planned" if f.achieved_share is not None else ""
         rows.append(
             SummaryRow(
@@ -207,14 +219,16 @@ def summary_rows(f: fg.PlanFigures) -> list[SummaryRow]:
                 note="" if y.gap_low is not None else waiting,
             ),
         ]
-    rows.append(
-        SummaryRow(
-            f"In-year cost pressures {sel.year}",
-            f.pressures_in_year,
-            note="" if f.pressures_in_year is not None else f"none recorded for {sel.year}",
+    quiet = not f.recorded_in_year  # said once above; no row of "not reported" follows
+    if f.pressures_in_year is not None or not quiet:
+        rows.append(
+            SummaryRow(
+                f"In-year cost pressures {sel.year}",
+                f.pressures_in_year,
+                note="" if f.pressures_in_year is not None else f"none recorded for {sel.year}",
+            )
         )
-    )
-    if y.lines:
+    if y.lines and not quiet:
         rows.append(
             SummaryRow(
                 "Net at risk (planned – achieved or achievable + pressures)",
@@ -255,7 +269,7 @@ def summary_rows(f: fg.PlanFigures) -> list[SummaryRow]:
                     note=_direction(head.movement, "worse", "better", "no change"),
                 )
             )
-    else:
+    elif not quiet:
         rows.append(
             SummaryRow(
                 "Forecast variance",
@@ -679,8 +693,9 @@ def report_workbook(f: fg.PlanFigures) -> bytes:
             ("Check", 14),
         ],
     )
+    s.row([f.reconciliation_summary])
     for r in f.reconciliation:
-        check = "Not computed" if r.agrees is None else "Agrees" if r.agrees else "Differs"
+        check = r.status
         s.row(
             [
                 r.label,
@@ -695,6 +710,54 @@ def report_workbook(f: fg.PlanFigures) -> bytes:
             ],
             money=(3, 4, 5, 6, 7),
         )
+
+    s = _Sheet(
+        wb,
+        "Paper disagrees",
+        f,
+        "Where the paper disagrees with itself",
+        [
+            ("What", 40),
+            ("Year", 10),
+            ("Line", 12),
+            ("One figure", 16),
+            ("Where printed", 40),
+            ("The other", 16),
+            ("Where printed", 40),
+            ("The plan uses", 16),
+            ("Notes", 50),
+        ],
+    )
+    for d in f.discrepancies:
+        s.row(
+            [
+                d.subject,
+                d.year or None,
+                d.line.reference if d.line_id else None,
+                d.first_text,
+                d.first_where,
+                d.second_text,
+                d.second_where,
+                d.used_text or "neither",
+                d.notes,
+            ]
+        )
+    for k, v in f.rate_differences:
+        s.row(
+            [
+                f"{k.kpi.name}, rate per 10,000" + (f" ({v.label})" if v.label else ""),
+                fiscal.financial_year(v.date),
+                None,
+                kpi_value(v.stated_rate),
+                "As printed in the paper",
+                kpi_value(v.rate),
+                f"Computed: {kpi_value(v.value)} / child population x 10,000",
+                "Both shown",
+                "Differs at the paper's precision",
+            ]
+        )
+    if not f.discrepancies and not f.rate_differences:
+        s.row(["The paper does not contradict itself in any figure recorded here."])
 
     s = _Sheet(wb, "Glossary", f, "Glossary", [("Term", 20), ("Meaning", 90)])
     for term, meaning in GLOSSARY:

@@ -11,6 +11,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from dashboards.figures.rules import latest_recording, target_in_force
 from plans import services
 from plans.models import (
     KPI,
@@ -32,14 +33,32 @@ class LineMonth:
     target: Amount | None
     previous: ProgressEntry | None  # latest entry before this month
     current: ProgressEntry | None  # this month's entry, if already recorded
+    earlier: list[ProgressEntry] = field(default_factory=list)  # entries before this month
+
+    def latest_before(self, having: str, year: str | None = None) -> ProgressEntry | None:
+        """The latest earlier entry recording ``having`` (in ``year``), by the figure
+        module's one "latest progress" rule: a comment-only entry hides no figure."""
+        entries = [e for e in self.earlier if year is None or e.year == year]
+        return latest_recording(entries, date.max, having)
+
+    @property
+    def previous_achieved(self) -> ProgressEntry | None:
+        return self.latest_before("achieved_to_date")
+
+    @property
+    def previous_forecast(self) -> ProgressEntry | None:
+        return self.latest_before("forecast")
+
+    @property
+    def previous_rated(self) -> ProgressEntry | None:
+        return self.latest_before("rag")
 
     @property
     def rag_changed(self) -> bool:
-        if self.current is None or self.previous is None:
+        rated = self.previous_rated
+        if self.current is None or rated is None:
             return False
-        return bool(
-            self.current.rag and self.previous.rag and self.current.rag != self.previous.rag
-        )
+        return bool(self.current.rag and self.current.rag != rated.rag)
 
 
 @dataclass
@@ -85,7 +104,11 @@ def load(plan: Plan, year: str, period: int) -> MonthEnd:
         earlier = [e for e in history if e.as_at < as_at]
         month.lines.append(
             LineMonth(
-                line, amount_of(targets.get(line.pk)), earlier[-1] if earlier else None, current
+                line,
+                amount_of(targets.get(line.pk)),
+                earlier[-1] if earlier else None,
+                current,
+                earlier,
             )
         )
 
@@ -109,15 +132,12 @@ def load(plan: Plan, year: str, period: int) -> MonthEnd:
         actuals = [p for p in pts if p.kind == KpiPoint.Kind.ACTUAL and p.date <= as_at]
         current = actuals[-1] if actuals and actuals[-1].date == as_at else None
         earlier = [p for p in actuals if p.date < as_at]
-        targets_after = [p for p in pts if p.kind == KpiPoint.Kind.TARGET and p.date >= as_at]
-        month.kpis.append(
-            KpiMonth(
-                kpi,
-                earlier[-1] if earlier else None,
-                current,
-                targets_after[0] if targets_after else None,
-            )
+        targets = [p for p in pts if p.kind == KpiPoint.Kind.TARGET]
+        # The target in force at the month's end (the figure module's rule), else the next.
+        target = target_in_force(targets, as_at) or next(
+            (t for t in targets if t.date > as_at), None
         )
+        month.kpis.append(KpiMonth(kpi, earlier[-1] if earlier else None, current, target))
     return month
 
 

@@ -135,16 +135,21 @@ def rag_movement(before: str, after: str) -> str:
 
 
 def latest_recording(entries: Sequence[dict], up_to: date | None, having: str | None = None):
-    """The one "latest progress" rule: the last of ``entries`` (in date order) dated up to
+    """The one "latest progress" rule: the last of ``entries`` (dicts or progress entries, in
+    date order) dated up to
     ``up_to`` that records ``having`` (an achieved to date, a forecast, a RAG, a comment), or
     the last of any kind when ``having`` is None. A later entry that records only a comment
     neither blanks nor zeroes a figure recorded before it. None when ``up_to`` is None or
     nothing qualifies."""
     if up_to is None:
         return None
+
+    def get(e, name):
+        return e[name] if isinstance(e, dict) else getattr(e, name)
+
     found = None
     for e in entries:
-        if e["as_at"] <= up_to and (having is None or e[having] not in (None, "")):
+        if get(e, "as_at") <= up_to and (having is None or get(e, having) not in (None, "")):
             found = e
     return found
 

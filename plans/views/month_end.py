@@ -51,20 +51,20 @@ class KpiMonthForm(forms.Form):
 def _initial_line(row: month_end.LineMonth, year: str) -> dict:
     entry = row.current
     if entry is None:
-        previous = row.previous
+        rated = row.latest_before("rag")
         initial = {
             "version": None,
             "basis": ProgressEntry.Basis.ACHIEVED,
-            "rag": previous.rag if previous else row.line.rag,
+            "rag": rated.rag if rated else row.line.rag,
         }
-        if previous is not None and previous.year == year:
-            # Achieved to date is cumulative within the year: last month's figures carry
-            # forward, so a comment-only update does not blank them.
-            initial.update(
-                achieved_to_date=previous.achieved_to_date,
-                basis=previous.basis,
-                forecast=previous.forecast,
-            )
+        # Achieved to date is cumulative within the year: each figure carries forward from
+        # the latest entry of the year that records it, so a comment-only entry hides none.
+        achieved = row.latest_before("achieved_to_date", year)
+        if achieved is not None:
+            initial.update(achieved_to_date=achieved.achieved_to_date, basis=achieved.basis)
+        forecast = row.latest_before("forecast", year)
+        if forecast is not None:
+            initial["forecast"] = forecast.forecast
         return initial
     return {
         "version": entry.version,

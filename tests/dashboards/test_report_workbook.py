@@ -72,3 +72,49 @@ def test_officer_text_is_written_as_text(client, director, hostile_plan):
     # Numbers stay numbers: planned (low) and (high) of the line.
     [planned] = [row[4:6] for row in wb["Savings lines"].iter_rows(min_row=5)]
     assert [(c.value, c.data_type) for c in planned] == [(120000, "n"), (120000, "n")]
+
+
+def _sheet_rows(wb, name):
+    return [[c.value for c in row] for row in wb[name].iter_rows(min_row=5)]
+
+
+def test_unknowns_are_empty_cells_and_the_papers_doubts_are_listed(client, torbay_users, mtfs):
+    client.force_login(torbay_users["scrutiny"])
+    url = reverse("dashboards:report_xlsx", args=[mtfs.pk])
+    wb = load_workbook(io.BytesIO(client.get(url, {"year": "2017/18", "period": "12"}).content))
+    # Nothing reported for 2017/18: no line's achieved, variance or forecast is written as 0.
+    header = [c.value for c in wb["Savings lines"][4]]
+    rows = _sheet_rows(wb, "Savings lines")
+    for column in ("Achieved", "Delivery variance", "Forecast for the year"):
+        i = header.index(column)
+        assert {row[i] for row in rows} == {None}, column
+    summary = {row[0]: row for row in _sheet_rows(wb, "Summary")}
+    assert "Reported in 2017/18" in summary and "Achieved to date" not in summary
+    owed = summary["Reserves to be repaid"]
+    assert owed[1] == 3400000 and "no agreed repayment plan" in owed[4]
+    assert (
+        "disagrees with itself in 8 places"
+        in summary["Stated totals and the paper's own doubts"][4]
+    )
+    doubts = _sheet_rows(wb, "Paper disagrees")
+    adoption = next(r for r in doubts if r[0].startswith("Acceleration of adoption"))
+    assert (adoption[3], adoption[5], adoption[7]) == ("£174k", "173k", "173k")
+    assert any("rate per 10,000" in (r[0] or "") and r[3] == "97" for r in doubts)
+
+
+def test_barking_achieved_is_not_reported_and_the_deficit_is_a_basis(client, seeded):
+    from plans.models import Plan
+    from tests.factories import UserFactory
+
+    plan = Plan.objects.get(authority__slug="barking-dagenham")
+    client.force_login(UserFactory(authority=plan.authority, role="scrutiny"))
+    wb = load_workbook(
+        io.BytesIO(client.get(reverse("dashboards:report_xlsx", args=[plan.pk])).content)
+    )
+    summary = {row[0]: row for row in _sheet_rows(wb, "Summary")}
+    achieved = summary["Achieved to date"]
+    assert achieved[1] is None and achieved[4].startswith("Not reported")
+    assert summary["Achievable, not yet achieved"][1] == 224537
+    effect = summary["Effect of reserves and other savings: Children's Services, P10 Jan 2015"]
+    assert effect[1] == -901000
+    assert not [k for k in summary if k.startswith("Movement")]  # no movement is invented

@@ -214,3 +214,20 @@ def test_scrutiny_and_director_cannot_open_the_month_end(
         assert client.get(url(plan)).status_code == 403
         assert client.post(url(plan), post_data(plan, lines)).status_code == 403
     assert not m.ProgressEntry.objects.filter(line__plan=plan, as_at=date(2017, 10, 31)).exists()
+
+
+def test_figures_carry_forward_past_a_comment_only_entry(client, finance_manager, plan, lines):
+    # October records a comment only; November's page still offers September's figures.
+    for line in lines:
+        ProgressEntryFactory(
+            line=line, as_at=date(2017, 10, 31), achieved_to_date=None, forecast=None, rag=""
+        )
+    client.force_login(finance_manager)
+    response = client.get(reverse("plans:month_end", args=[plan.pk]))
+    assert (response.context["month"].year, response.context["month"].period) == ("2017/18", 8)
+    [(row, form), *_] = response.context["line_forms"]
+    assert form.initial["achieved_to_date"] == D("20000")
+    assert form.initial["forecast"] == D("100000")
+    assert form.initial["rag"] == "green"
+    html = response.content.decode()
+    assert "£20,000 achieved" in html and "achieved not reported" not in html

@@ -108,3 +108,33 @@ def test_plan_pages_run_a_fixed_number_of_queries(
     with CaptureQueriesContext(connection) as ctx:
         client.get(reverse("plans:plan_list"))
     assert len(ctx.captured_queries) == list_queries
+
+
+def test_plan_page_follows_the_one_latest_progress_rule(client, finance_manager):
+    from datetime import date
+
+    from dashboards import figures as fg
+    from tests.factories import ProgressEntryFactory
+
+    line = SavingsLineFactory(plan__authority=finance_manager.authority, reference="SAV-9")
+    PlannedAmountFactory(line=line, year="2017/18", low=Decimal("100000"))
+    ProgressEntryFactory(line=line, as_at=date(2017, 9, 30), achieved_to_date=Decimal("60000"))
+    # A later comment-only entry hides nothing: the page, its totals and the dashboard agree.
+    ProgressEntryFactory(
+        line=line, as_at=date(2017, 10, 31), achieved_to_date=None, commentary="On track"
+    )
+    client.force_login(finance_manager)
+    html = client.get(reverse("plans:plan_detail", args=[line.plan.pk])).content.decode()
+    assert "£60,000" in html and "at 30 Sep 2017" in html
+    f = fg.plan_figures(line.plan, fg.plan_calendar(line.plan)[1])
+    assert f.sel == fg.Selection("2017/18", 7)
+    assert f.year.achieved == Decimal("60000") == f.lines[0].achieved
+    assert f.lines[0].commentary == "On track"
+
+
+def test_plan_page_shows_the_papers_doubts_and_unknowns(client, torbay_users, mtfs):
+    client.force_login(torbay_users["scrutiny"])
+    html = client.get(reverse("plans:plan_detail", args=[mtfs.pk])).content.decode()
+    assert "Where the paper disagrees with itself" in html
+    assert "£174k" in html and "173k" in html
+    assert "not reported" in html and "not known" in html  # achieved and gap, never £0
