@@ -20,7 +20,7 @@ from plotly.subplots import make_subplots
 
 from dashboards import figures as fg
 from recovery import fiscal
-from recovery.money import format_money, format_money_short
+from recovery.money import NOT_REPORTED, format_money, format_money_short
 
 RAG_COLOURS = {
     "red": "#d4351c",
@@ -55,7 +55,11 @@ def _num(value: Decimal | None) -> float | None:
 
 
 def _money_text(values) -> list[str]:
-    return ["no data" if v is None else format_money(v) for v in values]
+    return ["not reported" if v is None else format_money(v) for v in values]
+
+
+def _known(value) -> str:
+    return NOT_REPORTED if value is None else format_money(value)
 
 
 def _layout(fig: go.Figure, *, title: str, height: int = 340, money_axis=True) -> None:
@@ -299,8 +303,8 @@ def savings_chart(f: fg.PlanFigures) -> Chart:
     return _chart(
         "savings",
         f"Cumulative savings expected and achieved, {f.sel.year}",
-        f"Line chart. Expected to date at {f.sel.label}: {format_money(f.expected_low)}; "
-        f"achieved {format_money(f.year.achieved)}.",
+        f"Line chart. Expected to date at {f.sel.label}: {_known(f.expected_low)}; "
+        f"achieved {_known(f.year.achieved)}.",
         fig,
     )
 
@@ -521,7 +525,12 @@ def funding_chart(f: fg.PlanFigures) -> Chart:
         "funding",
         "Reserves drawn and repaid, and other funding",
         f"Bar chart by year. Reserves drawn {format_money(f.funding.drawn)}; repaid "
-        f"or to be repaid {format_money(f.funding.repaid)}.",
+        f"{format_money(f.funding.repaid)}"
+        + (
+            f"; {format_money(f.funding.owed)} to be repaid with no agreed repayment plan."
+            if f.funding.owed
+            else "."
+        ),
         fig,
     )
 
