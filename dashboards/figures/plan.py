@@ -250,6 +250,97 @@ class PlanFigures:
         text = "; ".join(parts)
         return text[0].upper() + text[1:] + "."
 
+    def as_json(self) -> dict:
+        """The figures at the selected month as plain JSON: money as strings, a figure
+        nobody reported as null (``plan_summary --json``)."""
+
+        def money(value):
+            return None if value is None else str(value)
+
+        head = self.forecasts.headline
+        return {
+            "year": self.sel.year,
+            "period": self.sel.period,
+            "label": self.sel.label,
+            "date": self.sel.as_at.isoformat(),
+            "recorded_in_year": self.recorded_in_year,
+            "expected_to_date_low": money(self.expected_low),
+            "expected_to_date_high": money(self.expected_high),
+            "expected_in_year_low": money(self.expected_in_year[0]),
+            "achieved": money(self.year.achieved),
+            "achieved_share_percent": money(self.achieved_share),
+            "delivery_variance": money(self.delivery_variance),
+            "net_at_risk_low": money(self.net_at_risk_low),
+            "net_at_risk_high": money(self.net_at_risk_high),
+            "pressures_in_year": money(self.pressures_in_year),
+            "forecast_variance": None
+            if head is None
+            else {
+                "series": head.series_label,
+                "period": head.period,
+                "variance": money(head.variance),
+                "variance_high": money(head.variance_high),
+                "movement": money(head.movement),
+                "rag": head.rag or None,
+            },
+            "forecasts": [
+                {
+                    "period": p.period,
+                    "service_area": p.service_area,
+                    "scenario": p.scenario,
+                    "variance": money(p.variance),
+                    "variance_high": money(p.variance_high),
+                    "movement": money(p.movement),
+                }
+                for p in self.forecasts.to_period
+            ],
+            "mitigations": [
+                {
+                    "label": m.label,
+                    "before": money(m.gross.variance),
+                    "after": money(m.net.variance),
+                    "effect": money(m.effect),
+                }
+                for m in self.forecasts.mitigations
+            ],
+            "reserves": {
+                "drawn": money(self.funding.drawn or None),
+                "repaid": money(self.funding.repaid or None),
+                "to_be_repaid_no_agreed_plan": money(self.funding.owed or None),
+                "still_to_repay": money(self.funding.outstanding) if self.funding.repaid else None,
+            },
+            "kpis": [
+                {
+                    "code": k.kpi.code,
+                    "latest": None
+                    if k.latest is None
+                    else {
+                        "date": k.latest.date.isoformat(),
+                        "value": money(k.latest.value),
+                        "rate_per_10k": money(k.latest.rate),
+                        "rate_as_printed": money(k.latest.stated_rate),
+                    },
+                    "target_in_force": None
+                    if k.target is None
+                    else {"date": k.target.date.isoformat(), "value": money(k.target.value)},
+                    "rag": k.rag or None,
+                }
+                for k in self.kpis
+            ],
+            "reconciliation": [
+                {
+                    "key": r.key,
+                    "stated_low": money(r.stated_low),
+                    "stated_high": money(r.stated_high),
+                    "computed_low": money(r.computed_low),
+                    "computed_high": money(r.computed_high),
+                    "status": r.status,
+                }
+                for r in self.reconciliation
+            ],
+            "reconciliation_summary": self.reconciliation_summary,
+        }
+
     @property
     def changes(self) -> list[Change]:
         """What changed since the previous period's report."""

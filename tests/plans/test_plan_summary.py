@@ -92,3 +92,31 @@ def test_plain_text_output(seeded):
     call_command("plan_summary", "--authority", "torbay", stdout=out)
     text = out.getvalue()
     assert "Torbay Council" in text and "Telford" not in text
+
+
+def test_as_at_figures_follow_the_papers(summary):
+    mtfs = summary["002_24ee55b955d66714.txt"]["as_at"]
+    assert (mtfs["year"], mtfs["period"]) == ("2016/17", 12)  # Table 2 runs to March 2017
+    assert mtfs["achieved"] is None and mtfs["delivery_variance"] is None
+    assert mtfs["reserves"]["to_be_repaid_no_agreed_plan"] == "3400000.00"
+    assert mtfs["reserves"]["still_to_repay"] is None
+    assert "disagrees with itself in 8 places" in mtfs["reconciliation_summary"]
+    torbay = summary["000_d54be78429e3131a.txt"]
+    assert torbay["savings_start"] == "2012-02-01"
+    assert (torbay["as_at"]["label"], torbay["as_at"]["achieved"]) == ("P11 Feb 2012", "144000.00")
+    assert torbay["as_at"]["expected_to_date_low"] == "20833.33"  # from February 2012 only
+    barking = summary["003_457804c524a890cd.txt"]["as_at"]
+    assert barking["achieved"] is None and barking["net_at_risk_low"] is None
+    assert barking["mitigations"] == [
+        {
+            "label": "Children's Services, P10 Jan 2015",
+            "before": "4652000.00",
+            "after": "3751000.00",
+            "effect": "-901000.00",
+        }
+    ]
+    telford = summary["004_7e5f9225b21e7d89.txt"]
+    assert telford["as_at"]["label"] == "P9 Dec 2013"
+    agency = next(k for k in telford["as_at"]["kpis"] if k["code"] == "agency-social-workers")
+    assert agency["latest"]["value"] == "7.00" and agency["rag"] is None
+    assert len(summary["002_24ee55b955d66714.txt"]["discrepancies"]) == 8

@@ -7,10 +7,9 @@ import json
 
 from django.core.management.base import BaseCommand
 
-from dashboards.figures import plan_totals, slippage_by_year
+from dashboards.figures import Selection, plan_figures, plan_totals, slippage_by_year
 from plans.models import PaperDiscrepancy, Plan
 from plans.selectors import as_at_month
-from recovery import fiscal
 
 
 class Command(BaseCommand):
@@ -61,12 +60,8 @@ class Command(BaseCommand):
                     "years": {year: yt.as_json() for year, yt in t.years.items()},
                     "total": t.total.as_json(),
                     "slippage": {y: str(v) for y, v in slippage.get(plan.pk, {}).items()},
-                    "as_at": {
-                        "year": year,
-                        "period": period,
-                        "label": fiscal.period_label(year, period),
-                        "date": fiscal.period_end(year, period).isoformat(),
-                    },
+                    # Every figure at the month the pages open on (the as-at rule).
+                    "as_at": plan_figures(plan, Selection(year, period)).as_json(),
                     "savings_start": plan.savings_start.isoformat() if plan.savings_start else None,
                     "discrepancies": discrepancies.get(plan.pk, []),
                 }
