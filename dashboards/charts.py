@@ -1,4 +1,4 @@
-"""plotly figures for the dashboard, built from ``dashboards.figures`` and nothing else.
+"""plotly figures for the dashboard, built from ``plans.figures`` and nothing else.
 
 Each builder returns a ``Chart``: the figure as plain JSON (drawn in the page by
 ``static/js/dashboard.js`` with the plotly.js served from the installed package, never a CDN)
@@ -18,7 +18,7 @@ from decimal import Decimal
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from dashboards import figures as fg
+from plans import figures as fg
 from recovery import fiscal
 from recovery.money import NOT_REPORTED, format_money, format_money_short
 

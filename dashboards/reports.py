@@ -18,8 +18,8 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from dashboards import figures as fg
 from dashboards.templatetags.dashboards import kpi_value
+from plans import figures as fg
 from recovery import fiscal
 from recovery.money import format_money
 from recovery.spreadsheet import safe_value

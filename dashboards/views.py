@@ -1,7 +1,7 @@
 """The read side: plan dashboard, authority overview, scrutiny report and its workbook.
 
 Access goes through recovery.access (another authority's plan is a 404); every figure comes
-from dashboards.figures, every chart from dashboards.charts. No view here changes anything.
+from plans.figures, every chart from dashboards.charts. No view here changes anything.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from django.http import HttpResponse
 from django.views.generic import TemplateView, View
 
 from dashboards import charts, reports
-from dashboards import figures as fg
+from plans import figures as fg
+from plans.access import get_plan, plans_for
 from recovery import fiscal
-from recovery.access import get_plan, plans_for
 
 PERIOD_CHOICES = [(p, f"P{p} {fiscal.MONTH_ABBR[p - 1]}") for p in fg.MONTHS]
 

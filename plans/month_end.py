@@ -11,8 +11,8 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from dashboards.figures.rules import latest_recording, target_in_force
 from plans import services
+from plans.figures.rules import latest_recording, target_in_force
 from plans.models import (
     KPI,
     KpiPoint,

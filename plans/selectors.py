@@ -1,4 +1,4 @@
-"""Reads of the plans domain that pages share. Savings figures live in dashboards.figures."""
+"""Reads of the plans domain that pages share. Savings figures live in plans.figures."""
 
 from __future__ import annotations
 
@@ -87,7 +87,7 @@ def amount_of(planned: PlannedAmount | None) -> Amount | None:
 class LineRow:
     line: SavingsLine
     cells: list[Amount | None]  # one per plan year
-    latest: dict | None = None  # set by the page from dashboards.figures.latest_achieved
+    latest: dict | None = None  # set by the page from plans.figures.latest_achieved
 
 
 def lines_by_year(plan: Plan) -> tuple[list[str], list[LineRow]]:

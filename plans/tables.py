@@ -44,7 +44,7 @@ class RangeColumn(tables.Column):
 
 
 class PlanSummaryTable(tables.Table):
-    """The user's plans with their savings totals (from dashboards.figures)."""
+    """The user's plans with their savings totals (from plans.figures)."""
 
     title = tables.Column(verbose_name="Plan", linkify=lambda record: record["url"])
     authority = tables.Column()

@@ -23,9 +23,10 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from plans import workbook
+from plans.access import get_plan, plans_for
 from plans.forms_workbook import WorkbookUploadForm
 from plans.workbook.changes import AMOUNTS, CREATE, DELETE, UPDATE
-from recovery.access import can, get_plan, may_write, plans_for, require
+from recovery.access import can, may_write, require
 from recovery.models import Authority
 
 SESSION_KEY = "plan_workbook_import"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
-from django.http import Http404
 
 FINANCE, DIRECTOR, SCRUTINY = "finance", "director", "scrutiny"
 ROLES = (FINANCE, DIRECTOR, SCRUTINY)
@@ -92,29 +91,11 @@ def scope(queryset: QuerySet, user, authority_path: str = "plan__authority") -> 
     )
 
 
-def plans_for(user) -> QuerySet:
-    from plans.models import Plan
-
-    return scope(Plan.objects.select_related("authority"), user, "authority")
-
-
 def may_write(user, plan) -> bool:
     """Writes are for the plan's own authority only; a grant lets other users read."""
     if user.is_superuser:
         return True
     return user.authority_id is not None and plan.authority_id == user.authority_id
-
-
-def get_plan(user, pk, action: str = "view", model: str = "plan"):
-    """The plan if the user may read it (else 404) and may take ``action`` on ``model`` there:
-    their role allows it and, for a change, the plan is their own authority's (else 403)."""
-    plan = plans_for(user).filter(pk=pk).first()
-    if plan is None:
-        raise Http404("No such plan.")
-    require(user, action, model)
-    if action != "view" and not may_write(user, plan):
-        raise PermissionDenied("Plans of another authority are read only.")
-    return plan
 
 
 def edit_flags(user, plan=None) -> dict[str, bool]:

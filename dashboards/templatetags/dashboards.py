@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from django import template
 
-from dashboards.figures import RAG_LABELS
+from plans.figures import RAG_LABELS
 from recovery.money import NOT_REPORTED, format_money
 
 register = template.Library()

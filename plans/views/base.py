@@ -19,8 +19,9 @@ from django_tables2 import SingleTableMixin
 from django_tables2.export import ExportMixin
 
 from plans import services
+from plans.access import get_plan
 from plans.forms import money_fields
-from recovery.access import can, edit_flags, get_plan, may_write
+from recovery.access import can, edit_flags, may_write
 
 
 class PlanRecordMixin:

@@ -10,11 +10,11 @@ from django.urls import reverse
 from django.views.generic import TemplateView
 
 from plans import month_end, services
+from plans.access import get_plan
 from plans.forms import MoneyField
 from plans.models import RAG, ProgressEntry
 from plans.selectors import month_end_month
 from recovery import fiscal
-from recovery.access import get_plan
 
 RAG_CHOICES = [("", "Not rated"), *RAG.choices]
 

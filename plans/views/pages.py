@@ -1,17 +1,18 @@
-"""The plans pages. Access goes through recovery.access; figures through dashboards.figures."""
+"""The plans pages. Access goes through recovery.access; figures through plans.figures."""
 
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from django.views.generic import TemplateView
 from django_tables2 import RequestConfig
 
-from dashboards.figures import latest_achieved, plan_totals, reconcile
+from plans.access import get_plan, plans_for
+from plans.figures import latest_achieved, plan_totals, reconcile
 from plans.forms import PlanForm
 from plans.models import Plan
 from plans.selectors import deletions, lines_by_year
 from plans.tables import PlanSummaryTable
 from plans.views.base import PlanRecordMixin, RecordDeleteView, RecordFormView, RecordHistoryView
-from recovery.access import can, edit_flags, get_plan, may_write, plans_for, require
+from recovery.access import can, edit_flags, may_write, require
 
 
 class PlanListView(TemplateView):

@@ -4,7 +4,7 @@ Everything is written through ``write_workbook(content)``, so the export, the te
 example have the same sheets and columns. Money cells are numbers formatted as money; text that
 a spreadsheet would run as a formula gets a leading apostrophe (``cells.neutralise``); headers
 are frozen, sized and explained (in a cell comment and on the About sheet). Totals on the
-Summary sheet come from ``dashboards.figures``, like every other page and report.
+Summary sheet come from ``plans.figures``, like every other page and report.
 """
 
 from __future__ import annotations
@@ -273,8 +273,8 @@ def _fields(obj, spec: s.SheetSpec) -> dict:
 
 def content_from_plan(plan) -> Content:
     """Every record of ``plan`` as workbook rows. A fixed number of queries."""
-    from dashboards.figures import plan_totals
     from plans import models as m
+    from plans.figures import plan_totals
     from plans.selectors import amount_of
 
     values = _fields(plan, s.PLAN)

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from dashboards import charts
-from dashboards import figures as fg
+from plans import figures as fg
 from plans.models import Plan
 from tests.factories import KPIFactory, KpiPointFactory
 

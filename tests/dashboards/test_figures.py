@@ -1,4 +1,4 @@
-"""dashboards.figures against the seed papers' own figures, and the rules on their own."""
+"""plans.figures against the seed papers' own figures, and the rules on their own."""
 
 from datetime import date
 from decimal import Decimal
@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.test import override_settings
 
-from dashboards import figures as fg
+from plans import figures as fg
 from plans.models import KPI, KpiPoint, Plan
 from plans.selectors import month_end_month
 from tests.factories import (

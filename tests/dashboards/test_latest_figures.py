@@ -13,7 +13,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from dashboards import figures as fg
+from plans import figures as fg
 from plans.models import Plan, ProgressEntry, StatedFigure
 from tests.factories import PlannedAmountFactory, ProgressEntryFactory, SavingsLineFactory
 

@@ -12,7 +12,7 @@ from django.urls import reverse
 pytestmark = pytest.mark.django_db
 
 # A plan page: session and user (2), the role's groups (1), the plan (1), its calendar (3),
-# then dashboards.figures.plan_figures (19: year totals 3, amounts, progress, lines, monthly
+# then plans.figures.plan_figures (19: year totals 3, amounts, progress, lines, monthly
 # profile, RAG, forecasts, pressures, funding, KPI points, KPIs, risks, commentary, stated
 # totals 3) and the navbar's authority (1); the workbook has no navbar. The overview: 4 before
 # figures.authority_overview's 6 and the navbar's 1.

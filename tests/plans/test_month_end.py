@@ -88,7 +88,7 @@ def test_saving_records_every_line_forecast_and_kpi_in_one_go(client, finance_ma
         line.refresh_from_db()
         assert line.rag == "amber"  # current RAG follows the latest entry
     # the plan totals moved
-    from dashboards.figures import plan_totals
+    from plans.figures import plan_totals
 
     assert plan_totals([plan])[plan.pk].years["2017/18"].achieved == D("90000.00")
     # and RAG changes since last month are highlighted
@@ -163,7 +163,7 @@ def test_a_comment_only_update_keeps_the_achieved_figure(client, finance_manager
     entry = m.ProgressEntry.objects.get(line=lines[0], as_at=date(2017, 10, 31))
     assert entry.achieved_to_date == D("20000.00") and entry.commentary
     assert m.ProgressEntry.objects.filter(as_at=date(2017, 10, 31)).count() == 1
-    from dashboards.figures import plan_totals
+    from plans.figures import plan_totals
 
     assert plan_totals([plan])[plan.pk].years["2017/18"].achieved == D("60000.00")
 

@@ -113,7 +113,7 @@ def test_plan_pages_run_a_fixed_number_of_queries(
 def test_plan_page_follows_the_one_latest_progress_rule(client, finance_manager):
     from datetime import date
 
-    from dashboards import figures as fg
+    from plans import figures as fg
     from tests.factories import ProgressEntryFactory
 
     line = SavingsLineFactory(plan__authority=finance_manager.authority, reference="SAV-9")

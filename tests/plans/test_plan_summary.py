@@ -71,7 +71,7 @@ def test_barking_and_telford_totals(summary):
 def test_summary_agrees_with_every_stated_total(seeded):
     """Computed beside stated: every planned/adjusted/achieved/gap/slippage/line total the
     papers print is reproduced exactly."""
-    from dashboards.figures import reconcile
+    from plans.figures import reconcile
     from plans.models import Plan
 
     checked = 0

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from dashboards.figures import plan_totals
 from plans import workbook
+from plans.figures import plan_totals
 from plans.workbook import schema as s
 from tests.plans.workbook_files import header_column
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from dashboards.figures import plan_totals
 from plans import workbook
+from plans.figures import plan_totals
 from plans.models import Plan
 from plans.workbook.changes import SAME
 from tests.plans.workbook_files import dump_plan

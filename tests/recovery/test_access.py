@@ -3,8 +3,9 @@
 import pytest
 from django.urls import reverse
 
+from plans.access import plans_for
 from plans.models import Plan
-from recovery.access import edit_flags, may_write, plans_for
+from recovery.access import edit_flags, may_write
 from tests.factories import PlanFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -1,13 +1,13 @@
 """Print every plan's savings figures for scripts and reconciliation.
 
-The figures come from ``dashboards.figures``, the module the pages and exports use.
+The figures come from ``plans.figures``, the module the pages and exports use.
 """
 
 import json
 
 from django.core.management.base import BaseCommand
 
-from dashboards.figures import Selection, plan_figures, plan_totals, slippage_by_year
+from plans.figures import Selection, plan_figures, plan_totals, slippage_by_year
 from plans.models import PaperDiscrepancy, Plan
 from plans.selectors import as_at_month
 

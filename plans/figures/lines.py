@@ -23,8 +23,8 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
-from dashboards.figures._base import MONTHS, SUM_FIELD, ZERO, _ids
-from dashboards.figures.rules import (
+from plans.figures._base import MONTHS, SUM_FIELD, ZERO, _ids
+from plans.figures.rules import (
     RAG_LABELS,
     RAG_ORDER,
     latest_recording,
@@ -33,8 +33,8 @@ from dashboards.figures.rules import (
     slippage_cost,
     start_period,
 )
-from dashboards.figures.savings import _known, minus_known
-from dashboards.figures.selection import Selection
+from plans.figures.savings import _known, minus_known
+from plans.figures.selection import Selection
 from plans.models import PlannedAmount, ProgressEntry, SavingsLine
 from recovery import fiscal
 from recovery.money import to_decimal

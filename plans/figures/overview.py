@@ -6,15 +6,15 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from dashboards.figures._base import ZERO
-from dashboards.figures.money_position import (
+from plans.figures._base import ZERO
+from plans.figures.money_position import (
     ForecastPoint,
     FundingPosition,
     forecast_points,
     funding_positions,
     headline_series,
 )
-from dashboards.figures.savings import PlanTotals, YearTotals, plan_totals, slippage_by_year
+from plans.figures.savings import PlanTotals, YearTotals, plan_totals, slippage_by_year
 from plans.models import Funding
 
 

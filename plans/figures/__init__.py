@@ -4,7 +4,7 @@ Pages, reports, downloads and management commands all call these functions, so t
 disagree. Each function aggregates in the database with a fixed number of queries whatever the
 number of lines or months, and returns plain data (dataclasses of ``Decimal``).
 
-The package re-exports every public name, so callers import from ``dashboards.figures`` and
+The package re-exports every public name, so callers import from ``plans.figures`` and
 need not know which module holds what:
 
 - ``rules``: the rules behind the figures as small pure functions (profile, RAG, rates).
@@ -18,9 +18,9 @@ need not know which module holds what:
 - ``_base``: what the modules share (``ZERO``, ``MONTHS``, ``SUM_FIELD``).
 """
 
-from dashboards.figures._base import MONTHS, SUM_FIELD, ZERO
-from dashboards.figures.kpis import KpiFigures, KpiValue, kpi_figures, workforce_rates
-from dashboards.figures.lines import (
+from plans.figures._base import MONTHS, SUM_FIELD, ZERO
+from plans.figures.kpis import KpiFigures, KpiValue, kpi_figures, workforce_rates
+from plans.figures.lines import (
     LineFigures,
     RagBucket,
     RagSummary,
@@ -29,7 +29,7 @@ from dashboards.figures.lines import (
     line_figures,
     savings_by_rag,
 )
-from dashboards.figures.money_position import (
+from plans.figures.money_position import (
     ForecastFigures,
     ForecastPoint,
     FundingPosition,
@@ -40,15 +40,15 @@ from dashboards.figures.money_position import (
     month_range,
     pressure_months,
 )
-from dashboards.figures.overview import (
+from plans.figures.overview import (
     AuthorityOverview,
     Lineage,
     LineageCell,
     PlanSummary,
     authority_overview,
 )
-from dashboards.figures.plan import Change, PlanFigures, plan_figures
-from dashboards.figures.rules import (
+from plans.figures.plan import Change, PlanFigures, plan_figures
+from plans.figures.rules import (
     RAG_LABELS,
     RAG_ORDER,
     RATE_PLACES,
@@ -66,7 +66,7 @@ from dashboards.figures.rules import (
     target_in_force,
     workforce_rate,
 )
-from dashboards.figures.savings import (
+from plans.figures.savings import (
     PlanTotals,
     Reconciliation,
     YearTotals,
@@ -76,7 +76,7 @@ from dashboards.figures.savings import (
     slippage_by_year,
     year_totals,
 )
-from dashboards.figures.selection import Selection, period_for_year, plan_calendar
+from plans.figures.selection import Selection, period_for_year, plan_calendar
 
 __all__ = [
     "MONTHS",

@@ -8,9 +8,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from dashboards.figures._base import MONTHS, ZERO
-from dashboards.figures.kpis import KpiFigures, kpi_figures, workforce_rates
-from dashboards.figures.lines import (
+from plans.figures._base import MONTHS, ZERO
+from plans.figures.kpis import KpiFigures, kpi_figures, workforce_rates
+from plans.figures.lines import (
     LineFigures,
     RagSummary,
     _latest,
@@ -18,7 +18,7 @@ from dashboards.figures.lines import (
     line_figures,
     savings_by_rag,
 )
-from dashboards.figures.money_position import (
+from plans.figures.money_position import (
     ForecastFigures,
     FundingPosition,
     PressureMonth,
@@ -26,8 +26,8 @@ from dashboards.figures.money_position import (
     funding_positions,
     pressure_months,
 )
-from dashboards.figures.rules import RAG_LABELS, RAG_ORDER, share
-from dashboards.figures.savings import (
+from plans.figures.rules import RAG_LABELS, RAG_ORDER, share
+from plans.figures.savings import (
     PlanTotals,
     Reconciliation,
     YearTotals,
@@ -36,7 +36,7 @@ from dashboards.figures.savings import (
     plan_totals,
     reconcile,
 )
-from dashboards.figures.selection import Selection
+from plans.figures.selection import Selection
 from plans.models import Commentary, PaperDiscrepancy, Risk
 from recovery import fiscal
 from recovery.money import PENNY

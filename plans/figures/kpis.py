@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from django.conf import settings
 
-from dashboards.figures.rules import (
+from plans.figures.rules import (
     kpi_rag,
     rate_per_10k,
     stated_rate_differs,

@@ -11,8 +11,8 @@ from decimal import Decimal
 from django.db.models import F, Q, Sum, Window
 from django.db.models.functions import Coalesce, Lag
 
-from dashboards.figures._base import MONTHS, SUM_FIELD, ZERO, _ids
-from dashboards.figures.rules import forecast_rag, forecast_threshold
+from plans.figures._base import MONTHS, SUM_FIELD, ZERO, _ids
+from plans.figures.rules import forecast_rag, forecast_threshold
 from plans.models import CostPressure, Funding, OverspendForecast
 from recovery import fiscal
 from recovery.money import to_decimal

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from django.db.models import Count, Exists, OuterRef, Q, Subquery, Sum
 
-from dashboards.figures._base import ZERO, _ids
+from plans.figures._base import ZERO, _ids
 from plans.models import CostPressure, PlannedAmount, ProgressEntry, StatedFigure, YearAdjustment
 from recovery.money import PENNY, to_decimal
 
