@@ -10,7 +10,8 @@ from datetime import date
 from django.core.exceptions import ValidationError
 
 YEAR_PATTERN = r"^[0-9]{4}/[0-9]{2}$"
-_YEAR_RE = re.compile(r"^\s*(\d{4})\s*[/\-–]\s*(\d{2}|\d{4})\s*$")
+# 2017/18, 2017-18, 2017/2018, and the short forms papers print: 17/18, 13/14.
+_YEAR_RE = re.compile(r"^\s*(?:FY\s*)?(\d{4}|\d{2})\s*[/\-–]\s*(\d{2}|\d{4})\s*$", re.IGNORECASE)
 MONTH_ABBR = ["Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec", "Jan", "Feb", "Mar"]
 
 
@@ -29,13 +30,20 @@ def period(day: date) -> int:
 
 
 def parse_year(text: str) -> str:
-    """Accept ``2017/18``, ``2017-18`` or ``2017/2018``; return ``2017/18``."""
+    """Accept ``2017/18``, ``2017-18``, ``2017/2018`` or the short ``17/18``; return
+    ``2017/18``. The one rule for reading a financial year, on forms and in workbooks."""
     match = _YEAR_RE.match(str(text or ""))
     if not match:
         raise ValidationError(
             "%(value)s is not a financial year; write it like 2017/18", params={"value": text}
         )
     start, end = int(match.group(1)), match.group(2)
+    if len(match.group(1)) == 2:
+        if len(end) != 2:
+            raise ValidationError(
+                "%(value)s is not a financial year; write it like 2017/18", params={"value": text}
+            )
+        start += 1900 if start >= 90 else 2000
     expected_end = (start + 1) % 100 if len(end) == 2 else start + 1
     if int(end) != expected_end:
         raise ValidationError(

@@ -141,7 +141,8 @@ def test_shares_and_kpi_percentages():
 def test_years():
     assert cells.year("2017-18") == "2017/18"
     assert cells.year("2017/2018") == "2017/18"
-    for bad in ["2017/19", 2017, "17/18"]:
+    assert cells.year("14/15") == "2014/15"
+    for bad in ["2017/19", 2017, "17/19"]:
         with pytest.raises(cells.CellError, match="financial year"):
             cells.year(bad)
 

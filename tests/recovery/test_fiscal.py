@@ -28,6 +28,10 @@ def test_date_to_financial_year_and_period(day, year, period):
         ("2017/18", "2017/18"),
         ("2017-18", "2017/18"),
         ("2017/2018", "2017/18"),
+        # As papers print them (Telford: "Target Saving 14/15"), and with FY in front.
+        ("17/18", "2017/18"),
+        ("13/14", "2013/14"),
+        ("FY2014/15", "2014/15"),
         (" 1999/00 ", "1999/00"),
     ],
 )
@@ -35,7 +39,7 @@ def test_parse_year(text, expected):
     assert fiscal.parse_year(text) == expected
 
 
-@pytest.mark.parametrize("text", ["2017/19", "2017", "17/18", "abcd/ef", "", "2017/2019"])
+@pytest.mark.parametrize("text", ["2017/19", "2017", "17/19", "17/2018", "abcd/ef", "", "2017/2019"])
 def test_parse_year_rejects(text):
     with pytest.raises(ValidationError):
         fiscal.parse_year(text)
