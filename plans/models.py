@@ -105,6 +105,19 @@ class Plan(Versioned):
     source_document = models.CharField(
         max_length=200, blank=True, help_text="The paper this plan was taken from."
     )
+
+    class AmountBasis(models.TextChoices):
+        ANNUAL = "annual", "Full-year values (a line starting in month m yields (13 - m)/12)"
+        IN_YEAR = "in_year", "In-year values (due in full by March, from the start month)"
+
+    amount_basis = models.CharField(
+        "planned amounts are",
+        max_length=7,
+        choices=AmountBasis.choices,
+        default=AmountBasis.ANNUAL,
+        help_text="Whether each year's planned saving is a full-year value or what the year "
+        "itself should yield (an in-year recovery target).",
+    )
     savings_start = models.DateField(
         "savings expected from",
         null=True,

@@ -53,6 +53,7 @@ class LineFigures:
     rag: str = ""
     rag_previous: str = ""
     start: int = 1  # the period delivery starts in the year (13: not in this year)
+    in_year: bool = False  # the plan's amounts are in-year values, due in full by March
 
     @property
     def entry(self) -> dict | None:
@@ -90,7 +91,9 @@ class LineFigures:
         return self.start <= 12
 
     def _profile(self, value, period):
-        return profile_value(value, start_period=self.start, period=period, factor=self.factor)
+        return profile_value(
+            value, start_period=self.start, period=period, factor=self.factor, in_year=self.in_year
+        )
 
     @property
     def in_year_low(self):
@@ -108,7 +111,9 @@ class LineFigures:
     def month_of_delay(self):
         if self.start > 12:
             return None
-        return slippage_cost(self.planned_low, start_period=self.start, factor=self.factor)
+        return slippage_cost(
+            self.planned_low, start_period=self.start, factor=self.factor, in_year=self.in_year
+        )
 
     @staticmethod
     def _split(entry) -> tuple[Decimal | None, Decimal | None]:
@@ -262,6 +267,7 @@ def line_figures(plan, sel: Selection, factor: Decimal) -> list[LineFigures]:
                 rag=rated["rag"] if rated else line.rag,
                 rag_previous=_previous_rag(line, rated, rated_before),
                 start=start_period(line.start_period, plan.savings_start, sel.year),
+                in_year=plan.amount_basis == plan.AmountBasis.IN_YEAR,
             )
         )
     return out
@@ -279,10 +285,24 @@ def expected_profile(plans, year: str) -> dict[int, list[tuple[Decimal, Decimal]
         if start_period(None, p.savings_start, year) != 1
     ]
     plan_start = Case(*defaults, default=Value(1)) if defaults else Value(1)
+    # Months each amount is spread over, as 12ths (``rules.months_delivering``): 12 for a
+    # full-year value, the months left from its start for an in-year value.
+    in_year = [p.pk for p in plan_list if p.amount_basis == p.AmountBasis.IN_YEAR]
+    twelfths = (
+        Case(
+            When(line__plan_id__in=in_year, then=Value(Decimal(12)) / (Value(13) - F("start"))),
+            default=Value(Decimal(1)),
+            output_field=SUM_FIELD,
+        )
+        if in_year
+        else Value(Decimal(1), output_field=SUM_FIELD)
+    )
     aggregates = {}
     for p in MONTHS:
         for end in ("low", "high"):
-            value = ExpressionWrapper(F(end) * (Value(p + 1) - F("start")), output_field=SUM_FIELD)
+            value = ExpressionWrapper(
+                F(end) * (Value(p + 1) - F("start")) * twelfths, output_field=SUM_FIELD
+            )
             # Nothing is expected before a line starts (0, known); a TBC line has no figure.
             aggregates[f"{end}{p}"] = Sum(
                 Case(

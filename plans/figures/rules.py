@@ -49,21 +49,35 @@ def months_elapsed(start: int | None, period: int) -> int:
     return max(0, period - (start or 1) + 1)
 
 
-def profile_value(annual, *, start_period, period, factor=Decimal(1)) -> Decimal | None:
-    """Expected to date: the annual value spread evenly over the months from the start period,
-    so a line starting in month m yields (13 - m)/12 of its annual value by P12, times the
-    year's in-year adjustment factor."""
+def months_delivering(start: int | None, *, in_year: bool = False) -> int:
+    """The months a year's amount is spread over: 12 for a full-year value (a line starting
+    in month m yields (13 - m)/12 of it); for an in-year value, the months left from its
+    start, so the whole amount is due by March."""
+    return max(1, 13 - (start or 1)) if in_year else 12
+
+
+def profile_value(
+    annual, *, start_period, period, factor=Decimal(1), in_year: bool = False
+) -> Decimal | None:
+    """Expected to date: the year's value spread evenly over the months from the start
+    period, times the year's in-year adjustment factor. A full-year value yields (13 - m)/12
+    of itself by P12 for a line starting in month m; an in-year value is due in full."""
     if annual is None:
         return None
-    return (annual * factor * months_elapsed(start_period, period) / 12).quantize(PENNY)
+    months = months_elapsed(start_period, period)
+    divisor = months_delivering(start_period, in_year=in_year)
+    return (annual * factor * months / divisor).quantize(PENNY)
 
 
-def slippage_cost(annual, *, start_period=None, months=1, factor=Decimal(1)) -> Decimal | None:
+def slippage_cost(
+    annual, *, start_period=None, months=1, factor=Decimal(1), in_year: bool = False
+) -> Decimal | None:
     """What delaying a line by ``months`` months costs: the in-year value of those months."""
     if annual is None:
         return None
     remaining = 13 - (start_period or 1)
-    return (annual * factor * min(months, remaining) / 12).quantize(PENNY)
+    divisor = months_delivering(start_period, in_year=in_year)
+    return (annual * factor * min(months, remaining) / divisor).quantize(PENNY)
 
 
 def forecast_threshold(budget: Decimal | None) -> Decimal:

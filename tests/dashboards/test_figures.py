@@ -128,6 +128,9 @@ def test_torbay_2011_12_gap_and_net_at_risk(torbay):
     assert default == fg.Selection("2011/12", 11)
     f = fg.plan_figures(plan, default)
     assert f.year.planned_low == D("250000")
+    # An in-year target expected from February 2012: nothing before it, all of it by March.
+    assert f.expected_in_year == (D("250000"), D("250000"))
+    assert f.profile[9] == (0, 0) and f.expected_low == D("125000")
     assert f.year.achieved == D("144000")
     assert f.year.gap_low == D("106000")
     assert f.net_at_risk_low == D("106000")
@@ -275,6 +278,14 @@ def test_overview_and_lineage_of_torbays_plans(torbay):
 )
 def test_profile_a_line_starting_in_month_m_yields_13_minus_m_twelfths(start, period, expected):
     assert fg.profile_value(D("1200"), start_period=start, period=period) == expected
+
+
+def test_an_in_year_target_is_due_in_full_by_march_from_its_start():
+    # Torbay 2011/12: £250,000 in-year, savings from February 2012 (P11).
+    assert fg.profile_value(D("250000"), start_period=11, period=10, in_year=True) == 0
+    assert fg.profile_value(D("250000"), start_period=11, period=11, in_year=True) == D("125000")
+    assert fg.profile_value(D("250000"), start_period=11, period=12, in_year=True) == D("250000")
+    assert fg.slippage_cost(D("250000"), start_period=11, in_year=True) == D("125000")
 
 
 def test_profile_applies_the_year_factor_and_slippage_cost():

@@ -104,7 +104,8 @@ def test_as_at_figures_follow_the_papers(summary):
     torbay = summary["000_d54be78429e3131a.txt"]
     assert torbay["savings_start"] == "2012-02-01"
     assert (torbay["as_at"]["label"], torbay["as_at"]["achieved"]) == ("P11 Feb 2012", "144000.00")
-    assert torbay["as_at"]["expected_to_date_low"] == "20833.33"  # from February 2012 only
+    # An in-year target expected from February 2012: half of it by the end of February.
+    assert torbay["as_at"]["expected_to_date_low"] == "125000.00"
     barking = summary["003_457804c524a890cd.txt"]["as_at"]
     assert barking["achieved"] is None and barking["net_at_risk_low"] is None
     assert barking["mitigations"] == [
