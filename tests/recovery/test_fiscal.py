@@ -39,7 +39,9 @@ def test_parse_year(text, expected):
     assert fiscal.parse_year(text) == expected
 
 
-@pytest.mark.parametrize("text", ["2017/19", "2017", "17/19", "17/2018", "abcd/ef", "", "2017/2019"])
+@pytest.mark.parametrize(
+    "text", ["2017/19", "2017", "17/19", "17/2018", "abcd/ef", "", "2017/2019"]
+)
 def test_parse_year_rejects(text):
     with pytest.raises(ValidationError):
         fiscal.parse_year(text)
