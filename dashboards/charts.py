@@ -499,15 +499,11 @@ def slippage_chart(f: fg.PlanFigures) -> Chart:
 
 def funding_chart(f: fg.PlanFigures) -> Chart:
     """Reserves drawn and repaid, and other funding, by year."""
-    from plans.models import Funding
-
     rows = f.funding.rows
     years = [y or "Year not stated" for y, _ in rows]
     fig = go.Figure()
-    for i, label in enumerate(Funding.Kind.labels):
+    for i, label in enumerate(f.funding.kinds):
         values = [amounts[i] for _, amounts in rows]
-        if not any(values):
-            continue
         fig.add_trace(
             go.Bar(
                 x=years,
@@ -524,13 +520,12 @@ def funding_chart(f: fg.PlanFigures) -> Chart:
     return _chart(
         "funding",
         "Reserves drawn and repaid, and other funding",
-        f"Bar chart by year. Reserves drawn {format_money(f.funding.drawn)}; repaid "
-        f"{format_money(f.funding.repaid)}"
-        + (
-            f"; {format_money(f.funding.owed)} to be repaid with no agreed repayment plan."
-            if f.funding.owed
-            else "."
-        ),
+        "Bar chart by year of "
+        + "; ".join(
+            f"{label.lower()} {format_money(total)}"
+            for label, total in zip(f.funding.kinds, f.funding.totals, strict=True)
+        )
+        + (" (no agreed repayment plan)." if f.funding.owed else "."),
         fig,
     )
 

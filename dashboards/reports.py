@@ -175,7 +175,11 @@ def summary_rows(f: fg.PlanFigures) -> list[SummaryRow]:
             )
         )
     elif y.lines:
-        share = f"; {f.achieved_share}% of their planned" if f.achieved_share is not None else ""
+        share = (
+            f"; {f.achieved_share}% of their planned {format_money(f.reporting_planned)}"
+            if f.achieved_share is not None
+            else ""
+        )
         rows.append(
             SummaryRow(
                 "Achieved to date",
@@ -234,7 +238,7 @@ def summary_rows(f: fg.PlanFigures) -> list[SummaryRow]:
                 "Net at risk (planned – achieved or achievable + pressures)",
                 f.net_at_risk_low,
                 f.net_at_risk_high,
-                note=""
+                note=("no in-year cost pressure is recorded" if f.pressures_in_year is None else "")
                 if f.net_at_risk_low is not None
                 else f"{y.unreported_lines} of {y.lines} lines have not "
                 f"reported what they achieved or can achieve",
@@ -498,7 +502,9 @@ def report_workbook(f: fg.PlanFigures) -> bytes:
             ("Planned (low), original RAG", 16),
         ],
     )
-    for cur, orig in zip(f.rag.current, f.rag.original, strict=True):
+    if not f.year.lines:
+        s.row([f"No savings are planned in {sel.year}, so none is rated."])
+    for cur, orig in zip(f.rag.current, f.rag.original, strict=True) if f.year.lines else ():
         s.row(
             [
                 cur.label,
@@ -511,7 +517,8 @@ def report_workbook(f: fg.PlanFigures) -> bytes:
             ],
             money=(3, 4, 6),
         )
-    s.row(["Total", f.rag.total_count, None, f.rag.total_low, f.rag.total_high], money=(3, 4))
+    if f.year.lines:
+        s.row(["Total", f.rag.total_count, None, f.rag.total_low, f.rag.total_high], money=(3, 4))
 
     s = _Sheet(
         wb,
@@ -601,14 +608,22 @@ def report_workbook(f: fg.PlanFigures) -> bytes:
         "KPI trajectories",
         f,
         "KPI actuals, targets and comparators",
-        [("KPI", 40), ("Date", 12), ("Kind", 14), ("Value", 12), ("Rate per 10,000", 12)],
+        [
+            ("KPI", 40),
+            ("Date", 12),
+            ("Kind", 14),
+            ("Value", 12),
+            ("Rate per 10,000", 12),
+            ("Rate as printed", 12),
+            ("As printed", 30),
+        ],
     )
     for k in f.kpis:
         series = [("Actual", v) for v in k.actuals] + [("Target", v) for v in k.targets]
         series += [(label, v) for label, vs in sorted(k.comparators.items()) for v in vs]
         for kind, v in sorted(series, key=lambda kv: (kv[1].date, kv[0])):
             s.row(
-                [k.kpi.name, v.date, kind, v.value, v.rate],
+                [k.kpi.name, v.date, kind, v.value, v.rate, v.stated_rate, v.as_printed],
                 money=(3,) if k.kpi.unit == "money" else (),
             )
 
@@ -705,7 +720,7 @@ def report_workbook(f: fg.PlanFigures) -> bytes:
                 r.stated_high if r.stated_high != r.stated_low else None,
                 r.computed_low,
                 r.computed_high if r.computed_high != r.computed_low else None,
-                r.difference,
+                r.difference if r.agrees is False else None,
                 check,
             ],
             money=(3, 4, 5, 6, 7),

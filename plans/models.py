@@ -956,6 +956,12 @@ class KpiPoint(Versioned):
         "September 2014): the first day it applies. Blank: a milestone that applies from its "
         "date.",
     )
+    as_printed = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="The value as the paper prints it where that says more than the number: "
+        "'below 10%', '35+', '10-15'.",
+    )
     stated_rate = models.DecimalField(
         "rate per 10,000 as printed",
         max_digits=8,

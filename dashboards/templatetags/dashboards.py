@@ -1,39 +1,23 @@
 """Display helpers for the dashboard pages. Money goes through recovery.money only; these
 format the other figures (KPI values, rates, RAG words) the same way on every page."""
 
-from decimal import Decimal
-
 from django import template
 
 from plans.figures import RAG_LABELS
+from plans.figures.rules import format_kpi_value, format_number
 from recovery.money import NOT_REPORTED, format_money
 
 register = template.Library()
 
-_SUFFIX = {"percent": "%", "days": " days", "rate": " per 10,000"}
-
-
-def number(value) -> str:
-    """``279``, ``2,351``, ``96.3``: trailing zeros dropped, thousands grouped."""
-    if value is None:
-        return "—"
-    value = Decimal(value)
-    text = f"{value.normalize():,f}"
-    return text
-
 
 @register.filter
 def num(value):
-    return number(value)
+    return format_number(value)
 
 
 @register.filter
 def kpi_value(value, unit="count"):
-    if value is None:
-        return "—"
-    if unit == "money":
-        return format_money(value)
-    return number(value) + _SUFFIX.get(unit, "")
+    return format_kpi_value(value, unit)
 
 
 @register.filter

@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.conf import settings
 
 from plans.figures.rules import (
+    format_kpi_value,
     kpi_rag,
     rate_per_10k,
     stated_rate_differs,
@@ -29,6 +30,7 @@ class KpiValue:
     label: str = ""
     applies_from: date | None = None  # a target in force from this day to its date
     stated_rate: Decimal | None = None  # the rate per 10,000 as the paper prints it
+    as_printed: str = ""  # the value as printed where that says more ("below 10%", "35+")
 
     @property
     def rate_differs(self) -> bool:
@@ -81,6 +83,10 @@ class KpiFigures:
         later = [t for t in self.targets if after is None or t.date > after]
         return later[0] if later else None
 
+    def display(self, value: Decimal) -> str:
+        """A value with its unit, as the pages write it (12%, 447 days, 279)."""
+        return format_kpi_value(value, self.kpi.unit)
+
     @property
     def rating_note(self) -> str:
         """Why a KPI is not rated, in words."""
@@ -95,8 +101,20 @@ class KpiFigures:
         nxt = self.next_target
         if nxt is not None:
             on, by = f"{self.latest.date:%-d %b %Y}", f"{nxt.date:%-d %b %Y}"
-            return f"no target in force at {on}; next {nxt.value.normalize():f} by {by}"
+            return f"no target in force at {on}; next {self.display(nxt.value)} by {by}"
         return f"no target in force at {self.latest.date:%-d %b %Y}"
+
+    @property
+    def printed_texts(self) -> dict[date, str]:
+        """Values whose printed form says more than the number, by date."""
+        out: dict[date, list[str]] = defaultdict(list)
+        for kind, values in [("actual", self.actuals), ("target", self.targets)] + [
+            (label, vs) for label, vs in sorted(self.comparators.items())
+        ]:
+            for v in values:
+                if v.as_printed:
+                    out[v.date].append(f"{kind}: {v.as_printed}")
+        return {day: "; ".join(texts) for day, texts in out.items()}
 
     @property
     def printed_rates(self) -> dict[date, list[KpiValue]]:
@@ -194,6 +212,7 @@ def kpi_figures(plan, *, as_at: date | None, population: int | None) -> list[Kpi
                 p.label,
                 applies_from=p.applies_from,
                 stated_rate=p.stated_rate,
+                as_printed=p.as_printed,
             )
             if p.kind == KpiPoint.Kind.ACTUAL and (as_at is None or p.date <= as_at):
                 actuals.append(value)

@@ -285,18 +285,26 @@ class FundingPosition:
         return self.drawn - self.repaid
 
     @property
-    def rows(self) -> list[tuple[str, list[Decimal]]]:
-        """(year, one amount per Funding.Kind) with dated years first."""
+    def recorded_kinds(self) -> list[str]:
+        """The kinds of funding the plan records at all (the table's columns)."""
+        found = {k for kinds in self.by_year.values() for k in kinds}
+        return [k for k in Funding.Kind.values if k in found]
+
+    @property
+    def rows(self) -> list[tuple[str, list[Decimal | None]]]:
+        """(year, one amount per recorded kind; None where nothing is recorded), dated years
+        first."""
         years = sorted(self.by_year, key=lambda y: (y == "", y))
-        return [(y, [self.by_year[y].get(k, ZERO) for k in Funding.Kind.values]) for y in years]
+        kinds = self.recorded_kinds
+        return [(y, [self.by_year[y].get(k) for k in kinds]) for y in years]
 
     @property
     def kinds(self) -> list[str]:
-        return list(Funding.Kind.labels)
+        return [Funding.Kind(k).label for k in self.recorded_kinds]
 
     @property
     def totals(self) -> list[Decimal]:
-        return [self.total(k) for k in Funding.Kind.values]
+        return [self.total(k) for k in self.recorded_kinds]
 
 
 def funding_positions(plans) -> dict[int, FundingPosition]:

@@ -139,8 +139,19 @@ class PlanFigures:
 
     @property
     def achieved_share(self) -> Decimal | None:
-        """Achieved on lines with a planned amount, as a share of their planned total."""
-        return share(self.year.achieved, self.year.planned_low)
+        """Achieved as a share of the planned total of the same lines: those with a planned
+        figure that have reported an achieved one (one basis for both sides)."""
+        return share(self.year.achieved, self.reporting_planned)
+
+    @property
+    def reporting_planned(self) -> Decimal | None:
+        """The planned (low) total of the lines whose achieved figure is reported."""
+        planned = [
+            x.planned_low
+            for x in self.target_lines
+            if x.achieved is not None and x.planned_low is not None
+        ]
+        return sum(planned, ZERO) if planned else None
 
     @property
     def reporting_note(self) -> str:
@@ -195,9 +206,13 @@ class PlanFigures:
 
     @property
     def untargeted_lines(self) -> list[LineFigures]:
-        """Lines counting towards the target that report progress in a year in which they
+        """Lines counting towards the target that report a figure in a year in which they
         have no planned amount: shown apart, never added to a ratio over the others."""
-        return [x for x in self.lines if x.amount is None]
+        return [
+            x
+            for x in self.lines
+            if x.amount is None and (x.delivered is not None or x.forecast is not None)
+        ]
 
     @property
     def red_amber_lines(self) -> list[LineFigures]:
@@ -245,6 +260,12 @@ class PlanFigures:
             n = len(self.rate_differences)
             verb = "differs" if n == 1 else "differ"
             parts.append(f"{n} printed rate{'s' * (n != 1)} per 10,000 {verb} from the computed")
+        others = len(self.reconciliation) - checked
+        if others and not checked:
+            parts.append(
+                f"{others} figure{'s' * (others != 1)} stated in the paper, none of which the "
+                "app computes or has yet had reported"
+            )
         if not parts:
             return "The paper states no totals to check."
         text = "; ".join(parts)

@@ -14,7 +14,7 @@ from django.conf import settings
 
 from plans.models import KPI
 from recovery import fiscal
-from recovery.money import PENNY
+from recovery.money import PENNY, format_money
 
 RATE_PLACES = Decimal("0.1")
 RAG_ORDER = ["red", "amber", "green", "blue", ""]
@@ -146,6 +146,25 @@ def rag_movement(before: str, after: str) -> str:
     if not after:
         return "no longer rated"
     return "improved" if _RAG_RANK[after] > _RAG_RANK[before] else "worsened"
+
+
+KPI_SUFFIX = {"percent": "%", "days": " days", "rate": " per 10,000"}
+
+
+def format_number(value) -> str:
+    """``279``, ``2,351``, ``96.3``: trailing zeros dropped, thousands grouped."""
+    if value is None:
+        return "—"
+    return f"{Decimal(value).normalize():,f}"
+
+
+def format_kpi_value(value, unit: str = "count") -> str:
+    """A KPI value with its unit, as every page and download writes it: 12%, 447 days."""
+    if value is None:
+        return "—"
+    if unit == "money":
+        return format_money(value)
+    return format_number(value) + KPI_SUFFIX.get(unit, "")
 
 
 def latest_recording(entries: Sequence[dict], up_to: date | None, having: str | None = None):

@@ -190,6 +190,14 @@ PLAN = SheetSpec(
         C("Approved by", "approved_by", help="Who approved it, e.g. Cabinet."),
         C("Published on", "published_on", DATE, help="Date of the paper or of this revision."),
         C(
+            "Planned amounts are",
+            "amount_basis",
+            CHOICE,
+            choices=m.Plan.AmountBasis,
+            help="Full-year values unless the plan's amounts are what the year itself should "
+            "yield (an in-year recovery target).",
+        ),
+        C(
             "Savings expected from",
             "savings_start",
             DATE,
@@ -559,6 +567,12 @@ KPI_VALUES = SheetSpec(
             "label",
             width=24,
             help="For comparators: statistical neighbours, England, previous plan...",
+        ),
+        C(
+            "As printed",
+            "as_printed",
+            width=16,
+            help="The value as the paper prints it, where that says more: below 10%, 35+.",
         ),
         C(
             "In force from",

@@ -334,7 +334,7 @@ def test_a_milestone_still_to_come_does_not_rate_an_earlier_actual(mtfs):
     # 16% in 2015 against the 23% the plan aims for by March 2021: not in force yet.
     assert adoption.target is None and adoption.rag == ""
     assert adoption.next_target.date == date(2021, 3, 31)
-    assert "next 23 by 31 Mar 2021" in adoption.rating_note
+    assert "next 23% by 31 Mar 2021" in adoption.rating_note
 
 
 def test_five_year_plan_kpis_the_paper_calls_on_track_are_not_red(seeded):

@@ -10,8 +10,8 @@ import pytest
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from dashboards.templatetags.dashboards import number
 from plans import services
+from plans.figures.rules import format_number as number
 from plans.models import Commentary, OverspendForecast, Plan, ProgressEntry, SavingsLine
 from recovery.money import format_money
 
