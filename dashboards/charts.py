@@ -58,6 +58,12 @@ def _money_text(values) -> list[str]:
     return ["not reported" if v is None else format_money(v) for v in values]
 
 
+def _range(low, high) -> str:
+    if high is None or high == low:
+        return format_money(low)
+    return f"{format_money(low)} – {format_money(high)}"
+
+
 def _known(value) -> str:
     return NOT_REPORTED if value is None else format_money(value)
 
@@ -229,7 +235,7 @@ def forecast_chart(f: fg.PlanFigures) -> Chart:
     head_point = f.forecasts.headline
     if head_point:
         text = (
-            f"Latest forecast variance {format_money(head_point.variance)} at "
+            f"Latest forecast variance {_range(head_point.variance, head_point.variance_high)} at "
             f"{head_point.label} ({fg.RAG_LABELS[head_point.rag]})."
         )
     else:

@@ -96,7 +96,11 @@ def load(plan: Plan, year: str, period: int) -> MonthEnd:
     )
     targets = {a.line_id: a for a in PlannedAmount.objects.filter(line__plan=plan, year=year)}
     entries: dict[int, list[ProgressEntry]] = {}
-    for e in ProgressEntry.objects.filter(line__plan=plan, as_at__lte=as_at).order_by("as_at"):
+    for e in (
+        ProgressEntry.objects.filter(line__plan=plan, as_at__lte=as_at)
+        .select_related("entered_by")
+        .order_by("as_at")
+    ):
         entries.setdefault(e.line_id, []).append(e)
     for line in lines:
         history = entries.get(line.pk, [])

@@ -56,6 +56,11 @@ class PlanSummaryTable(tables.Table):
     )
     tbc = tables.Column(verbose_name="TBC lines", attrs={"td": {"class": "text-end"}})
     achieved = MoneyColumn(verbose_name="Achieved", default="not reported")
+    reporting = tables.Column(
+        verbose_name="Line-years reporting achieved",
+        orderable=False,
+        attrs={"td": {"class": "text-end"}, "th": {"class": "text-end"}},
+    )
     gap = RangeColumn(verbose_name="Gap", order_by=("gap_low",))
 
     class Meta:
