@@ -32,6 +32,20 @@ class CellError(ValueError):
     """A cell that cannot be read; the message says what to type instead."""
 
 
+# The most a spreadsheet cell holds (Excel's limit); longer text was not typed in one.
+MAX_CELL_CHARACTERS = 32_767
+# Excel writes characters XML cannot hold as _xHHHH_ (a pasted carriage return is _x000D_),
+# and a literal "_x" sequence as _x005F_x...; openpyxl leaves both as they are.
+_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
+
+
+def unescape(text: str) -> str:
+    """Excel's ``_xHHHH_`` escapes decoded: ``Line one_x000D_`` is ``Line one\r``."""
+    if "_x" not in text:
+        return text
+    return _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
+
+
 def is_blank(value) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
@@ -53,7 +67,13 @@ def text(value, *, max_length: int | None = None, long: bool = False) -> str:
         value = value.strftime("%d/%m/%Y") if value.time() == time() else value.isoformat(" ")
     elif isinstance(value, date):
         value = value.strftime("%d/%m/%Y")
-    value = unneutralise(str(value)).strip()
+    value = str(value)
+    if len(value) > MAX_CELL_CHARACTERS:
+        raise CellError(
+            f"holds {len(value):,} characters, more than a spreadsheet cell can hold "
+            f"({MAX_CELL_CHARACTERS:,}); the file was not saved by a spreadsheet as typed"
+        )
+    value = unneutralise(unescape(value)).strip()
     if not long:
         # A short field is one line; stray line breaks from pasting become spaces.
         value = re.sub(r"\s*[\r\n]+\s*", " ", value)
@@ -95,6 +115,49 @@ def money(value, *, allow_negative: bool = False) -> Decimal:
         raise CellError(str(exc)) from None
     except ArithmeticError:  # recovery.money lets InvalidOperation out for 29+ digit figures
         raise CellError(f"{_describe(value)} is not a usable amount") from None
+
+
+_PLAIN_NUMBER = re.compile(r"\s*\d[\d,]*(\.\d+)?\s*([-–]\s*\d[\d,]*(\.\d+)?\s*)?")
+# A year header with a unit: 2014/15 (£), 2014/15 £k, 14/15 (£000).
+_HEADER_UNIT = re.compile(r"\s*\(?\s*(£\s*'?000s?|£\s*k|£|'?000s?|k)\s*\)?\s*$", re.IGNORECASE)
+_YEAR_LIKE = re.compile(r"(^\s*fy)|(\d{2,4}\s*[/\-–]\s*\d{2,4})", re.IGNORECASE)
+
+
+def year_header(value) -> tuple[str, bool] | None:
+    """A savings-line year column header: ``(year, in_thousands)``, None for a header that
+    names no year, ``CellError`` for one that looks like a year but is not (2014/16)."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return None
+    raw = str(value).strip()
+    if not _YEAR_LIKE.search(raw):
+        return None
+    unit = _HEADER_UNIT.search(raw)
+    thousands = bool(unit and ("k" in unit.group(1).lower() or "000" in unit.group(1)))
+    core = raw[: unit.start()] if unit else raw
+    try:
+        return fiscal.parse_year(core), thousands
+    except ValidationError as exc:
+        raise CellError(
+            f"{_describe(raw)} looks like a year column but is not a financial year "
+            f"({exc.messages[0]}); write it like 2014/15"
+        ) from None
+
+
+def in_thousands(value, result):
+    """A figure typed as a plain number where the cell or column shows £k (95 shown as £95k)
+    is thousands of pounds; text with its own unit (£95,000, 95k, £1.2m) is as typed."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        plain = True
+    else:
+        plain = isinstance(value, str) and bool(_PLAIN_NUMBER.fullmatch(value))
+    if not plain:
+        return result
+    if isinstance(result, Amount):
+        scale = Decimal(1000)
+        if result.low is None:
+            return result
+        return Amount(result.kind, result.low * scale, result.high * scale)
+    return result * 1000 if result is not None else None
 
 
 def amount(value) -> Amount:
@@ -265,10 +328,25 @@ def choice(value, choices) -> str:
     raise CellError(f"{_describe(value)} is not one of: {allowed}")
 
 
-def read(column: s.Column, value, *, percent: bool = False):
-    """The value of ``column`` in a cell, ``None`` if blank."""
+class _Clear:
+    """What ``(clear)`` in a cell reads as: empty the field (a blank cell leaves it)."""
+
+    def __repr__(self):
+        return "CLEAR"
+
+
+CLEAR = _Clear()
+CLEAR_WORDS = {"(clear)", "[clear]"}
+
+
+def read(column: s.Column, value, *, percent: bool = False, thousands: bool = False):
+    """The value of ``column`` in a cell, ``None`` if blank, ``CLEAR`` for ``(clear)``."""
     if is_blank(value):
         return None
+    if isinstance(value, str) and value.strip().lower() in CLEAR_WORDS:
+        if column.required:
+            raise CellError(f"{column.header} is required; it cannot be cleared")
+        return CLEAR
     if isinstance(value, str) and value.strip() in ERROR_CODES:
         raise CellError(
             f"holds the spreadsheet error {value.strip()}; correct the formula or type the value"
@@ -281,7 +359,8 @@ def read(column: s.Column, value, *, percent: bool = False):
     if kind == s.SLUG:
         return slug(value, max_length=column.max_length)
     if kind in s.MONEY_KINDS:
-        return money(value, allow_negative=kind == s.SIGNED_MONEY)
+        result = money(value, allow_negative=kind == s.SIGNED_MONEY)
+        return in_thousands(value, result) if thousands else result
     if kind == s.NUMBER:
         return number(value, percent=percent)
     if kind == s.VOLUME:

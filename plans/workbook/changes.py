@@ -25,6 +25,7 @@ from django.db.models import Q
 from django.utils.text import slugify
 
 from plans import models as m
+from plans.workbook import cells
 from plans.workbook import schema as s
 from plans.workbook.parser import ParsedWorkbook, Problems, Row
 from plans.workbook.reader import Problem
@@ -286,14 +287,19 @@ class _Builder:
         return rc
 
     def values_for(self, spec: s.SheetSpec, row: Row, instance, *, creating: bool, skip=()) -> dict:
-        """Field values from the row: a present column's blank is the field's blank value; a
-        column the sheet leaves out keeps the record's value (or the default, for new ones)."""
+        """Field values from the row. A blank cell leaves an existing record's value as it is
+        (and gives a new record the field's default); ``(clear)`` empties the field. A column
+        the sheet leaves out keeps the record's value too."""
         out = {}
         for col in spec.columns:
             if col.kind == s.REF or col.field in skip or col.field not in row.present:
                 continue
             value = row.values.get(col.field)
-            if value is None and col.field == "order":
+            if value is cells.CLEAR:
+                value = _blank(instance._meta.get_field(col.field))
+            elif value is None and not creating:
+                continue  # blank in an update: leave as it is
+            elif value is None and col.field == "order":
                 value = row.position  # a blank order keeps the sheet's order
             elif value is None:
                 value = _blank(instance._meta.get_field(col.field))
@@ -368,9 +374,9 @@ class _Builder:
         else:
             plan = m.Plan(authority=authority)
         values = self.values_for(s.PLAN, row, plan, creating=existing is None)
-        if "revises" in row.present:
+        if "revises" in row.present and (v.get("revises") is not None or existing is None):
             revised = None
-            if v.get("revises"):
+            if v.get("revises") and v["revises"] is not cells.CLEAR:
                 revised = m.Plan.objects.filter(
                     authority=authority, code__iexact=v["revises"]
                 ).first()
@@ -465,12 +471,14 @@ class _Builder:
             rc = self.record(s.LINES, row, instance, old, f"{ref} {row.get('title', '')}", values)
             self.lines[ref.lower()] = rc.instance
             for year, amount in row.amounts.items():
+                if amount is None and old is not None:
+                    continue  # a blank year cell in an update leaves that year as it is
                 self.amount_change(
                     row,
                     rc.instance,
                     ref,
                     year,
-                    amount,
+                    None if amount is cells.CLEAR else amount,
                     amounts_existing.pop((ref.lower(), year), None),
                 )
         for obj in existing.values():

@@ -156,6 +156,7 @@ def _parse_table(
     header_row, headers = found
     columns: dict[int, s.Column] = {}
     years: dict[int, str] = {}
+    thousand_columns: set[int] = set()  # year columns headed in £k: 2014/15 (£k)
     seen: dict[str, str] = {}
     unknown: list[str] = []
     for index, value in enumerate(headers):
@@ -166,9 +167,16 @@ def _parse_table(
         year = None
         if col is None and spec is s.LINES:
             try:
-                year = cells.year(value)
-            except cells.CellError:
-                year = None
+                found_year = cells.year_header(value)
+            except cells.CellError as exc:
+                # A year column whose header cannot be read is an error, never a skipped
+                # column: skipping it would lose the amounts beneath it.
+                problems.add(str(exc), sheet=spec.name, row=header_row, column=letter)
+                continue
+            if found_year:
+                year, in_thousands = found_year
+                if in_thousands:
+                    thousand_columns.add(index)
         label = col.field if col else f"year {year}" if year else None
         if label and label in seen:
             problems.add(
@@ -224,7 +232,10 @@ def _parse_table(
             value = values[index] if index < len(values) else None
             try:
                 row.values[col.field] = cells.read(
-                    col, value, percent=(number, index) in raw.percent
+                    col,
+                    value,
+                    percent=(number, index) in raw.percent,
+                    thousands=(number, index) in raw.thousands,
                 )
             except cells.CellError as exc:
                 row.ok = False
@@ -248,13 +259,27 @@ def _parse_table(
             value = values[index] if index < len(values) else None
             row.amount_where[year] = _letter(index)
             try:
-                row.amounts[year] = None if cells.is_blank(value) else cells.amount(value)
+                if isinstance(value, str) and value.strip().lower() in cells.CLEAR_WORDS:
+                    row.amounts[year] = cells.CLEAR
+                    continue
+                amount = None if cells.is_blank(value) else cells.amount(value)
+                if amount is not None and (
+                    index in thousand_columns or (number, index) in raw.thousands
+                ):
+                    amount = cells.in_thousands(value, amount)
+                row.amounts[year] = amount
             except cells.CellError as exc:
                 row.ok = False
                 problems.add(
                     str(exc), sheet=spec.name, row=number, column=_letter(index), header=year
                 )
         rows.append(row)
+    scaled = [c for c in raw.thousands if c[0] > header_row] or thousand_columns
+    if scaled:
+        warnings.append(
+            f"{spec.name}: figures in cells or columns shown in £k were read as thousands of "
+            "pounds (95 shown as £95k is £95,000)."
+        )
     return rows
 
 

@@ -136,7 +136,7 @@ def write_about(ws, content: Content) -> None:
     ws.column_dimensions["B"].width = 11
     ws.column_dimensions["C"].width = 70
     ws.column_dimensions["D"].width = 60
-    ws["A1"] = content.title
+    ws["A1"] = _text(content.title)
     ws["A1"].font = TITLE_FONT
     lines = [
         "Fill in one sheet per kind of record. Keep the sheet names and the column headers "

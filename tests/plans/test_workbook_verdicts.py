@@ -1,0 +1,193 @@
+"""Workbooks as officers really fill them in: years as papers print them, figures shown in
+£k, pasted line breaks, damaged downloads. Each gets the verdict an officer expects."""
+
+import io
+import re
+import zipfile
+
+import pytest
+from openpyxl import load_workbook
+
+from plans import workbook
+from plans.models import Plan
+from tests.plans.workbook_files import add_members, edit, minimal_workbook
+
+pytestmark = pytest.mark.django_db
+
+
+def _planned(plan):
+    return {
+        (a.line.reference, a.year): (a.kind, a.low, a.high)
+        for a in plan.lines.all()[0].amounts.model.objects.filter(line__plan=plan)
+    }
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("2017/18", "2018/19"),
+        ("2017-18", "2018-19"),
+        ("17/18", "18/19"),  # as the Telford paper prints them
+        ("2017/18 (£)", "2018/19 (£)"),
+        ("FY2017/18", "FY2018/19"),
+    ],
+)
+def test_years_are_read_as_officers_write_them(authority, first, second):
+    lines = [["SAV/1", "Placements", "Fewer placements", "Amber", 95000, "129k"]]
+
+    def headers(wb):
+        ws = wb["Savings lines"]
+        ws["E1"], ws["F1"] = first, second
+
+    plan = workbook.import_workbook(
+        edit(minimal_workbook(lines=lines), headers), filename="years.xlsx"
+    )
+    assert _planned(plan) == {
+        ("SAV/1", "2017/18"): ("point", 95000, 95000),
+        ("SAV/1", "2018/19"): ("point", 129000, 129000),
+    }
+
+
+def test_an_unreadable_year_header_is_an_error_never_a_skipped_column(authority):
+    def headers(wb):
+        wb["Savings lines"]["F1"] = "2018/20"
+
+    data = edit(minimal_workbook(), headers)
+    before = Plan.objects.count()
+    with pytest.raises(workbook.WorkbookRejected) as caught:
+        workbook.import_workbook(data, filename="bad-year.xlsx")
+    text = "\n".join(str(p) for p in caught.value.problems)
+    assert "Savings lines!F1" in text and "2018/20" in text and "2018/20" in text
+    assert Plan.objects.count() == before
+
+
+def test_figures_shown_in_thousands_are_read_as_thousands(authority):
+    lines = [["SAV/1", "Placements", "Fewer placements", "Amber", 95, "550"]]
+
+    def show_in_k(wb):
+        for ref in ("E2", "F2"):
+            wb["Savings lines"][ref].number_format = '"£"#,##0"k"'
+        wb["Savings lines"]["F2"] = 550
+
+    data = edit(minimal_workbook(lines=lines), show_in_k)
+    changes = workbook.preview(data)
+    assert any("read as thousands" in w for w in changes.warnings)
+    plan = workbook.import_workbook(data, filename="k.xlsx")
+    assert _planned(plan) == {
+        ("SAV/1", "2017/18"): ("point", 95000, 95000),
+        ("SAV/1", "2018/19"): ("point", 550000, 550000),
+    }
+
+
+def test_a_column_headed_in_thousands_is_read_as_thousands(authority):
+    lines = [["SAV/1", "Placements", "Fewer placements", "Amber", 95, "£20,520"]]
+
+    def headers(wb):
+        wb["Savings lines"]["E1"] = "2017/18 (£k)"
+        wb["Savings lines"]["F1"] = "2018/19 £k"
+
+    plan = workbook.import_workbook(edit(minimal_workbook(lines=lines), headers), filename="k.xlsx")
+    # A typed figure with its own unit (£20,520) is as typed.
+    assert _planned(plan) == {
+        ("SAV/1", "2017/18"): ("point", 95000, 95000),
+        ("SAV/1", "2018/19"): ("point", 20520, 20520),
+    }
+
+
+def test_excel_escapes_are_decoded_and_overlong_cells_refused(authority):
+    lines = [["SAV/1", "Placements", "Fewer_x000D_ placements", "Amber", 95000, None]]
+    plan = workbook.import_workbook(minimal_workbook(lines=lines), filename="x.xlsx")
+    assert plan.lines.get().title == "Fewer placements"
+
+    # openpyxl (like Excel) writes at most 32,767 characters to a cell; a longer one in a file
+    # means it was not saved by a spreadsheet as typed.
+    long = add_members(
+        minimal_workbook(code="long"),
+        {},
+        replace={
+            "xl/worksheets/sheet2.xml": lambda xml: xml.replace(
+                b"Fewer residential placements", b"x" * 40_000
+            )
+        },
+    )
+    with pytest.raises(workbook.WorkbookRejected) as caught:
+        workbook.import_workbook(long, filename="long.xlsx")
+    text = "\n".join(str(p) for p in caught.value.problems)
+    assert "Savings lines!C2" in text and "40,000 characters" in text
+
+
+def _flip_a_byte(data: bytes, member: str) -> bytes:
+    """A damaged download: one byte of one member's compressed data flipped."""
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        info = z.getinfo(member)
+    header = 30 + len(info.filename.encode()) + len(info.extra)
+    at = info.header_offset + header + info.compress_size // 2
+    damaged = bytearray(data)
+    damaged[at] ^= 0xFF
+    return bytes(damaged)
+
+
+@pytest.mark.parametrize("member", ["xl/workbook.xml", "xl/worksheets/sheet2.xml", "xl/styles.xml"])
+def test_a_damaged_download_is_a_clear_refusal(authority, member):
+    data = _flip_a_byte(minimal_workbook(), member)
+    with pytest.raises(workbook.WorkbookRejected) as caught:
+        workbook.import_workbook(data, filename="damaged.xlsx")
+    text = "\n".join(str(p) for p in caught.value.problems)
+    assert re.search("damaged", text, re.IGNORECASE), text
+
+
+def test_export_neutralises_every_cell_the_title_included(authority):
+    from tests.factories import PlanFactory
+
+    plan = PlanFactory(authority=authority, title='=HYPERLINK("http://evil.example","x")')
+    wb = load_workbook(io.BytesIO(workbook.export_plan(plan)))
+    formulas = [
+        f"{ws.title}!{c.coordinate}"
+        for ws in wb.worksheets
+        for row in ws.iter_rows()
+        for c in row
+        if c.data_type == "f"
+    ]
+    assert formulas == []
+    assert wb["About"]["A1"].value.startswith("'=HYPERLINK")
+
+
+def test_a_blank_cell_in_an_update_leaves_the_field_and_clear_empties_it(authority):
+    plan = workbook.import_workbook(minimal_workbook(), filename="first.xlsx")
+    plan.notes = "Kept notes"
+    plan.status = "approved"
+    plan.save()
+
+    def blank_status_clear_notes(wb):
+        ws = wb["Plan"]
+        for row in ws.iter_rows(min_row=2):
+            if row[0].value == "Status":
+                row[1].value = None
+        ws.append(["Notes", "(clear)"])
+
+    data = edit(minimal_workbook(), blank_status_clear_notes)
+    workbook.import_workbook(data, filename="update.xlsx", into=plan)
+    plan.refresh_from_db()
+    assert plan.status == "approved"  # blank: left as it is
+    assert plan.notes == ""  # (clear): emptied
+
+
+def test_a_required_field_cannot_be_cleared(authority):
+    def clear_title(wb):
+        for row in wb["Plan"].iter_rows(min_row=2):
+            if row[0].value == "Title":
+                row[1].value = "(clear)"
+
+    with pytest.raises(workbook.WorkbookRejected) as caught:
+        workbook.import_workbook(edit(minimal_workbook(), clear_title), filename="x.xlsx")
+    assert "Title is required; it cannot be cleared" in str(caught.value.problems[0])
+
+
+def test_a_blank_year_cell_in_an_update_keeps_the_amount_and_clear_removes_it(authority):
+    plan = workbook.import_workbook(minimal_workbook(), filename="first.xlsx")
+    lines = [
+        ["SAV/1", "Placements", "Fewer residential placements", "Amber", None, "(clear)"],
+    ]
+    workbook.import_workbook(minimal_workbook(lines=lines), filename="update.xlsx", into=plan)
+    amounts = {a.year: a.low for a in plan.lines.get(reference="SAV/1").amounts.all()}
+    assert amounts == {"2017/18": 1200000}  # blank kept it; (clear) removed 2018/19
