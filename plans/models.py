@@ -1101,3 +1101,23 @@ class Commentary(Versioned):
 
     def __str__(self):
         return f"{self.get_role_display()} {fiscal.period_label(self.year, self.period)}"
+
+
+class PendingImport(models.Model):
+    """An uploaded plan workbook between its preview and its confirmation: the workbook as
+    parsed once (not the file), held in the database so any app process can finish it, for
+    its owner only, and for a limited time (``PENDING_IMPORT_MINUTES``)."""
+
+    token = models.CharField(max_length=43, unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, null=True, blank=True)
+    filename = models.CharField(max_length=120)
+    parsed = models.BinaryField(help_text="The parsed workbook (pickled plain data).")
+    fingerprint = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["created_at"], name="pending_import_created")]
+
+    def __str__(self):
+        return f"{self.filename} ({self.user})"

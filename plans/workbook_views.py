@@ -3,28 +3,33 @@
 Access goes through recovery.access: any role of an authority may download the template and
 export its plans; only finance managers may import (others 403; another authority's plan 404).
 
-The uploaded file is kept server-side, in the user's session (which lives in the database, so
-any app process can finish the import), and is parsed again at confirmation: the browser never
-sends the workbook or the changes back. Confirmation applies exactly what the preview showed;
-if the plan changed in between, the preview is shown again instead.
+An upload is read and parsed once. The parsed workbook (plain data, not the file) is kept as
+a ``PendingImport`` row for its owner, for ``PENDING_IMPORT_MINUTES`` (the database, so any app
+process can finish the import); the session holds only its token. The browser never sends the
+workbook or the changes back. Confirmation applies exactly what the preview showed; if the plan
+changed in between, the preview is shown again instead.
 """
 
 from __future__ import annotations
 
-import base64
+import pickle
 import secrets
+from datetime import timedelta
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views import View
 from django.views.generic import TemplateView
 
 from plans import workbook
 from plans.access import get_plan, plans_for
 from plans.forms_workbook import WorkbookUploadForm
+from plans.models import PendingImport
 from plans.workbook.changes import AMOUNTS, CREATE, DELETE, UPDATE
 from recovery.access import can, may_write, require
 from recovery.models import Authority
@@ -139,24 +144,37 @@ class ImportView(View):
                 status=400,
             )
         upload = form.cleaned_data["file"]
-        data = upload.read()
         filename = (upload.name or "workbook.xlsx")[:120]
-        changes = workbook.preview(
-            data, into=plan, user=request.user, authorities=_authorities(request.user)
+        try:
+            parsed = workbook.read(upload.read())
+        except workbook.WorkbookRejected as exc:
+            return _errors(request, exc.problems, plan=plan, filename=filename)
+        changes = workbook.changes_for(
+            parsed, into=plan, user=request.user, authorities=_authorities(request.user)
         )
         if changes.problems:
             return _errors(
                 request, changes.problems, plan=plan, filename=filename, warnings=changes.warnings
             )
-        request.session[SESSION_KEY] = {
-            "token": secrets.token_urlsafe(16),
-            "user": request.user.pk,
-            "plan": plan.pk if plan else None,
-            "filename": filename,
-            "data": base64.b64encode(data).decode("ascii"),
-            "fingerprint": changes.fingerprint(),
-        }
+        _expire()
+        # One pending import per user: a new upload replaces the one before.
+        PendingImport.objects.filter(user=request.user).delete()
+        pending = PendingImport.objects.create(
+            token=secrets.token_urlsafe(32),
+            user=request.user,
+            plan=plan,
+            filename=filename,
+            parsed=pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL),
+            fingerprint=changes.fingerprint(),
+        )
+        request.session[SESSION_KEY] = pending.token
         return redirect("plans:import_confirm")
+
+
+def _expire() -> None:
+    """Pending imports past their time are removed (whoever they belong to)."""
+    cutoff = timezone.now() - timedelta(minutes=settings.PENDING_IMPORT_MINUTES)
+    PendingImport.objects.filter(created_at__lt=cutoff).delete()
 
 
 class ConfirmImportView(View):
@@ -167,16 +185,27 @@ class ConfirmImportView(View):
         return super().dispatch(request, *args, **kwargs)
 
     def pending(self, request):
-        pending = request.session.get(SESSION_KEY)
-        if not pending or pending.get("user") != request.user.pk:
+        token = request.session.get(SESSION_KEY)
+        if not isinstance(token, str):
             return None, None
-        return pending, _target(request, pending["plan"])
+        _expire()
+        pending = PendingImport.objects.filter(token=token, user=request.user).first()
+        if pending is None:
+            return None, None
+        return pending, _target(request, pending.plan_id)
 
     def changes(self, request, pending, plan):
-        data = base64.b64decode(pending["data"])
-        return workbook.preview(
-            data, into=plan, user=request.user, authorities=_authorities(request.user)
+        # The workbook as parsed at upload: only the comparison with the database is redone.
+        return workbook.changes_for(
+            pickle.loads(pending.parsed),  # noqa: S301 - written by this app, never uploaded
+            into=plan,
+            user=request.user,
+            authorities=_authorities(request.user),
         )
+
+    def forget(self, request, pending) -> None:
+        pending.delete()
+        request.session.pop(SESSION_KEY, None)
 
     def get(self, request):
         pending, plan = self.pending(request)
@@ -197,16 +226,17 @@ class ConfirmImportView(View):
                 request,
                 changes.problems,
                 plan=plan,
-                filename=pending["filename"],
+                filename=pending.filename,
                 warnings=changes.warnings,
             )
-        pending["fingerprint"] = changes.fingerprint()
-        request.session.modified = True
+        if pending.fingerprint != changes.fingerprint():
+            pending.fingerprint = changes.fingerprint()
+            pending.save(update_fields=["fingerprint"])
         return self.preview(request, pending, plan, changes)
 
     def post(self, request):
         pending, plan = self.pending(request)
-        if pending is None or request.POST.get("token") != pending["token"]:
+        if pending is None or request.POST.get("token") != pending.token:
             messages.error(
                 request,
                 "That import is no longer waiting (it was confirmed, "
@@ -214,8 +244,8 @@ class ConfirmImportView(View):
             )
             return redirect("plans:workbook_list")
         if "cancel" in request.POST:
-            del request.session[SESSION_KEY]
-            messages.info(request, f"Import of {pending['filename']} cancelled; nothing changed.")
+            self.forget(request, pending)
+            messages.info(request, f"Import of {pending.filename} cancelled; nothing changed.")
             return redirect(
                 reverse("plans:plan_detail", args=[plan.pk])
                 if plan
@@ -227,25 +257,25 @@ class ConfirmImportView(View):
                 request,
                 changes.problems,
                 plan=plan,
-                filename=pending["filename"],
+                filename=pending.filename,
                 warnings=changes.warnings,
             )
-        if changes.fingerprint() != pending["fingerprint"]:
-            pending["fingerprint"] = changes.fingerprint()
-            request.session.modified = True
+        if changes.fingerprint() != pending.fingerprint:
+            pending.fingerprint = changes.fingerprint()
+            pending.save(update_fields=["fingerprint"])
             return self.preview(request, pending, plan, changes, moved=True)
         try:
-            result = workbook.apply(changes, user=request.user, filename=pending["filename"])
+            result = workbook.apply(changes, user=request.user, filename=pending.filename)
         except workbook.WorkbookRejected as exc:
-            return _errors(request, exc.problems, plan=plan, filename=pending["filename"])
-        del request.session[SESSION_KEY]
+            return _errors(request, exc.problems, plan=plan, filename=pending.filename)
+        self.forget(request, pending)
         counts = changes.counts()
         created = sum(c.create for c in counts)
         changed = sum(c.update for c in counts)
         removed = sum(c.delete for c in counts)
         messages.success(
             request,
-            f"Imported {pending['filename']}: {created} records created, "
+            f"Imported {pending.filename}: {created} records created, "
             f"{changed} changed, {removed} removed.",
         )
         return redirect("plans:plan_detail", pk=result.pk)

@@ -170,6 +170,8 @@ if not DEBUG:
 
 # Largest plan workbook accepted for import.
 WORKBOOK_MAX_BYTES = int(os.environ.get("WORKBOOK_MAX_BYTES", str(5 * 1024 * 1024)))
+# How long an uploaded workbook waits for its confirmation before it must be uploaded again.
+PENDING_IMPORT_MINUTES = int(os.environ.get("PENDING_IMPORT_MINUTES", "60"))
 DATA_UPLOAD_MAX_MEMORY_SIZE = WORKBOOK_MAX_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = WORKBOOK_MAX_BYTES + 1024 * 1024
 

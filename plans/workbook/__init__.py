@@ -15,13 +15,15 @@ from __future__ import annotations
 
 from plans.workbook.apply import apply
 from plans.workbook.changes import ChangeSet, plan_changes
-from plans.workbook.parser import parse, sheet_rows_wanted
+from plans.workbook.parser import ParsedWorkbook, parse, sheet_rows_wanted
 from plans.workbook.reader import Problem, WorkbookRejected, max_bytes, read_workbook
 from plans.workbook.writer import export_filename, export_plan, template
 
 __all__ = [
     "ChangeSet",
     "apply",
+    "changes_for",
+    "read",
     "Problem",
     "WorkbookRejected",
     "export_filename",
@@ -33,16 +35,28 @@ __all__ = [
 ]
 
 
+def read(data: bytes) -> ParsedWorkbook:
+    """The workbook's file checked, read and parsed, once: pure data (no database), which a
+    pending web import keeps until it is confirmed. ``WorkbookRejected`` for a file that
+    cannot be opened at all."""
+    return parse(read_workbook(data, wanted=sheet_rows_wanted))
+
+
+def changes_for(parsed: ParsedWorkbook, *, into=None, user=None, authorities=None) -> ChangeSet:
+    """What importing an already parsed workbook would change; nothing is written."""
+    return plan_changes(parsed, into=into, user=user, authorities=authorities)
+
+
 def preview(data: bytes, *, into=None, user=None, authorities=None) -> ChangeSet:
     """What importing ``data`` would change; nothing is written. Problems are in
     ``.problems`` (a file that cannot be opened at all gives only file-level problems)."""
     try:
-        raw = read_workbook(data, wanted=sheet_rows_wanted)
+        parsed = read(data)
     except WorkbookRejected as exc:
         from plans.models import Plan
 
         return ChangeSet(into or Plan(), into is None, [], exc.problems, [])
-    return plan_changes(parse(raw), into=into, user=user, authorities=authorities)
+    return changes_for(parsed, into=into, user=user, authorities=authorities)
 
 
 def import_workbook(data: bytes, *, filename: str, user=None, into=None, authorities=None):

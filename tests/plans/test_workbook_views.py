@@ -5,12 +5,14 @@ import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.urls import reverse
 from openpyxl import load_workbook
 
 from plans import workbook
-from plans.models import Plan
+from plans.models import PendingImport, Plan
 from plans.workbook_views import SESSION_KEY
+from tests.factories import UserFactory
 from tests.plans.workbook_files import minimal_workbook, set_cells
 
 pytestmark = pytest.mark.django_db
@@ -242,7 +244,9 @@ def test_the_uploaded_file_stays_on_the_server(client, torbay_users):
     client.force_login(torbay_users["finance"])
     upload(client, reverse("plans:plan_import"), minimal_workbook(authority="torbay"))
     preview = client.get(reverse("plans:import_confirm"))
-    assert "data" in client.session[SESSION_KEY]
+    # The session holds a token only; the parsed workbook waits in the database.
+    assert isinstance(client.session[SESSION_KEY], str)
+    assert PendingImport.objects.get(token=client.session[SESSION_KEY]).filename == "plan.xlsx"
     html = preview.content.decode()
     hidden = set(re.findall(r'type="hidden" name="([^"]+)"', html))
     assert hidden == {"csrfmiddlewaretoken", "token"}  # no copy of the workbook or changes
@@ -274,3 +278,43 @@ def test_example_uploaded_by_a_finance_manager_imports(client, torbay_users):
     client.post(reverse("plans:import_confirm"), {"token": token(preview), "confirm": ""})
     plan = Plan.objects.get(authority__slug="torbay", code="example-recovery-2024")
     assert plan.kpis.get(code="cla").points.count() == 3
+
+
+def test_an_upload_is_parsed_once_and_waits_for_its_owner_only(client, torbay_users, monkeypatch):
+    from plans.workbook import parser
+
+    calls = []
+    real = parser.parse
+    monkeypatch.setattr(
+        "plans.workbook.parse", lambda raw: calls.append(1) or real(raw), raising=True
+    )
+    client.force_login(torbay_users["finance"])
+    upload(client, reverse("plans:plan_import"), minimal_workbook(authority="torbay"))
+    preview = client.get(reverse("plans:import_confirm"))
+    client.get(reverse("plans:import_confirm"))
+    assert len(calls) == 1  # upload parsed it; the previews compare only
+    # Another finance manager with the same token is shown nothing.
+    other = Client()
+    other.force_login(UserFactory(authority=torbay_users["finance"].authority, role="finance"))
+    session = other.session
+    session[SESSION_KEY] = client.session[SESSION_KEY]
+    session.save()
+    response = other.post(reverse("plans:import_confirm"), {"token": token(preview), "confirm": ""})
+    assert response.status_code == 302 and not Plan.objects.filter(code="small-plan").exists()
+    client.post(reverse("plans:import_confirm"), {"token": token(preview), "confirm": ""})
+    assert len(calls) == 1 and Plan.objects.filter(code="small-plan").exists()
+    assert not PendingImport.objects.exists()
+
+
+def test_a_pending_import_expires(client, torbay_users, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    client.force_login(torbay_users["finance"])
+    upload(client, reverse("plans:plan_import"), minimal_workbook(authority="torbay"))
+    PendingImport.objects.update(
+        created_at=timezone.now() - timedelta(minutes=settings.PENDING_IMPORT_MINUTES + 1)
+    )
+    response = client.get(reverse("plans:import_confirm"))
+    assert response.context["nothing_pending"] and not PendingImport.objects.exists()
