@@ -109,3 +109,18 @@ _simple(m.Funding, ["title", "plan", "kind", "year", "amount"])
 _simple(m.KpiPoint, ["kpi", "kind", "date", "value", "label"], ["kpi__plan", "kind"])
 _simple(m.Risk, ["reference", "plan", "likelihood", "impact", "status"])
 _simple(m.Commentary, ["plan", "year", "period", "role", "author"])
+
+
+@admin.register(m.PendingImport)
+class PendingImportAdmin(admin.ModelAdmin):
+    """Uploads waiting for their owner's confirmation; an administrator may only remove one."""
+
+    list_display = ["filename", "user", "plan", "created_at"]
+    exclude = ["parsed"]
+    readonly_fields = ["token", "user", "plan", "filename", "fingerprint", "created_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

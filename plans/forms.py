@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import UniqueConstraint
 
 from plans import models as m
 from plans.rules import year_problem
@@ -70,15 +71,9 @@ class YearField(forms.CharField):
 
 
 def money_fields(model) -> list[str]:
-    """The model's money fields (pounds), as opposed to counts, factors and KPI values."""
-    from django.db.models import DecimalField
-
-    return [
-        f.name
-        for f in model._meta.concrete_fields
-        if isinstance(f, DecimalField)
-        and f.name not in {"factor", "tolerance", "value", "baseline_value", "driver_volume"}
-    ]
+    """The model's money fields (``plans.models.MoneyField``), as opposed to counts, factors,
+    rates and KPI values."""
+    return [f.name for f in model._meta.concrete_fields if m.is_money(f)]
 
 
 class RecordForm(forms.ModelForm):
@@ -94,9 +89,11 @@ class RecordForm(forms.ModelForm):
     )
     # Path from the record to its plan, for queries.
     plan_path = "plan"
-    # Field combinations that must be unique within the plan: (fields, field the message goes
-    # on, message). Checked here so the message sits on the field; the database enforces them.
-    plan_unique: tuple[tuple[tuple[str, ...], str, str], ...] = ()
+    # The parent fields a record's uniqueness is scoped by; the plan itself is always known.
+    SCOPE_FIELDS = {"plan", "authority"}
+    # Where a clash's message goes when the constraint names one of these; else on its last
+    # field (a reference, a code, a title).
+    MESSAGE_FIELDS = ("period", "date", "as_at")
     # Year or date fields that must fall within the plan's years (strict), or near them
     # (context: forecasts and funding may predate the plan). Shared with the workbook import.
     strict_years: tuple[str, ...] = ()
@@ -127,6 +124,21 @@ class RecordForm(forms.ModelForm):
                     help_text="Financial year, written like 2017/18.",
                 )
 
+    def unique_checks(self) -> list[tuple[tuple[str, ...], str, str]]:
+        """(fields, field the message goes on, message) for each unique constraint of the
+        model, derived from the model so the rule is written once (the database enforces it
+        too). Checked here so the message sits on the field the officer can change."""
+        checks = []
+        for constraint in self._meta.model._meta.constraints:
+            if not isinstance(constraint, UniqueConstraint) or constraint.condition is not None:
+                continue
+            fields = tuple(f for f in constraint.fields if f not in self.SCOPE_FIELDS)
+            if not fields or not all(f in self.fields for f in fields):
+                continue
+            target = next((f for f in self.MESSAGE_FIELDS if f in fields), fields[-1])
+            checks.append((fields, target, str(constraint.violation_error_message)))
+        return checks
+
     def plan_queryset(self):
         return self._meta.model._default_manager.filter(**{self.plan_path: self.plan})
 
@@ -137,7 +149,7 @@ class RecordForm(forms.ModelForm):
                 problem = year_problem(self.plan, cleaned.get(name), strict=strict)
                 if problem and name not in self.errors:
                     self.add_error(name, problem)
-        for fields, target, message in self.plan_unique:
+        for fields, target, message in self.unique_checks():
             values = {name: cleaned.get(name, "") for name in fields}
             if any(
                 v is None or (v == "" and name != "service_area" and name != "label")
@@ -185,10 +197,23 @@ class PlanForm(RecordForm):
             revisable = revisable.exclude(pk=self.instance.pk)
         self.fields["revises"].queryset = revisable
 
+    def unique_checks(self) -> list[tuple[tuple[str, ...], str, str]]:
+        """(fields, field the message goes on, message) for each unique constraint of the
+        model, derived from the model so the rule is written once (the database enforces it
+        too). Checked here so the message sits on the field the officer can change."""
+        checks = []
+        for constraint in self._meta.model._meta.constraints:
+            if not isinstance(constraint, UniqueConstraint) or constraint.condition is not None:
+                continue
+            fields = tuple(f for f in constraint.fields if f not in self.SCOPE_FIELDS)
+            if not fields or not all(f in self.fields for f in fields):
+                continue
+            target = next((f for f in self.MESSAGE_FIELDS if f in fields), fields[-1])
+            checks.append((fields, target, str(constraint.violation_error_message)))
+        return checks
+
     def plan_queryset(self):
         return m.Plan.objects.filter(authority=self.plan.authority)
-
-    plan_unique = ((("code",), "code", "This authority already has a plan with code {code}."),)
 
     def clean(self):
         cleaned = super().clean()
@@ -224,8 +249,6 @@ class PlanForm(RecordForm):
 
 
 class WorkstreamForm(RecordForm):
-    plan_unique = ((("code",), "code", "This plan already has a workstream with code {code}."),)
-
     class Meta:
         model = m.Workstream
         fields = ["code", "name", "description", "lead", "order"]
@@ -233,14 +256,6 @@ class WorkstreamForm(RecordForm):
 
 class SavingsLineForm(RecordForm):
     """A savings line with its planned amount for each of the plan's years."""
-
-    plan_unique = (
-        (
-            ("reference",),
-            "reference",
-            "This plan already has a savings line with reference {reference}.",
-        ),
-    )
 
     class Meta:
         model = m.SavingsLine
@@ -331,9 +346,6 @@ class PlannedAmountForm(RecordForm):
             self.fields["amount"].initial = amount_of(self.instance)
 
     plan_path = "line__plan"
-    plan_unique = (
-        (("line", "year"), "year", "This line already has a planned amount for {year}."),
-    )
 
     strict_years = ("year",)
 
@@ -349,9 +361,6 @@ class PlannedAmountForm(RecordForm):
 
 class ProgressEntryForm(RecordForm):
     plan_path = "line__plan"
-    plan_unique = (
-        (("line", "as_at"), "as_at", "This line already has progress recorded at that date."),
-    )
 
     class Meta:
         model = m.ProgressEntry
@@ -366,13 +375,6 @@ class ProgressEntryForm(RecordForm):
 
 class OverspendForecastForm(RecordForm):
     context_years = ("year",)
-    plan_unique = (
-        (
-            ("year", "period", "scenario", "service_area"),
-            "period",
-            "There is already a forecast for that month, scenario and service area.",
-        ),
-    )
 
     class Meta:
         model = m.OverspendForecast
@@ -408,13 +410,6 @@ class OverspendForecastForm(RecordForm):
 
 class CostPressureForm(RecordForm):
     context_years = ("year",)
-    plan_unique = (
-        (
-            ("year", "period", "title"),
-            "period",
-            "That pressure is already recorded for that month.",
-        ),
-    )
 
     class Meta:
         model = m.CostPressure
@@ -427,7 +422,6 @@ class CostPressureForm(RecordForm):
 
 class FundingForm(RecordForm):
     context_years = ("year",)
-    plan_unique = ((("title",), "title", "This plan already has funding called {title}."),)
 
     class Meta:
         model = m.Funding
@@ -435,8 +429,6 @@ class FundingForm(RecordForm):
 
 
 class KPIForm(RecordForm):
-    plan_unique = ((("code",), "code", "This plan already has a KPI with code {code}."),)
-
     class Meta:
         model = m.KPI
         fields = [
@@ -457,13 +449,6 @@ class KPIForm(RecordForm):
 class KpiPointForm(RecordForm):
     context_years = ("date",)
     plan_path = "kpi__plan"
-    plan_unique = (
-        (
-            ("kpi", "kind", "date", "label"),
-            "date",
-            "This KPI already has that kind of value at that date.",
-        ),
-    )
 
     class Meta:
         model = m.KpiPoint
@@ -475,10 +460,6 @@ class KpiPointForm(RecordForm):
 
 
 class RiskForm(RecordForm):
-    plan_unique = (
-        (("reference",), "reference", "This plan already has a risk with reference {reference}."),
-    )
-
     class Meta:
         model = m.Risk
         fields = [
@@ -495,13 +476,6 @@ class RiskForm(RecordForm):
 
 class CommentaryForm(RecordForm):
     strict_years = ("year",)
-    plan_unique = (
-        (
-            ("year", "period", "role"),
-            "period",
-            "There is already commentary of that kind for that month; edit it instead.",
-        ),
-    )
 
     class Meta:
         model = m.Commentary
@@ -510,7 +484,6 @@ class CommentaryForm(RecordForm):
 
 class YearAdjustmentForm(RecordForm):
     strict_years = ("year",)
-    plan_unique = ((("year",), "year", "This plan already has an adjustment for {year}."),)
 
     class Meta:
         model = m.YearAdjustment
@@ -518,8 +491,6 @@ class YearAdjustmentForm(RecordForm):
 
 
 class NarrativeSectionForm(RecordForm):
-    plan_unique = ((("order",), "order", "This plan already has a section at position {order}."),)
-
     class Meta:
         model = m.NarrativeSection
         fields = ["order", "heading", "body"]

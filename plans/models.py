@@ -1,8 +1,9 @@
 """The recovery-plan domain (DESIGN.md, "Domain").
 
-Money is ``DecimalField(max_digits=14, decimal_places=2)``. Rules that must never be broken are
-database constraints as well as form validation. Every editable model keeps its history
-(django-simple-history) and a ``version`` counter that services use to refuse lost updates.
+Money is ``MoneyField`` (a ``DecimalField(max_digits=14, decimal_places=2)``), the one money
+type. Rules that must never be broken are database constraints as well as form validation.
+Every editable model keeps its history (django-simple-history) and a ``version`` counter
+that services use to refuse lost updates.
 Natural keys make the seed fixtures loadable twice without duplicating anything.
 """
 
@@ -19,6 +20,23 @@ from recovery import fiscal
 from recovery.models import Authority
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
+
+
+class MoneyField(models.DecimalField):
+    """Pounds and pence. The one money type: forms, the history's "reason for a money change",
+    record pages and the workbook all ask ``isinstance(field, MoneyField)``; counts, factors,
+    rates and KPI values are plain decimals."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_digits", MONEY["max_digits"])
+        kwargs.setdefault("decimal_places", MONEY["decimal_places"])
+        super().__init__(*args, **kwargs)
+
+
+def is_money(field) -> bool:
+    return isinstance(field, MoneyField)
+
+
 YEAR_Q = Q(year__regex=fiscal.YEAR_PATTERN)
 
 
@@ -40,7 +58,9 @@ def period_field(**kwargs):
 
 
 class RAG(models.TextChoices):
-    BLUE = "blue", "Blue (delivered)"
+    """Delivery confidence; the one place its words are written (pages, downloads, charts)."""
+
+    BLUE = "blue", "Blue – delivered"
     GREEN = "green", "Green"
     AMBER = "amber", "Amber"
     RED = "red", "Red"
@@ -216,7 +236,11 @@ class NarrativeSection(PlanChild):
     class Meta:
         ordering = ["plan", "order"]
         constraints = [
-            models.UniqueConstraint(fields=["plan", "order"], name="section_order_unique")
+            models.UniqueConstraint(
+                fields=["plan", "order"],
+                name="section_order_unique",
+                violation_error_message="This plan already has a section at that position.",
+            )
         ]
 
     def __str__(self):
@@ -369,8 +393,8 @@ class PlannedAmount(Versioned):
     line = models.ForeignKey(SavingsLine, on_delete=models.CASCADE, related_name="amounts")
     year = year_field()
     kind = models.CharField(max_length=5, choices=Kind.choices, default=Kind.POINT)
-    low = models.DecimalField(**MONEY, null=True, blank=True)
-    high = models.DecimalField(**MONEY, null=True, blank=True)
+    low = MoneyField(null=True, blank=True)
+    high = MoneyField(null=True, blank=True)
     driver_volume = models.DecimalField(
         max_digits=10,
         decimal_places=2,
@@ -379,8 +403,8 @@ class PlannedAmount(Versioned):
         help_text="Volume of the driver, e.g. 2 placements.",
     )
     driver_unit = models.CharField(max_length=100, blank=True, help_text="e.g. placements")
-    driver_unit_value = models.DecimalField(
-        **MONEY, null=True, blank=True, help_text="Value per unit, e.g. £126,705."
+    driver_unit_value = MoneyField(
+        null=True, blank=True, help_text="Value per unit, e.g. £126,705."
     )
     stated_text = models.CharField(
         max_length=100, blank=True, help_text="The figure as the paper printed it."
@@ -448,9 +472,9 @@ class ProgressEntry(Versioned):
     line = models.ForeignKey(SavingsLine, on_delete=models.CASCADE, related_name="progress")
     as_at = models.DateField()
     year = year_field(editable=False)
-    achieved_to_date = models.DecimalField(**MONEY, null=True, blank=True)
+    achieved_to_date = MoneyField(null=True, blank=True)
     basis = models.CharField(max_length=10, choices=Basis.choices, default=Basis.ACHIEVED)
-    forecast = models.DecimalField("forecast for the year", **MONEY, null=True, blank=True)
+    forecast = MoneyField("forecast for the year", null=True, blank=True)
     rag = models.CharField("RAG", max_length=5, choices=RAG.choices, blank=True)
     commentary = models.TextField(blank=True)
     entered_by = models.ForeignKey(
@@ -524,7 +548,11 @@ class YearAdjustment(PlanChild):
     class Meta:
         ordering = ["plan", "year"]
         constraints = [
-            models.UniqueConstraint(fields=["plan", "year"], name="one_adjustment_per_year"),
+            models.UniqueConstraint(
+                fields=["plan", "year"],
+                name="one_adjustment_per_year",
+                violation_error_message="This plan already has an adjustment for that year.",
+            ),
             models.CheckConstraint(condition=YEAR_Q, name="adjustment_year_written_like_2017_18"),
             models.CheckConstraint(
                 condition=Q(factor__gte=0, factor__lte=1), name="adjustment_factor_0_1"
@@ -561,8 +589,8 @@ class StatedFigure(PlanChild):
         SavingsLine, on_delete=models.CASCADE, null=True, blank=True, related_name="stated"
     )
     label = models.CharField(max_length=300)
-    low = models.DecimalField(**MONEY, null=True, blank=True)
-    high = models.DecimalField(**MONEY, null=True, blank=True)
+    low = MoneyField(null=True, blank=True)
+    high = MoneyField(null=True, blank=True)
     stated_text = models.CharField(max_length=100, help_text="As printed, e.g. 1.314m – 1.864m")
     notes = models.TextField(blank=True)
     history = HistoricalRecords()
@@ -572,7 +600,11 @@ class StatedFigure(PlanChild):
     class Meta:
         ordering = ["plan", "year", "key"]
         constraints = [
-            models.UniqueConstraint(fields=["plan", "key"], name="stated_figure_key_unique"),
+            models.UniqueConstraint(
+                fields=["plan", "key"],
+                name="stated_figure_key_unique",
+                violation_error_message="This plan already has a stated figure with that key.",
+            ),
             models.CheckConstraint(
                 condition=Q(year="") | YEAR_Q, name="stated_year_written_like_2017_18"
             ),
@@ -612,10 +644,10 @@ class PaperDiscrepancy(PlanChild):
         related_name="discrepancies",
     )
     first_text = models.CharField("first figure as printed", max_length=100)
-    first_value = models.DecimalField(**MONEY, null=True, blank=True)
+    first_value = MoneyField(null=True, blank=True)
     first_where = models.CharField("where the first is printed", max_length=300)
     second_text = models.CharField("second figure as printed", max_length=100)
-    second_value = models.DecimalField(**MONEY, null=True, blank=True)
+    second_value = MoneyField(null=True, blank=True)
     second_where = models.CharField("where the second is printed", max_length=300)
     uses = models.CharField(
         "the plan uses", max_length=7, choices=Uses.choices, default=Uses.SECOND
@@ -630,7 +662,11 @@ class PaperDiscrepancy(PlanChild):
         verbose_name = "paper discrepancy"
         verbose_name_plural = "paper discrepancies"
         constraints = [
-            models.UniqueConstraint(fields=["plan", "key"], name="discrepancy_key_unique"),
+            models.UniqueConstraint(
+                fields=["plan", "key"],
+                name="discrepancy_key_unique",
+                violation_error_message="This plan already has a discrepancy with that key.",
+            ),
             models.CheckConstraint(
                 condition=Q(year="") | YEAR_Q, name="discrepancy_year_written_like_2017_18"
             ),
@@ -689,18 +725,16 @@ class OverspendForecast(PlanChild):
     period = period_field()
     service_area = models.CharField(max_length=200, blank=True, default="")
     scenario = models.CharField(max_length=5, choices=Scenario.choices, default=Scenario.BASE)
-    budget = models.DecimalField(**MONEY, null=True, blank=True)
-    forecast_outturn = models.DecimalField(**MONEY, null=True, blank=True)
-    overspend = models.DecimalField(
+    budget = MoneyField(null=True, blank=True)
+    forecast_outturn = MoneyField(null=True, blank=True)
+    overspend = MoneyField(
         "stated overspend",
-        **MONEY,
         null=True,
         blank=True,
         help_text="Only when the paper gives the overspend without budget and outturn.",
     )
-    overspend_high = models.DecimalField(
+    overspend_high = MoneyField(
         "stated overspend (high)",
-        **MONEY,
         null=True,
         blank=True,
         help_text="Upper end when the overspend is stated as a range (£3m-£4m).",
@@ -787,7 +821,7 @@ class CostPressure(PlanChild):
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.SLIPPAGE)
     year = year_field()
     period = period_field()
-    amount = models.DecimalField(**MONEY)
+    amount = MoneyField()
     line = models.ForeignKey(
         SavingsLine, on_delete=models.SET_NULL, null=True, blank=True, related_name="pressures"
     )
@@ -839,7 +873,7 @@ class Funding(PlanChild):
     title = models.CharField(max_length=200)
     kind = models.CharField(max_length=16, choices=Kind.choices)
     year = year_field(blank=True, default="")
-    amount = models.DecimalField(**MONEY)
+    amount = MoneyField()
     source = models.CharField(max_length=200, blank=True, help_text="Who provides it.")
     notes = models.TextField(blank=True)
     history = HistoricalRecords()
@@ -850,7 +884,11 @@ class Funding(PlanChild):
         ordering = ["plan", "year", "kind", "title"]
         verbose_name_plural = "funding"
         constraints = [
-            models.UniqueConstraint(fields=["plan", "title"], name="funding_title_unique"),
+            models.UniqueConstraint(
+                fields=["plan", "title"],
+                name="funding_title_unique",
+                violation_error_message="This plan already has funding with that title.",
+            ),
             models.CheckConstraint(
                 condition=Q(year="") | YEAR_Q, name="funding_year_written_like_2017_18"
             ),
@@ -1091,7 +1129,10 @@ class Commentary(Versioned):
         verbose_name_plural = "commentaries"
         constraints = [
             models.UniqueConstraint(
-                fields=["plan", "year", "period", "role"], name="one_commentary_per_month_role"
+                fields=["plan", "year", "period", "role"],
+                name="one_commentary_per_month_role",
+                violation_error_message="There is already commentary of that kind for that "
+                "month; edit it instead.",
             ),
             models.CheckConstraint(condition=YEAR_Q, name="commentary_year_written_like_2017_18"),
             models.CheckConstraint(

@@ -14,6 +14,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.db.models import F
 
+from plans.models import is_money
+
 MONEY_REASON_MESSAGE = "Say why this money figure changed; the reason is kept in the history."
 
 
@@ -54,7 +56,7 @@ def diff(old: models.Model, new: models.Model) -> list[Change]:
 
 
 def money_changed(changes: list[Change], model: type[models.Model]) -> bool:
-    money = {f.name for f in model._meta.concrete_fields if isinstance(f, models.DecimalField)}
+    money = {f.name for f in model._meta.concrete_fields if is_money(f)}
     return any(c.field in money and _as_decimal(c.old) != _as_decimal(c.new) for c in changes)
 
 

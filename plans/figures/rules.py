@@ -12,19 +12,14 @@ from decimal import Decimal
 
 from django.conf import settings
 
-from plans.models import KPI
+from plans.models import KPI, RAG
 from recovery import fiscal
 from recovery.money import PENNY, format_money
 
 RATE_PLACES = Decimal("0.1")
 RAG_ORDER = ["red", "amber", "green", "blue", ""]
-RAG_LABELS = {
-    "red": "Red",
-    "amber": "Amber",
-    "green": "Green",
-    "blue": "Blue – delivered",
-    "": "Not rated",
-}
+# The words of each RAG, from the model's choices (the one place they are written).
+RAG_LABELS = {**{value: str(label) for value, label in RAG.choices}, "": "Not rated"}
 _RAG_RANK = {"red": 0, "amber": 1, "green": 2, "blue": 3}
 
 

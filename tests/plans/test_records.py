@@ -84,7 +84,7 @@ def test_duplicate_reference_is_refused_on_the_field(client, finance_manager, pl
     SavingsLineFactory(plan=plan, reference="SAV-NEW")
     client.force_login(finance_manager)
     response = client.post(reverse("plans:line_create", args=[plan.pk]), line_data(plan))
-    assert "already has a savings line with reference" in " ".join(
+    assert "already has a savings line with that reference" in " ".join(
         response.context["form"].errors["reference"]
     )
     assert m.SavingsLine.objects.filter(plan=plan).count() == 1
