@@ -69,31 +69,54 @@ class KPIAdmin(VersionedAdmin):
     inlines = [KpiPointInline]
 
 
-def _simple(model, display, filters=("plan__authority", "plan")):
-    admin.site.register(
-        model,
-        type(
-            f"{model.__name__}Admin",
-            (VersionedAdmin,),
-            {"list_display": display, "list_filter": list(filters)},
-        ),
-    )
+PLAN_FILTERS = ["plan__authority", "plan"]
 
 
-_simple(m.NarrativeSection, ["heading", "plan", "order"])
-_simple(m.Workstream, ["name", "plan", "code", "order"])
-_simple(m.PlannedAmount, ["line", "year", "kind", "low", "high"], ["line__plan", "year", "kind"])
-_simple(
-    m.ProgressEntry,
-    ["line", "as_at", "achieved_to_date", "basis", "forecast", "rag"],
-    ["line__plan", "year", "basis", "rag"],
-)
-_simple(m.YearAdjustment, ["plan", "year", "factor"])
-_simple(m.StatedFigure, ["label", "plan", "measure", "year", "stated_text"])
-_simple(m.PaperDiscrepancy, ["subject", "plan", "year", "first_text", "second_text", "uses"])
-_simple(
-    m.OverspendForecast,
-    [
+@admin.register(m.NarrativeSection)
+class NarrativeSectionAdmin(VersionedAdmin):
+    list_display = ["heading", "plan", "order"]
+    list_filter = PLAN_FILTERS
+
+
+@admin.register(m.Workstream)
+class WorkstreamAdmin(VersionedAdmin):
+    list_display = ["name", "plan", "code", "order"]
+    list_filter = PLAN_FILTERS
+
+
+@admin.register(m.PlannedAmount)
+class PlannedAmountAdmin(VersionedAdmin):
+    list_display = ["line", "year", "kind", "low", "high"]
+    list_filter = ["line__plan", "year", "kind"]
+
+
+@admin.register(m.ProgressEntry)
+class ProgressEntryAdmin(VersionedAdmin):
+    list_display = ["line", "as_at", "achieved_to_date", "basis", "forecast", "rag"]
+    list_filter = ["line__plan", "year", "basis", "rag"]
+
+
+@admin.register(m.YearAdjustment)
+class YearAdjustmentAdmin(VersionedAdmin):
+    list_display = ["plan", "year", "factor"]
+    list_filter = PLAN_FILTERS
+
+
+@admin.register(m.StatedFigure)
+class StatedFigureAdmin(VersionedAdmin):
+    list_display = ["label", "plan", "measure", "year", "stated_text"]
+    list_filter = PLAN_FILTERS
+
+
+@admin.register(m.PaperDiscrepancy)
+class PaperDiscrepancyAdmin(VersionedAdmin):
+    list_display = ["subject", "plan", "year", "first_text", "second_text", "uses"]
+    list_filter = PLAN_FILTERS
+
+
+@admin.register(m.OverspendForecast)
+class OverspendForecastAdmin(VersionedAdmin):
+    list_display = [
         "plan",
         "year",
         "period",
@@ -102,13 +125,38 @@ _simple(
         "budget",
         "forecast_outturn",
         "overspend",
-    ],
-)
-_simple(m.CostPressure, ["title", "plan", "year", "period", "amount"])
-_simple(m.Funding, ["title", "plan", "kind", "year", "amount"])
-_simple(m.KpiPoint, ["kpi", "kind", "date", "value", "label"], ["kpi__plan", "kind"])
-_simple(m.Risk, ["reference", "plan", "likelihood", "impact", "status"])
-_simple(m.Commentary, ["plan", "year", "period", "role", "author"])
+    ]
+    list_filter = PLAN_FILTERS
+
+
+@admin.register(m.CostPressure)
+class CostPressureAdmin(VersionedAdmin):
+    list_display = ["title", "plan", "year", "period", "amount"]
+    list_filter = PLAN_FILTERS
+
+
+@admin.register(m.Funding)
+class FundingAdmin(VersionedAdmin):
+    list_display = ["title", "plan", "kind", "year", "amount"]
+    list_filter = PLAN_FILTERS
+
+
+@admin.register(m.KpiPoint)
+class KpiPointAdmin(VersionedAdmin):
+    list_display = ["kpi", "kind", "date", "value", "label"]
+    list_filter = ["kpi__plan", "kind"]
+
+
+@admin.register(m.Risk)
+class RiskAdmin(VersionedAdmin):
+    list_display = ["reference", "plan", "likelihood", "impact", "status"]
+    list_filter = PLAN_FILTERS
+
+
+@admin.register(m.Commentary)
+class CommentaryAdmin(VersionedAdmin):
+    list_display = ["plan", "year", "period", "role", "author"]
+    list_filter = PLAN_FILTERS
 
 
 @admin.register(m.PendingImport)

@@ -1,5 +1,8 @@
-"""One small declaration per record type: model, table, filters, form. The generic views in
-``plans.views.base`` do the rest."""
+"""The record pages, declared: for each record type, its pieces (model, route name, parent
+path) and its five views (list, detail, create or edit, delete, history). The generic views in
+``plans.views.base`` do the work; ``RECORD_TYPES`` gives the routes."""
+
+from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
@@ -17,61 +20,7 @@ from plans.views.base import (
 from recovery.access import role_of
 
 
-class RecordType:
-    """The pieces of one record type. ``url_name`` names its routes: ``<url_name>_list``..."""
-
-    def __init__(
-        self,
-        *,
-        model,
-        url_name,
-        segment,
-        table,
-        filterset,
-        form,
-        plan_path="plan",
-        select_related=(),
-        list_annotations=None,
-        form_view=RecordFormView,
-        delete_view=RecordDeleteView,
-    ):
-        self.model = model
-        self.url_name = url_name
-        self.segment = segment
-        attrs = {
-            "model": model,
-            "url_name": url_name,
-            "plan_path": plan_path,
-            "select_related": tuple(select_related),
-        }
-        name = model.__name__
-        list_attrs = {**attrs, "table_class": table, "filterset_class": filterset}
-        if list_annotations:
-            # An aggregate drops the model's default ordering; keep it for stable pages.
-            list_attrs["get_queryset"] = lambda view: (
-                RecordListView.get_queryset(view)
-                .annotate(**list_annotations)
-                .order_by(*model._meta.ordering)
-            )
-        self.list_view = type(f"{name}ListView", (RecordListView,), list_attrs)
-        self.detail_view = type(f"{name}DetailView", (RecordDetailView,), attrs)
-        self.form_view = type(f"{name}FormView", (form_view,), {**attrs, "form_class": form})
-        self.delete_view = type(f"{name}DeleteView", (delete_view,), attrs)
-        self.history_view = type(f"{name}HistoryView", (RecordHistoryView,), attrs)
-
-    def urls(self):
-        base, n = f"plans/<int:plan_pk>/{self.segment}/", self.url_name
-        return [
-            path(base, self.list_view.as_view(), name=f"{n}_list"),
-            path(f"{base}new/", self.form_view.as_view(), name=f"{n}_create"),
-            path(f"{base}<int:pk>/", self.detail_view.as_view(), name=f"{n}_detail"),
-            path(f"{base}<int:pk>/edit/", self.form_view.as_view(), name=f"{n}_edit"),
-            path(f"{base}<int:pk>/delete/", self.delete_view.as_view(), name=f"{n}_delete"),
-            path(f"{base}<int:pk>/history/", self.history_view.as_view(), name=f"{n}_history"),
-        ]
-
-
-class SavingsLineFormView(RecordFormView):
+class SavingsLineSave:
     """A line and its planned amount for every year of the plan, saved together."""
 
     def save(self, form):
@@ -85,7 +34,7 @@ class SavingsLineFormView(RecordFormView):
         )
 
 
-class ProgressEntryFormView(RecordFormView):
+class ProgressEntrySave:
     def save(self, form):
         entry = super().save(form)
         services.refresh_line_rag(
@@ -96,7 +45,7 @@ class ProgressEntryFormView(RecordFormView):
         return entry
 
 
-class ProgressEntryDeleteView(RecordDeleteView):
+class ProgressEntryDeleteRefresh:
     def post(self, request, *args, **kwargs):
         line = self.get_object().line
         response = super().post(request, *args, **kwargs)
@@ -122,7 +71,7 @@ class CommentaryRoleMixin:
             )
 
 
-class CommentaryFormView(CommentaryRoleMixin, RecordFormView):
+class CommentaryFormRole(CommentaryRoleMixin):
     def get_object(self):
         commentary = super().get_object()
         if commentary.pk:
@@ -138,131 +87,536 @@ class CommentaryFormView(CommentaryRoleMixin, RecordFormView):
         return form
 
 
-class CommentaryDeleteView(CommentaryRoleMixin, RecordDeleteView):
+class CommentaryDeleteRole(CommentaryRoleMixin):
     def get_object(self):
         commentary = super().get_object()
         self.check_role(commentary)
         return commentary
 
 
+# Workstream
+
+
+class WorkstreamPages:
+    model = m.Workstream
+    url_name = "workstream"
+    plan_path = "plan"
+    select_related = ()
+
+
+class WorkstreamList(WorkstreamPages, RecordListView):
+    table_class = tables.WorkstreamTable
+    filterset_class = filters.WorkstreamFilter
+
+    def get_queryset(self):
+        # An aggregate drops the model's default ordering; keep it for stable pages.
+        return (
+            super()
+            .get_queryset()
+            .annotate(
+                **{"line_count": Count("lines")},
+            )
+            .order_by(*self.model._meta.ordering)
+        )
+
+
+class WorkstreamDetail(WorkstreamPages, RecordDetailView):
+    pass
+
+
+class WorkstreamEdit(WorkstreamPages, RecordFormView):
+    form_class = forms.WorkstreamForm
+
+
+class WorkstreamDelete(WorkstreamPages, RecordDeleteView):
+    pass
+
+
+class WorkstreamHistory(WorkstreamPages, RecordHistoryView):
+    pass
+
+
+# SavingsLine
+
+
+class SavingsLinePages:
+    model = m.SavingsLine
+    url_name = "line"
+    plan_path = "plan"
+    select_related = ("workstream",)
+
+
+class SavingsLineList(SavingsLinePages, RecordListView):
+    table_class = tables.SavingsLineTable
+    filterset_class = filters.SavingsLineFilter
+
+
+class SavingsLineDetail(SavingsLinePages, RecordDetailView):
+    pass
+
+
+class SavingsLineEdit(SavingsLineSave, SavingsLinePages, RecordFormView):
+    form_class = forms.SavingsLineForm
+
+
+class SavingsLineDelete(SavingsLinePages, RecordDeleteView):
+    pass
+
+
+class SavingsLineHistory(SavingsLinePages, RecordHistoryView):
+    pass
+
+
+# PlannedAmount
+
+
+class PlannedAmountPages:
+    model = m.PlannedAmount
+    url_name = "amount"
+    plan_path = "line__plan"
+    select_related = ("line",)
+
+
+class PlannedAmountList(PlannedAmountPages, RecordListView):
+    table_class = tables.PlannedAmountTable
+    filterset_class = filters.PlannedAmountFilter
+
+
+class PlannedAmountDetail(PlannedAmountPages, RecordDetailView):
+    pass
+
+
+class PlannedAmountEdit(PlannedAmountPages, RecordFormView):
+    form_class = forms.PlannedAmountForm
+
+
+class PlannedAmountDelete(PlannedAmountPages, RecordDeleteView):
+    pass
+
+
+class PlannedAmountHistory(PlannedAmountPages, RecordHistoryView):
+    pass
+
+
+# ProgressEntry
+
+
+class ProgressEntryPages:
+    model = m.ProgressEntry
+    url_name = "progress"
+    plan_path = "line__plan"
+    select_related = ("line", "entered_by")
+
+
+class ProgressEntryList(ProgressEntryPages, RecordListView):
+    table_class = tables.ProgressEntryTable
+    filterset_class = filters.ProgressEntryFilter
+
+
+class ProgressEntryDetail(ProgressEntryPages, RecordDetailView):
+    pass
+
+
+class ProgressEntryEdit(ProgressEntrySave, ProgressEntryPages, RecordFormView):
+    form_class = forms.ProgressEntryForm
+
+
+class ProgressEntryDelete(ProgressEntryDeleteRefresh, ProgressEntryPages, RecordDeleteView):
+    pass
+
+
+class ProgressEntryHistory(ProgressEntryPages, RecordHistoryView):
+    pass
+
+
+# OverspendForecast
+
+
+class OverspendForecastPages:
+    model = m.OverspendForecast
+    url_name = "forecast"
+    plan_path = "plan"
+    select_related = ()
+
+
+class OverspendForecastList(OverspendForecastPages, RecordListView):
+    table_class = tables.OverspendForecastTable
+    filterset_class = filters.OverspendForecastFilter
+
+
+class OverspendForecastDetail(OverspendForecastPages, RecordDetailView):
+    pass
+
+
+class OverspendForecastEdit(OverspendForecastPages, RecordFormView):
+    form_class = forms.OverspendForecastForm
+
+
+class OverspendForecastDelete(OverspendForecastPages, RecordDeleteView):
+    pass
+
+
+class OverspendForecastHistory(OverspendForecastPages, RecordHistoryView):
+    pass
+
+
+# CostPressure
+
+
+class CostPressurePages:
+    model = m.CostPressure
+    url_name = "pressure"
+    plan_path = "plan"
+    select_related = ()
+
+
+class CostPressureList(CostPressurePages, RecordListView):
+    table_class = tables.CostPressureTable
+    filterset_class = filters.CostPressureFilter
+
+
+class CostPressureDetail(CostPressurePages, RecordDetailView):
+    pass
+
+
+class CostPressureEdit(CostPressurePages, RecordFormView):
+    form_class = forms.CostPressureForm
+
+
+class CostPressureDelete(CostPressurePages, RecordDeleteView):
+    pass
+
+
+class CostPressureHistory(CostPressurePages, RecordHistoryView):
+    pass
+
+
+# Funding
+
+
+class FundingPages:
+    model = m.Funding
+    url_name = "funding"
+    plan_path = "plan"
+    select_related = ()
+
+
+class FundingList(FundingPages, RecordListView):
+    table_class = tables.FundingTable
+    filterset_class = filters.FundingFilter
+
+
+class FundingDetail(FundingPages, RecordDetailView):
+    pass
+
+
+class FundingEdit(FundingPages, RecordFormView):
+    form_class = forms.FundingForm
+
+
+class FundingDelete(FundingPages, RecordDeleteView):
+    pass
+
+
+class FundingHistory(FundingPages, RecordHistoryView):
+    pass
+
+
+# KPI
+
+
+class KPIPages:
+    model = m.KPI
+    url_name = "kpi"
+    plan_path = "plan"
+    select_related = ()
+
+
+class KPIList(KPIPages, RecordListView):
+    table_class = tables.KPITable
+    filterset_class = filters.KPIFilter
+
+
+class KPIDetail(KPIPages, RecordDetailView):
+    pass
+
+
+class KPIEdit(KPIPages, RecordFormView):
+    form_class = forms.KPIForm
+
+
+class KPIDelete(KPIPages, RecordDeleteView):
+    pass
+
+
+class KPIHistory(KPIPages, RecordHistoryView):
+    pass
+
+
+# KpiPoint
+
+
+class KpiPointPages:
+    model = m.KpiPoint
+    url_name = "kpipoint"
+    plan_path = "kpi__plan"
+    select_related = ("kpi",)
+
+
+class KpiPointList(KpiPointPages, RecordListView):
+    table_class = tables.KpiPointTable
+    filterset_class = filters.KpiPointFilter
+
+
+class KpiPointDetail(KpiPointPages, RecordDetailView):
+    pass
+
+
+class KpiPointEdit(KpiPointPages, RecordFormView):
+    form_class = forms.KpiPointForm
+
+
+class KpiPointDelete(KpiPointPages, RecordDeleteView):
+    pass
+
+
+class KpiPointHistory(KpiPointPages, RecordHistoryView):
+    pass
+
+
+# Risk
+
+
+class RiskPages:
+    model = m.Risk
+    url_name = "risk"
+    plan_path = "plan"
+    select_related = ()
+
+
+class RiskList(RiskPages, RecordListView):
+    table_class = tables.RiskTable
+    filterset_class = filters.RiskFilter
+
+
+class RiskDetail(RiskPages, RecordDetailView):
+    pass
+
+
+class RiskEdit(RiskPages, RecordFormView):
+    form_class = forms.RiskForm
+
+
+class RiskDelete(RiskPages, RecordDeleteView):
+    pass
+
+
+class RiskHistory(RiskPages, RecordHistoryView):
+    pass
+
+
+# Commentary
+
+
+class CommentaryPages:
+    model = m.Commentary
+    url_name = "commentary"
+    plan_path = "plan"
+    select_related = ("author",)
+
+
+class CommentaryList(CommentaryPages, RecordListView):
+    table_class = tables.CommentaryTable
+    filterset_class = filters.CommentaryFilter
+
+
+class CommentaryDetail(CommentaryPages, RecordDetailView):
+    pass
+
+
+class CommentaryEdit(CommentaryFormRole, CommentaryPages, RecordFormView):
+    form_class = forms.CommentaryForm
+
+
+class CommentaryDelete(CommentaryDeleteRole, CommentaryPages, RecordDeleteView):
+    pass
+
+
+class CommentaryHistory(CommentaryPages, RecordHistoryView):
+    pass
+
+
+# YearAdjustment
+
+
+class YearAdjustmentPages:
+    model = m.YearAdjustment
+    url_name = "adjustment"
+    plan_path = "plan"
+    select_related = ()
+
+
+class YearAdjustmentList(YearAdjustmentPages, RecordListView):
+    table_class = tables.YearAdjustmentTable
+    filterset_class = filters.YearAdjustmentFilter
+
+
+class YearAdjustmentDetail(YearAdjustmentPages, RecordDetailView):
+    pass
+
+
+class YearAdjustmentEdit(YearAdjustmentPages, RecordFormView):
+    form_class = forms.YearAdjustmentForm
+
+
+class YearAdjustmentDelete(YearAdjustmentPages, RecordDeleteView):
+    pass
+
+
+class YearAdjustmentHistory(YearAdjustmentPages, RecordHistoryView):
+    pass
+
+
+# NarrativeSection
+
+
+class NarrativeSectionPages:
+    model = m.NarrativeSection
+    url_name = "section"
+    plan_path = "plan"
+    select_related = ()
+
+
+class NarrativeSectionList(NarrativeSectionPages, RecordListView):
+    table_class = tables.NarrativeSectionTable
+    filterset_class = filters.NarrativeSectionFilter
+
+
+class NarrativeSectionDetail(NarrativeSectionPages, RecordDetailView):
+    pass
+
+
+class NarrativeSectionEdit(NarrativeSectionPages, RecordFormView):
+    form_class = forms.NarrativeSectionForm
+
+
+class NarrativeSectionDelete(NarrativeSectionPages, RecordDeleteView):
+    pass
+
+
+class NarrativeSectionHistory(NarrativeSectionPages, RecordHistoryView):
+    pass
+
+
+@dataclass(frozen=True)
+class RecordType:
+    """The routes of one record type: ``<url_name>_list``, ``_create``, ``_detail``..."""
+
+    segment: str
+    list_view: type
+    detail_view: type
+    form_view: type
+    delete_view: type
+    history_view: type
+
+    @property
+    def url_name(self) -> str:
+        return self.list_view.url_name
+
+    @property
+    def model(self):
+        return self.list_view.model
+
+    def urls(self):
+        base, n = f"plans/<int:plan_pk>/{self.segment}/", self.url_name
+        return [
+            path(base, self.list_view.as_view(), name=f"{n}_list"),
+            path(f"{base}new/", self.form_view.as_view(), name=f"{n}_create"),
+            path(f"{base}<int:pk>/", self.detail_view.as_view(), name=f"{n}_detail"),
+            path(f"{base}<int:pk>/edit/", self.form_view.as_view(), name=f"{n}_edit"),
+            path(f"{base}<int:pk>/delete/", self.delete_view.as_view(), name=f"{n}_delete"),
+            path(f"{base}<int:pk>/history/", self.history_view.as_view(), name=f"{n}_history"),
+        ]
+
+
 RECORD_TYPES = [
     RecordType(
-        model=m.Workstream,
-        url_name="workstream",
-        segment="workstreams",
-        table=tables.WorkstreamTable,
-        filterset=filters.WorkstreamFilter,
-        form=forms.WorkstreamForm,
-        list_annotations={"line_count": Count("lines")},
+        "workstreams",
+        WorkstreamList,
+        WorkstreamDetail,
+        WorkstreamEdit,
+        WorkstreamDelete,
+        WorkstreamHistory,
     ),
     RecordType(
-        model=m.SavingsLine,
-        url_name="line",
-        segment="lines",
-        table=tables.SavingsLineTable,
-        filterset=filters.SavingsLineFilter,
-        form=forms.SavingsLineForm,
-        select_related=["workstream"],
-        form_view=SavingsLineFormView,
+        "lines",
+        SavingsLineList,
+        SavingsLineDetail,
+        SavingsLineEdit,
+        SavingsLineDelete,
+        SavingsLineHistory,
     ),
     RecordType(
-        model=m.PlannedAmount,
-        url_name="amount",
-        segment="amounts",
-        table=tables.PlannedAmountTable,
-        filterset=filters.PlannedAmountFilter,
-        form=forms.PlannedAmountForm,
-        plan_path="line__plan",
-        select_related=["line"],
+        "amounts",
+        PlannedAmountList,
+        PlannedAmountDetail,
+        PlannedAmountEdit,
+        PlannedAmountDelete,
+        PlannedAmountHistory,
     ),
     RecordType(
-        model=m.ProgressEntry,
-        url_name="progress",
-        segment="progress",
-        table=tables.ProgressEntryTable,
-        filterset=filters.ProgressEntryFilter,
-        form=forms.ProgressEntryForm,
-        plan_path="line__plan",
-        select_related=["line", "entered_by"],
-        form_view=ProgressEntryFormView,
-        delete_view=ProgressEntryDeleteView,
+        "progress",
+        ProgressEntryList,
+        ProgressEntryDetail,
+        ProgressEntryEdit,
+        ProgressEntryDelete,
+        ProgressEntryHistory,
     ),
     RecordType(
-        model=m.OverspendForecast,
-        url_name="forecast",
-        segment="forecasts",
-        table=tables.OverspendForecastTable,
-        filterset=filters.OverspendForecastFilter,
-        form=forms.OverspendForecastForm,
+        "forecasts",
+        OverspendForecastList,
+        OverspendForecastDetail,
+        OverspendForecastEdit,
+        OverspendForecastDelete,
+        OverspendForecastHistory,
     ),
     RecordType(
-        model=m.CostPressure,
-        url_name="pressure",
-        segment="pressures",
-        table=tables.CostPressureTable,
-        filterset=filters.CostPressureFilter,
-        form=forms.CostPressureForm,
+        "pressures",
+        CostPressureList,
+        CostPressureDetail,
+        CostPressureEdit,
+        CostPressureDelete,
+        CostPressureHistory,
+    ),
+    RecordType("funding", FundingList, FundingDetail, FundingEdit, FundingDelete, FundingHistory),
+    RecordType("kpis", KPIList, KPIDetail, KPIEdit, KPIDelete, KPIHistory),
+    RecordType(
+        "kpi-values", KpiPointList, KpiPointDetail, KpiPointEdit, KpiPointDelete, KpiPointHistory
+    ),
+    RecordType("risks", RiskList, RiskDetail, RiskEdit, RiskDelete, RiskHistory),
+    RecordType(
+        "commentary",
+        CommentaryList,
+        CommentaryDetail,
+        CommentaryEdit,
+        CommentaryDelete,
+        CommentaryHistory,
     ),
     RecordType(
-        model=m.Funding,
-        url_name="funding",
-        segment="funding",
-        table=tables.FundingTable,
-        filterset=filters.FundingFilter,
-        form=forms.FundingForm,
+        "adjustments",
+        YearAdjustmentList,
+        YearAdjustmentDetail,
+        YearAdjustmentEdit,
+        YearAdjustmentDelete,
+        YearAdjustmentHistory,
     ),
     RecordType(
-        model=m.KPI,
-        url_name="kpi",
-        segment="kpis",
-        table=tables.KPITable,
-        filterset=filters.KPIFilter,
-        form=forms.KPIForm,
-    ),
-    RecordType(
-        model=m.KpiPoint,
-        url_name="kpipoint",
-        segment="kpi-values",
-        table=tables.KpiPointTable,
-        filterset=filters.KpiPointFilter,
-        form=forms.KpiPointForm,
-        plan_path="kpi__plan",
-        select_related=["kpi"],
-    ),
-    RecordType(
-        model=m.Risk,
-        url_name="risk",
-        segment="risks",
-        table=tables.RiskTable,
-        filterset=filters.RiskFilter,
-        form=forms.RiskForm,
-    ),
-    RecordType(
-        model=m.Commentary,
-        url_name="commentary",
-        segment="commentary",
-        table=tables.CommentaryTable,
-        filterset=filters.CommentaryFilter,
-        form=forms.CommentaryForm,
-        select_related=["author"],
-        form_view=CommentaryFormView,
-        delete_view=CommentaryDeleteView,
-    ),
-    RecordType(
-        model=m.YearAdjustment,
-        url_name="adjustment",
-        segment="adjustments",
-        table=tables.YearAdjustmentTable,
-        filterset=filters.YearAdjustmentFilter,
-        form=forms.YearAdjustmentForm,
-    ),
-    RecordType(
-        model=m.NarrativeSection,
-        url_name="section",
-        segment="narrative",
-        table=tables.NarrativeSectionTable,
-        filterset=filters.NarrativeSectionFilter,
-        form=forms.NarrativeSectionForm,
+        "narrative",
+        NarrativeSectionList,
+        NarrativeSectionDetail,
+        NarrativeSectionEdit,
+        NarrativeSectionDelete,
+        NarrativeSectionHistory,
     ),
 ]
 
