@@ -6,14 +6,21 @@ from plans.figures, every chart from dashboards.charts. No view here changes any
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
-from django.http import HttpResponse
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.generic import TemplateView, View
 
 from dashboards import charts, reports
 from plans import figures as fg
+from plans import services
 from plans.access import get_plan, plans_for
+from plans.models import Commentary
 from recovery import fiscal
+from recovery.access import DIRECTOR, FINANCE, SCRUTINY, edit_flags, role_of
 
 PERIOD_CHOICES = [(p, f"P{p} {fiscal.MONTH_ABBR[p - 1]}") for p in fg.MONTHS]
 
@@ -37,14 +44,55 @@ def selection(request, plan) -> tuple[list[str], fg.Selection, bool]:
     return years, fg.Selection(year, period), False
 
 
+class CommentaryForm(forms.Form):
+    """The month's commentary, written on the dashboard: the month and the role are preset,
+    and no reason is asked (commentary is words, not money)."""
+
+    body = forms.CharField(
+        label="Commentary",
+        widget=forms.Textarea(attrs={"rows": 4, "class": "form-control"}),
+        max_length=10_000,
+        strip=True,
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+
+def commentary_role(user) -> str | None:
+    """The commentary a user writes: directors the director's, finance the finance one."""
+    role = role_of(user)
+    if role == DIRECTOR:
+        return Commentary.Role.DIRECTOR
+    if role == FINANCE:
+        return Commentary.Role.FINANCE
+    return None
+
+
 class PlanPageMixin:
     """Loads the plan (404 outside the user's authority) and its figures for the period."""
 
-    def plan_context(self):
+    offers_commentary = False  # the dashboard offers the month's commentary form
+
+    def commentary_form(self, plan, sel, form=None):
+        """The form for the user's own commentary of the month, or None if they write none."""
+        role = commentary_role(self.request.user)
+        if role is None or not edit_flags(self.request.user, plan)["can_comment"]:
+            return None
+        if form is None:
+            own = Commentary.objects.filter(
+                plan=plan, year=sel.year, period=sel.period, role=role
+            ).first()
+            form = CommentaryForm(initial={"body": own.body, "version": own.version} if own else {})
+        form.role_label = Commentary.Role(role).label
+        return form
+
+    def plan_context(self, form=None):
         plan = get_plan(self.request.user, self.kwargs["pk"])
         years, sel, invalid = selection(self.request, plan)
         figures = fg.plan_figures(plan, sel)
         return {
+            "commentary_form": self.commentary_form(plan, sel, form)
+            if self.offers_commentary
+            else None,
             "plan": plan,
             "f": figures,
             "sel": sel,
@@ -59,11 +107,68 @@ class PlanPageMixin:
 
 class PlanDashboardView(PlanPageMixin, TemplateView):
     template_name = "dashboards/plan_dashboard.html"
+    offers_commentary = True
 
-    def get_context_data(self, **kwargs):
-        context = {**super().get_context_data(**kwargs), **self.plan_context()}
+    def get_context_data(self, commentary_form=None, **kwargs):
+        context = {
+            **super().get_context_data(**kwargs),
+            **self.plan_context(form=commentary_form),
+        }
         context["charts"] = charts.dashboard_charts(context["f"])
         return context
+
+
+class CommentaryView(PlanPageMixin, View):
+    """POST the month's commentary from the dashboard; back to the dashboard for the month."""
+
+    def post(self, request, pk):
+        role = commentary_role(request.user)
+        plan = get_plan(request.user, pk, "add", "commentary")
+        if role is None:
+            raise PermissionDenied("Your role writes no commentary.")
+        try:
+            year = fiscal.parse_year(request.POST.get("year", ""))
+            period = int(request.POST.get("period", ""))
+        except (ValidationError, ValueError):
+            return HttpResponseBadRequest("The month of the commentary is missing or wrong.")
+        if year not in fg.plan_calendar(plan)[0] or not 1 <= period <= 12:
+            return HttpResponseBadRequest("The month of the commentary is outside the plan.")
+        url = f"{reverse('dashboards:plan_dashboard', args=[plan.pk])}?year={year}&period={period}"
+        form = CommentaryForm(request.POST)
+        if form.is_valid():
+            try:
+                services.save_commentary(
+                    plan=plan,
+                    year=year,
+                    period=period,
+                    role=role,
+                    body=form.cleaned_data["body"],
+                    user=request.user,
+                    expected_version=form.cleaned_data["version"],
+                )
+            except services.StaleEdit as exc:
+                form.add_error(
+                    "body",
+                    "A colleague saved this month's commentary while you were writing: "
+                    f"theirs now reads {getattr(exc.current, 'body', '')!r}. Your text is "
+                    "below; merge the two and save again.",
+                )
+                form.data = form.data.copy()
+                form.data["version"] = getattr(exc.current, "version", "")
+            except ValidationError as exc:
+                form.add_error("body", " ".join(exc.messages))
+            else:
+                label = fiscal.period_label(year, period)
+                messages.success(
+                    request, f"Saved the {Commentary.Role(role).label.lower()} for {label}."
+                )
+                return redirect(f"{url}#h-commentary")
+        request.GET = request.GET.copy()
+        request.GET.update({"year": year, "period": str(period)})
+        view = PlanDashboardView()
+        view.setup(request, pk=pk)
+        context = view.get_context_data(commentary_form=form)
+        return render(request, PlanDashboardView.template_name, context, status=400)
 
 
 class ReportView(PlanPageMixin, TemplateView):
@@ -85,6 +190,21 @@ class ReportWorkbookView(PlanPageMixin, View):
         name = reports.filename(f)
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
+
+
+def landing(request):
+    """Where sign-in lands: directors and scrutiny members on the dashboard of their
+    authority's active plan (the overview when there are several), finance on the plans."""
+    role = role_of(request.user)
+    if role in (DIRECTOR, SCRUTINY):
+        active = plans_for(request.user).filter(
+            authority_id=request.user.authority_id, status="active"
+        )
+        ids = list(active.values_list("pk", flat=True)[:2])
+        if len(ids) == 1:
+            return redirect("dashboards:plan_dashboard", pk=ids[0])
+        return redirect("dashboards:overview")
+    return redirect("plans:plan_list")
 
 
 class OverviewView(TemplateView):

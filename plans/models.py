@@ -1141,7 +1141,11 @@ class Commentary(Versioned):
         ]
 
     def __str__(self):
-        return f"{self.get_role_display()} {fiscal.period_label(self.year, self.period)}"
+        return f"{self.get_role_display()} {self.label}"
+
+    @property
+    def label(self) -> str:
+        return fiscal.period_label(self.year, self.period)
 
 
 class PendingImport(models.Model):

@@ -329,3 +329,38 @@ def save_line(
                 instance=planned, user=user, expected_version=before.version, reason=reason
             )
     return line
+
+
+@transaction.atomic
+def save_commentary(
+    *, plan, year: str, period: int, role: str, body: str, user, expected_version: int | None
+):
+    """The month's commentary of ``role`` on ``plan``: created, or changed if nobody saved it
+    since ``expected_version`` (``StaleEdit`` otherwise). Commentary is words, never money,
+    so no reason is asked."""
+    from plans.models import Commentary
+
+    existing = (
+        Commentary.objects.select_for_update()
+        .filter(plan=plan, year=year, period=period, role=role)
+        .first()
+    )
+    if existing is None:
+        if expected_version is not None:
+            # The officer saw a commentary that has since been deleted.
+            raise StaleEdit(Commentary(plan=plan, year=year, period=period, role=role), [], True)
+        instance = Commentary(plan=plan, year=year, period=period, role=role, body=body)
+        instance.author = user
+        return create_record(instance=instance, user=user, reason="Commentary written")
+    if expected_version is None:
+        # Someone wrote this month's commentary while the officer was writing theirs.
+        raise StaleEdit(existing, [Change("body", "commentary", "", existing.body)])
+    existing.body = body
+    existing.author = user
+    return update_record(
+        instance=existing,
+        user=user,
+        expected_version=expected_version,
+        reason="Commentary edited",
+        require_reason_for_money=False,
+    )

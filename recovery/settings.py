@@ -128,7 +128,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "plans:plan_list"
+# Directors and councillors land on their dashboard, finance managers on the plans.
+LOGIN_REDIRECT_URL = "dashboards:landing"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-gb"

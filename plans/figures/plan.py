@@ -8,6 +8,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db.models import Q
+
 from plans.figures._base import MONTHS, ZERO
 from plans.figures.kpis import KpiFigures, kpi_figures, workforce_rates
 from plans.figures.lines import (
@@ -451,6 +453,20 @@ def _delivered_by_period(lines: list[LineFigures], sel: Selection):
     return achieved, delivered
 
 
+def latest_commentary(plan, sel: Selection) -> list:
+    """Each role's latest commentary written for a month up to the selected one (a later
+    month's report shows it with its own month and date). One query."""
+    earlier = Q(year__lt=sel.year) | Q(year=sel.year, period__lte=sel.period)
+    found = {}
+    for c in (
+        Commentary.objects.filter(earlier, plan=plan)
+        .select_related("author")
+        .order_by("role", "-year", "-period")
+    ):
+        found.setdefault(c.role, c)
+    return [found[role] for role in sorted(found)]
+
+
 def plan_figures(plan, sel: Selection) -> PlanFigures:
     """Every figure of DESIGN.md for one plan, year and period. A fixed number of queries
     (nineteen) whatever the number of lines, months or KPIs."""
@@ -482,11 +498,7 @@ def plan_figures(plan, sel: Selection) -> PlanFigures:
         funding=funding_positions([plan])[plan.pk],
         kpis=kpi_figures(plan, as_at=sel.as_at, population=plan.authority.child_population),
         risks=list(Risk.objects.filter(plan=plan).order_by("reference")),
-        commentary=list(
-            Commentary.objects.filter(plan=plan, year=sel.year, period=sel.period)
-            .select_related("author")
-            .order_by("role")
-        ),
+        commentary=latest_commentary(plan, sel),
         reconciliation=reconcile(plan, totals=totals),
         discrepancies=list(
             PaperDiscrepancy.objects.filter(plan=plan).select_related("line").order_by("key")

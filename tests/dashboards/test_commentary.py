@@ -1,0 +1,78 @@
+"""Commentary written where it is read: on the dashboard, the month preset, no money reason."""
+
+import pytest
+from django.urls import reverse
+
+from plans.models import Commentary
+
+pytestmark = pytest.mark.django_db
+
+
+def _post(client, plan, body, version="", year="2017/18", period="7"):
+    return client.post(
+        reverse("dashboards:commentary", args=[plan.pk]),
+        {"year": year, "period": period, "body": body, "version": version},
+    )
+
+
+def test_a_director_writes_and_edits_the_months_commentary_on_the_dashboard(
+    client, torbay_users, mtfs
+):
+    director = torbay_users["director"]
+    client.force_login(director)
+    url = reverse("dashboards:plan_dashboard", args=[mtfs.pk])
+    page = client.get(url, {"year": "2017/18", "period": "7"})
+    html = page.content.decode()
+    assert "Write the director&#x27;s commentary for P7 Oct 2017" in html
+    assert "Reason for the change" not in html  # no money reason asked
+    response = _post(client, mtfs, "Placements are moving; two residential moves slipped.")
+    assert response.status_code == 302 and response.url.endswith("period=7#h-commentary")
+    c = Commentary.objects.get(plan=mtfs, year="2017/18", period=7)
+    assert (c.role, c.author, c.version) == ("director", director, 1)
+    page = client.get(url, {"year": "2017/18", "period": "7"}).content.decode()
+    assert "Two residential moves" not in page and "two residential moves slipped" in page
+    assert "Edit the director&#x27;s commentary" in page and "Written by" in page
+    _post(client, mtfs, "Updated: three moves slipped.", version="1")
+    c.refresh_from_db()
+    assert (c.body, c.version) == ("Updated: three moves slipped.", 2)
+    # A later month's report shows the latest commentary with its own month and date.
+    report = client.get(
+        reverse("dashboards:report", args=[mtfs.pk]), {"year": "2017/18", "period": "9"}
+    ).content.decode()
+    assert "Updated: three moves slipped." in report and "P7 Oct 2017" in report
+
+
+def test_a_stale_edit_keeps_the_officers_words_and_shows_the_colleagues(client, torbay_users, mtfs):
+    client.force_login(torbay_users["director"])
+    _post(client, mtfs, "First version.")
+    response = _post(client, mtfs, "My version, written meanwhile.", version="")
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "A colleague saved this month" in html and "My version, written meanwhile." in html
+    assert Commentary.objects.get(plan=mtfs).body == "First version."
+
+
+def test_finance_writes_the_finance_commentary_and_scrutiny_none(client, torbay_users, mtfs):
+    client.force_login(torbay_users["finance"])
+    _post(client, mtfs, "Finance view of October.")
+    assert Commentary.objects.get(plan=mtfs).role == "finance"
+    client.force_login(torbay_users["scrutiny"])
+    page = client.get(reverse("dashboards:plan_dashboard", args=[mtfs.pk])).content.decode()
+    assert "commentary-form" not in page
+    assert _post(client, mtfs, "A councillor's view.").status_code == 403
+    assert Commentary.objects.count() == 1
+
+
+def test_bad_months_are_refused_without_a_500(client, torbay_users, mtfs):
+    client.force_login(torbay_users["director"])
+    for year, period in [("2017/18", "13"), ("1999/00", "1"), ("soon", "x"), ("", "")]:
+        assert _post(client, mtfs, "x", year=year, period=period).status_code == 400
+    assert not Commentary.objects.exists()
+
+
+def test_directors_land_on_their_dashboard(client, torbay_users, mtfs):
+    client.force_login(torbay_users["director"])
+    response = client.get(reverse("dashboards:landing"))
+    assert response.url == reverse("dashboards:plan_dashboard", args=[mtfs.pk])
+    client.force_login(torbay_users["finance"])
+    assert client.get(reverse("dashboards:landing")).url == reverse("plans:plan_list")
