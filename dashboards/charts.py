@@ -30,6 +30,29 @@ RAG_COLOURS = {
     "": "#b1b4b6",
 }
 SERIES_COLOURS = ["#1d70b8", "#0b0c0c", "#4c2c92", "#28a197", "#d53880", "#85994b", "#6f72af"]
+# One colour per kind of series, the same on every chart: a reader learns it once.
+KIND_COLOURS = {
+    "budget": "#505a5f",
+    "outturn": "#1d70b8",
+    "actual": "#1d70b8",
+    "target": "#0b0c0c",
+    "england": "#4c2c92",
+    "statistical neighbours": "#28a197",
+    "previous": "#85994b",
+    "projection": "#d53880",
+}
+
+
+def kind_colour(label: str, fallback: int = 0) -> str:
+    """The colour of a series by what it is (England, statistical neighbours, a previous
+    plan...), whatever chart it is on."""
+    key = label.lower()
+    for kind, colour in KIND_COLOURS.items():
+        if key.startswith(kind):
+            return colour
+    return SERIES_COLOURS[(fallback + 2) % len(SERIES_COLOURS)]
+
+
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif"
 
 
@@ -74,7 +97,7 @@ def _layout(fig: go.Figure, *, title: str, height: int = 340, money_axis=True) -
         title={"text": title, "font": {"size": 15}, "x": 0, "xanchor": "left"},
         font={"family": FONT, "size": 12, "color": "#0b0c0c"},
         height=height,
-        margin={"l": 70, "r": 20, "t": 50, "b": 60},
+        margin={"l": 56, "r": 12, "t": 56, "b": 60},
         paper_bgcolor="#ffffff",
         plot_bgcolor="#ffffff",
         legend={"orientation": "h", "y": -0.18, "x": 0},
@@ -116,6 +139,16 @@ def _money_ticks(
         fig.update_xaxes(**update)
 
 
+def _count_ticks(fig: go.Figure, values) -> None:
+    """Whole-number ticks for counts: a step of 1, 2, 5, 10, 20, 50... from zero."""
+    top = max([float(v) for v in values if v is not None] or [1.0])
+    raw = max(top / 4, 1.0)
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
+    step = max(1, int(step))
+    fig.update_yaxes(tickmode="linear", tick0=0, dtick=step, tickformat=",d")
+
+
 def _chart(key: str, title: str, description: str, fig: go.Figure) -> Chart:
     return Chart(key, title, description, json.loads(fig.to_json()))
 
@@ -133,18 +166,23 @@ def forecast_chart(f: fg.PlanFigures) -> Chart:
     months = _months(f.sel.year)
     series = f.forecasts.series
     with_budget = any(p and p.budget is not None for _, pts in series for p in pts)
-    rows = 2 if with_budget else 1
+    # Small multiples: the variance of each service area and scenario in a panel of its own,
+    # sharing one axis, rather than lines overlaid into a tangle.
+    panels = max(1, len(series))
+    rows = panels + (1 if with_budget else 0)
     fig = make_subplots(
         rows=rows,
         cols=1,
         shared_xaxes=True,
-        vertical_spacing=0.12,
+        shared_yaxes=False,
+        vertical_spacing=min(0.12, 0.3 / rows),
         subplot_titles=(["Budget and forecast outturn"] if with_budget else [])
-        + ["Variance (overspend +) and movement"],
+        + [f"Variance: {next(p for p in pts if p).series_label}" for _, pts in series],
     )
     for i, (_key, points) in enumerate(series):
-        colour = SERIES_COLOURS[i % len(SERIES_COLOURS)]
+        colour = KIND_COLOURS["outturn"]
         name = next(p for p in points if p).series_label
+        panel = i + 1 + (1 if with_budget else 0)
         if with_budget and any(p and p.budget is not None for p in points):
             budget = [p.budget if p else None for p in points]
             outturn = [p.outturn if p else None for p in points]
@@ -154,7 +192,7 @@ def forecast_chart(f: fg.PlanFigures) -> Chart:
                     y=[_num(v) for v in budget],
                     name=f"Budget – {name}",
                     mode="lines+markers",
-                    line={"color": colour, "dash": "dot"},
+                    line={"color": KIND_COLOURS["budget"], "dash": "dot"},
                     customdata=_money_text(budget),
                     hovertemplate="%{x}: %{customdata}",
                 ),
@@ -180,14 +218,15 @@ def forecast_chart(f: fg.PlanFigures) -> Chart:
                 x=months,
                 y=[_num(v) for v in variance],
                 name=f"Variance – {name}",
-                marker={"color": colour},
-                # The RAG word on each bar: the rating is never told by colour alone.
+                # Each bar in its RAG colour, with the RAG word on it: never colour alone.
+                marker={"color": [RAG_COLOURS[p.rag] if p else RAG_COLOURS[""] for p in points]},
                 text=[fg.RAG_LABELS[p.rag] if p else "" for p in points],
                 textposition="outside",
                 customdata=_money_text(variance),
                 hovertemplate="%{x}: %{customdata}",
+                showlegend=False,
             ),
-            row=rows,
+            row=panel,
             col=1,
         )
         movement = [p.movement if p else None for p in points]
@@ -198,31 +237,30 @@ def forecast_chart(f: fg.PlanFigures) -> Chart:
                     y=[_num(v) for v in movement],
                     name=f"Movement – {name}",
                     mode="markers",
-                    marker={"symbol": "diamond", "size": 10, "color": colour},
+                    marker={"symbol": "diamond", "size": 10, "color": KIND_COLOURS["target"]},
                     customdata=_money_text(movement),
                     hovertemplate="%{x}: %{customdata}",
+                    showlegend=i == 0,
                 ),
-                row=rows,
+                row=panel,
                 col=1,
             )
-    head = f.forecasts.headline_key
-    if head is not None:
-        points = dict(series)[head]
         threshold = [p.threshold if p else None for p in points]
         fig.add_trace(
             go.Scatter(
                 x=months,
                 y=[_num(v) for v in threshold],
                 name="Red threshold",
-                mode="lines+markers",
+                mode="lines",
                 line={"color": RAG_COLOURS["red"], "dash": "dash"},
                 customdata=_money_text(threshold),
                 hovertemplate="%{x}: %{customdata}",
+                showlegend=i == 0,
             ),
-            row=rows,
+            row=panel,
             col=1,
         )
-    _layout(fig, title=f"Overspend forecast {f.sel.year}", height=260 + 160 * rows)
+    _layout(fig, title=f"Overspend forecast {f.sel.year}", height=200 + 150 * rows)
     fig.update_xaxes(categoryorder="array", categoryarray=months)
     fig.update_yaxes(rangemode="normal")
     points = [p for _, pts in series for p in pts if p]
@@ -231,7 +269,10 @@ def forecast_chart(f: fg.PlanFigures) -> Chart:
         _money_ticks(
             fig, [v for p in points for v in (p.budget, p.outturn)], row=1, from_zero=False
         )
-    _money_ticks(fig, [v for p in points for v in (p.variance, p.movement, p.threshold)], row=rows)
+    variances = [v for p in points for v in (p.variance, p.movement, p.threshold)]
+    for panel in range(1 + (1 if with_budget else 0), rows + 1):
+        # The same scale in every panel, so the panels compare at a glance.
+        _money_ticks(fig, variances, row=panel)
     head_point = f.forecasts.headline
     if head_point:
         text = (
@@ -385,7 +426,7 @@ def kpi_chart(k: fg.KpiFigures) -> Chart:
             k.targets,
             "Target",
             mode="lines+markers",
-            line={"color": "#505a5f", "dash": "dash"},
+            line={"color": KIND_COLOURS["target"], "dash": "dash"},
             marker={"symbol": "circle-open"},
         )
     if k.actuals:
@@ -393,7 +434,7 @@ def kpi_chart(k: fg.KpiFigures) -> Chart:
             k.actuals,
             "Actual",
             mode="lines+markers",
-            line={"color": RAG_COLOURS["blue"], "width": 3},
+            line={"color": KIND_COLOURS["actual"], "width": 3},
             marker={"size": 9},
         )
     for i, (label, values) in enumerate(sorted(k.comparators.items())):
@@ -401,11 +442,7 @@ def kpi_chart(k: fg.KpiFigures) -> Chart:
             values,
             label,
             mode="markers",
-            marker={
-                "symbol": "diamond",
-                "size": 10,
-                "color": SERIES_COLOURS[(i + 2) % len(SERIES_COLOURS)],
-            },
+            marker={"symbol": "diamond", "size": 10, "color": kind_colour(label, i)},
         )
     _layout(fig, title=k.kpi.name, height=300, money_axis=k.kpi.unit == "money")
     points = k.actuals + k.targets + [v for vs in k.comparators.values() for v in vs]
@@ -416,6 +453,9 @@ def kpi_chart(k: fg.KpiFigures) -> Chart:
         type="date", tickformat="%b %Y", range=[(first - pad).isoformat(), (last + pad).isoformat()]
     )
     fig.update_yaxes(title={"text": unit}, rangemode="tozero")
+    if k.kpi.unit in ("count", "days"):
+        # Children and days come whole: ticks at whole numbers (never 39.8, 79.6, 119.4).
+        _count_ticks(fig, [v.value for v in points])
     top = max(v.value for v in points) * Decimal("1.1")
     if k.shows_rate and k.population and top > 0:
         # A second axis reading the same line as a rate per 10,000 children: both ranges are
