@@ -23,10 +23,13 @@ run: install
 	DEBUG=true $(PY) manage.py runserver $(HOST)
 
 ## make test: the whole suite (SQLite by default; set DATABASE_URL for PostgreSQL).
+## pytest runs on two xdist workers (pyproject.toml addopts): PYTEST_ARGS=-n0 runs it in one
+## process; HYPOTHESIS_PROFILE=thorough runs the property tests with many more examples.
+PYTEST_ARGS ?=
 test: install browser
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 # Browser tests drive Debian's Chromium; install it when we can, otherwise they skip.
 browser:

@@ -2,12 +2,18 @@
 
 The seed fixtures are loaded into the test database once per session. Tests that need them
 ask for ``seeded``, which reloads them if a transactional test has flushed the database.
+
+Hypothesis runs the "ci" profile unless HYPOTHESIS_PROFILE names another: few examples and no
+deadline, so that ``make test`` stays quick on a two-core machine. For a thorough local run:
+``HYPOTHESIS_PROFILE=thorough make test``.
 """
 
+import os
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from hypothesis import settings as hypothesis_settings
 
 from tests.factories import AuthorityFactory, PlanFactory, UserFactory
 
@@ -23,6 +29,11 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+
+# Tests that set max_examples themselves keep it under every profile.
+hypothesis_settings.register_profile("ci", max_examples=20, deadline=None, print_blob=True)
+hypothesis_settings.register_profile("thorough", max_examples=300, deadline=None)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 FIXTURES = sorted(str(p) for p in (Path(__file__).parent.parent / "fixtures").glob("*.json"))
 

@@ -4,6 +4,11 @@ A new view that is not classified below fails this test, so no page can ship wit
 access decision. Roles: finance (read and write), director (read, write commentary),
 scrutiny (read only), a finance manager of another authority (404 everywhere), and a finance
 manager of another authority whom an administrator granted read access (read, never write).
+
+The records and users are made once for the module, in a transaction rolled back after its
+last test; each test runs in a savepoint inside it, as any pytest-django test does. Every URL
+is fetched once per role: the status walk and the read-only-controls check read the same
+responses. (``--dist loadfile`` keeps the module on one xdist worker, so this happens once.)
 """
 
 from __future__ import annotations
@@ -11,10 +16,13 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from django.db import transaction
 from django.forms.models import model_to_dict
+from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from plans import models as m
+from tests.conftest import load_seeds
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -92,9 +100,28 @@ def walk(resolver=None, namespace=""):
             yield f"{namespace}{entry.name}", list(entry.pattern.converters)
 
 
-@pytest.fixture
-def world(mtfs, torbay):
-    """The MTFS with one record of every kind, and the users."""
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker):
+    """The MTFS with one record of every kind, and the users: made once for the module."""
+    with django_db_blocker.unblock():
+        atomic = transaction.atomic()
+        atomic.__enter__()
+        try:
+            if not m.Plan.objects.filter(authority__slug="torbay").exists():
+                load_seeds()  # a transactional test flushed them
+            mtfs = m.Plan.objects.get(authority__slug="torbay", code="mtfs-2017-21")
+            data = make_world(mtfs, mtfs.authority)
+        except BaseException:
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)
+            raise
+    yield data
+    with django_db_blocker.unblock():
+        transaction.set_rollback(True)
+        atomic.__exit__(None, None, None)
+
+
+def make_world(mtfs, torbay):
     line = mtfs.lines.order_by("reference").first()
     progress = m.ProgressEntry.objects.create(
         line=line, as_at=date(2017, 10, 31), achieved_to_date=10000, forecast=129000, rag="green"
@@ -171,6 +198,37 @@ def project_urls():
     return names
 
 
+def signed_in(users):
+    """A client per role, each signed in as that role's user."""
+    clients = {}
+    for role, user in users.items():
+        clients[role] = Client()
+        clients[role].force_login(user)
+    return clients
+
+
+@pytest.fixture(scope="module")
+def fetched():
+    """(url name, role) -> (status, content type, HTML or None): every project URL fetched by
+    GET once per role, on the module's records, by the first test that asks."""
+    return {}
+
+
+def get_every_url(world, fetched):
+    if not fetched:
+        responses = {}
+        clients = signed_in(world["users"])
+        for name, converters in project_urls():
+            url = url_for(name, converters, world) if converters else reverse(name)
+            for role, client in clients.items():
+                response = client.get(url)
+                content_type = response.get("Content-Type", "")
+                html = response.content.decode() if content_type.startswith("text/html") else None
+                responses[name, role] = (response.status_code, content_type, html)
+        fetched.update(responses)
+    return fetched
+
+
 def test_every_url_needs_login(client, world):
     for name, converters in project_urls():
         url = url_for(name, converters, world) if converters else reverse(name)
@@ -179,7 +237,8 @@ def test_every_url_needs_login(client, world):
         assert "/accounts/login/" in response.url, name
 
 
-def test_every_url_for_every_role(client, world):
+def test_every_url_for_every_role(world, fetched):
+    responses = get_every_url(world, fetched)
     checked = 0
     for name, converters in project_urls():
         if not converters:
@@ -187,10 +246,8 @@ def test_every_url_for_every_role(client, world):
                 name in ANY_SIGNED_IN or name.startswith("plans:") or name.startswith("dashboards:")
             ), name
         kind = READ if name in ANY_SIGNED_IN | REDIRECTS else classify(name)
-        url = url_for(name, converters, world) if converters else reverse(name)
-        for role, user in world["users"].items():
-            client.force_login(user)
-            status = client.get(url).status_code
+        for role in world["users"]:
+            status = responses[name, role][0]
             expected = expected_get(kind, role)
             if not converters and role in {"outsider", "granted"}:
                 expected = expected_get(kind, "finance")  # pages of their own authority
@@ -207,7 +264,7 @@ def test_every_url_for_every_role(client, world):
     assert checked > 100
 
 
-def test_every_write_url_refuses_posts_from_those_who_may_not(client, world):
+def test_every_write_url_refuses_posts_from_those_who_may_not(world):
     """Scrutiny members and directors cannot write (directors may write commentary);
     another authority's officer gets 404. Nothing changes in the database."""
 
@@ -217,6 +274,7 @@ def test_every_write_url_refuses_posts_from_those_who_may_not(client, world):
             for key, obj in world["objects"].items()
         }
 
+    clients = signed_in(world["users"])
     before = snapshot()
     for name, converters in project_urls():
         kind = READ if name in ANY_SIGNED_IN | REDIRECTS else classify(name)
@@ -224,8 +282,7 @@ def test_every_write_url_refuses_posts_from_those_who_may_not(client, world):
             continue
         url = url_for(name, converters, world) if converters else reverse(name)
         for role in ("director", "scrutiny", "outsider", "granted"):
-            client.force_login(world["users"][role])
-            status = client.post(url, {"title": "x", "body": "x", "version": 1}).status_code
+            status = clients[role].post(url, {"title": "x", "body": "x", "version": 1}).status_code
             if role == "outsider" and converters:
                 assert status == 404, f"POST {name} as {role}: {status}"
             elif role == "granted" and converters:
@@ -243,19 +300,17 @@ def test_every_write_url_refuses_posts_from_those_who_may_not(client, world):
 
 
 @pytest.mark.parametrize("role", ["scrutiny", "granted"])
-def test_read_only_users_see_no_edit_control(client, world, role):
+def test_read_only_users_see_no_edit_control(world, fetched, role):
     """A scrutiny member, and anyone reading another authority's plan by grant."""
-    client.force_login(world["users"][role])
+    responses = get_every_url(world, fetched)
     for name, converters in project_urls():
         if not converters and role == "granted":
             continue  # their own authority's pages, where they may edit
         kind = READ if name in ANY_SIGNED_IN else classify(name)
         if kind != READ:
             continue
-        url = url_for(name, converters, world) if converters else reverse(name)
-        response = client.get(url)
-        if response.get("Content-Type", "").startswith("text/html"):
-            html = response.content.decode()
+        html = responses[name, role][2]
+        if html is not None:
             for marker in ("/edit/", "/delete/", "/new/", "month-end", "/import"):
                 assert marker not in html, f"{name} shows {marker!r} to {role}"
             assert (

@@ -57,7 +57,7 @@ def test_choice_columns_offer_a_drop_down(exported):
     ws = exported["Savings lines"]
     rag = header_column(exported, "Savings lines", "Current RAG")
     lists = {str(dv.sqref).split(":")[0]: dv.formula1 for dv in ws.data_validations.dataValidation}
-    assert lists[f"{rag}2"] == '"Blue (delivered),Green,Amber,Red"'
+    assert lists[f"{rag}2"] == '"Blue – delivered,Green,Amber,Red"'
 
 
 def test_text_a_spreadsheet_would_run_is_neutralised(mtfs):

@@ -135,11 +135,8 @@ def _workbook(plan_cells, sheets) -> bytes:
         unique_by=lambda t: t[0].name,
     ),
 )
-@settings(
-    max_examples=60,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+# How many examples, and the deadline, come from the Hypothesis profile (tests/conftest.py).
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 def test_random_workbooks_are_refused_cleanly_or_saved_whole(authority, plan_cells, sheets):
     data = _workbook(plan_cells, sheets)
     changes = workbook.preview(data)
@@ -164,9 +161,7 @@ def test_random_workbooks_are_refused_cleanly_or_saved_whole(authority, plan_cel
         max_size=2,
     )
 )
-@settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_any_good_amount_survives_export_and_import(authority, amounts):
     data = _workbook([], [(s.LINES, [["SAV/1", None, "A line"] + [None] * 13 + amounts])])
     changes = workbook.preview(data)

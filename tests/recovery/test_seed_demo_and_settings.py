@@ -1,9 +1,11 @@
+import importlib.util
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
@@ -54,12 +56,15 @@ def test_demo_login_works(client, settings):
     assert "Torbay" in client.get("/").content.decode()
 
 
+# Settings are read from the environment and sys.argv when the settings module is first
+# imported. Two real processes check that end to end, as gunicorn and manage.py start; the other
+# cases run recovery/settings.py afresh in this process with the environment and argv they set.
+ENV_SET_BY_TESTS = {"SECRET_KEY", "DEBUG", "DJANGO_SETTINGS_MODULE"}
+PRODUCTION = {"DEBUG": "false", "ALLOWED_HOSTS": "example.org"}
+
+
 def _run(env, args=("manage.py", "check")):
-    base = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"SECRET_KEY", "DEBUG", "DJANGO_SETTINGS_MODULE"}
-    }
+    base = {k: v for k, v in os.environ.items() if k not in ENV_SET_BY_TESTS}
     return subprocess.run(
         [sys.executable, *args],
         cwd=ROOT,
@@ -70,38 +75,53 @@ def _run(env, args=("manage.py", "check")):
     )
 
 
-_django_check = _run
-PRODUCTION = {"DEBUG": "false", "ALLOWED_HOSTS": "example.org"}
+def _load_settings(monkeypatch, env, argv):
+    """recovery/settings.py run as a fresh module, with ``env`` on top of this process's
+    environment less SECRET_KEY, DEBUG and DJANGO_SETTINGS_MODULE, and with ``argv``."""
+    for name in ENV_SET_BY_TESTS:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(sys, "argv", [str(arg) for arg in argv])
+    spec = importlib.util.spec_from_file_location(
+        "recovery_settings_under_test", ROOT / "recovery" / "settings.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-@pytest.mark.parametrize(
-    "args",
-    [
-        ("-c", "import recovery.wsgi"),  # what gunicorn loads
-        ("manage.py", "runserver", "--noreload", "127.0.0.1:8099"),
-    ],
-)
-def test_production_refuses_to_serve_without_secret_key(args):
-    result = _run(PRODUCTION, args)
+def test_production_refuses_to_serve_without_secret_key():
+    result = _run(PRODUCTION, ("-c", "import recovery.wsgi"))  # what gunicorn loads
     assert result.returncode != 0
     assert "SECRET_KEY is not set" in result.stderr
 
 
-def test_production_management_commands_that_sign_nothing_run_without_the_key():
-    result = _run(PRODUCTION, ("manage.py", "makemigrations", "--check", "--dry-run"))
-    assert result.returncode == 0, result.stderr
-    result = _run(PRODUCTION, ("manage.py", "seed_demo"))  # but never the demo users
-    assert result.returncode != 0 and "refuses to run with DEBUG off" in result.stderr
+def test_production_runserver_refuses_without_secret_key(monkeypatch):
+    with pytest.raises(ImproperlyConfigured, match="SECRET_KEY is not set"):
+        argv = [ROOT / "manage.py", "runserver", "--noreload", "127.0.0.1:8099"]
+        _load_settings(monkeypatch, PRODUCTION, argv)
+
+
+@pytest.mark.django_db
+def test_production_management_commands_that_sign_nothing_run_without_the_key(
+    monkeypatch, settings
+):
+    argv = [ROOT / "manage.py", "makemigrations", "--check", "--dry-run"]
+    production = _load_settings(monkeypatch, PRODUCTION, argv)
+    assert production.DEBUG is False
+    assert production.SECRET_KEY and production.SECRET_KEY != production._DEV_SECRET
+    call_command("makemigrations", "--check", "--dry-run", verbosity=0)  # no missing migration
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="refuses to run with DEBUG off"):
+        call_command("seed_demo")  # but never the demo users
 
 
 def test_production_starts_with_secret_key():
-    result = _django_check(
-        {"DEBUG": "false", "SECRET_KEY": "x" * 50, "ALLOWED_HOSTS": "example.org"}
-    )
+    result = _run({"DEBUG": "false", "SECRET_KEY": "x" * 50, "ALLOWED_HOSTS": "example.org"})
     assert result.returncode == 0, result.stderr
 
 
-def test_bad_boolean_is_refused():
-    result = _django_check({"DEBUG": "perhaps"})
-    assert result.returncode != 0
-    assert "DEBUG must be true or false" in result.stderr
+def test_bad_boolean_is_refused(monkeypatch):
+    with pytest.raises(ImproperlyConfigured, match="DEBUG must be true or false"):
+        _load_settings(monkeypatch, {"DEBUG": "perhaps"}, [ROOT / "manage.py", "check"])
