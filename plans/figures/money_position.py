@@ -56,6 +56,10 @@ class ForecastPoint:
         return fiscal.period_label(self.year, self.period)
 
     @property
+    def previous_label(self) -> str:
+        return fiscal.period_label(self.year, self.previous_period) if self.previous_period else ""
+
+    @property
     def is_range(self) -> bool:
         return self.variance_high != self.variance
 

@@ -217,6 +217,24 @@ class PlanFigures:
         ]
 
     @property
+    def worsened_lines(self) -> list[LineFigures]:
+        """Lines whose RAG worsened since the previous month."""
+        return [x for x in self.lines if x.rag_move == "worsened"]
+
+    @property
+    def at_risk(self) -> list:
+        """The Red and Amber buckets of the year's savings (by current RAG), worst first."""
+        return [b for b in self.rag.current if b.rag in ("red", "amber")]
+
+    @property
+    def kpis_off_trajectory(self) -> list[KpiFigures]:
+        """KPIs rated Red or Amber against the target in force, worst first."""
+        rank = {"red": 0, "amber": 1}
+        return sorted(
+            (k for k in self.kpis if k.rag in rank), key=lambda k: (rank[k.rag], k.kpi.name)
+        )
+
+    @property
     def red_amber_lines(self) -> list[LineFigures]:
         return [x for x in self.lines if x.rag in ("red", "amber")]
 

@@ -33,7 +33,8 @@ def test_mtfs_dashboard_charts_draw_offline(chromium_page, live_server, torbay_d
     log_in(page, live_server, torbay_director.username)
     mtfs = Plan.objects.get(authority__slug="torbay", code="mtfs-2017-21")
     page.goto(live_server.url + reverse("dashboards:plan_dashboard", args=[mtfs.pk]))
-    page.wait_for_selector(".js-plotly-plot .main-svg")
+    # Detail sections start folded: the charts are drawn, though not yet visible.
+    page.wait_for_selector(".js-plotly-plot .main-svg", state="attached")
 
     charts = page.locator("[data-plotly-figure]").count()
     drawn = page.locator(".js-plotly-plot").count()
