@@ -5,7 +5,7 @@ PY      := $(VENV)/bin/python
 HOST    ?= 127.0.0.1:8000
 STAMP   := $(VENV)/.installed
 
-.PHONY: run test install migrate seed lint format browser benchmark clean
+.PHONY: run test install migrate seed lint format browser pdf benchmark clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 ## make run: virtualenv, install, migrate SQLite, load the seed papers, demo users, serve.
-run: install
+run: install pdf
 	DEBUG=true $(PY) manage.py migrate --noinput
 	DEBUG=true $(PY) manage.py seed_demo
 	@echo "Serving on http://$(HOST)/ - sign in as finance-torbay / demo (see README)."
@@ -26,7 +26,7 @@ run: install
 ## pytest runs on two xdist workers (pyproject.toml addopts): PYTEST_ARGS=-n0 runs it in one
 ## process; HYPOTHESIS_PROFILE=thorough runs the property tests with many more examples.
 PYTEST_ARGS ?=
-test: install browser
+test: install browser pdf
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
@@ -37,6 +37,14 @@ browser:
 	  (apt-get install -y -qq chromium >/dev/null 2>&1 || \
 	   (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq chromium >/dev/null 2>&1)) \
 	  || echo "chromium not installed: browser tests will be skipped"; }
+
+# The committee pack's PDF (WeasyPrint) draws text with Pango; install it where it is missing.
+pdf:
+	@ldconfig -p 2>/dev/null | grep -q libpangoft2-1.0 || { [ "$$(id -u)" = 0 ] && \
+	  (apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core >/dev/null 2>&1 || \
+	   (apt-get update -qq >/dev/null 2>&1 && \
+	    apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core >/dev/null 2>&1)) \
+	  || echo "Pango not installed: the committee pack PDF needs libpango-1.0-0"; }
 
 lint: install
 	$(VENV)/bin/ruff check .

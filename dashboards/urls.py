@@ -10,4 +10,5 @@ urlpatterns = [
     path("plans/<int:pk>/commentary/", views.CommentaryView.as_view(), name="commentary"),
     path("plans/<int:pk>/report/", views.ReportView.as_view(), name="report"),
     path("plans/<int:pk>/report.xlsx", views.ReportWorkbookView.as_view(), name="report_xlsx"),
+    path("plans/<int:pk>/report.pdf", views.ReportPdfView.as_view(), name="report_pdf"),
 ]

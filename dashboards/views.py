@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.generic import TemplateView, View
 
-from dashboards import charts, reports
+from dashboards import charts, pack, reports
 from plans import figures as fg
 from plans import services
 from plans.access import get_plan, plans_for
@@ -205,6 +205,16 @@ def landing(request):
             return redirect("dashboards:plan_dashboard", pk=ids[0])
         return redirect("dashboards:overview")
     return redirect("plans:plan_list")
+
+
+class ReportPdfView(PlanPageMixin, View):
+    """The committee pack: the report as a PDF, in £k."""
+
+    def get(self, request, *args, **kwargs):
+        f = self.plan_context()["f"]
+        response = HttpResponse(pack.committee_pack(f), content_type=pack.PDF_TYPE)
+        response["Content-Disposition"] = f'attachment; filename="{pack.filename(f)}"'
+        return response
 
 
 class OverviewView(TemplateView):

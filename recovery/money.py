@@ -194,6 +194,24 @@ def format_money(value, *, pence: bool | None = None) -> str:
     return f"{sign}£{body}"
 
 
+MINUS = "\u2212"  # a true minus sign, which a line never breaks away from its figure
+
+
+def format_money_k(value) -> str:
+    """Thousands of pounds as committee papers print them, no pence: ``£1,578k``,
+    ``−£933k``; under £1k to one decimal place (``£0.5k``)."""
+    if value is None:
+        return NOT_REPORTED
+    value = Decimal(value)
+    sign = MINUS if value < 0 else ""
+    thousands = abs(value) / 1_000
+    if thousands and thousands < 1:
+        body = f"{thousands.quantize(Decimal('0.1'), rounding=ROUND_HALF_UP)}"
+    else:
+        body = f"{thousands.quantize(Decimal(1), rounding=ROUND_HALF_UP):,f}"
+    return f"{sign}£{body}k"
+
+
 def format_money_short(value) -> str:
     """``£1.58m``, ``£789k``, ``£950``: for tiles and chart labels."""
     if value is None:

@@ -1,0 +1,158 @@
+"""The committee pack: the scrutiny report as a PDF (WeasyPrint), from the same figures as the
+page and its workbook, in £k as committees print them.
+
+Charts are static SVG drawn here from the same figures (plotly's image export needs a browser
+this server may not have), each followed by its data table. The footer's authority name is
+taken from the page itself (``string-set``), so no name needs escaping into CSS.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from html import escape
+
+from django.template.loader import render_to_string
+from django.utils.text import slugify
+
+from dashboards import reports
+from dashboards.charts import KIND_COLOURS, RAG_COLOURS
+from plans import figures as fg
+from recovery import fiscal
+from recovery.money import format_money_k
+
+PDF_TYPE = "application/pdf"
+WIDTH, HEIGHT, LEFT, BOTTOM, TOP = 640, 220, 64, 36, 16
+
+
+def _scale(values: list[Decimal]):
+    nums = [float(v) for v in values if v is not None] + [0.0]
+    low, high = min(nums), max(nums)
+    span = (high - low) or 1.0
+    plot_h = HEIGHT - BOTTOM - TOP
+
+    def y(value) -> float:
+        return TOP + (high - float(value)) / span * plot_h
+
+    return low, high, y
+
+
+def _axis(low: float, high: float, y) -> list[str]:
+    """Four labelled gridlines, in £k."""
+    parts = []
+    for i in range(5):
+        value = low + (high - low) * i / 4
+        yy = y(value)
+        parts.append(
+            f'<line x1="{LEFT}" x2="{WIDTH}" y1="{yy:.1f}" y2="{yy:.1f}" stroke="#e5e6e7"/>'
+            f'<text x="{LEFT - 6}" y="{yy + 4:.1f}" text-anchor="end" font-size="10">'
+            f"{escape(format_money_k(Decimal(str(round(value)))))}</text>"
+        )
+    return parts
+
+
+def _months_axis(labels: list[str], step: float) -> list[str]:
+    return [
+        f'<text x="{LEFT + step * (i + 0.5):.1f}" y="{HEIGHT - BOTTOM + 14}" '
+        f'text-anchor="middle" font-size="9">{escape(label.split()[0])}</text>'
+        for i, label in enumerate(labels)
+    ]
+
+
+def _svg(parts: list[str], title: str) -> str:
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
+        f'role="img" aria-label="{escape(title)}" font-family="DejaVu Sans, sans-serif">'
+        f"<title>{escape(title)}</title>{''.join(parts)}</svg>"
+    )
+
+
+def variance_chart(f: fg.PlanFigures) -> str | None:
+    """The headline series' variance by month, each bar in its RAG colour with the word."""
+    head = f.forecasts.headline_key
+    if head is None:
+        return None
+    points = dict(f.forecasts.series)[head]
+    labels = [fiscal.month_label(f.sel.year, p) for p in fg.MONTHS]
+    values = [p.variance if p else None for p in points]
+    low, high, y = _scale(values)
+    step = (WIDTH - LEFT) / 12
+    parts = _axis(low, high, y)
+    zero = y(0)
+    for i, p in enumerate(points):
+        if p is None:
+            continue
+        top, bottom = sorted((y(p.variance), zero))
+        x = LEFT + step * i + step * 0.15
+        parts.append(
+            f'<rect x="{x:.1f}" y="{top:.1f}" width="{step * 0.7:.1f}" '
+            f'height="{max(bottom - top, 0.5):.1f}" fill="{RAG_COLOURS[p.rag]}"/>'
+            f'<text x="{x + step * 0.35:.1f}" y="{top - 3:.1f}" text-anchor="middle" '
+            f'font-size="8">{escape(fg.RAG_LABELS[p.rag])}</text>'
+        )
+    parts += _months_axis(labels, step)
+    series = next(p for p in points if p).series_label
+    return _svg(parts, f"Forecast variance by month, {series}, {f.sel.year}")
+
+
+def savings_chart(f: fg.PlanFigures) -> str | None:
+    """Cumulative savings expected from the profile and achieved, by month."""
+    if not f.target_lines:
+        return None
+    labels = [fiscal.month_label(f.sel.year, p) for p in fg.MONTHS]
+    expected = [low for low, _ in f.profile]
+    achieved = f.achieved_by_period
+    low, high, y = _scale([*expected, *achieved])
+    step = (WIDTH - LEFT) / 12
+    parts = _axis(low, high, y)
+
+    def line(values, colour, dash=""):
+        pts = [
+            f"{LEFT + step * (i + 0.5):.1f},{y(v):.1f}"
+            for i, v in enumerate(values)
+            if v is not None
+        ]
+        if not pts:
+            return ""
+        dashes = f' stroke-dasharray="{dash}"' if dash else ""
+        dots = "".join(
+            f'<circle cx="{pt.split(",")[0]}" cy="{pt.split(",")[1]}" r="3" fill="{colour}"/>'
+            for pt in pts
+        )
+        return (
+            f'<polyline points="{" ".join(pts)}" fill="none" stroke="{colour}" '
+            f'stroke-width="2"{dashes}/>{dots}'
+        )
+
+    parts.append(line(expected, KIND_COLOURS["target"], "5,3"))
+    parts.append(line(achieved, RAG_COLOURS["green"]))
+    parts += _months_axis(labels, step)
+    parts.append(
+        f'<text x="{LEFT}" y="{TOP - 4}" font-size="9">dashed: expected from the profile; '
+        "solid: achieved</text>"
+    )
+    return _svg(parts, f"Cumulative savings expected and achieved, {f.sel.year}")
+
+
+def pack_html(f: fg.PlanFigures, *, base_url: str = "") -> str:
+    return render_to_string(
+        "dashboards/pack.html",
+        {
+            "f": f,
+            "plan": f.plan,
+            "sel": f.sel,
+            "summary": reports.summary_rows(f),
+            "variance_svg": variance_chart(f),
+            "savings_svg": savings_chart(f),
+            "glossary": reports.GLOSSARY,
+        },
+    )
+
+
+def committee_pack(f: fg.PlanFigures) -> bytes:
+    from weasyprint import HTML
+
+    return HTML(string=pack_html(f)).write_pdf()
+
+
+def filename(f: fg.PlanFigures) -> str:
+    return f"{slugify(f.plan.code)}-{f.sel.year.replace('/', '-')}-p{f.sel.period}-pack.pdf"
