@@ -389,11 +389,13 @@ class _Sheet:
             self.ws.column_dimensions[get_column_letter(i)].width = width
         self.ws.freeze_panes = "B5"
         self.money_columns = set()
+        self.last_row = 4  # counted, not read from ws.max_row (which rescans every row)
 
     def row(self, values: list, *, money: tuple[int, ...] = ()):
         values = [_cell(v) for v in values]
         self.ws.append(values)
-        r = self.ws.max_row
+        self.last_row += 1
+        r = self.last_row
         for i, v in enumerate(values, start=1):
             cell = self.ws.cell(row=r, column=i)
             if isinstance(v, str) and len(v) > 40:

@@ -17,8 +17,6 @@ class PlanScopedFilterSet(df.FilterSet):
         for name, flt in self.filters.items():
             if name == "workstream" or name.endswith("workstream"):
                 flt.queryset = m.Workstream.objects.filter(plan=plan)
-            elif name in {"line"}:
-                flt.queryset = m.SavingsLine.objects.filter(plan=plan)
             elif name in {"kpi"}:
                 flt.queryset = m.KPI.objects.filter(plan=plan)
         if "year" in self.filters:
@@ -62,7 +60,16 @@ class SavingsLineFilter(PlanScopedFilterSet):
         ]
 
 
+def line_reference_filter():
+    """A line chosen by typing its reference: a plan may have thousands of lines, and a
+    drop-down of them all would weigh more than the page."""
+    return df.CharFilter(
+        label="Savings line (reference)", field_name="line__reference", lookup_expr="iexact"
+    )
+
+
 class PlannedAmountFilter(PlanScopedFilterSet):
+    line = line_reference_filter()
     search_fields = ("line__reference", "line__title", "notes")
     year = df.ChoiceFilter(label="Financial year")
     workstream = df.ModelChoiceFilter(field_name="line__workstream", queryset=m.Workstream.objects)
@@ -73,6 +80,7 @@ class PlannedAmountFilter(PlanScopedFilterSet):
 
 
 class ProgressEntryFilter(PlanScopedFilterSet):
+    line = line_reference_filter()
     search_fields = ("line__reference", "line__title", "commentary")
     year = df.ChoiceFilter(label="Financial year")
     workstream = df.ModelChoiceFilter(field_name="line__workstream", queryset=m.Workstream.objects)
