@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
+from html import escape
 
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -85,6 +86,12 @@ def _range(low, high) -> str:
     if high is None or high == low:
         return format_money(low)
     return f"{format_money(low)} – {format_money(high)}"
+
+
+def as_text(value) -> str:
+    """Officers' words as plotly text: escaped, since plotly renders a subset of HTML in
+    titles, names and hover labels (a KPI named <a href=...> must not become a link)."""
+    return escape(str(value), quote=False)
 
 
 def _known(value) -> str:
@@ -177,11 +184,11 @@ def forecast_chart(f: fg.PlanFigures) -> Chart:
         shared_yaxes=False,
         vertical_spacing=min(0.12, 0.3 / rows),
         subplot_titles=(["Budget and forecast outturn"] if with_budget else [])
-        + [f"Variance: {next(p for p in pts if p).series_label}" for _, pts in series],
+        + [f"Variance: {as_text(next(p for p in pts if p).series_label)}" for _, pts in series],
     )
     for i, (_key, points) in enumerate(series):
         colour = KIND_COLOURS["outturn"]
-        name = next(p for p in points if p).series_label
+        name = as_text(next(p for p in points if p).series_label)
         panel = i + 1 + (1 if with_budget else 0)
         if with_budget and any(p and p.budget is not None for p in points):
             budget = [p.budget if p else None for p in points]
@@ -410,7 +417,7 @@ def kpi_chart(k: fg.KpiFigures) -> Chart:
             go.Scatter(
                 x=[v.date.isoformat() for v in values],
                 y=[_num(v.value) for v in values],
-                name=name,
+                name=as_text(name),
                 **style,
                 customdata=[
                     f"{v.value.normalize():f}"
@@ -444,7 +451,7 @@ def kpi_chart(k: fg.KpiFigures) -> Chart:
             mode="markers",
             marker={"symbol": "diamond", "size": 10, "color": kind_colour(label, i)},
         )
-    _layout(fig, title=k.kpi.name, height=300, money_axis=k.kpi.unit == "money")
+    _layout(fig, title=as_text(k.kpi.name), height=300, money_axis=k.kpi.unit == "money")
     points = k.actuals + k.targets + [v for vs in k.comparators.values() for v in vs]
     first, last = min(v.date for v in points), max(v.date for v in points)
     # Pad the dates so a KPI recorded on one day does not get an axis of milliseconds.

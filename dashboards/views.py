@@ -72,6 +72,12 @@ class PlanPageMixin:
 
     offers_commentary = False  # the dashboard offers the month's commentary form
 
+    def dispatch(self, request, *args, **kwargs):
+        # Another authority's plan is a 404 whatever the method, before any 405: a read-only
+        # page never tells an outsider that the plan exists.
+        get_plan(request.user, kwargs["pk"])
+        return super().dispatch(request, *args, **kwargs)
+
     def commentary_form(self, plan, sel, form=None):
         """The form for the user's own commentary of the month, or None if they write none."""
         role = commentary_role(self.request.user)

@@ -94,6 +94,17 @@ def period_end(year: str, p: int) -> date:
 
 
 def period_label(year: str, p: int) -> str:
+    """``P7 Oct 2017``; a month an officer mistyped (P13, a year that is not one) is shown as
+    typed rather than failing the page that names it."""
+    if isinstance(p, int) and 1 <= p <= 12:
+        try:
+            return _period_label(year, p)
+        except (ValidationError, ValueError, TypeError):
+            pass
+    return f"P{p} {year}"
+
+
+def _period_label(year: str, p: int) -> str:
     """``P7 Oct 2017``."""
     y, m = period_month(year, p)
     return f"P{p} {calendar.month_abbr[m]} {y}"

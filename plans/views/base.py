@@ -23,6 +23,26 @@ from plans.access import get_plan
 from plans.forms import money_fields
 from recovery.access import can, edit_flags, may_write
 
+MAX_PER_PAGE = 100
+
+
+def bound_per_page(request) -> None:
+    """``?per_page=`` held to 1..MAX_PER_PAGE: a negative, zero or huge page size (or one that
+    is not a number) falls back to the default rather than failing or loading everything."""
+    raw = request.GET.get("per_page")
+    if raw is None:
+        return
+    query = request.GET.copy()
+    try:
+        size = int(raw)
+    except ValueError:
+        size = 0
+    if size < 1:
+        query.pop("per_page")
+    else:
+        query["per_page"] = str(min(size, MAX_PER_PAGE))
+    request.GET = query
+
 
 class PlanRecordMixin:
     model = None
@@ -93,6 +113,7 @@ class RecordListView(PlanRecordMixin, ExportMixin, SingleTableMixin, FilterView)
         return f"{plan}-{self.url_name}s.{export_format}"
 
     def get_table(self, **kwargs):
+        bound_per_page(self.request)
         table = super().get_table(**kwargs)
         table.plan_pk = self.plan.pk  # for the links to each record
         return table

@@ -11,7 +11,13 @@ from plans.forms import PlanForm
 from plans.models import Plan
 from plans.selectors import deletions, lines_by_year
 from plans.tables import PlanSummaryTable
-from plans.views.base import PlanRecordMixin, RecordDeleteView, RecordFormView, RecordHistoryView
+from plans.views.base import (
+    PlanRecordMixin,
+    RecordDeleteView,
+    RecordFormView,
+    RecordHistoryView,
+    bound_per_page,
+)
 from recovery.access import can, edit_flags, may_write, require
 
 
@@ -46,6 +52,7 @@ class PlanListView(TemplateView):
         table = PlanSummaryTable(rows)
         if len({plan.authority_id for plan in plans}) <= 1:
             table.exclude = ("authority",)
+        bound_per_page(self.request)
         RequestConfig(self.request, paginate={"per_page": 25}).configure(table)
         return {**super().get_context_data(**kwargs), "table": table, "plan_count": len(plans)}
 

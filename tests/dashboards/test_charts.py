@@ -37,3 +37,24 @@ def test_a_kpi_at_zero_gets_no_empty_axis_range(authority):
     [k] = fg.kpi_figures(kpi.plan, as_at=None, population=authority.child_population)
     layout = charts.kpi_chart(k).figure["layout"]
     assert "range" not in layout["yaxis"] and "yaxis2" not in layout
+
+
+@pytest.mark.django_db
+def test_officers_words_are_text_in_every_chart(authority):
+    import json
+
+    from dashboards import charts
+    from plans import figures as fg
+    from tests.factories import KPIFactory, KpiPointFactory, OverspendForecastFactory
+
+    payload = '<a href="https://elsewhere.example/">click</a>'
+    forecast = OverspendForecastFactory(plan__authority=authority, period=3, service_area=payload)
+    kpi = KPIFactory(plan=forecast.plan, name=payload)
+    KpiPointFactory(kpi=kpi, date=fg.Selection("2017/18", 2).as_at, value=5)
+    KpiPointFactory(
+        kpi=kpi, kind="comparator", label=payload, date=fg.Selection("2017/18", 3).as_at, value=4
+    )
+    f = fg.plan_figures(forecast.plan, fg.Selection("2017/18", 3))
+    drawn = json.dumps([c.figure for c in charts.dashboard_charts(f)["kpis"].values()])
+    drawn += json.dumps(charts.dashboard_charts(f)["forecast"].figure)
+    assert "<a href" not in drawn and "&lt;a href" in drawn

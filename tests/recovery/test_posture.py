@@ -137,3 +137,42 @@ def test_a_refusal_is_logged_in_one_line(client, torbay_users, mtfs, caplog):
 
     RefusalsInOneLine().filter(record)
     assert record.exc_info is None
+
+
+def test_no_500_on_out_of_range_pages_and_periods(client, torbay_users, mtfs):
+    client.force_login(torbay_users["finance"])
+    lists = [reverse("plans:plan_list"), reverse("plans:line_list", args=[mtfs.pk])]
+    for url in lists:
+        for size in ["-1", "0", "abc", "99999999999999999999", "5"]:
+            assert client.get(url, {"per_page": size}).status_code == 200, (url, size)
+        for page in ["-3", "0", "abc", "99999999999999999999"]:
+            assert client.get(url, {"page": page}).status_code in (200, 404), (url, page)
+    # A period out of range on an edit form is a message on the field, not a 500.
+    from plans.models import OverspendForecast
+
+    forecast = OverspendForecast.objects.filter(plan=mtfs).first()
+    edit = reverse("plans:forecast_edit", args=[mtfs.pk, forecast.pk])
+    for period in ["13", "0", "１２", "9" * 30]:
+        response = client.post(
+            edit,
+            {
+                "year": forecast.year,
+                "period": period,
+                "scenario": forecast.scenario,
+                "overspend": "1m",
+                "version": forecast.version,
+            },
+        )
+        assert response.status_code in (200, 400), period
+
+
+def test_a_post_to_another_authoritys_read_only_page_is_a_404(client, seeded):
+    from plans.models import Plan
+
+    telford = Plan.objects.get(authority__slug="telford")
+    torbay_user = UserFactory(
+        authority=Plan.objects.get(code="mtfs-2017-21").authority, role="director"
+    )
+    client.force_login(torbay_user)
+    for name in ("dashboards:plan_dashboard", "dashboards:report", "dashboards:report_xlsx"):
+        assert client.post(reverse(name, args=[telford.pk])).status_code == 404, name
