@@ -75,7 +75,7 @@ class PlanPageMixin:
     def dispatch(self, request, *args, **kwargs):
         # Another authority's plan is a 404 whatever the method, before any 405: a read-only
         # page never tells an outsider that the plan exists.
-        get_plan(request.user, kwargs["pk"])
+        self.plan = get_plan(request.user, kwargs["pk"])
         return super().dispatch(request, *args, **kwargs)
 
     def commentary_form(self, plan, sel, form=None):
@@ -92,7 +92,7 @@ class PlanPageMixin:
         return form
 
     def plan_context(self, form=None):
-        plan = get_plan(self.request.user, self.kwargs["pk"])
+        plan = self.plan
         years, sel, invalid = selection(self.request, plan)
         figures = fg.plan_figures(plan, sel)
         return {
@@ -173,6 +173,7 @@ class CommentaryView(PlanPageMixin, View):
         request.GET.update({"year": year, "period": str(period)})
         view = PlanDashboardView()
         view.setup(request, pk=pk)
+        view.plan = plan
         context = view.get_context_data(commentary_form=form)
         return render(request, PlanDashboardView.template_name, context, status=400)
 

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 from django.db.models.signals import post_migrate
 
 
@@ -9,6 +10,7 @@ def _create_groups(sender, **kwargs):
 
 
 class RecoveryConfig(AppConfig):
+    default = True
     name = "recovery"
     verbose_name = "Accounts and authorities"
 
@@ -16,3 +18,11 @@ class RecoveryConfig(AppConfig):
         # After every migrate the finance, director and scrutiny groups exist with their
         # permissions; the plans app's permissions are created by its own post_migrate first.
         post_migrate.connect(_create_groups, sender=self, dispatch_uid="recovery_groups")
+
+
+class AdministratorsAdminConfig(admin_apps.AdminConfig):
+    """The Django admin, for administrators only and with a second factor (see
+    ``recovery.admin_site``)."""
+
+    default = False
+    default_site = "recovery.admin_site.AdministratorsAdminSite"

@@ -154,3 +154,24 @@ def chromium_page(live_server, monkeypatch):
         from django.db import connections
 
         connections.close_all()
+
+
+def sign_in_as_administrator(client, user):
+    """Sign ``user`` (a superuser) in to the admin as the admin requires: password and a
+    verified one-time-password device (TOTP)."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return device
+
+
+@pytest.fixture
+def administrator(client, django_user_model):
+    root = django_user_model.objects.create_superuser("root", password="pw")
+    sign_in_as_administrator(client, root)
+    return root

@@ -4,6 +4,8 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
+from tests.conftest import sign_in_as_administrator
+
 pytestmark = pytest.mark.django_db
 
 
@@ -28,7 +30,7 @@ def _request(user):
 
 def test_admin_pages_render(client, django_user_model, seeded):
     root = django_user_model.objects.create_superuser("root", password="pw")
-    client.force_login(root)
+    sign_in_as_administrator(client, root)
     for model, model_admin in admin.site._registry.items():
         meta = model._meta
         if meta.app_label not in {"plans", "recovery"}:
@@ -58,7 +60,7 @@ def test_an_admin_edit_moves_the_version_so_officers_cannot_overwrite_it(
 
     risk = Risk.objects.create(plan=plan, reference="R1", description="Slippage")
     root = django_user_model.objects.create_superuser("root", password="pw")
-    client.force_login(root)
+    sign_in_as_administrator(client, root)
     response = client.post(
         reverse("admin:plans_risk_change", args=[risk.pk]),
         {
@@ -74,3 +76,23 @@ def test_an_admin_edit_moves_the_version_so_officers_cannot_overwrite_it(
     assert response.status_code == 302
     risk.refresh_from_db()
     assert risk.version == 2
+
+
+def test_a_staff_officer_cannot_list_or_change_any_authoritys_records(client, finance_manager):
+    """Role groups grant no admin access: a finance manager with staff status ticked is kept
+    out of the admin (so cannot reach another authority's records there)."""
+    finance_manager.is_staff = True
+    finance_manager.save()
+    client.force_login(finance_manager)
+    for name in ("admin:index", "admin:plans_savingsline_changelist", "admin:plans_plan_add"):
+        response = client.get(reverse(name))
+        assert response.status_code == 302 and "/admin/login/" in response.url, name
+
+
+def test_an_administrator_needs_a_second_factor(client, django_user_model):
+    root = django_user_model.objects.create_superuser("root2", password="pw")
+    client.force_login(root)  # password only
+    response = client.get(reverse("admin:plans_plan_changelist"))
+    assert response.status_code == 302 and "/admin/login/" in response.url
+    login = client.get(response.url).content.decode()
+    assert 'name="otp_token"' in login or "otp_device" in login
