@@ -146,16 +146,6 @@ def _money_ticks(
         fig.update_xaxes(**update)
 
 
-def _count_ticks(fig: go.Figure, values) -> None:
-    """Whole-number ticks for counts: a step of 1, 2, 5, 10, 20, 50... from zero."""
-    top = max([float(v) for v in values if v is not None] or [1.0])
-    raw = max(top / 4, 1.0)
-    magnitude = 10 ** math.floor(math.log10(raw))
-    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
-    step = max(1, int(step))
-    fig.update_yaxes(tickmode="linear", tick0=0, dtick=step, tickformat=",d")
-
-
 def _chart(key: str, title: str, description: str, fig: go.Figure) -> Chart:
     return Chart(key, title, description, json.loads(fig.to_json()))
 
@@ -407,25 +397,62 @@ def rag_chart(f: fg.PlanFigures) -> Chart:
     )
 
 
+def _layout_dict(*, title: str, height: int, money_axis: bool) -> dict:
+    """The layout ``_layout`` gives a plotly Figure, as plain data (no validation cost)."""
+    layout = {
+        "title": {"text": title, "font": {"size": 15}, "x": 0, "xanchor": "left"},
+        "font": {"family": FONT, "size": 12, "color": "#0b0c0c"},
+        "height": height,
+        "margin": {"l": 56, "r": 12, "t": 56, "b": 60},
+        "paper_bgcolor": "#ffffff",
+        "plot_bgcolor": "#ffffff",
+        "legend": {"orientation": "h", "y": -0.18, "x": 0},
+        "hovermode": "closest",
+        "xaxis": {"showline": True, "linecolor": "#505a5f", "ticks": "outside"},
+        "yaxis": {
+            "gridcolor": "#e5e6e7",
+            "zerolinecolor": "#505a5f",
+            "rangemode": "tozero",
+            "automargin": True,
+        },
+    }
+    if money_axis:
+        layout["yaxis"].update(tickprefix="£", tickformat=",.3~s")
+    return layout
+
+
+def _whole_number_axis(values) -> dict:
+    """Whole-number ticks for counts: a step of 1, 2, 5, 10, 20, 50... from zero."""
+    top = max([float(v) for v in values if v is not None] or [1.0])
+    raw = max(top / 4, 1.0)
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
+    return {"tickmode": "linear", "tick0": 0, "dtick": max(1, int(step)), "tickformat": ",d"}
+
+
 def kpi_chart(k: fg.KpiFigures) -> Chart:
-    """A KPI's actuals, target trajectory and comparators over time."""
-    fig = go.Figure()
+    """A KPI's actuals, target trajectory and comparators over time.
+
+    Built as plain data rather than plotly's validated objects: a dashboard draws one per
+    KPI, and validating them cost most of the page's time."""
     unit = k.kpi.get_unit_display()
+    traces: list[dict] = []
 
     def trace(values, name, **style):
-        fig.add_trace(
-            go.Scatter(
-                x=[v.date.isoformat() for v in values],
-                y=[_num(v.value) for v in values],
-                name=as_text(name),
+        traces.append(
+            {
+                "type": "scatter",
+                "x": [v.date.isoformat() for v in values],
+                "y": [_num(v.value) for v in values],
+                "name": as_text(name),
                 **style,
-                customdata=[
+                "customdata": [
                     f"{v.value.normalize():f}"
                     + (f" ({v.rate} per 10,000)" if v.rate is not None else "")
                     for v in values
                 ],
-                hovertemplate="%{x|%d %b %Y}: %{customdata}",
-            )
+                "hovertemplate": "%{x|%d %b %Y}: %{customdata}<extra></extra>",
+            }
         )
 
     if k.targets:
@@ -451,62 +478,65 @@ def kpi_chart(k: fg.KpiFigures) -> Chart:
             mode="markers",
             marker={"symbol": "diamond", "size": 10, "color": kind_colour(label, i)},
         )
-    _layout(fig, title=as_text(k.kpi.name), height=300, money_axis=k.kpi.unit == "money")
+    layout = _layout_dict(title=as_text(k.kpi.name), height=300, money_axis=k.kpi.unit == "money")
     points = k.actuals + k.targets + [v for vs in k.comparators.values() for v in vs]
     first, last = min(v.date for v in points), max(v.date for v in points)
     # Pad the dates so a KPI recorded on one day does not get an axis of milliseconds.
     pad = max((last - first) / 12, timedelta(days=90))
-    fig.update_xaxes(
-        type="date", tickformat="%b %Y", range=[(first - pad).isoformat(), (last + pad).isoformat()]
+    layout["xaxis"].update(
+        type="date",
+        tickformat="%b %Y",
+        range=[(first - pad).isoformat(), (last + pad).isoformat()],
     )
-    fig.update_yaxes(title={"text": unit}, rangemode="tozero")
+    layout["yaxis"].update(title={"text": unit}, rangemode="tozero")
     if k.kpi.unit in ("count", "days"):
         # Children and days come whole: ticks at whole numbers (never 39.8, 79.6, 119.4).
-        _count_ticks(fig, [v.value for v in points])
+        layout["yaxis"].update(_whole_number_axis([v.value for v in points]))
     top = max(v.value for v in points) * Decimal("1.1")
     if k.shows_rate and k.population and top > 0:
         # A second axis reading the same line as a rate per 10,000 children: both ranges are
         # fixed, worked out in Decimal from the same top, so the two axes stay aligned. (With
         # nothing above zero there is no range to share; plotly autoranges the one axis.)
-        fig.update_layout(
-            yaxis={"range": [0, _num(top)]},
-            yaxis2={
-                "range": [0, _num(top * 10_000 / k.population)],
-                "overlaying": "y",
-                "side": "right",
-                "title": {"text": "per 10,000 children"},
-                "showgrid": False,
-                "automargin": True,
-            },
-        )
+        layout["yaxis"]["range"] = [0, _num(top)]
+        layout["yaxis2"] = {
+            "range": [0, _num(top * 10_000 / k.population)],
+            "overlaying": "y",
+            "side": "right",
+            "title": {"text": "per 10,000 children"},
+            "showgrid": False,
+            "automargin": True,
+        }
         rated = [v for v in k.actuals + k.targets if v.rate is not None]
-        fig.add_trace(
-            go.Scatter(
-                x=[v.date.isoformat() for v in rated],
-                y=[_num(v.rate) for v in rated],
-                yaxis="y2",
-                mode="markers",
-                marker={"opacity": 0},
-                showlegend=False,
-                hoverinfo="skip",
-                name="Rate per 10,000",
-            )
+        traces.append(
+            {
+                "type": "scatter",
+                "x": [v.date.isoformat() for v in rated],
+                "y": [_num(v.rate) for v in rated],
+                "yaxis": "y2",
+                "mode": "markers",
+                "marker": {"opacity": 0},
+                "showlegend": False,
+                "hoverinfo": "skip",
+                "name": "Rate per 10,000",
+            }
         )
     latest = (
-        f"latest actual {k.latest.value.normalize():f} on {k.latest.date:%d %b %Y}"
+        f"latest actual {k.display(k.latest.value)} on {k.latest.date:%d %b %Y}"
         if k.latest
         else "no actual recorded"
     )
     target = (
-        f"target {k.target.value.normalize():f} by {k.target.date:%d %b %Y}"
+        f"target in force {k.display(k.target.value)} (to {k.target.date:%d %b %Y})"
         if k.target
-        else "no target"
+        else f"no target of this plan in force ({k.rating_note})"
+        if k.targets
+        else "no target set by this plan"
     )
-    return _chart(
+    return Chart(
         f"kpi-{k.kpi.code}",
         f"{k.kpi.name}: trajectory",
         f"Line chart of {k.kpi.name}: {latest}; {target}.",
-        fig,
+        {"data": traces, "layout": layout},
     )
 
 
