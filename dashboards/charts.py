@@ -118,13 +118,11 @@ def _layout(fig: go.Figure, *, title: str, height: int = 340, money_axis=True) -
         fig.update_yaxes(tickprefix="£", tickformat=",.3~s")
 
 
-def _money_ticks(
-    fig: go.Figure, values, *, axis: str = "y", row=None, from_zero: bool = True
-) -> None:
+def _money_tick_values(values, *, from_zero: bool = True) -> dict | None:
     """Tick labels written the app's way (£1.58m, £789k) rather than d3's (£1.58M)."""
     nums = [float(v) for v in values if v is not None]
     if not nums:
-        return
+        return None
     low, high = min(nums), max(nums)
     if from_zero:
         low, high = min(0.0, low), max(0.0, high)
@@ -134,12 +132,20 @@ def _money_ticks(
     step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
     first, last = math.floor(low / step), math.ceil(high / step)
     ticks = [i * step for i in range(first, last + 1)]
-    update = {
+    return {
         "tickvals": ticks,
         "ticktext": [format_money_short(Decimal(str(t))) for t in ticks],
         "tickprefix": "",
         "tickformat": "",
     }
+
+
+def _money_ticks(
+    fig: go.Figure, values, *, axis: str = "y", row=None, from_zero: bool = True
+) -> None:
+    update = _money_tick_values(values, from_zero=from_zero)
+    if update is None:
+        return
     if axis == "y":
         fig.update_yaxes(**update, row=row, col=1 if row else None)
     else:
@@ -354,46 +360,52 @@ def savings_chart(f: fg.PlanFigures) -> Chart:
 
 
 def rag_chart(f: fg.PlanFigures) -> Chart:
-    """Planned savings by current and original RAG, by value, with counts as labels."""
-    fig = go.Figure()
+    """Planned savings by current and original RAG, by value, with counts as labels (plain
+    data, like the KPI charts)."""
     labels = [fg.RAG_LABELS[r] for r in fg.RAG_ORDER]
+    traces = []
     for name, buckets, pattern in (
         ("Current RAG", f.rag.current, ""),
         ("Original RAG", f.rag.original, "/"),
     ):
-        fig.add_trace(
-            go.Bar(
-                y=labels,
-                x=[_num(b.value_low) for b in buckets],
-                name=name,
-                orientation="h",
-                marker={
+        traces.append(
+            {
+                "type": "bar",
+                "y": labels,
+                "x": [_num(b.value_low) for b in buckets],
+                "name": name,
+                "orientation": "h",
+                "marker": {
                     "color": [RAG_COLOURS[b.rag] for b in buckets],
                     "pattern": {"shape": pattern},
                     "line": {"color": "#0b0c0c", "width": 1},
                 },
-                text=[
+                "text": [
                     f"{format_money_short(b.value_low)} · {b.count} line{'s' * (b.count != 1)}"
                     for b in buckets
                 ],
-                textposition="auto",
-                customdata=_money_text([b.value_low for b in buckets]),
-                hovertemplate="%{y}: %{customdata}",
-            )
+                "textposition": "auto",
+                "customdata": _money_text([b.value_low for b in buckets]),
+                "hovertemplate": "%{y}: %{customdata}<extra></extra>",
+            }
         )
-    _layout(fig, title=f"Planned savings {f.sel.year} by RAG", money_axis=False)
-    fig.update_layout(barmode="group")
-    _money_ticks(fig, [b.value_low for b in f.rag.current], axis="x")
-    fig.update_yaxes(categoryorder="array", categoryarray=list(reversed(labels)))
+    layout = _layout_dict(
+        title=f"Planned savings {f.sel.year} by RAG", height=340, money_axis=False
+    )
+    layout["barmode"] = "group"
+    ticks = _money_tick_values([b.value_low for b in f.rag.current])
+    if ticks:
+        layout["xaxis"].update(ticks)
+    layout["yaxis"].update(categoryorder="array", categoryarray=list(reversed(labels)))
     summary = "; ".join(
         f"{b.label} {format_money(b.value_low)} ({b.count})" for b in f.rag.current if b.count
     )
-    return _chart(
+    return Chart(
         "rag",
         f"Planned savings by RAG, {f.sel.year}",
         f"Bar chart of planned savings by current and original RAG. Current: "
         f"{summary or 'no lines'}.",
-        fig,
+        {"data": traces, "layout": layout},
     )
 
 

@@ -4,8 +4,10 @@ gathered by ``plan_figures`` from the other modules of the package.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 
 from django.db.models import Q
@@ -408,32 +410,34 @@ class PlanFigures:
                         note="first forecast this year",
                     )
                 )
-        if self.sel.previous:
-            for x in self.lines + self.outside_lines:
-                if x.delivered != x.delivered_previous and x.delivered is not None:
-                    out.append(
-                        Change(
-                            "Savings achieved or achievable",
-                            f"{x.line.reference} {x.line.title}",
-                            x.delivered_previous,
-                            x.delivered,
-                        )
+        # In P1 the comparison is with nothing reported yet this year: a figure first
+        # reported in April is a change from "not reported".
+        for x in self.lines + self.outside_lines:
+            if x.delivered != x.delivered_previous and x.delivered is not None:
+                out.append(
+                    Change(
+                        "Savings achieved or achievable",
+                        f"{x.line.reference} {x.line.title}",
+                        x.delivered_previous,
+                        x.delivered,
+                        note="first reported this year" if x.delivered_previous is None else "",
                     )
-                if x.rag_move != "unchanged":
-                    out.append(
-                        Change(
-                            "Savings RAG",
-                            f"{x.line.reference} {x.line.title}",
-                            None,
-                            None,
-                            note=f"{RAG_LABELS[x.rag_previous]} to {RAG_LABELS[x.rag]} "
-                            f"({x.rag_move})",
-                        )
+                )
+            if x.rag_move != "unchanged":
+                out.append(
+                    Change(
+                        "Savings RAG",
+                        f"{x.line.reference} {x.line.title}",
+                        None,
+                        None,
+                        note=f"{RAG_LABELS[x.rag_previous]} to {RAG_LABELS[x.rag]} ({x.rag_move})",
                     )
-        start = self.sel.previous_as_at or fiscal.year_start(self.sel.year)
+                )
+        # KPI actuals recorded in the month itself (after the previous month's end).
+        start = self.sel.previous_as_at or (fiscal.year_start(self.sel.year) - timedelta(days=1))
         for k in self.kpis:
             for i, v in enumerate(k.actuals):
-                if (self.sel.previous_as_at is None or v.date > start) and v.date <= self.sel.as_at:
+                if start < v.date <= self.sel.as_at:
                     before = k.actuals[i - 1].value if i else None
                     out.append(
                         Change(
@@ -469,6 +473,11 @@ def _delivered_by_period(lines: list[LineFigures], sel: Selection):
             achieved[p - 1] = add_known(achieved[p - 1], a)
             delivered[p - 1] = add_known(delivered[p - 1], add_known(a, b))
     return achieved, delivered
+
+
+def natural_key(text: str) -> list:
+    """R2 before R10: digits compared as numbers."""
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", text)]
 
 
 def latest_commentary(plan, sel: Selection) -> list:
@@ -515,7 +524,7 @@ def plan_figures(plan, sel: Selection) -> PlanFigures:
         pressures=pressure_months([plan]).get(plan.pk, []),
         funding=funding_positions([plan])[plan.pk],
         kpis=kpi_figures(plan, as_at=sel.as_at, population=plan.authority.child_population),
-        risks=list(Risk.objects.filter(plan=plan).order_by("reference")),
+        risks=sorted(Risk.objects.filter(plan=plan), key=lambda r: natural_key(r.reference)),
         commentary=latest_commentary(plan, sel),
         reconciliation=reconcile(plan, totals=totals),
         discrepancies=list(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import BadRequest, ValidationError
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.views.generic import TemplateView
@@ -89,14 +89,29 @@ class MonthEndView(TemplateView):
         years = self.plan.years
         # The month after the latest with anything recorded (the as-at rule).
         default_year, default_period = month_end_month(self.plan)
-        year = source.get("year") or default_year
-        if year not in years:
-            year = default_year
+        asked_year, asked_period = source.get("year"), source.get("period")
+        year = asked_year or default_year
         try:
-            period = int(source.get("period") or default_period)
+            year = fiscal.parse_year(year)
+        except ValidationError:
+            year = None
+        try:
+            period = int(asked_period or default_period)
         except ValueError:
-            period = default_period
-        return year, min(max(period, 1), 12)
+            period = None
+        if year not in years or period is None or not 1 <= period <= 12:
+            # Never a silent switch to another month: a finance manager could save figures
+            # into the wrong one. Say so, and open the default month.
+            if self.request.method == "POST":
+                raise BadRequest("The month to save is missing or outside the plan.")
+            messages.warning(
+                self.request,
+                f"That year or month ({asked_year or '–'}, {asked_period or '–'}) is not one "
+                f"of this plan's months ({self.plan.first_year} to {self.plan.last_year}); "
+                "showing the month after the latest recorded instead.",
+            )
+            return default_year, default_period
+        return year, period
 
     def build_forms(self, data, month):
         line_forms = [

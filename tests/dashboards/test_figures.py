@@ -459,3 +459,18 @@ def test_plan_stated_start_holds_back_the_profile(authority):
     assert x.start_period == 11 and x.expected_low == 0
     assert fg.plan_figures(line.plan, fg.Selection("2017/18", 12)).expected_low == D("20000")
     assert fg.plan_figures(line.plan, fg.Selection("2018/19", 1)).expected_low == D("10000")
+
+
+def test_what_changed_in_the_first_month_is_what_was_recorded_in_it(mtfs):
+    from datetime import date as d
+
+    line = mtfs.lines.get(reference="MTFS-01")
+    ProgressEntryFactory(line=line, as_at=d(2017, 4, 30), achieved_to_date=D("12500"), rag="amber")
+    f = fg.plan_figures(mtfs, fg.Selection("2017/18", 1))
+    [saved] = [c for c in f.changes if c.area == "Savings achieved or achievable"]
+    assert (saved.before, saved.after, saved.note) == (None, D("12500"), "first reported this year")
+    # KPI actuals of 2016 and 2015 are not "changes" of April 2017.
+    assert not [c for c in f.changes if c.area == "KPI"]
+    # Risks in their natural order: R2 before R10.
+    refs = [r.reference for r in f.risks]
+    assert refs.index("R2") < refs.index("R10")

@@ -231,3 +231,11 @@ def test_figures_carry_forward_past_a_comment_only_entry(client, finance_manager
     assert form.initial["rag"] == "green"
     html = response.content.decode()
     assert "£20,000 achieved" in html and "achieved not reported" not in html
+
+
+def test_a_mistyped_month_is_said_never_silently_switched(client, finance_manager, plan, lines):
+    client.force_login(finance_manager)
+    response = client.get(reverse("plans:month_end", args=[plan.pk]), {"year": "2030/31"})
+    assert "is not one of this plan&#x27;s months" in response.content.decode()
+    bad = {"year": "nonsense", "period": "99"}
+    assert client.post(reverse("plans:month_end", args=[plan.pk]), bad).status_code == 400
