@@ -122,13 +122,18 @@ def summary_rows(f: fg.PlanFigures) -> list[SummaryRow]:
     y, sel = f.year, f.sel
     rows: list[SummaryRow] = []
     if not y.lines:
-        plan_years = ", ".join(f.plan.years)
+        with_savings = [yr for yr, t in f.totals.years.items() if t.lines]
+        where = (
+            f"; the plan's savings fall in {', '.join(with_savings)}"
+            if with_savings
+            else "; the plan costs no savings"
+        )
         rows.append(
             SummaryRow(
                 f"Savings {sel.year}",
                 None,
                 unit="text",
-                note=f"no savings are planned in {sel.year} (the plan's years: {plan_years})",
+                note=f"no savings are planned in {sel.year}{where}",
             )
         )
     else:

@@ -176,6 +176,17 @@ class ForecastFigures:
         return [p for p in self.points if p.period == self.period]
 
     @property
+    def latest_by_series(self) -> list[ForecastPoint]:
+        """Each series' latest point up to the period, the headline's first: a later worst
+        case or service-area forecast is never hidden behind an older headline."""
+        latest: dict[tuple, ForecastPoint] = {}
+        for p in self.to_period:
+            if p.series not in latest or p.period > latest[p.series].period:
+                latest[p.series] = p
+        head = self.headline_key
+        return sorted(latest.values(), key=lambda p: (p.series != head, -p.period, p.series))
+
+    @property
     def mitigations(self) -> list[Mitigation]:
         """Where a month records the position before and after reserves and other savings:
         the effect of those at that date (a basis, not a movement between months)."""
