@@ -208,6 +208,42 @@ class PlanFigures:
         """Lines with a planned amount in the year: the rows the totals foot."""
         return [x for x in self.lines if x.amount is not None]
 
+    SHOWN_LINES = 50  # a long plan's pages show the lines most at risk, and link to all
+
+    @property
+    def lines_by_risk(self) -> list[LineFigures]:
+        """The year's lines, those most at risk first: Red, then Amber, then worsened, then by
+        planned value."""
+        rank = {"red": 0, "amber": 1}
+
+        def key(x):
+            return (
+                rank.get(x.rag, 2),
+                x.rag_move != "worsened",
+                -(x.planned_low or 0),
+                x.line.reference,
+            )
+
+        return sorted(self.target_lines, key=key)
+
+    @property
+    def shown_lines(self) -> list[LineFigures]:
+        """All the year's lines in plan order when there are few; else the most at risk."""
+        if len(self.target_lines) <= self.SHOWN_LINES:
+            return self.target_lines
+        return self.lines_by_risk[: self.SHOWN_LINES]
+
+    @property
+    def pack_lines(self) -> list[LineFigures]:
+        """The committee pack's lines: all, or the 25 most at risk of a long plan."""
+        if len(self.target_lines) <= 25:
+            return self.target_lines
+        return self.lines_by_risk[:25]
+
+    @property
+    def lines_not_shown(self) -> int:
+        return len(self.target_lines) - len(self.shown_lines)
+
     @property
     def untargeted_lines(self) -> list[LineFigures]:
         """Lines counting towards the target that report a figure in a year in which they

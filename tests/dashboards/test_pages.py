@@ -238,3 +238,19 @@ def test_workbook_figures_equal_the_report(client, torbay_users, mtfs, year, per
             r[1] for r in summary.iter_rows(min_row=5) if r[0].value == "Planned savings 2017/18"
         )
         assert cell.number_format.startswith('"£"#,##0')
+
+
+def test_a_long_plan_shows_the_lines_most_at_risk_and_links_to_all(client, director, built_plan):
+    from plans import figures as fg
+
+    plan = built_plan(60, months=2)
+    f = fg.plan_figures(plan, fg.Selection("2017/18", 2))
+    assert len(f.shown_lines) == 50 and f.lines_not_shown == 10
+    assert len(f.pack_lines) == 25
+    client.force_login(director)
+    html = client.get(
+        reverse("dashboards:plan_dashboard", args=[plan.pk]), {"year": "2017/18", "period": "2"}
+    ).content.decode()
+    assert "10 more lines not shown" in html and "Total (all 60 lines" in html
+    # Red lines come first among those shown.
+    assert all(x.rag == "red" for x in f.shown_lines[: sum(x.rag == "red" for x in f.lines)])
