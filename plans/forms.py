@@ -197,21 +197,6 @@ class PlanForm(RecordForm):
             revisable = revisable.exclude(pk=self.instance.pk)
         self.fields["revises"].queryset = revisable
 
-    def unique_checks(self) -> list[tuple[tuple[str, ...], str, str]]:
-        """(fields, field the message goes on, message) for each unique constraint of the
-        model, derived from the model so the rule is written once (the database enforces it
-        too). Checked here so the message sits on the field the officer can change."""
-        checks = []
-        for constraint in self._meta.model._meta.constraints:
-            if not isinstance(constraint, UniqueConstraint) or constraint.condition is not None:
-                continue
-            fields = tuple(f for f in constraint.fields if f not in self.SCOPE_FIELDS)
-            if not fields or not all(f in self.fields for f in fields):
-                continue
-            target = next((f for f in self.MESSAGE_FIELDS if f in fields), fields[-1])
-            checks.append((fields, target, str(constraint.violation_error_message)))
-        return checks
-
     def plan_queryset(self):
         return m.Plan.objects.filter(authority=self.plan.authority)
 
