@@ -437,7 +437,16 @@ def report_workbook(f: fg.PlanFigures) -> bytes:
             money=(1, 2) if r.unit == "money" else (),
         )
     for c in f.commentary:
-        s.row([c.get_role_display(), None, None, None, c.body])
+        who = c.author.get_full_name() or c.author.username if c.author else "the paper"
+        s.row(
+            [
+                f"{c.get_role_display()}, {c.label}",
+                None,
+                None,
+                None,
+                f"{c.body}\n(Written by {who} on {c.updated_at:%d %B %Y}.)",
+            ]
+        )
 
     s = _Sheet(
         wb,
@@ -492,6 +501,28 @@ def report_workbook(f: fg.PlanFigures) -> bytes:
                 x.commentary,
             ],
             money=(4, 5, 8, 9, 10, 11, 12, 13, 17),
+        )
+    y = f.year
+    if y.lines:
+        s.row(
+            [
+                "Total",
+                f"{len(f.target_lines)} lines with a planned amount"
+                + (f" ({y.tbc_lines} TBC)" if y.tbc_lines else ""),
+                None,
+                None,
+                y.planned_low,
+                y.planned_high,
+                None,
+                None,
+                f.expected_in_year[0],
+                f.expected_low,
+                y.achieved,
+                y.anticipated,
+                f.delivery_variance,
+                y.forecast,
+            ],
+            money=(4, 5, 8, 9, 10, 11, 12, 13),
         )
 
     s = _Sheet(

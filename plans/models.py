@@ -1023,6 +1023,7 @@ class KpiPoint(Versioned):
 
     class Meta:
         ordering = ["kpi", "date", "kind"]
+        verbose_name = "KPI value"
         constraints = [
             models.UniqueConstraint(
                 fields=["kpi", "kind", "date", "label"],

@@ -18,9 +18,12 @@
   function openFor(hash) {
     if (!hash || hash.length < 2) { return; }
     var target = document.getElementById(decodeURIComponent(hash.slice(1)));
+    var opened = false;
     for (var el = target; el; el = el.parentElement) {
-      if (el.tagName === "DETAILS") { el.open = true; }
+      if (el.tagName === "DETAILS" && !el.open) { el.open = true; opened = true; }
     }
+    // The page scrolled before the section opened: bring the heading to the top now.
+    if (target && opened) { target.scrollIntoView(); }
   }
   function resizeIn(section) {
     if (typeof Plotly === "undefined") { return; }

@@ -70,8 +70,10 @@ def test_officer_text_is_written_as_text(client, director, hostile_plan):
     comment = cell("Savings lines", "'+cmd|' /C calc'!A0 and a vertical tab pasted from a paper")
     assert comment.data_type == "s"
     # Numbers stay numbers: planned (low) and (high) of the line.
-    [planned] = [row[4:6] for row in wb["Savings lines"].iter_rows(min_row=5)]
+    # Numbers stay numbers, on the line and on the total row beneath it.
+    [planned, total] = [row[4:6] for row in wb["Savings lines"].iter_rows(min_row=5)]
     assert [(c.value, c.data_type) for c in planned] == [(120000, "n"), (120000, "n")]
+    assert [(c.value, c.data_type) for c in total] == [(120000, "n"), (120000, "n")]
 
 
 def _sheet_rows(wb, name):
