@@ -99,23 +99,13 @@ def _known(value) -> str:
 
 
 def _layout(fig: go.Figure, *, title: str, height: int = 340, money_axis=True) -> None:
-    fig.update_layout(
-        template=go.layout.Template(),  # plotly's default template adds 10 KB to every chart
-        title={"text": title, "font": {"size": 15}, "x": 0, "xanchor": "left"},
-        font={"family": FONT, "size": 12, "color": "#0b0c0c"},
-        height=height,
-        margin={"l": 56, "r": 12, "t": 56, "b": 60},
-        paper_bgcolor="#ffffff",
-        plot_bgcolor="#ffffff",
-        legend={"orientation": "h", "y": -0.18, "x": 0},
-        hovermode="closest",
-    )
-    fig.update_xaxes(showline=True, linecolor="#505a5f", ticks="outside")
-    fig.update_yaxes(
-        gridcolor="#e5e6e7", zerolinecolor="#505a5f", rangemode="tozero", automargin=True
-    )
-    if money_axis:
-        fig.update_yaxes(tickprefix="£", tickformat=",.3~s")
+    """The same look as ``_layout_dict``, applied to a plotly Figure (every axis of it)."""
+    layout = _layout_dict(title=title, height=height, money_axis=money_axis)
+    xaxis, yaxis = layout.pop("xaxis"), layout.pop("yaxis")
+    # plotly's default template adds 10 KB to every chart.
+    fig.update_layout(template=go.layout.Template(), **layout)
+    fig.update_xaxes(**xaxis)
+    fig.update_yaxes(**yaxis)
 
 
 def _money_tick_values(values, *, from_zero: bool = True) -> dict | None:

@@ -32,16 +32,18 @@ def selection(request, plan) -> tuple[list[str], fg.Selection, bool]:
     raw_year, raw_period = request.GET.get("year"), request.GET.get("period")
     if not raw_year and not raw_period:
         return years, default, False
-    try:
-        year = fiscal.parse_year(raw_year) if raw_year else default.year
-        period = int(raw_period) if raw_period else None
-    except (ValidationError, ValueError):
+    year = raw_year or default.year
+    if not raw_period:
+        # A year alone opens on its latest recorded month.
+        try:
+            asked = fiscal.parse_year(year)
+        except ValidationError:
+            return years, default, True
+        raw_period = default.period if asked == default.year else fg.period_for_year(plan, asked)
+    month = fiscal.parse_month(year, raw_period, years)
+    if month is None:
         return years, default, True
-    if period is None:
-        period = default.period if year == default.year else fg.period_for_year(plan, year)
-    if year not in years or not 1 <= period <= 12:
-        return years, default, True
-    return years, fg.Selection(year, period), False
+    return years, fg.Selection(*month), False
 
 
 class CommentaryForm(forms.Form):
@@ -132,13 +134,15 @@ class CommentaryView(PlanPageMixin, View):
         plan = get_plan(request.user, pk, "add", "commentary")
         if role is None:
             raise PermissionDenied("Your role writes no commentary.")
-        try:
-            year = fiscal.parse_year(request.POST.get("year", ""))
-            period = int(request.POST.get("period", ""))
-        except (ValidationError, ValueError):
+        month = fiscal.parse_month(
+            request.POST.get("year"),
+            request.POST.get("period"),
+            fg.plan_calendar(plan)[0],
+            default_period=None,
+        )
+        if month is None:
             return HttpResponseBadRequest("The month of the commentary is missing or wrong.")
-        if year not in fg.plan_calendar(plan)[0] or not 1 <= period <= 12:
-            return HttpResponseBadRequest("The month of the commentary is outside the plan.")
+        year, period = month
         url = f"{reverse('dashboards:plan_dashboard', args=[plan.pk])}?year={year}&period={period}"
         form = CommentaryForm(request.POST)
         if form.is_valid():

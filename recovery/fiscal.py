@@ -56,6 +56,21 @@ def parse_year(text: str) -> str:
     return year_label(start)
 
 
+def parse_month(raw_year, raw_period, years, *, default_period: int | None = 12):
+    """A month asked for as text (a query string, a form): ``(year, period)`` if the year is
+    one of ``years`` and the period 1..12, else None. A blank period is ``default_period``
+    (None: a period must be given).
+    The one reading of a month for every page that takes one."""
+    try:
+        year = parse_year(raw_year or "")
+        period = int(raw_period) if raw_period not in (None, "") else default_period
+    except (ValidationError, ValueError):
+        return None
+    if period is None or year not in years or not 1 <= period <= 12:
+        return None
+    return year, period
+
+
 def validate_year(value: str) -> None:
     if parse_year(value) != value:
         raise ValidationError(

@@ -3,16 +3,14 @@ format the other figures (KPI values, rates, RAG words) the same way on every pa
 
 from django import template
 
-from plans.figures import RAG_LABELS
-from plans.figures.rules import format_kpi_value, format_number
+from plans.figures.rules import format_kpi_value
+from plans.templatetags.figures import num, rag_label
 from recovery.money import NOT_REPORTED, format_money
 
 register = template.Library()
 
 
-@register.filter
-def num(value):
-    return format_number(value)
+register.filter("num", num)
 
 
 @register.filter
@@ -20,9 +18,7 @@ def kpi_value(value, unit="count"):
     return format_kpi_value(value, unit)
 
 
-@register.filter
-def rag_label(rag):
-    return RAG_LABELS.get(rag or "", "Not rated")
+register.filter("rag_label", rag_label)  # the one RAG-words filter, from plans
 
 
 @register.filter

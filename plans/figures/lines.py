@@ -63,12 +63,12 @@ class LineFigures:
     @property
     def achieved_entry(self) -> dict | None:
         """The latest entry that records an achieved to date: the one behind the figures."""
-        return _latest(self.entries, date.max, having="achieved_to_date")
+        return latest_recording(self.entries, date.max, "achieved_to_date")
 
     @property
     def previous(self) -> dict | None:
         """The latest entry recording an achieved to date at the previous period's end."""
-        return _latest(self.entries, self.previous_as_at, having="achieved_to_date")
+        return latest_recording(self.entries, self.previous_as_at, "achieved_to_date")
 
     @property
     def kind(self) -> str:
@@ -159,13 +159,13 @@ class LineFigures:
     @property
     def forecast(self) -> Decimal | None:
         """The forecast of the latest entry that records one."""
-        entry = _latest(self.entries, date.max, having="forecast")
+        entry = latest_recording(self.entries, date.max, "forecast")
         return entry["forecast"] if entry else None
 
     @property
     def commentary(self) -> str:
         """The latest comment recorded this year: a figures-only update does not hide it."""
-        entry = _latest(self.entries, date.max, having="commentary")
+        entry = latest_recording(self.entries, date.max, "commentary")
         return entry["commentary"] if entry else ""
 
     @property
@@ -175,10 +175,6 @@ class LineFigures:
     @property
     def rag_move(self) -> str:
         return rag_movement(self.rag_previous, self.rag)
-
-
-def _latest(entries, up_to: date | None, *, having: str | None = None):
-    return latest_recording(entries, up_to, having)
 
 
 def latest_achieved(plans) -> dict[int, dict]:
@@ -252,9 +248,9 @@ def line_figures(plan, sel: Selection, factor: Decimal) -> list[LineFigures]:
         if line.pk not in amounts and line.pk not in entries:
             continue
         mine = entries.get(line.pk, [])
-        rated = _latest(mine, sel.as_at, having="rag")
-        rated_before = _latest(
-            rated_earlier.get(line.pk, []) + mine, sel.previous_as_at, having="rag"
+        rated = latest_recording(mine, sel.as_at, "rag")
+        rated_before = latest_recording(
+            rated_earlier.get(line.pk, []) + mine, sel.previous_as_at, "rag"
         )
         out.append(
             LineFigures(

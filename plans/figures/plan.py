@@ -17,7 +17,6 @@ from plans.figures.kpis import KpiFigures, kpi_figures, workforce_rates
 from plans.figures.lines import (
     LineFigures,
     RagSummary,
-    _latest,
     expected_profile,
     line_figures,
     savings_by_rag,
@@ -30,7 +29,7 @@ from plans.figures.money_position import (
     funding_positions,
     pressure_months,
 )
-from plans.figures.rules import RAG_LABELS, RAG_ORDER, share
+from plans.figures.rules import RAG_LABELS, RAG_ORDER, latest_recording, share
 from plans.figures.savings import (
     PlanTotals,
     Reconciliation,
@@ -164,7 +163,7 @@ class PlanFigures:
         if not y.lines:
             return ""
         tbc = f" ({y.tbc_lines} TBC)" if y.tbc_lines else ""
-        return f"on {y.lines_achieved} of {y.lines} lines with a planned amount{tbc}"
+        return f"on {y.coverage} with a planned amount{tbc}"
 
     @property
     def pressures_in_year(self) -> Decimal | None:
@@ -234,11 +233,20 @@ class PlanFigures:
         return self.lines_by_risk[: self.SHOWN_LINES]
 
     @property
+    def unrated_lines(self) -> int:
+        """Lines with a planned amount in the year that carry no RAG."""
+        return next((b.count for b in self.rag.current if b.rag == ""), 0)
+
+    @property
     def pack_lines(self) -> list[LineFigures]:
         """The committee pack's lines: all, or the 25 most at risk of a long plan."""
         if len(self.target_lines) <= 25:
             return self.target_lines
         return self.lines_by_risk[:25]
+
+    @property
+    def pack_lines_not_shown(self) -> int:
+        return len(self.target_lines) - len(self.pack_lines)
 
     @property
     def lines_not_shown(self) -> int:
@@ -503,7 +511,7 @@ def _delivered_by_period(lines: list[LineFigures], sel: Selection):
     for p in sorted(q for q in recorded if q <= sel.period):
         end = fiscal.period_end(sel.year, p)
         got = [
-            LineFigures._split(_latest(x.entries, end, having="achieved_to_date")) for x in lines
+            LineFigures._split(latest_recording(x.entries, end, "achieved_to_date")) for x in lines
         ]
         for a, b in got:
             achieved[p - 1] = add_known(achieved[p - 1], a)

@@ -85,6 +85,13 @@ class YearTotals:
         return self.lines > 0 and self.lines_found == self.lines
 
     @property
+    def coverage(self) -> str:
+        """Which lines the achieved figure covers, in words: "3 of 14 lines"."""
+        if not self.lines:
+            return ""
+        return f"{self.lines_achieved} of {self.lines} line{'s' * (self.lines != 1)}"
+
+    @property
     def unreported_lines(self) -> int:
         return self.lines - self.lines_found
 

@@ -2,7 +2,7 @@
 
 from django import template
 
-from plans.figures.rules import RAG_LABELS
+from plans.figures.rules import RAG_LABELS, format_number
 
 register = template.Library()
 
@@ -10,3 +10,9 @@ register = template.Library()
 @register.filter
 def rag_label(rag):
     return RAG_LABELS.get(rag or "", "Not rated")
+
+
+@register.filter
+def num(value):
+    """``279``, ``2,351``, ``96.3``."""
+    return format_number(value)

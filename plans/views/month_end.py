@@ -90,16 +90,10 @@ class MonthEndView(TemplateView):
         # The month after the latest with anything recorded (the as-at rule).
         default_year, default_period = month_end_month(self.plan)
         asked_year, asked_period = source.get("year"), source.get("period")
-        year = asked_year or default_year
-        try:
-            year = fiscal.parse_year(year)
-        except ValidationError:
-            year = None
-        try:
-            period = int(asked_period or default_period)
-        except ValueError:
-            period = None
-        if year not in years or period is None or not 1 <= period <= 12:
+        month = fiscal.parse_month(
+            asked_year or default_year, asked_period, years, default_period=default_period
+        )
+        if month is None:
             # Never a silent switch to another month: a finance manager could save figures
             # into the wrong one. Say so, and open the default month.
             if self.request.method == "POST":
@@ -111,7 +105,7 @@ class MonthEndView(TemplateView):
                 "showing the month after the latest recorded instead.",
             )
             return default_year, default_period
-        return year, period
+        return month
 
     def build_forms(self, data, month):
         line_forms = [

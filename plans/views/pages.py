@@ -44,7 +44,7 @@ class PlanListView(TemplateView):
                     "planned_low": t.planned_low,
                     "tbc": t.tbc_lines,
                     "achieved": t.achieved,
-                    "reporting": f"{t.lines_achieved} of {t.lines}" if t.lines else "–",
+                    "reporting": t.coverage or "–",
                     "gap": (t.gap_low, t.gap_high),
                     "gap_low": t.gap_low,
                 }
