@@ -288,10 +288,6 @@ class FundingPosition:
         return self.total(Funding.Kind.RESERVE_OWED)
 
     @property
-    def repayment_agreed(self) -> bool:
-        return not self.owed
-
-    @property
     def outstanding(self) -> Decimal | None:
         """Reserves drawn and not yet repaid; None where the plan owes reserves with no
         agreed repayment plan (how much is repaid, and when, is not known)."""
