@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import calendar
 import re
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
@@ -18,7 +19,7 @@ from django.utils.text import slugify
 from openpyxl.cell.cell import ERROR_CODES
 from openpyxl.utils.datetime import from_excel
 
-from plans.workbook import schema as s
+from plans.workbook import columns as s
 from recovery import fiscal
 from recovery.money import Amount, MoneyError, parse_amount, parse_money
 from recovery.spreadsheet import FORMULA_STARTS, neutralise, unneutralise  # noqa: F401
@@ -30,6 +31,10 @@ MONTHS["sept"] = 9
 
 class CellError(ValueError):
     """A cell that cannot be read; the message says what to type instead."""
+
+
+# Why a row that refers to a wrong row is refused: the wrong row is listed, not this one.
+REPORTED = "(reported on its own row)"
 
 
 # The most a spreadsheet cell holds (Excel's limit); longer text was not typed in one.
@@ -339,8 +344,19 @@ CLEAR = _Clear()
 CLEAR_WORDS = {"(clear)", "[clear]"}
 
 
+@dataclass(frozen=True)
+class Formatted:
+    """A number whose cell shows it as a percentage or in £k (the reader marks it)."""
+
+    value: float | int
+    percent: bool = False
+    thousands: bool = False
+
+
 def read(column: s.Column, value, *, percent: bool = False, thousands: bool = False):
     """The value of ``column`` in a cell, ``None`` if blank, ``CLEAR`` for ``(clear)``."""
+    if isinstance(value, Formatted):
+        value, percent, thousands = value.value, value.percent, value.thousands
     if is_blank(value):
         return None
     if isinstance(value, str) and value.strip().lower() in CLEAR_WORDS:
@@ -362,9 +378,9 @@ def read(column: s.Column, value, *, percent: bool = False, thousands: bool = Fa
         result = money(value, allow_negative=kind == s.SIGNED_MONEY)
         return in_thousands(value, result) if thousands else result
     if kind == s.NUMBER:
-        return number(value, percent=percent)
+        return number(value, percent=percent, max_digits=column.max_digits)
     if kind == s.VOLUME:
-        return number(value, max_digits=10, what="a volume")
+        return number(value, max_digits=column.max_digits, what="a volume")
     if kind == s.SHARE:
         return share(value)
     if kind == s.INT:
