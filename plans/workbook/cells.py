@@ -9,6 +9,7 @@ Every reader takes the raw cell value openpyxl gives (``str``, ``int``, ``float`
 from __future__ import annotations
 
 import calendar
+import functools
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -321,14 +322,21 @@ def flag(value) -> bool:
     raise CellError(f"{_describe(value)} is not Y or N")
 
 
+@functools.cache
+def _choice_keys(choices) -> dict[str, str]:
+    """Each choice by its value and its label, compared as headers are."""
+    keys = {}
+    for val, label in reversed(choices.choices):
+        keys[s.header_key(label)] = keys[s.header_key(val)] = val
+    if set(choices.values) >= {"red", "green"}:  # RAG as officers abbreviate it
+        keys.update(dict(zip("bgar", ("blue", "green", "amber", "red"), strict=True)))
+    return keys
+
+
 def choice(value, choices) -> str:
-    key = s.header_key(text(value))
-    if len(key) == 1 and choices is not None and set(choices.values) >= {"red", "green"}:
-        # RAG as officers abbreviate it.
-        key = {"b": "blue", "g": "green", "a": "amber", "r": "red"}.get(key, key)
-    for val, label in choices.choices:
-        if key in {s.header_key(val), s.header_key(label)}:
-            return val
+    found = _choice_keys(choices).get(s.header_key(text(value)))
+    if found is not None:
+        return found
     allowed = ", ".join(s.choice_label(choices, v) for v in choices.values)
     raise CellError(f"{_describe(value)} is not one of: {allowed}")
 

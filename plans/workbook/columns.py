@@ -23,7 +23,6 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
 from django.db.models import UniqueConstraint
 from import_export import fields, instance_loaders, resources, widgets
-from simple_history.utils import bulk_create_with_history
 
 from plans import models as m
 from plans import services
@@ -272,13 +271,11 @@ class SheetResource(resources.Resource):
 
     # ---- matching
 
-    def scope(self) -> dict:
-        return {f"{self.parent}__plan": self.plan} if self.parent else {"plan": self.plan}
-
     def load_existing(self) -> dict:
         if self.plan.pk is None:
             return {}
-        rows = self.model._default_manager.filter(**self.scope())
+        scope = {f"{self.parent}__plan" if self.parent else "plan": self.plan}
+        rows = self.model._default_manager.filter(**scope)
         if self.parent:
             rows = rows.select_related(self.parent)
         return {self.key_of_record(o): o for o in rows}
@@ -467,13 +464,7 @@ class SheetResource(resources.Resource):
                         setattr(instance, f.attname, related.pk)
         if self.created:
             with transaction.atomic():  # a refusal must not poison the import's transaction
-                bulk_create_with_history(
-                    self.created,
-                    self.model,
-                    batch_size=500,
-                    default_user=self.user,
-                    default_change_reason=self.reason,
-                )
+                services.create_many(self.model, self.created, user=self.user, reason=self.reason)
 
     def after_import(self, dataset, result, **kwargs):
         self.flush()

@@ -314,7 +314,9 @@ def _import_sheets(parsed, plan, new_plan, user, reason, problems, records, kept
     refs = _refs(plan) if not new_plan else {"workstream": {}, "line": {}, "kpi": {}}
     for spec in s.SHEETS[1:]:
         data: SheetData | None = parsed.sheets.get(spec.name)
-        if data is None:
+        if data is None or not data.rows:
+            if data is not None and not new_plan and spec is not s.DETAILS:
+                kept[spec.name] = spec.model._default_manager.filter(**_scope(spec, plan)).count()
             continue
         extra = {"years": data.years} if spec is s.LINES else {}
         resource = spec(
@@ -352,6 +354,10 @@ def _import_sheets(parsed, plan, new_plan, user, reason, problems, records, kept
                 refs[key].update(fresh[key])
             for text in bad:
                 refs["line" if spec is s.LINES else "kpi"].setdefault(text, None)
+
+
+def _scope(spec, plan) -> dict:
+    return {f"{spec.parent}__plan": plan} if spec.parent else {"plan": plan}
 
 
 def _database_problem(exc: Exception, sheet: str, row: int | None) -> Problem:

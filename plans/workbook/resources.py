@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.utils.text import slugify
-from simple_history.utils import bulk_create_with_history
 
 from plans import models as m
 from plans import services
@@ -230,12 +229,7 @@ class SavingsLineResource(SheetResource):
     def after_import(self, dataset, result, **kwargs):
         for workstream in self.new_workstreams:
             workstream.plan = self.plan
-        bulk_create_with_history(
-            self.new_workstreams,
-            m.Workstream,
-            default_user=self.user,
-            default_change_reason=self.reason,
-        )
+        services.create_many(m.Workstream, self.new_workstreams, user=self.user, reason=self.reason)
         super().after_import(dataset, result, **kwargs)
         if result.has_validation_errors() or result.has_errors():
             return
@@ -269,13 +263,7 @@ class SavingsLineResource(SheetResource):
                     self.noted.append(RecordChange(AMOUNTS, UPDATE, label, None, [change]))
                 else:
                     self.noted.append(RecordChange(AMOUNTS, SAME, label, None))
-        bulk_create_with_history(
-            create,
-            m.PlannedAmount,
-            batch_size=500,
-            default_user=self.user,
-            default_change_reason=self.reason,
-        )
+        services.create_many(m.PlannedAmount, create, user=self.user, reason=self.reason)
         for pa in update:
             services.update_record(
                 instance=pa,

@@ -422,19 +422,19 @@ def test_a_plan_changed_after_the_preview_is_not_imported_blind(seeded, mtfs):
 
 
 def test_nothing_is_saved_when_the_database_refuses_part_way(seeded, mtfs, monkeypatch):
-    from plans.workbook import columns
+    from plans import services
 
     data = workbook.export_plan(mtfs)
     data = set_cells(data, "Savings lines", {"A40": "NEW/1", "C40": "A new line"})
     data = set_cells(data, "Risks", {"A40": "R-NEW", "B40": "A new risk"})
-    real = columns.bulk_create_with_history
+    real = services.create_many
 
-    def refuse_risks(objs, model, **kwargs):
+    def refuse_risks(model, objs, **kwargs):
         if model is Risk:
             raise IntegrityError("refused for the test")
-        return real(objs, model, **kwargs)
+        return real(model, objs, **kwargs)
 
-    monkeypatch.setattr(columns, "bulk_create_with_history", refuse_risks)
+    monkeypatch.setattr(services, "create_many", refuse_risks)
     with pytest.raises(workbook.WorkbookRejected, match="database refused"):
         workbook.import_workbook(data, filename="x.xlsx", into=mtfs)
     assert not mtfs.lines.filter(reference="NEW/1").exists()
