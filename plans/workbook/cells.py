@@ -80,7 +80,7 @@ def text(value, *, max_length: int | None = None, long: bool = False) -> str:
             f"({MAX_CELL_CHARACTERS:,}); the file was not saved by a spreadsheet as typed"
         )
     value = unneutralise(unescape(value)).strip()
-    if not long:
+    if not long and ("\n" in value or "\r" in value):
         # A short field is one line; stray line breaks from pasting become spaces.
         value = re.sub(r"\s*[\r\n]+\s*", " ", value)
     if max_length is not None and len(value) > max_length:

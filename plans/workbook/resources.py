@@ -187,6 +187,7 @@ class SavingsLineResource(SheetResource):
         self.new_workstreams: list[m.Workstream] = []
         self.amounts: list[tuple[m.SavingsLine, dict]] = []
         self.planned = {}
+        self.plan_years = set(self.plan.years)
         if self.years and not self.new_plan:
             for pa in m.PlannedAmount.objects.filter(line__plan=self.plan, year__in=self.years):
                 self.planned[(pa.line_id, pa.year)] = pa
@@ -212,7 +213,7 @@ class SavingsLineResource(SheetResource):
                 continue
             if amount is not None and thousands:
                 amount = cells.in_thousands(value, amount)
-            if amount is not None and year not in self.plan.years:
+            if amount is not None and year not in self.plan_years:
                 errors[year] = [
                     ValidationError(
                         f"The plan runs {self.plan.first_year} to {self.plan.last_year}, so it "
