@@ -8,6 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import cached_property
 
 from django.db.models import (
     Case,
@@ -60,12 +61,14 @@ class LineFigures:
         """The latest progress entry, whatever it records (its commentary and date)."""
         return self.entries[-1] if self.entries else None
 
-    @property
+    # The latest entries are read by several figures each (achieved, anticipated, delivered,
+    # movement...) and by every page, report and download; found once per line, not per read.
+    @cached_property
     def achieved_entry(self) -> dict | None:
         """The latest entry that records an achieved to date: the one behind the figures."""
         return latest_recording(self.entries, date.max, "achieved_to_date")
 
-    @property
+    @cached_property
     def previous(self) -> dict | None:
         """The latest entry recording an achieved to date at the previous period's end."""
         return latest_recording(self.entries, self.previous_as_at, "achieved_to_date")
@@ -156,13 +159,13 @@ class LineFigures:
         """Achieved minus expected to date; unknown when either is."""
         return minus_known(self.achieved, self.expected_low)
 
-    @property
+    @cached_property
     def forecast(self) -> Decimal | None:
         """The forecast of the latest entry that records one."""
         entry = latest_recording(self.entries, date.max, "forecast")
         return entry["forecast"] if entry else None
 
-    @property
+    @cached_property
     def commentary(self) -> str:
         """The latest comment recorded this year: a figures-only update does not hide it."""
         entry = latest_recording(self.entries, date.max, "commentary")

@@ -29,7 +29,7 @@ from plans.figures.money_position import (
     funding_positions,
     pressure_months,
 )
-from plans.figures.rules import RAG_LABELS, RAG_ORDER, latest_recording, share
+from plans.figures.rules import RAG_LABELS, RAG_ORDER, latest_recordings, share
 from plans.figures.savings import (
     PlanTotals,
     Reconciliation,
@@ -508,12 +508,13 @@ def _delivered_by_period(lines: list[LineFigures], sel: Selection):
         for e in x.entries
         if e["achieved_to_date"] is not None
     }
-    for p in sorted(q for q in recorded if q <= sel.period):
-        end = fiscal.period_end(sel.year, p)
-        got = [
-            LineFigures._split(latest_recording(x.entries, end, "achieved_to_date")) for x in lines
-        ]
-        for a, b in got:
+    periods = sorted(q for q in recorded if q <= sel.period)
+    ends = [fiscal.period_end(sel.year, p) for p in periods]
+    # One pass over each line's entries for all the month ends (not one per month).
+    for x in lines:
+        found = latest_recordings(x.entries, ends, "achieved_to_date")
+        for p, entry in zip(periods, found, strict=True):
+            a, b = LineFigures._split(entry)
             achieved[p - 1] = add_known(achieved[p - 1], a)
             delivered[p - 1] = add_known(delivered[p - 1], add_known(a, b))
     return achieved, delivered
