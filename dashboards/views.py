@@ -73,6 +73,9 @@ class PlanPageMixin:
     """Loads the plan (404 outside the user's authority) and its figures for the period."""
 
     offers_commentary = False  # the dashboard offers the month's commentary form
+    # The dashboard reads at a glance: line figures in whole pounds like its tiles. The
+    # report keeps pence, as its workbook does, so that the two can be checked cell by cell.
+    whole_pounds = False
 
     def dispatch(self, request, *args, **kwargs):
         # Another authority's plan is a 404 whatever the method, before any 405: a read-only
@@ -110,12 +113,14 @@ class PlanPageMixin:
             "thresholds": fg.forecast_thresholds(),
             "summary": reports.summary_rows(figures),
             "month_rows": figures.months,
+            "whole_pounds": self.whole_pounds,
         }
 
 
 class PlanDashboardView(PlanPageMixin, TemplateView):
     template_name = "dashboards/plan_dashboard.html"
     offers_commentary = True
+    whole_pounds = True
 
     def get_context_data(self, commentary_form=None, **kwargs):
         context = {
