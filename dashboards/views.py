@@ -9,6 +9,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -234,13 +235,25 @@ class ReportPdfView(PlanPageMixin, View):
 
 
 class OverviewView(TemplateView):
+    """Every plan side by side, by authority. An administrator (or anyone granted other
+    authorities' plans) pages through ``AUTHORITIES_PER_PAGE`` authorities at a time, so the
+    page's figures are computed for the plans it shows, not for every plan in the land."""
+
     template_name = "dashboards/overview.html"
+    AUTHORITIES_PER_PAGE = 10
 
     def get_context_data(self, **kwargs):
         plans = list(
             plans_for(self.request.user).order_by("authority__name", "first_year", "title")
         )
-        overview = fg.authority_overview(plans)
+        by_authority: dict = {}
+        for plan in plans:
+            by_authority.setdefault(plan.authority, []).append(plan)
+        page = Paginator(list(by_authority), self.AUTHORITIES_PER_PAGE).get_page(
+            self.request.GET.get("page")
+        )
+        shown = [plan for authority in page for plan in by_authority[authority]]
+        overview = fg.authority_overview(shown)
         authorities = {}
         for s in overview.summaries:
             authorities.setdefault(s.plan.authority, []).append(s)
@@ -248,4 +261,5 @@ class OverviewView(TemplateView):
             **super().get_context_data(**kwargs),
             "overview": overview,
             "authorities": list(authorities.items()),
+            "page_obj": page if page.paginator.num_pages > 1 else None,
         }
