@@ -15,12 +15,14 @@ from django.db.models import (
     Count,
     ExpressionWrapper,
     F,
+    Max,
     OuterRef,
     Q,
     Subquery,
     Sum,
     Value,
     When,
+    Window,
 )
 from django.db.models.functions import Coalesce
 
@@ -218,11 +220,12 @@ def _previous_rag(line, rated_now, rated_before) -> str:
 def line_figures(plan, sel: Selection, factor: Decimal) -> list[LineFigures]:
     """Every line with a planned amount or progress in the year. Three queries.
 
-    The progress query also reads the rated entries of earlier years, for the RAG at the
-    previous period's end; only the year's entries count towards the figures."""
+    The progress query also reads each line's latest rated entry of earlier years, for the
+    RAG at the previous period's end (only the latest can be it); only the year's entries
+    count towards the figures."""
     amounts = {a.line_id: a for a in PlannedAmount.objects.filter(line__plan=plan, year=sel.year)}
     entries = defaultdict(list)
-    rated_earlier = defaultdict(list)  # rated entries of earlier years, in date order
+    rated_earlier = defaultdict(list)  # the latest rated entry of earlier years
     fields = (
         "line_id",
         "as_at",
@@ -234,9 +237,14 @@ def line_figures(plan, sel: Selection, factor: Decimal) -> list[LineFigures]:
         "commentary",
     )
     year_start = fiscal.year_start(sel.year)
+    last_rated_before = Window(
+        Max(Case(When(Q(as_at__lt=year_start) & ~Q(rag=""), then=F("as_at")))),
+        partition_by=[F("line_id")],
+    )
     for e in (
         ProgressEntry.objects.filter(line__plan=plan, as_at__lte=sel.as_at)
-        .filter(Q(year=sel.year) | (Q(as_at__lt=year_start) & ~Q(rag="")))
+        .annotate(last_rated_before=last_rated_before)
+        .filter(Q(year=sel.year) | Q(as_at=F("last_rated_before")))
         .order_by("line_id", "as_at")
         .values(*fields)
     ):
