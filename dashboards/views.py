@@ -9,6 +9,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -73,6 +74,9 @@ class PlanPageMixin:
     """Loads the plan (404 outside the user's authority) and its figures for the period."""
 
     offers_commentary = False  # the dashboard offers the month's commentary form
+    # The dashboard reads at a glance: line figures in whole pounds like its tiles. The
+    # report keeps pence, as its workbook does, so that the two can be checked cell by cell.
+    whole_pounds = False
 
     def dispatch(self, request, *args, **kwargs):
         # Another authority's plan is a 404 whatever the method, before any 405: a read-only
@@ -110,12 +114,14 @@ class PlanPageMixin:
             "thresholds": fg.forecast_thresholds(),
             "summary": reports.summary_rows(figures),
             "month_rows": figures.months,
+            "whole_pounds": self.whole_pounds,
         }
 
 
 class PlanDashboardView(PlanPageMixin, TemplateView):
     template_name = "dashboards/plan_dashboard.html"
     offers_commentary = True
+    whole_pounds = True
 
     def get_context_data(self, commentary_form=None, **kwargs):
         context = {
@@ -229,13 +235,25 @@ class ReportPdfView(PlanPageMixin, View):
 
 
 class OverviewView(TemplateView):
+    """Every plan side by side, by authority. An administrator (or anyone granted other
+    authorities' plans) pages through ``AUTHORITIES_PER_PAGE`` authorities at a time, so the
+    page's figures are computed for the plans it shows, not for every plan in the land."""
+
     template_name = "dashboards/overview.html"
+    AUTHORITIES_PER_PAGE = 10
 
     def get_context_data(self, **kwargs):
         plans = list(
             plans_for(self.request.user).order_by("authority__name", "first_year", "title")
         )
-        overview = fg.authority_overview(plans)
+        by_authority: dict = {}
+        for plan in plans:
+            by_authority.setdefault(plan.authority, []).append(plan)
+        page = Paginator(list(by_authority), self.AUTHORITIES_PER_PAGE).get_page(
+            self.request.GET.get("page")
+        )
+        shown = [plan for authority in page for plan in by_authority[authority]]
+        overview = fg.authority_overview(shown)
         authorities = {}
         for s in overview.summaries:
             authorities.setdefault(s.plan.authority, []).append(s)
@@ -243,4 +261,5 @@ class OverviewView(TemplateView):
             **super().get_context_data(**kwargs),
             "overview": overview,
             "authorities": list(authorities.items()),
+            "page_obj": page if page.paginator.num_pages > 1 else None,
         }
