@@ -15,6 +15,7 @@ noted (``RecordChange``) for the preview, which is the same import rolled back.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -169,9 +170,19 @@ class Column(fields.Field):
     def clean(self, row, **kwargs):
         return cells.read(self, row.get(self.column_name))
 
-    def render(self, value):
-        """The cell value written for ``value`` (see ``plans.workbook.writer``)."""
-        return value
+    @functools.cached_property
+    def export_name(self) -> str:
+        """What ``values()`` is asked for to export this column: a reference is written as
+        the key officers type (a line's reference, a KPI's or plan's code, an authority's
+        short name)."""
+        if self.kind != REF:
+            return self.attribute
+        target = self.model_field.related_model
+        key = next(k for k in ("reference", "code", "slug") if hasattr(target, k))
+        return f"{self.attribute}__{key}"
+
+    def export(self, instance, **kwargs):
+        return instance[self.export_name]
 
 
 @dataclass
@@ -250,12 +261,13 @@ class SheetResource(resources.Resource):
     def required_headers(cls) -> list[str]:
         return [c.header for c in cls.columns if c.required]
 
-    def __init__(self, *, plan, new_plan, user, reason, rows, refs):
+    def __init__(self, *, plan=None, new_plan=False, user=None, reason="", rows=(), refs=None):
+        """For an import into ``plan``; with no arguments, for an export."""
         super().__init__()
         self.plan, self.new_plan, self.user, self.reason = plan, new_plan, user, reason
         self.rows = rows  # dataset row index -> the sheet's row number
         self.refs = refs  # "line" / "kpi" / "workstream" -> {lower-case key: record}
-        self.kept = self.load_existing()  # what the sheet does not mention is kept
+        self.kept = self.load_existing() if plan else {}  # what the sheet does not mention
         self.seen: dict[tuple, int] = {}
         self.noted: list[RecordChange] = []
         self.created: list[models.Model] = []
@@ -436,6 +448,30 @@ class SheetResource(resources.Resource):
                     errors[col.field] = [problem]
         if errors:
             raise ValidationError(errors)
+
+    # ---- exporting
+
+    # How the sheet's rows are ordered in an export (a model's ordering otherwise).
+    export_ordering: tuple[str, ...] = ()
+
+    def export_rows(self, plan) -> list[dict]:
+        """The plan's records as the sheet's rows (field -> value), through import-export's
+        ``export``: one query, plain values, no model objects."""
+        scope = {f"{self.parent}__plan" if self.parent else "plan": plan}
+        names = [c.export_name for c in self.columns]
+        queryset = self.model._default_manager.filter(**scope)
+        if self.export_ordering:
+            queryset = queryset.order_by(*self.export_ordering)
+        queryset = self.export_queryset(queryset)
+        dataset = self.export(queryset.values(*names, *self.export_extra))
+        fields = [c.field for c in self.columns]
+        return [dict(zip(fields, row, strict=True)) for row in dataset]
+
+    export_extra: tuple[str, ...] = ()
+
+    def export_queryset(self, queryset):
+        """The records the sheet lists (subclasses narrow it)."""
+        return queryset
 
     # ---- saving
 

@@ -9,7 +9,11 @@ ignoring spaces and punctuation, so "Start period" and "start-period" are the sa
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
+from types import SimpleNamespace
+
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.utils.text import slugify
 
 from plans import models as m
@@ -102,6 +106,16 @@ class PlanResource(SheetResource):
             "explains the field and is not read."
         )
 
+    @classmethod
+    def export_rows_of(cls, plan) -> dict:
+        """The Plan sheet's field -> value for ``plan``."""
+        return cls().export_rows(plan)[0]
+
+    def export_rows(self, plan) -> list[dict]:
+        names = [c.export_name for c in self.columns]
+        dataset = self.export(m.Plan.objects.filter(pk=plan.pk).values(*names))
+        return [dict(zip([c.field for c in self.columns], row, strict=True)) for row in dataset]
+
 
 class WorkstreamResource(SheetResource):
     code = C("Code", required=False, help="Short name, e.g. placements. Made from the name.")
@@ -187,7 +201,7 @@ class SavingsLineResource(SheetResource):
         self.new_workstreams: list[m.Workstream] = []
         self.amounts: list[tuple[m.SavingsLine, dict]] = []
         self.planned = {}
-        self.plan_years = set(self.plan.years)
+        self.plan_years = set(self.plan.years) if self.plan else set()
         if self.years and not self.new_plan:
             for pa in m.PlannedAmount.objects.filter(line__plan=self.plan, year__in=self.years):
                 self.planned[(pa.line_id, pa.year)] = pa
@@ -274,6 +288,26 @@ class SavingsLineResource(SheetResource):
                 require_reason_for_money=False,
             )
 
+    def export_rows(self, plan) -> list[dict]:
+        """Lines name their workstream (its code where two share a name) and carry their
+        planned amounts for the year columns."""
+        workstreams = list(m.Workstream.objects.filter(plan=plan).values_list("code", "name"))
+        names = Counter(name.lower() for _, name in workstreams)
+        shown = {code: name if names[name.lower()] == 1 else code for code, name in workstreams}
+        amounts = defaultdict(dict)
+        for pa in (
+            m.PlannedAmount.objects.filter(line__plan=plan)
+            .select_related(None)
+            .only("kind", "low", "high", "year", "line__reference")
+            .values("line__reference", "year", "kind", "low", "high")
+        ):
+            amounts[pa["line__reference"]][pa["year"]] = amount_of(SimpleNamespace(**pa))
+        rows = super().export_rows(plan)
+        for row in rows:
+            row["workstream"] = shown.get(row["workstream"])
+            row["amounts"] = amounts[row["reference"]]
+        return rows
+
     def resolve(self, col, text):
         if col.field != "workstream":
             return super().resolve(col, text)
@@ -312,6 +346,19 @@ class AmountDetailResource(SheetResource):
             "figure as the paper printed it."
         )
 
+    export_ordering = ("line__reference", "year")
+
+    def export_queryset(self, queryset):
+        """Only amounts with some detail: the amount itself is in its line's year column."""
+        detail = Q()
+        for col in self.columns:
+            if col.field not in self.key:
+                blank = "" if col.blank() == "" else None
+                detail |= (
+                    ~Q(**{col.field: ""}) if blank == "" else Q(**{f"{col.field}__isnull": False})
+                )
+        return queryset.filter(detail)
+
     def import_instance(self, instance, row, **kwargs):
         if instance.pk is None:  # detail only: the amount itself is on the Savings lines sheet
             line = self.fields["line"].clean(row)
@@ -337,6 +384,8 @@ class ProgressResource(SheetResource):
     forecast = C("Forecast for the year")
     rag = C("RAG", width=12)
     commentary = C("Commentary", width=50)
+
+    export_ordering = ("line__order", "line__reference", "as_at")
 
     class Meta:
         model, name, parent = m.ProgressEntry, "Progress", "line"
@@ -456,6 +505,8 @@ class KpiPointResource(SheetResource):
     )
     notes = C("Notes", width=40)
 
+    export_ordering = ("kpi__order", "kpi__code", "date", "kind", "label")
+
     class Meta:
         model, name, parent = m.KpiPoint, "KPI values", "kpi"
         help = "Dated values of the KPIs: the target trajectory, actuals and comparators."
@@ -563,6 +614,8 @@ class CommentaryResource(SheetResource):
     period = C("Period", width=8)
     role = C("Role", width=22, help="Director's commentary if left blank.")
     body = C("Body", width=100)
+
+    export_ordering = ("year", "period", "role")
 
     class Meta:
         model, name = m.Commentary, "Commentary"

@@ -10,7 +10,6 @@ Summary sheet come from ``plans.figures``, like every other page and report.
 from __future__ import annotations
 
 import io
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -55,41 +54,43 @@ def _text(value) -> str:
     return neutralise(ILLEGAL_CHARACTERS_RE.sub("", str(value)))
 
 
-def put(ws, row: int, column: int, col: s.Column | None, value) -> None:
-    """Write one value the way its column is read back."""
-    cell = ws.cell(row=row, column=column)
+def cell_value(col: s.Column | None, value) -> tuple:
+    """``(value, number format, wrap)`` for one value, written the way its column is read
+    back; ``(None, None, False)`` for nothing."""
     if value is None or value == "":
-        return
+        return None, None, False
     kind = col.kind if col else None
     if isinstance(value, Amount):
         if value.kind == AmountKind.POINT:
-            cell.value = value.low
-            cell.number_format = money_format(value.low)
-        elif value.kind == AmountKind.RANGE:
-            cell.value = f"{format_money(value.low)} – {format_money(value.high)}"
-        else:
-            cell.value = "TBC"
-        return
+            return value.low, money_format(value.low), False
+        if value.kind == AmountKind.RANGE:
+            return f"{format_money(value.low)} – {format_money(value.high)}", None, False
+        return "TBC", None, False
     if kind in s.MONEY_KINDS:
-        cell.value = Decimal(value)
-        cell.number_format = money_format(Decimal(value))
-    elif kind == s.SHARE:
-        cell.value = Decimal(value)
-        cell.number_format = "0%" if (Decimal(value) * 100) % 1 == 0 else "0.00%"
-    elif kind in (s.NUMBER, s.VOLUME):
-        cell.value = Decimal(value)
-    elif kind in (s.INT, s.PERIOD):
-        cell.value = int(value)
-    elif kind == s.DATE:
-        cell.value = value
-        cell.number_format = DATE_FORMAT
-    elif kind == s.BOOL:
-        cell.value = "Y" if value else "N"
-    elif kind == s.CHOICE:
-        cell.value = s.choice_label(col.choices, value)
-    else:
-        cell.value = _text(value)
-        if kind == s.LONG:
+        return Decimal(value), money_format(Decimal(value)), False
+    if kind == s.SHARE:
+        return Decimal(value), "0%" if (Decimal(value) * 100) % 1 == 0 else "0.00%", False
+    if kind in (s.NUMBER, s.VOLUME):
+        return Decimal(value), None, False
+    if kind in (s.INT, s.PERIOD):
+        return int(value), None, False
+    if kind == s.DATE:
+        return value, DATE_FORMAT, False
+    if kind == s.BOOL:
+        return ("Y" if value else "N"), None, False
+    if kind == s.CHOICE:
+        return s.choice_label(col.choices, value), None, False
+    return _text(value), None, kind == s.LONG
+
+
+def put(ws, row: int, column: int, col: s.Column | None, value) -> None:
+    """Write one value into its cell."""
+    value, fmt, wrap = cell_value(col, value)
+    if value is not None:
+        cell = ws.cell(row=row, column=column, value=value)
+        if fmt:
+            cell.number_format = fmt
+        if wrap:
             cell.alignment = WRAP
 
 
@@ -213,12 +214,19 @@ def write_table(ws, spec: type[s.SheetResource], rows: list[dict], years: list[s
     ]
     _header(ws, 1, headers, helps)
     for r, record in enumerate(rows, start=2):
-        for c, col in enumerate(columns, start=1):
-            put(ws, r, c, col, record.get(col.field))
+        written = [cell_value(col, record.get(col.field)) for col in columns]
         if spec is s.LINES:
             amounts = record.get("amounts", {})
-            for offset, year in enumerate(years, start=len(columns) + 1):
-                put(ws, r, offset, None, amounts.get(year))
+            written += [cell_value(None, amounts.get(year)) for year in years]
+        ws.append([value for value, _, _ in written])  # then format only the cells that need it
+        for c, (_, fmt, wrap) in enumerate(written, start=1):
+            if fmt or wrap:
+                cell = ws.cell(row=r, column=c)
+                if fmt:
+                    cell.number_format = fmt
+                if wrap:
+                    cell.alignment = WRAP
+
     last = max(len(rows) + 1, VALIDATION_ROWS)
     for c, col in enumerate(columns, start=1):
         letter = get_column_letter(c)
@@ -267,77 +275,19 @@ def write_workbook(content: Content) -> bytes:
 # A plan from the database
 
 
-def _fields(obj, spec: type[s.SheetResource]) -> dict:
-    return {c.field: getattr(obj, c.field) for c in spec.columns if c.kind != s.REF}
-
-
 def content_from_plan(plan) -> Content:
-    """Every record of ``plan`` as workbook rows. A fixed number of queries."""
-    from plans import models as m
+    """Every record of ``plan`` as workbook rows, each sheet exported by its resource. A fixed
+    number of queries."""
     from plans.figures import plan_totals
-    from plans.selectors import amount_of
 
-    values = _fields(plan, s.PLAN)
-    values["authority"] = plan.authority.slug
-    values["revises"] = plan.revises.code if plan.revises_id else None
+    values = s.PLAN.export_rows_of(plan)
     content = Content(plan=values, title=f"{plan.title} – plan workbook")
-    workstreams = list(m.Workstream.objects.filter(plan=plan))
-    names = [w.name.lower() for w in workstreams]
-    sheets = content.sheets
-    sheets[s.WORKSTREAMS.name] = [_fields(w, s.WORKSTREAMS) for w in workstreams]
-    lines = list(m.SavingsLine.objects.filter(plan=plan).select_related("workstream"))
-    amounts = defaultdict(list)
-    for pa in m.PlannedAmount.objects.filter(line__plan=plan).order_by("year"):
-        amounts[pa.line_id].append(pa)
+    for spec in s.SHEETS[1:]:
+        content.sheets[spec.name] = spec().export_rows(plan)
     years = set(plan.years)
-    rows, details = [], []
-    for line in lines:
-        row = _fields(line, s.LINES)
-        if line.workstream_id:
-            ws = line.workstream
-            row["workstream"] = ws.name if names.count(ws.name.lower()) == 1 else ws.code
-        row["amounts"] = {}
-        for pa in amounts[line.pk]:
-            row["amounts"][pa.year] = amount_of(pa)
-            years.add(pa.year)
-            detail = _fields(pa, s.DETAILS)
-            if any(detail[k] not in (None, "") for k in detail if k != "year"):
-                details.append({**detail, "line": line.reference})
-        rows.append(row)
+    for row in content.sheets[s.LINES.name]:
+        years.update(row["amounts"])
     content.years = sorted(years)
-    sheets[s.LINES.name] = rows
-    sheets[s.DETAILS.name] = sorted(details, key=lambda d: (d["line"], d["year"]))
-    sheets[s.PROGRESS.name] = [
-        {**_fields(p, s.PROGRESS), "line": p.line.reference}
-        for p in m.ProgressEntry.objects.filter(line__plan=plan)
-        .select_related("line")
-        .order_by("line__order", "line__reference", "as_at")
-    ]
-    for spec, queryset in (
-        (s.FORECASTS, m.OverspendForecast.objects.filter(plan=plan)),
-        (s.FUNDING, m.Funding.objects.filter(plan=plan)),
-        (s.KPIS, m.KPI.objects.filter(plan=plan)),
-        (s.RISKS, m.Risk.objects.filter(plan=plan)),
-        (s.ADJUSTMENTS, m.YearAdjustment.objects.filter(plan=plan)),
-        (s.NARRATIVE, m.NarrativeSection.objects.filter(plan=plan)),
-        (s.COMMENTARY, m.Commentary.objects.filter(plan=plan).order_by("year", "period", "role")),
-    ):
-        sheets[spec.name] = [_fields(o, spec) for o in queryset]
-    for spec, queryset in (
-        (s.PRESSURES, m.CostPressure.objects.filter(plan=plan)),
-        (s.STATED, m.StatedFigure.objects.filter(plan=plan)),
-        (s.DISCREPANCIES, m.PaperDiscrepancy.objects.filter(plan=plan)),
-    ):
-        sheets[spec.name] = [
-            {**_fields(o, spec), "line": o.line.reference if o.line_id else None}
-            for o in queryset.select_related("line")
-        ]
-    sheets[s.KPI_VALUES.name] = [
-        {**_fields(p, s.KPI_VALUES), "kpi": p.kpi.code}
-        for p in m.KpiPoint.objects.filter(kpi__plan=plan)
-        .select_related("kpi")
-        .order_by("kpi__order", "kpi__code", "date", "kind", "label")
-    ]
     content.summary = summary_rows(plan_totals([plan])[plan.pk])
     return content
 
