@@ -165,6 +165,7 @@ def _import_plan(parsed, into, user, authorities, reason, problems, records) -> 
             problems.append(data.problem(None, col.field, f"{col.header} is required."))
             errors = True
     wanted, code = values.pop("authority", None), values.get("code")
+    known = len(problems)  # the plan is not made if the checks below find a problem
     if into is not None:
         authority = into.authority
         if wanted and wanted.lower() not in {authority.slug.lower(), authority.name.lower()}:
@@ -215,7 +216,7 @@ def _import_plan(parsed, into, user, authorities, reason, problems, records) -> 
             )
     else:
         return None
-    if authority is None or errors:
+    if authority is None or errors or len(problems) > known:
         return None
     existing = m.Plan.objects.select_for_update().get(pk=into.pk) if into else None
     plan = copy.copy(existing) if existing else m.Plan(authority=authority)

@@ -20,6 +20,7 @@ from plans.workbook import resources as s
 from plans.workbook.reader import HEADER_SEARCH_ROWS, MAX_ROWS, Problem, RawSheet, RawWorkbook
 
 MAX_PROBLEMS = 1_000
+MAX_RECORDS = 50_000  # twice the largest plan benchmarked (5,000 lines x 4 years)
 
 
 class Problems(list):
@@ -389,6 +390,14 @@ def parse(raw: RawWorkbook) -> ParsedWorkbook:
         data = _parse_table(found[spec.name], spec, problems, warnings)
         if data is not None:
             sheets[spec.name] = data
+    records = sum(len(d.rows) * (1 + len(d.years)) for d in sheets.values())
+    if records > MAX_RECORDS:  # bounds the import's time whatever the sheets hold
+        problems.add(
+            f"The workbook holds about {records:,} records (rows, and amounts in the year "
+            f"columns); at most {MAX_RECORDS:,} are imported at once. Split the plan into "
+            "several workbooks, or remove the rows you do not need."
+        )
+        sheets = {}
     return ParsedWorkbook(plan, sheets, set(found), problems, warnings)
 
 

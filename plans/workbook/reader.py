@@ -34,9 +34,9 @@ OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 MAX_ROWS = 20_000  # per sheet: four times the largest plan we benchmark
 MAX_COLUMNS = 100
 # What a plan's workbook can unpack to. The largest plan benchmarked (5,000 lines x 4 years)
-# unpacks to about 4 MB; the caps leave room for ten times that and keep openpyxl's parse of
-# any accepted file within seconds and a few hundred MB.
-MAX_UNPACKED_BYTES = 64 * 1024 * 1024
+# unpacks to about 4 MB and a full sheet (20,000 lines, every column) to about 18 MB; the caps
+# keep the parse of any file under the upload limit within a few seconds and 200 MB.
+MAX_UNPACKED_BYTES = 32 * 1024 * 1024
 MEMBER_CAPS = {"xl/styles.xml": 4 * 1024 * 1024, "xl/sharedstrings.xml": 32 * 1024 * 1024}
 CHUNK = 1024 * 1024
 MAX_MEMBERS = 5_000
@@ -389,6 +389,8 @@ def scan_sheet(archive: zipfile.ZipFile, path: str, sheet: RawSheet, book: _Book
                     if value is not None:
                         sheet.last_row = max(sheet.last_row, row_no)
                         sheet.last_column = max(sheet.last_column, col_no)
+                        if row_no > MAX_ROWS + HEADER_SEARCH_ROWS:
+                            break  # too many rows: refused, so reading on costs for nothing
                         if row_no <= keep and col_no <= MAX_COLUMNS:
                             values[col_no - 1] = value
                             if isinstance(value, (int, float)) and not isinstance(value, bool):

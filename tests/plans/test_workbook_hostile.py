@@ -484,3 +484,13 @@ def test_document_type_declarations_cannot_hide(authority, prolog):
 
     data = add_members(minimal_workbook(), {}, replace={"xl/worksheets/sheet2.xml": poison})
     assert_refused(data, "document type declaration")
+
+
+def test_more_records_than_an_import_takes_at_once(authority, monkeypatch):
+    from plans.workbook import parser
+
+    monkeypatch.setattr(parser, "MAX_RECORDS", 5)
+    before = Plan.objects.count()
+    data = set_cells(minimal_workbook(), "Savings lines", {"A9": "SAV/9", "C9": "Another"})
+    problems = assert_refused(data, "at most 5 are imported at once")
+    assert len(problems) == 1 and Plan.objects.count() == before
