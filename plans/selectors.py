@@ -161,3 +161,53 @@ def _describe(record) -> str:
         if value:
             return str(value)
     return f"#{record.id}"
+
+
+# --------------------------------------------------------------------------------------------
+# The month's close and published reports
+
+
+def month_close(plan, year: str, period: int):
+    """The month's close state; an unsaved open one (version 0) when nothing is recorded."""
+    from plans.models import MonthClose
+
+    found = (
+        MonthClose.objects.filter(plan=plan, year=year, period=period)
+        .select_related("submitted_by", "signed_off_by", "published_by")
+        .first()
+    )
+    return found or MonthClose(plan=plan, year=year, period=period, version=0)
+
+
+def month_closes(plan) -> list:
+    """Every month of the plan that has left "open" at least once, newest first."""
+    from plans.models import MonthClose
+
+    return list(
+        MonthClose.objects.filter(plan=plan)
+        .select_related("submitted_by", "signed_off_by", "published_by")
+        .order_by("-year", "-period")
+    )
+
+
+def published_reports(plans):
+    """Published reports of ``plans`` (a queryset the user may read), newest month and version
+    first, without their stored files."""
+    from plans.models import PublishedReport
+
+    return (
+        PublishedReport.objects.filter(plan__in=plans)
+        .defer("pdf", "xlsx", "figures", "changes")
+        .select_related("plan", "plan__authority", "published_by")
+        .order_by("plan__authority__name", "plan__title", "-year", "-period", "-number")
+    )
+
+
+def latest_published(plan, year: str | None = None, period: int | None = None):
+    """The latest version of the month asked for (or of the latest month published)."""
+    from plans.models import PublishedReport
+
+    found = PublishedReport.objects.filter(plan=plan)
+    if year is not None:
+        found = found.filter(year=year, period=period)
+    return found.defer("pdf", "xlsx").order_by("-year", "-period", "-number").first()
