@@ -70,7 +70,10 @@ def close_context(user, plan, year: str, period: int, form=None, step_name="") -
     return {
         "close": close,
         "close_label": fiscal.period_label(year, period),
-        "close_steps": steps_for(user, plan, close),
+        "close_steps": [
+            {"step": step, "url": reverse(f"dashboards:month_{step.name}", args=[plan.pk])}
+            for step in steps_for(user, plan, close)
+        ],
         "close_versions": list(
             PublishedReport.objects.filter(plan=plan, year=year, period=period)
             .defer("pdf", "xlsx", "figures", "changes")

@@ -8,6 +8,7 @@ records them and compares two records of them.
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from decimal import Decimal
 
 from dashboards import pack, reports
@@ -18,6 +19,7 @@ from plans.models import PublishedReport
 from recovery.money import NOT_REPORTED, format_money
 
 SCHEMA = 1
+DATE_KEYS = {"as_at", "written", "latest_date"}
 # Keys whose values are money (kept as strings in JSON, read back as Decimal).
 MONEY_KEYS = {
     "low",
@@ -35,6 +37,9 @@ MONEY_KEYS = {
     "movement",
     "before",
     "after",
+    "change",
+    "latest",
+    "target",
 }
 
 
@@ -168,6 +173,10 @@ def readable(figures: dict) -> dict:
             return [walk(v) for v in value]
         if key in MONEY_KEYS and isinstance(value, str):
             return Decimal(value)
+        if key in DATE_KEYS and isinstance(value, str):
+            return date.fromisoformat(value)
+        if key == "published_at" and isinstance(value, str):
+            return datetime.fromisoformat(value)
         return value
 
     return walk(figures)

@@ -1264,8 +1264,7 @@ class PublishedReport(models.Model):
             models.UniqueConstraint(
                 fields=["plan", "year", "period", "number"],
                 name="one_published_version_per_month",
-                violation_error_message="That version of this month's report is already "
-                "published.",
+                violation_error_message="That version of this month's report is already published.",
             ),
             models.CheckConstraint(condition=YEAR_Q, name="published_year_written_like_2017_18"),
             models.CheckConstraint(
@@ -1277,15 +1276,15 @@ class PublishedReport(models.Model):
     def __str__(self):
         return f"{self.plan} {self.label} version {self.number}"
 
-    @property
-    def label(self) -> str:
-        return fiscal.period_label(self.year, self.period)
-
     def save(self, *args, **kwargs):
         # What went to the committee is fixed: an integrity rule, like a constraint.
         if self.pk is not None and not kwargs.get("force_insert"):
             raise ValidationError("A published report is never changed; publish a new version.")
         super().save(*args, **kwargs)
+
+    @property
+    def label(self) -> str:
+        return fiscal.period_label(self.year, self.period)
 
 
 class PendingImport(models.Model):

@@ -1,6 +1,7 @@
 """The plans pages. Access goes through recovery.access; figures through plans.figures."""
 
 from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.generic import TemplateView
 from django_tables2 import RequestConfig
@@ -18,11 +19,17 @@ from plans.views.base import (
     RecordHistoryView,
     bound_per_page,
 )
-from recovery.access import can, edit_flags, may_write, require
+from recovery.access import can, edit_flags, may_write, require, sees_unpublished
 
 
 class PlanListView(TemplateView):
     template_name = "plans/plan_list.html"
+
+    def get(self, request, *args, **kwargs):
+        if not sees_unpublished(request.user):
+            # The list shows live totals; a scrutiny member reads the published reports.
+            return redirect("dashboards:published_list")
+        return super().get(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
         plans = list(plans_for(self.request.user))
