@@ -145,6 +145,17 @@ class Trail:
             start += self.CHUNK
 
 
+def record_trail(obj) -> list[Entry]:
+    """One record's entries, newest first (its History page)."""
+    source = next(s for s in SOURCES if s.model is type(obj))
+    keys = (
+        obj.history.exclude(history_change_reason=BASELINE_REASON)
+        .order_by("-history_date", "-history_id")
+        .values_list("history_id", "history_date", "id")
+    )
+    return entries_for([(*k, source.key) for k in keys])
+
+
 def entries_for(keys: list[tuple]) -> list[Entry]:
     """The entries for page keys, in the keys' order."""
     wanted: dict[str, dict[int, set]] = defaultdict(lambda: defaultdict(set))
