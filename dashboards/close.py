@@ -144,7 +144,8 @@ class StepView(View):
             )
             return self.failed(request, plan, form)
         except ValidationError as exc:
-            for field, errors in getattr(exc, "error_dict", {None: exc.error_list}).items():
+            by_field = exc.error_dict if hasattr(exc, "error_dict") else {None: exc.messages}
+            for field, errors in by_field.items():
                 form.add_error(field if field in form.fields else None, errors)
             return self.failed(request, plan, form)
         label = fiscal.period_label(data["year"], data["period"])

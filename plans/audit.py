@@ -103,8 +103,8 @@ def trail_keys(plan, kinds: list[str] | None = None, narrow=None) -> models.Quer
         if narrow is not None:
             qs = narrow(qs)
         parts.append(
-            qs.annotate(kind=Value(source.key, output_field=CharField()))
-            .values_list("history_id", "history_date", "id", "kind")
+            qs.annotate(trail_kind=Value(source.key, output_field=CharField()))
+            .values_list("history_id", "history_date", "id", "trail_kind")
             .order_by()
         )
     if not parts:
@@ -157,11 +157,12 @@ def record_trail(obj) -> list[Entry]:
 
 
 def entries_for(keys: list[tuple]) -> list[Entry]:
-    """The entries for page keys, in the keys' order."""
+    """The entries for page keys, in the keys' order. History ids are numbered per table, so
+    a record is found by its kind and history id."""
     wanted: dict[str, dict[int, set]] = defaultdict(lambda: defaultdict(set))
     for history_id, _when, object_id, kind in keys:
         wanted[kind][object_id].add(history_id)
-    found: dict[int, tuple] = {}  # history_id -> (record, previous record or None)
+    found: dict[tuple, tuple] = {}  # (kind, history_id) -> (record, previous record or None)
     for kind, objects in wanted.items():
         model = BY_KEY[kind].model
         latest = max(h for ids in objects.values() for h in ids)
@@ -173,13 +174,13 @@ def entries_for(keys: list[tuple]) -> list[Entry]:
         previous = {}
         for row in rows:
             if row.history_id in objects[row.id]:
-                found[row.history_id] = (row, previous.get(row.id))
+                found[kind, row.history_id] = (row, previous.get(row.id))
             previous[row.id] = row
     names = Names(found.values())
     return [
-        entry(BY_KEY[kind], *found[history_id], names)
+        entry(BY_KEY[kind], *found[kind, history_id], names)
         for history_id, _when, _object_id, kind in keys
-        if history_id in found
+        if (kind, history_id) in found
     ]
 
 
