@@ -29,7 +29,7 @@ from plans.selectors import (
     published_reports,
 )
 from recovery import fiscal
-from recovery.access import can, may_write, require, scope
+from recovery.access import can, edit_flags, may_write, require, scope
 
 
 class StepForm(forms.Form):
@@ -117,6 +117,7 @@ class MonthsView(TemplateView):
         return {
             **super().get_context_data(**kwargs),
             "plan": plan,
+            **edit_flags(self.request.user, plan),
             "months": month_closes(plan),
             "versions": list(published_reports(plans_for(self.request.user).filter(pk=plan.pk))),
         }
@@ -127,9 +128,14 @@ class StepView(View):
 
     step = ""
 
+    def dispatch(self, request, *args, **kwargs):
+        # Whatever the method: another authority's plan is a 404, a role that may not take
+        # this step a 403, before any 405.
+        self.plan = get_plan(request.user, kwargs["pk"], self.step, "month")
+        return super().dispatch(request, *args, **kwargs)
+
     def post(self, request, pk):
-        step = services.STEPS[self.step]
-        plan = get_plan(request.user, pk, step.name, "month")
+        plan = self.plan
         form = StepForm(request.POST)
         if not form.is_valid():
             return self.failed(request, plan, form)

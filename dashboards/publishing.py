@@ -300,19 +300,20 @@ def previous_published(plan, sel: fg.Selection) -> PublishedReport | None:
     )
 
 
-def changes_since(previous: dict, f: fg.PlanFigures) -> list[fg.Change]:
+def changes_since(report: PublishedReport, f: fg.PlanFigures) -> list[fg.Change]:
     """The report's figures against a published report's: forecasts of this month against
     that report's latest for the same series, each line's achieved or achievable and RAG,
     and each KPI's latest actual."""
-    same_year = previous["year"] == f.sel.year
-    note_since = f"since the report published for {previous['label']}"
+    previous = report.figures
+    same_year = report.year == f.sel.year
+    note_since = f"since the report published for {report.label}"
     out: list[fg.Change] = []
     before_series = {}
     for p in previous.get("forecasts", []) if same_year else []:
         before_series[p["series"]] = p  # in month order: the last is that report's latest
     for p in f.forecasts.this_period:
         was = before_series.get(p.series_label)
-        before = Decimal(was["variance"]) if was else None
+        before = Decimal(was["variance"]) if was and was.get("variance") else None
         if was and before == p.variance:
             continue
         out.append(
@@ -328,7 +329,8 @@ def changes_since(previous: dict, f: fg.PlanFigures) -> list[fg.Change]:
     for x in f.lines + f.outside_lines:
         was = lines.get(x.line.reference)
         item = f"{x.line.reference} {x.line.title}"
-        before = Decimal(was["delivered"]) if was and same_year and was["delivered"] else None
+        delivered = was.get("delivered") if was and same_year else None
+        before = Decimal(delivered) if delivered is not None else None
         if x.delivered is not None and x.delivered != before:
             out.append(
                 fg.Change(
@@ -339,7 +341,7 @@ def changes_since(previous: dict, f: fg.PlanFigures) -> list[fg.Change]:
                     note="first reported since the last published report" if before is None else "",
                 )
             )
-        rag_before = was["rag"] if was else ""
+        rag_before = was.get("rag", "") if was else ""
         move = fg.rag_movement(rag_before, x.rag)
         if was and move != "unchanged":
             out.append(
@@ -356,13 +358,13 @@ def changes_since(previous: dict, f: fg.PlanFigures) -> list[fg.Change]:
         was = kpis.get(k.kpi.name)
         if k.latest is None:
             continue
-        if was and was["latest_date"] == k.latest.date.isoformat():
+        if was and was.get("latest_date") == k.latest.date.isoformat():
             continue
         out.append(
             fg.Change(
                 "KPI",
                 k.kpi.name,
-                Decimal(was["latest"]) if was and was["latest"] is not None else None,
+                Decimal(was["latest"]) if was and was.get("latest") is not None else None,
                 k.latest.value,
                 unit=k.kpi.unit,
                 note=f"recorded {k.latest.date:%d %b %Y}".replace(" 0", " "),
@@ -380,7 +382,7 @@ def report_changes(f: fg.PlanFigures) -> tuple[list[fg.Change], str]:
             f"What changed since the report published for {previous.label} "
             f"(version {previous.number}, {previous.published_at:%d %B %Y})"
         ).replace(" 0", " ")
-        return changes_since(previous.figures, f), heading
+        return changes_since(previous, f), heading
     sel = f.sel
     since = f"since {sel.previous_label}" if sel.previous else "in the first month of the year"
     return f.changes, f"What changed {since}"

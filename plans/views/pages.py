@@ -203,6 +203,11 @@ class RestoreView(View):
     """POST: a finance manager restores a deleted record of the plan, with what was deleted
     with it, from the deleted-records page."""
 
+    def dispatch(self, request, *args, **kwargs):
+        # Restoring is a finance manager's, on their own authority's plan, whatever the method.
+        get_plan(request.user, kwargs["pk"], "add", "savingsline")
+        return super().dispatch(request, *args, **kwargs)
+
     def post(self, request, pk):
         source = audit.BY_KEY.get(request.POST.get("kind", ""))
         if source is None or source.key in {"plan", "month"}:
