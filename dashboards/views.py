@@ -22,7 +22,7 @@ from plans import services
 from plans.access import get_plan, plans_for
 from plans.models import Commentary
 from recovery import fiscal
-from recovery.access import DIRECTOR, FINANCE, SCRUTINY, edit_flags, role_of, sees_unpublished
+from recovery.access import DIRECTOR, FINANCE, SCRUTINY, edit_flags, reads_published_only, role_of
 
 PERIOD_CHOICES = [(p, f"P{p} {fiscal.MONTH_ABBR[p - 1]}") for p in fg.MONTHS]
 
@@ -80,7 +80,7 @@ class PlanPageMixin:
     published = None
 
     def dispatch(self, request, *args, **kwargs):
-        if self.published and not sees_unpublished(request.user):
+        if self.published and reads_published_only(request.user):
             return close.published_instead(request, kwargs["pk"], self.published)
         # Another authority's plan is a 404 whatever the method, before any 405: a read-only
         # page never tells an outsider that the plan exists.
@@ -229,7 +229,7 @@ def landing(request):
     """Where sign-in lands: directors and scrutiny members on the dashboard of their
     authority's active plan (the overview when there are several), finance on the plans."""
     role = role_of(request.user)
-    if not sees_unpublished(request.user):
+    if reads_published_only(request.user):
         return redirect("dashboards:published_list")
     if role in (DIRECTOR, SCRUTINY):
         active = plans_for(request.user).filter(
@@ -260,7 +260,7 @@ class OverviewView(TemplateView):
     template_name = "dashboards/overview.html"
 
     def get(self, request, *args, **kwargs):
-        if not sees_unpublished(request.user):
+        if reads_published_only(request.user):
             return redirect("dashboards:published_list")  # live figures are not theirs
         return super().get(request, *args, **kwargs)
 

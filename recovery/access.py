@@ -116,6 +116,11 @@ def sees_unpublished(user) -> bool:
     return can(user, "view", "unpublished")
 
 
+def reads_published_only(user) -> bool:
+    """A reader of published reports and nothing live: a scrutiny member."""
+    return can(user, "view", "publishedreport") and not sees_unpublished(user)
+
+
 def edit_flags(user, plan=None) -> dict[str, bool]:
     """What templates may offer: editing (finance) and commentary (finance, director), and on
     a plan only when it is the user's own authority's."""

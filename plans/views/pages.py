@@ -23,14 +23,14 @@ from plans.views.base import (
     RecordFormView,
     bound_per_page,
 )
-from recovery.access import can, edit_flags, may_write, require, sees_unpublished
+from recovery.access import can, edit_flags, may_write, reads_published_only, require
 
 
 class PlanListView(TemplateView):
     template_name = "plans/plan_list.html"
 
     def get(self, request, *args, **kwargs):
-        if not sees_unpublished(request.user):
+        if reads_published_only(request.user):
             # The list shows live totals; a scrutiny member reads the published reports.
             return redirect("dashboards:published_list")
         return super().get(request, *args, **kwargs)
