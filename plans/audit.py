@@ -251,7 +251,7 @@ class Names:
             for r in (record, _before):
                 if r is None:
                     continue
-                for f in r.instance_type._meta.concrete_fields:
+                for f in shown_fields(r.instance_type):
                     target = getattr(f, "related_model", None)
                     value = getattr(r, f.attname, None)
                     if f.is_relation and value is not None and target is not None:
