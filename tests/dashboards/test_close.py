@@ -215,3 +215,33 @@ def test_each_step_only_from_its_state_and_with_a_current_version(mtfs, torbay_u
     close = MonthClose.objects.get(plan=mtfs, **OCT)
     assert close.state == "open" and close.submitted_by is None
     assert close.history.first().history_change_reason == "A typo"
+
+
+def test_what_changed_is_since_the_last_published_report(client, mtfs, torbay_users, line):
+    from dashboards import publishing
+    from plans import figures as fg
+
+    finance = torbay_users["finance"]
+    for day, achieved in ((date(2017, 10, 31), 50000), (date(2017, 11, 30), 70000)):
+        services.create_record(
+            instance=ProgressEntry(line=line, as_at=day, achieved_to_date=achieved), user=finance
+        )
+    october = fg.plan_figures(mtfs, fg.Selection("2017/18", 7))
+    PublishedReport.objects.create(
+        plan=mtfs,
+        published_at="2017-11-06T09:00:00Z",
+        figures=publishing.snapshot(october, [], "What changed"),
+        pdf=b"%PDF",
+        xlsx=b"PK",
+        **OCT,
+    )
+    client.force_login(torbay_users["director"])
+    response = client.get(
+        reverse("dashboards:report", args=[mtfs.pk]), {"year": "2017/18", "period": "12"}
+    )
+    assert "6. What changed since the report published for P7 Oct 2017 (version 1, 6 November" in (
+        response.content.decode()
+    )
+    changes = response.context["changes"]
+    mine = next(c for c in changes if c.item.startswith(line.reference))
+    assert (mine.before, mine.after) == (50000, 70000)
