@@ -54,8 +54,12 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+## make benchmark: plan-workbook import/export, then every read page at 1x, 10x and 100x the
+## seed and on a 2,000-line plan, on a PostgreSQL database of its own (BENCH_DATABASE_URL;
+## SCALE=1,10 for a quicker run).
 benchmark: install
 	DEBUG=true $(PY) docs/benchmarks/workbook_benchmark.py
+	DEBUG=true $(PY) docs/benchmarks/scale_benchmark.py
 
 clean:
 	rm -rf $(VENV) staticfiles

@@ -143,6 +143,7 @@ def pack_html(
 ) -> str:
     if changes is None:
         changes = f.changes
+    shown = reports.changes_for(changes, f.pack_lines)
     if not changes_heading:
         sel = f.sel
         since = f"since {sel.previous_label}" if sel.previous else "in the first month of the year"
@@ -150,7 +151,8 @@ def pack_html(
     return render_to_string(
         "dashboards/pack.html",
         {
-            "changes": changes,
+            "changes": shown,
+            "changes_not_shown": len(changes) - len(shown),
             "changes_heading": changes_heading,
             "publication": publication,
             "f": f,

@@ -339,6 +339,7 @@ def changes_since(report: PublishedReport, f: fg.PlanFigures) -> list[fg.Change]
                     before,
                     x.delivered,
                     note="first reported since the last published report" if before is None else "",
+                    line=x.line,
                 )
             )
         rag_before = was.get("rag", "") if was else ""
@@ -351,6 +352,7 @@ def changes_since(report: PublishedReport, f: fg.PlanFigures) -> list[fg.Change]
                     None,
                     None,
                     note=f"{_rag(rag_before)} to {_rag(x.rag)} ({move})",
+                    line=x.line,
                 )
             )
     kpis = {k["name"]: k for k in previous.get("kpis", [])}

@@ -345,6 +345,13 @@ def summary_rows(f: fg.PlanFigures) -> list[SummaryRow]:
     return rows
 
 
+def changes_for(changes: list[fg.Change], lines) -> list[fg.Change]:
+    """What changed, for a page that shows only ``lines`` of a long plan: their changes and
+    every change that is not a line's (the workbook lists them all)."""
+    keep = {x.line.pk for x in lines}
+    return [c for c in changes if c.line is None or c.line.pk in keep]
+
+
 def filename(f: fg.PlanFigures) -> str:
     return f"{slugify(f.plan.code)}-{f.sel.year.replace('/', '-')}-p{f.sel.period}.xlsx"
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -78,6 +79,9 @@ class PlanPageMixin:
     # A reader who sees only published reports (a scrutiny member) gets the published
     # version of this page instead: "html" (the stored report) or a stored file.
     published = None
+    # The dashboard reads at a glance: line figures in whole pounds like its tiles. The
+    # report keeps pence, as its workbook does, so that the two can be checked cell by cell.
+    whole_pounds = False
 
     def dispatch(self, request, *args, **kwargs):
         if self.published and reads_published_only(request.user):
@@ -117,6 +121,7 @@ class PlanPageMixin:
             "thresholds": fg.forecast_thresholds(),
             "summary": reports.summary_rows(figures),
             "month_rows": figures.months,
+            "whole_pounds": self.whole_pounds,
         }
 
 
@@ -124,6 +129,7 @@ class PlanDashboardView(PlanPageMixin, TemplateView):
     template_name = "dashboards/plan_dashboard.html"
     offers_commentary = True
     published = "html"
+    whole_pounds = True
 
     def get_context_data(self, commentary_form=None, **kwargs):
         context = {
@@ -201,11 +207,14 @@ class ReportView(PlanPageMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = self.plan_context()
-        changes, heading = publishing.report_changes(context["f"])
+        f = context["f"]
+        changes, heading = publishing.report_changes(f)
+        shown = reports.changes_for(changes, f.shown_lines)
         return {
             **super().get_context_data(**kwargs),
             **context,
-            "changes": changes,
+            "changes": shown,
+            "changes_not_shown": len(changes) - len(shown),
             "changes_heading": heading,
             "glossary": reports.GLOSSARY,
         }
@@ -257,7 +266,12 @@ class ReportPdfView(PlanPageMixin, View):
 
 
 class OverviewView(TemplateView):
+    """Every plan side by side, by authority. An administrator (or anyone granted other
+    authorities' plans) pages through ``AUTHORITIES_PER_PAGE`` authorities at a time, so the
+    page's figures are computed for the plans it shows, not for every plan in the land."""
+
     template_name = "dashboards/overview.html"
+    AUTHORITIES_PER_PAGE = 10
 
     def get(self, request, *args, **kwargs):
         if reads_published_only(request.user):
@@ -268,7 +282,14 @@ class OverviewView(TemplateView):
         plans = list(
             plans_for(self.request.user).order_by("authority__name", "first_year", "title")
         )
-        overview = fg.authority_overview(plans)
+        by_authority: dict = {}
+        for plan in plans:
+            by_authority.setdefault(plan.authority, []).append(plan)
+        page = Paginator(list(by_authority), self.AUTHORITIES_PER_PAGE).get_page(
+            self.request.GET.get("page")
+        )
+        shown = [plan for authority in page for plan in by_authority[authority]]
+        overview = fg.authority_overview(shown)
         authorities = {}
         for s in overview.summaries:
             authorities.setdefault(s.plan.authority, []).append(s)
@@ -276,4 +297,5 @@ class OverviewView(TemplateView):
             **super().get_context_data(**kwargs),
             "overview": overview,
             "authorities": list(authorities.items()),
+            "page_obj": page if page.paginator.num_pages > 1 else None,
         }

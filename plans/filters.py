@@ -23,6 +23,17 @@ class PlanScopedFilterSet(df.FilterSet):
         if "year" in self.filters:
             self.filters["year"].extra["choices"] = [(y, y) for y in self.year_choices()]
 
+    @property
+    def form(self):
+        form = super().form
+        # Bootstrap's classes are set here rather than by a script on the page: the
+        # Content-Security-Policy allows no inline script.
+        for field in form.fields.values():
+            widget = field.widget
+            base = "form-select" if isinstance(widget, forms.Select) else "form-control"
+            widget.attrs["class"] = f"{base} {base}-sm"
+        return form
+
     def year_choices(self) -> list[str]:
         return self.plan.years if self.plan else []
 
@@ -93,6 +104,17 @@ class ProgressEntryFilter(PlanScopedFilterSet):
 
 class DatedYearMixin:
     """Years to offer: the plan's own plus any the records hold (forecasts before the plan)."""
+
+    @property
+    def form(self):
+        form = super().form
+        # Bootstrap's classes are set here rather than by a script on the page: the
+        # Content-Security-Policy allows no inline script.
+        for field in form.fields.values():
+            widget = field.widget
+            base = "form-select" if isinstance(widget, forms.Select) else "form-control"
+            widget.attrs["class"] = f"{base} {base}-sm"
+        return form
 
     def year_choices(self) -> list[str]:
         years = set(super().year_choices())

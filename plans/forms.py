@@ -96,8 +96,11 @@ class RecordForm(forms.ModelForm):
     MESSAGE_FIELDS = ("period", "date", "as_at")
     # Year or date fields that must fall within the plan's years (strict), or near them
     # (context: forecasts and funding may predate the plan). Shared with the workbook import.
-    strict_years: tuple[str, ...] = ()
     context_years: tuple[str, ...] = ()
+
+    @property
+    def strict_years(self) -> tuple[str, ...]:
+        return getattr(self._meta.model, "STRICT_YEARS", ())
 
     def __init__(self, *args, plan: m.Plan, **kwargs):
         self.plan = plan
@@ -107,7 +110,7 @@ class RecordForm(forms.ModelForm):
         for name in money_fields(self._meta.model):
             if name in self.fields:
                 old = self.fields[name]
-                allow_negative = name in {"amount"} and self._meta.model is m.CostPressure
+                allow_negative = self._meta.model._meta.get_field(name).signed
                 self.fields[name] = MoneyField(
                     label=old.label,
                     required=old.required,
@@ -332,8 +335,6 @@ class PlannedAmountForm(RecordForm):
 
     plan_path = "line__plan"
 
-    strict_years = ("year",)
-
     def clean(self):
         cleaned = super().clean()
         amount: Amount | None = cleaned.get("amount")
@@ -354,8 +355,6 @@ class ProgressEntryForm(RecordForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["line"].queryset = m.SavingsLine.objects.filter(plan=self.plan)
-
-    strict_years = ("as_at",)
 
 
 class OverspendForecastForm(RecordForm):
@@ -460,16 +459,12 @@ class RiskForm(RecordForm):
 
 
 class CommentaryForm(RecordForm):
-    strict_years = ("year",)
-
     class Meta:
         model = m.Commentary
         fields = ["year", "period", "role", "body"]
 
 
 class YearAdjustmentForm(RecordForm):
-    strict_years = ("year",)
-
     class Meta:
         model = m.YearAdjustment
         fields = ["year", "factor", "reason"]

@@ -27,7 +27,10 @@ class MoneyField(models.DecimalField):
     record pages and the workbook all ask ``isinstance(field, MoneyField)``; counts, factors,
     rates and KPI values are plain decimals."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, signed: bool = False, **kwargs):
+        # Signed: the figure may be negative (an underspend, a relief); a database-free
+        # attribute that forms and the workbook read, so not part of migrations.
+        self.signed = signed
         kwargs.setdefault("max_digits", MONEY["max_digits"])
         kwargs.setdefault("decimal_places", MONEY["decimal_places"])
         super().__init__(*args, **kwargs)
@@ -185,7 +188,12 @@ class Plan(Versioned):
 
     def clean(self):
         if self.first_year and self.last_year and self.first_year > self.last_year:
-            raise ValidationError({"last_year": "The last year must not be before the first."})
+            raise ValidationError(
+                {
+                    "last_year": f"The last year {self.last_year} is before the first year "
+                    f"{self.first_year}."
+                }
+            )
         if self.revises_id and self.revises_id == self.pk:
             raise ValidationError({"revises": "A plan cannot revise itself."})
         if self.revises_id and self.authority_id and self.revises.authority_id != self.authority_id:
@@ -385,6 +393,9 @@ class LineChildManager(models.Manager):
 class PlannedAmount(Versioned):
     """What a line is planned to save in one financial year: a point, a range, or TBC."""
 
+    # Year or date fields that must fall within the plan's years (forms and workbook).
+    STRICT_YEARS = ("year",)
+
     class Kind(models.TextChoices):
         POINT = "point", "Amount"
         RANGE = "range", "Range"
@@ -465,6 +476,9 @@ class ProgressEntryManager(LineChildManager):
 class ProgressEntry(Versioned):
     """What had been delivered on a line at a date, and what is forecast for the year."""
 
+    # Year or date fields that must fall within the plan's years (forms and workbook).
+    STRICT_YEARS = ("as_at",)
+
     class Basis(models.TextChoices):
         ACHIEVED = "achieved", "Achieved"
         ACHIEVABLE = "achievable", "Achievable (not yet achieved)"
@@ -531,6 +545,9 @@ class YearAdjustmentManager(PlanChildManager):
 class YearAdjustment(PlanChild):
     """The share of a year's planned savings expected in-year (the MTFS takes 50% of 2017/18)."""
 
+    # Year or date fields that must fall within the plan's years (forms and workbook).
+    STRICT_YEARS = ("year",)
+
     KEY_FIELD = "year"
     plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="adjustments")
     year = year_field()
@@ -589,8 +606,8 @@ class StatedFigure(PlanChild):
         SavingsLine, on_delete=models.CASCADE, null=True, blank=True, related_name="stated"
     )
     label = models.CharField(max_length=300)
-    low = MoneyField(null=True, blank=True)
-    high = MoneyField(null=True, blank=True)
+    low = MoneyField(signed=True, null=True, blank=True)
+    high = MoneyField(signed=True, null=True, blank=True)
     stated_text = models.CharField(max_length=100, help_text="As printed, e.g. 1.314m – 1.864m")
     notes = models.TextField(blank=True)
     history = HistoricalRecords()
@@ -644,10 +661,10 @@ class PaperDiscrepancy(PlanChild):
         related_name="discrepancies",
     )
     first_text = models.CharField("first figure as printed", max_length=100)
-    first_value = MoneyField(null=True, blank=True)
+    first_value = MoneyField(signed=True, null=True, blank=True)
     first_where = models.CharField("where the first is printed", max_length=300)
     second_text = models.CharField("second figure as printed", max_length=100)
-    second_value = MoneyField(null=True, blank=True)
+    second_value = MoneyField(signed=True, null=True, blank=True)
     second_where = models.CharField("where the second is printed", max_length=300)
     uses = models.CharField(
         "the plan uses", max_length=7, choices=Uses.choices, default=Uses.SECOND
@@ -729,12 +746,14 @@ class OverspendForecast(PlanChild):
     forecast_outturn = MoneyField(null=True, blank=True)
     overspend = MoneyField(
         "stated overspend",
+        signed=True,
         null=True,
         blank=True,
         help_text="Only when the paper gives the overspend without budget and outturn.",
     )
     overspend_high = MoneyField(
         "stated overspend (high)",
+        signed=True,
         null=True,
         blank=True,
         help_text="Upper end when the overspend is stated as a range (£3m-£4m).",
@@ -821,7 +840,7 @@ class CostPressure(PlanChild):
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.SLIPPAGE)
     year = year_field()
     period = period_field()
-    amount = MoneyField()
+    amount = MoneyField(signed=True)
     line = models.ForeignKey(
         SavingsLine, on_delete=models.SET_NULL, null=True, blank=True, related_name="pressures"
     )
@@ -1105,6 +1124,9 @@ class Risk(PlanChild):
 
 class Commentary(Versioned):
     """The director's (or finance manager's) commentary on a plan for a month."""
+
+    # Year or date fields that must fall within the plan's years (forms and workbook).
+    STRICT_YEARS = ("year",)
 
     class Role(models.TextChoices):
         DIRECTOR = "director", "Director's commentary"

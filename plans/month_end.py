@@ -9,7 +9,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from plans import services
 from plans.figures.rules import latest_recording, target_in_force
@@ -34,6 +34,8 @@ class LineMonth:
     previous: ProgressEntry | None  # latest entry before this month
     current: ProgressEntry | None  # this month's entry, if already recorded
     earlier: list[ProgressEntry] = field(default_factory=list)  # entries before this month
+    # A colleague's entry for this month, saved after the officer opened the page (a conflict)
+    theirs: ProgressEntry | None = None
 
     def latest_before(self, having: str, year: str | None = None) -> ProgressEntry | None:
         """The latest earlier entry recording ``having`` (in ``year``), by the figure
@@ -85,19 +87,35 @@ class MonthEnd:
         return fiscal.period_label(self.year, self.period)
 
 
-def load(plan: Plan, year: str, period: int) -> MonthEnd:
-    """Everything the month-end page shows. Six queries whatever the number of lines."""
-    as_at = fiscal.period_end(year, period)
-    month = MonthEnd(plan=plan, year=year, period=period, as_at=as_at)
-    lines = list(
+# Lines per page of the month-end page: a 2,000-line plan is 40 pages of 50, each small and
+# read in the same number of queries, rather than one page of 2,000 line forms.
+LINES_PER_PAGE = 50
+
+
+def plan_lines(plan: Plan):
+    """Every savings line of the plan in the page's order (workstream, then the paper's)."""
+    return (
         SavingsLine.objects.filter(plan=plan)
         .select_related("workstream")
-        .order_by("workstream__order", "order", "reference")
+        .order_by("workstream__order", "workstream_id", "order", "reference", "pk")
     )
-    targets = {a.line_id: a for a in PlannedAmount.objects.filter(line__plan=plan, year=year)}
+
+
+def load(plan: Plan, year: str, period: int, lines: list[SavingsLine] | None = None) -> MonthEnd:
+    """Everything the month-end page shows for ``lines`` (a page of them; every line of the
+    plan if None). Six queries whatever the number of lines."""
+    as_at = fiscal.period_end(year, period)
+    month = MonthEnd(plan=plan, year=year, period=period, as_at=as_at)
+    if lines is None:
+        lines = list(plan_lines(plan))
+    ids = [line.pk for line in lines]
+    targets = {
+        a.line_id: a
+        for a in PlannedAmount.objects.filter(line__plan=plan, line_id__in=ids, year=year)
+    }
     entries: dict[int, list[ProgressEntry]] = {}
     for e in (
-        ProgressEntry.objects.filter(line__plan=plan, as_at__lte=as_at)
+        ProgressEntry.objects.filter(line__plan=plan, line_id__in=ids, as_at__lte=as_at)
         .select_related("entered_by")
         .order_by("as_at")
     ):
@@ -201,11 +219,16 @@ def save(
     if year not in plan.years:
         raise ValidationError(f"{year} is outside the plan's years.")
     reason = reason or f"Month-end update {fiscal.period_label(year, period)}"
+    # Only the lines given (one page of the month-end page): another page's lines are neither
+    # read nor locked, let alone written.
+    ids = [row.line_id for row in lines]
     existing = {
         e.line_id: e
-        for e in ProgressEntry.objects.select_for_update().filter(line__plan=plan, as_at=as_at)
+        for e in ProgressEntry.objects.select_for_update().filter(
+            line__plan=plan, line_id__in=ids, as_at=as_at
+        )
     }
-    valid_lines = {line.pk: line for line in SavingsLine.objects.filter(plan=plan)}
+    valid_lines = {line.pk: line for line in SavingsLine.objects.filter(plan=plan, pk__in=ids)}
     saved = 0
     for row in lines:
         line = valid_lines.get(row.line_id)
@@ -225,13 +248,16 @@ def save(
         target.commentary = row.commentary
         target.basis = row.basis
         target.entered_by = user
-        services.save_record(
-            instance=target,
-            user=user,
-            expected_version=row.version,
-            reason=reason,
-            require_reason_for_money=False,
-        )
+        if entry is None:
+            _create_first_entry(target, user, reason)
+        else:
+            services.save_record(
+                instance=target,
+                user=user,
+                expected_version=row.version,
+                reason=reason,
+                require_reason_for_money=False,
+            )
         saved += 1
         if target.rag:
             services.refresh_line_rag(line=line, user=user, reason=reason)
@@ -241,6 +267,31 @@ def save(
     for row in kpis:
         saved += _save_kpi(plan, as_at, row, user, reason)
     return saved
+
+
+def _create_first_entry(entry: ProgressEntry, user, reason: str) -> None:
+    """Save a line's first figures for the month, or raise ``StaleEdit`` with the colleague's.
+
+    Two officers who opened the page before either saved both start from "no entry": the row
+    lock cannot serialise them (there is no row yet), so the one who saves second meets the
+    colleague's entry in the uniqueness check (or, racing on PostgreSQL, the unique index).
+    That is the same conflict as a changed version, and is reported as one, with what the
+    colleague saved, rather than as a mistake in the officer's own figures.
+    """
+    try:
+        with transaction.atomic():
+            services.save_record(
+                instance=entry,
+                user=user,
+                expected_version=None,
+                reason=reason,
+                require_reason_for_money=False,
+            )
+    except (ValidationError, IntegrityError):
+        theirs = ProgressEntry.objects.filter(line=entry.line, as_at=entry.as_at).first()
+        if theirs is None:
+            raise  # a real mistake in the figures, not a colleague's save
+        raise services.StaleEdit(theirs, []) from None
 
 
 def _save_forecast(plan, year, period, data: ForecastInput, user, reason) -> int:

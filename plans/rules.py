@@ -22,7 +22,7 @@ def year_problem(plan, value, *, strict: bool) -> str | None:
         first, last, text = fiscal.year_start(value), fiscal.year_end(value), value
     else:
         first = last = value
-        text = f"{value:%d %B %Y}"
+        text = f"{value:%d/%m/%Y}"
     span = (
         plan.first_year
         if plan.first_year == plan.last_year

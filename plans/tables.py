@@ -52,17 +52,21 @@ class PlanSummaryTable(tables.Table):
     kind = tables.Column(verbose_name="Kind")
     years = tables.Column(verbose_name="Years", orderable=False)
     status = tables.Column()
+    # The figures are computed for the page shown only (see PlanListView), so they do not
+    # sort the list.
     planned = RangeColumn(
-        verbose_name="Planned savings", order_by=("planned_low",), unknown="no costed savings"
+        verbose_name="Planned savings", orderable=False, unknown="no costed savings"
     )
-    tbc = tables.Column(verbose_name="TBC lines", attrs={"td": {"class": "text-end"}})
-    achieved = MoneyColumn(verbose_name="Achieved", default="not reported")
+    tbc = tables.Column(
+        verbose_name="TBC lines", orderable=False, attrs={"td": {"class": "text-end"}}
+    )
+    achieved = MoneyColumn(verbose_name="Achieved", orderable=False, default="not reported")
     reporting = tables.Column(
         verbose_name="Line-years reporting achieved",
         orderable=False,
         attrs={"td": {"class": "text-end"}, "th": {"class": "text-end"}},
     )
-    gap = RangeColumn(verbose_name="Gap", order_by=("gap_low",))
+    gap = RangeColumn(verbose_name="Gap", orderable=False)
 
     class Meta:
         attrs = {"class": "table table-sm table-striped align-middle"}

@@ -30,7 +30,7 @@ from plans import workbook
 from plans.access import get_plan, plans_for
 from plans.forms_workbook import WorkbookUploadForm
 from plans.models import PendingImport
-from plans.workbook.changes import AMOUNTS, CREATE, DELETE, UPDATE
+from plans.workbook.resources import AMOUNTS, CREATE, DELETE, UPDATE
 from recovery.access import can, may_write, require
 from recovery.models import Authority
 
@@ -251,7 +251,14 @@ class ConfirmImportView(View):
                 if plan
                 else reverse("plans:workbook_list")
             )
-        changes = self.changes(request, pending, plan)
+        changes, saved = workbook.import_parsed(
+            pickle.loads(pending.parsed),  # noqa: S301 - written by this app, never uploaded
+            filename=pending.filename,
+            into=plan,
+            user=request.user,
+            authorities=_authorities(request.user),
+            expected=pending.fingerprint,
+        )
         if changes.problems:
             return _errors(
                 request,
@@ -260,14 +267,11 @@ class ConfirmImportView(View):
                 filename=pending.filename,
                 warnings=changes.warnings,
             )
-        if changes.fingerprint() != pending.fingerprint:
+        if not saved:  # the plan changed since the preview: show what the import does now
             pending.fingerprint = changes.fingerprint()
             pending.save(update_fields=["fingerprint"])
             return self.preview(request, pending, plan, changes, moved=True)
-        try:
-            result = workbook.apply(changes, user=request.user, filename=pending.filename)
-        except workbook.WorkbookRejected as exc:
-            return _errors(request, exc.problems, plan=plan, filename=pending.filename)
+        result = changes.plan
         self.forget(request, pending)
         counts = changes.counts()
         created = sum(c.create for c in counts)

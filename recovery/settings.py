@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -70,6 +71,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "csp",
     "recovery",
     "plans",
     "dashboards",
@@ -77,6 +79,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # First after security, so every response gets the policy (error pages, static files,
+    # the admin and downloads included).
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -122,6 +127,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "recovery.context_processors.roles",
+                "csp.context_processors.nonce",
             ],
             "builtins": ["recovery.templatetags.money"],
         },
@@ -195,6 +201,31 @@ SESSION_COOKIE_AGE = int(os.environ.get("SESSION_IDLE_MINUTES", "60")) * 60
 SESSION_SAVE_EVERY_REQUEST = True  # the idle clock restarts with each request
 SESSION_MAX_AGE = int(float(os.environ.get("SESSION_MAX_HOURS", "8")) * 3600)
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# Content-Security-Policy (django-csp): scripts and styles only from the app's own static files,
+# no inline script, no event-handler or style attributes, no eval, nothing from elsewhere.
+# - Chart data reach the page as JSON (json_script) and static/js/dashboard.js draws them.
+# - The one inline <style> element, the print footer that names the authority and month
+#   (includes/print_as_at.html), carries the request's nonce.
+# - plotly.js adds its rules through the CSSOM (insertRule, element.style), which CSP does not
+#   govern, into a <style> element it creates empty: the hash of the empty string allows
+#   exactly that element and no text in it.
+# - Bootstrap's stylesheet draws its select arrows and toggler icons as data: SVG images.
+PLOTLY_EMPTY_STYLE = "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [NONE],
+        "script-src": [SELF],
+        "style-src": [SELF, NONCE, PLOTLY_EMPTY_STYLE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "manifest-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [NONE],
+        "object-src": [NONE],
+    }
+}
 SECURE_REFERRER_POLICY = "same-origin"
 # Behind an HTTPS-terminating proxy: trust its X-Forwarded-Proto and name the origins it
 # serves (https://recovery.example.gov.uk), so sign-in and every form post pass CSRF.

@@ -2,6 +2,7 @@
 format the other figures (KPI values, rates, RAG words) the same way on every page."""
 
 from django import template
+from django.utils.safestring import mark_safe
 
 from plans.figures.rules import format_kpi_value
 from plans.templatetags.figures import num, rag_label
@@ -54,3 +55,15 @@ def at(sequence, index):
 @register.filter
 def get(mapping, key):
     return mapping.get(key) if mapping else None
+
+
+@register.filter
+def css_string(value) -> str:
+    """``value`` as the inside of a CSS string, safe in a <style> element: every character but
+    letters, digits and spaces as a CSS escape (``&`` is ``\\000026``). escapejs writes
+    ``\\u0026``, which CSS reads as "u0026"; HTML escaping writes ``&amp;``, which a <style>
+    element does not decode; and neither stops a ``</style>`` breaking out."""
+    out = "".join(
+        c if (c.isascii() and c.isalnum()) or c == " " else f"\\{ord(c):06x}" for c in str(value)
+    )
+    return mark_safe(out)  # nothing but [A-Za-z0-9 \\] is left unescaped

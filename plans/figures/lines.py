@@ -8,18 +8,21 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import cached_property
 
 from django.db.models import (
     Case,
     Count,
     ExpressionWrapper,
     F,
+    Max,
     OuterRef,
     Q,
     Subquery,
     Sum,
     Value,
     When,
+    Window,
 )
 from django.db.models.functions import Coalesce
 
@@ -60,12 +63,14 @@ class LineFigures:
         """The latest progress entry, whatever it records (its commentary and date)."""
         return self.entries[-1] if self.entries else None
 
-    @property
+    # The latest entries are read by several figures each (achieved, anticipated, delivered,
+    # movement...) and by every page, report and download; found once per line, not per read.
+    @cached_property
     def achieved_entry(self) -> dict | None:
         """The latest entry that records an achieved to date: the one behind the figures."""
         return latest_recording(self.entries, date.max, "achieved_to_date")
 
-    @property
+    @cached_property
     def previous(self) -> dict | None:
         """The latest entry recording an achieved to date at the previous period's end."""
         return latest_recording(self.entries, self.previous_as_at, "achieved_to_date")
@@ -156,13 +161,13 @@ class LineFigures:
         """Achieved minus expected to date; unknown when either is."""
         return minus_known(self.achieved, self.expected_low)
 
-    @property
+    @cached_property
     def forecast(self) -> Decimal | None:
         """The forecast of the latest entry that records one."""
         entry = latest_recording(self.entries, date.max, "forecast")
         return entry["forecast"] if entry else None
 
-    @property
+    @cached_property
     def commentary(self) -> str:
         """The latest comment recorded this year: a figures-only update does not hide it."""
         entry = latest_recording(self.entries, date.max, "commentary")
@@ -215,11 +220,12 @@ def _previous_rag(line, rated_now, rated_before) -> str:
 def line_figures(plan, sel: Selection, factor: Decimal) -> list[LineFigures]:
     """Every line with a planned amount or progress in the year. Three queries.
 
-    The progress query also reads the rated entries of earlier years, for the RAG at the
-    previous period's end; only the year's entries count towards the figures."""
+    The progress query also reads each line's latest rated entry of earlier years, for the
+    RAG at the previous period's end (only the latest can be it); only the year's entries
+    count towards the figures."""
     amounts = {a.line_id: a for a in PlannedAmount.objects.filter(line__plan=plan, year=sel.year)}
     entries = defaultdict(list)
-    rated_earlier = defaultdict(list)  # rated entries of earlier years, in date order
+    rated_earlier = defaultdict(list)  # the latest rated entry of earlier years
     fields = (
         "line_id",
         "as_at",
@@ -231,9 +237,14 @@ def line_figures(plan, sel: Selection, factor: Decimal) -> list[LineFigures]:
         "commentary",
     )
     year_start = fiscal.year_start(sel.year)
+    last_rated_before = Window(
+        Max(Case(When(Q(as_at__lt=year_start) & ~Q(rag=""), then=F("as_at")))),
+        partition_by=[F("line_id")],
+    )
     for e in (
         ProgressEntry.objects.filter(line__plan=plan, as_at__lte=sel.as_at)
-        .filter(Q(year=sel.year) | (Q(as_at__lt=year_start) & ~Q(rag="")))
+        .annotate(last_rated_before=last_rated_before)
+        .filter(Q(year=sel.year) | Q(as_at=F("last_rated_before")))
         .order_by("line_id", "as_at")
         .values(*fields)
     ):

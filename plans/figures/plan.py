@@ -9,6 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
+from functools import cached_property
 
 from django.db.models import Q
 
@@ -29,7 +30,7 @@ from plans.figures.money_position import (
     funding_positions,
     pressure_months,
 )
-from plans.figures.rules import RAG_LABELS, RAG_ORDER, latest_recording, share
+from plans.figures.rules import RAG_LABELS, RAG_ORDER, latest_recordings, share
 from plans.figures.savings import (
     PlanTotals,
     Reconciliation,
@@ -55,6 +56,7 @@ class Change:
     after: Decimal | None
     unit: str = "money"  # "money" or a KPI unit
     note: str = ""
+    line: object = None  # the savings line it concerns, if any
 
     @property
     def change(self) -> Decimal | None:
@@ -202,14 +204,14 @@ class PlanFigures:
             return None
         return add_known(minus_known(y.planned_high, y.found), self.pressures_in_year)
 
-    @property
+    @cached_property
     def target_lines(self) -> list[LineFigures]:
         """Lines with a planned amount in the year: the rows the totals foot."""
         return [x for x in self.lines if x.amount is not None]
 
     SHOWN_LINES = 50  # a long plan's pages show the lines most at risk, and link to all
 
-    @property
+    @cached_property
     def lines_by_risk(self) -> list[LineFigures]:
         """The year's lines, those most at risk first: Red, then Amber, then worsened, then by
         planned value."""
@@ -429,6 +431,32 @@ class PlanFigures:
         }
 
     @property
+    def shown_changes(self) -> list[Change]:
+        """What changed, for the report page: the lines it shows (all, or the most at risk of
+        a long plan) and everything that is not a line. The workbook lists every change."""
+        return self._changes_of(self.shown_lines)
+
+    @property
+    def pack_changes(self) -> list[Change]:
+        """What changed, for the committee pack: the lines it shows, and all but lines."""
+        return self._changes_of(self.pack_lines)
+
+    @property
+    def changes_not_shown(self) -> int:
+        return len(self.changes) - len(self.shown_changes)
+
+    @property
+    def pack_changes_not_shown(self) -> int:
+        return len(self.changes) - len(self.pack_changes)
+
+    def _changes_of(self, lines) -> list[Change]:
+        if len(lines) == len(self.target_lines):
+            return self.changes
+        keep = {x.line.pk for x in lines}
+        return [c for c in self.changes if c.line is None or c.line.pk in keep]
+
+    # Read by the page, its workbook and the pack several times each; found once.
+    @cached_property
     def changes(self) -> list[Change]:
         """What changed since the previous period's report."""
         out = []
@@ -465,6 +493,7 @@ class PlanFigures:
                         x.delivered_previous,
                         x.delivered,
                         note="first reported this year" if x.delivered_previous is None else "",
+                        line=x.line,
                     )
                 )
             if x.rag_move != "unchanged":
@@ -475,6 +504,7 @@ class PlanFigures:
                         None,
                         None,
                         note=f"{RAG_LABELS[x.rag_previous]} to {RAG_LABELS[x.rag]} ({x.rag_move})",
+                        line=x.line,
                     )
                 )
         # KPI actuals recorded in the month itself (after the previous month's end).
@@ -508,12 +538,13 @@ def _delivered_by_period(lines: list[LineFigures], sel: Selection):
         for e in x.entries
         if e["achieved_to_date"] is not None
     }
-    for p in sorted(q for q in recorded if q <= sel.period):
-        end = fiscal.period_end(sel.year, p)
-        got = [
-            LineFigures._split(latest_recording(x.entries, end, "achieved_to_date")) for x in lines
-        ]
-        for a, b in got:
+    periods = sorted(q for q in recorded if q <= sel.period)
+    ends = [fiscal.period_end(sel.year, p) for p in periods]
+    # One pass over each line's entries for all the month ends (not one per month).
+    for x in lines:
+        found = latest_recordings(x.entries, ends, "achieved_to_date")
+        for p, entry in zip(periods, found, strict=True):
+            a, b = LineFigures._split(entry)
             achieved[p - 1] = add_known(achieved[p - 1], a)
             delivered[p - 1] = add_known(delivered[p - 1], add_known(a, b))
     return achieved, delivered

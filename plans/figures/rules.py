@@ -164,22 +164,34 @@ def format_kpi_value(value, unit: str = "count") -> str:
 
 def latest_recording(entries: Sequence[dict], up_to: date | None, having: str | None = None):
     """The one "latest progress" rule: the last of ``entries`` (dicts or progress entries, in
-    date order) dated up to
-    ``up_to`` that records ``having`` (an achieved to date, a forecast, a RAG, a comment), or
-    the last of any kind when ``having`` is None. A later entry that records only a comment
-    neither blanks nor zeroes a figure recorded before it. None when ``up_to`` is None or
-    nothing qualifies."""
-    if up_to is None:
-        return None
+    date order) dated up to ``up_to`` that records ``having`` (an achieved to date, a
+    forecast, a RAG, a comment), or the last of any kind when ``having`` is None. A later
+    entry that records only a comment neither blanks nor zeroes a figure recorded before it.
+    None when ``up_to`` is None or nothing qualifies."""
+    return latest_recordings(entries, [up_to], having)[0]
+
+
+def latest_recordings(entries: Sequence[dict], days: Sequence[date | None], having=None) -> list:
+    """``latest_recording`` at each of ``days`` (in date order) in one pass over ``entries``,
+    so a figure wanted at every month end costs the entries once, not once a month."""
 
     def get(e, name):
         return e[name] if isinstance(e, dict) else getattr(e, name)
 
+    out = []
     found = None
-    for e in entries:
-        if get(e, "as_at") <= up_to and (having is None or get(e, having) not in (None, "")):
-            found = e
-    return found
+    i = 0
+    for day in days:
+        if day is None:
+            out.append(None)
+            continue
+        while i < len(entries) and get(entries[i], "as_at") <= day:
+            e = entries[i]
+            if having is None or get(e, having) not in (None, ""):
+                found = e
+            i += 1
+        out.append(found)
+    return out
 
 
 def target_in_force(targets: Sequence, day: date | None):

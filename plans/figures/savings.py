@@ -10,10 +10,18 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Count, Exists, OuterRef, Q, Subquery, Sum
+from django.db import connection
+from django.db.models import Case, Count, F, Max, Q, Sum, When, Window
 
 from plans.figures._base import ZERO, _ids
-from plans.models import CostPressure, PlannedAmount, ProgressEntry, StatedFigure, YearAdjustment
+from plans.models import (
+    CostPressure,
+    PlannedAmount,
+    ProgressEntry,
+    SavingsLine,
+    StatedFigure,
+    YearAdjustment,
+)
 from recovery.money import PENNY, to_decimal
 
 # --------------------------------------------------------------------------------------------
@@ -156,31 +164,31 @@ class YearTotals:
         }
 
 
-def _latest_entry_with(field: str, as_at: date | None = None) -> Subquery:
-    """The pk of the outer entry's line's latest entry in its year (up to ``as_at``) that
-    records ``field``, for filtering progress entries.
+def latest_entries(entries, field: str):
+    """The pks of ``entries`` that are their line's latest in their year recording ``field``,
+    as a subquery for ``pk__in``.
 
     Each figure follows the latest entry that records it: a later entry with a comment or a
-    RAG only (its amounts blank) neither wipes nor zeroes what was recorded before it.
+    RAG only (its amounts blank) neither wipes nor zeroes what was recorded before it. This is
+    ``rules.latest_recording`` in SQL: one window over the entries (partitioned by line and
+    year), so the cost is linear in rows, where a correlated "latest" subquery per entry
+    rescanned the line's entries for every one of them.
     """
-    newer = ProgressEntry.objects.filter(
-        line=OuterRef("line"), year=OuterRef("year"), **{f"{field}__isnull": False}
+    last = Window(
+        Max(Case(When(**{f"{field}__isnull": False}, then=F("as_at")))),
+        partition_by=[F("line_id"), F("year")],
     )
-    if as_at is not None:
-        newer = newer.filter(as_at__lte=as_at)
-    return Subquery(newer.order_by("-as_at").values("pk")[:1])
+    return entries.annotate(last_recorded=last).filter(as_at=F("last_recorded")).values("pk")
 
 
 def latest_progress(plan_ids: Iterable[int], as_at: date | None = None):
     """The latest progress entry of each line in each year (up to ``as_at``) that records an
     achieved to date, as a queryset: the entry behind the line's achieved (or achievable)
     figure. Entries without an amount (a comment or a RAG only) are passed over."""
-    entries = ProgressEntry.objects.filter(
-        line__plan_id__in=list(plan_ids), achieved_to_date__isnull=False
-    )
+    entries = ProgressEntry.objects.filter(line__plan_id__in=list(plan_ids))
     if as_at is not None:
         entries = entries.filter(as_at__lte=as_at)
-    return entries.filter(pk=_latest_entry_with("achieved_to_date", as_at))
+    return ProgressEntry.objects.filter(pk__in=latest_entries(entries, "achieved_to_date"))
 
 
 def _known(value) -> Decimal | None:
@@ -188,8 +196,73 @@ def _known(value) -> Decimal | None:
     return None if value is None else to_decimal(value)
 
 
+_LATEST_SUMS = """
+WITH e AS (
+    SELECT l.plan_id, e.line_id, e.year, e.as_at, e.achieved_to_date, e.basis, e.forecast,
+           a.id IS NOT NULL AS targeted,
+           MAX(CASE WHEN e.achieved_to_date IS NOT NULL THEN e.as_at END) OVER w AS last_a,
+           MAX(CASE WHEN e.forecast IS NOT NULL THEN e.as_at END) OVER w AS last_f
+    FROM {entry} e
+    JOIN {line} l ON l.id = e.line_id
+    LEFT JOIN {amount} a ON a.line_id = e.line_id AND a.year = e.year
+    WHERE l.plan_id IN ({ids}) AND l.counts_towards_target {up_to}
+    WINDOW w AS (PARTITION BY e.line_id, e.year)
+)
+SELECT plan_id, year,
+    SUM(CASE WHEN targeted AND as_at = last_a AND basis = %s THEN achieved_to_date END),
+    SUM(CASE WHEN targeted AND as_at = last_a AND basis = %s THEN achieved_to_date END),
+    SUM(CASE WHEN targeted AND as_at = last_f THEN forecast END),
+    COUNT(CASE WHEN targeted AND as_at = last_a AND basis = %s THEN 1 END),
+    COUNT(CASE WHEN targeted AND as_at = last_a THEN 1 END),
+    COUNT(CASE WHEN targeted AND as_at = last_f THEN 1 END),
+    SUM(CASE WHEN NOT targeted AND as_at = last_a AND basis = %s THEN achieved_to_date END),
+    COUNT(CASE WHEN NOT targeted AND as_at = last_a AND basis = %s THEN 1 END),
+    COUNT(DISTINCT line_id)
+FROM e GROUP BY plan_id, year
+"""
+_SUM_NAMES = (
+    "line__plan_id",
+    "year",
+    "achieved",
+    "anticipated",
+    "forecast",
+    "n_achieved",
+    "n_found",
+    "n_forecast",
+    "unplanned",
+    "n_unplanned",
+    "n",
+)
+
+
+def _latest_sums(ids: list[int], as_at: date | None) -> list[dict]:
+    """Per plan and year, the sums and counts of each line's latest entry recording an
+    achieved to date (by basis, on lines with or without a planned amount in the year) and
+    of its latest recording a forecast, over the lines counting towards target. One query.
+
+    Written in SQL because it must read the entries once: a window (partitioned by line and
+    year) marks each line's latest entries and one GROUP BY sums them, where the ORM can only
+    repeat the window once per figure or correlate a "latest" subquery per entry. Each line
+    has one entry a date, so counting the latest entries counts lines.
+    """
+    B = ProgressEntry.Basis
+    query = _LATEST_SUMS.format(
+        entry=ProgressEntry._meta.db_table,
+        line=SavingsLine._meta.db_table,
+        amount=PlannedAmount._meta.db_table,
+        ids=", ".join(["%s"] * len(ids)),
+        up_to="AND e.as_at <= %s" if as_at is not None else "",
+    )
+    params = [*ids, *([as_at] if as_at is not None else [])]
+    params += [B.ACHIEVED, B.ACHIEVABLE, B.ACHIEVED, B.ACHIEVED, B.ACHIEVED]
+    with connection.cursor() as cursor:
+        cursor.execute(query, params)
+        return [dict(zip(_SUM_NAMES, row, strict=True)) for row in cursor.fetchall()]
+
+
 def year_totals(plans, *, as_at: date | None = None) -> dict[int, dict[str, YearTotals]]:
-    """``{plan_id: {"2017/18": YearTotals}}`` for every year of every plan. Three queries.
+    """``{plan_id: {"2017/18": YearTotals}}`` for every year of every plan. Three queries,
+    each linear in the rows it reads.
 
     Only lines that count towards the plan's target are included (see
     ``SavingsLine.counts_towards_target``). Achieved is the achieved to date of each line's
@@ -227,33 +300,7 @@ def year_totals(plans, *, as_at: date | None = None) -> dict[int, dict[str, Year
     for adj in YearAdjustment.objects.filter(plan_id__in=ids).values("plan_id", "year", "factor"):
         slot(adj["plan_id"], adj["year"]).factor = adj["factor"]
 
-    entries = ProgressEntry.objects.filter(counting, line__plan_id__in=ids)
-    if as_at is not None:
-        entries = entries.filter(as_at__lte=as_at)
-    targeted = Exists(PlannedAmount.objects.filter(line=OuterRef("line"), year=OuterRef("year")))
-    entries = entries.annotate(targeted=targeted)
-    achieved_entry = Q(pk=_latest_entry_with("achieved_to_date", as_at))
-    forecast_entry = Q(pk=_latest_entry_with("forecast", as_at))
-    on_target = Q(targeted=True)
-    Basis = ProgressEntry.Basis
-    achieved_q = on_target & achieved_entry & Q(basis=Basis.ACHIEVED)
-    anticipated_q = on_target & achieved_entry & Q(basis=Basis.ACHIEVABLE)
-    unplanned_q = Q(targeted=False) & achieved_entry & Q(basis=Basis.ACHIEVED)
-    progress = (
-        entries.values("line__plan_id", "year")
-        .annotate(
-            achieved=Sum("achieved_to_date", filter=achieved_q),
-            anticipated=Sum("achieved_to_date", filter=anticipated_q),
-            forecast=Sum("forecast", filter=on_target & forecast_entry),
-            n_achieved=Count("line", distinct=True, filter=achieved_q),
-            n_found=Count("line", distinct=True, filter=on_target & achieved_entry),
-            n_forecast=Count("line", distinct=True, filter=on_target & forecast_entry),
-            unplanned=Sum("achieved_to_date", filter=unplanned_q),
-            n_unplanned=Count("line", distinct=True, filter=unplanned_q),
-            n=Count("line", distinct=True),
-        )
-        .order_by()
-    )
+    progress = _latest_sums(ids, as_at) if ids else []
     for row in progress:
         t = slot(row["line__plan_id"], row["year"])
         t.achieved = _known(row["achieved"])

@@ -5,12 +5,14 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import BadRequest, ValidationError
+from django.core.paginator import Paginator
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.views.generic import TemplateView
 
 from plans import month_end, services
 from plans.access import get_plan
+from plans.figures.savings import year_totals
 from plans.forms import MoneyField
 from plans.models import RAG, ProgressEntry
 from plans.selectors import month_end_month
@@ -82,7 +84,38 @@ class MonthEndView(TemplateView):
     def dispatch(self, request, *args, **kwargs):
         self.plan = get_plan(request.user, kwargs["plan_pk"], "change", "progressentry")
         self.year, self.period = self.month()
+        self.page, self.lines = self.page_of_lines()
+        # The month's overspend forecast and KPI actuals are on the first page only: each page
+        # saves its own part of the month, and no two pages save the same record.
+        self.plan_parts = self.page.number == 1
         return super().dispatch(request, *args, **kwargs)
+
+    def page_of_lines(self):
+        """The page of lines asked for. A save carries the ids of the lines its page showed,
+        so it writes those lines and no others, even if lines were added or reordered since
+        the page was opened."""
+        paginator = Paginator(month_end.plan_lines(self.plan), month_end.LINES_PER_PAGE)
+        if self.request.method != "POST":
+            page = paginator.get_page(self.request.GET.get("page"))
+            return page, list(page.object_list)
+        try:
+            number = int(self.request.POST.get("page", "1"))
+            ids = [int(i) for i in self.request.POST.get("lines", "").split(",") if i]
+        except ValueError:
+            raise BadRequest("The page of lines to save is not readable.") from None
+        page = paginator.get_page(number)
+        if page.number != number:
+            raise BadRequest("The page of lines to save is not one of this plan's pages.")
+        if "lines" not in self.request.POST:
+            # A post made without the page's form (a script, an older page): the lines of the
+            # page it names, as a GET would show them.
+            return page, list(page.object_list)
+        lines = list(month_end.plan_lines(self.plan).filter(pk__in=ids))
+        if len(lines) != len(set(ids)):
+            raise BadRequest(
+                "A savings line on this page is not part of the plan any more; reload the page."
+            )
+        return page, lines
 
     def month(self) -> tuple[str, int]:
         source = self.request.POST if self.request.method == "POST" else self.request.GET
@@ -145,8 +178,11 @@ class MonthEndView(TemplateView):
         ]
         return line_forms, forecast_form, kpi_forms
 
+    def load(self) -> month_end.MonthEnd:
+        return month_end.load(self.plan, self.year, self.period, self.lines)
+
     def get_context_data(self, **kwargs):
-        month = kwargs.pop("month", None) or month_end.load(self.plan, self.year, self.period)
+        month = kwargs.pop("month", None) or self.load()
         line_forms, forecast_form, kpi_forms = kwargs.pop("forms", None) or self.build_forms(
             None, month
         )
@@ -154,18 +190,32 @@ class MonthEndView(TemplateView):
             **super().get_context_data(**kwargs),
             "plan": self.plan,
             "month": month,
+            "page_obj": self.page,
+            "pages": self.page.paginator.get_elided_page_range(
+                self.page.number, on_each_side=2, on_ends=1
+            ),
+            "line_ids": ",".join(str(row.line.pk) for row in month.lines),
+            "plan_parts": self.plan_parts,
+            # The whole plan's figures for the year, whichever page is shown.
+            "totals": year_totals([self.plan], as_at=month.as_at)[self.plan.pk].get(month.year),
+            "saved_this_month": ProgressEntry.objects.filter(
+                line__plan=self.plan, as_at=month.as_at
+            ).count(),
             "line_forms": line_forms,
             "forecast_form": forecast_form,
             "kpi_forms": kpi_forms,
             "periods": [(p, fiscal.period_label(self.year, p)) for p in range(1, 13)],
             "years": self.plan.years,
             "rag_changes": sum(1 for row, _ in line_forms if row.rag_changed),
+            "query": f"year={month.year}&period={month.period}",
         }
 
     def post(self, request, *args, **kwargs):
-        month = month_end.load(self.plan, self.year, self.period)
+        month = self.load()
         line_forms, forecast_form, kpi_forms = self.build_forms(request.POST, month)
-        all_forms = [f for _, f in line_forms] + [forecast_form] + [f for _, f in kpi_forms]
+        all_forms = [f for _, f in line_forms]
+        if self.plan_parts:
+            all_forms += [forecast_form] + [f for _, f in kpi_forms]
         if not all(f.is_valid() for f in all_forms):
             messages.error(request, "Nothing was saved: correct the fields marked below.")
             return self.render_to_response(
@@ -184,22 +234,26 @@ class MonthEndView(TemplateView):
             for row, f in line_forms
             if f.has_changed() or row.current is not None
         ]
-        fc = forecast_form.cleaned_data
-        forecast = None  # an untouched, pre-filled forecast is not this month's forecast
-        if forecast_form.has_changed() or month.forecast is not None:
-            forecast = month_end.ForecastInput(
-                version=fc["version"],
-                budget=fc["budget"],
-                forecast_outturn=fc["forecast_outturn"],
-                commentary=fc["commentary"],
-            )
-        kpis = [
-            month_end.KpiInput(
-                kpi_id=row.kpi.pk, version=f.cleaned_data["version"], value=f.cleaned_data["value"]
-            )
-            for row, f in kpi_forms
-            if f.has_changed() or row.current is not None
-        ]
+        forecast, kpis = None, []
+        if self.plan_parts:
+            fc = forecast_form.cleaned_data
+            # An untouched, pre-filled forecast is not this month's forecast.
+            if forecast_form.has_changed() or month.forecast is not None:
+                forecast = month_end.ForecastInput(
+                    version=fc["version"],
+                    budget=fc["budget"],
+                    forecast_outturn=fc["forecast_outturn"],
+                    commentary=fc["commentary"],
+                )
+            kpis = [
+                month_end.KpiInput(
+                    kpi_id=row.kpi.pk,
+                    version=f.cleaned_data["version"],
+                    value=f.cleaned_data["value"],
+                )
+                for row, f in kpi_forms
+                if f.has_changed() or row.current is not None
+            ]
         try:
             saved = month_end.save(
                 plan=self.plan,
@@ -211,26 +265,7 @@ class MonthEndView(TemplateView):
                 kpis=kpis,
             )
         except services.StaleEdit as stale:
-            changed = "; ".join(f"{c.label} {c.old} → {c.new}" for c in stale.changes)
-            messages.error(
-                request,
-                f"Nothing was saved: “{stale.current}” was changed by someone else after you "
-                f"opened this page{f' ({changed})' if changed else ''}. Your figures are still "
-                "below; check theirs and save again to replace them with yours.",
-            )
-            # Keep what the officer typed; start from the versions now saved, so saving again
-            # is a deliberate overwrite.
-            month = month_end.load(self.plan, self.year, self.period)
-            data = request.POST.copy()
-            for row in month.lines:
-                data[f"line-{row.line.pk}-version"] = row.current.version if row.current else ""
-            data["forecast-version"] = month.forecast.version if month.forecast else ""
-            for row in month.kpis:
-                data[f"kpi-{row.kpi.pk}-version"] = row.current.version if row.current else ""
-            forms_ = self.build_forms(data, month)
-            for form in [f for _, f in forms_[0]] + [forms_[1]] + [f for _, f in forms_[2]]:
-                form.is_valid()
-            return self.render_to_response(self.get_context_data(month=month, forms=forms_))
+            return self.conflict(request, stale)
         except ValidationError as exc:
             if hasattr(exc, "error_dict"):
                 for field, errors in exc.error_dict.items():
@@ -246,7 +281,64 @@ class MonthEndView(TemplateView):
         messages.success(
             request,
             f"Saved {saved} record{'s' if saved != 1 else ''} for "
-            f"{fiscal.period_label(self.year, self.period)}.",
+            f"{fiscal.period_label(self.year, self.period)}"
+            + (
+                f" (lines {self.page.start_index()}–{self.page.end_index()})."
+                if self.paged
+                else "."
+            ),
         )
         url = reverse("plans:month_end", args=[self.plan.pk])
-        return HttpResponseRedirect(f"{url}?year={self.year}&period={self.period}")
+        page = f"&page={self.page.number}" if self.paged else ""
+        return HttpResponseRedirect(f"{url}?year={self.year}&period={self.period}{page}")
+
+    @property
+    def paged(self) -> bool:
+        return self.page.paginator.num_pages > 1
+
+    def conflict(self, request, stale: services.StaleEdit):
+        """A colleague saved part of this month after the page was opened: nothing of this
+        officer's was saved. Show, on each line they saved, what they saved, and keep what
+        this officer typed, starting from the versions now saved, so that saving again is a
+        deliberate replacement of the colleague's figures."""
+        posted = request.POST
+        month = self.load()
+        conflicts = [
+            row
+            for row in month.lines
+            if row.current is not None
+            and posted.get(f"line-{row.line.pk}-version", "") != str(row.current.version)
+        ]
+        for row in conflicts:
+            row.theirs = row.current
+        data = posted.copy()
+        for row in month.lines:
+            data[f"line-{row.line.pk}-version"] = row.current.version if row.current else ""
+        data["forecast-version"] = month.forecast.version if month.forecast else ""
+        for row in month.kpis:
+            data[f"kpi-{row.kpi.pk}-version"] = row.current.version if row.current else ""
+        forms_ = self.build_forms(data, month)
+        for form in [f for _, f in forms_[0]] + [forms_[1]] + [f for _, f in forms_[2]]:
+            form.is_valid()
+        changed = "; ".join(f"{c.label} {c.old} → {c.new}" for c in stale.changes)
+        if conflicts:
+            refs = ", ".join(row.line.reference for row in conflicts)
+            one = len(conflicts) == 1
+            messages.error(
+                request,
+                f"Nothing was saved: a colleague saved {month.label} figures for "
+                f"{len(conflicts)} line{'' if one else 's'} ({refs}) after you opened this "
+                f"page{f' ({changed})' if changed else ''}. Their figures are shown on "
+                f"{'that line' if one else 'those lines'}; none of yours was saved, for "
+                f"{'that line' if one else 'those lines'} or any other on this page. Your "
+                "figures are still in the boxes: check theirs, then save again to replace "
+                "them with yours.",
+            )
+        else:
+            messages.error(
+                request,
+                f"Nothing was saved: “{stale.current}” was changed by someone else after you "
+                f"opened this page{f' ({changed})' if changed else ''}. Your figures are still "
+                "below; check theirs and save again to replace them with yours.",
+            )
+        return self.render_to_response(self.get_context_data(month=month, forms=forms_))

@@ -1,11 +1,10 @@
-"""Plan workbooks in and out (docs/workbook-template.md).
+"""Plan workbooks in and out (docs/workbook-template.md), on django-import-export.
 
-- ``schema``: the template's sheets and columns, declared once.
-- ``reader``: checks the file is a plain .xlsx and reads its cells (openpyxl, read-only).
+- ``reader``: checks the file is a plain .xlsx and reads its cells in one streaming pass.
+- ``parser``: finds the template's sheets, header rows and columns (pure, no database).
 - ``cells``: what an officer typed in one cell, read into a value.
-- ``parser``: cells to a validated ``ParsedWorkbook`` (pure, no database).
-- ``changes``: compares with the database: the ``ChangeSet`` the preview shows.
-- ``apply``: makes a ``ChangeSet``'s changes in one transaction.
+- ``columns`` and ``resources``: one import-export resource per sheet, columns from the model.
+- ``importer``: the whole workbook imported in one transaction; the preview is it rolled back.
 - ``writer``: export, blank template and worked example.
 
 Views and management commands use only the functions below.
@@ -13,24 +12,23 @@ Views and management commands use only the functions below.
 
 from __future__ import annotations
 
-from plans.workbook.apply import apply
-from plans.workbook.changes import ChangeSet, plan_changes
+from plans.workbook.importer import ChangeSet, run
 from plans.workbook.parser import ParsedWorkbook, parse, sheet_rows_wanted
 from plans.workbook.reader import Problem, WorkbookRejected, max_bytes, read_workbook
 from plans.workbook.writer import export_filename, export_plan, template
 
 __all__ = [
     "ChangeSet",
-    "apply",
-    "changes_for",
-    "read",
     "Problem",
     "WorkbookRejected",
+    "changes_for",
     "export_filename",
     "export_plan",
+    "import_parsed",
     "import_workbook",
     "max_bytes",
     "preview",
+    "read",
     "template",
 ]
 
@@ -43,12 +41,12 @@ def read(data: bytes) -> ParsedWorkbook:
 
 
 def changes_for(parsed: ParsedWorkbook, *, into=None, user=None, authorities=None) -> ChangeSet:
-    """What importing an already parsed workbook would change; nothing is written."""
-    return plan_changes(parsed, into=into, user=user, authorities=authorities)
+    """What importing an already parsed workbook would change: the import, rolled back."""
+    return run(parsed, into=into, user=user, authorities=authorities)[0]
 
 
 def preview(data: bytes, *, into=None, user=None, authorities=None) -> ChangeSet:
-    """What importing ``data`` would change; nothing is written. Problems are in
+    """What importing ``data`` would change; nothing is saved. Problems are in
     ``.problems`` (a file that cannot be opened at all gives only file-level problems)."""
     try:
         parsed = read(data)
@@ -59,7 +57,25 @@ def preview(data: bytes, *, into=None, user=None, authorities=None) -> ChangeSet
     return changes_for(parsed, into=into, user=user, authorities=authorities)
 
 
+def import_parsed(parsed, *, filename, user=None, into=None, authorities=None, expected=None):
+    """Import for real: ``(changes, saved)``. Not saved if there is any problem, or if
+    ``expected`` is given and the changes differ from those (a preview's fingerprint)."""
+    return run(
+        parsed,
+        into=into,
+        user=user,
+        authorities=authorities,
+        commit=True,
+        filename=filename,
+        expected=expected,
+    )
+
+
 def import_workbook(data: bytes, *, filename: str, user=None, into=None, authorities=None):
     """Import in one go (command line, tests): the plan, or ``WorkbookRejected``."""
-    changes = preview(data, into=into, user=user, authorities=authorities)
-    return apply(changes, user=user, filename=filename)
+    changes, saved = import_parsed(
+        read(data), filename=filename, user=user, into=into, authorities=authorities
+    )
+    if not saved:
+        raise WorkbookRejected(changes.problems)
+    return changes.plan

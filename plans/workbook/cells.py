@@ -9,7 +9,9 @@ Every reader takes the raw cell value openpyxl gives (``str``, ``int``, ``float`
 from __future__ import annotations
 
 import calendar
+import functools
 import re
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
@@ -18,7 +20,7 @@ from django.utils.text import slugify
 from openpyxl.cell.cell import ERROR_CODES
 from openpyxl.utils.datetime import from_excel
 
-from plans.workbook import schema as s
+from plans.workbook import columns as s
 from recovery import fiscal
 from recovery.money import Amount, MoneyError, parse_amount, parse_money
 from recovery.spreadsheet import FORMULA_STARTS, neutralise, unneutralise  # noqa: F401
@@ -30,6 +32,10 @@ MONTHS["sept"] = 9
 
 class CellError(ValueError):
     """A cell that cannot be read; the message says what to type instead."""
+
+
+# Why a row that refers to a wrong row is refused: the wrong row is listed, not this one.
+REPORTED = "(reported on its own row)"
 
 
 # The most a spreadsheet cell holds (Excel's limit); longer text was not typed in one.
@@ -74,7 +80,7 @@ def text(value, *, max_length: int | None = None, long: bool = False) -> str:
             f"({MAX_CELL_CHARACTERS:,}); the file was not saved by a spreadsheet as typed"
         )
     value = unneutralise(unescape(value)).strip()
-    if not long:
+    if not long and ("\n" in value or "\r" in value):
         # A short field is one line; stray line breaks from pasting become spaces.
         value = re.sub(r"\s*[\r\n]+\s*", " ", value)
     if max_length is not None and len(value) > max_length:
@@ -316,14 +322,21 @@ def flag(value) -> bool:
     raise CellError(f"{_describe(value)} is not Y or N")
 
 
+@functools.cache
+def _choice_keys(choices) -> dict[str, str]:
+    """Each choice by its value and its label, compared as headers are."""
+    keys = {}
+    for val, label in reversed(choices.choices):
+        keys[s.header_key(label)] = keys[s.header_key(val)] = val
+    if set(choices.values) >= {"red", "green"}:  # RAG as officers abbreviate it
+        keys.update(dict(zip("bgar", ("blue", "green", "amber", "red"), strict=True)))
+    return keys
+
+
 def choice(value, choices) -> str:
-    key = s.header_key(text(value))
-    if len(key) == 1 and choices is not None and set(choices.values) >= {"red", "green"}:
-        # RAG as officers abbreviate it.
-        key = {"b": "blue", "g": "green", "a": "amber", "r": "red"}.get(key, key)
-    for val, label in choices.choices:
-        if key in {s.header_key(val), s.header_key(label)}:
-            return val
+    found = _choice_keys(choices).get(s.header_key(text(value)))
+    if found is not None:
+        return found
     allowed = ", ".join(s.choice_label(choices, v) for v in choices.values)
     raise CellError(f"{_describe(value)} is not one of: {allowed}")
 
@@ -339,8 +352,19 @@ CLEAR = _Clear()
 CLEAR_WORDS = {"(clear)", "[clear]"}
 
 
+@dataclass(frozen=True)
+class Formatted:
+    """A number whose cell shows it as a percentage or in £k (the reader marks it)."""
+
+    value: float | int
+    percent: bool = False
+    thousands: bool = False
+
+
 def read(column: s.Column, value, *, percent: bool = False, thousands: bool = False):
     """The value of ``column`` in a cell, ``None`` if blank, ``CLEAR`` for ``(clear)``."""
+    if isinstance(value, Formatted):
+        value, percent, thousands = value.value, value.percent, value.thousands
     if is_blank(value):
         return None
     if isinstance(value, str) and value.strip().lower() in CLEAR_WORDS:
@@ -362,9 +386,9 @@ def read(column: s.Column, value, *, percent: bool = False, thousands: bool = Fa
         result = money(value, allow_negative=kind == s.SIGNED_MONEY)
         return in_thousands(value, result) if thousands else result
     if kind == s.NUMBER:
-        return number(value, percent=percent)
+        return number(value, percent=percent, max_digits=column.max_digits)
     if kind == s.VOLUME:
-        return number(value, max_digits=10, what="a volume")
+        return number(value, max_digits=column.max_digits, what="a volume")
     if kind == s.SHARE:
         return share(value)
     if kind == s.INT:

@@ -1,9 +1,12 @@
-"""From cells to a validated description of the plan: the pure step, no database.
+"""Which sheet and column is which: the pure step before the import, no database.
 
-``parse(raw)`` reads every template sheet of a ``RawWorkbook`` and returns a
-``ParsedWorkbook``: the plan's fields, each sheet's rows as field values, and every problem
-found, each with its sheet, row, column letter and header. It never stops at the first
-problem: officers fix a workbook once, not once per error.
+``parse(raw)`` finds the template's sheets in a ``RawWorkbook`` (a renamed one is named),
+each sheet's header row and which column is which (by header, in any order; the Savings
+lines sheet's year columns as papers print them), and returns a ``ParsedWorkbook``: each
+sheet's cells in its columns' order, ready for its resource, and the problems of the
+workbook's shape, each with its sheet, row and column letter. Cells are read on import
+(``plans.workbook.resources``), which lists every problem at once: officers fix a workbook
+once, not once per error.
 """
 
 from __future__ import annotations
@@ -11,17 +14,10 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass, field
-from datetime import date
-from typing import Any
 
-from django.utils.text import slugify
-
-from plans.rules import CONTEXT_YEARS
 from plans.workbook import cells
-from plans.workbook import schema as s
+from plans.workbook import resources as s
 from plans.workbook.reader import HEADER_SEARCH_ROWS, MAX_ROWS, Problem, RawSheet, RawWorkbook
-from recovery import fiscal
-from recovery.money import Amount
 
 MAX_PROBLEMS = 1_000
 
@@ -62,55 +58,39 @@ def problem_order(p: Problem) -> tuple:
 
 
 @dataclass
-class Row:
-    """One record as the workbook gives it."""
+class SheetData:
+    """One template sheet's cells, mapped to its columns: what its resource imports."""
 
-    spec: s.SheetSpec
-    number: int  # the sheet's row number (for the Plan sheet, its first row)
-    position: int  # 1-based position among the sheet's data rows
-    values: dict[str, Any] = field(default_factory=dict)
-    present: set[str] = field(default_factory=set)  # fields that have a column (or Plan row)
-    where: dict[str, tuple[int, str]] = field(default_factory=dict)  # field -> (row, letter)
-    amounts: dict[str, Amount | None] = field(default_factory=dict)  # lines: year -> amount
-    amount_where: dict[str, str] = field(default_factory=dict)  # year -> column letter
-    bad: set[str] = field(default_factory=set)  # fields whose cell is already reported
-    ok: bool = True
+    name: str
+    headers: list[str]  # each mapped column's template header, then the year columns
+    rows: list[tuple]  # one tuple of cell values per data row, in ``headers`` order
+    numbers: list[int]  # each data row's row number in the sheet
+    letters: dict[str, str]  # field name (or year) -> column letter
+    years: dict[str, bool] = field(default_factory=dict)  # year column -> headed in £k
+    where: dict[str, int] = field(default_factory=dict)  # Plan sheet: field -> row number
 
-    def get(self, name, default=None):
-        value = self.values.get(name)
-        return default if value is None else value
-
-    def problem(self, name: str | None, message: str) -> Problem:
-        row, letter = self.where.get(name, (self.number, "")) if name else (self.number, "")
-        column = self.spec.by_field.get(name)
+    def problem(self, number: int | None, name: str | None, message: str) -> Problem:
+        spec = s.BY_NAME[s.header_key(self.name)]
+        col = spec.by_field.get(name) if name else None
         return Problem(
             message,
-            sheet=self.spec.name,
-            row=row,
-            column=letter,
-            header=column.header if column else "",
+            sheet=self.name,
+            row=self.where.get(name, number) if name else number,
+            column=self.letters.get(name, "") if name else "",
+            header=col.header if col else (name if name in self.years else ""),
         )
-
-    @property
-    def key(self) -> tuple:
-        return tuple(self.values.get(k) for k in self.spec.key)
 
 
 @dataclass
 class ParsedWorkbook:
-    plan: Row | None
-    rows: dict[str, list[Row]]  # sheet name (template spelling) -> rows
+    plan: SheetData | None
+    sheets: dict[str, SheetData]  # sheet name (template spelling) -> cells
     present: set[str]  # template sheets found in the workbook
-    years: list[str]  # the plan's years, if its first and last year could be read
-    year_columns: dict[str, str]  # savings lines: year -> column letter
     problems: list[Problem]
     warnings: list[str]
 
-    def sheet(self, spec: s.SheetSpec) -> list[Row]:
-        return self.rows.get(spec.name, [])
 
-
-def _find_header(raw: RawSheet, spec: s.SheetSpec) -> tuple[int, tuple] | None:
+def _find_header(raw: RawSheet, spec: type[s.SheetResource]) -> tuple[int, tuple] | None:
     wanted = {s.header_key(c.header) for c in spec.columns if c.required} or {
         s.header_key(spec.columns[0].header)
     }
@@ -123,7 +103,7 @@ def _find_header(raw: RawSheet, spec: s.SheetSpec) -> tuple[int, tuple] | None:
     return None
 
 
-def _match_column(spec: s.SheetSpec, key: str) -> s.Column | None:
+def _match_column(spec: type[s.SheetResource], key: str) -> s.Column | None:
     for col in spec.columns:
         if key == s.header_key(col.header) or key in {s.header_key(a) for a in col.aliases}:
             return col
@@ -136,13 +116,7 @@ def _letter(index: int) -> str:
     return get_column_letter(index + 1)
 
 
-def _parse_table(
-    raw: RawSheet,
-    spec: s.SheetSpec,
-    problems: Problems,
-    warnings: list[str],
-    year_columns: dict[str, str],
-) -> list[Row]:
+def _parse_table(raw: RawSheet, spec, problems: Problems, warnings: list[str]) -> SheetData | None:
     found = _find_header(raw, spec)
     if found is None:
         names = ", ".join(c.header for c in spec.columns[:6])
@@ -152,12 +126,11 @@ def _parse_table(
             sheet=spec.name,
             row=1,
         )
-        return []
+        return None
     header_row, headers = found
-    columns: dict[int, s.Column] = {}
-    years: dict[int, str] = {}
-    thousand_columns: set[int] = set()  # year columns headed in £k: 2014/15 (£k)
-    seen: dict[str, str] = {}
+    columns: dict[int, str] = {}  # index -> canonical header (a column's, or a year)
+    letters: dict[str, str] = {}
+    years: dict[str, bool] = {}
     unknown: list[str] = []
     for index, value in enumerate(headers):
         if value is None or (isinstance(value, str) and not value.strip()):
@@ -174,32 +147,31 @@ def _parse_table(
                 problems.add(str(exc), sheet=spec.name, row=header_row, column=letter)
                 continue
             if found_year:
-                year, in_thousands = found_year
-                if in_thousands:
-                    thousand_columns.add(index)
-        label = col.field if col else f"year {year}" if year else None
-        if label and label in seen:
+                year, years_thousands = found_year
+        label = col.field if col else year
+        if label and label in letters:
             problems.add(
                 f"The column {str(value).strip()!r} appears twice (also in column "
-                f"{seen[label]}); keep one.",
+                f"{letters[label]}); keep one.",
                 sheet=spec.name,
                 row=header_row,
                 column=letter,
             )
             continue
-        if col:
-            columns[index], seen[label] = col, letter
-        elif year:
-            years[index], seen[label] = year, letter
-            year_columns[year] = letter
+        if col or year:
+            columns[index], letters[label] = (col.header if col else year), letter
+            if year:
+                years[year] = years_thousands
         else:
             unknown.append(str(value).strip())
             warnings.append(
                 f"{spec.name}: the column {str(value).strip()!r} (column {letter}) "
                 "is not part of the template and was not read."
             )
+    missing = False
     for col in spec.columns:
-        if col.required and col.field not in seen:
+        if col.required and col.field not in letters:
+            missing = True
             hint = difflib.get_close_matches(col.header, unknown, n=1, cutoff=0.5)
             extra = (
                 f" Is {hint[0]!r} that column renamed? Use the template's name."
@@ -211,85 +183,48 @@ def _parse_table(
                 sheet=spec.name,
                 row=header_row,
             )
-    if any(p.sheet == spec.name and "required column" in p.message for p in problems):
-        return []
-    present = {c.field for c in columns.values()}
-    no_result = set(raw.formulas_without_value)  # already reported; not also "required"
-    rows: list[Row] = []
+    if missing:
+        return None
+    data = SheetData(spec.name, list(columns.values()), [], [], letters, years)
+    formatted = raw.percent | raw.thousands
     for number, values in raw.rows:
         if number <= header_row:
             continue
-        mapped = [
-            i
-            for i in list(columns) + list(years)
-            if i < len(values) and not cells.is_blank(values[i])
-        ]
-        if not mapped:
+        row = tuple(
+            _cell(raw, number, i, values[i] if i < len(values) else None, formatted)
+            for i in columns
+        )
+        if all(cells.is_blank(v) for v in row):
             continue
-        row = Row(spec, number, len(rows) + 1, present=set(present))
-        for index, col in columns.items():
-            row.where[col.field] = (number, _letter(index))
-            value = values[index] if index < len(values) else None
-            try:
-                row.values[col.field] = cells.read(
-                    col,
-                    value,
-                    percent=(number, index) in raw.percent,
-                    thousands=(number, index) in raw.thousands,
-                )
-            except cells.CellError as exc:
-                row.ok = False
-                row.bad.add(col.field)
-                problems.add(
-                    str(exc), sheet=spec.name, row=number, column=_letter(index), header=col.header
-                )
-                continue
-            if col.required and row.values[col.field] is None:
-                row.ok = False
-                row.bad.add(col.field)
-                if f"{_letter(index)}{number}" not in no_result:
-                    problems.add(
-                        f"{col.header} is required.",
-                        sheet=spec.name,
-                        row=number,
-                        column=_letter(index),
-                        header=col.header,
-                    )
-        for index, year in years.items():
-            value = values[index] if index < len(values) else None
-            row.amount_where[year] = _letter(index)
-            try:
-                if isinstance(value, str) and value.strip().lower() in cells.CLEAR_WORDS:
-                    row.amounts[year] = cells.CLEAR
-                    continue
-                amount = None if cells.is_blank(value) else cells.amount(value)
-                if amount is not None and (
-                    index in thousand_columns or (number, index) in raw.thousands
-                ):
-                    amount = cells.in_thousands(value, amount)
-                row.amounts[year] = amount
-            except cells.CellError as exc:
-                row.ok = False
-                problems.add(
-                    str(exc), sheet=spec.name, row=number, column=_letter(index), header=year
-                )
-        rows.append(row)
-    scaled = [c for c in raw.thousands if c[0] > header_row] or thousand_columns
-    if scaled:
+        data.rows.append(row)
+        data.numbers.append(number)
+    if any(c[0] > header_row for c in raw.thousands) or any(years.values()):
         warnings.append(
             f"{spec.name}: figures in cells or columns shown in £k were read as thousands of "
             "pounds (95 shown as £95k is £95,000)."
         )
-    return rows
+    return data
 
 
-def _parse_plan_sheet(raw: RawSheet, problems: Problems) -> Row | None:
+def _cell(raw: RawSheet, number: int, index: int, value, formatted: set):
+    if (number, index) in formatted and not isinstance(value, bool):
+        return cells.Formatted(
+            value,
+            percent=(number, index) in raw.percent,
+            thousands=(number, index) in raw.thousands,
+        )
+    return value
+
+
+def _parse_plan_sheet(raw: RawSheet, problems: Problems) -> SheetData:
+    """The Plan sheet (field names in column A, values in B) as a one-row sheet."""
     spec = s.PLAN
-    row = Row(spec, 0, 1, present=set())
-    for number, values in raw.rows:
-        label = values[0] if values else None
+    data = SheetData(spec.name, [], [()], [0], {})
+    values: list = []
+    for number, row in raw.rows:
+        label = row[0] if row else None
         if cells.is_blank(label):
-            if len(values) > 1 and not cells.is_blank(values[1]):
+            if len(row) > 1 and not cells.is_blank(row[1]):
                 problems.add(
                     "This value has no field name in column A.",
                     sheet=spec.name,
@@ -298,13 +233,9 @@ def _parse_plan_sheet(raw: RawSheet, problems: Problems) -> Row | None:
                 )
             continue
         key = s.header_key(label)
-        if (
-            key in {"field", "about", "plan"}
-            and number <= HEADER_SEARCH_ROWS
-            and _match_column(spec, key) is None
-        ):
-            continue  # the header row, or a title
         col = _match_column(spec, key)
+        if col is None and key in {"field", "about", "plan"} and number <= HEADER_SEARCH_ROWS:
+            continue  # the header row, or a title
         if col is None:
             fields = ", ".join(c.header for c in spec.columns)
             problems.add(
@@ -314,178 +245,34 @@ def _parse_plan_sheet(raw: RawSheet, problems: Problems) -> Row | None:
                 column="A",
             )
             continue
-        if col.field in row.present:
+        if col.field in data.where:
             problems.add(
-                f"{col.header!r} is given twice (also on row {row.where[col.field][0]}); keep one.",
+                f"{col.header!r} is given twice (also on row {data.where[col.field]}); keep one.",
                 sheet=spec.name,
                 row=number,
                 column="A",
             )
             continue
-        row.present.add(col.field)
-        row.where[col.field] = (number, "B")
-        row.number = row.number or number
-        try:
-            row.values[col.field] = cells.read(col, values[1] if len(values) > 1 else None)
-        except cells.CellError as exc:
-            row.ok = False
-            row.bad.add(col.field)
-            problems.add(str(exc), sheet=spec.name, row=number, column="B", header=col.header)
-            continue
-        if col.required and row.values[col.field] is None:
-            row.ok = False
-            row.bad.add(col.field)
-            problems.add(
-                f"{col.header} is required.",
-                sheet=spec.name,
-                row=number,
-                column="B",
-                header=col.header,
-            )
+        data.where[col.field], data.letters[col.field] = number, "B"
+        data.numbers[0] = data.numbers[0] or number
+        data.headers.append(col.header)
+        values.append(row[1] if len(row) > 1 else None)
+    data.rows[0] = tuple(values)
     for col in spec.columns:
-        if col.required and col.field not in row.present:
-            row.ok = False
-            row.bad.add(col.field)
+        if col.required and col.field not in data.where:
             problems.add(
                 f"The {col.header!r} row is missing: put {col.header!r} in column A "
                 "and its value in column B.",
                 sheet=spec.name,
             )
-    return row
-
-
-def _derive_keys(spec: s.SheetSpec, row: Row, problems: Problems) -> None:
-    """Keys an officer may leave blank, made as the template says."""
-    v = row.values
-    if spec is s.WORKSTREAMS and not v.get("code") and v.get("name"):
-        v["code"] = slugify(v["name"])[:60].strip("-") or None
-        if v["code"] is None:
-            row.ok = False
-            problems.append(
-                row.problem(
-                    "name",
-                    "Give the workstream a code: its name has no "
-                    "letters or digits to make one from.",
-                )
-            )
-    elif spec is s.STATED and not v.get("key") and v.get("label"):
-        v["key"] = slugify(f"{v['label']} {v.get('year') or ''}")[:80].strip("-")
-    elif spec is s.NARRATIVE and v.get("order") is None:
-        v["order"] = row.position
-    elif spec is s.FORECASTS:
-        v["service_area"] = v.get("service_area") or ""
-        v["scenario"] = v.get("scenario") or "base"
-    elif spec is s.KPI_VALUES:
-        v["label"] = v.get("label") or ""
-    elif spec is s.COMMENTARY:
-        v["role"] = v.get("role") or "director"
-
-
-def _key_text(spec: s.SheetSpec, key: tuple) -> str:
-    parts = []
-    for name, value in zip(spec.key, key, strict=True):
-        col = spec.by_field.get(name)
-        if isinstance(value, date):
-            value = value.strftime("%d/%m/%Y")
-        if value in ("", None):
-            continue
-        parts.append(f"{col.header.lower() if col else name} {value}")
-    return ", ".join(parts)
-
-
-def _check_duplicates(spec: s.SheetSpec, rows: list[Row], problems: Problems) -> None:
-    first: dict[tuple, int] = {}
-    for row in rows:
-        key = row.key
-        if any(k is None for k in key):
-            continue
-        norm = tuple(k.lower() if isinstance(k, str) else k for k in key)
-        if norm in first:
-            row.ok = False
-            problems.append(
-                row.problem(
-                    spec.key[0],
-                    f"Duplicate: {_key_text(spec, key)} is "
-                    f"also on row {first[norm]}. Each must be unique.",
-                )
-            )
-        else:
-            first[norm] = row.number
-
-
-def _check_dates(parsed: ParsedWorkbook, problems: Problems) -> None:
-    """Dates and years must fall within the plan (or near it, for context figures)."""
-    years = parsed.years
-    if not years:
-        return
-    start, end = fiscal.year_start(years[0]), fiscal.year_end(years[-1])
-    span = f"{years[0]} to {years[-1]}" if len(years) > 1 else years[0]
-    near_start = date(start.year - CONTEXT_YEARS, 4, 1)
-    near_end = date(end.year + CONTEXT_YEARS, 3, 31)
-
-    def outside(row: Row, name: str, value, strict: bool) -> None:
-        if value is None:
-            return
-        if isinstance(value, str):
-            first, last = fiscal.year_start(value), fiscal.year_end(value)
-            text = value
-        else:
-            first = last = value
-            text = value.strftime("%d/%m/%Y")
-        if strict and (first < start or last > end):
-            problems.append(row.problem(name, f"{text} is outside the plan's years ({span})."))
-            row.ok = False
-        elif not strict and (last < near_start or first > near_end):
-            problems.append(
-                row.problem(
-                    name,
-                    f"{text} is more than {CONTEXT_YEARS} years "
-                    f"outside the plan's years ({span}); is it a typing "
-                    "slip?",
-                )
-            )
-            row.ok = False
-
-    for year, letter in parsed.year_columns.items():
-        if year in years:
-            continue
-        for row in parsed.sheet(s.LINES):
-            if row.amounts.get(year) is not None:
-                row.ok = False
-                problems.add(
-                    f"The plan runs {span}, so it has no {year}: move the amount to a "
-                    "year of the plan, or change the plan's first or last year.",
-                    sheet=s.LINES.name,
-                    row=row.number,
-                    column=letter,
-                    header=year,
-                )
-    strict = {
-        s.PROGRESS.name: ("as_at",),
-        s.DETAILS.name: ("year",),
-        s.ADJUSTMENTS.name: ("year",),
-        s.COMMENTARY.name: ("year",),
-    }
-    for spec in s.SHEETS[1:]:
-        for row in parsed.sheet(spec):
-            for col in spec.columns:
-                if col.kind in (s.DATE, s.YEAR):
-                    outside(
-                        row,
-                        col.field,
-                        row.values.get(col.field),
-                        col.field in strict.get(spec.name, ()),
-                    )
-    if parsed.plan:
-        for name in ("approved_on", "published_on"):
-            outside(parsed.plan, name, parsed.plan.values.get(name), strict=False)
+    return data
 
 
 def _stems(text: str) -> set[str]:
     return {w.rstrip("s") for w in re.findall(r"[a-z0-9]+", text.lower()) if len(w) > 2}
 
 
-def _looks_like(sheet: RawSheet, missing: list[s.SheetSpec]) -> str | None:
+def _looks_like(sheet: RawSheet, missing: list[type[s.SheetResource]]) -> str | None:
     """The template sheet an unknown sheet probably is (renamed), judged by its headers, then
     by its name; ``None`` if it looks like a sheet of the officer's own."""
     best, best_score = None, 1
@@ -590,44 +377,19 @@ def _check_sheets(raw: RawWorkbook, problems: Problems, warnings: list[str]) -> 
 
 
 def parse(raw: RawWorkbook) -> ParsedWorkbook:
+    """The workbook's template sheets mapped to their columns; cells are read on import."""
     problems = Problems()
     warnings: list[str] = []
     found = _check_sheets(raw, problems, warnings)
-    year_columns: dict[str, str] = {}
     plan = _parse_plan_sheet(found[s.PLAN_SHEET], problems) if s.PLAN_SHEET in found else None
-    rows: dict[str, list[Row]] = {}
+    sheets: dict[str, SheetData] = {}
     for spec in s.SHEETS[1:]:
         if spec.name not in found or found[spec.name].last_row > MAX_ROWS + HEADER_SEARCH_ROWS:
             continue
-        sheet_rows = _parse_table(
-            found[spec.name], spec, problems, warnings, year_columns if spec is s.LINES else {}
-        )
-        for row in sheet_rows:
-            _derive_keys(spec, row, problems)
-        _check_duplicates(spec, sheet_rows, problems)
-        rows[spec.name] = sheet_rows
-    years: list[str] = []
-    if plan and plan.values.get("first_year") and plan.values.get("last_year"):
-        first, last = plan.values["first_year"], plan.values["last_year"]
-        if first > last:
-            plan.ok = False
-            problems.append(
-                plan.problem("last_year", f"The last year {last} is before the first year {first}.")
-            )
-        elif fiscal.year_start_int(last) - fiscal.year_start_int(first) > 20:
-            plan.ok = False
-            problems.append(
-                plan.problem(
-                    "last_year",
-                    f"{first} to {last} is more than 20 years; is one of them a typing slip?",
-                )
-            )
-        else:
-            years = fiscal.years_between(first, last)
-    parsed = ParsedWorkbook(plan, rows, set(found), years, year_columns, problems, warnings)
-    _check_dates(parsed, problems)
-    parsed.problems = problems.final()
-    return parsed
+        data = _parse_table(found[spec.name], spec, problems, warnings)
+        if data is not None:
+            sheets[spec.name] = data
+    return ParsedWorkbook(plan, sheets, set(found), problems, warnings)
 
 
 def sheet_rows_wanted(name: str) -> int | None:

@@ -4,11 +4,12 @@ Before openpyxl sees the file we check that it is what it claims to be: a zip ho
 ``xl/workbook.xml`` (not a renamed zip, an old .xls, a password-protected workbook, which
 Office saves as an encrypted OLE "CDFV2" file, or a binary .xlsb), without macros, without
 XML document type declarations, and not so large once unpacked that it could exhaust the
-server. Then one streaming pass over each sheet's XML finds what openpyxl's read-only mode
-cannot tell us: merged cells, formulas saved without a result, and the last row and column
-that hold a value (so trailing blank rows cost nothing and data after a gap is never dropped
-silently). Finally openpyxl reads the values with ``read_only=True, data_only=True``, so
-formulas give their cached values.
+server. Then one streaming pass over each sheet's XML reads every cell's value with
+openpyxl's own cell reader (formulas give their cached values; shared strings, dates and the
+1904 epoch as openpyxl reads them) and finds what openpyxl's read-only mode cannot tell us:
+merged cells, formulas saved without a result, the number formats that change a value's
+meaning (a percentage, £k), and the last row and column that hold a value (so trailing blank
+rows cost nothing and data after a gap is never dropped silently). Each sheet is parsed once.
 """
 
 from __future__ import annotations
@@ -16,16 +17,18 @@ from __future__ import annotations
 import io
 import posixpath
 import re
-import warnings
 import zipfile
 import zlib
 from dataclasses import dataclass, field
 from xml.etree import ElementTree as ET
 
 from django.conf import settings
-from openpyxl import load_workbook
+from openpyxl.reader.strings import read_string_table
+from openpyxl.styles.numbers import builtin_format_code
+from openpyxl.styles.stylesheet import Stylesheet
 from openpyxl.utils import get_column_letter
-from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
+from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900
+from openpyxl.worksheet._reader import WorkSheetParser
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 MAX_ROWS = 20_000  # per sheet: four times the largest plan we benchmark
@@ -278,8 +281,9 @@ def _local(tag: str) -> str:
     return tag.rpartition("}")[2]
 
 
-def sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
-    """Worksheet name -> path of its XML inside the zip (chart sheets left out)."""
+def sheet_parts(archive: zipfile.ZipFile) -> tuple[dict[str, str], _Book]:
+    """Worksheet name -> path of its XML inside the zip (chart sheets left out), and what
+    reading their cells needs."""
     try:
         book = ET.fromstring(archive.read("xl/workbook.xml"))
         rels = ET.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
@@ -307,13 +311,67 @@ def sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
             )
             if rid in targets:
                 parts[element.get("name", "")] = targets[rid]
-    return parts
+    return parts, _book(archive, book, rels)
 
 
-def scan_sheet(archive: zipfile.ZipFile, path: str, sheet: RawSheet) -> None:
-    """One streaming pass: merged ranges, formulas without a saved result, last row/column."""
-    row_no = col_no = 0
+@dataclass
+class _Book:
+    """What reading a sheet's cells needs from the rest of the file: the shared strings,
+    each cell style's number format and the date epoch, read as openpyxl reads them."""
+
+    parser: WorkSheetParser
+    formats: list[str]
+
+
+def _book(archive: zipfile.ZipFile, book, rels) -> _Book:
+    epoch = CALENDAR_WINDOWS_1900
+    for element in book.iter():
+        if _local(element.tag) == "workbookPr" and element.get("date1904") in ("1", "true"):
+            epoch = CALENDAR_MAC_1904
+    strings: list = []
+    formats: list[str] = []
+    dates: set[int] = set()
+    durations: set[int] = set()
+    try:
+        for rel in rels:
+            if rel.get("Type", "").endswith("/sharedStrings"):
+                path = posixpath.normpath(posixpath.join("xl", rel.get("Target", "")))
+                with archive.open(path.lstrip("/")) as source:
+                    strings = read_string_table(source)
+        if "xl/styles.xml" in archive.NameToInfo:
+            sheet = Stylesheet.from_tree(ET.fromstring(archive.read("xl/styles.xml")))
+            custom = list(sheet.number_formats)
+            for style in sheet.cell_styles:
+                fid = style.numFmtId
+                fmt = custom[fid - 164] if fid >= 164 else builtin_format_code(fid)
+                formats.append(fmt or "General")
+            dates, durations = sheet.date_formats, sheet.timedelta_formats
+    except Exception as exc:  # openpyxl raises many kinds; all mean the same to an officer
+        raise _rejected(
+            f"Excel could have saved this file, but it cannot be read ({type(exc).__name__}: "
+            f"{exc}). Open it in Excel, save it as an Excel Workbook (.xlsx) and retry."
+        ) from None
+    parser = WorkSheetParser(
+        None, strings, data_only=True, epoch=epoch, date_formats=dates, timedelta_formats=durations
+    )
+    return _Book(parser, formats)
+
+
+def scan_sheet(archive: zipfile.ZipFile, path: str, sheet: RawSheet, book: _Book, limit) -> None:
+    """One streaming pass over a sheet's XML: each cell's value (read by openpyxl's own cell
+    reader), its number format where that matters (a percentage, £k), merged ranges,
+    formulas without a saved result, and the last row and column that hold a value. Only the
+    first ``limit`` rows' values are kept (``None``: all, up to what a sheet may hold)."""
+    parser, keep = book.parser, MAX_ROWS + HEADER_SEARCH_ROWS if limit is None else limit
+    row_no = 0
+    values: dict[int, object] = {}
     sheet_data = None
+
+    def end_row() -> None:
+        if values and any(not (isinstance(v, str) and not v.strip()) for v in values.values()):
+            sheet.rows.append((row_no, tuple(values.get(i) for i in range(max(values) + 1))))
+        values.clear()
+
     try:
         with archive.open(path) as source:
             for event, element in ET.iterparse(source, events=("start", "end")):
@@ -321,37 +379,31 @@ def scan_sheet(archive: zipfile.ZipFile, path: str, sheet: RawSheet) -> None:
                 if event == "start":
                     if tag == "row":
                         row_no = int(element.get("r") or row_no + 1)
-                        col_no = 0
+                        parser.row_counter, parser.col_counter = row_no, 0
                     elif tag == "sheetData":
                         sheet_data = element
                     continue
                 if tag == "c":
-                    ref = element.get("r")
-                    if ref:
-                        letters, row_no = coordinate_from_string(ref)
-                        col_no = column_index_from_string(letters)
-                    else:
-                        col_no += 1
-                    value = formula = None
-                    for child in element:
-                        name = _local(child.tag)
-                        if name == "v" and child.text not in (None, ""):
-                            value = child.text
-                        elif name == "is":
-                            value = "".join(child.itertext()) or None
-                        elif name == "f":
-                            formula = True
+                    cell = parser.parse_cell(element)
+                    row_no, col_no, value = cell["row"], cell["column"], cell["value"]
                     if value is not None:
                         sheet.last_row = max(sheet.last_row, row_no)
                         sheet.last_column = max(sheet.last_column, col_no)
-                    elif formula:
+                        if row_no <= keep and col_no <= MAX_COLUMNS:
+                            values[col_no - 1] = value
+                            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                                _mark(sheet, row_no, col_no - 1, book, cell["style_id"])
+                    elif any(_local(child.tag) == "f" for child in element):
                         sheet.formulas_without_value.append(f"{get_column_letter(col_no)}{row_no}")
                     element.clear()
-                elif tag == "row" and sheet_data is not None:
-                    sheet_data.clear()  # keep memory flat on sheets with a million rows
+                elif tag == "row":
+                    end_row()
+                    if sheet_data is not None:
+                        sheet_data.clear()  # keep memory flat on sheets with a million rows
                 elif tag == "mergeCell" and element.get("ref"):
                     sheet.merged.append(element.get("ref"))
-    except (ET.ParseError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+        end_row()
+    except (ET.ParseError, ValueError, KeyError, IndexError, zipfile.BadZipFile) as exc:
         raise _rejected(
             f"The sheet's XML is damaged ({exc}). Open the workbook in Excel, save it again and "
             "retry.",
@@ -359,12 +411,20 @@ def scan_sheet(archive: zipfile.ZipFile, path: str, sheet: RawSheet) -> None:
         ) from None
 
 
+def _mark(sheet: RawSheet, row: int, index: int, book: _Book, style_id) -> None:
+    fmt = book.formats[style_id] if style_id and style_id < len(book.formats) else ""
+    if "%" in fmt:
+        sheet.percent.add((row, index))
+    elif fmt and _shows_thousands(fmt):
+        sheet.thousands.add((row, index))
+
+
 def read_workbook(data: bytes, *, wanted=None) -> RawWorkbook:
     """Every worksheet's non-blank rows. ``wanted(name) -> int | None`` says how many rows of a
     sheet to read (``None`` for all, 0 to skip its cells); a sheet that is skipped is still
     scanned, so callers know whether it holds data."""
     archive = check_container(data)
-    parts = sheet_parts(archive)
+    parts, book = sheet_parts(archive)
     sheets: dict[str, RawSheet] = {}
     for name, path in parts.items():
         if path not in archive.NameToInfo:
@@ -372,28 +432,8 @@ def read_workbook(data: bytes, *, wanted=None) -> RawWorkbook:
                 "The sheet is missing from the file; the workbook is damaged.", sheet=name
             )
         sheet = RawSheet(name)
-        scan_sheet(archive, path, sheet)
+        scan_sheet(archive, path, sheet, book, wanted(name) if wanted else None)
         sheets[name] = sheet
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # openpyxl warns about extensions it skips
-            book = load_workbook(io.BytesIO(data), read_only=True, data_only=True, keep_links=False)
-    except Exception as exc:  # openpyxl raises many kinds; all mean the same to an officer
-        raise _rejected(
-            f"Excel could have saved this file, but it cannot be read ({type(exc).__name__}: "
-            f"{exc}). Open it in Excel, save it as an Excel Workbook (.xlsx) and retry."
-        ) from None
-    try:
-        for name, sheet in sheets.items():
-            limit = wanted(name) if wanted else None
-            if limit == 0 or not sheet.has_data or name not in book.sheetnames:
-                continue
-            last_row = sheet.last_row if limit is None else min(sheet.last_row, limit)
-            if limit is None and last_row > MAX_ROWS + HEADER_SEARCH_ROWS:
-                continue  # reported by the parser as too many rows
-            _read_rows(book[name], sheet, last_row)
-    finally:
-        book.close()
     return RawWorkbook(sheets)
 
 
@@ -404,26 +444,3 @@ def _shows_thousands(fmt: str) -> bool:
     r"""A number format that shows the value as thousands: "£"#,##0"k", 0\k, #,##0,"""
     positive = fmt.split(";")[0]
     return bool(_THOUSANDS_FORMAT.search(positive))
-
-
-def _read_rows(ws, sheet: RawSheet, last_row: int) -> None:
-    last_col = min(sheet.last_column, MAX_COLUMNS)
-    for cells in ws.iter_rows(min_row=1, max_row=last_row, max_col=last_col):
-        values = []
-        row_no = None
-        for index, cell in enumerate(cells):
-            value = getattr(cell, "value", None)
-            if value is not None and row_no is None:
-                row_no = cell.row
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                fmt = cell.number_format or ""
-                if "%" in fmt:
-                    sheet.percent.add((cell.row, index))
-                elif _shows_thousands(fmt):
-                    sheet.thousands.add((cell.row, index))
-            values.append(value)
-        if row_no is None or all(
-            v is None or (isinstance(v, str) and not v.strip()) for v in values
-        ):
-            continue
-        sheet.rows.append((row_no, tuple(values)))

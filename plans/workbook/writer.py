@@ -22,7 +22,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from plans.workbook import schema as s
+from plans.workbook import resources as s
 from plans.workbook.cells import neutralise
 from recovery import fiscal
 from recovery.money import Amount, AmountKind, format_money
@@ -204,7 +204,7 @@ def write_plan_sheet(ws, content: Content) -> None:
     ws.freeze_panes = s.PLAN.freeze
 
 
-def write_table(ws, spec: s.SheetSpec, rows: list[dict], years: list[str]) -> None:
+def write_table(ws, spec: type[s.SheetResource], rows: list[dict], years: list[str]) -> None:
     columns = list(spec.columns)
     headers = [c.header for c in columns] + (years if spec is s.LINES else [])
     helps = [_help(c) for c in columns] + [
@@ -267,7 +267,7 @@ def write_workbook(content: Content) -> bytes:
 # A plan from the database
 
 
-def _fields(obj, spec: s.SheetSpec) -> dict:
+def _fields(obj, spec: type[s.SheetResource]) -> dict:
     return {c.field: getattr(obj, c.field) for c in spec.columns if c.kind != s.REF}
 
 

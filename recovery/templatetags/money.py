@@ -6,11 +6,14 @@ register = template.Library()
 
 
 @register.filter
-def gbp(value):
-    """Money as pages show it; a figure nobody reported reads "not reported", never £0."""
+def gbp(value, pence=None):
+    """Money as pages show it; a figure nobody reported reads "not reported", never £0.
+    ``gbp:whole_pounds`` with a true ``whole_pounds`` shows whole pounds (the dashboard rounds
+    its line figures as it does its totals, where the report and its workbook keep pence);
+    otherwise pence are shown only when there are some."""
     if value is None:
         return money.NOT_REPORTED
-    return money.format_money(value)
+    return money.format_money(value, pence=False if pence is True else None)
 
 
 @register.filter

@@ -269,3 +269,21 @@ def test_a_long_plan_shows_the_lines_most_at_risk_and_links_to_all(client, direc
     assert "10 more lines not shown" in html and "Total (all 60 lines" in html
     # Red lines come first among those shown.
     assert all(x.rag == "red" for x in f.shown_lines[: sum(x.rag == "red" for x in f.lines)])
+
+
+def test_dashboard_shows_line_figures_in_whole_pounds(client, torbay_users, mtfs):
+    # The MTFS's in-year profile makes expected-to-date figures with pence (£xx,xxx.33); the
+    # dashboard's lines table rounds them to whole pounds like its tiles; the report keeps
+    # pence, as its workbook does.
+    line = SavingsLine.objects.filter(plan=mtfs).first()
+    ProgressEntry.objects.create(
+        line=line, as_at=date(2017, 11, 30), achieved_to_date=Decimal("12345.67")
+    )
+    client.force_login(torbay_users["director"])
+    url = reverse("dashboards:plan_dashboard", args=[mtfs.pk]) + "?year=2017/18&period=8"
+    html = _text(client.get(url))
+    lines = html[html.index("lines-table") : html.index("</table>", html.index("lines-table"))]
+    assert "£12,346" in lines
+    assert not re.findall(r"£[\d,]+\.\d\d", lines)
+    report = _text(client.get(url.replace("/?", "/report/?")))
+    assert "£12,345.67" in report

@@ -56,3 +56,40 @@ def test_a_long_plans_dashboard_shows_the_fifty_most_at_risk(client, director, b
     html = client.get(reverse("dashboards:plan_dashboard", args=[plan.pk])).content.decode()
     assert html.count('<td class="text-nowrap">SAV-') == 50
     assert "10 more lines not shown" in html
+
+
+def test_plan_list_and_overview_do_not_grow_with_plans_or_progress(client, django_user_model):
+    """An administrator sees every plan: the plan list computes figures for the 25 plans of
+    its page and the overview for the 10 authorities of its page, in a fixed number of
+    queries however many plans and progress entries there are."""
+    from tests.dashboards.conftest import build_plan
+    from tests.factories import AuthorityFactory
+
+    client.force_login(django_user_model.objects.create_superuser("root", password="pw"))
+    build_plan(AuthorityFactory(), 2, months=1, code="first")
+    urls = {"plan_list": reverse("plans:plan_list"), "overview": reverse("dashboards:overview")}
+    few = {name: _count(client, url) for name, url in urls.items()}
+    for i in range(12):
+        build_plan(AuthorityFactory(), 3, months=4, code=f"more-{i}")
+    many = {name: _count(client, url) for name, url in urls.items()}
+    assert few == many
+    html = client.get(urls["overview"]).content.decode()
+    assert "Page 1 of 2" in html
+    assert client.get(urls["overview"], {"page": 2}).status_code == 200
+
+
+def test_a_long_plans_report_lists_the_changes_of_the_lines_it_shows(client, director, built_plan):
+    import io
+
+    from openpyxl import load_workbook
+
+    plan = built_plan(60, months=3, code="sixty-changes")
+    client.force_login(director)
+    html = client.get(reverse("dashboards:report", args=[plan.pk])).content.decode()
+    # Every line's achieved changed this month: the report shows the changes of the 50 lines
+    # it lists (their achieved and RAG), the workbook every one.
+    assert "20 more changes on the lines not shown above" in html
+
+    xlsx = client.get(reverse("dashboards:report_xlsx", args=[plan.pk])).content
+    items = [c.value for c in load_workbook(io.BytesIO(xlsx))["Changes"]["B"]]
+    assert sum(1 for v in items if v and str(v).startswith("SAV-")) >= 60

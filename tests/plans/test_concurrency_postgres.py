@@ -54,7 +54,8 @@ def test_concurrent_transactions_cannot_overwrite_each_other(plan):
 
 def test_two_month_end_saves_racing_for_the_same_month(plan):
     """Both open October with no entries yet and save at once: one month-end is saved whole,
-    the other is refused whole; no line ends up with half of each."""
+    the other is refused whole, as a conflict naming the winner's entry (never as a mistake
+    in the loser's figures); no line ends up with half of each."""
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL")
     from datetime import date
@@ -68,6 +69,7 @@ def test_two_month_end_saves_racing_for_the_same_month(plan):
     lines = [SavingsLineFactory(plan=plan) for _ in range(3)]
     both_ready = threading.Barrier(2, timeout=10)
     outcomes: dict[str, str] = {}
+    conflicts: dict[str, object] = {}
 
     def officer(name: str, achieved: str):
         rows = [
@@ -87,8 +89,11 @@ def test_two_month_end_saves_racing_for_the_same_month(plan):
                 plan=plan, year="2017/18", period=7, user=None, lines=rows, forecast=None, kpis=[]
             )
             outcomes[name] = "saved"
-        except (services.StaleEdit, ValidationError):
+        except services.StaleEdit as stale:
             outcomes[name] = "refused"
+            conflicts[name] = stale.current
+        except ValidationError as error:
+            outcomes[name] = f"told to correct their figures: {error}"
         finally:
             connections.close_all()
 
@@ -103,3 +108,6 @@ def test_two_month_end_saves_racing_for_the_same_month(plan):
     entries = ProgressEntry.objects.filter(line__plan=plan, as_at=date(2017, 10, 31))
     assert entries.count() == 3
     assert len({(e.commentary, e.achieved_to_date) for e in entries}) == 1  # one officer's
+    winner = next(n for n, o in outcomes.items() if o == "saved")
+    (theirs,) = conflicts.values()
+    assert isinstance(theirs, ProgressEntry) and theirs.commentary == winner

@@ -9,7 +9,7 @@ from plans import models as m
 from plans import services
 from plans.figures import RAG_LABELS
 from plans.forms import money_fields
-from plans.workbook import schema as s
+from plans.workbook import resources as s
 
 
 def test_money_is_one_field_type_everywhere():

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from plans.workbook import cells
-from plans.workbook import schema as s
+from plans.workbook import resources as s
 from plans.workbook.parser import parse
 from plans.workbook.reader import RawSheet, RawWorkbook
 from recovery.money import Amount
@@ -308,6 +308,8 @@ def test_random_sheets_give_problems_with_places_never_exceptions(headers, rows,
         if problem.row is not None:
             assert problem.sheet in {"Plan", "Savings lines"}
             assert 1 <= problem.row <= len(rows) + 9
-    for row in parsed.sheet(s.LINES):
-        if row.ok:
-            assert row.values["reference"] and row.values["title"]
+    lines_sheet = parsed.sheets.get("Savings lines")
+    if lines_sheet is not None:  # every data row keeps its place and one cell per column
+        assert len(lines_sheet.rows) == len(lines_sheet.numbers)
+        assert all(len(row) == len(lines_sheet.headers) for row in lines_sheet.rows)
+        assert all(2 <= n <= len(rows) + 1 for n in lines_sheet.numbers)

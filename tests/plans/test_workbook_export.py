@@ -9,7 +9,7 @@ from openpyxl import load_workbook
 
 from plans import workbook
 from plans.figures import plan_totals
-from plans.workbook import schema as s
+from plans.workbook import resources as s
 from tests.plans.workbook_files import header_column
 
 pytestmark = pytest.mark.django_db

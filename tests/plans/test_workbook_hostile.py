@@ -7,11 +7,12 @@ import zipfile
 from datetime import date
 
 import pytest
+from django.db import IntegrityError
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import PatternFill
 
 from plans import workbook
-from plans.models import Plan, SavingsLine
+from plans.models import Plan, Risk, SavingsLine
 from plans.workbook import reader
 from tests.plans.workbook_files import (
     add_members,
@@ -401,18 +402,41 @@ def test_blank_template_says_what_to_fill_in(authority):
     assert "Title is required" in text
 
 
-def test_nothing_is_saved_when_the_database_refuses_part_way(seeded, mtfs):
+def test_a_plan_changed_after_the_preview_is_not_imported_blind(seeded, mtfs):
     data = workbook.export_plan(mtfs)
     data = set_cells(data, "Savings lines", {"A40": "NEW/1", "C40": "A new line"})
-    changes = workbook.preview(data, into=mtfs)
-    assert changes.problems == [] and changes.has_changes
-    # Someone edits a line after the preview: the import must not half-apply.
+    parsed = workbook.read(data)
+    preview = workbook.changes_for(parsed, into=mtfs)
+    assert preview.problems == [] and preview.has_changes
+    # Someone edits a line after the preview: confirming must not apply what was not shown.
     line = mtfs.lines.get(reference="MTFS-01")
-    SavingsLine.objects.filter(pk=line.pk).update(version=line.version + 5)
-    changed = [rc for rc in changes.records if rc.label.startswith("MTFS-01 ")]
-    changed[0].action = "update"  # force the stale record to be written
-    with pytest.raises(workbook.WorkbookRejected, match="changed"):
-        workbook.apply(changes, user=None, filename="x.xlsx")
+    line.title = "Renamed meanwhile"
+    line.version += 1
+    line.save()
+    changes, saved = workbook.import_parsed(
+        parsed, filename="x.xlsx", into=mtfs, expected=preview.fingerprint()
+    )
+    assert not saved and changes.fingerprint() != preview.fingerprint()
+    assert any(rc.label.startswith("MTFS-01") for rc in changes.of("update"))
+    assert not mtfs.lines.filter(reference="NEW/1").exists()
+
+
+def test_nothing_is_saved_when_the_database_refuses_part_way(seeded, mtfs, monkeypatch):
+    from plans import services
+
+    data = workbook.export_plan(mtfs)
+    data = set_cells(data, "Savings lines", {"A40": "NEW/1", "C40": "A new line"})
+    data = set_cells(data, "Risks", {"A40": "R-NEW", "B40": "A new risk"})
+    real = services.create_many
+
+    def refuse_risks(model, objs, **kwargs):
+        if model is Risk:
+            raise IntegrityError("refused for the test")
+        return real(model, objs, **kwargs)
+
+    monkeypatch.setattr(services, "create_many", refuse_risks)
+    with pytest.raises(workbook.WorkbookRejected, match="database refused"):
+        workbook.import_workbook(data, filename="x.xlsx", into=mtfs)
     assert not mtfs.lines.filter(reference="NEW/1").exists()
 
 

@@ -11,7 +11,7 @@ import pytest
 from plans import workbook
 from plans.figures import plan_totals
 from plans.models import Plan
-from plans.workbook.changes import SAME
+from plans.workbook.resources import SAME
 from tests.plans.workbook_files import dump_plan
 
 pytestmark = pytest.mark.django_db

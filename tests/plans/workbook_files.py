@@ -11,7 +11,7 @@ from decimal import Decimal
 from openpyxl import Workbook, load_workbook
 
 from plans import models as m
-from plans.workbook import schema as s
+from plans.workbook import resources as s
 
 # Volatile or per-import fields: who entered a record and when is not part of the plan.
 IGNORED_FIELDS = {"id", "version", "entered_by", "entered_at", "author", "updated_at"}

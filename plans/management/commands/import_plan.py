@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from plans import workbook
 from plans.management.commands.export_plan import find_plan
-from plans.workbook.changes import CREATE, DELETE, UPDATE
+from plans.workbook.resources import CREATE, DELETE, UPDATE
 
 
 class Command(BaseCommand):
@@ -44,13 +44,22 @@ class Command(BaseCommand):
                 importer = get_user_model().objects.get(username=user)
             except get_user_model().DoesNotExist:
                 raise CommandError(f"There is no user {user!r}.") from None
-        changes = workbook.preview(data, into=plan, user=importer)
+        try:
+            parsed = workbook.read(data)
+        except workbook.WorkbookRejected as exc:
+            self.fail(path.name, exc.problems)
+        if dry_run:
+            changes, saved = workbook.changes_for(parsed, into=plan, user=importer), False
+        else:
+            changes, saved = workbook.import_parsed(
+                parsed, filename=path.name, user=importer, into=plan
+            )
         for warning in changes.warnings:
             self.stderr.write(f"Note: {warning}")
         if changes.problems:
             self.fail(path.name, changes.problems)
         for c in changes.counts():
-            if c.touched:
+            if c.create or c.update or c.delete:
                 self.stdout.write(
                     f"  {c.sheet}: {c.create} new, {c.update} changed, "
                     f"{c.delete} removed, {c.same} unchanged"
@@ -65,10 +74,7 @@ class Command(BaseCommand):
         if not changes.has_changes:
             self.stdout.write("The workbook matches the plan: nothing to import.")
             return
-        try:
-            result = workbook.apply(changes, user=importer, filename=path.name)
-        except workbook.WorkbookRejected as exc:
-            self.fail(path.name, exc.problems)
+        result = changes.plan
         verb = "Created" if changes.creating else "Updated"
         self.stdout.write(
             self.style.SUCCESS(

@@ -1,0 +1,476 @@
+"""A workbook sheet as a django-import-export resource, its columns derived from the model.
+
+``Column`` is an import-export ``Field`` that knows its header, its help for officers and
+how its cells are read. What a column accepts (money, signed money, a financial year, a
+period, a choice, a date, how long its text may be, whether it is required) comes from the
+model field it fills, so the model states each rule once; a column overrides only where the
+workbook differs (a key it can make from another column, a reference to another sheet).
+
+``SheetResource`` imports one sheet into one plan: existing records are matched on the
+model's unique constraint (loaded once), cells are read by the columns (``cells.read``), each
+record is validated without per-row queries, new records are saved in bulk with their
+history, changed ones through ``plans.services`` (version check, history). Every change is
+noted (``RecordChange``) for the preview, which is the same import rolled back.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models, transaction
+from django.db.models import UniqueConstraint
+from import_export import fields, instance_loaders, resources, widgets
+
+from plans import models as m
+from plans import services
+from plans.rules import year_problem
+from plans.workbook import cells
+from recovery import fiscal
+from recovery.money import Amount, format_amount, format_money
+
+# Column kinds: how a cell is read and written (see plans.workbook.cells).
+TEXT, LONG, SLUG, MONEY, SIGNED_MONEY, NUMBER, VOLUME, SHARE = (
+    "text",
+    "long",
+    "slug",
+    "money",
+    "signed_money",
+    "number",
+    "volume",
+    "share",
+)
+INT, DATE, YEAR, PERIOD, CHOICE, BOOL, REF = (
+    "int",
+    "date",
+    "year",
+    "period",
+    "choice",
+    "bool",
+    "ref",
+)
+MONEY_KINDS = {MONEY, SIGNED_MONEY}
+CREATE, UPDATE, DELETE, SAME = "create", "update", "delete", "same"
+
+ACCEPTS = {
+    TEXT: "Text.",
+    LONG: "Text; line breaks are kept.",
+    SLUG: "Letters, digits and hyphens, no spaces, e.g. mtfs-2017-21.",
+    MONEY: "Pounds: 129000, £129,000, 129k or £1.2m. Not negative.",
+    SIGNED_MONEY: "Pounds: 129000, £129,000, 129k or £1.2m; a minus sign or (brackets) for a "
+    "negative figure.",
+    NUMBER: "A number; 12.5% is read as 12.5.",
+    SHARE: "A share between 0 and 1: 0.5 or 50%.",
+    INT: "A whole number from {low} to {high}.",
+    DATE: "A date: 31/10/2017, 2017-10-31 or 31 Oct 2017; a month alone (Oct 2017) means its "
+    "last day.",
+    YEAR: "A financial year written like 2017/18.",
+    PERIOD: "1 (April) to 12 (March); P7, Oct or October are read too.",
+    BOOL: "Y or N (Yes/No, True/False).",
+    REF: "Text, matched without regard to capitals.",
+}
+
+
+def header_key(text) -> str:
+    """How headers and choice labels are compared: lower case, letters and digits only."""
+    return re.sub(r"[^a-z0-9%£]", "", str(text or "").lower())
+
+
+def choice_label(choices, value: str) -> str:
+    """The label written to the workbook. Commas are dropped so the label can sit in a
+    spreadsheet drop-down list (``Rate per 10000 children``); reading ignores them anyway."""
+    return str(choices(value).label).replace(",", "")
+
+
+def _choices_class(model, model_field):
+    """The ``TextChoices`` behind a model field's choices (for labels and drop-downs)."""
+    wanted = list(model_field.choices)
+    for candidate in [*vars(model).values(), m.RAG]:
+        is_choices = isinstance(candidate, type) and issubclass(candidate, models.Choices)
+        if is_choices and list(candidate.choices) == wanted:
+            return candidate
+    raise LookupError(f"No choices class for {model.__name__}.{model_field.name}")
+
+
+def _kind_of(model_field) -> str:
+    if isinstance(model_field, models.ForeignKey):
+        return REF
+    if isinstance(model_field, m.MoneyField):
+        return SIGNED_MONEY if model_field.signed else MONEY
+    if model_field.choices:
+        return CHOICE
+    if isinstance(model_field, models.BooleanField):
+        return BOOL
+    if isinstance(model_field, models.DateField):
+        return DATE
+    if fiscal.validate_year in model_field.validators:
+        return YEAR
+    if isinstance(model_field, models.DecimalField):
+        return SHARE if model_field.decimal_places == 4 else NUMBER
+    if isinstance(model_field, models.IntegerField):
+        bounds = {type(v): v.limit_value for v in model_field.validators}
+        if bounds.get(MinValueValidator) == 1 and bounds.get(MaxValueValidator) == 12:
+            return PERIOD
+        return INT
+    if isinstance(model_field, models.SlugField):
+        return SLUG
+    return LONG if isinstance(model_field, models.TextField) else TEXT
+
+
+class Column(fields.Field):
+    """One column of a sheet (or one field row of the Plan sheet)."""
+
+    def __init__(self, header, *, help="", width=16, aliases=(), **overrides):  # noqa: A002
+        super().__init__(column_name=header, widget=widgets.Widget())
+        self.header, self.help, self.width, self.aliases = header, help, width, aliases
+        self.overrides = overrides  # kind, required, max_length where the workbook differs
+        self.kind = self.required = self.choices = self.low = self.high = self.max_length = None
+
+    def __deepcopy__(self, memo):
+        return self  # bound once, read-only after: every resource instance shares it
+
+    @property
+    def field(self) -> str:
+        return self.attribute
+
+    def bind(self, model) -> None:
+        f = model._meta.get_field(self.attribute)
+        self.model_field = f
+        self.kind = self.overrides.get("kind") or _kind_of(f)
+        self.required = self.overrides.get(
+            "required", not f.blank and not f.has_default() and not f.null
+        )
+        self.max_length = self.overrides.get("max_length", getattr(f, "max_length", None))
+        if self.kind == CHOICE:
+            self.choices = _choices_class(model, f)
+        if self.kind == INT:
+            bounds = {type(v): v.limit_value for v in f.validators}
+            self.low = bounds.get(MinValueValidator, 0)
+            self.high = bounds.get(MaxValueValidator, 32767)
+        if self.kind in (NUMBER, SHARE, VOLUME):
+            self.places, self.max_digits = f.decimal_places, f.max_digits
+
+    @property
+    def accepts(self) -> str:
+        """What an officer may type, for the About sheet and the docs."""
+        if self.kind == CHOICE:
+            return "; ".join(choice_label(self.choices, v) for v in self.choices.values)
+        return ACCEPTS.get(self.kind, "").format(low=self.low, high=self.high)
+
+    def blank(self):
+        """The value an emptied field takes."""
+        f = self.model_field
+        if f.has_default():
+            return f.get_default()
+        return "" if isinstance(f, (models.CharField, models.TextField)) else None
+
+    def clean(self, row, **kwargs):
+        return cells.read(self, row.get(self.column_name))
+
+    def render(self, value):
+        """The cell value written for ``value`` (see ``plans.workbook.writer``)."""
+        return value
+
+
+@dataclass
+class FieldChange:
+    label: str
+    old: str  # as shown on the preview (long text shortened)
+    new: str
+
+
+@dataclass
+class RecordChange:
+    sheet: str
+    action: str
+    label: str
+    row: int | None
+    changes: list[FieldChange] = field(default_factory=list)
+    version: int | None = None
+
+
+def show(value, col: Column | None = None) -> str:
+    if value is None or value == "":
+        return "(blank)"
+    if isinstance(value, Amount):
+        return format_amount(value)
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, models.Model):
+        return str(getattr(value, "reference", None) or getattr(value, "code", None) or value)
+    if col is not None and col.kind in MONEY_KINDS:
+        return format_money(value)
+    if col is not None and col.choices is not None:
+        return str(col.choices(value).label) if value in col.choices.values else str(value)
+    if hasattr(value, "strftime"):
+        return value.strftime("%-d %b %Y")
+    text = f"{value.normalize():f}" if hasattr(value, "normalize") else str(value)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+class SheetResource(resources.Resource):
+    """A sheet's import into ``plan``. Subclasses declare their columns and a ``Meta`` with
+    ``model``, ``name`` (the sheet's name), ``help`` and, where they differ, ``parent``
+    (``line`` or ``kpi`` for records found through one), ``required`` and ``freeze``."""
+
+    class Meta:
+        use_transactions = False  # the whole workbook is one transaction (importer)
+        skip_diff = True  # changes are noted per field below, for the preview
+        report_skipped = False
+        instance_loader_class = instance_loaders.BaseInstanceLoader  # matched in get_instance
+
+    name = ""
+    help = ""
+    required = False
+    freeze = "B2"
+    parent = None
+    strict_years: tuple[str, ...] = ()
+
+    @classmethod
+    def bind(cls) -> None:
+        meta = cls._meta
+        cls.model = meta.model
+        cls.name, cls.help = meta.name, meta.help
+        cls.required = getattr(meta, "sheet_required", False)
+        cls.freeze = getattr(meta, "freeze", "B2")
+        cls.parent = getattr(meta, "parent", None)
+        cls.strict_years = getattr(cls.model, "STRICT_YEARS", ())
+        cls.columns = tuple(cls.fields.values())
+        for name, col in cls.fields.items():
+            col.attribute = col.attribute or name
+            col.bind(cls.model)
+        cls.by_field = {c.field: c for c in cls.columns}
+        # The key: the fields of the model's unique constraint, less the plan it hangs from.
+        unique = next(c for c in cls.model._meta.constraints if isinstance(c, UniqueConstraint))
+        cls.key = tuple(f for f in unique.fields if f not in {"plan", "authority"})
+
+    @classmethod
+    def required_headers(cls) -> list[str]:
+        return [c.header for c in cls.columns if c.required]
+
+    def __init__(self, *, plan, new_plan, user, reason, rows, refs):
+        super().__init__()
+        self.plan, self.new_plan, self.user, self.reason = plan, new_plan, user, reason
+        self.rows = rows  # dataset row index -> the sheet's row number
+        self.refs = refs  # "line" / "kpi" / "workstream" -> {lower-case key: record}
+        self.kept = self.load_existing()  # what the sheet does not mention is kept
+        self.seen: dict[tuple, int] = {}
+        self.noted: list[RecordChange] = []
+        self.created: list[models.Model] = []
+        self.invalid: set[str] = set()  # keys (lower case) of rows that are wrong
+
+    def import_row(self, row, instance_loader, **kwargs):
+        result = super().import_row(row, instance_loader, **kwargs)
+        if result.import_type in (result.IMPORT_TYPE_INVALID, result.IMPORT_TYPE_ERROR):
+            key = self.key_of_row(row)
+            if key:
+                self.invalid.add(str(key[0]))
+        return result
+
+    # ---- matching
+
+    def load_existing(self) -> dict:
+        if self.plan.pk is None:
+            return {}
+        scope = {f"{self.parent}__plan" if self.parent else "plan": self.plan}
+        rows = self.model._default_manager.filter(**scope)
+        if self.parent:
+            rows = rows.select_related(self.parent)
+        return {self.key_of_record(o): o for o in rows}
+
+    def key_of_record(self, obj) -> tuple:
+        return tuple(self.norm(self.field_key(obj, k)) for k in self.key)
+
+    def field_key(self, obj, name):
+        value = getattr(obj, name)
+        if isinstance(value, models.Model):
+            return getattr(value, "reference", None) or value.code
+        return value
+
+    @staticmethod
+    def norm(value):
+        return value.lower() if isinstance(value, str) else value
+
+    def key_of_row(self, row) -> tuple | None:
+        try:
+            values = [self.fields[k].clean(row) for k in self.key]
+        except (ValueError, KeyError):
+            return None
+        values = [self.default_key(k, v, row) for k, v in zip(self.key, values, strict=True)]
+        if any(v is None or v is cells.CLEAR for v in values):
+            return None
+        return tuple(self.norm(v) for v in values)
+
+    def default_key(self, name, value, row):
+        """A key an officer may leave blank, made as the template says (subclasses)."""
+        if value is None and name in self.fields and not self.fields[name].required:
+            return self.fields[name].blank()
+        return value
+
+    def get_instance(self, instance_loader, row):
+        key = self.key_of_row(row)
+        return self.kept.pop(key, None) if key is not None else None
+
+    def init_instance(self, row=None):
+        if self.parent:
+            return self.model()
+        return self.model(plan=self.plan)
+
+    # ---- reading a row
+
+    def before_import_row(self, row, row_number=None, **kwargs):
+        self.number = row_number
+        key = self.key_of_row(row)
+        if key is None:
+            return
+        if key in self.seen:
+            shown = ", ".join(
+                f"{self.fields[k].header.lower()} {show(self.fields[k].clean(row))}"
+                for k in self.key
+                if row.get(self.fields[k].column_name) not in (None, "")
+            )
+            raise ValidationError(
+                {
+                    self.key[0]: f"Duplicate: {shown} is also on row {self.seen[key]}. "
+                    "Each must be unique."
+                }
+            )
+        self.seen[key] = self.rows[row_number - 1]
+
+    def import_instance(self, instance, row, **kwargs):
+        creating = instance.pk is None
+        before = {} if creating else {c.field: getattr(instance, c.field) for c in self.columns}
+        errors = {}
+        for col in self.columns:
+            if col.column_name not in row:
+                continue  # a column the sheet leaves out keeps the record's value
+            try:
+                value = col.clean(row)
+                if col.kind == REF and value not in (None, cells.CLEAR):
+                    value = self.resolve(col, value)
+            except ValueError as exc:
+                errors[col.field] = ValidationError(str(exc))
+                continue
+            if value is cells.CLEAR:
+                value = col.blank()
+            elif value is None and not creating:
+                continue  # blank in an update: leave as it is
+            elif value is None:
+                value = self.default_key(col.field, None, row)
+                if value is None and col.required:
+                    errors[col.field] = ValidationError(f"{col.header} is required.")
+                    continue
+                if col.field == "order" and not value:
+                    value = kwargs["row_number"]  # a blank order keeps the sheet's order
+            setattr(instance, col.field, value)
+        if creating and "order" in self.by_field and self.by_field["order"].header not in row:
+            instance.order = kwargs["row_number"]
+        self.complete(instance, row, creating)
+        if errors:
+            raise ValidationError(errors)
+        self.note(instance, before, creating, kwargs["row_number"])
+
+    def resolve(self, col: Column, text: str):
+        """A reference to a record of another sheet (or already in the plan)."""
+        known = self.refs[col.field]
+        if text.lower() in known and known[text.lower()] is None:
+            raise ValueError(cells.REPORTED)  # its own row is wrong, and says so
+        found = known.get(text.lower())
+        if found is None:
+            where = "" if self.new_plan else " or in the plan"
+            if col.field == "kpi":
+                raise ValueError(
+                    f"There is no KPI with the code {text!r} on the KPIs sheet{where}."
+                )
+            raise ValueError(
+                f"There is no savings line {text!r} on the Savings lines sheet{where}."
+            )
+        return found
+
+    def complete(self, instance, row, creating) -> None:
+        """Fields the sheet does not give (subclasses)."""
+        if creating and hasattr(instance, "entered_by_id"):
+            instance.entered_by = self.user
+
+    def label(self, instance) -> str:
+        parts = []
+        for k in self.key:
+            value = getattr(instance, k, None)
+            if value not in (None, ""):
+                parts.append(show(value, self.by_field.get(k)))
+        return " ".join(parts)
+
+    def note(self, instance, before, creating, number) -> None:
+        row = self.rows[number - 1]
+        if creating:
+            self.noted.append(RecordChange(self.name, CREATE, self.label(instance), row))
+            return
+        changes = []
+        for col in self.columns:
+            old, new = before[col.field], getattr(instance, col.field)
+            if not _same(old, new):
+                changes.append(FieldChange(col.header, show(old, col), show(new, col)))
+        action = UPDATE if changes else SAME
+        label = self.label(instance)
+        self.noted.append(RecordChange(self.name, action, label, row, changes, instance.version))
+
+    def skip_row(self, instance, original, row, import_validation_errors=None):
+        return bool(self.noted and self.noted[-1].action == SAME and not import_validation_errors)
+
+    def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
+        errors = dict(import_validation_errors or {})
+        fks = [f.name for f in self.model._meta.concrete_fields if f.is_relation]
+        try:
+            instance.full_clean(
+                exclude=[*errors, *fks], validate_unique=False, validate_constraints=False
+            )
+        except ValidationError as exc:
+            errors = exc.update_error_dict(errors)
+        for col in self.columns:
+            if col.kind in (YEAR, DATE) and col.field not in errors:
+                strict = col.field in self.strict_years
+                problem = year_problem(self.plan, getattr(instance, col.field), strict=strict)
+                if problem:
+                    errors[col.field] = [problem]
+        if errors:
+            raise ValidationError(errors)
+
+    # ---- saving
+
+    def save_instance(self, instance, is_create, row, **kwargs):
+        if is_create:
+            self.created.append(instance)
+        else:
+            services.update_record(
+                instance=instance,
+                user=self.user,
+                expected_version=instance.version,
+                reason=self.reason,
+                require_reason_for_money=False,
+            )
+
+    def save_m2m(self, instance, row, **kwargs):
+        pass
+
+    def flush(self) -> None:
+        """Save the new records in bulk, with their history."""
+        for instance in self.created:
+            for f in instance._meta.concrete_fields:
+                if f.is_relation and f.is_cached(instance):
+                    related = f.get_cached_value(instance)
+                    if related is not None:
+                        setattr(instance, f.attname, related.pk)
+        if self.created:
+            with transaction.atomic():  # a refusal must not poison the import's transaction
+                services.create_many(self.model, self.created, user=self.user, reason=self.reason)
+
+    def after_import(self, dataset, result, **kwargs):
+        self.flush()
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, models.Model) or isinstance(b, models.Model):
+        return a is b or (a is not None and b is not None and a.pk == b.pk)
+    return a == b

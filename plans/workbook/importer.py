@@ -1,0 +1,375 @@
+"""Import a parsed workbook into a plan: all of it in one transaction, or nothing.
+
+The preview is the real import rolled back: the plan and each sheet are imported through
+their resources (``plans.workbook.resources``) inside one transaction, every problem and
+every change is collected, and the transaction is rolled back unless the import was
+confirmed, nothing went wrong and the changes are the ones the officer saw (the
+``fingerprint``). A problem, whatever finds it (a cell, the model's rules, a reference to a
+line nowhere in the plan, the database), is listed by sheet, row and column.
+
+Import never deletes a record that the workbook leaves out: a line missing from the sheet is
+kept. The one removal is a planned amount whose year cell says ``(clear)``.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+import tablib
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import transaction
+from django.db.models import Q
+
+from plans import models as m
+from plans import services
+from plans.workbook import cells
+from plans.workbook import resources as s
+from plans.workbook.columns import FieldChange, RecordChange, show
+from plans.workbook.parser import ParsedWorkbook, Problems, SheetData
+from plans.workbook.reader import Problem
+from recovery import fiscal
+from recovery.models import Authority
+
+ORDER = [s.PLAN_SHEET, s.WORKSTREAMS_SHEET, s.LINES_SHEET, s.AMOUNTS] + [
+    spec.name for spec in s.SHEETS[3:]
+]
+
+
+@dataclass
+class SheetCounts:
+    sheet: str
+    create: int = 0
+    update: int = 0
+    delete: int = 0
+    same: int = 0
+    kept: int = 0
+
+
+@dataclass
+class ChangeSet:
+    """What an import does (or would do): the preview shows it, confirming applies it."""
+
+    plan: m.Plan
+    creating: bool
+    records: list[RecordChange]
+    problems: list[Problem]
+    warnings: list[str]
+    kept: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def counts(self) -> list[SheetCounts]:
+        out: dict[str, SheetCounts] = {}
+        for rc in self.records:
+            c = out.setdefault(rc.sheet, SheetCounts(rc.sheet))
+            setattr(c, rc.action, getattr(c, rc.action) + 1)
+        for sheet, n in self.kept.items():
+            out.setdefault(sheet, SheetCounts(sheet)).kept = n
+        return sorted(out.values(), key=lambda c: ORDER.index(c.sheet))
+
+    def of(self, *actions) -> list[RecordChange]:
+        return [rc for rc in self.records if rc.action in actions]
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.of(s.CREATE, s.UPDATE, s.DELETE))
+
+    def fingerprint(self) -> str:
+        """The same iff the import changes the same things the same way (preview against
+        confirm); versions make a record someone saved in between count as a difference."""
+        data = [self.creating] + [
+            [
+                rc.sheet,
+                rc.action,
+                rc.label,
+                rc.version,
+                [[c.label, c.old, c.new] for c in rc.changes],
+            ]
+            for rc in self.records
+            if rc.action != s.SAME
+        ]
+        return hashlib.sha256(json.dumps(data, default=str).encode()).hexdigest()
+
+
+class _Rollback(Exception):
+    pass
+
+
+def run(
+    parsed: ParsedWorkbook,
+    *,
+    into: m.Plan | None = None,
+    user=None,
+    authorities=None,
+    commit: bool = False,
+    filename: str = "workbook.xlsx",
+    expected: str | None = None,
+) -> tuple[ChangeSet, bool]:
+    """Import ``parsed`` into a new plan or ``into``; ``authorities`` limits the authorities a
+    new plan may belong to (``None``: any, for the command line). Saved only if ``commit``,
+    nothing is wrong and (when given) the fingerprint is ``expected``. Returns the changes and
+    whether they were saved."""
+    problems = Problems()
+    for p in parsed.problems:
+        problems.append(p)
+    reason = f"Imported from {filename}"[:100]
+    records: list[RecordChange] = []
+    kept: dict[str, int] = {}
+    plan = into or m.Plan()
+    saved = False
+    try:
+        with transaction.atomic():
+            plan = _import_plan(parsed, into, user, authorities, reason, problems, records)
+            if plan is not None:
+                _import_sheets(parsed, plan, into is None, user, reason, problems, records, kept)
+            changes = ChangeSet(
+                plan or into or m.Plan(),
+                into is None,
+                records,
+                problems.final(),
+                list(parsed.warnings),
+                {k: v for k, v in kept.items() if v},
+            )
+            if plan is None and not changes.problems:
+                changes.problems = [Problem("The Plan sheet could not be read.")]
+            saved = commit and changes.ok and expected in (None, changes.fingerprint())
+            if not saved:
+                raise _Rollback
+    except _Rollback:
+        pass
+    return changes, saved
+
+
+def _import_plan(parsed, into, user, authorities, reason, problems, records) -> m.Plan | None:
+    data = parsed.plan
+    if data is None:
+        return None
+    spec = s.PLAN
+    row = dict(zip(data.headers, data.rows[0], strict=True))
+    values, errors = {}, False
+    for col in spec.columns:
+        if col.header not in row:
+            continue
+        try:
+            values[col.field] = col.clean(row)
+        except cells.CellError as exc:
+            problems.append(data.problem(None, col.field, str(exc)))
+            errors = True
+            continue
+        if col.required and values[col.field] is None:
+            problems.append(data.problem(None, col.field, f"{col.header} is required."))
+            errors = True
+    wanted, code = values.pop("authority", None), values.get("code")
+    if into is not None:
+        authority = into.authority
+        if wanted and wanted.lower() not in {authority.slug.lower(), authority.name.lower()}:
+            problems.append(
+                data.problem(
+                    None,
+                    "authority",
+                    f"This workbook is for {wanted!r}, but the plan you are importing into "
+                    f"belongs to {authority.name}.",
+                )
+            )
+        if code and code != into.code:
+            problems.append(
+                data.problem(
+                    None,
+                    "code",
+                    f"This workbook is for the plan {code!r}, but you are importing into "
+                    f"{into.code!r} ({into.title}). Import it as a new plan, or correct the "
+                    "plan code.",
+                )
+            )
+    elif wanted:
+        candidates = authorities if authorities is not None else Authority.objects.all()
+        authority = candidates.filter(Q(slug__iexact=wanted) | Q(name__iexact=wanted)).first()
+        if authority is None:
+            if authorities is not None:
+                names = ", ".join(f"{a.name} ({a.slug})" for a in authorities[:5])
+                message = (
+                    f"{wanted!r} is not an authority you can import plans for. Write your "
+                    f"authority's name or short name: {names or 'none'}."
+                )
+            else:
+                message = (
+                    f"There is no authority {wanted!r} in the tracker. Write its short name "
+                    "(e.g. torbay) or full name exactly as the tracker has it; an "
+                    "administrator adds new authorities."
+                )
+            problems.append(data.problem(None, "authority", message))
+        elif code and (taken := m.Plan.objects.filter(authority=authority, code=code).first()):
+            problems.append(
+                data.problem(
+                    None,
+                    "code",
+                    f"{authority.name} already has a plan with the code {code!r} (plan "
+                    f"{taken.pk}, {taken.title}). Change the code to make a new plan, or import "
+                    "into that plan instead.",
+                )
+            )
+    else:
+        return None
+    if authority is None or errors:
+        return None
+    existing = m.Plan.objects.select_for_update().get(pk=into.pk) if into else None
+    plan = copy.copy(existing) if existing else m.Plan(authority=authority)
+    revises = values.pop("revises", None)
+    if revises is not None:
+        found = None
+        if revises is not cells.CLEAR:
+            found = m.Plan.objects.filter(authority=authority, code__iexact=revises).first()
+            if found is None or (into is not None and found.pk == into.pk):
+                problems.append(
+                    data.problem(
+                        None,
+                        "revises",
+                        f"{authority.name} has no other plan with the code {revises!r} for "
+                        "this one to revise.",
+                    )
+                )
+                return None
+        plan.revises = found
+    changes = []
+    for name, value in values.items():
+        col = spec.by_field[name]
+        if value is cells.CLEAR:
+            value = col.blank()
+        elif value is None and existing is not None:
+            continue  # blank in an update: leave as it is
+        elif value is None:
+            value = col.blank()
+        if existing is not None and getattr(existing, name) != value:
+            changes.append(
+                FieldChange(col.header, show(getattr(existing, name), col), show(value, col))
+            )
+        setattr(plan, name, value)
+    first, last = plan.first_year, plan.last_year
+    if (
+        first
+        and last
+        and first <= last
+        and fiscal.year_start_int(last) - fiscal.year_start_int(first) > 20
+    ):
+        problems.append(
+            data.problem(
+                None,
+                "last_year",
+                f"{first} to {last} is more than 20 years; is one of them a typing slip?",
+            )
+        )
+        return None
+    try:
+        if existing is None:
+            plan.full_clean(validate_constraints=False, validate_unique=False)
+            services.create_record(instance=plan, user=user, reason=reason)
+        elif changes:
+            services.update_record(
+                instance=plan,
+                user=user,
+                expected_version=existing.version,
+                reason=reason,
+                require_reason_for_money=False,
+            )
+    except ValidationError as exc:
+        for name, messages in _messages(exc):
+            for message in messages:
+                problems.append(
+                    data.problem(None, name if name in spec.by_field else None, message)
+                )
+        return None
+    action = s.CREATE if existing is None else (s.UPDATE if changes else s.SAME)
+    label = f"{plan.code} {plan.title}"
+    records.append(RecordChange(s.PLAN_SHEET, action, label, None, changes, plan.version))
+    return plan
+
+
+def _messages(exc: ValidationError):
+    if hasattr(exc, "error_dict"):
+        for name, errors in exc.error_dict.items():
+            yield name, [m for e in errors for m in e.messages]
+    else:
+        yield NON_FIELD_ERRORS, exc.messages
+
+
+def _refs(plan: m.Plan) -> dict[str, dict]:
+    """What other sheets may refer to: workstreams by code and name, lines, KPIs."""
+    workstreams = {}
+    for w in m.Workstream.objects.filter(plan=plan):
+        workstreams.setdefault(w.code.lower(), w)
+        workstreams.setdefault(w.name.lower(), w)
+    return {
+        "workstream": workstreams,
+        "line": {x.reference.lower(): x for x in m.SavingsLine.objects.filter(plan=plan)},
+        "kpi": {k.code.lower(): k for k in m.KPI.objects.filter(plan=plan)},
+    }
+
+
+def _import_sheets(parsed, plan, new_plan, user, reason, problems, records, kept) -> None:
+    refs = _refs(plan) if not new_plan else {"workstream": {}, "line": {}, "kpi": {}}
+    for spec in s.SHEETS[1:]:
+        data: SheetData | None = parsed.sheets.get(spec.name)
+        if data is None or not data.rows:
+            if data is not None and not new_plan and spec is not s.DETAILS:
+                kept[spec.name] = spec.model._default_manager.filter(**_scope(spec, plan)).count()
+            continue
+        extra = {"years": data.years} if spec is s.LINES else {}
+        resource = spec(
+            plan=plan,
+            new_plan=new_plan,
+            user=user,
+            reason=reason,
+            rows=data.numbers,
+            refs=refs,
+            **extra,
+        )
+        dataset = tablib.Dataset(*data.rows, headers=data.headers)
+        result = resource.import_data(dataset, use_transactions=False)
+        for invalid in result.invalid_rows:
+            number = data.numbers[invalid.number - 1]
+            for name, messages in _messages(invalid.error):
+                for message in messages:
+                    if message != cells.REPORTED:
+                        target = None if name == NON_FIELD_ERRORS else name
+                        problems.append(data.problem(number, target, message))
+        for number, errors in result.row_errors():
+            for error in errors:
+                problems.append(_database_problem(error.error, spec.name, data.numbers[number - 1]))
+        for error in result.base_errors:
+            problems.append(_database_problem(error.error, spec.name, None))
+        records.extend(resource.noted)
+        if not new_plan and spec is not s.DETAILS:  # details belong to amounts, not kept alone
+            kept[spec.name] = len(resource.kept)
+        if spec in (s.WORKSTREAMS, s.LINES, s.KPIS):
+            fresh = _refs(plan)
+            bad = {"line": resource.invalid, "kpi": resource.invalid}.get(
+                "line" if spec is s.LINES else "kpi" if spec is s.KPIS else "", set()
+            )
+            for key in ("workstream", "line", "kpi"):
+                refs[key].update(fresh[key])
+            for text in bad:
+                refs["line" if spec is s.LINES else "kpi"].setdefault(text, None)
+
+
+def _scope(spec, plan) -> dict:
+    return {f"{spec.parent}__plan": plan} if spec.parent else {"plan": plan}
+
+
+def _database_problem(exc: Exception, sheet: str, row: int | None) -> Problem:
+    if isinstance(exc, services.StaleEdit):
+        return Problem(
+            "Someone changed this record while the import ran. Nothing was imported; upload "
+            "the workbook again to see the changes afresh.",
+            sheet=sheet,
+            row=row,
+        )
+    if isinstance(exc, ValidationError):
+        return Problem(" ".join(exc.messages) + " Nothing was imported.", sheet=sheet, row=row)
+    return Problem(
+        f"The database refused the import: {exc}. Nothing was imported.", sheet=sheet, row=row
+    )

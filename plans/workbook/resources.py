@@ -1,0 +1,621 @@
+"""The plan workbook's sheets: one django-import-export resource per sheet.
+
+Each resource declares its columns in workbook order with the header and help an officer
+reads; what a column accepts, whether it is required and each sheet's key come from the
+model (see ``columns``). One declaration serves the import, the export, the blank template,
+the About sheet and docs/workbook-template.md. Headers are matched case-insensitively,
+ignoring spaces and punctuation, so "Start period" and "start-period" are the same column.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.utils.text import slugify
+
+from plans import models as m
+from plans import services
+from plans.selectors import amount_of
+from plans.workbook import cells
+from plans.workbook.columns import (  # noqa: F401 - the vocabulary of the workbook package
+    ACCEPTS,
+    BOOL,
+    CHOICE,
+    CREATE,
+    DATE,
+    DELETE,
+    INT,
+    LONG,
+    MONEY,
+    MONEY_KINDS,
+    NUMBER,
+    PERIOD,
+    REF,
+    SAME,
+    SHARE,
+    SIGNED_MONEY,
+    SLUG,
+    TEXT,
+    UPDATE,
+    VOLUME,
+    YEAR,
+    Column,
+    FieldChange,
+    RecordChange,
+    SheetResource,
+    choice_label,
+    header_key,
+    show,
+)
+from recovery import fiscal
+
+C = Column
+PLAN_SHEET, LINES_SHEET, ABOUT_SHEET, SUMMARY_SHEET = "Plan", "Savings lines", "About", "Summary"
+WORKSTREAMS_SHEET = "Workstreams"
+AMOUNTS = "Planned amounts"  # the records behind the Savings lines sheet's year columns
+
+
+class PlanResource(SheetResource):
+    authority = C(
+        "Authority",
+        kind=REF,
+        max_length=200,
+        help="The council: its short name (slug, e.g. torbay) or full name. It must already "
+        "exist in the tracker.",
+    )
+    code = C("Plan code", help="Short unique name for the plan within the authority.")
+    title = C("Title", help="The plan's title as the paper gives it.")
+    kind = C("Kind", help="What sort of document the plan is.")
+    directorate = C("Directorate", help="e.g. Children's Services.")
+    first_year = C("First year", help="First financial year the plan covers.")
+    last_year = C(
+        "Last year",
+        help="Last financial year the plan covers (the same as the first for one year).",
+    )
+    status = C("Status", help="Draft if left blank.")
+    approved_on = C("Approved on", help="Date the plan was approved.")
+    approved_by = C("Approved by", help="Who approved it, e.g. Cabinet.")
+    published_on = C("Published on", help="Date of the paper or of this revision.")
+    amount_basis = C(
+        "Planned amounts are",
+        help="Full-year values unless the plan's amounts are what the year itself should "
+        "yield (an in-year recovery target).",
+    )
+    savings_start = C(
+        "Savings expected from",
+        help="Where the paper says when savings start (e.g. Feb 2012): nothing is expected "
+        "before that month.",
+    )
+    revises = C(
+        "Revises (plan code)",
+        max_length=60,
+        aliases=("revises",),
+        help="Code of the earlier plan of the same authority that this one revises.",
+    )
+    source_document = C("Source document", help="The paper the plan was taken from.")
+    summary = C("Summary", help="A paragraph summarising the plan.")
+    notes = C("Notes", help="Anything else worth keeping.")
+
+    class Meta:
+        model, name, sheet_required, freeze = m.Plan, PLAN_SHEET, True, "A2"
+        help = (
+            "One row per field: the field's name in column A, its value in column B. Column C "
+            "explains the field and is not read."
+        )
+
+
+class WorkstreamResource(SheetResource):
+    code = C("Code", required=False, help="Short name, e.g. placements. Made from the name.")
+    name = C("Name", width=40, help="The theme or objective; savings lines name it in Workstream.")
+    description = C("Description", width=50)
+    lead = C("Lead", width=30, help="Who leads the workstream.")
+    order = C("Order", width=8, help="Position in lists; the row's position when blank.")
+
+    class Meta:
+        model, name = m.Workstream, WORKSTREAMS_SHEET
+        help = (
+            "The themes or objectives that group savings lines. Optional: a workstream named on "
+            "the Savings lines sheet and not listed here is created from its name."
+        )
+
+    def default_key(self, name, value, row):
+        if name == "code" and value is None:
+            try:
+                named = self.fields["name"].clean(row)
+            except ValueError:
+                return None
+            return (slugify(named or "")[:60].strip("-") or None) if named else None
+        return super().default_key(name, value, row)
+
+
+class SavingsLineResource(SheetResource):
+    reference = C(
+        "Reference",
+        aliases=("ref",),
+        help="The line's reference, unique in the plan, e.g. CHS/SAV/34. Lines are matched "
+        "by reference when importing into an existing plan.",
+    )
+    workstream = C(
+        "Workstream",
+        max_length=300,
+        width=24,
+        help="Code or name of the line's workstream; a new name creates a workstream.",
+    )
+    title = C("Title", width=40, help="What the saving is.")
+    description = C("Description", width=40)
+    actions = C("Actions", width=40, help="How it will be delivered.")
+    owner = C("Owner", width=24, help="Who is responsible.")
+    category = C("Category", help="Other if left blank.")
+    status = C("Status", help="Proposed if left blank.")
+    rag = C(
+        "Current RAG",
+        aliases=("rag",),
+        help="Delivery confidence now (B, G, A or R are read too); blank for not rated.",
+    )
+    original_rag = C("Original RAG", help="Delivery confidence at budget setting.")
+    in_revenue_budget = C(
+        "In revenue budget",
+        width=10,
+        help="Y when the saving is in the base revenue budget (* in the papers).",
+    )
+    recurrence = C("Recurring or one-off", aliases=("recurrence",), help="Recurring if blank.")
+    start_period = C("Start period", width=10, help="Month the saving starts: 1 (April) to 12.")
+    counts_towards_target = C(
+        "Counts towards target",
+        width=10,
+        help="N for savings the paper reports outside its target (Y if left blank).",
+    )
+    order = C("Order", width=8, help="Position in lists; the row's position when blank.")
+    notes = C("Notes", width=40, help="Discrepancies between papers and other notes.")
+
+    class Meta:
+        model, name, sheet_required, freeze = m.SavingsLine, LINES_SHEET, True, "C2"
+        help = (
+            "One row per savings line. After the columns below come the year columns, one per "
+            "financial year, headed like 2017/18; each cell holds the line's planned saving that "
+            "year: an amount (129000, £129,000, 129k, £1.2m), a range (50k-600k) or TBC. A blank "
+            "cell means no planned saving that year (and removes one already recorded when "
+            "importing into an existing plan). A year column left out of the sheet leaves that "
+            "year's amounts as they are."
+        )
+
+    # The year columns: ``years`` maps each column's year to whether it is headed in £k; each
+    # cell is the line's planned amount that year (blank: none; it removes one recorded).
+
+    def __init__(self, *, years=None, **kwargs):
+        super().__init__(**kwargs)
+        self.years = years or {}
+        self.new_workstreams: list[m.Workstream] = []
+        self.amounts: list[tuple[m.SavingsLine, dict]] = []
+        self.planned = {}
+        self.plan_years = set(self.plan.years)
+        if self.years and not self.new_plan:
+            for pa in m.PlannedAmount.objects.filter(line__plan=self.plan, year__in=self.years):
+                self.planned[(pa.line_id, pa.year)] = pa
+
+    def import_instance(self, instance, row, **kwargs):
+        errors = {}
+        try:
+            super().import_instance(instance, row, **kwargs)
+        except ValidationError as exc:
+            errors = exc.error_dict
+        wanted = {}
+        for year, thousands in self.years.items():
+            value = row.get(year)
+            if isinstance(value, cells.Formatted):  # a cell shown in £k
+                value, thousands = value.value, thousands or value.thousands
+            try:
+                if isinstance(value, str) and value.strip().lower() in cells.CLEAR_WORDS:
+                    wanted[year] = cells.CLEAR
+                    continue
+                amount = None if cells.is_blank(value) else cells.amount(value)
+            except ValueError as exc:
+                errors[year] = [ValidationError(str(exc))]
+                continue
+            if amount is not None and thousands:
+                amount = cells.in_thousands(value, amount)
+            if amount is not None and year not in self.plan_years:
+                errors[year] = [
+                    ValidationError(
+                        f"The plan runs {self.plan.first_year} to {self.plan.last_year}, so it "
+                        f"has no {year}: move the amount to a year of the plan, or change the "
+                        "plan's first or last year."
+                    )
+                ]
+            if amount is not None or instance.pk is None:
+                wanted[year] = amount  # a blank cell in an update leaves that year as it is
+        if errors:
+            raise ValidationError(errors)
+        self.amounts.append((instance, wanted))
+
+    def after_import(self, dataset, result, **kwargs):
+        for workstream in self.new_workstreams:
+            workstream.plan = self.plan
+        services.create_many(m.Workstream, self.new_workstreams, user=self.user, reason=self.reason)
+        super().after_import(dataset, result, **kwargs)
+        if result.has_validation_errors() or result.has_errors():
+            return
+        create, update = [], []
+        for line, wanted in self.amounts:
+            for year, amount in wanted.items():
+                old = self.planned.get((line.pk, year))
+                label = f"{line.reference} {year}"
+                if amount is cells.CLEAR or amount is None:
+                    if old is None:
+                        continue
+                    services.delete_record(
+                        instance=old,
+                        user=self.user,
+                        expected_version=old.version,
+                        reason=self.reason,
+                    )
+                    change = FieldChange(year, show(amount_of(old)), "(none)")
+                    self.noted.append(RecordChange(AMOUNTS, DELETE, label, None, [change]))
+                elif old is None:
+                    pa = m.PlannedAmount(line_id=line.pk, year=year, kind=str(amount.kind))
+                    pa.low, pa.high, pa.version = amount.low, amount.high, 1
+                    create.append(pa)
+                    self.noted.append(
+                        RecordChange(AMOUNTS, CREATE, f"{label}: {show(amount)}", None)
+                    )
+                elif amount_of(old) != amount:
+                    change = FieldChange(year, show(amount_of(old)), show(amount))
+                    old.kind, old.low, old.high = str(amount.kind), amount.low, amount.high
+                    update.append(old)
+                    self.noted.append(RecordChange(AMOUNTS, UPDATE, label, None, [change]))
+                else:
+                    self.noted.append(RecordChange(AMOUNTS, SAME, label, None))
+        services.create_many(m.PlannedAmount, create, user=self.user, reason=self.reason)
+        for pa in update:
+            services.update_record(
+                instance=pa,
+                user=self.user,
+                expected_version=pa.version,
+                reason=self.reason,
+                require_reason_for_money=False,
+            )
+
+    def resolve(self, col, text):
+        if col.field != "workstream":
+            return super().resolve(col, text)
+        known = self.refs["workstream"]
+        found = known.get(text.lower()) or known.get(slugify(text)[:60].lower())
+        if found is None:  # a new name creates a workstream
+            base = slugify(text)[:55].strip("-") or "workstream"
+            code, n = base, 1
+            while code.lower() in known:
+                n += 1
+                code = f"{base}-{n}"
+            order = len({id(w) for w in known.values()}) + 1
+            found = m.Workstream(code=code, name=text[:300], order=order, version=1)
+            self.new_workstreams.append(found)
+            known[text.lower()] = known[code.lower()] = found
+            label = f"{code} {text} (named on the Savings lines sheet)"
+            self.noted.append(
+                RecordChange(WORKSTREAMS_SHEET, CREATE, label, self.rows[self.number - 1])
+            )
+        return found
+
+
+class AmountDetailResource(SheetResource):
+    line = C("Reference", max_length=40, aliases=("ref",), help="Reference of the line.")
+    year = C("Year", width=10, help="The financial year; the line must have an amount then.")
+    driver_volume = C("Driver volume", kind=VOLUME, help="e.g. 2 (placements).")
+    driver_unit = C("Driver unit", width=24, help="e.g. placements.")
+    driver_unit_value = C("Driver unit value", help="Value per unit, e.g. £126,705.")
+    stated_text = C("As printed", width=20, help="The figure as the paper printed it.")
+    notes = C("Notes", width=40)
+
+    class Meta:
+        model, name, parent = m.PlannedAmount, "Amount details", "line"
+        help = (
+            "Optional detail behind a planned amount: its driver (volume x unit value) and the "
+            "figure as the paper printed it."
+        )
+
+    def import_instance(self, instance, row, **kwargs):
+        if instance.pk is None:  # detail only: the amount itself is on the Savings lines sheet
+            line = self.fields["line"].clean(row)
+            if line and self.refs["line"].get(line.lower(), False) is None:
+                raise ValidationError({"line": cells.REPORTED})
+            raise ValidationError(
+                {
+                    "year": f"The savings line {line} has no planned amount in "
+                    f"{self.fields['year'].clean(row)} to add detail to. Give the amount in its "
+                    "year column on the Savings lines sheet."
+                }
+            )
+        super().import_instance(instance, row, **kwargs)
+
+
+class ProgressResource(SheetResource):
+    line = C("Reference", max_length=40, aliases=("ref",), help="Reference of the line.")
+    as_at = C("As at", width=12, help="Date of the figures; within the plan's years.")
+    achieved_to_date = C("Achieved to date")
+    basis = C(
+        "Achieved or achievable", aliases=("basis",), width=20, help="Achieved if left blank."
+    )
+    forecast = C("Forecast for the year")
+    rag = C("RAG", width=12)
+    commentary = C("Commentary", width=50)
+
+    class Meta:
+        model, name, parent = m.ProgressEntry, "Progress", "line"
+        help = "What had been delivered on a line at a date, and the forecast for that year."
+
+    def complete(self, instance, row, creating):
+        super().complete(instance, row, creating)
+        if instance.as_at:
+            instance.year = fiscal.financial_year(instance.as_at)
+
+
+class ForecastResource(SheetResource):
+    year = C("Year", width=10)
+    period = C("Period", width=8, help="Month of the forecast: 1 (April) to 12 (March).")
+    service_area = C("Service area", width=24, help="Blank for the whole service.")
+    scenario = C("Scenario", width=12, help="Base if left blank.")
+    budget = C("Budget")
+    forecast_outturn = C("Forecast outturn")
+    overspend = C(
+        "Stated overspend",
+        help="Only when the paper gives the overspend without budget and outturn.",
+    )
+    overspend_high = C(
+        "Stated overspend (high)", help="Upper end when the overspend is a range (£3m-£4m)."
+    )
+    commentary = C("Commentary", width=50)
+
+    class Meta:
+        model, name = m.OverspendForecast, "Overspend forecast"
+        help = (
+            "The month's forecast outturn against budget. Give the budget and forecast outturn, "
+            "or the stated overspend. Variance = outturn - budget (positive = overspend)."
+        )
+
+
+class PressureResource(SheetResource):
+    title = C("Title", width=40)
+    kind = C("Kind", width=20, help="Slippage if left blank.")
+    year = C("Year", width=10)
+    period = C("Period", width=8)
+    amount = C("Amount", help="The month's cost.")
+    line = C(
+        "Savings line",
+        max_length=40,
+        help="Reference of the savings line whose slippage causes it, if any.",
+    )
+    notes = C("Notes", width=40)
+
+    class Meta:
+        model, name = m.CostPressure, "Cost pressures"
+        help = "Monthly in-year pressures, e.g. the cost of slipped placement moves."
+
+
+class FundingResource(SheetResource):
+    title = C("Title", width=40, help="Unique within the plan.")
+    kind = C("Kind", width=24)
+    year = C("Year", width=10, help="Blank when it spans the plan.")
+    amount = C("Amount")
+    source = C("Source", width=24, help="Who provides it.")
+    notes = C("Notes", width=40)
+
+    class Meta:
+        model, name = m.Funding, "Funding"
+        help = "Money that props up or repays the position: reserves, grants, invest-to-save."
+
+
+class KpiResource(SheetResource):
+    code = C("Code", help="Short unique name, e.g. cla-count.")
+    name = C("Name", width=40)
+    unit = C("Unit", width=14, help="Count if left blank.")
+    direction = C("Better when", aliases=("direction",), width=16)
+    per_child_population = C(
+        "Rate per 10000 children",
+        width=10,
+        help="Y to show a rate per 10,000 children beside the count.",
+    )
+    baseline_value = C("Baseline value")
+    baseline_date = C("Baseline date", width=12)
+    tolerance = C(
+        "Tolerance",
+        width=10,
+        help="Share of the target a value may miss by and still be Amber; blank for the default.",
+    )
+    definition = C("Definition", width=40)
+    notes = C("Notes", width=40)
+    order = C("Order", width=8)
+
+    class Meta:
+        model, name = m.KPI, "KPIs"
+        help = "One row per KPI. Targets, actuals and comparators go on the KPI values sheet."
+
+
+class KpiPointResource(SheetResource):
+    kpi = C("KPI code", max_length=60, help="Code of the KPI.")
+    kind = C("Kind", width=12)
+    date = C("Date", width=12)
+    value = C("Value")
+    label = C(
+        "Label",
+        width=24,
+        help="For comparators: statistical neighbours, England, previous plan...",
+    )
+    as_printed = C(
+        "As printed",
+        width=16,
+        help="The value as the paper prints it, where that says more: below 10%, 35+.",
+    )
+    applies_from = C(
+        "In force from",
+        width=12,
+        help="For a target in force over a period: its first day. Blank: from its date.",
+    )
+    stated_rate = C(
+        "Rate per 10,000 as printed",
+        width=12,
+        help="The rate the paper prints beside the count, to set beside the computed one.",
+    )
+    notes = C("Notes", width=40)
+
+    class Meta:
+        model, name, parent = m.KpiPoint, "KPI values", "kpi"
+        help = "Dated values of the KPIs: the target trajectory, actuals and comparators."
+
+
+class RiskResource(SheetResource):
+    reference = C("Reference", aliases=("ref",), width=10)
+    description = C("Description", width=50)
+    mitigations = C("Mitigations", width=50)
+    likelihood = C("Likelihood", width=10)
+    impact = C("Impact", width=10)
+    owner = C("Owner", width=24)
+    status = C("Status", width=12, help="Open if blank.")
+    notes = C("Notes", width=40)
+
+    class Meta:
+        model, name = m.Risk, "Risks"
+        help = "The plan's risks with their likelihood and impact (1-5)."
+
+
+class AdjustmentResource(SheetResource):
+    year = C("Year", width=10, help="A financial year of the plan.")
+    factor = C(
+        "Factor", width=10, help="Share of the year's planned savings expected in-year: 0.5."
+    )
+    reason = C("Reason", width=60)
+
+    class Meta:
+        model, name = m.YearAdjustment, "Year adjustments"
+        help = (
+            "The share of a year's planned savings expected in-year (e.g. 50% of 2017/18 for "
+            "gradual delivery)."
+        )
+
+
+class StatedResource(SheetResource):
+    key = C("Key", required=False, help="Short unique name; made from the label and year.")
+    measure = C("Measure", width=20)
+    year = C("Year", width=10, help="Blank for all years.")
+    line = C("Savings line", max_length=40, help="Reference of the line, for a line total.")
+    label = C("Label", width=40)
+    low = C("Low")
+    high = C("High", help="Only for a range.")
+    stated_text = C("As printed", width=20, help="The figure as printed, e.g. 1.314m - 1.864m.")
+    notes = C("Notes", width=40)
+
+    class Meta:
+        model, name = m.StatedFigure, "Stated totals"
+        help = (
+            "Totals as the paper prints them, so the tracker can set its own figure beside them "
+            "and flag any difference."
+        )
+
+    def default_key(self, name, value, row):
+        if name == "key" and value is None:
+            try:
+                label, year = self.fields["label"].clean(row), self.fields["year"].clean(row)
+            except ValueError:
+                return None
+            return slugify(f"{label} {year or ''}")[:80].strip("-") or None if label else None
+        return super().default_key(name, value, row)
+
+
+class DiscrepancyResource(SheetResource):
+    key = C("Key", help="Short unique name, e.g. adoption-2017-18.")
+    subject = C("Subject", width=40, help="What the two figures are of.")
+    year = C("Year", width=10, help="Blank when not tied to a year.")
+    line = C("Savings line", max_length=40, help="Reference of the line, if any.")
+    first_text = C("First figure", width=16, help="As printed.")
+    first_value = C("First value")
+    first_where = C("Where the first is printed", width=40)
+    second_text = C("Second figure", width=16, help="As printed.")
+    second_value = C("Second value")
+    second_where = C("Where the second is printed", width=40)
+    uses = C("The plan uses", width=18, help="The second figure if left blank.")
+    notes = C("Notes", width=40)
+
+    class Meta:
+        model, name = m.PaperDiscrepancy, "Paper discrepancies"
+        help = (
+            "Where the paper contradicts itself: both figures, where each is printed, and which "
+            "the plan uses."
+        )
+
+
+class NarrativeResource(SheetResource):
+    order = C(
+        "Order", required=False, width=8, help="Position of the section; the row's when blank."
+    )
+    heading = C("Heading", width=40)
+    body = C("Body", width=100)
+
+    class Meta:
+        model, name = m.NarrativeSection, "Narrative"
+        help = "The plan's narrative: background, why previous plans failed..."
+
+    def default_key(self, name, value, row):
+        if name == "order" and value is None:
+            return self.number
+        return super().default_key(name, value, row)
+
+
+class CommentaryResource(SheetResource):
+    year = C("Year", width=10)
+    period = C("Period", width=8)
+    role = C("Role", width=22, help="Director's commentary if left blank.")
+    body = C("Body", width=100)
+
+    class Meta:
+        model, name = m.Commentary, "Commentary"
+        help = "The director's or finance manager's commentary for a month of the plan."
+
+    def complete(self, instance, row, creating):
+        if creating:
+            instance.author = self.user
+
+
+PLAN, WORKSTREAMS, LINES, DETAILS, PROGRESS = (
+    PlanResource,
+    WorkstreamResource,
+    SavingsLineResource,
+    AmountDetailResource,
+    ProgressResource,
+)
+FORECASTS, PRESSURES, FUNDING, KPIS, KPI_VALUES = (
+    ForecastResource,
+    PressureResource,
+    FundingResource,
+    KpiResource,
+    KpiPointResource,
+)
+RISKS, ADJUSTMENTS, STATED, DISCREPANCIES, NARRATIVE, COMMENTARY = (
+    RiskResource,
+    AdjustmentResource,
+    StatedResource,
+    DiscrepancyResource,
+    NarrativeResource,
+    CommentaryResource,
+)
+# In workbook order; children after the records they refer to, which is also the import order.
+SHEETS: tuple[type[SheetResource], ...] = (
+    PLAN,
+    WORKSTREAMS,
+    LINES,
+    DETAILS,
+    PROGRESS,
+    FORECASTS,
+    PRESSURES,
+    FUNDING,
+    KPIS,
+    KPI_VALUES,
+    RISKS,
+    ADJUSTMENTS,
+    STATED,
+    DISCREPANCIES,
+    NARRATIVE,
+    COMMENTARY,
+)
+for _sheet in SHEETS:
+    _sheet.bind()
+BY_NAME = {header_key(s.name): s for s in SHEETS}
+# Sheets the export writes for people and the import does not read.
+IGNORED_SHEETS = {header_key(ABOUT_SHEET), header_key(SUMMARY_SHEET)}
