@@ -259,12 +259,13 @@ class RecordDeleteView(PlanRecordMixin, TemplateView):
         obj = self.get_object()
         form = DeleteForm(request.POST)
         if form.is_valid():
+            # The version the officer confirmed; anything else is treated as stale.
+            version = form.cleaned_data["version"]
             try:
                 services.delete_record(
                     instance=obj,
                     user=request.user,
-                    # The version the officer confirmed; anything else is treated as stale.
-                    expected_version=form.cleaned_data["version"] or -1,
+                    expected_version=int(version) if version.isdigit() else -1,
                     reason=form.cleaned_data["change_reason"],
                 )
             except services.StaleEdit as stale:
@@ -285,7 +286,8 @@ class RecordDeleteView(PlanRecordMixin, TemplateView):
 class DeleteForm(forms.Form):
     """A delete asks for its reason, which the audit trail and deleted records keep."""
 
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    # Kept as typed: a version that is not a number is stale, not an error to show.
+    version = forms.CharField(widget=forms.HiddenInput, required=False)
     change_reason = forms.CharField(
         label="Reason for deleting",
         max_length=100,
