@@ -133,10 +133,28 @@ def savings_chart(f: fg.PlanFigures) -> str | None:
     return _svg(parts, f"Cumulative savings expected and achieved, {f.sel.year}")
 
 
-def pack_html(f: fg.PlanFigures, *, base_url: str = "") -> str:
+def pack_html(
+    f: fg.PlanFigures,
+    *,
+    base_url: str = "",
+    changes: list[fg.Change] | None = None,
+    changes_heading: str = "",
+    publication: dict | None = None,
+) -> str:
+    if changes is None:
+        changes = f.changes
+    shown = reports.changes_for(changes, f.pack_lines)
+    if not changes_heading:
+        sel = f.sel
+        since = f"since {sel.previous_label}" if sel.previous else "in the first month of the year"
+        changes_heading = f"What changed {since}"
     return render_to_string(
         "dashboards/pack.html",
         {
+            "changes": shown,
+            "changes_not_shown": len(changes) - len(shown),
+            "changes_heading": changes_heading,
+            "publication": publication,
             "f": f,
             "plan": f.plan,
             "sel": f.sel,
@@ -148,10 +166,12 @@ def pack_html(f: fg.PlanFigures, *, base_url: str = "") -> str:
     )
 
 
-def committee_pack(f: fg.PlanFigures) -> bytes:
+def committee_pack(f: fg.PlanFigures, **context) -> bytes:
+    """The pack as a PDF; ``context`` as ``pack_html`` takes it (what changed, and the
+    publication stamp of a published version)."""
     from weasyprint import HTML
 
-    return HTML(string=pack_html(f)).write_pdf()
+    return HTML(string=pack_html(f, **context)).write_pdf()
 
 
 def filename(f: fg.PlanFigures) -> str:

@@ -345,6 +345,13 @@ def summary_rows(f: fg.PlanFigures) -> list[SummaryRow]:
     return rows
 
 
+def changes_for(changes: list[fg.Change], lines) -> list[fg.Change]:
+    """What changed, for a page that shows only ``lines`` of a long plan: their changes and
+    every change that is not a line's (the workbook lists them all)."""
+    keep = {x.line.pk for x in lines}
+    return [c for c in changes if c.line is None or c.line.pk in keep]
+
+
 def filename(f: fg.PlanFigures) -> str:
     return f"{slugify(f.plan.code)}-{f.sel.year.replace('/', '-')}-p{f.sel.period}.xlsx"
 
@@ -415,11 +422,23 @@ def _rag(rag: str | None) -> str:
     return "" if rag is None else fg.RAG_LABELS[rag]
 
 
-def report_workbook(f: fg.PlanFigures) -> bytes:
-    """The scrutiny report as an xlsx workbook: the same figures as the report page."""
+def report_workbook(
+    f: fg.PlanFigures,
+    *,
+    changes: list[fg.Change] | None = None,
+    changes_heading: str = "",
+    publication: dict | None = None,
+) -> bytes:
+    """The scrutiny report as an xlsx workbook: the same figures as the report page. What
+    changed is the report's (``dashboards.publishing.report_changes``); a published version
+    says so on its first sheet, with what it corrects."""
     wb = Workbook()
     wb.remove(wb.active)
     sel = f.sel
+    if changes is None:
+        changes = f.changes
+    if publication:
+        _publication_sheet(wb, f, publication)
 
     s = _Sheet(
         wb,
@@ -720,10 +739,10 @@ def report_workbook(f: fg.PlanFigures) -> bytes:
         wb,
         "Changes",
         f,
-        f"What changed {since}",
+        changes_heading or f"What changed {since}",
         [("Area", 24), ("Item", 50), ("Before", 15), ("After", 15), ("Change", 15), ("Note", 40)],
     )
-    for c in f.changes:
+    for c in changes:
         s.row(
             [c.area, c.item, c.before, c.after, c.change, c.note],
             money=(2, 3, 4) if c.unit == "money" else (),
@@ -821,3 +840,33 @@ def report_workbook(f: fg.PlanFigures) -> bytes:
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
+
+
+def _publication_sheet(wb: Workbook, f: fg.PlanFigures, publication: dict) -> None:
+    number = publication["number"]
+    s = _Sheet(
+        wb,
+        "Published",
+        f,
+        f"Published report, version {number}",
+        [("Figure", 40), ("Item", 50), ("Previous version", 30), ("This version", 30)],
+    )
+    when = publication["published_at"]
+    s.row(["Published", f"{when:%d %B %Y %H:%M} by {publication['published_by']}"])
+    if publication.get("note"):
+        s.row(["Why this version", publication["note"]])
+    previous = publication.get("previous")
+    if previous is None:
+        s.row(["The first version published for this month."])
+        return
+    s.row(
+        [
+            "Replaces",
+            f"version {previous.number}, published {previous.published_at:%d %B %Y %H:%M}",
+        ]
+    )
+    corrections = publication.get("corrections") or []
+    if not corrections:
+        s.row(["No figure differs from the previous version."])
+    for c in corrections:
+        s.row([f"{c['area']}: {c['figure']}", c["item"], c["before"], c["after"]])

@@ -1,7 +1,9 @@
 """The read side: plan dashboard, authority overview, scrutiny report and its workbook.
 
 Access goes through recovery.access (another authority's plan is a 404); every figure comes
-from plans.figures, every chart from dashboards.charts. No view here changes anything.
+from plans.figures, every chart from dashboards.charts. Scrutiny members, who read published
+reports only, get the published version of the dashboard, report and downloads
+(``dashboards.close``). Only the commentary post changes anything here.
 """
 
 from __future__ import annotations
@@ -15,13 +17,13 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.generic import TemplateView, View
 
-from dashboards import charts, pack, reports
+from dashboards import charts, close, pack, publishing, reports
 from plans import figures as fg
 from plans import services
 from plans.access import get_plan, plans_for
 from plans.models import Commentary
 from recovery import fiscal
-from recovery.access import DIRECTOR, FINANCE, SCRUTINY, edit_flags, role_of
+from recovery.access import DIRECTOR, FINANCE, SCRUTINY, edit_flags, reads_published_only, role_of
 
 PERIOD_CHOICES = [(p, f"P{p} {fiscal.MONTH_ABBR[p - 1]}") for p in fg.MONTHS]
 
@@ -74,11 +76,16 @@ class PlanPageMixin:
     """Loads the plan (404 outside the user's authority) and its figures for the period."""
 
     offers_commentary = False  # the dashboard offers the month's commentary form
+    # A reader who sees only published reports (a scrutiny member) gets the published
+    # version of this page instead: "html" (the stored report) or a stored file.
+    published = None
     # The dashboard reads at a glance: line figures in whole pounds like its tiles. The
     # report keeps pence, as its workbook does, so that the two can be checked cell by cell.
     whole_pounds = False
 
     def dispatch(self, request, *args, **kwargs):
+        if self.published and reads_published_only(request.user):
+            return close.published_instead(request, kwargs["pk"], self.published)
         # Another authority's plan is a 404 whatever the method, before any 405: a read-only
         # page never tells an outsider that the plan exists.
         self.plan = get_plan(request.user, kwargs["pk"])
@@ -121,6 +128,7 @@ class PlanPageMixin:
 class PlanDashboardView(PlanPageMixin, TemplateView):
     template_name = "dashboards/plan_dashboard.html"
     offers_commentary = True
+    published = "html"
     whole_pounds = True
 
     def get_context_data(self, commentary_form=None, **kwargs):
@@ -128,7 +136,9 @@ class PlanDashboardView(PlanPageMixin, TemplateView):
             **super().get_context_data(**kwargs),
             **self.plan_context(form=commentary_form),
         }
+        sel = context["sel"]
         context["charts"] = charts.dashboard_charts(context["f"])
+        context.update(close.close_context(self.request.user, self.plan, sel.year, sel.period))
         return context
 
 
@@ -189,21 +199,36 @@ class CommentaryView(PlanPageMixin, View):
 
 
 class ReportView(PlanPageMixin, TemplateView):
+    """The live report (finance and directors): what would be published now. "What changed"
+    is since the last published report, when there is one."""
+
     template_name = "dashboards/report.html"
+    published = "html"
 
     def get_context_data(self, **kwargs):
+        context = self.plan_context()
+        f = context["f"]
+        changes, heading = publishing.report_changes(f)
+        shown = reports.changes_for(changes, f.shown_lines)
         return {
             **super().get_context_data(**kwargs),
-            **self.plan_context(),
+            **context,
+            "changes": shown,
+            "changes_not_shown": len(changes) - len(shown),
+            "changes_heading": heading,
             "glossary": reports.GLOSSARY,
         }
 
 
 class ReportWorkbookView(PlanPageMixin, View):
+    published = "xlsx"
+
     def get(self, request, *args, **kwargs):
         context = self.plan_context()
         f = context["f"]
-        response = HttpResponse(reports.report_workbook(f), content_type=reports.XLSX_TYPE)
+        changes, heading = publishing.report_changes(f)
+        body = reports.report_workbook(f, changes=changes, changes_heading=heading)
+        response = HttpResponse(body, content_type=reports.XLSX_TYPE)
         name = reports.filename(f)
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
@@ -213,6 +238,8 @@ def landing(request):
     """Where sign-in lands: directors and scrutiny members on the dashboard of their
     authority's active plan (the overview when there are several), finance on the plans."""
     role = role_of(request.user)
+    if reads_published_only(request.user):
+        return redirect("dashboards:published_list")
     if role in (DIRECTOR, SCRUTINY):
         active = plans_for(request.user).filter(
             authority_id=request.user.authority_id, status="active"
@@ -227,9 +254,13 @@ def landing(request):
 class ReportPdfView(PlanPageMixin, View):
     """The committee pack: the report as a PDF, in £k."""
 
+    published = "pdf"
+
     def get(self, request, *args, **kwargs):
         f = self.plan_context()["f"]
-        response = HttpResponse(pack.committee_pack(f), content_type=pack.PDF_TYPE)
+        changes, heading = publishing.report_changes(f)
+        body = pack.committee_pack(f, changes=changes, changes_heading=heading)
+        response = HttpResponse(body, content_type=pack.PDF_TYPE)
         response["Content-Disposition"] = f'attachment; filename="{pack.filename(f)}"'
         return response
 
@@ -241,6 +272,11 @@ class OverviewView(TemplateView):
 
     template_name = "dashboards/overview.html"
     AUTHORITIES_PER_PAGE = 10
+
+    def get(self, request, *args, **kwargs):
+        if reads_published_only(request.user):
+            return redirect("dashboards:published_list")  # live figures are not theirs
+        return super().get(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
         plans = list(

@@ -172,3 +172,24 @@ class PendingImportAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(m.MonthClose)
+class MonthCloseAdmin(VersionedAdmin):
+    list_display = ["plan", "year", "period", "state", "submitted_by", "signed_off_by"]
+    list_filter = ["plan__authority", "state"]
+
+
+@admin.register(m.PublishedReport)
+class PublishedReportAdmin(admin.ModelAdmin):
+    """What went to the committee is never changed, not even here."""
+
+    list_display = ["plan", "year", "period", "number", "published_by", "published_at"]
+    list_filter = ["plan__authority"]
+    exclude = ["pdf", "xlsx"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_add_permission(self, request):
+        return False

@@ -207,3 +207,40 @@ class NarrativeSectionFilter(PlanScopedFilterSet):
     class Meta:
         model = m.NarrativeSection
         fields = ["q"]
+
+
+class AuditTrailFilter(df.FilterSet):
+    """The plan's audit trail by kind of record, person and date. The same filters apply to
+    every history table of the trail (``plans.audit.narrowing``)."""
+
+    kind = df.ChoiceFilter(label="Record", choices=(), empty_label="Every kind of record")
+    who = df.ModelChoiceFilter(
+        label="Person", field_name="history_user", queryset=None, empty_label="Anyone"
+    )
+    since = df.DateFilter(
+        label="From (date)",
+        field_name="history_date",
+        lookup_expr="date__gte",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    until = df.DateFilter(
+        label="To (date)",
+        field_name="history_date",
+        lookup_expr="date__lte",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
+    def __init__(self, *args, plan=None, **kwargs):
+        from plans.audit import KIND_CHOICES
+        from recovery.models import User
+
+        super().__init__(*args, **kwargs)
+        self.filters["kind"].extra["choices"] = KIND_CHOICES
+        # The people who can have changed the plan: its authority's officers and the
+        # administrators.
+        self.filters["who"].queryset = User.objects.filter(
+            Q(authority_id=plan.authority_id) | Q(is_superuser=True)
+        ).order_by("username")
+        for f in self.form.fields.values():
+            css = "form-select" if isinstance(f.widget, forms.Select) else "form-control"
+            f.widget.attrs["class"] = f"{css} form-control-sm"

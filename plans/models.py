@@ -1171,6 +1171,144 @@ class Commentary(Versioned):
         return fiscal.period_label(self.year, self.period)
 
 
+# --------------------------------------------------------------------------------------------
+# The month's close: open -> submitted (finance) -> signed off (director) -> published
+
+
+class MonthClose(Versioned):
+    """Where one month of a plan stands in the close. No row means the month is open.
+
+    Each step records who took it and when; a step back (with its reason, in the history)
+    clears the steps after it. Publishing stores a ``PublishedReport``; reopening a published
+    month for a correction keeps every earlier publication."""
+
+    class State(models.TextChoices):
+        OPEN = "open", "Open"
+        SUBMITTED = "submitted", "Submitted by finance"
+        SIGNED_OFF = "signed_off", "Signed off by the director"
+        PUBLISHED = "published", "Published"
+
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="closes")
+    year = year_field()
+    period = period_field()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.OPEN)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    signed_off_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    signed_off_at = models.DateTimeField(null=True, blank=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    published_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["plan", "-year", "-period"]
+        verbose_name = "month close"
+        verbose_name_plural = "month closes"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan", "year", "period"],
+                name="one_close_per_plan_month",
+                violation_error_message="This plan's month already has a close state.",
+            ),
+            models.CheckConstraint(condition=YEAR_Q, name="close_year_written_like_2017_18"),
+            models.CheckConstraint(
+                condition=Q(period__gte=1, period__lte=12), name="close_period_1_12"
+            ),
+        ]
+        # The steps of the close, as permissions of the role groups (recovery.access):
+        # ``can(user, "submit", "month")`` and so on.
+        permissions = [
+            ("submit_month", "Submit a month's figures for sign-off"),
+            ("withdraw_month", "Withdraw a month's submission"),
+            ("return_month", "Return a submitted or signed-off month to finance"),
+            ("signoff_month", "Sign off a month with the director's commentary"),
+            ("publish_month", "Publish a signed-off month's report"),
+            ("reopen_month", "Reopen a published month for a correction"),
+            ("view_unpublished", "See a plan's figures before they are published"),
+        ]
+
+    def __str__(self):
+        return f"{self.label}: {self.get_state_display()}"
+
+    @property
+    def label(self) -> str:
+        return fiscal.period_label(self.year, self.period)
+
+
+class PublishedReport(models.Model):
+    """A month's report as it was published: the figures as data, the committee pack and the
+    workbook as generated then. Never changed: a correction is a new version (``number``)
+    that says what changed from the one before."""
+
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="published_reports")
+    year = year_field()
+    period = period_field()
+    number = models.PositiveSmallIntegerField("version", default=1)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    published_at = models.DateTimeField()
+    note = models.CharField(
+        max_length=100, blank=True, help_text="Why this version was published (a correction)."
+    )
+    figures = models.JSONField(help_text="What the report showed, as plain data.")
+    changes = models.JSONField(
+        default=list, blank=True, help_text="What changed from the previous version."
+    )
+    pdf = models.BinaryField(help_text="The committee pack as published.")
+    xlsx = models.BinaryField(help_text="The report workbook as published.")
+
+    class Meta:
+        ordering = ["plan", "-year", "-period", "-number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan", "year", "period", "number"],
+                name="one_published_version_per_month",
+                violation_error_message="That version of this month's report is already published.",
+            ),
+            models.CheckConstraint(condition=YEAR_Q, name="published_year_written_like_2017_18"),
+            models.CheckConstraint(
+                condition=Q(period__gte=1, period__lte=12), name="published_period_1_12"
+            ),
+            models.CheckConstraint(condition=Q(number__gte=1), name="published_version_from_1"),
+        ]
+
+    def __str__(self):
+        return f"{self.plan} {self.label} version {self.number}"
+
+    def save(self, *args, **kwargs):
+        # What went to the committee is fixed: an integrity rule, like a constraint.
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise ValidationError("A published report is never changed; publish a new version.")
+        super().save(*args, **kwargs)
+
+    @property
+    def label(self) -> str:
+        return fiscal.period_label(self.year, self.period)
+
+
 class PendingImport(models.Model):
     """An uploaded plan workbook between its preview and its confirmation: the workbook as
     parsed once (not the file), held in the database so any app process can finish it, for

@@ -110,54 +110,115 @@ def lines_by_year(plan: Plan) -> tuple[list[str], list[LineRow]]:
 
 
 def deletions(plan) -> list[dict]:
-    """Every record of ``plan`` deleted through the app, newest first: when, who, what and
-    why. One query per record type, whatever the number of deletions."""
-    from plans import models as m
+    """Every record of ``plan`` deleted through the app, newest first: when, who, what, why,
+    what was deleted with it (a line's amounts and progress) and whether it can be restored
+    (the latest deletion of a record that is not back already). A fixed number of queries:
+    two per kind of record, whatever the number of deletions."""
+    from collections import Counter, defaultdict
 
-    line_ids = m.SavingsLine.history.filter(plan_id=plan.pk).values("id")
-    kpi_ids = m.KPI.history.filter(plan_id=plan.pk).values("id")
-    sources = [
-        (model, {"plan_id": plan.pk})
-        for model in (
-            m.Workstream,
-            m.SavingsLine,
-            m.OverspendForecast,
-            m.CostPressure,
-            m.Funding,
-            m.KPI,
-            m.Risk,
-            m.Commentary,
-            m.YearAdjustment,
-            m.NarrativeSection,
-            m.StatedFigure,
-            m.PaperDiscrepancy,
+    from plans.audit import SOURCES
+    from plans.services import DELETED_WITH
+
+    rows, went_with = [], defaultdict(Counter)
+    for source in SOURCES:
+        if source.key in {"plan", "month"}:
+            continue
+        found = list(
+            source.history(plan)
+            .filter(history_type="-")
+            .select_related("history_user")
+            .order_by("-history_id")
         )
-    ] + [
-        (m.PlannedAmount, {"line_id__in": line_ids}),
-        (m.ProgressEntry, {"line_id__in": line_ids}),
-        (m.KpiPoint, {"kpi_id__in": kpi_ids}),
-    ]
-    rows = []
-    for model, where in sources:
-        for record in model.history.filter(history_type="-", **where).select_related(
-            "history_user"
-        ):
+        present = set(
+            source.model._default_manager.filter(pk__in={r.id for r in found}).values_list(
+                "pk", flat=True
+            )
+        )
+        seen = set()
+        for record in found:
+            reason = record.history_change_reason or ""
+            if reason.startswith(DELETED_WITH):
+                went_with[record.history_date][str(source.model._meta.verbose_name_plural)] += 1
+                continue
             rows.append(
                 {
                     "when": record.history_date,
                     "who": record.history_user,
-                    "kind": str(model._meta.verbose_name),
+                    "kind": str(source.model._meta.verbose_name),
+                    "kind_key": source.key,
+                    "history_id": record.history_id,
                     "what": _describe(record),
-                    "reason": record.history_change_reason or "",
+                    "reason": reason,
+                    "restorable": record.id not in present and record.id not in seen,
                 }
             )
+            seen.add(record.id)
+    for row in rows:
+        row["with"] = sorted(went_with.get(row["when"], {}).items())
     return sorted(rows, key=lambda row: row["when"], reverse=True)
 
 
 def _describe(record) -> str:
     """A deleted record's own words, without touching its (possibly deleted) parents."""
-    for name in ("reference", "title", "name", "heading", "label", "year"):
+    for name in ("reference", "title", "name", "heading", "label", "subject"):
         value = getattr(record, name, "")
         if value:
             return str(value)
-    return f"#{record.id}"
+    for name in ("as_at", "date"):
+        value = getattr(record, name, None)
+        if value:
+            return f"{getattr(record, 'kind', 'entry')} at {value:%-d %b %Y}".capitalize()
+    year, period = getattr(record, "year", ""), getattr(record, "period", None)
+    if year and period:
+        return fiscal.period_label(year, period)
+    return str(year) if year else f"#{record.id}"
+
+
+# --------------------------------------------------------------------------------------------
+# The month's close and published reports
+
+
+def month_close(plan, year: str, period: int):
+    """The month's close state; an unsaved open one (version 0) when nothing is recorded."""
+    from plans.models import MonthClose
+
+    found = (
+        MonthClose.objects.filter(plan=plan, year=year, period=period)
+        .select_related("submitted_by", "signed_off_by", "published_by")
+        .first()
+    )
+    return found or MonthClose(plan=plan, year=year, period=period, version=0)
+
+
+def month_closes(plan) -> list:
+    """Every month of the plan that has left "open" at least once, newest first."""
+    from plans.models import MonthClose
+
+    return list(
+        MonthClose.objects.filter(plan=plan)
+        .select_related("submitted_by", "signed_off_by", "published_by")
+        .order_by("-year", "-period")
+    )
+
+
+def published_reports(plans):
+    """Published reports of ``plans`` (a queryset the user may read), newest month and version
+    first, without their stored files."""
+    from plans.models import PublishedReport
+
+    return (
+        PublishedReport.objects.filter(plan__in=plans)
+        .defer("pdf", "xlsx", "figures", "changes")
+        .select_related("plan", "plan__authority", "published_by")
+        .order_by("plan__authority__name", "plan__title", "-year", "-period", "-number")
+    )
+
+
+def latest_published(plan, year: str | None = None, period: int | None = None):
+    """The latest version of the month asked for (or of the latest month published)."""
+    from plans.models import PublishedReport
+
+    found = PublishedReport.objects.filter(plan=plan)
+    if year is not None:
+        found = found.filter(year=year, period=period)
+    return found.defer("pdf", "xlsx").order_by("-year", "-period", "-number").first()

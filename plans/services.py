@@ -15,7 +15,8 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from plans.models import is_money
+from plans.models import Plan, is_money
+from recovery import fiscal
 
 MONEY_REASON_MESSAGE = "Say why this money figure changed; the reason is kept in the history."
 
@@ -85,6 +86,7 @@ def _stamp(instance: models.Model, user, reason: str) -> None:
 
 @transaction.atomic
 def create_record(*, instance: models.Model, user, reason: str = "") -> models.Model:
+    check_month_open(instance)
     instance.full_clean()
     instance.version = 1
     _stamp(instance, user, reason or "Created")
@@ -177,6 +179,8 @@ def update_record(
     changes = diff(current, instance)
     if not changes:
         return current
+    check_month_open(current)
+    check_month_open(instance)
     if require_reason_for_money and money_changed(changes, model) and not reason.strip():
         raise ValidationError({"change_reason": MONEY_REASON_MESSAGE})
     instance.full_clean()
@@ -225,9 +229,15 @@ def delete_record(
         return
     if expected_version is not None and current.version != expected_version:
         raise StaleEdit(current, [])
+    check_month_open(current)
     _ensure_baseline(current)
-    _stamp(current, user, reason or "Deleted")
+    reason = reason or "Deleted"
+    _stamp(current, user, reason)
+    children = _cascade(current) if model is not Plan else {}
+    pk, said = current.pk, f"{DELETED_WITH}{model._meta.verbose_name} “{current}”: {reason}"
+    since = timezone.now()
     current.delete()
+    _mark_deleted_with(model, pk, children, since, user, said[:100])
 
 
 def stale_edit(current: models.Model, expected_version: int | None) -> StaleEdit:
@@ -422,3 +432,466 @@ def save_commentary(
         reason="Commentary edited",
         require_reason_for_money=False,
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Deleted records: what went with them, and restoring them
+
+DELETED_WITH = "Deleted with "
+
+
+def _cascade(instance: models.Model) -> dict[type, list]:
+    """The plan's records that go when ``instance`` is deleted (a line's amounts and
+    progress, a KPI's values), by model: their history is marked as deleted with it."""
+    from django.contrib.admin.utils import NestedObjects
+    from django.db import router
+
+    collector = NestedObjects(using=router.db_for_write(type(instance)))
+    collector.collect([instance])
+    return {
+        model: [o.pk for o in objs]
+        for model, objs in collector.model_objs.items()
+        if model is not type(instance) and hasattr(model, "history") and objs
+    }
+
+
+def _mark_deleted_with(model, pk, children: dict[type, list], since, user, said: str) -> None:
+    """Give the cascaded records' deletions the parent's moment, person and reason, so the
+    trail reads as one deletion and a restore brings them back together."""
+    if not children:
+        return
+    moment = (
+        model.history.filter(id=pk, history_type="-").order_by("-history_id").first().history_date
+    )
+    for child, pks in children.items():
+        child.history.filter(history_type="-", id__in=pks, history_date__gte=since).update(
+            history_date=moment, history_user=user, history_change_reason=said
+        )
+
+
+RESTORED = "Restored"
+
+
+@transaction.atomic
+def restore_record(*, model: type[models.Model], history_id: int, user, reason: str = ""):
+    """Bring back a deleted record as it was when deleted, with the records deleted with it
+    (a line's planned amounts and progress, a KPI's values), under their old ids. The
+    restore is in the history with its reason. Returns the restored record."""
+    record = model.history.select_for_update().filter(history_id=history_id).first()
+    if record is None or record.history_type != "-":
+        raise ValidationError("That deletion is not recorded.")
+    if model._default_manager.filter(pk=record.id).exists():
+        raise ValidationError(f"This {model._meta.verbose_name} has already been restored.")
+    said = f"{RESTORED}: {reason.strip()}" if reason.strip() else RESTORED
+    restored = _restore_one(record, user, said[:100])
+    for child_model in _plan_record_models():
+        if child_model is model:
+            continue
+        for child in child_model.history.filter(
+            history_type="-",
+            history_date=record.history_date,
+            history_change_reason__startswith=DELETED_WITH,
+        ).order_by("history_id"):
+            if not child_model._default_manager.filter(pk=child.id).exists():
+                _restore_one(child, user, f"{RESTORED} with {model._meta.verbose_name}"[:100])
+    from plans.models import ProgressEntry, SavingsLine
+
+    if isinstance(restored, ProgressEntry):
+        refresh_line_rag(line=restored.line, user=user, reason=said[:100])
+    elif isinstance(restored, SavingsLine):
+        refresh_line_rag(line=restored, user=user, reason=said[:100])
+    return restored
+
+
+def _restore_one(record, user, reason: str):
+    instance = record.instance
+    instance.version = (record.version or 0) + 1
+    check_month_open(instance)
+    try:
+        instance.full_clean(validate_unique=True)
+    except ValidationError as exc:
+        messages = "; ".join(exc.messages)
+        raise ValidationError(
+            f"{instance._meta.verbose_name.capitalize()} “{instance}” cannot be restored: "
+            f"{messages}"
+        ) from exc
+    _stamp(instance, user, reason)
+    instance.save(force_insert=True)
+    return instance
+
+
+def _plan_record_models() -> list[type[models.Model]]:
+    """Every model of a plan's records that keeps history, parents before children."""
+    from plans import models as m
+
+    return [
+        m.Workstream,
+        m.SavingsLine,
+        m.PlannedAmount,
+        m.ProgressEntry,
+        m.OverspendForecast,
+        m.CostPressure,
+        m.Funding,
+        m.KPI,
+        m.KpiPoint,
+        m.Risk,
+        m.Commentary,
+        m.YearAdjustment,
+        m.NarrativeSection,
+        m.StatedFigure,
+        m.PaperDiscrepancy,
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# The month's close: open -> submitted (finance) -> signed off (director) -> published
+
+
+def month_of(instance: models.Model) -> tuple[dict, str, int] | None:
+    """The plan month a record's figures belong to, as (filter to its plan, year, period); None
+    for records that are not a month's figures (lines, KPIs, targets, risks...)."""
+    from plans.models import Commentary, CostPressure, KpiPoint, OverspendForecast, ProgressEntry
+
+    if isinstance(instance, ProgressEntry) and instance.as_at and instance.line_id:
+        day = instance.as_at
+        return {"plan__lines": instance.line_id}, fiscal.financial_year(day), fiscal.period(day)
+    if isinstance(instance, KpiPoint):
+        if instance.kind != KpiPoint.Kind.ACTUAL or not instance.date or not instance.kpi_id:
+            return None
+        day = instance.date
+        return {"plan__kpis": instance.kpi_id}, fiscal.financial_year(day), fiscal.period(day)
+    if isinstance(instance, OverspendForecast | CostPressure | Commentary) and instance.plan_id:
+        return {"plan_id": instance.plan_id}, instance.year, instance.period
+    return None
+
+
+def check_month_open(instance: models.Model) -> None:
+    """Refuse a change to a month's figures once finance has submitted the month: the
+    director signs off what was submitted, and the committee reads what was published. While
+    the month is submitted the director may still write the director's commentary."""
+    from plans.models import Commentary, MonthClose
+
+    found = month_of(instance)
+    if found is None:
+        return
+    where, year, period = found
+    if not isinstance(period, int) or not isinstance(year, str):
+        return  # full_clean names the bad field
+    state = (
+        MonthClose.objects.filter(year=year, period=period, **where)
+        .values_list("state", flat=True)
+        .first()
+    )
+    State = MonthClose.State
+    if state in (None, State.OPEN):
+        return
+    if (
+        state == State.SUBMITTED
+        and isinstance(instance, Commentary)
+        and instance.role == Commentary.Role.DIRECTOR
+    ):
+        return
+    raise ValidationError(locked_message(year, period, state))
+
+
+def locked_message(year: str, period: int, state: str) -> str:
+    from plans.models import MonthClose
+
+    label = fiscal.period_label(year, period)
+    return {
+        MonthClose.State.SUBMITTED: f"{label} has been submitted for the director's sign-off, "
+        "so its figures are read only. Finance can withdraw the submission (or the director "
+        "return it) to change them.",
+        MonthClose.State.SIGNED_OFF: f"{label} is signed off, so its figures are read only. "
+        "The director can return it to finance to change them.",
+        MonthClose.State.PUBLISHED: f"{label} is published, so its figures are read only. The "
+        "director can reopen it for a correction; the published report stays as it was.",
+    }[state]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of the close: from which states, to which, and whether it needs a reason.
+    The role that may take it holds the permission ``<name>_month`` (recovery.access)."""
+
+    name: str
+    label: str
+    sources: tuple[str, ...]
+    target: str
+    needs_reason: bool
+    done: str  # what the history says when no reason is given
+
+    @property
+    def permission(self) -> str:
+        return f"{self.name}_month"
+
+
+def _steps() -> dict[str, Step]:
+    from plans.models import MonthClose
+
+    S = MonthClose.State
+    return {
+        s.name: s
+        for s in (
+            Step("submit", "Submit for sign-off", (S.OPEN,), S.SUBMITTED, False, "Submitted"),
+            Step("withdraw", "Withdraw the submission", (S.SUBMITTED,), S.OPEN, True, ""),
+            Step("return", "Return to finance", (S.SUBMITTED, S.SIGNED_OFF), S.OPEN, True, ""),
+            Step("signoff", "Sign off", (S.SUBMITTED,), S.SIGNED_OFF, False, "Signed off"),
+            Step("publish", "Publish", (S.SIGNED_OFF,), S.PUBLISHED, False, "Published"),
+            Step("reopen", "Reopen for a correction", (S.PUBLISHED,), S.OPEN, True, ""),
+        )
+    }
+
+
+STEPS = _steps()
+REASON_REQUIRED = "Say why; the reason is kept in the plan's audit trail."
+REASON_TOO_LONG = "Keep the reason to 100 characters."
+
+
+def _month(plan, year, period) -> tuple[str, int]:
+    try:
+        fiscal.validate_year(year)
+    except ValidationError as exc:
+        raise ValidationError({"year": exc.messages}) from exc
+    if not isinstance(period, int) or not 1 <= period <= 12:
+        raise ValidationError({"period": "The period must be between 1 (April) and 12 (March)."})
+    return year, period
+
+
+def _locked_close(plan, year: str, period: int):
+    from plans.models import MonthClose
+
+    year, period = _month(plan, year, period)
+    return (
+        MonthClose.objects.select_for_update().filter(plan=plan, year=year, period=period).first()
+    )
+
+
+def _check_step(close, plan, year, period, step: Step, expected_version, reason: str) -> None:
+    from plans.models import MonthClose
+
+    current_version = close.version if close else 0
+    if expected_version is not None and expected_version != current_version:
+        current = close or MonthClose(plan=plan, year=year, period=period)
+        raise StaleEdit(current, [Change("state", "state", None, current.get_state_display())])
+    state = close.state if close else MonthClose.State.OPEN
+    if state not in step.sources:
+        label = fiscal.period_label(year, period)
+        raise ValidationError(
+            {
+                "state": f"{label} is {MonthClose.State(state).label.lower()}, so it cannot be "
+                f"taken to “{step.label.lower()}” now."
+            }
+        )
+    if step.needs_reason and not reason.strip():
+        raise ValidationError({"reason": REASON_REQUIRED})
+    if len(reason.strip()) > 100:
+        raise ValidationError({"reason": REASON_TOO_LONG})
+
+
+def _apply_step(close, plan, year, period, step: Step, user, reason: str):
+    from plans.models import MonthClose
+
+    S = MonthClose.State
+    now = timezone.now()
+    instance = close or MonthClose(plan=plan, year=year, period=period)
+    instance.state = step.target
+    # The steps after the new state are undone; the new state's own step is recorded.
+    if step.target == S.OPEN:
+        instance.submitted_by, instance.submitted_at = None, None
+    if step.target in (S.OPEN, S.SUBMITTED):
+        instance.signed_off_by, instance.signed_off_at = None, None
+    if step.target != S.PUBLISHED:
+        instance.published_by, instance.published_at = None, None
+    if step.target == S.SUBMITTED:
+        instance.submitted_by, instance.submitted_at = user, now
+    elif step.target == S.SIGNED_OFF:
+        instance.signed_off_by, instance.signed_off_at = user, now
+    elif step.target == S.PUBLISHED:
+        instance.published_by, instance.published_at = user, now
+    said = reason.strip() or step.done
+    if close is None:
+        return create_record(instance=instance, user=user, reason=said)
+    return update_record(
+        instance=instance,
+        user=user,
+        expected_version=close.version,
+        reason=said,
+        require_reason_for_money=False,
+    )
+
+
+def _take(step_name: str, *, plan, year, period, user, expected_version, reason=""):
+    step = STEPS[step_name]
+    close = _locked_close(plan, year, period)
+    _check_step(close, plan, year, period, step, expected_version, reason)
+    return _apply_step(close, plan, year, period, step, user, reason)
+
+
+@transaction.atomic
+def submit_month(*, plan, year: str, period: int, user, expected_version: int | None, reason=""):
+    """Finance: the month's figures are complete; the director may sign them off."""
+    return _take(
+        "submit",
+        plan=plan,
+        year=year,
+        period=period,
+        user=user,
+        expected_version=expected_version,
+        reason=reason,
+    )
+
+
+@transaction.atomic
+def withdraw_month(*, plan, year: str, period: int, user, expected_version: int | None, reason):
+    """Finance takes its submission back to change a figure (with the reason)."""
+    return _take(
+        "withdraw",
+        plan=plan,
+        year=year,
+        period=period,
+        user=user,
+        expected_version=expected_version,
+        reason=reason,
+    )
+
+
+@transaction.atomic
+def return_month(*, plan, year: str, period: int, user, expected_version: int | None, reason):
+    """The director sends a submitted or signed-off month back to finance (with the reason)."""
+    return _take(
+        "return",
+        plan=plan,
+        year=year,
+        period=period,
+        user=user,
+        expected_version=expected_version,
+        reason=reason,
+    )
+
+
+@transaction.atomic
+def reopen_month(*, plan, year: str, period: int, user, expected_version: int | None, reason):
+    """The director reopens a published month for a correction (with the reason). What was
+    published stays published until a new version replaces it."""
+    return _take(
+        "reopen",
+        plan=plan,
+        year=year,
+        period=period,
+        user=user,
+        expected_version=expected_version,
+        reason=reason,
+    )
+
+
+@transaction.atomic
+def sign_off_month(
+    *,
+    plan,
+    year: str,
+    period: int,
+    user,
+    expected_version: int | None,
+    commentary: str,
+    commentary_version: int | None,
+    reason: str = "",
+):
+    """The director signs off a submitted month with the director's commentary for it (saved
+    here if it is new or changed)."""
+    from plans.models import Commentary
+
+    step = STEPS["signoff"]
+    close = _locked_close(plan, year, period)
+    _check_step(close, plan, year, period, step, expected_version, reason)
+    body = (commentary or "").strip()
+    if not body:
+        label = fiscal.period_label(year, period)
+        raise ValidationError(
+            {"commentary": f"Write the director's commentary for {label} to sign it off."}
+        )
+    existing = Commentary.objects.filter(
+        plan=plan, year=year, period=period, role=Commentary.Role.DIRECTOR
+    ).first()
+    if existing is None or existing.body != body:
+        save_commentary(
+            plan=plan,
+            year=year,
+            period=period,
+            role=Commentary.Role.DIRECTOR,
+            body=body,
+            user=user,
+            expected_version=commentary_version,
+        )
+    return _apply_step(close, plan, year, period, step, user, reason)
+
+
+@dataclass(frozen=True)
+class Publication:
+    """What the renderer of a published report is told about the version it renders."""
+
+    plan: object
+    year: str
+    period: int
+    number: int
+    published_by: object
+    published_at: object
+    note: str
+    previous: object  # the version it replaces (PublishedReport) or None
+
+
+@dataclass(frozen=True)
+class Rendered:
+    figures: dict
+    changes: list
+    pdf: bytes
+    xlsx: bytes
+
+
+@transaction.atomic
+def publish_month(
+    *, plan, year: str, period: int, user, expected_version: int | None, render, note: str = ""
+):
+    """The director publishes a signed-off month: ``render(publication)`` (the read side's
+    report, pack and workbook, as ``Rendered``) is stored as the month's next version, never
+    to change. Returns the ``PublishedReport``."""
+    from plans.models import PublishedReport
+
+    step = STEPS["publish"]
+    close = _locked_close(plan, year, period)
+    _check_step(close, plan, year, period, step, expected_version, note)
+    previous = (
+        PublishedReport.objects.filter(plan=plan, year=year, period=period)
+        .defer("pdf", "xlsx")
+        .order_by("-number")
+        .first()
+    )
+    publication = Publication(
+        plan=plan,
+        year=year,
+        period=period,
+        number=previous.number + 1 if previous else 1,
+        published_by=user,
+        published_at=timezone.now(),
+        note=note.strip(),
+        previous=previous,
+    )
+    rendered = render(publication)
+    report = PublishedReport(
+        plan=plan,
+        year=year,
+        period=period,
+        number=publication.number,
+        published_by=user,
+        published_at=publication.published_at,
+        note=publication.note,
+        figures=rendered.figures,
+        changes=rendered.changes,
+        pdf=rendered.pdf,
+        xlsx=rendered.xlsx,
+    )
+    report.full_clean()
+    report.save()
+    said = note.strip() or f"Published version {publication.number}"
+    _apply_step(close, plan, year, period, step, user, said)
+    return report

@@ -1,6 +1,7 @@
 import django_tables2 as tables
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from plans import models as m
@@ -327,3 +328,34 @@ class NarrativeSectionTable(RecordTable):
     class Meta(RecordTable.Meta):
         model = m.NarrativeSection
         fields = ["order", "heading"]
+
+
+class AuditTrailTable(RecordTable):
+    """The plan's audit trail (``plans.audit``): newest first, one row per change; the xlsx
+    download writes the same rows, each change as text."""
+
+    when = tables.Column(verbose_name="When", attrs={"td": {"class": "text-nowrap"}})
+    who = tables.Column(verbose_name="Who", default="System (seed data or import)")
+    kind = tables.Column(verbose_name="Kind of record")
+    record = tables.Column(verbose_name="Record")
+    action = tables.Column(verbose_name="What happened")
+    changes = tables.TemplateColumn(
+        template_name="plans/_audit_changes.html", verbose_name="Changes (from → to)"
+    )
+    reason = tables.Column(verbose_name="Reason", default="–")
+
+    class Meta(RecordTable.Meta):
+        orderable = False
+        empty_text = "No change matches these filters."
+
+    def render_when(self, value):
+        return timezone.localtime(value).strftime("%-d %b %Y %H:%M")
+
+    def value_when(self, value):
+        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S")
+
+    def value_who(self, value):
+        return str(value) if value else "System (seed data or import)"
+
+    def value_changes(self, record):
+        return record.changes_text

@@ -1,7 +1,8 @@
 """Who may see and do what, in one place.
 
-Three roles, as Django groups: ``finance`` (create, edit, delete within its authority),
-``director`` (read everything in its authority, write commentary) and ``scrutiny`` (read only).
+Three roles, as Django groups: ``finance`` (create, edit, delete within its authority; submit
+a month), ``director`` (read everything in its authority, write commentary; sign off, publish
+and reopen a month) and ``scrutiny`` (read published reports only).
 A user belongs to one authority; another authority's records are a 404, never a 403, so
 their existence does not leak. Superusers see every authority.
 """
@@ -37,15 +38,26 @@ EDITABLE_MODELS = (
     "risk",
     "commentary",
 )
+# The month's close (plans.models.MonthClose): who takes each step, and who may see figures
+# before they are published. Scrutiny members read published reports only: what finance is
+# halfway through entering is never in front of them.
+CLOSE_PERMISSIONS = {
+    FINANCE: ["submit_month", "withdraw_month"],
+    DIRECTOR: ["return_month", "signoff_month", "publish_month", "reopen_month"],
+}
 ROLE_PERMISSIONS = {
     FINANCE: [
         f"{action}_{model}"
         for model in EDITABLE_MODELS
         for action in ("view", "add", "change", "delete")
-    ],
+    ]
+    + CLOSE_PERMISSIONS[FINANCE]
+    + ["view_monthclose", "view_publishedreport", "view_unpublished"],
     DIRECTOR: [f"view_{model}" for model in EDITABLE_MODELS]
-    + ["add_commentary", "change_commentary"],
-    SCRUTINY: [f"view_{model}" for model in EDITABLE_MODELS],
+    + ["add_commentary", "change_commentary"]
+    + CLOSE_PERMISSIONS[DIRECTOR]
+    + ["view_monthclose", "view_publishedreport", "view_unpublished"],
+    SCRUTINY: ["view_publishedreport"],
 }
 
 
@@ -96,6 +108,17 @@ def may_write(user, plan) -> bool:
     if user.is_superuser:
         return True
     return user.authority_id is not None and plan.authority_id == user.authority_id
+
+
+def sees_unpublished(user) -> bool:
+    """Whether the user may read live figures (a month not yet published): finance managers,
+    directors and administrators; never scrutiny members."""
+    return can(user, "view", "unpublished")
+
+
+def reads_published_only(user) -> bool:
+    """A reader of published reports and nothing live: a scrutiny member."""
+    return can(user, "view", "publishedreport") and not sees_unpublished(user)
 
 
 def edit_flags(user, plan=None) -> dict[str, bool]:

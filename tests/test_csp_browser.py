@@ -29,6 +29,16 @@ NOT_PAGES = {
     "dashboards:report_xlsx",
     "dashboards:report_pdf",
     "dashboards:commentary",
+    "dashboards:published_pdf",
+    "dashboards:published_xlsx",
+    # POST-only: the steps of the month's close and restoring a deleted record.
+    "dashboards:month_submit",
+    "dashboards:month_withdraw",
+    "dashboards:month_return",
+    "dashboards:month_signoff",
+    "dashboards:month_publish",
+    "dashboards:month_reopen",
+    "plans:deletion_restore",
 }
 
 

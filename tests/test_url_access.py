@@ -1,9 +1,11 @@
 """Walk every URL of the project for every role and assert who may do what.
 
 A new view that is not classified below fails this test, so no page can ship without an
-access decision. Roles: finance (read and write), director (read, write commentary),
-scrutiny (read only), a finance manager of another authority (404 everywhere), and a finance
-manager of another authority whom an administrator granted read access (read, never write).
+access decision. Roles: finance (read and write; submit a month), director (read, write
+commentary; sign off, publish, return and reopen a month), scrutiny (published reports only:
+the live report pages answer with the published version, every other page of a plan is 403),
+a finance manager of another authority (404 everywhere), and a finance manager of another
+authority whom an administrator granted read access (read, never write).
 
 The records and users are made once for the module, in a transaction rolled back after its
 last test; each test runs in a savepoint inside it, as any pytest-django test does. Every URL
@@ -29,6 +31,35 @@ pytestmark = pytest.mark.django_db
 
 # url name (with namespace) -> (what the view does, model the <pk> refers to)
 READ, WRITE, COMMENT, IMPORT = "read", "write", "comment", "import"
+# The month's close: POST-only steps, finance's and the director's.
+CLOSE_FINANCE, CLOSE_DIRECTOR = "close-finance", "close-director"
+CLOSE_STEPS = {
+    "dashboards:month_submit": CLOSE_FINANCE,
+    "dashboards:month_withdraw": CLOSE_FINANCE,
+    "dashboards:month_signoff": CLOSE_DIRECTOR,
+    "dashboards:month_publish": CLOSE_DIRECTOR,
+    "dashboards:month_return": CLOSE_DIRECTOR,
+    "dashboards:month_reopen": CLOSE_DIRECTOR,
+}
+# POST-only writes of finance (a GET is 405 for finance, 403 for other roles).
+POST_ONLY_WRITES = {"plans:deletion_restore"}
+# What a scrutiny member gets where the others read live figures: the published version
+# (a redirect to it, or the stored file), the published reports themselves, and a 403 on
+# every other page of a plan.
+SCRUTINY_GETS = {
+    "dashboards:plan_dashboard": {302},
+    "dashboards:report": {302},
+    "dashboards:report_xlsx": {200},
+    "dashboards:report_pdf": {200},
+    "dashboards:overview": {302},
+    "plans:plan_list": {302},
+    "dashboards:published_list": {200},
+    "dashboards:published_report": {200},
+    "dashboards:published_pdf": {200},
+    "dashboards:published_xlsx": {200},
+    "password_change": {200},
+    "password_change_done": {200},
+}
 
 RECORD_MODELS = {
     "workstream": m.Workstream,
@@ -69,7 +100,9 @@ POST_ONLY = {"dashboards:commentary"}
 def classify(name: str) -> str:
     """What a URL does, from its name. Unknown names fail the test."""
     short = name.split(":")[-1]
-    if name in {"plans:month_end"}:
+    if name in CLOSE_STEPS:
+        return CLOSE_STEPS[name]
+    if name in {"plans:month_end"} | POST_ONLY_WRITES:
         return WRITE
     if name in POST_ONLY:
         return COMMENT
@@ -127,6 +160,17 @@ def make_world(mtfs, torbay):
         line=line, as_at=date(2017, 10, 31), achieved_to_date=10000, forecast=129000, rag="green"
     )
     commentary = m.Commentary.objects.create(plan=mtfs, year="2017/18", period=7, body="On track.")
+    # August 2017 published, as the director publishes it (the files stand in for the pack).
+    m.MonthClose.objects.create(plan=mtfs, year="2017/18", period=5, state="published")
+    published = m.PublishedReport.objects.create(
+        plan=mtfs,
+        year="2017/18",
+        period=5,
+        published_at="2017-09-05T10:00:00Z",
+        figures={"label": "P5 Aug 2017"},
+        pdf=b"%PDF-1.7 walk",
+        xlsx=b"PK walk",
+    )
     objects = {
         "workstream": mtfs.workstreams.first(),
         "line": line,
@@ -152,7 +196,7 @@ def make_world(mtfs, torbay):
     users["outsider"] = UserFactory(username="walk-outsider", authority=telford, role="finance")
     users["granted"] = UserFactory(username="walk-granted", authority=telford, role="finance")
     users["granted"].granted_authorities.add(torbay)
-    return {"plan": mtfs, "objects": objects, "users": users}
+    return {"plan": mtfs, "objects": objects, "users": users, "published": published}
 
 
 def url_for(name, converters, world):
@@ -160,6 +204,8 @@ def url_for(name, converters, world):
     kwargs = {}
     if "plan_pk" in converters:
         kwargs["plan_pk"] = world["plan"].pk
+    if "pk" in converters and short.startswith("published_"):
+        return reverse(name, kwargs={"pk": world["published"].pk})
     if "pk" in converters:
         prefix = short.rsplit("_", 1)[0]
         # Dashboard pages (the commentary post among them) take the plan's pk.
@@ -178,15 +224,23 @@ OWNED_BY_ANOTHER_ROLE = {
 }
 
 
-def expected_get(kind: str, role: str) -> set[int]:
+def expected_get(kind: str, role: str, name: str = "") -> set[int]:
     if role == "outsider":
         return {404}
+    if role == "scrutiny" and kind == READ:
+        return SCRUTINY_GETS.get(name, {403})
     if kind == READ:
         return {200}
     if role == "granted":
         return {403}
     if kind == COMMENT:
         return {200} if role in {"finance", "director"} else {403}
+    if kind in (CLOSE_FINANCE, CLOSE_DIRECTOR):
+        # POST-only: 405 for the role that takes the step, 403 for the others.
+        takes = "finance" if kind == CLOSE_FINANCE else "director"
+        return {405} if role == takes else {403}
+    if name in POST_ONLY_WRITES:
+        return {405} if role == "finance" else {403}
     return {200} if role == "finance" else {403}
 
 
@@ -250,9 +304,9 @@ def test_every_url_for_every_role(world, fetched):
         kind = READ if name in ANY_SIGNED_IN | REDIRECTS else classify(name)
         for role in world["users"]:
             status = responses[name, role][0]
-            expected = expected_get(kind, role)
+            expected = expected_get(kind, role, name)
             if not converters and role in {"outsider", "granted"}:
-                expected = expected_get(kind, "finance")  # pages of their own authority
+                expected = expected_get(kind, "finance", name)  # pages of their own authority
             if not converters and kind == WRITE and role in {"director", "scrutiny"}:
                 expected = {403}
             if (name, role) in OWNED_BY_ANOTHER_ROLE:
@@ -260,8 +314,11 @@ def test_every_url_for_every_role(world, fetched):
             if name in REDIRECTS:
                 expected = {302}
             if name in POST_ONLY:
-                # Another authority's plan is a 404 whatever the method; else GET is 405.
+                # Another authority's plan is a 404 whatever the method; else GET is 405,
+                # but for a scrutiny member, who may not read the plan at all.
                 expected = {404} if role == "outsider" else {405}
+                if role == "scrutiny":
+                    expected = {403}
             assert status in expected, f"GET {name} as {role}: {status}, expected {expected}"
             checked += 1
     assert checked > 100
@@ -295,6 +352,9 @@ def test_every_write_url_refuses_posts_from_those_who_may_not(world):
             elif kind == COMMENT and role == "director":
                 # 400: the walk's post names no month for the dashboard's commentary.
                 assert status in {200, 302, 400}, f"POST {name} as director: {status}"
+            elif kind == CLOSE_DIRECTOR and role == "director":
+                # 400: the walk's post names no month; the step is the director's to take.
+                assert status == 400, f"POST {name} as director: {status}"
             else:
                 assert status == 403, f"POST {name} as {role}: {status}"
     after = snapshot()

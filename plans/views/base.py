@@ -8,6 +8,7 @@ action (else 403), checked before anything else happens, for GET and POST alike.
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
@@ -244,10 +245,11 @@ class RecordDeleteView(PlanRecordMixin, TemplateView):
     def get_object(self):
         return get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, form=None, **kwargs):
         obj = self.get_object()
         return {
             **super().get_context_data(**kwargs),
+            "form": form or DeleteForm(),
             "object": obj,
             "goes_with_it": services.related_deletions(obj),
             "cancel_url": self.url("detail", obj.pk),
@@ -255,24 +257,46 @@ class RecordDeleteView(PlanRecordMixin, TemplateView):
 
     def post(self, request, *args, **kwargs):
         obj = self.get_object()
-        version = request.POST.get("version", "")
-        try:
-            services.delete_record(
-                instance=obj,
-                user=request.user,
-                # The version the officer confirmed; anything else is treated as stale.
-                expected_version=int(version) if version.isdigit() else -1,
-                reason=request.POST.get("change_reason", ""),
-            )
-        except services.StaleEdit as stale:
-            messages.error(
-                request,
-                "Not deleted: someone changed this record after you "
-                "opened it. Check it and delete again if you still mean to.",
-            )
-            return HttpResponseRedirect(self.url("detail", stale.current.pk))
-        messages.success(request, f"Deleted {self.verbose()} “{obj}”.")
-        return HttpResponseRedirect(self.url("list"))
+        form = DeleteForm(request.POST)
+        if form.is_valid():
+            # The version the officer confirmed; anything else is treated as stale.
+            version = form.cleaned_data["version"]
+            try:
+                services.delete_record(
+                    instance=obj,
+                    user=request.user,
+                    expected_version=int(version) if version.isdigit() else -1,
+                    reason=form.cleaned_data["change_reason"],
+                )
+            except services.StaleEdit as stale:
+                messages.error(
+                    request,
+                    "Not deleted: someone changed this record after you "
+                    "opened it. Check it and delete again if you still mean to.",
+                )
+                return HttpResponseRedirect(self.url("detail", stale.current.pk))
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                messages.success(request, f"Deleted {self.verbose()} “{obj}”.")
+                return HttpResponseRedirect(self.url("list"))
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
+
+class DeleteForm(forms.Form):
+    """A delete asks for its reason, which the audit trail and deleted records keep."""
+
+    # Kept as typed: a version that is not a number is stale, not an error to show.
+    version = forms.CharField(widget=forms.HiddenInput, required=False)
+    change_reason = forms.CharField(
+        label="Reason for deleting",
+        max_length=100,
+        strip=True,
+        error_messages={
+            "required": "Reason for deleting: say why; the reason is kept with the deleted "
+            "record, which a finance manager can restore."
+        },
+    )
 
 
 class RecordHistoryView(PlanRecordMixin, TemplateView):
@@ -290,32 +314,9 @@ class RecordHistoryView(PlanRecordMixin, TemplateView):
         }
 
 
-def history_entries(obj) -> list[dict]:
-    """Each historical version with its changes against the one before. Two queries."""
-    records = list(
-        obj.history.select_related("history_user").order_by("history_date", "history_id")
-    )
-    labels = {f.name: str(f.verbose_name) for f in type(obj)._meta.concrete_fields}
-    entries = []
-    previous = None
-    for record in records:
-        changes = []
-        if previous is not None:
-            delta = record.diff_against(previous, excluded_fields=["version"])
-            changes = [(labels.get(c.field, c.field), c.old, c.new) for c in delta.changes]
-        baseline = record.history_change_reason == services.BASELINE_REASON
-        entries.append(
-            {
-                "when": record.history_date,
-                "who": record.history_user,
-                "kind": "As loaded"
-                if baseline
-                else {"+": "Created", "~": "Changed", "-": "Deleted"}[record.history_type],
-                "reason": "From the source paper or import, before the first change here"
-                if baseline
-                else record.history_change_reason or "",
-                "changes": changes,
-            }
-        )
-        previous = record
-    return list(reversed(entries))
+def history_entries(obj) -> list:
+    """The record's changes, newest first, formatted as the plan's audit trail formats them
+    (``plans.audit``)."""
+    from plans.audit import record_trail
+
+    return record_trail(obj)

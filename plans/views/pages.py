@@ -1,24 +1,29 @@
 """The plans pages. Access goes through recovery.access; figures through plans.figures."""
 
-from django.core.exceptions import PermissionDenied
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import redirect
 from django.urls import reverse
-from django.views.generic import TemplateView
-from django_tables2 import RequestConfig
+from django.views.generic import TemplateView, View
+from django_tables2 import RequestConfig, SingleTableMixin
+from django_tables2.export import ExportMixin
 
+from plans import audit, services
 from plans.access import get_plan, plans_for
 from plans.figures import latest_achieved, plan_totals, reconcile
+from plans.filters import AuditTrailFilter
 from plans.forms import PlanForm
 from plans.models import Plan
 from plans.selectors import deletions, lines_by_year
-from plans.tables import PlanSummaryTable
+from plans.tables import AuditTrailTable, PlanSummaryTable
 from plans.views.base import (
     PlanRecordMixin,
     RecordDeleteView,
     RecordFormView,
-    RecordHistoryView,
     bound_per_page,
 )
-from recovery.access import can, edit_flags, may_write, require
+from recovery.access import can, edit_flags, may_write, reads_published_only, require
 
 
 class PlanListView(TemplateView):
@@ -29,6 +34,12 @@ class PlanListView(TemplateView):
     list sorts by what the database holds (title, authority, kind, status), not by totals."""
 
     template_name = "plans/plan_list.html"
+
+    def get(self, request, *args, **kwargs):
+        if reads_published_only(request.user):
+            # The list shows live totals; a scrutiny member reads the published reports.
+            return redirect("dashboards:published_list")
+        return super().get(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
         plans = list(plans_for(self.request.user))
@@ -139,20 +150,96 @@ class PlanDeleteView(PlanAsRecord, RecordDeleteView):
     pass
 
 
-class PlanHistoryView(PlanAsRecord, RecordHistoryView):
-    pass
+class AuditTrailView(ExportMixin, SingleTableMixin, TemplateView):
+    """The plan's History page: one audit trail of every change to the plan and any of its
+    records (``plans.audit``), filtered by kind of record, person and date, paginated, and
+    downloadable as xlsx. For those who may see unpublished figures (not scrutiny)."""
+
+    template_name = "plans/audit_trail.html"
+    table_class = AuditTrailTable
+    table_pagination = {"per_page": 50}
+    export_formats = ("xlsx",)
+
+    def dispatch(self, request, *args, **kwargs):
+        self.plan = get_plan(request.user, kwargs["pk"], "view", "unpublished")
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_table_data(self):
+        self.filterset = AuditTrailFilter(
+            self.request.GET or None, queryset=Plan.history.none(), plan=self.plan
+        )
+        return audit.Trail(
+            self.plan,
+            kinds=audit.selected_kinds(self.filterset),
+            narrow=audit.narrowing(self.filterset),
+        )
+
+    def get_table(self, **kwargs):
+        bound_per_page(self.request)
+        return super().get_table(**kwargs)
+
+    def get_export_filename(self, export_format):
+        return f"{self.plan.code or f'plan-{self.plan.pk}'}-audit-trail.{export_format}"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        return {
+            **context,
+            "plan": self.plan,
+            "filter": self.filterset,
+            **edit_flags(self.request.user, self.plan),
+        }
 
 
 class PlanDeletionsView(TemplateView):
-    """What was deleted from the plan, by whom, when and why."""
+    """What was deleted from the plan, by whom, when and why, and what went with it; a
+    finance manager restores from here."""
 
     template_name = "plans/deletions.html"
 
     def get_context_data(self, **kwargs):
-        plan = get_plan(self.request.user, kwargs["pk"])
+        plan = get_plan(self.request.user, kwargs["pk"], "view", "unpublished")
         return {
             **super().get_context_data(**kwargs),
             "plan": plan,
             "rows": deletions(plan),
+            "may_restore": may_write(self.request.user, plan)
+            and can(self.request.user, "add", "savingsline"),
             **edit_flags(self.request.user, plan),
         }
+
+
+class RestoreView(View):
+    """POST: a finance manager restores a deleted record of the plan, with what was deleted
+    with it, from the deleted-records page."""
+
+    def dispatch(self, request, *args, **kwargs):
+        # Restoring is a finance manager's, on their own authority's plan, whatever the method.
+        get_plan(request.user, kwargs["pk"], "add", "savingsline")
+        return super().dispatch(request, *args, **kwargs)
+
+    def post(self, request, pk):
+        source = audit.BY_KEY.get(request.POST.get("kind", ""))
+        if source is None or source.key in {"plan", "month"}:
+            raise Http404("No such kind of record.")
+        plan = get_plan(request.user, pk, "add", source.model._meta.model_name)
+        history_id = request.POST.get("history_id", "")
+        deleted = (
+            source.history(plan).filter(history_type="-", history_id=history_id).first()
+            if history_id.isdigit()
+            else None
+        )
+        if deleted is None:
+            raise Http404("No such deletion in this plan.")
+        try:
+            restored = services.restore_record(
+                model=source.model,
+                history_id=deleted.history_id,
+                user=request.user,
+                reason=request.POST.get("reason", "")[:90],
+            )
+        except ValidationError as exc:
+            messages.error(request, "Not restored: " + " ".join(exc.messages))
+        else:
+            messages.success(request, f"Restored {source.label.lower()} “{restored}”.")
+        return redirect("plans:deletion_list", pk=plan.pk)

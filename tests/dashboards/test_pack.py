@@ -19,7 +19,7 @@ def _pages(html: str) -> int:
 
 
 def test_the_mtfs_pack_at_p8_is_a_pdf_of_at_most_eight_pages_in_k(client, torbay_users, mtfs):
-    client.force_login(torbay_users["scrutiny"])
+    client.force_login(torbay_users["director"])
     response = client.get(
         reverse("dashboards:report_pdf", args=[mtfs.pk]), {"year": "2017/18", "period": "8"}
     )

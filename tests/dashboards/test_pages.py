@@ -36,11 +36,26 @@ def test_pages_need_login(client, mtfs):
         assert response.status_code == 302 and response.url.startswith(reverse("login"))
 
 
-def test_every_role_of_the_authority_may_view(client, torbay_users, mtfs):
-    for user in torbay_users.values():
-        client.force_login(user)
+def test_finance_and_directors_of_the_authority_may_view(client, torbay_users, mtfs):
+    for role in ("finance", "director"):
+        client.force_login(torbay_users[role])
         for url in [*_urls(mtfs), reverse("dashboards:overview")]:
-            assert client.get(url).status_code == 200, (user.username, url)
+            assert client.get(url).status_code == 200, (role, url)
+
+
+def test_a_scrutiny_member_never_reads_live_figures(client, torbay_users, mtfs):
+    """Nothing of the plan is published yet: the pages send the member to the (empty) list
+    of published reports, and the downloads are not found."""
+    client.force_login(torbay_users["scrutiny"])
+    for name in ("dashboards:plan_dashboard", "dashboards:report"):
+        response = client.get(reverse(name, args=[mtfs.pk]))
+        assert response.status_code == 302
+        assert response.url == f"{reverse('dashboards:published_list')}?plan={mtfs.pk}"
+    for name in ("dashboards:report_xlsx", "dashboards:report_pdf"):
+        assert client.get(reverse(name, args=[mtfs.pk])).status_code == 404
+    assert client.get(reverse("dashboards:overview")).url == reverse("dashboards:published_list")
+    page = client.get(f"{reverse('dashboards:published_list')}?plan={mtfs.pk}").content.decode()
+    assert "No report of this plan has been published yet" in page
 
 
 def test_another_authoritys_plan_is_404(client, torbay_users, seeded):
@@ -156,7 +171,7 @@ def test_selecting_a_year_and_period(client, torbay_users, mtfs):
 
 
 def test_overview_shows_plans_and_lineage(client, torbay_users, seeded):
-    client.force_login(torbay_users["scrutiny"])
+    client.force_login(torbay_users["director"])
     html = _text(client.get(reverse("dashboards:overview")))
     assert "How the plans followed one another" in html
     for figure in [
@@ -172,7 +187,7 @@ def test_overview_shows_plans_and_lineage(client, torbay_users, seeded):
 
 
 def test_report_has_every_section_and_the_glossary(client, torbay_users, mtfs):
-    client.force_login(torbay_users["scrutiny"])
+    client.force_login(torbay_users["director"])
     html = _text(
         client.get(reverse("dashboards:report", args=[mtfs.pk]), {"year": "2016/17", "period": "8"})
     )
@@ -201,7 +216,7 @@ def _money_and_numbers(ws):
 
 @pytest.mark.parametrize(("year", "period"), [("2017/18", "12"), ("2016/17", "8")])
 def test_workbook_figures_equal_the_report(client, torbay_users, mtfs, year, period):
-    client.force_login(torbay_users["scrutiny"])
+    client.force_login(torbay_users["director"])
     query = {"year": year, "period": period}
     html = _text(client.get(reverse("dashboards:report", args=[mtfs.pk]), query))
     response = client.get(reverse("dashboards:report_xlsx", args=[mtfs.pk]), query)

@@ -81,7 +81,7 @@ def _sheet_rows(wb, name):
 
 
 def test_unknowns_are_empty_cells_and_the_papers_doubts_are_listed(client, torbay_users, mtfs):
-    client.force_login(torbay_users["scrutiny"])
+    client.force_login(torbay_users["director"])
     url = reverse("dashboards:report_xlsx", args=[mtfs.pk])
     wb = load_workbook(io.BytesIO(client.get(url, {"year": "2017/18", "period": "12"}).content))
     # Nothing reported for 2017/18: no line's achieved, variance or forecast is written as 0.
@@ -109,7 +109,7 @@ def test_barking_achieved_is_not_reported_and_the_deficit_is_a_basis(client, see
     from tests.factories import UserFactory
 
     plan = Plan.objects.get(authority__slug="barking-dagenham")
-    client.force_login(UserFactory(authority=plan.authority, role="scrutiny"))
+    client.force_login(UserFactory(authority=plan.authority, role="director"))
     wb = load_workbook(
         io.BytesIO(client.get(reverse("dashboards:report_xlsx", args=[plan.pk])).content)
     )

@@ -38,7 +38,7 @@ def test_torbay_finance_sees_torbay_plans_only(client, torbay_users):
 
 
 def test_plan_list_shows_mtfs_totals(client, torbay_users):
-    client.force_login(torbay_users["scrutiny"])
+    client.force_login(torbay_users["director"])
     html = client.get(reverse("plans:plan_list")).content.decode()
     assert "£4,908,000 – £6,558,000" in html
 
@@ -133,7 +133,7 @@ def test_plan_page_follows_the_one_latest_progress_rule(client, finance_manager)
 
 
 def test_plan_page_shows_the_papers_doubts_and_unknowns(client, torbay_users, mtfs):
-    client.force_login(torbay_users["scrutiny"])
+    client.force_login(torbay_users["director"])
     html = client.get(reverse("plans:plan_detail", args=[mtfs.pk])).content.decode()
     assert "Where the paper disagrees with itself" in html
     assert "£174k" in html and "173k" in html

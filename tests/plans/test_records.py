@@ -211,7 +211,7 @@ def test_changing_money_asks_for_a_reason_and_history_keeps_it(client, finance_m
     html = client.get(reverse("plans:amount_history", args=[line.plan.pk, amount.pk])).content
     text = html.decode()
     assert "Two more placements" in text and "fiona.finance" in text
-    assert "100000.00 → 120000.00" in text
+    assert "£100,000 → £120,000" in text
 
 
 def test_text_change_needs_no_reason(client, finance_manager, line):
@@ -335,7 +335,7 @@ def test_delete_confirmation_says_what_goes_with_it(client, finance_manager, lin
 def test_stale_delete_is_refused(client, finance_manager, line):
     client.force_login(finance_manager)
     url = reverse("plans:line_delete", args=[line.plan.pk, line.pk])
-    response = client.post(url, {"version": line.version - 1 or 99})
+    response = client.post(url, {"version": line.version - 1 or 99, "change_reason": "Duplicate"})
     assert response.status_code == 302
     assert m.SavingsLine.objects.filter(pk=line.pk).exists()
 
@@ -557,8 +557,8 @@ def test_history_of_a_seed_record_shows_what_the_first_change_was_from(client, m
     assert client.post(url, data).status_code == 302
     html = client.get(reverse("plans:amount_history", args=[mtfs.pk, amount.pk])).content
     text = html.decode()
-    assert "129000.00 → 140000.00" in text
-    assert "Two more in-house carers" in text and "As loaded" in text
+    assert "£129,000 → £140,000" in text  # from the state as loaded, formatted as pages do
+    assert "Two more in-house carers" in text
     baseline = amount.history.earliest()
     assert baseline.history_user is None  # nobody here made the loaded state
 
@@ -566,7 +566,7 @@ def test_history_of_a_seed_record_shows_what_the_first_change_was_from(client, m
 def test_forecast_and_pressure_lists_show_months_and_years_before_the_plan(
     client, mtfs, torbay_users
 ):
-    client.force_login(torbay_users["scrutiny"])
+    client.force_login(torbay_users["director"])
     html = client.get(reverse("plans:pressure_list", args=[mtfs.pk])).content.decode()
     assert "P4 Jul 2016" in html and "£7,526" in html
     html = client.get(
@@ -794,7 +794,8 @@ def test_delete_without_a_sound_version_is_refused_not_crashed(
 ):
     client.force_login(finance_manager)
     response = client.post(
-        reverse("plans:line_delete", args=[line.plan.pk, line.pk]), {"version": version}
+        reverse("plans:line_delete", args=[line.plan.pk, line.pk]),
+        {"version": version, "change_reason": "Duplicate"},
     )
     assert response.status_code == 302
     assert m.SavingsLine.objects.filter(pk=line.pk).exists()

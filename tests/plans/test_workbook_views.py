@@ -43,8 +43,15 @@ def test_pages_need_login(client, mtfs):
         assert response.status_code == 302 and response.url.startswith(reverse("login"))
 
 
-@pytest.mark.parametrize("role", ["finance", "director", "scrutiny"])
-def test_every_role_may_export_and_download_the_template(client, torbay_users, mtfs, role):
+def test_scrutiny_members_may_not_export_a_plans_live_figures(client, torbay_users, mtfs):
+    client.force_login(torbay_users["scrutiny"])  # they read the published reports
+    assert client.get(reverse("plans:plan_export", args=[mtfs.pk])).status_code == 403
+
+
+@pytest.mark.parametrize("role", ["finance", "director"])
+def test_finance_and_directors_may_export_and_download_the_template(
+    client, torbay_users, mtfs, role
+):
     client.force_login(torbay_users[role])
     response = client.get(reverse("plans:plan_export", args=[mtfs.pk]))
     assert response.status_code == 200
@@ -258,7 +265,7 @@ def test_the_uploaded_file_stays_on_the_server(client, torbay_users):
 
 
 def test_template_download_blank_and_example(client, torbay_users):
-    client.force_login(torbay_users["scrutiny"])
+    client.force_login(torbay_users["director"])
     blank = client.get(reverse("plans:workbook_template"))
     example = client.get(reverse("plans:workbook_template") + "?example=1")
     assert blank["Content-Disposition"].endswith('plan-workbook-template.xlsx"')

@@ -1,0 +1,247 @@
+"""The month's close as the issue tells it: finance enters October 2017 of the Torbay MTFS and
+submits it; the director signs it off with commentary and publishes; the scrutiny member reads
+October and never November; finance corrects October after the director reopens it; the
+director republishes and the councillor reads version 2 with what changed from version 1."""
+
+from datetime import date
+
+import pytest
+from django.urls import reverse
+
+from plans import services
+from plans.models import Commentary, MonthClose, ProgressEntry, PublishedReport
+
+pytestmark = pytest.mark.django_db
+
+OCT = {"year": "2017/18", "period": 7}
+
+
+def step(client, plan, name, **data):
+    return client.post(
+        reverse(f"dashboards:month_{name}", args=[plan.pk]), {**OCT, "back": "months", **data}
+    )
+
+
+def state(plan, year="2017/18", period=7):
+    close = MonthClose.objects.filter(plan=plan, year=year, period=period).first()
+    return close.state if close else "open"
+
+
+def version(plan):
+    close = MonthClose.objects.filter(plan=plan, **OCT).first()
+    return close.version if close else 0
+
+
+def enter(client, plan, line, as_at, achieved, reason=""):
+    """Finance records a line's progress through the record form."""
+    existing = ProgressEntry.objects.filter(line=line, as_at=as_at).first()
+    url = (
+        reverse("plans:progress_edit", args=[plan.pk, existing.pk])
+        if existing
+        else reverse("plans:progress_create", args=[plan.pk])
+    )
+    return client.post(
+        url,
+        {
+            "line": line.pk,
+            "as_at": as_at.isoformat(),
+            "achieved_to_date": achieved,
+            "basis": "achieved",
+            "forecast": "",
+            "rag": "amber",
+            "commentary": "",
+            "version": existing.version if existing else "",
+            "change_reason": reason,
+        },
+    )
+
+
+@pytest.fixture
+def line(mtfs):
+    return mtfs.lines.order_by("reference").first()
+
+
+def test_the_month_cycle_from_entry_to_a_corrected_publication(client, mtfs, torbay_users, line):
+    finance, director, scrutiny = (torbay_users[r] for r in ("finance", "director", "scrutiny"))
+
+    # Finance enters October and submits it.
+    client.force_login(finance)
+    assert enter(client, mtfs, line, date(2017, 10, 31), "50000").status_code == 302
+    response = step(client, mtfs, "submit", version=0)
+    assert response.status_code == 302
+    assert state(mtfs) == "submitted"
+    close = MonthClose.objects.get(plan=mtfs, **OCT)
+    assert close.submitted_by == finance and close.submitted_at is not None
+
+    # A submitted month's figures are read only, on the server.
+    response = enter(client, mtfs, line, date(2017, 10, 31), "60000", reason="typo")
+    assert response.status_code == 200
+    assert "submitted for the director" in response.content.decode()
+    assert ProgressEntry.objects.get(line=line, as_at=date(2017, 10, 31)).achieved_to_date == 50000
+
+    # Finance cannot sign off or publish.
+    assert step(client, mtfs, "signoff", version=1, commentary="x").status_code == 403
+    assert step(client, mtfs, "publish", version=1).status_code == 403
+
+    # The director signs off with commentary (asked for by name when missing), and publishes.
+    client.force_login(director)
+    response = step(client, mtfs, "signoff", version=1, commentary="")
+    assert response.status_code == 400
+    assert "Write the director&#x27;s commentary for P7 Oct 2017" in response.content.decode()
+    assert state(mtfs) == "submitted"
+    response = step(client, mtfs, "signoff", version=1, commentary="October is on track.")
+    assert response.status_code == 302
+    assert state(mtfs) == "signed_off"
+    assert Commentary.objects.get(plan=mtfs, role="director", **OCT).body == "October is on track."
+    assert step(client, mtfs, "submit", version=2).status_code == 403  # not the director's
+    response = step(client, mtfs, "publish", version=2)
+    assert response.status_code == 302, response.content.decode()[:500]
+    assert state(mtfs) == "published"
+    v1 = PublishedReport.objects.get(plan=mtfs, number=1, **OCT)
+    assert bytes(v1.pdf).startswith(b"%PDF") and bytes(v1.xlsx).startswith(b"PK")
+    assert v1.figures["label"] == "P7 Oct 2017"
+    assert any(
+        x["reference"] == line.reference and x["achieved"] == "50000.00"
+        for x in v1.figures["lines"]
+    )
+
+    # Finance half-enters November.
+    client.force_login(finance)
+    assert enter(client, mtfs, line, date(2017, 11, 30), "70000").status_code == 302
+
+    # The scrutiny member sees October published and never November.
+    client.force_login(scrutiny)
+    page = client.get(reverse("dashboards:published_list")).content.decode()
+    assert "P7 Oct 2017" in page and "P8 Nov 2017" not in page
+    response = client.get(reverse("dashboards:report", args=[mtfs.pk]) + "?year=2017/18&period=8")
+    assert response.status_code == 302
+    assert response.url == reverse("dashboards:published_report", args=[v1.pk])
+    page = client.get(response.url).content.decode()
+    assert "£50,000" in page and "£70,000" not in page and "October is on track." in page
+    live = client.get(reverse("dashboards:plan_dashboard", args=[mtfs.pk]))
+    assert live.status_code == 302 and live.url.endswith(f"/published/{v1.pk}/")
+    pdf = client.get(reverse("dashboards:report_pdf", args=[mtfs.pk]))
+    assert pdf.status_code == 200 and pdf.content == bytes(v1.pdf)
+    november = reverse("dashboards:report_xlsx", args=[mtfs.pk]) + "?year=2017/18&period=8"
+    assert client.get(november).status_code == 404
+    assert client.get(reverse("plans:plan_history", args=[mtfs.pk])).status_code == 403
+    assert client.get(reverse("plans:progress_list", args=[mtfs.pk])).status_code == 403
+
+    # The director reopens October for a correction (a reason is asked for).
+    client.force_login(director)
+    assert step(client, mtfs, "reopen", version=3, reason="").status_code == 400
+    assert (
+        step(client, mtfs, "reopen", version=3, reason="Achieved was mistyped").status_code == 302
+    )
+    assert state(mtfs) == "open"
+
+    # Finance corrects October and submits; the director signs off and publishes version 2.
+    client.force_login(finance)
+    response = enter(client, mtfs, line, date(2017, 10, 31), "55000", reason="Mistyped")
+    assert response.status_code == 302
+    assert step(client, mtfs, "submit", version=4).status_code == 302
+    client.force_login(director)
+    assert (
+        step(client, mtfs, "signoff", version=5, commentary="October is on track.").status_code
+        == 302
+    )
+    assert (
+        step(client, mtfs, "publish", version=6, reason="Corrects the achieved figure").status_code
+        == 302
+    )
+    v2 = PublishedReport.objects.get(plan=mtfs, number=2, **OCT)
+    assert {
+        "area": "Savings line",
+        "item": f"{line.reference} {line.title}",
+        "figure": "achieved",
+        "before": "£50,000",
+        "after": "£55,000",
+    } in v2.changes
+
+    # The councillor reads version 2 with what changed from version 1; version 1 is unchanged.
+    client.force_login(scrutiny)
+    response = client.get(reverse("dashboards:report", args=[mtfs.pk]))
+    assert response.url == reverse("dashboards:published_report", args=[v2.pk])
+    page = client.get(response.url).content.decode()
+    assert "What changed from version 1" in page and "£50,000" in page and "£55,000" in page
+    old = client.get(reverse("dashboards:published_report", args=[v1.pk])).content.decode()
+    assert "This version has been replaced" in old
+    v1.refresh_from_db()
+    assert any(x["achieved"] == "50000.00" for x in v1.figures["lines"])
+
+    # The audit trail shows every step with formatted values.
+    client.force_login(finance)
+    page = client.get(reverse("plans:plan_history", args=[mtfs.pk])).content.decode()
+    for words in (
+        "Month P7 Oct 2017",
+        "Submitted by finance",
+        "Signed off by the director",
+        "Published",
+        "Achieved was mistyped",
+        "£50,000 → £55,000",
+        "Corrects the achieved figure",
+    ):
+        assert words in page, words
+
+
+def test_a_published_report_is_never_changed(mtfs, torbay_users):
+    report = PublishedReport.objects.create(
+        plan=mtfs,
+        published_at="2017-11-05T10:00:00Z",
+        figures={},
+        pdf=b"%PDF",
+        xlsx=b"PK",
+        **OCT,
+    )
+    report.note = "edited"
+    with pytest.raises(Exception, match="never changed"):
+        report.save()
+
+
+def test_each_step_only_from_its_state_and_with_a_current_version(mtfs, torbay_users):
+    finance, director = torbay_users["finance"], torbay_users["director"]
+    with pytest.raises(services.ValidationError):
+        services.publish_month(
+            plan=mtfs, user=director, expected_version=0, render=None, **OCT
+        )  # an open month is not signed off
+    services.submit_month(plan=mtfs, user=finance, expected_version=0, **OCT)
+    with pytest.raises(services.StaleEdit):
+        services.withdraw_month(
+            plan=mtfs, user=finance, expected_version=0, reason="again", **OCT
+        )  # someone moved it on since version 0
+    with pytest.raises(services.ValidationError, match="Say why"):
+        services.withdraw_month(plan=mtfs, user=finance, expected_version=1, reason=" ", **OCT)
+    services.withdraw_month(plan=mtfs, user=finance, expected_version=1, reason="A typo", **OCT)
+    close = MonthClose.objects.get(plan=mtfs, **OCT)
+    assert close.state == "open" and close.submitted_by is None
+    assert close.history.first().history_change_reason == "A typo"
+
+
+def test_what_changed_is_since_the_last_published_report(client, mtfs, torbay_users, line):
+    from dashboards import publishing
+    from plans import figures as fg
+
+    finance = torbay_users["finance"]
+    for day, achieved in ((date(2017, 10, 31), 50000), (date(2017, 11, 30), 70000)):
+        services.create_record(
+            instance=ProgressEntry(line=line, as_at=day, achieved_to_date=achieved), user=finance
+        )
+    october = fg.plan_figures(mtfs, fg.Selection("2017/18", 7))
+    PublishedReport.objects.create(
+        plan=mtfs,
+        published_at="2017-11-06T09:00:00Z",
+        figures=publishing.snapshot(october, [], "What changed"),
+        pdf=b"%PDF",
+        xlsx=b"PK",
+        **OCT,
+    )
+    client.force_login(torbay_users["director"])
+    response = client.get(
+        reverse("dashboards:report", args=[mtfs.pk]), {"year": "2017/18", "period": "12"}
+    )
+    assert "6. What changed since the report published for P7 Oct 2017 (version 1, 6 November" in (
+        response.content.decode()
+    )
+    changes = response.context["changes"]
+    mine = next(c for c in changes if c.item.startswith(line.reference))
+    assert (mine.before, mine.after) == (50000, 70000)
