@@ -4,6 +4,7 @@ transaction."""
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -21,10 +22,11 @@ from plans.models import (
     PlannedAmount,
     ProgressEntry,
     SavingsLine,
+    is_money,
 )
 from plans.selectors import amount_of
 from recovery import fiscal
-from recovery.money import Amount
+from recovery.money import Amount, format_money
 
 
 @dataclass
@@ -218,7 +220,7 @@ def save(
     as_at = fiscal.period_end(year, period)
     if year not in plan.years:
         raise ValidationError(f"{year} is outside the plan's years.")
-    reason = reason or f"Month-end update {fiscal.period_label(year, period)}"
+    default_reason = f"Month-end update {fiscal.period_label(year, period)}"
     # Only the lines given (one page of the month-end page): another page's lines are neither
     # read nor locked, let alone written.
     ids = [row.line_id for row in lines]
@@ -230,6 +232,7 @@ def save(
     }
     valid_lines = {line.pk: line for line in SavingsLine.objects.filter(plan=plan, pk__in=ids)}
     saved = 0
+    unexplained = []  # lines whose money already saved for this month changes, with no reason
     for row in lines:
         line = valid_lines.get(row.line_id)
         if line is None:
@@ -241,32 +244,62 @@ def save(
             raise services.stale_edit(entry, row.version)
         if entry is None and _blank(row):
             continue
-        target = entry or ProgressEntry(line=line, as_at=as_at)
+        target = copy.copy(entry) if entry else ProgressEntry(line=line, as_at=as_at)
         target.achieved_to_date = row.achieved_to_date
         target.forecast = row.forecast
         target.rag = row.rag
         target.commentary = row.commentary
         target.basis = row.basis
-        target.entered_by = user
         if entry is None:
-            _create_first_entry(target, user, reason)
+            target.entered_by = user
+            _create_first_entry(target, user, reason or default_reason)
         else:
+            changes = services.diff(entry, target)
+            if not changes:
+                continue  # saved again as it was: nothing changed, nothing counted
+            if services.money_changed(changes, ProgressEntry) and not reason.strip():
+                unexplained.append((line, changes))
+                continue
+            target.entered_by = user
             services.save_record(
                 instance=target,
                 user=user,
                 expected_version=row.version,
-                reason=reason,
+                reason=reason or default_reason,
                 require_reason_for_money=False,
             )
         saved += 1
         if target.rag:
-            services.refresh_line_rag(line=line, user=user, reason=reason)
-
+            services.refresh_line_rag(line=line, user=user, reason=reason or default_reason)
+    if unexplained:
+        raise ValidationError({"reason": [_why_message(unexplained, year, period)]})
+    reason = reason or default_reason
     if forecast is not None:
         saved += _save_forecast(plan, year, period, forecast, user, reason)
     for row in kpis:
         saved += _save_kpi(plan, as_at, row, user, reason)
     return saved
+
+
+def _money(value) -> str:
+    return "not reported" if value is None else format_money(value)
+
+
+def _why_message(unexplained, year: str, period: int) -> str:
+    """Which figures already saved for the month an officer changed without saying why."""
+    money = {f.name for f in ProgressEntry._meta.concrete_fields if is_money(f)}
+    parts = [
+        f"{line.reference} "
+        + ", ".join(
+            f"{c.label} {_money(c.old)} → {_money(c.new)}" for c in changes if c.field in money
+        )
+        for line, changes in unexplained
+    ]
+    return (
+        f"You changed figures already saved for {fiscal.period_label(year, period)} "
+        f"({'; '.join(parts)}). Say why in “Reason for changing saved figures”; the reason is "
+        "kept in the history."
+    )
 
 
 def _create_first_entry(entry: ProgressEntry, user, reason: str) -> None:
@@ -316,11 +349,15 @@ def _save_forecast(plan, year, period, data: ForecastInput, user, reason) -> int
         raise ValidationError(
             {"forecast_outturn": "Give both the budget and the forecast outturn, or neither."}
         )
-    record = current or OverspendForecast(plan=plan, year=year, period=period)
+    record = (
+        copy.copy(current) if current else OverspendForecast(plan=plan, year=year, period=period)
+    )
     if data.budget is None and record.overspend is None:
         raise ValidationError({"budget": "Give the budget and the forecast outturn."})
     record.budget, record.forecast_outturn = data.budget, data.forecast_outturn
     record.commentary = data.commentary
+    if current is not None and not services.diff(current, record):
+        return 0
     record.entered_by = user
     services.save_record(
         instance=record,
@@ -349,6 +386,8 @@ def _save_kpi(plan, as_at, row: KpiInput, user, reason) -> int:
         if current is not None:
             services.delete_record(instance=current, user=user, reason=reason)
             return 1
+        return 0
+    if current is not None and current.value == row.value:
         return 0
     point = current or KpiPoint(kpi=kpi, kind=KpiPoint.Kind.ACTUAL, date=as_at, label="")
     point.value = row.value

@@ -62,7 +62,7 @@ def test_month_end_journey_moves_the_dashboard(people, mtfs_pk, live_server, chr
     assert ProgressEntry.objects.filter(line__plan_id=mtfs_pk).count() == 0
     rows.nth(0).locator("input[name$=achieved_to_date]").fill("12.5k")
     page.click("button:has-text('Save P7')")
-    assert "Saved 17 records for P7 Oct 2017" in page.content()
+    assert "Saved 17 changed records for P7 Oct 2017" in page.content()
 
     # The plan totals moved: £12.5k + 14 × £10k achieved on the 15 lines with a 2017/18
     # target; the £20k on the two lines with none that year is kept apart, never added in.

@@ -14,8 +14,8 @@ from plans import month_end, services
 from plans.access import get_plan
 from plans.figures.savings import year_totals
 from plans.forms import MoneyField
-from plans.models import RAG, ProgressEntry
-from plans.selectors import month_end_month
+from plans.models import RAG, MonthClose, ProgressEntry
+from plans.selectors import month_close, month_end_month
 from recovery import fiscal
 
 RAG_CHOICES = [("", "Not rated"), *RAG.choices]
@@ -42,6 +42,16 @@ class ForecastMonthForm(forms.Form):
     forecast_outturn = MoneyField(label="Forecast outturn", required=False)
     commentary = forms.CharField(
         label="Commentary", required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason for changing saved figures",
+        required=False,
+        max_length=100,
+        help_text="Needed only when you change an achieved or forecast figure already saved for "
+        "this month; it is kept in the history.",
     )
 
 
@@ -88,6 +98,12 @@ class MonthEndView(TemplateView):
         # The month's overspend forecast and KPI actuals are on the first page only: each page
         # saves its own part of the month, and no two pages save the same record.
         self.plan_parts = self.page.number == 1
+        close = month_close(self.plan, self.year, self.period)
+        self.locked = (
+            None
+            if close.state == MonthClose.State.OPEN
+            else services.locked_message(self.year, self.period, close.state)
+        )
         return super().dispatch(request, *args, **kwargs)
 
     def page_of_lines(self):
@@ -207,20 +223,56 @@ class MonthEndView(TemplateView):
             "periods": [(p, fiscal.period_label(self.year, p)) for p in range(1, 13)],
             "years": self.plan.years,
             "rag_changes": sum(1 for row, _ in line_forms if row.rag_changed),
+            "reason_form": kwargs.pop("reason_form", None) or ReasonForm(),
+            "problems": kwargs.pop("problems", []),
+            "locked": self.locked,
             "query": f"year={month.year}&period={month.period}",
         }
+
+    def refuse(self, month, forms_, reason_form, problems):
+        """Nothing saved: the banner lists each problem by line (or part) and field."""
+        messages.error(
+            self.request, "Nothing was saved: correct the fields listed below and save again."
+        )
+        return self.render_to_response(
+            self.get_context_data(
+                month=month, forms=forms_, reason_form=reason_form, problems=problems
+            )
+        )
+
+    @staticmethod
+    def problems_of(line_forms, forecast_form, kpi_forms, reason_form) -> list[tuple]:
+        """(where, field id, message) for every error on the page."""
+        out = []
+        parts = [(f"{row.line.reference} {row.line.title}", f) for row, f in line_forms]
+        parts += [("Overspend forecast", forecast_form), ("", reason_form)]
+        parts += [(f"KPI {row.kpi.name}", f) for row, f in kpi_forms]
+        for where, form in parts:
+            if not form.is_bound or not hasattr(form, "cleaned_data"):
+                continue
+            for name, errors in form.errors.items():
+                field = form.fields.get(name)
+                label = field.label if field else ""
+                target = form[name].id_for_label if field else ""
+                for error in errors:
+                    out.append((" – ".join(p for p in (where, label) if p), target, error))
+        return out
 
     def post(self, request, *args, **kwargs):
         month = self.load()
         line_forms, forecast_form, kpi_forms = self.build_forms(request.POST, month)
-        all_forms = [f for _, f in line_forms]
+        reason_form = ReasonForm(request.POST)
+        forms_ = (line_forms, forecast_form, kpi_forms)
+        if self.locked:
+            messages.error(request, f"Nothing was saved: {self.locked}")
+            return self.render_to_response(self.get_context_data(month=month, forms=forms_))
+        all_forms = [f for _, f in line_forms] + [reason_form]
         if self.plan_parts:
             all_forms += [forecast_form] + [f for _, f in kpi_forms]
-        if not all(f.is_valid() for f in all_forms):
-            messages.error(request, "Nothing was saved: correct the fields marked below.")
-            return self.render_to_response(
-                self.get_context_data(month=month, forms=(line_forms, forecast_form, kpi_forms))
-            )
+        valid = [f.is_valid() for f in all_forms]  # every form, so every error is listed
+        if not all(valid):
+            problems = self.problems_of(line_forms, forecast_form, kpi_forms, reason_form)
+            return self.refuse(month, forms_, reason_form, problems)
         lines = [
             month_end.LineInput(
                 line_id=row.line.pk,
@@ -263,31 +315,38 @@ class MonthEndView(TemplateView):
                 lines=lines,
                 forecast=forecast,
                 kpis=kpis,
+                reason=reason_form.cleaned_data["reason"],
             )
         except services.StaleEdit as stale:
             return self.conflict(request, stale)
         except ValidationError as exc:
-            if hasattr(exc, "error_dict"):
-                for field, errors in exc.error_dict.items():
+            by_field = exc.error_dict if hasattr(exc, "error_dict") else {None: exc.error_list}
+            for field, errors in by_field.items():
+                if field == "reason":
+                    reason_form.add_error("reason", errors)
+                else:
                     forecast_form.add_error(
                         field if field in forecast_form.fields else None, errors
                     )
-            else:
-                forecast_form.add_error(None, exc)
-            messages.error(request, "Nothing was saved: correct the fields marked below.")
-            return self.render_to_response(
-                self.get_context_data(month=month, forms=(line_forms, forecast_form, kpi_forms))
+            problems = self.problems_of(line_forms, forecast_form, kpi_forms, reason_form)
+            return self.refuse(month, forms_, reason_form, problems)
+        if not saved:
+            messages.info(
+                request,
+                f"Nothing changed for {fiscal.period_label(self.year, self.period)}: the figures "
+                "were already saved as they are.",
             )
-        messages.success(
-            request,
-            f"Saved {saved} record{'s' if saved != 1 else ''} for "
-            f"{fiscal.period_label(self.year, self.period)}"
-            + (
-                f" (lines {self.page.start_index()}–{self.page.end_index()})."
-                if self.paged
-                else "."
-            ),
-        )
+        else:
+            messages.success(
+                request,
+                f"Saved {saved} changed record{'s' if saved != 1 else ''} for "
+                f"{fiscal.period_label(self.year, self.period)}"
+                + (
+                    f" (lines {self.page.start_index()}–{self.page.end_index()})."
+                    if self.paged
+                    else "."
+                ),
+            )
         url = reverse("plans:month_end", args=[self.plan.pk])
         page = f"&page={self.page.number}" if self.paged else ""
         return HttpResponseRedirect(f"{url}?year={self.year}&period={self.period}{page}")

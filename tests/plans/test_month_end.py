@@ -135,8 +135,10 @@ def test_a_colleagues_save_in_between_is_not_overwritten(client, finance_manager
     assert 'value="50k"' in html  # what this officer typed is still on the page
     entry.refresh_from_db()
     assert entry.achieved_to_date == D("31000.00")
-    # saving again from that page is a deliberate overwrite
+    # saving again from that page is a deliberate overwrite, of a figure saved: with a reason
     again = dict(response.context["line_forms"][0][1].data.items())
+    assert "Reason for changing saved figures" in client.post(url(plan), again).content.decode()
+    again["reason"] = "Colleague's figure was provisional"
     assert client.post(url(plan), again).status_code == 302
     entry.refresh_from_db()
     assert entry.achieved_to_date == D("50000.00")
@@ -239,3 +241,74 @@ def test_a_mistyped_month_is_said_never_silently_switched(client, finance_manage
     assert "is not one of this plan&#x27;s months" in response.content.decode()
     bad = {"year": "nonsense", "period": "99"}
     assert client.post(reverse("plans:month_end", args=[plan.pk]), bad).status_code == 400
+
+
+# ---- The page tightened (issue 12): errors by line and field, counts of what changed, a
+# reason for changing saved figures, running totals, a closed month read only.
+
+
+def test_each_error_names_its_line_and_field(client, finance_manager, plan, lines):
+    client.force_login(finance_manager)
+    bad = post_data(plan, lines, **{f"line-{lines[2].pk}-forecast": "lots"})
+    html = client.post(url(plan), bad).content.decode()
+    assert "1 problem to correct; nothing was saved" in html
+    assert f"{lines[2].reference} {lines[2].title} – Forecast for the year" in html
+    assert f'href="#id_line-{lines[2].pk}-forecast"' in html
+
+
+def saved_versions(plan, data):
+    """The page as reopened after a save: the versions it now carries."""
+    data = dict(data)
+    for e in m.ProgressEntry.objects.filter(line__plan=plan, as_at=date(2017, 10, 31)):
+        data[f"line-{e.line_id}-version"] = str(e.version)
+    forecast = m.OverspendForecast.objects.filter(plan=plan, year="2017/18", period=7).first()
+    if forecast:
+        data["forecast-version"] = str(forecast.version)
+    return data
+
+
+def test_saved_counts_only_the_records_that_changed(client, finance_manager, plan, lines):
+    client.force_login(finance_manager)
+    client.post(url(plan), post_data(plan, lines))
+    again = post_data(plan, lines, **{f"line-{lines[0].pk}-commentary": "Now on track"})
+    page = client.post(url(plan), saved_versions(plan, again), follow=True).content.decode()
+    assert "Saved 1 changed record for" in page
+    page = client.post(url(plan), saved_versions(plan, again), follow=True).content.decode()
+    assert "Nothing changed for" in page
+
+
+def test_changing_a_figure_already_saved_asks_why(client, finance_manager, plan, lines):
+    client.force_login(finance_manager)
+    client.post(url(plan), post_data(plan, lines))
+    corrected = post_data(plan, lines, **{f"line-{lines[1].pk}-achieved_to_date": "35k"})
+    corrected = saved_versions(plan, corrected)
+    html = client.post(url(plan), corrected).content.decode()
+    assert "Nothing was saved" in html
+    assert f"{lines[1].reference} achieved to date £30,000 → £35,000" in html
+    assert "Reason for changing saved figures" in html
+    entry = m.ProgressEntry.objects.get(line=lines[1], as_at=date(2017, 10, 31))
+    assert entry.achieved_to_date == D("30000")
+    corrected["reason"] = "Invoice posted late"
+    assert client.post(url(plan), corrected).status_code == 302
+    entry.refresh_from_db()
+    assert entry.achieved_to_date == D("35000")
+    assert entry.history.first().history_change_reason == "Invoice posted late"
+
+
+def test_running_totals_are_drawn_from_the_page(client, finance_manager, plan, lines):
+    client.force_login(finance_manager)
+    html = client.get(url(plan)).content.decode()
+    assert 'id="me-running"' in html and "js/month_end.js" in html
+    assert html.count('data-target="100000.00"') == 3
+    assert html.count('data-sum="achieved_to_date"') == 3
+
+
+def test_a_submitted_month_opens_read_only(client, finance_manager, plan, lines):
+    m.MonthClose.objects.create(plan=plan, year="2017/18", period=7, state="submitted")
+    client.force_login(finance_manager)
+    html = client.get(url(plan)).content.decode()
+    assert "Read only." in html and "submitted for the director" in html
+    assert "<fieldset disabled>" in html and "btn btn-primary" not in html.split("me-running")[1]
+    response = client.post(url(plan), post_data(plan, lines))
+    assert "Nothing was saved" in response.content.decode()
+    assert not m.ProgressEntry.objects.filter(line__plan=plan, as_at=date(2017, 10, 31)).exists()

@@ -1,0 +1,66 @@
+// The month-end page: totals of the lines on this page as the officer types, before saving.
+// Money is read as officers type it (129000, £129,000, 129k, £1.2m, (5,000)); a box that
+// cannot be read is counted as not read and said so, never as £0.
+(function () {
+  "use strict";
+  var table = document.getElementById("me-running");
+  if (!table) { return; }
+  var form = table.closest("form");
+  var pounds = new Intl.NumberFormat("en-GB", { style: "currency", currency: "GBP", maximumFractionDigits: 0 });
+
+  function parseMoney(text) {
+    var raw = (text || "").trim().toLowerCase().replace(/[£,\s]/g, "");
+    if (raw === "") { return null; }
+    var negative = /^\(.*\)$/.test(raw) || raw.charAt(0) === "-";
+    raw = raw.replace(/^[(-]+|\)$/g, "");
+    var match = /^(\d+(?:\.\d+)?)(k|m|bn)?$/.exec(raw);
+    if (!match) { return NaN; }
+    var value = parseFloat(match[1]) * ({ k: 1e3, m: 1e6, bn: 1e9 }[match[2]] || 1);
+    return negative ? -value : value;
+  }
+
+  function show(name, value, note) {
+    var cell = table.querySelector('[data-total="' + name + '"]');
+    if (cell) { cell.textContent = value === null ? "not reported" : pounds.format(value) + (note || ""); }
+  }
+
+  function update() {
+    var sums = { achieved_to_date: null, forecast: null, target: null };
+    var unread = 0, forecastTarget = 0, forecastLines = 0;
+    form.querySelectorAll("tr[data-target]").forEach(function (row) {
+      var target = row.getAttribute("data-target");
+      var rowForecast = null;
+      if (target !== "") { sums.target = (sums.target || 0) + parseFloat(target); }
+      row.querySelectorAll("input[data-sum]").forEach(function (input) {
+        var value = parseMoney(input.value);
+        if (value === null) { return; }
+        if (isNaN(value)) { unread += 1; return; }
+        var name = input.getAttribute("data-sum");
+        sums[name] = (sums[name] || 0) + value;
+        if (name === "forecast") { rowForecast = value; }
+      });
+      if (rowForecast !== null && target !== "") {
+        forecastTarget += parseFloat(target);
+        forecastLines += 1;
+      }
+    });
+    show("target", sums.target);
+    show("achieved_to_date", sums.achieved_to_date);
+    show("forecast", sums.forecast);
+    var cell = table.querySelector('[data-total="variance"]');
+    if (forecastLines === 0) {
+      cell.textContent = "not reported";
+    } else {
+      var gap = sums.forecast - forecastTarget;
+      cell.textContent = pounds.format(Math.abs(gap)) + (gap < 0 ? " short of" : " over") +
+        " the target of the " + forecastLines + " line" + (forecastLines === 1 ? "" : "s") + " forecast";
+    }
+    var note = form.querySelector('[data-total="unread"]');
+    note.hidden = unread === 0;
+    note.textContent = unread ? unread + " box" + (unread === 1 ? "" : "es") +
+      " not counted: the amount cannot be read (write it like 129000, 129k or £1.2m)." : "";
+  }
+
+  form.addEventListener("input", update);
+  update();
+}());
