@@ -56,6 +56,11 @@ def test_month_end_journey_moves_the_dashboard(people, mtfs_pk, live_server, chr
         row = rows.nth(i)
         row.locator("input[name$=achieved_to_date]").fill("12..5k" if i == 0 else "10k")
         row.locator("select[name$=rag]").select_option("amber")
+    # The running totals follow the typing, before anything is saved; an unreadable box is
+    # said, never counted as £0.
+    running = page.locator("#me-running")
+    assert running.locator("[data-total=achieved_to_date]").inner_text() == "£160,000"
+    assert "1 box not counted" in page.locator("[data-total=unread]").inner_text()
     page.click("button:has-text('Save P7')")
     assert "Nothing was saved" in page.content()
     assert not serious_violations(page)
