@@ -298,21 +298,26 @@ def _messages(exc: ValidationError):
         yield NON_FIELD_ERRORS, exc.messages
 
 
-def _refs(plan: m.Plan) -> dict[str, dict]:
-    """What other sheets may refer to: workstreams by code and name, lines, KPIs."""
-    workstreams = {}
-    for w in m.Workstream.objects.filter(plan=plan):
-        workstreams.setdefault(w.code.lower(), w)
-        workstreams.setdefault(w.name.lower(), w)
-    return {
-        "workstream": workstreams,
-        "line": {x.reference.lower(): x for x in m.SavingsLine.objects.filter(plan=plan)},
-        "kpi": {k.code.lower(): k for k in m.KPI.objects.filter(plan=plan)},
-    }
+def _refs(plan: m.Plan, kind: str) -> dict:
+    """What other sheets may refer to, by the key officers type: workstreams by code and by
+    name, lines by reference, KPIs by code (lower case)."""
+    if kind == "workstream":
+        workstreams = {}
+        for w in m.Workstream.objects.filter(plan=plan):
+            workstreams.setdefault(w.code.lower(), w)
+            workstreams.setdefault(w.name.lower(), w)
+        return workstreams
+    if kind == "line":
+        return {x.reference.lower(): x for x in m.SavingsLine.objects.filter(plan=plan)}
+    return {k.code.lower(): k for k in m.KPI.objects.filter(plan=plan)}
+
+
+# The sheets whose records others refer to, and the name the references go by.
+REFERRED = {s.WORKSTREAMS: "workstream", s.LINES: "line", s.KPIS: "kpi"}
 
 
 def _import_sheets(parsed, plan, new_plan, user, reason, problems, records, kept) -> None:
-    refs = _refs(plan) if not new_plan else {"workstream": {}, "line": {}, "kpi": {}}
+    refs = {kind: {} if new_plan else _refs(plan, kind) for kind in REFERRED.values()}
     for spec in s.SHEETS[1:]:
         data: SheetData | None = parsed.sheets.get(spec.name)
         if data is None or not data.rows:
@@ -346,15 +351,13 @@ def _import_sheets(parsed, plan, new_plan, user, reason, problems, records, kept
         records.extend(resource.noted)
         if not new_plan and spec is not s.DETAILS:  # details belong to amounts, not kept alone
             kept[spec.name] = len(resource.kept)
-        if spec in (s.WORKSTREAMS, s.LINES, s.KPIS):
-            fresh = _refs(plan)
-            bad = {"line": resource.invalid, "kpi": resource.invalid}.get(
-                "line" if spec is s.LINES else "kpi" if spec is s.KPIS else "", set()
-            )
-            for key in ("workstream", "line", "kpi"):
-                refs[key].update(fresh[key])
-            for text in bad:
-                refs["line" if spec is s.LINES else "kpi"].setdefault(text, None)
+        if spec in REFERRED:  # what later sheets may now refer to; a wrong row says so itself
+            kind = REFERRED[spec]
+            refs[kind].update(_refs(plan, kind))
+            if spec is s.LINES:  # lines may have named new workstreams
+                refs["workstream"].update(_refs(plan, "workstream"))
+            for text in resource.invalid:
+                refs[kind].setdefault(text, None)
 
 
 def _scope(spec, plan) -> dict:
