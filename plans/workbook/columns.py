@@ -477,15 +477,19 @@ class SheetResource(resources.Resource):
 
     def save_instance(self, instance, is_create, row, **kwargs):
         if is_create:
-            self.created.append(instance)
+            self.created.append(instance)  # saved in bulk by ``flush``
         else:
-            services.update_record(
-                instance=instance,
-                user=self.user,
-                expected_version=instance.version,
-                reason=self.reason,
-                require_reason_for_money=False,
-            )
+            self.update(instance)
+
+    def update(self, instance) -> None:
+        """A changed record, through the service: refused if someone saved it meanwhile."""
+        services.update_record(
+            instance=instance,
+            user=self.user,
+            expected_version=instance.version,
+            reason=self.reason,
+            require_reason_for_money=False,
+        )
 
     def save_m2m(self, instance, row, **kwargs):
         pass

@@ -280,13 +280,7 @@ class SavingsLineResource(SheetResource):
                     self.noted.append(RecordChange(AMOUNTS, SAME, label, None))
         services.create_many(m.PlannedAmount, create, user=self.user, reason=self.reason)
         for pa in update:
-            services.update_record(
-                instance=pa,
-                user=self.user,
-                expected_version=pa.version,
-                reason=self.reason,
-                require_reason_for_money=False,
-            )
+            self.update(pa)
 
     def export_rows(self, plan) -> list[dict]:
         """Lines name their workstream (its code where two share a name) and carry their
