@@ -20,7 +20,6 @@ from django.utils.text import slugify
 from openpyxl.cell.cell import ERROR_CODES
 from openpyxl.utils.datetime import from_excel
 
-from plans.workbook import columns as s
 from recovery import fiscal
 from recovery.money import Amount, MoneyError, parse_amount, parse_money
 from recovery.spreadsheet import FORMULA_STARTS, neutralise, unneutralise  # noqa: F401
@@ -28,6 +27,40 @@ from recovery.spreadsheet import FORMULA_STARTS, neutralise, unneutralise  # noq
 MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
 MONTHS.update({name.lower(): i for i, name in enumerate(calendar.month_abbr) if name})
 MONTHS["sept"] = 9
+
+
+# Column kinds: how a cell of a column is read (and written back by the writer).
+TEXT, LONG, SLUG, MONEY, SIGNED_MONEY, NUMBER, VOLUME, SHARE = (
+    "text",
+    "long",
+    "slug",
+    "money",
+    "signed_money",
+    "number",
+    "volume",
+    "share",
+)
+INT, DATE, YEAR, PERIOD, CHOICE, BOOL, REF = (
+    "int",
+    "date",
+    "year",
+    "period",
+    "choice",
+    "bool",
+    "ref",
+)
+MONEY_KINDS = {MONEY, SIGNED_MONEY}
+
+
+def header_key(text) -> str:
+    """How headers and choice labels are compared: lower case, letters and digits only."""
+    return re.sub(r"[^a-z0-9%£]", "", str(text or "").lower())
+
+
+def choice_label(choices, value: str) -> str:
+    """The label written to the workbook. Commas are dropped so the label can sit in a
+    spreadsheet drop-down list (``Rate per 10000 children``); reading ignores them anyway."""
+    return str(choices(value).label).replace(",", "")
 
 
 class CellError(ValueError):
@@ -327,17 +360,17 @@ def _choice_keys(choices) -> dict[str, str]:
     """Each choice by its value and its label, compared as headers are."""
     keys = {}
     for val, label in reversed(choices.choices):
-        keys[s.header_key(label)] = keys[s.header_key(val)] = val
+        keys[header_key(label)] = keys[header_key(val)] = val
     if set(choices.values) >= {"red", "green"}:  # RAG as officers abbreviate it
         keys.update(dict(zip("bgar", ("blue", "green", "amber", "red"), strict=True)))
     return keys
 
 
 def choice(value, choices) -> str:
-    found = _choice_keys(choices).get(s.header_key(text(value)))
+    found = _choice_keys(choices).get(header_key(text(value)))
     if found is not None:
         return found
-    allowed = ", ".join(s.choice_label(choices, v) for v in choices.values)
+    allowed = ", ".join(choice_label(choices, v) for v in choices.values)
     raise CellError(f"{_describe(value)} is not one of: {allowed}")
 
 
@@ -361,46 +394,47 @@ class Formatted:
     thousands: bool = False
 
 
-def read(column: s.Column, value, *, percent: bool = False, thousands: bool = False):
+def read(column, value, *, percent: bool = False, thousands: bool = False):
     """The value of ``column`` in a cell, ``None`` if blank, ``CLEAR`` for ``(clear)``."""
-    if isinstance(value, Formatted):
-        value, percent, thousands = value.value, value.percent, value.thousands
-    if is_blank(value):
+    if value is None:
         return None
-    if isinstance(value, str) and value.strip().lower() in CLEAR_WORDS:
-        if column.required:
-            raise CellError(f"{column.header} is required; it cannot be cleared")
-        return CLEAR
-    if isinstance(value, str) and value.strip() in ERROR_CODES:
-        raise CellError(
-            f"holds the spreadsheet error {value.strip()}; correct the formula or type the value"
-        )
-    kind = column.kind
-    if kind in (s.TEXT, s.REF):
-        return text(value, max_length=column.max_length) or None
-    if kind == s.LONG:
-        return text(value, long=True) or None
-    if kind == s.SLUG:
-        return slug(value, max_length=column.max_length)
-    if kind in s.MONEY_KINDS:
-        result = money(value, allow_negative=kind == s.SIGNED_MONEY)
-        return in_thousands(value, result) if thousands else result
-    if kind == s.NUMBER:
-        return number(value, percent=percent, max_digits=column.max_digits)
-    if kind == s.VOLUME:
-        return number(value, max_digits=column.max_digits, what="a volume")
-    if kind == s.SHARE:
-        return share(value)
-    if kind == s.INT:
-        return integer(value, low=column.low, high=column.high)
-    if kind == s.DATE:
-        return a_date(value)
-    if kind == s.YEAR:
-        return year(value)
-    if kind == s.PERIOD:
-        return period(value)
-    if kind == s.CHOICE:
-        return choice(value, column.choices)
-    if kind == s.BOOL:
-        return flag(value)
-    raise AssertionError(f"unknown column kind {kind}")  # pragma: no cover
+    if type(value) is Formatted:
+        value, percent, thousands = value.value, value.percent, value.thousands
+    if type(value) is str:
+        stripped = value.strip()
+        if not stripped:
+            return None
+        if stripped.lower() in CLEAR_WORDS:
+            if column.required:
+                raise CellError(f"{column.header} is required; it cannot be cleared")
+            return CLEAR
+        if stripped in ERROR_CODES:
+            raise CellError(
+                f"holds the spreadsheet error {stripped}; correct the formula or type the value"
+            )
+    return _READERS[column.kind](column, value, percent, thousands)
+
+
+def _money_cell(column, value, percent, thousands):
+    result = money(value, allow_negative=column.kind == SIGNED_MONEY)
+    return in_thousands(value, result) if thousands else result
+
+
+# How each kind of column reads a cell that is not blank, "(clear)" or an error.
+_READERS = {
+    TEXT: lambda c, v, p, t: text(v, max_length=c.max_length) or None,
+    REF: lambda c, v, p, t: text(v, max_length=c.max_length) or None,
+    LONG: lambda c, v, p, t: text(v, long=True) or None,
+    SLUG: lambda c, v, p, t: slug(v, max_length=c.max_length),
+    MONEY: _money_cell,
+    SIGNED_MONEY: _money_cell,
+    NUMBER: lambda c, v, p, t: number(v, percent=p, max_digits=c.max_digits),
+    VOLUME: lambda c, v, p, t: number(v, max_digits=c.max_digits, what="a volume"),
+    SHARE: lambda c, v, p, t: share(v),
+    INT: lambda c, v, p, t: integer(v, low=c.low, high=c.high),
+    DATE: lambda c, v, p, t: a_date(v),
+    YEAR: lambda c, v, p, t: year(v),
+    PERIOD: lambda c, v, p, t: period(v),
+    CHOICE: lambda c, v, p, t: choice(v, c.choices),
+    BOOL: lambda c, v, p, t: flag(v),
+}

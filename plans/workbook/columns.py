@@ -16,7 +16,6 @@ noted (``RecordChange``) for the preview, which is the same import rolled back.
 from __future__ import annotations
 
 import functools
-import re
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
@@ -29,30 +28,29 @@ from plans import models as m
 from plans import services
 from plans.rules import year_problem
 from plans.workbook import cells
+from plans.workbook.cells import (  # noqa: F401 - the kinds belong to reading, shared here
+    BOOL,
+    CHOICE,
+    DATE,
+    INT,
+    LONG,
+    MONEY,
+    MONEY_KINDS,
+    NUMBER,
+    PERIOD,
+    REF,
+    SHARE,
+    SIGNED_MONEY,
+    SLUG,
+    TEXT,
+    VOLUME,
+    YEAR,
+    choice_label,
+    header_key,
+)
 from recovery import fiscal
 from recovery.money import Amount, format_amount, format_money
 
-# Column kinds: how a cell is read and written (see plans.workbook.cells).
-TEXT, LONG, SLUG, MONEY, SIGNED_MONEY, NUMBER, VOLUME, SHARE = (
-    "text",
-    "long",
-    "slug",
-    "money",
-    "signed_money",
-    "number",
-    "volume",
-    "share",
-)
-INT, DATE, YEAR, PERIOD, CHOICE, BOOL, REF = (
-    "int",
-    "date",
-    "year",
-    "period",
-    "choice",
-    "bool",
-    "ref",
-)
-MONEY_KINDS = {MONEY, SIGNED_MONEY}
 CREATE, UPDATE, DELETE, SAME = "create", "update", "delete", "same"
 
 ACCEPTS = {
@@ -72,17 +70,6 @@ ACCEPTS = {
     BOOL: "Y or N (Yes/No, True/False).",
     REF: "Text, matched without regard to capitals.",
 }
-
-
-def header_key(text) -> str:
-    """How headers and choice labels are compared: lower case, letters and digits only."""
-    return re.sub(r"[^a-z0-9%£]", "", str(text or "").lower())
-
-
-def choice_label(choices, value: str) -> str:
-    """The label written to the workbook. Commas are dropped so the label can sit in a
-    spreadsheet drop-down list (``Rate per 10000 children``); reading ignores them anyway."""
-    return str(choices(value).label).replace(",", "")
 
 
 def _choices_class(model, model_field):

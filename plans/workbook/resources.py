@@ -265,9 +265,15 @@ class SavingsLineResource(SheetResource):
                     change = FieldChange(year, show(amount_of(old)), "(none)")
                     self.noted.append(RecordChange(AMOUNTS, DELETE, label, None, [change]))
                 elif old is None:
-                    pa = m.PlannedAmount(line_id=line.pk, year=year, kind=str(amount.kind))
-                    pa.low, pa.high, pa.version = amount.low, amount.high, 1
-                    create.append(pa)
+                    create.append(
+                        new_amount(
+                            line_id=line.pk,
+                            year=year,
+                            kind=str(amount.kind),
+                            low=amount.low,
+                            high=amount.high,
+                        )
+                    )
                     self.noted.append(
                         RecordChange(AMOUNTS, CREATE, f"{label}: {show(amount)}", None)
                     )
@@ -322,6 +328,15 @@ class SavingsLineResource(SheetResource):
                 RecordChange(WORKSTREAMS_SHEET, CREATE, label, self.rows[self.number - 1])
             )
         return found
+
+
+_AMOUNT_FIELDS = [(f.attname, f.get_default()) for f in m.PlannedAmount._meta.concrete_fields]
+
+
+def new_amount(**values) -> m.PlannedAmount:
+    """A planned amount made from its fields in order: Django's fast path for a model made
+    from positional values, which matters at 20,000 amounts an import."""
+    return m.PlannedAmount(*[values.get(name, default) for name, default in _AMOUNT_FIELDS])
 
 
 class AmountDetailResource(SheetResource):
