@@ -45,14 +45,17 @@ class StepForm(forms.Form):
     commentary_version = forms.IntegerField(required=False)
 
 
-def steps_for(user, plan, close) -> list[services.Step]:
-    """The steps this user may take on this month now."""
+def steps_for(user, plan, close, published: bool) -> list[services.Step]:
+    """The steps this user may take on this month now (a correction only of a month
+    ``published`` before)."""
     if not may_write(user, plan):
         return []
     return [
         step
         for step in services.STEPS.values()
-        if close.state in step.sources and can(user, step.name, "month")
+        if close.state in step.sources
+        and can(user, step.name, "month")
+        and (step.name != "republish" or published)
     ]
 
 
@@ -67,19 +70,20 @@ def close_context(user, plan, year: str, period: int, form=None, step_name="") -
         .only("body", "version")
         .first()
     )
+    versions = list(
+        PublishedReport.objects.filter(plan=plan, year=year, period=period)
+        .defer("pdf", "xlsx", "figures", "changes")
+        .select_related("published_by")
+        .order_by("-number")
+    )
     return {
         "close": close,
         "close_label": fiscal.period_label(year, period),
         "close_steps": [
             {"step": step, "url": reverse(f"dashboards:month_{step.name}", args=[plan.pk])}
-            for step in steps_for(user, plan, close)
+            for step in steps_for(user, plan, close, published=bool(versions))
         ],
-        "close_versions": list(
-            PublishedReport.objects.filter(plan=plan, year=year, period=period)
-            .defer("pdf", "xlsx", "figures", "changes")
-            .select_related("published_by")
-            .order_by("-number")
-        ),
+        "close_versions": versions,
         "director_commentary": director,
         "step_form": form,
         "step_failed": step_name,
@@ -180,7 +184,8 @@ class StepView(View):
             "withdraw": f"Withdrew the submission of {label}: its figures can be changed again.",
             "return": f"Returned {label} to finance.",
             "reopen": f"Reopened {label} for a correction; its published report stays "
-            "published until a new version replaces it.",
+            "published until a new version replaces it. Correct the figures, then publish the "
+            "correction.",
         }[self.step]
 
     def back(self, plan, year: str, period: int) -> str:
@@ -259,6 +264,25 @@ class PublishView(StepView):
             f"Published the report for {label} (version {self.report.number}). Scrutiny "
             "members can read it now."
         )
+
+
+class RepublishView(PublishView):
+    """The correction of a published month, published as its next version."""
+
+    step = "republish"
+
+    def take(self, plan, data):
+        self.report = services.publish_month(
+            plan=plan,
+            year=data["year"],
+            period=data["period"],
+            user=self.request.user,
+            expected_version=data["version"],
+            note=data["reason"],
+            render=publishing.render,
+            step_name="republish",
+        )
+        return self.report
 
 
 # --------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ urlpatterns = [
     path("plans/<int:pk>/months/sign-off/", close.SignOffView.as_view(), name="month_signoff"),
     path("plans/<int:pk>/months/publish/", close.PublishView.as_view(), name="month_publish"),
     path("plans/<int:pk>/months/reopen/", close.ReopenView.as_view(), name="month_reopen"),
+    path("plans/<int:pk>/months/republish/", close.RepublishView.as_view(), name="month_republish"),
     path("published/", close.PublishedListView.as_view(), name="published_list"),
     path("published/<int:pk>/", close.PublishedReportView.as_view(), name="published_report"),
     path("published/<int:pk>.pdf", close.PublishedPdfView.as_view(), name="published_pdf"),

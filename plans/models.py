@@ -1242,6 +1242,7 @@ class MonthClose(Versioned):
             ("signoff_month", "Sign off a month with the director's commentary"),
             ("publish_month", "Publish a signed-off month's report"),
             ("reopen_month", "Reopen a published month for a correction"),
+            ("republish_month", "Publish the correction of a published month"),
             ("view_unpublished", "See a plan's figures before they are published"),
         ]
 

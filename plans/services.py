@@ -604,8 +604,9 @@ def locked_message(year: str, period: int, state: str) -> str:
         "return it) to change them.",
         MonthClose.State.SIGNED_OFF: f"{label} is signed off, so its figures are read only. "
         "The director can return it to finance to change them.",
-        MonthClose.State.PUBLISHED: f"{label} is published, so its figures are read only. The "
-        "director can reopen it for a correction; the published report stays as it was.",
+        MonthClose.State.PUBLISHED: f"{label} is published, so its figures are read only. "
+        "Finance or the director can reopen it for a correction, published as a new version; "
+        "the published report stays as it was.",
     }[state]
 
 
@@ -639,6 +640,9 @@ def _steps() -> dict[str, Step]:
             Step("signoff", "Sign off", (S.SUBMITTED,), S.SIGNED_OFF, False, "Signed off"),
             Step("publish", "Publish", (S.SIGNED_OFF,), S.PUBLISHED, False, "Published"),
             Step("reopen", "Reopen for a correction", (S.PUBLISHED,), S.OPEN, True, ""),
+            # A correction of a month already signed off and published: finance (or the
+            # director) publishes the corrected figures as the next version, saying why.
+            Step("republish", "Publish the correction", (S.OPEN,), S.PUBLISHED, True, ""),
         )
     }
 
@@ -850,14 +854,24 @@ class Rendered:
 
 @transaction.atomic
 def publish_month(
-    *, plan, year: str, period: int, user, expected_version: int | None, render, note: str = ""
+    *,
+    plan,
+    year: str,
+    period: int,
+    user,
+    expected_version: int | None,
+    render,
+    note: str = "",
+    step_name: str = "publish",
 ):
-    """The director publishes a signed-off month: ``render(publication)`` (the read side's
-    report, pack and workbook, as ``Rendered``) is stored as the month's next version, never
-    to change. Returns the ``PublishedReport``."""
+    """The director publishes a signed-off month (``step`` "publish"), or finance or the
+    director publishes the correction of a month published before and reopened (``step``
+    "republish", with the reason): ``render(publication)`` (the read side's report, pack and
+    workbook, as ``Rendered``) is stored as the month's next version, never to change.
+    Returns the ``PublishedReport``."""
     from plans.models import PublishedReport
 
-    step = STEPS["publish"]
+    step = STEPS[step_name]
     close = _locked_close(plan, year, period)
     _check_step(close, plan, year, period, step, expected_version, note)
     previous = (
@@ -866,6 +880,13 @@ def publish_month(
         .order_by("-number")
         .first()
     )
+    if step_name == "republish" and previous is None:
+        raise ValidationError(
+            {
+                "state": f"{fiscal.period_label(year, period)} has not been published yet: the "
+                "director signs it off and publishes it first."
+            }
+        )
     publication = Publication(
         plan=plan,
         year=year,

@@ -42,8 +42,10 @@ EDITABLE_MODELS = (
 # before they are published. Scrutiny members read published reports only: what finance is
 # halfway through entering is never in front of them.
 CLOSE_PERMISSIONS = {
-    FINANCE: ["submit_month", "withdraw_month"],
-    DIRECTOR: ["return_month", "signoff_month", "publish_month", "reopen_month"],
+    # Finance may also reopen a published month and publish its correction as a new version
+    # (with the reason): the first publication needs the director's sign-off.
+    FINANCE: ["submit_month", "withdraw_month", "reopen_month", "republish_month"],
+    DIRECTOR: ["return_month", "signoff_month", "publish_month", "reopen_month", "republish_month"],
 }
 ROLE_PERMISSIONS = {
     FINANCE: [

@@ -32,14 +32,16 @@ pytestmark = pytest.mark.django_db
 # url name (with namespace) -> (what the view does, model the <pk> refers to)
 READ, WRITE, COMMENT, IMPORT = "read", "write", "comment", "import"
 # The month's close: POST-only steps, finance's and the director's.
-CLOSE_FINANCE, CLOSE_DIRECTOR = "close-finance", "close-director"
+CLOSE_FINANCE, CLOSE_DIRECTOR, CLOSE_BOTH = "close-finance", "close-director", "close-both"
 CLOSE_STEPS = {
     "dashboards:month_submit": CLOSE_FINANCE,
     "dashboards:month_withdraw": CLOSE_FINANCE,
     "dashboards:month_signoff": CLOSE_DIRECTOR,
     "dashboards:month_publish": CLOSE_DIRECTOR,
     "dashboards:month_return": CLOSE_DIRECTOR,
-    "dashboards:month_reopen": CLOSE_DIRECTOR,
+    # A published month's correction: reopened and republished by finance or the director.
+    "dashboards:month_reopen": CLOSE_BOTH,
+    "dashboards:month_republish": CLOSE_BOTH,
 }
 # POST-only writes of finance (a GET is 405 for finance, 403 for other roles).
 POST_ONLY_WRITES = {"plans:deletion_restore"}
@@ -235,10 +237,14 @@ def expected_get(kind: str, role: str, name: str = "") -> set[int]:
         return {403}
     if kind == COMMENT:
         return {200} if role in {"finance", "director"} else {403}
-    if kind in (CLOSE_FINANCE, CLOSE_DIRECTOR):
-        # POST-only: 405 for the role that takes the step, 403 for the others.
-        takes = "finance" if kind == CLOSE_FINANCE else "director"
-        return {405} if role == takes else {403}
+    if kind in (CLOSE_FINANCE, CLOSE_DIRECTOR, CLOSE_BOTH):
+        # POST-only: 405 for the roles that take the step, 403 for the others.
+        takes = {
+            CLOSE_FINANCE: {"finance"},
+            CLOSE_DIRECTOR: {"director"},
+            CLOSE_BOTH: {"finance", "director"},
+        }[kind]
+        return {405} if role in takes else {403}
     if name in POST_ONLY_WRITES:
         return {405} if role == "finance" else {403}
     return {200} if role == "finance" else {403}
@@ -352,7 +358,7 @@ def test_every_write_url_refuses_posts_from_those_who_may_not(world):
             elif kind == COMMENT and role == "director":
                 # 400: the walk's post names no month for the dashboard's commentary.
                 assert status in {200, 302, 400}, f"POST {name} as director: {status}"
-            elif kind == CLOSE_DIRECTOR and role == "director":
+            elif kind in (CLOSE_DIRECTOR, CLOSE_BOTH) and role == "director":
                 # 400: the walk's post names no month; the step is the director's to take.
                 assert status == 400, f"POST {name} as director: {status}"
             else:

@@ -169,6 +169,35 @@ def test_the_month_cycle_from_entry_to_a_corrected_publication(client, mtfs, tor
     v1.refresh_from_db()
     assert any(x["achieved"] == "50000.00" for x in v1.figures["lines"])
 
+    # Finance corrects again on its own, as the scenario runs: reopens the published
+    # month (with the reason), corrects the figure, and publishes the correction as version 3.
+    client.force_login(finance)
+    close = MonthClose.objects.get(plan=mtfs, **OCT)
+    assert step(client, mtfs, "republish", version=close.version, reason="x").status_code == 400
+    assert (
+        step(client, mtfs, "reopen", version=close.version, reason="Late invoice").status_code
+        == 302
+    )
+    response = enter(client, mtfs, line, date(2017, 10, 31), "56000", reason="Late invoice")
+    assert response.status_code == 302
+    close.refresh_from_db()
+    assert step(client, mtfs, "republish", version=close.version, reason="").status_code == 400
+    assert (
+        step(
+            client, mtfs, "republish", version=close.version, reason="Late invoice added"
+        ).status_code
+        == 302
+    )
+    v3 = PublishedReport.objects.get(plan=mtfs, number=3, **OCT)
+    assert v3.published_by == finance and state(mtfs) == "published"
+    assert {
+        "area": "Savings line",
+        "item": f"{line.reference} {line.title}",
+        "figure": "achieved",
+        "before": "£55,000",
+        "after": "£56,000",
+    } in v3.changes
+
     # The audit trail shows every step with formatted values.
     client.force_login(finance)
     page = client.get(reverse("plans:plan_history", args=[mtfs.pk])).content.decode()
