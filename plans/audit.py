@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from django.db import models
-from django.db.models import CharField, Value
+from django.db.models import CharField, Q, Value
 from django.utils import timezone
 
 from plans import models as m
@@ -46,10 +46,13 @@ class Source:
         h = self.model.history
         if self.via == "self":
             return h.filter(id=plan.pk)
-        if self.via == "line":
-            return h.filter(line_id__in=m.SavingsLine.history.filter(plan_id=plan.pk).values("id"))
-        if self.via == "kpi":
-            return h.filter(kpi_id__in=m.KPI.history.filter(plan_id=plan.pk).values("id"))
+        if self.via in ("line", "kpi"):
+            # The parent's id among the plan's records now, or in their history (deleted
+            # ones): records loaded from the seed papers have no history row of their own.
+            parent = m.SavingsLine if self.via == "line" else m.KPI
+            now = parent.objects.filter(plan_id=plan.pk).values("id")
+            gone = parent.history.filter(plan_id=plan.pk).values("id")
+            return h.filter(Q(**{f"{self.via}_id__in": now}) | Q(**{f"{self.via}_id__in": gone}))
         return h.filter(plan_id=plan.pk)
 
 

@@ -230,6 +230,7 @@ def delete_record(
     if expected_version is not None and current.version != expected_version:
         raise StaleEdit(current, [])
     check_month_open(current)
+    _check_nothing_locked_goes_with(current)
     _ensure_baseline(current)
     reason = reason or "Deleted"
     _stamp(current, user, reason)
@@ -563,6 +564,42 @@ def month_of(instance: models.Model) -> tuple[dict, str, int] | None:
     if isinstance(instance, OverspendForecast | CostPressure | Commentary) and instance.plan_id:
         return {"plan_id": instance.plan_id}, instance.year, instance.period
     return None
+
+
+def _check_nothing_locked_goes_with(instance: models.Model) -> None:
+    """A record whose delete would take a closed month's figures with it (a line's progress,
+    a KPI's actuals; a plan's whole close) is refused like a change to those figures."""
+    from plans.models import KPI, KpiPoint, MonthClose, Plan, ProgressEntry, SavingsLine
+
+    if isinstance(instance, Plan):
+        if MonthClose.objects.filter(plan=instance).exclude(state=MonthClose.State.OPEN).exists():
+            raise ValidationError(
+                "This plan has months submitted, signed off or published, and published "
+                "reports that must not change; it cannot be deleted. Mark it closed or "
+                "superseded instead."
+            )
+        return
+    if isinstance(instance, SavingsLine):
+        days = ProgressEntry.objects.filter(line=instance).values_list("as_at", flat=True)
+    elif isinstance(instance, KPI):
+        days = KpiPoint.objects.filter(kpi=instance, kind=KpiPoint.Kind.ACTUAL).values_list(
+            "date", flat=True
+        )
+    else:
+        return
+    closed = {
+        (c.year, c.period): c.state
+        for c in MonthClose.objects.filter(plan_id=instance.plan_id).exclude(
+            state=MonthClose.State.OPEN
+        )
+    }
+    for day in days if closed else []:
+        month = (fiscal.financial_year(day), fiscal.period(day))
+        if month in closed:
+            raise ValidationError(
+                f"Deleting {instance} would delete its figures for "
+                f"{fiscal.period_label(*month)}. " + locked_message(*month, closed[month])
+            )
 
 
 def check_month_open(instance: models.Model) -> None:

@@ -38,6 +38,7 @@ NOT_PAGES = {
     "dashboards:month_signoff",
     "dashboards:month_publish",
     "dashboards:month_reopen",
+    "dashboards:month_republish",
     "plans:deletion_restore",
 }
 

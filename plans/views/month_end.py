@@ -26,7 +26,8 @@ class LineMonthForm(forms.Form):
     achieved_to_date = MoneyField(label="Achieved to date", required=False)
     basis = forms.ChoiceField(
         label="Achieved or achievable",
-        choices=ProgressEntry.Basis.choices,
+        # The model's words, shortened to fit the page's column: the column header says it.
+        choices=[(value, label.split(" (")[0]) for value, label in ProgressEntry.Basis.choices],
         initial=ProgressEntry.Basis.ACHIEVED,
     )
     forecast = MoneyField(label="Forecast for the year", required=False)

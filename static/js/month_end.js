@@ -15,6 +15,9 @@
     raw = raw.replace(/^[(-]+|\)$/g, "");
     var match = /^(\d+(?:\.\d+)?)(k|m|bn)?$/.exec(raw);
     if (!match) { return NaN; }
+    // As the server reads money: 20.520 could be pence or a thousands separator, so it is
+    // not read at all (the save would refuse it too).
+    if (!match[2] && /\.\d{3,}$/.test(match[1])) { return NaN; }
     var value = parseFloat(match[1]) * ({ k: 1e3, m: 1e6, bn: 1e9 }[match[2]] || 1);
     return negative ? -value : value;
   }

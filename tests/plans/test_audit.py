@@ -14,6 +14,7 @@ from openpyxl import load_workbook
 
 from plans import models as m
 from plans import services
+from tests.factories import KPIFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -238,3 +239,18 @@ def test_a_closed_months_figures_can_be_neither_changed_nor_deleted(
         instance=m.ProgressEntry(line=line, as_at=date(2017, 11, 30), achieved_to_date=D(1)),
         user=finance_manager,
     )
+
+
+def test_figures_of_records_loaded_without_history_are_in_the_trail(client, finance_manager, plan):
+    """Seeded lines and KPIs have no history row of their own; their progress and actuals,
+    saved later, are still the plan's changes."""
+    kpi = KPIFactory(plan=plan, code="cla", name="Children looked after")
+    m.KPI.history.filter(id=kpi.pk).delete()
+    services.create_record(
+        instance=m.KpiPoint(kpi=kpi, kind="actual", date=date(2017, 10, 31), value=D("290")),
+        user=finance_manager,
+        reason="Month-end update P7 Oct 2017",
+    )
+    client.force_login(finance_manager)
+    page = client.get(trail(plan) + "?kind=kpipoint").content.decode()
+    assert "Month-end update P7 Oct 2017" in page and "290" in page

@@ -312,3 +312,25 @@ def test_a_submitted_month_opens_read_only(client, finance_manager, plan, lines)
     response = client.post(url(plan), post_data(plan, lines))
     assert "Nothing was saved" in response.content.decode()
     assert not m.ProgressEntry.objects.filter(line__plan=plan, as_at=date(2017, 10, 31)).exists()
+
+
+def test_a_line_with_figures_in_a_closed_month_cannot_be_deleted(
+    client, finance_manager, plan, lines
+):
+    client.force_login(finance_manager)
+    client.post(url(plan), post_data(plan, lines))
+    m.MonthClose.objects.create(plan=plan, year="2017/18", period=7, state="published")
+    lines[0].refresh_from_db()
+    response = client.post(
+        reverse("plans:line_delete", args=[plan.pk, lines[0].pk]),
+        {"version": lines[0].version, "change_reason": "Duplicate"},
+    )
+    assert "would delete its figures for P7 Oct 2017" in response.content.decode()
+    assert m.SavingsLine.objects.filter(pk=lines[0].pk).exists()
+    # A line with no figures in a closed month can still go.
+    spare = SavingsLineFactory(plan=plan, reference="SAV-9")
+    response = client.post(
+        reverse("plans:line_delete", args=[plan.pk, spare.pk]),
+        {"version": spare.version, "change_reason": "Duplicate"},
+    )
+    assert response.status_code == 302 and not m.SavingsLine.objects.filter(pk=spare.pk).exists()
