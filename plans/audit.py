@@ -20,6 +20,7 @@ from datetime import date, datetime
 from django.db import models
 from django.db.models import CharField, Q, Value
 from django.utils import timezone
+from django.utils.text import capfirst
 
 from plans import models as m
 from plans.services import BASELINE_REASON, DELETED_WITH, RESTORED, editable_fields
@@ -40,7 +41,7 @@ class Source:
 
     @property
     def label(self) -> str:
-        return str(self.model._meta.verbose_name).capitalize()
+        return capfirst(str(self.model._meta.verbose_name))
 
     def history(self, plan) -> models.QuerySet:
         h = self.model.history

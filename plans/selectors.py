@@ -138,7 +138,7 @@ def deletions(plan) -> list[dict]:
         for record in found:
             reason = record.history_change_reason or ""
             if reason.startswith(DELETED_WITH):
-                went_with[record.history_date][str(source.model._meta.verbose_name_plural)] += 1
+                went_with[record.history_date][source.model] += 1
                 continue
             rows.append(
                 {
@@ -154,7 +154,10 @@ def deletions(plan) -> list[dict]:
             )
             seen.add(record.id)
     for row in rows:
-        row["with"] = sorted(went_with.get(row["when"], {}).items())
+        row["with"] = sorted(
+            (str(model._meta.verbose_name if n == 1 else model._meta.verbose_name_plural), n)
+            for model, n in went_with.get(row["when"], {}).items()
+        )
     return sorted(rows, key=lambda row: row["when"], reverse=True)
 
 

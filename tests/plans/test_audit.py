@@ -161,7 +161,7 @@ def test_a_deleted_line_is_restored_with_its_amounts_and_progress(
     assert not m.ProgressEntry.objects.filter(line_id=line.pk).exists()
 
     page = client.get(reverse("plans:deletion_list", args=[plan.pk])).content.decode()
-    assert "Duplicate" in page and "1 planned amounts" in page and "1 progress entries" in page
+    assert "Duplicate" in page and "1 planned amount" in page and "1 progress entry" in page
     assert page.count('name="history_id"') == 1  # the line; what went with it comes back too
     deleted = m.SavingsLine.history.get(id=line.pk, history_type="-")
     restore = reverse("plans:deletion_restore", args=[plan.pk])

@@ -322,7 +322,7 @@ def test_delete_confirmation_says_what_goes_with_it(client, finance_manager, lin
     client.force_login(finance_manager)
     url = reverse("plans:line_delete", args=[line.plan.pk, line.pk])
     html = client.get(url).content.decode()
-    assert "1 planned amounts" in html and "1 progress entries" in html
+    assert "1 planned amount" in html and "1 progress entry" in html
     assert (
         client.post(url, {"version": line.version, "change_reason": "Withdrawn"}).status_code == 302
     )
