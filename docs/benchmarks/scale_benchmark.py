@@ -36,7 +36,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 SERVER = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/").rstrip("/")
-DB_NAME = f"scale_bench_{os.getpid()}"
+# BENCH_DB_NAME names the database when several benchmarks share one server.
+DB_NAME = os.environ.get("BENCH_DB_NAME") or f"scale_bench_{os.getpid()}"
 SCALES = [int(s) for s in os.environ.get("SCALE", "1,10,100").split(",") if s.strip()]
 BIG_LINES = int(os.environ.get("BIG_LINES", "2000"))
 BIG_YEARS = ["2017/18", "2018/19", "2019/20", "2020/21"]
