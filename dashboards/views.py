@@ -14,10 +14,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 from django.views.generic import TemplateView, View
 
-from dashboards import charts, close, pack, publishing, reports
+from dashboards import cache, charts, close, pack, publishing, reports
 from plans import figures as fg
 from plans import services
 from plans.access import get_plan, plans_for
@@ -31,7 +33,10 @@ PERIOD_CHOICES = [(p, f"P{p} {fiscal.MONTH_ABBR[p - 1]}") for p in fg.MONTHS]
 def selection(request, plan) -> tuple[list[str], fg.Selection, bool]:
     """The year and period asked for in the query string, else the plan's default. Returns
     (years offered, selection, whether the request asked for something unusable)."""
-    years, default = fg.plan_calendar(plan)
+    # The calendar (years offered, latest month recorded) changes only with the plan's data.
+    years, default = cache.get_or_build(
+        cache.figures_key(plan, "calendar"), lambda: fg.plan_calendar(plan)
+    )
     raw_year, raw_period = request.GET.get("year"), request.GET.get("period")
     if not raw_year and not raw_period:
         return years, default, False
@@ -105,13 +110,20 @@ class PlanPageMixin:
         return form
 
     def plan_context(self, form=None):
-        plan = self.plan
-        years, sel, invalid = selection(self.request, plan)
-        figures = fg.plan_figures(plan, sel)
+        years, sel, invalid = selection(self.request, self.plan)
         return {
-            "commentary_form": self.commentary_form(plan, sel, form)
+            "commentary_form": self.commentary_form(self.plan, sel, form)
             if self.offers_commentary
             else None,
+            **self.figures_context(years, sel, invalid),
+        }
+
+    def figures_context(self, years, sel, invalid) -> dict:
+        """What the page shows of the plan's figures for the month: the same for every
+        reader."""
+        plan = self.plan
+        figures = fg.plan_figures(plan, sel)
+        return {
             "plan": plan,
             "f": figures,
             "sel": sel,
@@ -126,20 +138,41 @@ class PlanPageMixin:
 
 
 class PlanDashboardView(PlanPageMixin, TemplateView):
+    """The dashboard: its figures, charts and tables are rendered once per plan, month and
+    data version and cached (``dashboards.cache``), so that a director's second look, or a
+    colleague's, costs the page around them (the reader's commentary form, navigation) and
+    not the figures again. A change to any of the plan's records is seen at once."""
+
     template_name = "dashboards/plan_dashboard.html"
     offers_commentary = True
     published = "html"
     whole_pounds = True
+    FRAGMENTS = {
+        "top": "dashboards/_dashboard_top.html",
+        "commentary": "dashboards/_commentary.html",
+        "rest": "dashboards/_dashboard_rest.html",
+    }
 
     def get_context_data(self, commentary_form=None, **kwargs):
-        context = {
+        plan, user = self.plan, self.request.user
+        years, sel, invalid = selection(self.request, plan)
+        key = cache.figures_key(plan, "dashboard", sel.year, sel.period, invalid, role_of(user))
+        fragments = cache.get_or_build(key, lambda: self.fragments(years, sel, invalid))
+        return {
             **super().get_context_data(**kwargs),
-            **self.plan_context(form=commentary_form),
+            "plan": plan,
+            "sel": sel,
+            # Rendered (and escaped) by Django's templates from the plan's figures.
+            "fragments": {name: mark_safe(html) for name, html in fragments.items()},
+            "commentary_form": self.commentary_form(plan, sel, commentary_form),
+            # The month's close: its state and the steps this reader may take, per request.
+            **close.close_context(self.request.user, plan, sel.year, sel.period),
         }
-        sel = context["sel"]
+
+    def fragments(self, years, sel, invalid) -> dict[str, str]:
+        context = self.figures_context(years, sel, invalid)
         context["charts"] = charts.dashboard_charts(context["f"])
-        context.update(close.close_context(self.request.user, self.plan, sel.year, sel.period))
-        return context
+        return {name: render_to_string(t, context) for name, t in self.FRAGMENTS.items()}
 
 
 class CommentaryView(PlanPageMixin, View):

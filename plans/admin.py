@@ -2,22 +2,35 @@ from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
 from plans import models as m
+from plans.services import data_changed
 
 
 class VersionedAdmin(SimpleHistoryAdmin):
     """Administrators' saves move records' versions too, so an officer who opened a record
-    before an administrator changed it is told, not silently overwriting the change."""
+    before an administrator changed it is told, not silently overwriting the change; and
+    they give the record's plan a new data version, as plans.services does, so no cached
+    figure outlives the change."""
 
     def save_model(self, request, obj, form, change):
         if change:
             obj.version += 1
         super().save_model(request, obj, form, change)
+        data_changed([obj])
 
     def save_formset(self, request, form, formset, change):
         for inline_form in formset.forms:
             if inline_form.instance.pk and inline_form.has_changed():
                 inline_form.instance.version += 1
         super().save_formset(request, form, formset, change)
+        data_changed([form.instance])  # the inline rows are the parent's plan's
+
+    def delete_model(self, request, obj):
+        data_changed([obj])
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        data_changed(list(queryset))
+        super().delete_queryset(request, queryset)
 
 
 class PlannedAmountInline(admin.TabularInline):

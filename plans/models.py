@@ -9,6 +9,8 @@ Natural keys make the seed fixtures loadable twice without duplicating anything.
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -150,7 +152,12 @@ class Plan(Versioned):
     )
     summary = models.TextField(blank=True)
     notes = models.TextField(blank=True)
-    history = HistoricalRecords()
+    # A fresh random token whenever any of the plan's records changes (plans.services sets it
+    # in the writing transaction): cached figures are keyed by it, so a change is seen at
+    # once. Random rather than a counter: saving a plan read before another change would set
+    # a counter back to a value already used as a cache key. Not history, not for editing.
+    data_version = models.UUIDField(default=uuid.uuid4, editable=False)
+    history = HistoricalRecords(excluded_fields=["data_version"])
 
     objects = PlanManager()
 

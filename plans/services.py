@@ -7,12 +7,13 @@ why in the record's history, and leaves nothing half-saved.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from plans.models import Plan, is_money
@@ -79,6 +80,35 @@ def _ensure_baseline(current: models.Model) -> None:
         history.filter(history_change_reason=BASELINE_REASON).update(history_user=None)
 
 
+def data_changed(records) -> None:
+    """Give the plans that ``records`` belong to a fresh ``data_version``, in the writing
+    transaction: figures cached under the old one are never served again, and readers see the
+    new version and the new records together, at commit. One query.
+
+    Every write here calls it (the month-end page and workbook import write through these
+    functions); so does the admin. A record is the plan's through ``plan``, its savings line
+    or its KPI."""
+    from plans.models import KPI, Plan, SavingsLine
+
+    plans, lines, kpis = set(), set(), set()
+    for record in records:
+        if isinstance(record, Plan):
+            plans.add(record.pk)
+        elif getattr(record, "plan_id", None) is not None:
+            plans.add(record.plan_id)
+        elif getattr(record, "line_id", None) is not None:
+            lines.add(record.line_id)
+        elif getattr(record, "kpi_id", None) is not None:
+            kpis.add(record.kpi_id)
+    which = Q(pk__in=plans) if plans else Q()
+    if lines:
+        which |= Q(pk__in=SavingsLine.objects.filter(pk__in=lines).values("plan_id"))
+    if kpis:
+        which |= Q(pk__in=KPI.objects.filter(pk__in=kpis).values("plan_id"))
+    if plans or lines or kpis:
+        Plan.objects.filter(which).update(data_version=uuid.uuid4())
+
+
 def _stamp(instance: models.Model, user, reason: str) -> None:
     instance._history_user = user
     instance._change_reason = reason or ""
@@ -99,6 +129,7 @@ def create_record(*, instance: models.Model, user, reason: str = "") -> models.M
             "Someone else has just saved a record with these details. Reload the page to see "
             "it; nothing of yours was saved."
         ) from exc
+    data_changed([instance])
     return instance
 
 
@@ -119,7 +150,11 @@ def create_many(model: type[models.Model], instances: list, *, user, reason: str
     row_marks = "(" + ", ".join(["%s"] * len(fields)) + ")"
     batch = max(1, min(500, 30_000 // len(fields)))  # within SQLite's bound-variable limit
     history = model.history.model._meta.db_table
-    copied = ", ".join([qn(model._meta.pk.column), *columns])
+    # History leaves out what is not the record's content (a plan's data version).
+    kept = {f.column for f in model.history.model._meta.concrete_fields}
+    copied = ", ".join(
+        [qn(model._meta.pk.column), *(qn(f.column) for f in fields if f.column in kept)]
+    )
     copy_sql = (
         f"INSERT INTO {qn(history)} ({copied}, {qn('history_date')}, "
         f"{qn('history_change_reason')}, {qn('history_type')}, {qn('history_user_id')}) "
@@ -145,6 +180,7 @@ def create_many(model: type[models.Model], instances: list, *, user, reason: str
             cursor.execute(
                 f"{copy_sql}({marks})", [now, reason[:100], user_id, *(i.pk for i in chunk)]
             )
+    data_changed(instances)
 
 
 def _preparer(f: models.Field, db):
@@ -196,6 +232,9 @@ def update_record(
     instance.version = expected_version + 1
     _stamp(instance, user, reason)
     instance.save()
+    # After the save: a plan saved from an instance read earlier writes back the data version
+    # it was read with, which must not stand.
+    data_changed([instance])
     return instance
 
 
@@ -234,6 +273,7 @@ def delete_record(
     _ensure_baseline(current)
     reason = reason or "Deleted"
     _stamp(current, user, reason)
+    data_changed([current])  # while the record still leads to its plan
     children = _cascade(current) if model is not Plan else {}
     pk, said = current.pk, f"{DELETED_WITH}{model._meta.verbose_name} “{current}”: {reason}"
     since = timezone.now()
@@ -518,6 +558,7 @@ def _restore_one(record, user, reason: str):
         ) from exc
     _stamp(instance, user, reason)
     instance.save(force_insert=True)
+    data_changed([instance])
     return instance
 
 

@@ -148,6 +148,40 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 
+
+def cache_from_url(url: str) -> dict:
+    """A cache from CACHE_URL: ``locmem://`` (each process its own, the default),
+    ``redis://host:6379/0`` (shared by every process; needs the ``redis`` package), ``db://table``
+    (shared, in the database; run ``createcachetable`` once) or ``dummy://`` (none)."""
+    scheme, _, rest = url.partition("://")
+    # Entries are whole rendered figures keyed by a plan's data version, so they never go
+    # stale; the timeout only returns the memory of plans nobody is reading.
+    common = {"TIMEOUT": int(os.environ.get("CACHE_SECONDS", str(6 * 3600)))}
+    if scheme == "locmem":
+        # A long plan's dashboard is a few hundred KB: bound what each process holds.
+        return {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": rest or "recovery",
+            "OPTIONS": {"MAX_ENTRIES": 200},
+            **common,
+        }
+    if scheme in {"redis", "rediss"}:
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url, **common}
+    if scheme == "db" and rest:
+        return {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": rest,
+            **common,
+        }
+    if scheme == "dummy":
+        return {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}
+    raise ImproperlyConfigured(
+        f"CACHE_URL must be locmem://, redis://host:port/db, db://table or dummy://, not {url!r}"
+    )
+
+
+CACHES = {"default": cache_from_url(os.environ.get("CACHE_URL") or "locmem://")}
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "recovery.User"
 

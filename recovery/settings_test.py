@@ -14,3 +14,7 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+# Tests change records through factories, around plans.services, and the seed plans keep their
+# data version from test to test: a cache would carry one test's figures into the next. The
+# tests of the figures cache turn a LocMemCache on for themselves.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}

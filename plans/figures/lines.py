@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from functools import cached_property
 
+from django.db import connection
 from django.db.models import (
     Case,
     Count,
@@ -217,12 +218,21 @@ def _previous_rag(line, rated_now, rated_before) -> str:
     return line.rag or ""
 
 
+def _last(condition: Q) -> Window:
+    """The date of a line's latest entry meeting ``condition``, on each of its entries."""
+    return Window(Max(Case(When(condition, then=F("as_at")))), partition_by=[F("line_id")])
+
+
 def line_figures(plan, sel: Selection, factor: Decimal) -> list[LineFigures]:
     """Every line with a planned amount or progress in the year. Three queries.
 
-    The progress query also reads each line's latest rated entry of earlier years, for the
-    RAG at the previous period's end (only the latest can be it); only the year's entries
-    count towards the figures."""
+    Each figure of a line follows one entry: its latest (by ``rules.latest_recording``) to
+    record an achieved to date, a forecast, a comment or a RAG, by the period's end or the
+    previous period's, or its latest of any kind. The progress query marks those entries with
+    one window over the line's entries and returns only them (a handful a line, not a year of
+    months), so the rule, applied to them, finds the very entries it would find among all.
+    The RAG at the previous period's end may be an entry of an earlier year; only the
+    year's entries count towards the figures."""
     amounts = {a.line_id: a for a in PlannedAmount.objects.filter(line__plan=plan, year=sel.year)}
     entries = defaultdict(list)
     rated_earlier = defaultdict(list)  # the latest rated entry of earlier years
@@ -236,18 +246,36 @@ def line_figures(plan, sel: Selection, factor: Decimal) -> list[LineFigures]:
         "rag",
         "commentary",
     )
-    year_start = fiscal.year_start(sel.year)
-    last_rated_before = Window(
-        Max(Case(When(Q(as_at__lt=year_start) & ~Q(rag=""), then=F("as_at")))),
-        partition_by=[F("line_id")],
-    )
-    for e in (
-        ProgressEntry.objects.filter(line__plan=plan, as_at__lte=sel.as_at)
-        .annotate(last_rated_before=last_rated_before)
-        .filter(Q(year=sel.year) | Q(as_at=F("last_rated_before")))
-        .order_by("line_id", "as_at")
+    in_year = Q(year=sel.year)
+    has_rag = ~Q(rag="") & Q(rag__isnull=False)
+    marks = {
+        "last_any": _last(in_year),
+        "last_achieved": _last(in_year & Q(achieved_to_date__isnull=False)),
+        "last_forecast": _last(in_year & Q(forecast__isnull=False)),
+        "last_comment": _last(in_year & ~Q(commentary="") & Q(commentary__isnull=False)),
+        "last_rated": _last(in_year & has_rag),
+    }
+    if sel.previous_as_at is not None:
+        up_to_previous = Q(as_at__lte=sel.previous_as_at)
+        marks["previous_achieved"] = _last(
+            in_year & up_to_previous & Q(achieved_to_date__isnull=False)
+        )
+        marks["previous_rated"] = _last(up_to_previous & has_rag)  # earlier years too
+    marked = Q()
+    for name in marks:
+        marked |= Q(as_at=F(name))
+    # Earlier years' entries matter only for the RAG before the period: read their rated ones.
+    wanted = in_year | (Q(as_at__lt=fiscal.year_start(sel.year)) & has_rag)
+    rows = list(
+        ProgressEntry.objects.filter(wanted, line__plan=plan, as_at__lte=sel.as_at)
+        .annotate(**marks)
+        .filter(marked)
+        .order_by()
         .values(*fields)
-    ):
+    )
+    # Put in date order here, on the few rows returned, not by the database on all it read.
+    rows.sort(key=lambda e: (e["line_id"], e["as_at"]))
+    for e in rows:
         (entries if e["year"] == sel.year else rated_earlier)[e["line_id"]].append(e)
     out = []
     lines = (
@@ -278,6 +306,59 @@ def line_figures(plan, sel: Selection, factor: Decimal) -> list[LineFigures]:
             )
         )
     return out
+
+
+_DELIVERED_BY_PERIOD = """
+WITH a AS (
+    SELECT e.as_at, e.achieved_to_date, e.basis,
+           LEAD(e.as_at) OVER (PARTITION BY e.line_id ORDER BY e.as_at) AS next_at
+    FROM {entry} e JOIN {line} l ON l.id = e.line_id
+    WHERE l.plan_id = %s AND l.counts_towards_target AND e.year = %s AND e.as_at <= %s
+      AND e.achieved_to_date IS NOT NULL
+)
+SELECT {columns} FROM a
+"""
+
+
+def delivered_by_period(plan, sel: Selection) -> tuple[list, list]:
+    """Achieved, and achieved plus achievable, at the end of each period of the selected year
+    up to the selected one, summed over the lines counting towards target; None for a month
+    in which no line recorded an achieved to date (a gap, not a zero). Each line counts its
+    latest entry recording an achieved to date by the period's end (``rules.latest_recording``).
+    One query.
+
+    In SQL because it must read the year's entries once: each entry recording an achieved to
+    date is the line's latest at every month end from its own date until the line's next such
+    entry (``LEAD``), and one pass sums them per month end."""
+    achieved_basis = ProgressEntry.Basis.ACHIEVED
+    columns, params = [], []
+    previous_end = fiscal.year_start(sel.year) - timedelta(days=1)
+    for p in MONTHS:
+        end = fiscal.period_end(sel.year, p)
+        latest = "as_at <= %s AND (next_at IS NULL OR next_at > %s)"
+        columns += [
+            f"SUM(CASE WHEN {latest} AND basis = %s THEN achieved_to_date END)",
+            f"SUM(CASE WHEN {latest} THEN achieved_to_date END)",
+            "COUNT(CASE WHEN as_at > %s AND as_at <= %s THEN 1 END)",
+        ]
+        params += [end, end, achieved_basis, end, end, previous_end, end]
+        previous_end = end
+    query = _DELIVERED_BY_PERIOD.format(
+        entry=ProgressEntry._meta.db_table,
+        line=SavingsLine._meta.db_table,
+        columns=", ".join(columns),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(query, [plan.pk, sel.year, sel.as_at, *params])
+        row = cursor.fetchone()
+    achieved: list[Decimal | None] = [None] * 12
+    delivered: list[Decimal | None] = [None] * 12
+    for p in MONTHS:
+        got_achieved, got_delivered, recorded = row[3 * (p - 1) : 3 * p]
+        if recorded and p <= sel.period:
+            achieved[p - 1] = _known(got_achieved)
+            delivered[p - 1] = _known(got_delivered)
+    return achieved, delivered
 
 
 def expected_profile(plans, year: str) -> dict[int, list[tuple[Decimal, Decimal]]]:

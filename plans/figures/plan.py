@@ -18,6 +18,7 @@ from plans.figures.kpis import KpiFigures, kpi_figures, workforce_rates
 from plans.figures.lines import (
     LineFigures,
     RagSummary,
+    delivered_by_period,
     expected_profile,
     line_figures,
     savings_by_rag,
@@ -30,7 +31,7 @@ from plans.figures.money_position import (
     funding_positions,
     pressure_months,
 )
-from plans.figures.rules import RAG_LABELS, RAG_ORDER, latest_recordings, share
+from plans.figures.rules import RAG_LABELS, RAG_ORDER, share
 from plans.figures.savings import (
     PlanTotals,
     Reconciliation,
@@ -526,30 +527,6 @@ class PlanFigures:
         return out
 
 
-def _delivered_by_period(lines: list[LineFigures], sel: Selection):
-    """Achieved, and achieved plus achievable, at the end of each period up to the selected
-    one; None for a month in which no achieved to date was recorded (a gap, not a zero). Each
-    line counts its latest entry recording an achieved to date by the period's end."""
-    achieved: list[Decimal | None] = [None] * 12
-    delivered: list[Decimal | None] = [None] * 12
-    recorded = {
-        fiscal.period(e["as_at"])
-        for x in lines
-        for e in x.entries
-        if e["achieved_to_date"] is not None
-    }
-    periods = sorted(q for q in recorded if q <= sel.period)
-    ends = [fiscal.period_end(sel.year, p) for p in periods]
-    # One pass over each line's entries for all the month ends (not one per month).
-    for x in lines:
-        found = latest_recordings(x.entries, ends, "achieved_to_date")
-        for p, entry in zip(periods, found, strict=True):
-            a, b = LineFigures._split(entry)
-            achieved[p - 1] = add_known(achieved[p - 1], a)
-            delivered[p - 1] = add_known(delivered[p - 1], add_known(a, b))
-    return achieved, delivered
-
-
 def natural_key(text: str) -> list:
     """R2 before R10: digits compared as numbers."""
     return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", text)]
@@ -582,7 +559,7 @@ def plan_figures(plan, sel: Selection) -> PlanFigures:
 
     profile = [(monthly(low), monthly(high)) for low, high in raw]
     counting = [x for x in lines if x.line.counts_towards_target]
-    achieved, anticipated = _delivered_by_period(counting, sel)
+    achieved, anticipated = delivered_by_period(plan, sel)
     return PlanFigures(
         plan=plan,
         sel=sel,

@@ -11,7 +11,19 @@ from datetime import date
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Case, Count, F, Max, Q, Sum, When, Window
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    Max,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    When,
+    Window,
+)
 
 from plans.figures._base import ZERO, _ids
 from plans.models import (
@@ -201,7 +213,8 @@ WITH e AS (
     SELECT l.plan_id, e.line_id, e.year, e.as_at, e.achieved_to_date, e.basis, e.forecast,
            a.id IS NOT NULL AS targeted,
            MAX(CASE WHEN e.achieved_to_date IS NOT NULL THEN e.as_at END) OVER w AS last_a,
-           MAX(CASE WHEN e.forecast IS NOT NULL THEN e.as_at END) OVER w AS last_f
+           MAX(CASE WHEN e.forecast IS NOT NULL THEN e.as_at END) OVER w AS last_f,
+           MAX(e.as_at) OVER w AS last_any
     FROM {entry} e
     JOIN {line} l ON l.id = e.line_id
     LEFT JOIN {amount} a ON a.line_id = e.line_id AND a.year = e.year
@@ -217,7 +230,7 @@ SELECT plan_id, year,
     COUNT(CASE WHEN targeted AND as_at = last_f THEN 1 END),
     SUM(CASE WHEN NOT targeted AND as_at = last_a AND basis = %s THEN achieved_to_date END),
     COUNT(CASE WHEN NOT targeted AND as_at = last_a AND basis = %s THEN 1 END),
-    COUNT(DISTINCT line_id)
+    COUNT(CASE WHEN as_at = last_any THEN 1 END)
 FROM e GROUP BY plan_id, year
 """
 _SUM_NAMES = (
@@ -243,7 +256,8 @@ def _latest_sums(ids: list[int], as_at: date | None) -> list[dict]:
     Written in SQL because it must read the entries once: a window (partitioned by line and
     year) marks each line's latest entries and one GROUP BY sums them, where the ORM can only
     repeat the window once per figure or correlate a "latest" subquery per entry. Each line
-    has one entry a date, so counting the latest entries counts lines.
+    has one entry a date, so counting the latest entries counts lines (and needs no COUNT
+    DISTINCT, which would make the database sort every entry again to group them).
     """
     B = ProgressEntry.Basis
     query = _LATEST_SUMS.format(
@@ -402,23 +416,34 @@ class Reconciliation:
 
 
 def reconcile(plan, *, totals: PlanTotals | None = None) -> list[Reconciliation]:
-    """Set every stated total of the plan beside the computed one. Five queries at most."""
+    """Set every stated total of the plan beside the computed one. Four queries at most."""
     totals = totals or plan_totals([plan])[plan.pk]
     slippage = slippage_by_year([plan]).get(plan.pk, {})
-    line_sums = {
-        row["line_id"]: (to_decimal(row["low"]), to_decimal(row["high"]))
-        for row in PlannedAmount.objects.filter(line__plan=plan)
-        .values("line_id")
-        .annotate(low=Sum("low"), high=Sum("high"))
-    }
+    # Only the lines a stated figure names are read (a handful, where the plan may have
+    # thousands): their planned totals with the figures, their latest progress apart.
+    amounts = PlannedAmount.objects.filter(line=OuterRef("line")).values("line")
+    stated = (
+        StatedFigure.objects.filter(plan=plan)
+        .annotate(
+            line_planned=Exists(amounts),
+            line_low=Subquery(amounts.annotate(s=Sum("low")).values("s")),
+            line_high=Subquery(amounts.annotate(s=Sum("high")).values("s")),
+        )
+        .order_by("year", "key")
+    )
+    named = StatedFigure.objects.filter(plan=plan, line__isnull=False).values("line_id")
     line_progress: dict[tuple[int, str], tuple[Decimal, Decimal]] = {}
-    for entry in latest_progress([plan.pk]).values("line_id", "year", "achieved_to_date", "basis"):
+    for entry in (
+        latest_progress([plan.pk])
+        .filter(line_id__in=named)
+        .values("line_id", "year", "achieved_to_date", "basis")
+    ):
         amount = to_decimal(entry["achieved_to_date"])
         achieved = amount if entry["basis"] == ProgressEntry.Basis.ACHIEVED else None
         line_progress[(entry["line_id"], entry["year"])] = (achieved, amount)
     out = []
     M = StatedFigure.Measure
-    for figure in StatedFigure.objects.filter(plan=plan).order_by("year", "key"):
+    for figure in stated:
         low = high = None
         year_t = totals.years.get(figure.year) if figure.year else totals.total
         if figure.line_id and figure.measure in (M.ACHIEVED, M.ANTICIPATED):
@@ -437,8 +462,8 @@ def reconcile(plan, *, totals: PlanTotals | None = None) -> list[Reconciliation]
         elif figure.measure == M.SLIPPAGE:
             value = slippage.get(figure.year) if figure.year else sum(slippage.values(), ZERO)
             low = high = value
-        elif figure.measure == M.LINE_TOTAL and figure.line_id in line_sums:
-            low, high = line_sums[figure.line_id]
+        elif figure.measure == M.LINE_TOTAL and figure.line_planned:
+            low, high = to_decimal(figure.line_low), to_decimal(figure.line_high)
         out.append(
             Reconciliation(
                 key=figure.key,

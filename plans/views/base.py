@@ -132,7 +132,7 @@ class RecordDetailView(PlanRecordMixin, DetailView):
         money = set(money_fields(self.model))
         fields = []
         for f in self.model._meta.concrete_fields:
-            if f.primary_key or f.name in {"version", "plan"}:
+            if f.primary_key or f.name in {"version", "data_version", "plan"}:
                 continue
             display = getattr(obj, f"get_{f.name}_display", None)
             value = display() if display else getattr(obj, f.name)

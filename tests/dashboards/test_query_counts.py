@@ -73,6 +73,10 @@ def test_plan_list_and_overview_do_not_grow_with_plans_or_progress(client, djang
         build_plan(AuthorityFactory(), 3, months=4, code=f"more-{i}")
     many = {name: _count(client, url) for name, url in urls.items()}
     assert few == many
+    # The plan list: session and user (2), the authorities shown (1), the count and the page
+    # of 25 plans (2), their totals (3), the session saved (3); sorted in the database too.
+    assert many["plan_list"] == 11
+    assert _count(client, urls["plan_list"] + "?sort=-kind&page=1") == 11
     html = client.get(urls["overview"]).content.decode()
     assert "Page 1 of 2" in html
     assert client.get(urls["overview"], {"page": 2}).status_code == 200

@@ -138,3 +138,33 @@ def test_plan_page_shows_the_papers_doubts_and_unknowns(client, torbay_users, mt
     assert "Where the paper disagrees with itself" in html
     assert "£174k" in html and "173k" in html
     assert "not reported" in html and "not known" in html  # achieved and gap, never £0
+
+
+def test_plan_list_is_sorted_and_paged_by_the_database(client, finance_manager):
+    """30 plans: 25 on the first page and 5 on the second, each with its own totals; sorted
+    by the words shown (kind, status), not by the codes stored."""
+    from plans.models import Plan
+
+    kinds = [Plan.Kind.MTFS, Plan.Kind.RECOVERY, Plan.Kind.FIVE_YEAR]
+    for i in range(30):
+        plan = PlanFactory(
+            authority=finance_manager.authority, code=f"p{i:02d}", title=f"Plan {i:02d}"
+        )
+        Plan.objects.filter(pk=plan.pk).update(kind=kinds[i % 3])
+        line = SavingsLineFactory(plan=plan)
+        PlannedAmountFactory(
+            line=line, year="2017/18", low=Decimal(1000 + i), high=Decimal(1000 + i)
+        )
+    client.force_login(finance_manager)
+    url = reverse("plans:plan_list")
+    first = client.get(url).content.decode()
+    second = client.get(url, {"page": 2}).content.decode()
+    assert first.count("<tr ") + second.count("<tr ") >= 30
+    assert "Plan 24" in first and "Plan 25" not in first
+    assert "Plan 29" in second and "£1,029" in second and "Plan 00" not in second
+    assert "30 plans" in first
+
+    by_kind = client.get(url, {"sort": "kind"}).content.decode()
+    labels = [str(label) for value, label in Plan.Kind.choices if value in kinds]
+    positions = [by_kind.index(label) for label in sorted(labels)]
+    assert positions == sorted(positions)

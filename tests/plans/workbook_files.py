@@ -14,7 +14,15 @@ from plans import models as m
 from plans.workbook import resources as s
 
 # Volatile or per-import fields: who entered a record and when is not part of the plan.
-IGNORED_FIELDS = {"id", "version", "entered_by", "entered_at", "author", "updated_at"}
+IGNORED_FIELDS = {
+    "id",
+    "version",
+    "data_version",
+    "entered_by",
+    "entered_at",
+    "author",
+    "updated_at",
+}
 
 
 def _natural(obj) -> tuple:

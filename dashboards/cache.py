@@ -1,0 +1,58 @@
+"""Rendered figures cached by the plan's data version.
+
+A plan's figures change only when one of its records does, and every write gives the plan a
+fresh ``data_version`` in the same transaction (``plans.services.data_changed``; the admin
+too). So a key that holds the data version is never stale: after a change the page asks for a
+key nobody has written, and builds it again. Nothing is invalidated or expired for
+correctness; the timeout only frees the memory of plans nobody reads.
+
+What is cached is the same for every reader of the plan (the figures and what is rendered
+from them alone); whatever depends on the reader (the commentary form, the navigation bar,
+messages, the CSRF token and CSP nonce) is rendered for each request around it. The key holds
+the role all the same, and access is decided before the cache is asked (``get_plan``: another
+authority's plan is a 404 whether or not its figures are cached).
+
+The cache is Django's (``CACHE_URL``): each process's memory by default; Redis or the
+database cache to share it between several processes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.conf import settings
+from django.core.cache import cache
+
+# Bump when what is cached changes shape (a fragment split differently, a new context);
+# deploying new templates behind a shared cache should also flush it (see README).
+KEY_VERSION = 1
+
+
+def figures_key(plan, *parts) -> str:
+    """The key of something built from ``plan``'s figures: its data version, what else the
+    pages show that lives outside the plan (the authority's name and child population, the
+    RAG settings) and ``parts`` (page, month, role...)."""
+    authority = plan.authority
+    text = repr(
+        (
+            KEY_VERSION,
+            str(plan.data_version),
+            authority.pk,
+            authority.name,
+            authority.child_population,
+            str(settings.RAG_RED_SHARE_OF_BUDGET),
+            str(settings.RAG_RED_AMOUNT),
+            str(settings.KPI_TOLERANCE),
+            *parts,
+        )
+    )
+    return f"figures:{plan.pk}:{hashlib.sha256(text.encode()).hexdigest()}"
+
+
+def get_or_build(key: str, build):
+    """The cached value under ``key``, else ``build()`` stored there."""
+    value = cache.get(key)
+    if value is None:
+        value = build()
+        cache.set(key, value)
+    return value
