@@ -221,6 +221,9 @@ def save(
     if year not in plan.years:
         raise ValidationError(f"{year} is outside the plan's years.")
     default_reason = f"Month-end update {fiscal.period_label(year, period)}"
+    # The plan's row first (its data version changes with any save): every writer of the
+    # plan takes its locks in the same order, so two saves queue rather than deadlock.
+    services.data_changed([plan])
     # Only the lines given (one page of the month-end page): another page's lines are neither
     # read nor locked, let alone written.
     ids = [row.line_id for row in lines]
