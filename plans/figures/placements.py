@@ -231,6 +231,12 @@ class TypeFigures:
     current: int | None  # the count at the as-at month
     carried: list[int | None]  # counts after the as-at month: current + moves to come
     period: int  # the as-at period within the year (0: before the year, 12: after)
+    share: Decimal | None = None  # of the children at the as-at month (counted types)
+
+    @property
+    def budget_now(self) -> int | None:
+        """The budgeted count at the as-at month."""
+        return self.budget[self.period - 1] if self.period else None
 
     @property
     def is_total(self) -> bool:
@@ -486,6 +492,8 @@ class PlacementFigures:
     scenario: PlacementScenario | None = None
     lines: list[LineFromMoves] = field(default_factory=list)
 
+    red_months_late = RED_MONTHS_LATE
+
     @property
     def empty(self) -> bool:
         return not self.position.types and not self.position.moves
@@ -634,6 +642,8 @@ def placement_figures(
         if m.move.line_id and m.in_year:
             by_line[m.move.line_id].append(m)
     figures.lines = [LineFromMoves(ms[0].move.line, ms) for ms in by_line.values()]
+    for t, share in figures.mix:
+        t.share = share
     return figures
 
 
