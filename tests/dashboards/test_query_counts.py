@@ -16,8 +16,9 @@ pytestmark = pytest.mark.django_db
 # profile, RAG, forecasts, pressures, funding, KPI points, KPIs, risks, commentary, stated
 # totals 3, the paper's discrepancies, placement types, counts, moves and what-ifs), the
 # navbar's authority (1) and the session saved again so that its idle clock restarts (3: it is
-# saved on every request); the workbook has no navbar; the dashboard also reads the user's own commentary for its form (1). The overview: 4
-# before figures.authority_overview's 6, the navbar's 1 and the session's 3.
+# saved on every request); the workbook has no navbar; the dashboard also reads the user's own
+# commentary for its form (1). The overview: 4 before figures.authority_overview's 6, the
+# navbar's 1 and the session's 3.
 EXPECTED = {"dashboard": 37, "report": 36, "report_xlsx": 35, "overview": 14}
 
 
