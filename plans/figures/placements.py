@@ -79,7 +79,7 @@ class Adjustments:
     @classmethod
     def of(cls, scenario: PlacementScenario) -> Adjustments:
         return cls(
-            unit_factor=1 + scenario.unit_cost_change / 100,
+            unit_factor=1 + Decimal(str(scenario.unit_cost_change)) / 100,
             type_id=scenario.placement_type_id,
             count_change=scenario.count_change,
             count_from=month_index(scenario.count_change_from, 1)
@@ -580,9 +580,9 @@ class PlacementFigures:
     def children(self) -> int | None:
         """Children in placements at the as-at month (types counted by child)."""
         counted = [t for t in self.types if not t.is_total]
-        if not counted:
+        if not counted or any(t.current is None for t in counted):
             return None
-        return _sum(t.current for t in counted)
+        return sum(t.current for t in counted)
 
     @property
     def mix(self) -> list[tuple[TypeFigures, Decimal | None]]:
@@ -600,10 +600,10 @@ class PlacementFigures:
         kinds = PlacementType.Kind
         fostering = [t for t in self.types if t.type.kind in (kinds.IN_HOUSE, kinds.IFA)]
         in_house = [t for t in fostering if t.type.kind == kinds.IN_HOUSE]
-        total = _sum(t.current for t in fostering)
-        if not in_house or not total:
+        if not in_house or any(t.current is None for t in fostering):
             return None
-        return Decimal(_sum(t.current for t in in_house)) / total
+        total = sum(t.current for t in fostering)
+        return Decimal(sum(t.current for t in in_house)) / total if total else None
 
     def line(self, line_id: int) -> LineFromMoves | None:
         return next((x for x in self.lines if x.line.pk == line_id), None)
