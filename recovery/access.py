@@ -36,6 +36,10 @@ EDITABLE_MODELS = (
     "kpipoint",
     "risk",
     "commentary",
+    "placementtype",
+    "placementcount",
+    "placementmove",
+    "placementscenario",
 )
 ROLE_PERMISSIONS = {
     FINANCE: [
