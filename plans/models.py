@@ -1283,11 +1283,11 @@ class PlacementMove(PlanChild):
     plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="placement_moves")
     reference = models.CharField(max_length=40, help_text="e.g. MTFS-02/1; never a child's.")
     from_type = models.ForeignKey(
-        PlacementType, on_delete=models.PROTECT, related_name="moves_out", verbose_name="from"
+        PlacementType, on_delete=models.RESTRICT, related_name="moves_out", verbose_name="from"
     )
     to_type = models.ForeignKey(
         PlacementType,
-        on_delete=models.PROTECT,
+        on_delete=models.RESTRICT,
         null=True,
         blank=True,
         related_name="moves_in",

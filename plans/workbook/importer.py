@@ -303,15 +303,20 @@ def _refs(plan: m.Plan) -> dict[str, dict]:
     for w in m.Workstream.objects.filter(plan=plan):
         workstreams.setdefault(w.code.lower(), w)
         workstreams.setdefault(w.name.lower(), w)
+    types = {}
+    for t in m.PlacementType.objects.filter(plan=plan):
+        types.setdefault(t.code.lower(), t)
+        types.setdefault(t.name.lower(), t)
     return {
         "workstream": workstreams,
         "line": {x.reference.lower(): x for x in m.SavingsLine.objects.filter(plan=plan)},
         "kpi": {k.code.lower(): k for k in m.KPI.objects.filter(plan=plan)},
+        "type": types,
     }
 
 
 def _import_sheets(parsed, plan, new_plan, user, reason, problems, records, kept) -> None:
-    refs = _refs(plan) if not new_plan else {"workstream": {}, "line": {}, "kpi": {}}
+    refs = _refs(plan) if not new_plan else {"workstream": {}, "line": {}, "kpi": {}, "type": {}}
     for spec in s.SHEETS[1:]:
         data: SheetData | None = parsed.sheets.get(spec.name)
         if data is None or not data.rows:
@@ -345,15 +350,14 @@ def _import_sheets(parsed, plan, new_plan, user, reason, problems, records, kept
         records.extend(resource.noted)
         if not new_plan and spec is not s.DETAILS:  # details belong to amounts, not kept alone
             kept[spec.name] = len(resource.kept)
-        if spec in (s.WORKSTREAMS, s.LINES, s.KPIS):
+        if spec in (s.WORKSTREAMS, s.LINES, s.KPIS, s.PLACEMENT_TYPES):
             fresh = _refs(plan)
-            bad = {"line": resource.invalid, "kpi": resource.invalid}.get(
-                "line" if spec is s.LINES else "kpi" if spec is s.KPIS else "", set()
-            )
-            for key in ("workstream", "line", "kpi"):
+            named = {s.LINES: "line", s.KPIS: "kpi", s.PLACEMENT_TYPES: "type"}.get(spec)
+            bad = resource.invalid if named else set()
+            for key in ("workstream", "line", "kpi", "type"):
                 refs[key].update(fresh[key])
             for text in bad:
-                refs["line" if spec is s.LINES else "kpi"].setdefault(text, None)
+                refs[named].setdefault(text, None)
 
 
 def _scope(spec, plan) -> dict:

@@ -338,6 +338,33 @@ def content_from_plan(plan) -> Content:
         .select_related("kpi")
         .order_by("kpi__order", "kpi__code", "date", "kind", "label")
     ]
+    sheets[s.PLACEMENT_TYPES.name] = [
+        _fields(t, s.PLACEMENT_TYPES) for t in m.PlacementType.objects.filter(plan=plan)
+    ]
+    sheets[s.PLACEMENT_COUNTS.name] = [
+        {**_fields(c, s.PLACEMENT_COUNTS), "type": c.type.code}
+        for c in m.PlacementCount.objects.filter(type__plan=plan)
+        .select_related("type")
+        .order_by("type__order", "type__code", "year", "period", "kind")
+    ]
+    sheets[s.PLACEMENT_MOVES.name] = [
+        {
+            **_fields(mv, s.PLACEMENT_MOVES),
+            "from_type": mv.from_type.code,
+            "to_type": mv.to_type.code if mv.to_type_id else None,
+            "line": mv.line.reference if mv.line_id else None,
+        }
+        for mv in m.PlacementMove.objects.filter(plan=plan).select_related(
+            "from_type", "to_type", "line"
+        )
+    ]
+    sheets[s.PLACEMENT_SCENARIOS.name] = [
+        {
+            **_fields(sc, s.PLACEMENT_SCENARIOS),
+            "placement_type": sc.placement_type.code if sc.placement_type_id else None,
+        }
+        for sc in m.PlacementScenario.objects.filter(plan=plan).select_related("placement_type")
+    ]
     content.summary = summary_rows(plan_totals([plan])[plan.pk])
     return content
 
@@ -581,6 +608,62 @@ def example_content(authority=None) -> Content:
                 "period": 7,
                 "role": "director",
                 "body": "Placement step-downs are three months late.",
+            }
+        ],
+        s.PLACEMENT_TYPES.name: [
+            {
+                "code": "residential",
+                "name": "Residential",
+                "kind": "residential",
+                "unit_cost": D(190000),
+                "cost_basis": "annual",
+                "stated_text": "£190k per annum (average)",
+                "order": 1,
+            },
+            {
+                "code": "ifa",
+                "name": "Independent fostering agency",
+                "kind": "ifa",
+                "unit_cost": D(900),
+                "cost_basis": "weekly",
+                "assumption": "Average weekly fee from the framework contract.",
+                "order": 2,
+            },
+        ],
+        s.PLACEMENT_COUNTS.name: [
+            {"type": "residential", "year": "2024/25", "period": 1, "kind": "actual", "count": 30},
+            {"type": "ifa", "year": "2024/25", "period": 1, "kind": "actual", "count": 80},
+            {"type": "residential", "year": "2024/25", "period": 1, "kind": "budget", "count": 28},
+            {"type": "ifa", "year": "2024/25", "period": 1, "kind": "budget", "count": 82},
+        ],
+        s.PLACEMENT_MOVES.name: [
+            {
+                "reference": "EX/01-1",
+                "from_type": "residential",
+                "to_type": "ifa",
+                "number": 1,
+                "planned_year": "2024/25",
+                "planned_period": 4,
+                "actual_year": "2024/25",
+                "actual_period": 6,
+                "line": "EX/01",
+            },
+            {
+                "reference": "EX/01-2",
+                "from_type": "residential",
+                "to_type": None,
+                "number": 1,
+                "planned_year": "2024/25",
+                "planned_period": 4,
+                "line": "EX/01",
+                "notes": "Out of care: return home with support.",
+            },
+        ],
+        s.PLACEMENT_SCENARIOS.name: [
+            {
+                "name": "1% reduction in unit costs",
+                "unit_cost_change": D(-1),
+                "description": "Providers challenged to reduce their fees.",
             }
         ],
     }
