@@ -1,6 +1,7 @@
 """Placements, the cost driver: the issue's scenario figure for figure against a hand
 calculation, Barking's what-if, the seed figures, and the rules the records keep."""
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -128,7 +129,7 @@ def test_the_issue_scenario_figure_for_figure(client, mtfs, moves, torbay_users)
     for text in (
         "£5,203,854",  # forecast outturn, whole pounds
         "£5,129,942",  # budget, £5,129,942.50 (whole pounds round half to even here)
-        "+£73,911",  # variance
+        "£73,911",  # variance
         "+£10,559",  # movement since October
         "Made in Sep 2017, 2 months late",
         "Not made by Nov 2017: 5 months late",
@@ -304,3 +305,65 @@ def test_constraints_name_the_problem(mtfs):
     with pytest.raises(ValidationError) as exc:
         move.full_clean()
     assert "another plan" in str(exc.value)
+
+
+def test_the_report_its_workbook_and_the_pack_carry_the_scenario(client, mtfs, moves, torbay_users):
+    import io
+
+    from openpyxl import load_workbook
+
+    from dashboards import pack
+
+    first, _ = moves
+    first.actual_year, first.actual_period = "2017/18", 6
+    first.save()
+    services.sync_lines_from_moves(
+        plan=mtfs, year="2017/18", period=8, user=torbay_users["finance"]
+    )
+    client.force_login(torbay_users["scrutiny"])
+    query = {"year": "2017/18", "period": "8"}
+    html = client.get(reverse("dashboards:report", args=[mtfs.pk]), query).content.decode()
+    assert "£5,203,853.75" in html and "£73,911.25" in html  # the report keeps pence
+    data = client.get(reverse("dashboards:report_xlsx", args=[mtfs.pk]), query).content
+    ws = load_workbook(io.BytesIO(data))["Placements"]
+    rows = {r[0]: r for r in ws.iter_rows(min_row=5, values_only=True)}
+    assert D(str(rows["All types"][4])) == D("5203853.75")
+    assert D(str(rows["All types"][5])) == D("5129942.50")
+    assert D(str(rows["Variance (positive = overspend)"][4])) == D("73911.25")
+    assert D(str(rows["Late moves: total"][4])) == D("73911.25")
+    text = pack.pack_html(plan_figures(mtfs, Selection("2017/18", 8)))
+    assert "7. Placements and planned moves" in text
+    assert "£5,204k" in text and "£74k" in text
+
+
+def test_a_move_corrected_on_its_own_page_moves_its_line(client, mtfs, moves, torbay_users):
+    client.force_login(torbay_users["finance"])
+    first, _ = moves
+    m.ProgressEntry.objects.create(
+        line=first.line, as_at=date(2017, 11, 30), achieved_to_date=0, forecast=0, rag="green"
+    )  # the plan's as-at month is November
+    url = reverse("plans:placementmove_edit", args=[mtfs.pk, first.pk])
+    response = client.post(
+        url,
+        {
+            "version": first.version,
+            "reference": first.reference,
+            "from_type": first.from_type_id,
+            "to_type": first.to_type_id,
+            "number": 1,
+            "planned_year": "2017/18",
+            "planned_period": 4,
+            "actual_year": "2017/18",
+            "actual_period": 6,
+            "line": first.line_id,
+            "notes": first.notes,
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    entry = first.line.progress.get(as_at="2017-11-30")
+    assert entry.achieved_to_date == money(A_MONTH * 3)
+    assert entry.rag == "red"
+    # Half a move date is refused with a message on the field, and nothing changes.
+    response = client.post(url, {"reference": first.reference, "actual_year": "2017/18"})
+    assert response.status_code == 200
+    assert "Give both the year and the month" in response.content.decode()
