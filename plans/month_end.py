@@ -96,6 +96,8 @@ class MonthEnd:
     counts: list[CountMonth] = field(default_factory=list)
     # Moves not made before this month: due, late, or made this month (or later).
     moves: list[PlacementMove] = field(default_factory=list)
+    # Lines with moves planned in the year: their month comes from the moves, not typed.
+    driven: set[int] = field(default_factory=set)
 
     @property
     def label(self) -> str:
@@ -203,6 +205,8 @@ def _load_placements(month: MonthEnd) -> None:
         .select_related("from_type", "to_type", "line")
         .order_by("planned_year", "planned_period", "reference", "pk")
     ):
+        if move.line_id and move.planned_year == year:
+            month.driven.add(move.line_id)
         made = month_key(move.actual_year, move.actual_period) if move.actual_year else None
         if made is None or made >= here:
             month.moves.append(move)

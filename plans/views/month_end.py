@@ -281,6 +281,8 @@ class MonthEndView(TemplateView):
     def post(self, request, *args, **kwargs):
         month = self.load()
         line_forms, forecast_form, kpi_forms = self.build_forms(request.POST, month)
+        # A line driven by placement moves takes its month from them (saved below).
+        line_forms = [(row, f) for row, f in line_forms if row.line.pk not in month.driven]
         all_forms = [f for _, f in line_forms]
         count_forms, move_forms = self.placement_forms
         if self.plan_parts:

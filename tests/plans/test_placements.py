@@ -367,3 +367,23 @@ def test_a_move_corrected_on_its_own_page_moves_its_line(client, mtfs, moves, to
     response = client.post(url, {"reference": first.reference, "actual_year": "2017/18"})
     assert response.status_code == 200
     assert "Give both the year and the month" in response.content.decode()
+
+
+def test_the_month_end_page_offers_counts_and_due_moves(client, mtfs, moves, torbay_users):
+    client.force_login(torbay_users["finance"])
+    url = reverse("plans:month_end", args=[mtfs.pk]) + "?year=2017/18&period=8"
+    html = client.get(url).content.decode()
+    assert "Placements at 30 November 2017" in html
+    assert 'for="id_count-' in html and "Children at month end – Residential (external)" in html
+    for move in moves:
+        assert f"Made in – {move.reference}" in html
+    # A move can be made in a month up to the one saved, never after it.
+    assert '<option value="2017/18-6">Sep 2017</option>' in html
+    assert 'value="2017/18-9"' not in html
+    # MTFS-02 is driven by its moves: no boxes to type its figures in.
+    line = m.SavingsLine.objects.get(plan=mtfs, reference="MTFS-02")
+    assert f'name="line-{line.pk}-achieved_to_date"' not in html
+    assert "Driven by placement moves" in html
+    # A scrutiny member cannot reach it.
+    client.force_login(torbay_users["scrutiny"])
+    assert client.get(url).status_code == 403
