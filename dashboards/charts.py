@@ -615,6 +615,47 @@ def funding_chart(f: fg.PlanFigures) -> Chart:
     )
 
 
+def placements_chart(f: fg.PlanFigures) -> Chart:
+    """The placement cost trend: actual cost by month to the as-at month against budget."""
+    p = f.placements
+    months = [m for m, _, _ in p.cost_trend]
+    actual = [a for _, a, _ in p.cost_trend]
+    budget = [b for _, _, b in p.cost_trend]
+    fig = go.Figure()
+    fig.add_trace(
+        go.Bar(
+            x=months,
+            y=[_num(v) for v in budget],
+            name="Budgeted cost",
+            marker={"color": KIND_COLOURS["budget"]},
+            customdata=_money_text(budget),
+            hovertemplate="%{x}: %{customdata}",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=months,
+            y=[_num(v) for v in actual],
+            name="Actual cost",
+            mode="lines+markers",
+            line={"color": KIND_COLOURS["actual"]},
+            customdata=_money_text(actual),
+            hovertemplate="%{x}: %{customdata}",
+        )
+    )
+    _layout(fig, title=f"Placement cost by month {p.year}")
+    fig.update_xaxes(categoryorder="array", categoryarray=months)
+    _money_ticks(fig, [v for v in actual + budget if v is not None])
+    return _chart(
+        "placements",
+        f"Placement cost by month {p.year}",
+        f"Bars of the budgeted placement cost each month and a line of the actual cost to "
+        f"{p.label}; forecast outturn {_known(p.position.outturn)} against a budget of "
+        f"{_known(p.position.budget)}.",
+        fig,
+    )
+
+
 def dashboard_charts(f: fg.PlanFigures) -> dict[str, object]:
     """Every chart of the plan dashboard, keyed for the template."""
     return {
@@ -624,4 +665,7 @@ def dashboard_charts(f: fg.PlanFigures) -> dict[str, object]:
         "kpis": {k.kpi.pk: kpi_chart(k) for k in f.kpis if k.chartable},
         "slippage": slippage_chart(f) if f.pressures else None,
         "funding": funding_chart(f) if f.funding.by_year else None,
+        "placements": placements_chart(f)
+        if f.placements and any(t.counts_known for t in f.placements.types)
+        else None,
     }

@@ -133,6 +133,42 @@ def savings_chart(f: fg.PlanFigures) -> str | None:
     return _svg(parts, f"Cumulative savings expected and achieved, {f.sel.year}")
 
 
+def placements_chart(f: fg.PlanFigures) -> str | None:
+    """Placement cost by month: budgeted (dashed) and actual to the as-at month (solid)."""
+    p = f.placements
+    if p is None or not any(t.counts_known for t in p.types):
+        return None
+    labels = [fiscal.month_label(f.sel.year, m) for m in fg.MONTHS]
+    actual = [a for _, a, _ in p.cost_trend]
+    budget = [b for _, _, b in p.cost_trend]
+    if not any(v is not None for v in actual + budget):
+        return None
+    low, high, y = _scale([*actual, *budget])
+    step = (WIDTH - LEFT) / 12
+    parts = _axis(low, high, y)
+    for values, colour, dash in (
+        (budget, KIND_COLOURS["budget"], "5,3"),
+        (actual, KIND_COLOURS["actual"], ""),
+    ):
+        pts = [
+            f"{LEFT + step * (i + 0.5):.1f},{y(v):.1f}"
+            for i, v in enumerate(values)
+            if v is not None
+        ]
+        if pts:
+            dashes = f' stroke-dasharray="{dash}"' if dash else ""
+            parts.append(
+                f'<polyline points="{" ".join(pts)}" fill="none" stroke="{colour}" '
+                f'stroke-width="2"{dashes}/>'
+            )
+    parts += _months_axis(labels, step)
+    parts.append(
+        f'<text x="{LEFT}" y="{TOP - 4}" font-size="9">dashed: budgeted cost; solid: actual cost'
+        "</text>"
+    )
+    return _svg(parts, f"Placement cost by month, budgeted and actual, {f.sel.year}")
+
+
 def pack_html(
     f: fg.PlanFigures,
     *,
@@ -161,6 +197,7 @@ def pack_html(
             "summary": reports.summary_rows(f),
             "variance_svg": variance_chart(f),
             "savings_svg": savings_chart(f),
+            "placements_svg": placements_chart(f),
             "glossary": reports.GLOSSARY,
         },
     )

@@ -432,6 +432,119 @@ def _rag(rag: str | None) -> str:
     return "" if rag is None else fg.RAG_LABELS[rag]
 
 
+def _placement_sheets(wb: Workbook, f: fg.PlanFigures) -> None:
+    """Placements: the forecast beside its budget by type, the moves, the slippage of late
+    moves (computed) and the what-ifs, as the report page shows them."""
+    p = f.placements
+    if p is None or p.empty:
+        return
+    s = _Sheet(
+        wb,
+        "Placements",
+        f,
+        f"Placements {p.year}: counts, unit costs, forecast outturn and budget",
+        [
+            ("Placement type", 36),
+            ("Unit cost a year", 16),
+            ("Children", 10),
+            ("Budgeted", 10),
+            ("Forecast outturn", 16),
+            ("Budget", 16),
+            ("Assumption", 60),
+        ],
+    )
+    for t in p.types:
+        s.row(
+            [
+                t.type.name,
+                t.annual,
+                None if t.is_total else t.current,
+                None if t.is_total else t.budget_now,
+                t.outturn,
+                t.budget_total,
+                t.type.assumption,
+            ],
+            money=(1, 4, 5),
+        )
+    pos = p.position
+    s.row(["All types", None, p.children, None, pos.outturn, pos.budget], money=(4, 5))
+    s.row(["Variance (positive = overspend)", None, None, None, pos.variance], money=(4,))
+    # As the page shows it: a movement of nothing is "no change", not £0.
+    movement = "no change" if p.movement == 0 else p.movement
+    s.row(["Movement since the previous month", None, None, None, movement], money=(4,))
+    for sm in p.slippage:
+        basis = "to date" if sm.to_date else "forecast"
+        s.row([f"Late moves {sm.label} ({basis})", None, None, None, sm.amount], money=(4,))
+    if p.slippage:
+        s.row(["Late moves: total", None, None, None, p.slippage_total], money=(4,))
+
+    s = _Sheet(
+        wb,
+        "Planned moves",
+        f,
+        f"Planned moves {p.year} and what they save",
+        [
+            ("Move", 16),
+            ("From", 24),
+            ("To", 24),
+            ("Children", 10),
+            ("Planned", 12),
+            ("Status", 36),
+            ("Saving a year", 16),
+            ("Planned in year", 16),
+            ("Achieved to date", 16),
+            ("Forecast in year", 16),
+            ("Savings line", 14),
+        ],
+    )
+    for mv in p.moves:
+        move = mv.move
+        s.row(
+            [
+                move.reference,
+                move.from_type.name,
+                move.to_type.name if move.to_type_id else "Out of care",
+                move.number,
+                move.planned_label,
+                mv.status,
+                mv.saving,
+                mv.planned_in_year,
+                mv.achieved_to_date,
+                mv.forecast_in_year,
+                move.line.reference if move.line_id else None,
+            ],
+            money=(6, 7, 8, 9),
+        )
+    for x in p.lines:
+        s.row(
+            [
+                x.line.reference,
+                f"{x.driver_volume} moves",
+                None,
+                x.driver_volume,
+                None,
+                f"Line RAG from moves: {_rag(x.rag)}",
+                x.driver_total,
+                x.planned_in_year,
+                x.achieved,
+                x.forecast,
+                x.line.reference,
+            ],
+            money=(6, 7, 8, 9),
+        )
+    if f.what_ifs:
+        s = _Sheet(
+            wb,
+            "What-ifs",
+            f,
+            "What-if scenarios beside the base (the base is not changed)",
+            [("Scenario", 36), ("Measure", 40), ("Base", 16), ("What-if", 16), ("Difference", 16)],
+        )
+        for w in f.what_ifs:
+            for label, base, scenario, diff in w.rows():
+                s.row([w.scenario.name, label, base, scenario, diff], money=(2, 3, 4))
+
+
 def report_workbook(
     f: fg.PlanFigures,
     *,
@@ -712,6 +825,8 @@ def report_workbook(
             [year or "Year not stated", None, None, *amounts],
             money=tuple(range(3, 3 + len(amounts))),
         )
+
+    _placement_sheets(wb, f)
 
     s = _Sheet(
         wb,

@@ -148,6 +148,30 @@ class CostPressureAdmin(VersionedAdmin):
     list_filter = PLAN_FILTERS
 
 
+@admin.register(m.PlacementType)
+class PlacementTypeAdmin(VersionedAdmin):
+    list_display = ["name", "plan", "kind", "unit_cost", "cost_basis"]
+    list_filter = PLAN_FILTERS
+
+
+@admin.register(m.PlacementCount)
+class PlacementCountAdmin(VersionedAdmin):
+    list_display = ["type", "year", "period", "kind", "count"]
+    list_filter = [("type__plan__authority", admin.RelatedOnlyFieldListFilter)]
+
+
+@admin.register(m.PlacementMove)
+class PlacementMoveAdmin(VersionedAdmin):
+    list_display = ["reference", "plan", "from_type", "to_type", "number", "planned_year"]
+    list_filter = PLAN_FILTERS
+
+
+@admin.register(m.PlacementScenario)
+class PlacementScenarioAdmin(VersionedAdmin):
+    list_display = ["name", "plan", "unit_cost_change", "count_change", "move_delay_months"]
+    list_filter = PLAN_FILTERS
+
+
 @admin.register(m.Funding)
 class FundingAdmin(VersionedAdmin):
     list_display = ["title", "plan", "kind", "year", "amount"]

@@ -244,3 +244,60 @@ class AuditTrailFilter(df.FilterSet):
         for f in self.form.fields.values():
             css = "form-select" if isinstance(f.widget, forms.Select) else "form-control"
             f.widget.attrs["class"] = f"{css} form-control-sm"
+
+
+class PlacementTypeFilter(PlanScopedFilterSet):
+    search_fields = ("name", "code", "stated_text", "assumption", "notes")
+
+    class Meta:
+        model = m.PlacementType
+        fields = ["q", "kind", "cost_basis"]
+
+
+class PlacementCountFilter(PlanScopedFilterSet):
+    search_fields = ("type__name", "notes")
+    year = df.ChoiceFilter(label="Financial year")
+    type = df.ModelChoiceFilter(queryset=m.PlacementType.objects.none(), label="Placement type")
+
+    class Meta:
+        model = m.PlacementCount
+        fields = ["q", "year", "type", "kind"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.filters["type"].queryset = m.PlacementType.objects.filter(plan=self.plan)
+
+    def year_choices(self) -> list[str]:
+        """The plan's years and any a count holds (a baseline before the plan)."""
+        years = set(super().year_choices())
+        if self.plan is not None:
+            years |= set(
+                m.PlacementCount.objects.filter(type__plan=self.plan)
+                .values_list("year", flat=True)
+                .distinct()
+            )
+        return sorted(years)
+
+
+class PlacementMoveFilter(PlanScopedFilterSet):
+    search_fields = ("reference", "notes", "from_type__name", "to_type__name")
+    planned_year = df.ChoiceFilter(label="Planned in year")
+    made = df.BooleanFilter(
+        field_name="actual_period", lookup_expr="isnull", exclude=True, label="Made"
+    )
+
+    class Meta:
+        model = m.PlacementMove
+        fields = ["q", "planned_year", "made"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.filters["planned_year"].extra["choices"] = [(y, y) for y in self.year_choices()]
+
+
+class PlacementScenarioFilter(PlanScopedFilterSet):
+    search_fields = ("name", "description", "notes")
+
+    class Meta:
+        model = m.PlacementScenario
+        fields = ["q"]

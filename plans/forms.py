@@ -477,3 +477,95 @@ class NarrativeSectionForm(RecordForm):
 
 
 AMOUNT_KIND = {AmountKind.POINT: "point", AmountKind.RANGE: "range", AmountKind.TBC: "tbc"}
+
+
+# Placements: counts and moves of children, never a name or identifier.
+
+
+class PlacementTypeForm(RecordForm):
+    class Meta:
+        model = m.PlacementType
+        fields = [
+            "code",
+            "name",
+            "kind",
+            "unit_cost",
+            "cost_basis",
+            "stated_text",
+            "assumption",
+            "notes",
+            "order",
+        ]
+
+
+class PlacementCountForm(RecordForm):
+    plan_path = "type__plan"
+    context_years = ("year",)
+
+    class Meta:
+        model = m.PlacementCount
+        fields = ["type", "year", "period", "kind", "count", "notes"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["type"].queryset = m.PlacementType.objects.filter(plan=self.plan)
+
+
+class PlacementMoveForm(RecordForm):
+    class Meta:
+        model = m.PlacementMove
+        fields = [
+            "reference",
+            "from_type",
+            "to_type",
+            "number",
+            "planned_year",
+            "planned_period",
+            "actual_year",
+            "actual_period",
+            "line",
+            "notes",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        types = m.PlacementType.objects.filter(plan=self.plan)
+        self.fields["from_type"].queryset = types
+        self.fields["to_type"].queryset = types
+        self.fields["to_type"].empty_label = "Out of care"
+        self.fields["line"].queryset = m.SavingsLine.objects.filter(plan=self.plan)
+
+    def clean(self):
+        cleaned = super().clean()
+        year, period = cleaned.get("actual_year"), cleaned.get("actual_period")
+        if bool(year) != (period is not None) and "actual_period" not in self.errors:
+            self.add_error(
+                "actual_period", "Give both the year and the month the move happened, or neither."
+            )
+        return cleaned
+
+
+class PlacementScenarioForm(RecordForm):
+    class Meta:
+        model = m.PlacementScenario
+        fields = [
+            "name",
+            "description",
+            "unit_cost_change",
+            "placement_type",
+            "count_change",
+            "count_change_from",
+            "move_delay_months",
+            "moves_delayed",
+            "notes",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["placement_type"].queryset = m.PlacementType.objects.filter(plan=self.plan)
+        self.fields["placement_type"].empty_label = "Every type"
+        self.fields["count_change_from"] = YearField(
+            label="Count change from year",
+            required=False,
+            help_text="Financial year, written like 2018/19.",
+        )

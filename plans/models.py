@@ -1129,6 +1129,347 @@ class Risk(PlanChild):
         return None
 
 
+# --------------------------------------------------------------------------------------------
+# Placements: the cost driver. Counts and moves of children, never a name or an identifier.
+
+WEEKS_PER_YEAR = 52  # a weekly unit cost x 52 is its annual cost (the councils' convention)
+
+
+class PlacementType(PlanChild):
+    """A kind of placement with its unit cost (the MTFS's residential placement at £190k a
+    year; a high-end IFA)."""
+
+    class Kind(models.TextChoices):
+        RESIDENTIAL = "residential", "Residential"
+        IFA = "ifa", "Independent fostering agency"
+        IN_HOUSE = "in_house", "In-house fostering"
+        CONNECTED = "connected", "Connected persons / special guardianship"
+        SUPPORTED = "supported", "Supported accommodation"
+        PARENT_CHILD = "parent_child", "Parent and child"
+        OTHER = "other", "Other"
+
+    class CostBasis(models.TextChoices):
+        ANNUAL = "annual", "Per child per year"
+        WEEKLY = "weekly", "Per child per week"
+        TOTAL = "total", "Whole spend per year (the paper gives no count)"
+
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="placement_types")
+    code = models.SlugField(max_length=60)
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.OTHER)
+    unit_cost = MoneyField(
+        null=True,
+        blank=True,
+        help_text="Blank when the paper gives none: every cost of this type is then unknown.",
+    )
+    cost_basis = models.CharField(
+        "unit cost is", max_length=6, choices=CostBasis.choices, default=CostBasis.ANNUAL
+    )
+    stated_text = models.CharField(
+        max_length=100, blank=True, help_text="The unit cost as the paper printed it."
+    )
+    assumption = models.TextField(
+        blank=True,
+        help_text="What is assumed where the paper gives only a total or a difference.",
+    )
+    notes = models.TextField(blank=True)
+    order = models.PositiveSmallIntegerField(default=0)
+    history = HistoricalRecords()
+
+    objects = PlanChildManager()
+
+    class Meta:
+        ordering = ["plan", "order", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan", "code"],
+                name="placement_type_code_unique",
+                violation_error_message="This plan already has a placement type with that code.",
+            ),
+            models.CheckConstraint(
+                condition=Q(unit_cost__isnull=True) | Q(unit_cost__gte=0),
+                name="placement_unit_cost_not_negative",
+                violation_error_message="A unit cost cannot be negative.",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def annual_cost(self):
+        """The cost of one child for a year (of the whole spend, for a total), or None."""
+        if self.unit_cost is None:
+            return None
+        if self.cost_basis == self.CostBasis.WEEKLY:
+            return self.unit_cost * WEEKS_PER_YEAR
+        return self.unit_cost
+
+
+class PlacementCountManager(models.Manager):
+    def get_by_natural_key(self, authority_slug, plan_code, type_code, year, period, kind):
+        return self.get(
+            type__plan__authority__slug=authority_slug,
+            type__plan__code=plan_code,
+            type__code=type_code,
+            year=year,
+            period=period,
+            kind=kind,
+        )
+
+
+class PlacementCount(Versioned):
+    """How many children were (actual) or were budgeted to be (budget) in a placement type at
+    the end of a month. A count stands until the next one of its kind; an actual count also
+    moves with the moves recorded as happened after it."""
+
+    class Kind(models.TextChoices):
+        ACTUAL = "actual", "Actual"
+        BUDGET = "budget", "Budgeted or planned"
+
+    type = models.ForeignKey(PlacementType, on_delete=models.CASCADE, related_name="counts")
+    year = year_field()
+    period = period_field()
+    kind = models.CharField(max_length=6, choices=Kind.choices, default=Kind.ACTUAL)
+    count = models.PositiveIntegerField(help_text="Number of children; never who they are.")
+    notes = models.TextField(blank=True)
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    history = HistoricalRecords()
+
+    objects = PlacementCountManager()
+
+    class Meta:
+        ordering = ["type", "year", "period", "kind"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["type", "year", "period", "kind"],
+                name="one_placement_count_per_month",
+                violation_error_message="That placement type already has a count of that kind "
+                "for that month.",
+            ),
+            models.CheckConstraint(condition=YEAR_Q, name="count_year_written_like_2017_18"),
+            models.CheckConstraint(
+                condition=Q(period__gte=1, period__lte=12),
+                name="count_period_1_12",
+                violation_error_message="The period must be between 1 (April) and 12 (March).",
+            ),
+        ]
+
+    def __str__(self):
+        return (
+            f"{self.type.name} {fiscal.period_label(self.year, self.period)} "
+            f"{self.get_kind_display()}: {self.count}"
+        )
+
+    def natural_key(self):
+        return (*self.type.natural_key(), self.year, self.period, self.kind)
+
+    natural_key.dependencies = ["plans.placementtype"]
+
+
+class PlacementMoveManager(PlanChildManager):
+    key_field = "reference"
+
+
+class PlacementMove(PlanChild):
+    """A planned move of a number of children from one placement type to another (or out of
+    care), in a planned month, and the month it actually happened. Its saving is the unit-cost
+    difference for the months that remain; a late move costs that difference for each month
+    of delay (the MTFS's Table 2 method)."""
+
+    # Year or date fields that must fall within the plan's years (forms and workbook).
+    STRICT_YEARS = ("planned_year",)
+
+    KEY_FIELD = "reference"
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="placement_moves")
+    reference = models.CharField(max_length=40, help_text="e.g. MTFS-02/1; never a child's.")
+    from_type = models.ForeignKey(
+        PlacementType, on_delete=models.RESTRICT, related_name="moves_out", verbose_name="from"
+    )
+    to_type = models.ForeignKey(
+        PlacementType,
+        on_delete=models.RESTRICT,
+        null=True,
+        blank=True,
+        related_name="moves_in",
+        verbose_name="to",
+        help_text="Blank: out of care (no continuing placement cost).",
+    )
+    number = models.PositiveSmallIntegerField(
+        "number of children", default=1, validators=[MinValueValidator(1)]
+    )
+    planned_year = year_field()
+    planned_period = period_field(verbose_name="planned month (period)")
+    actual_year = year_field(blank=True, default="", verbose_name="happened in year")
+    actual_period = period_field(null=True, blank=True, verbose_name="happened in month (period)")
+    line = models.ForeignKey(
+        SavingsLine,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="moves",
+        verbose_name="savings line",
+        help_text="The savings line this move delivers.",
+    )
+    notes = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    objects = PlacementMoveManager()
+
+    class Meta:
+        ordering = ["plan", "planned_year", "planned_period", "reference"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan", "reference"],
+                name="placement_move_reference_unique",
+                violation_error_message="This plan already has a move with that reference.",
+            ),
+            models.CheckConstraint(
+                condition=Q(planned_year__regex=fiscal.YEAR_PATTERN),
+                name="move_planned_year_written_like_2017_18",
+            ),
+            models.CheckConstraint(
+                condition=Q(planned_period__gte=1, planned_period__lte=12),
+                name="move_planned_period_1_12",
+                violation_error_message="The planned month must be between 1 (April) and 12.",
+            ),
+            models.CheckConstraint(
+                condition=(Q(actual_year="") & Q(actual_period__isnull=True))
+                | (
+                    Q(actual_year__regex=fiscal.YEAR_PATTERN)
+                    & Q(actual_period__gte=1, actual_period__lte=12)
+                ),
+                name="move_actual_year_and_month_together",
+                violation_error_message="Give both the year and the month the move happened, "
+                "or neither.",
+            ),
+            models.CheckConstraint(
+                condition=Q(number__gte=1),
+                name="move_number_at_least_one",
+                violation_error_message="A move is of at least one child.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(from_type=F("to_type")),
+                name="move_between_different_types",
+                violation_error_message="A move goes from one placement type to another.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.reference} {self.from_type} → {self.to_type or 'out of care'}"
+
+    @property
+    def planned_label(self) -> str:
+        return fiscal.month_label(self.planned_year, self.planned_period)
+
+    @property
+    def actual_label(self) -> str:
+        if not self.actual_year or not self.actual_period:
+            return ""
+        return fiscal.month_label(self.actual_year, self.actual_period)
+
+    def clean(self):
+        errors = {}
+        for name in ("from_type", "to_type", "line"):
+            related = getattr(self, name, None) if getattr(self, f"{name}_id") else None
+            if related is not None and self.plan_id and related.plan_id != self.plan_id:
+                errors[name] = "That belongs to another plan."
+        if self.from_type_id and self.from_type_id == self.to_type_id:
+            errors["to_type"] = "A move goes from one placement type to another."
+        if bool(self.actual_year) != (self.actual_period is not None):
+            errors["actual_period"] = (
+                "Give both the year and the month the move happened, or neither."
+            )
+        if errors:
+            raise ValidationError(errors)
+
+
+class PlacementScenarioManager(PlanChildManager):
+    key_field = "name"
+
+
+class PlacementScenario(PlanChild):
+    """A what-if: changed unit costs, counts or move dates, shown beside the base figures and
+    never written into them."""
+
+    KEY_FIELD = "name"
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="placement_scenarios")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    unit_cost_change = models.DecimalField(
+        "unit cost change (%)",
+        max_digits=6,
+        decimal_places=2,
+        default=0,
+        validators=[MinValueValidator(-100), MaxValueValidator(1000)],
+        help_text="e.g. -1 for a 1% reduction in unit costs.",
+    )
+    placement_type = models.ForeignKey(
+        PlacementType,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The type whose cost and count change; blank: every type.",
+    )
+    count_change = models.IntegerField(
+        "change in children",
+        default=0,
+        help_text="e.g. -10 for ten fewer children, from the year below, each year after.",
+    )
+    count_change_from = year_field(blank=True, default="", verbose_name="count change from year")
+    move_delay_months = models.PositiveSmallIntegerField(
+        "moves late by (months)", default=0, validators=[MaxValueValidator(24)]
+    )
+    moves_delayed = models.PositiveSmallIntegerField(
+        "number of moves late",
+        null=True,
+        blank=True,
+        help_text="The first N moves not yet made are late; blank: all of them.",
+    )
+    notes = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    objects = PlacementScenarioManager()
+
+    class Meta:
+        ordering = ["plan", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan", "name"],
+                name="placement_scenario_name_unique",
+                violation_error_message="This plan already has a scenario with that name.",
+            ),
+            models.CheckConstraint(
+                condition=Q(unit_cost_change__gte=-100),
+                name="scenario_unit_cost_change_not_below_minus_100",
+                violation_error_message="Unit costs cannot fall by more than 100%.",
+            ),
+            models.CheckConstraint(
+                condition=Q(count_change=0) | ~Q(count_change_from=""),
+                name="scenario_count_change_has_year",
+                violation_error_message="Say from which year the number of children changes.",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        if self.count_change and not self.count_change_from:
+            raise ValidationError(
+                {"count_change_from": "Say from which year the number of children changes."}
+            )
+        if self.placement_type_id and self.plan_id and self.placement_type.plan_id != self.plan_id:
+            raise ValidationError({"placement_type": "That belongs to another plan."})
+
+
 class Commentary(Versioned):
     """The director's (or finance manager's) commentary on a plan for a month."""
 

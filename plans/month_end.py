@@ -18,6 +18,9 @@ from plans.models import (
     KPI,
     KpiPoint,
     OverspendForecast,
+    PlacementCount,
+    PlacementMove,
+    PlacementType,
     Plan,
     PlannedAmount,
     ProgressEntry,
@@ -74,6 +77,15 @@ class KpiMonth:
 
 
 @dataclass
+class CountMonth:
+    """A placement type: its latest actual count before the month and this month's."""
+
+    type: PlacementType
+    previous: PlacementCount | None
+    current: PlacementCount | None
+
+
+@dataclass
 class MonthEnd:
     plan: Plan
     year: str
@@ -83,6 +95,11 @@ class MonthEnd:
     forecast: OverspendForecast | None = None
     previous_forecast: OverspendForecast | None = None
     kpis: list[KpiMonth] = field(default_factory=list)
+    counts: list[CountMonth] = field(default_factory=list)
+    # Moves not made before this month: due, late, or made this month (or later).
+    moves: list[PlacementMove] = field(default_factory=list)
+    # Lines with moves planned in the year: their month comes from the moves, not typed.
+    driven: set[int] = field(default_factory=set)
 
     @property
     def label(self) -> str:
@@ -162,7 +179,43 @@ def load(plan: Plan, year: str, period: int, lines: list[SavingsLine] | None = N
             (t for t in targets if t.date > as_at), None
         )
         month.kpis.append(KpiMonth(kpi, earlier[-1] if earlier else None, current, target))
+    _load_placements(month)
     return month
+
+
+def _load_placements(month: MonthEnd) -> None:
+    """The month's placement counts and the moves still to record. Three queries."""
+    plan, year, period = month.plan, month.year, month.period
+    types = list(PlacementType.objects.filter(plan=plan).order_by("order", "name", "pk"))
+    by_type: dict[int, list[PlacementCount]] = {}
+    actuals = PlacementCount.objects.filter(type__plan=plan, kind=PlacementCount.Kind.ACTUAL)
+    here = month_key(year, period)
+    for c in actuals.order_by("year", "period"):
+        if month_key(c.year, c.period) <= here:
+            by_type.setdefault(c.type_id, []).append(c)
+    for t in types:
+        counts = by_type.get(t.pk, [])
+        current = (
+            counts[-1]
+            if counts and (counts[-1].year, counts[-1].period) == (year, period)
+            else None
+        )
+        earlier = [c for c in counts if c is not current]
+        month.counts.append(CountMonth(t, earlier[-1] if earlier else None, current))
+    for move in (
+        PlacementMove.objects.filter(plan=plan)
+        .select_related("from_type", "to_type", "line")
+        .order_by("planned_year", "planned_period", "reference", "pk")
+    ):
+        if move.line_id and move.planned_year == year:
+            month.driven.add(move.line_id)
+        made = month_key(move.actual_year, move.actual_period) if move.actual_year else None
+        if made is None or made >= here:
+            month.moves.append(move)
+
+
+def month_key(year: str, period: int) -> tuple[str, int]:
+    return (year, period)
 
 
 @dataclass
@@ -182,6 +235,15 @@ class ForecastInput:
     budget: Decimal | None
     forecast_outturn: Decimal | None
     commentary: str
+
+
+@dataclass
+class PlacementInput:
+    """The month's actual counts (``{type_id: (count or None, version seen)}``) and when each
+    move shown was made (``services.MoveMade``)."""
+
+    counts: dict
+    moves: list
 
 
 @dataclass
@@ -210,6 +272,7 @@ def save(
     lines: list[LineInput],
     forecast: ForecastInput | None,
     kpis: list[KpiInput],
+    placements: PlacementInput | None = None,
     reason: str = "",
 ) -> int:
     """Record the month for every line, the forecast and KPI actuals; all or nothing.
@@ -281,6 +344,15 @@ def save(
         saved += _save_forecast(plan, year, period, forecast, user, reason)
     for row in kpis:
         saved += _save_kpi(plan, as_at, row, user, reason)
+    if placements is not None:
+        saved += services.save_placement_month(
+            plan=plan,
+            year=year,
+            period=period,
+            counts=placements.counts,
+            moves=placements.moves,
+            user=user,
+        )
     return saved
 
 

@@ -88,9 +88,9 @@ def data_changed(records) -> None:
     Every write here calls it (the month-end page and workbook import write through these
     functions); so does the admin. A record is the plan's through ``plan``, its savings line
     or its KPI."""
-    from plans.models import KPI, Plan, SavingsLine
+    from plans.models import KPI, Plan, PlacementType, SavingsLine
 
-    plans, lines, kpis = set(), set(), set()
+    plans, lines, kpis, types = set(), set(), set(), set()
     for record in records:
         if isinstance(record, Plan):
             plans.add(record.pk)
@@ -100,12 +100,16 @@ def data_changed(records) -> None:
             lines.add(record.line_id)
         elif getattr(record, "kpi_id", None) is not None:
             kpis.add(record.kpi_id)
+        elif getattr(record, "type_id", None) is not None:  # a placement count
+            types.add(record.type_id)
     which = Q(pk__in=plans) if plans else Q()
     if lines:
         which |= Q(pk__in=SavingsLine.objects.filter(pk__in=lines).values("plan_id"))
     if kpis:
         which |= Q(pk__in=KPI.objects.filter(pk__in=kpis).values("plan_id"))
-    if plans or lines or kpis:
+    if types:
+        which |= Q(pk__in=PlacementType.objects.filter(pk__in=types).values("plan_id"))
+    if plans or lines or kpis or types:
         Plan.objects.filter(which).update(data_version=uuid.uuid4())
 
 
@@ -994,3 +998,124 @@ def publish_month(
     said = note.strip() or f"Published version {publication.number}"
     _apply_step(close, plan, year, period, step, user, said)
     return report
+
+
+# Placements: the month's counts and moves, and the savings lines the moves drive
+
+MOVES_REASON = "From placement moves"
+
+
+@transaction.atomic
+def sync_lines_from_moves(*, plan, year: str, period: int, user) -> list:
+    """Write each move-driven savings line's progress at the end of the month from its moves
+    (``plans.figures.placements``): achieved to date, the year's forecast and the RAG that
+    late moves give it. The figures are the moves'; nobody types them twice."""
+    from plans.figures.placements import placement_figures
+    from plans.models import ProgressEntry
+    from recovery import fiscal
+
+    as_at = fiscal.period_end(year, period)
+    written = []
+    for driven in placement_figures(plan, year, period).lines:
+        line = driven.line
+        entry = (
+            ProgressEntry.objects.select_for_update().filter(line_id=line.pk, as_at=as_at).first()
+        )
+        values = {
+            "achieved_to_date": driven.achieved,
+            "forecast": driven.forecast,
+            "rag": driven.rag,
+            "basis": ProgressEntry.Basis.ACHIEVED,
+        }
+        if entry is None:
+            entry = ProgressEntry(line=line, as_at=as_at, commentary=driven.summary, **values)
+            entry.entered_by = user
+            create_record(instance=entry, user=user, reason=MOVES_REASON)
+        else:
+            version = entry.version
+            for name, value in values.items():
+                setattr(entry, name, value)
+            if not entry.commentary or entry.commentary.startswith("From placement moves"):
+                entry.commentary = driven.summary
+            entry.entered_by = user
+            update_record(instance=entry, user=user, expected_version=version, reason=MOVES_REASON)
+        refresh_line_rag(line=line, user=user, reason=MOVES_REASON)
+        written.append(entry)
+    return written
+
+
+@dataclass
+class MoveMade:
+    """What the month-end page says of one move: when it happened (None: not yet)."""
+
+    move_id: int
+    version: int
+    year: str = ""
+    period: int | None = None
+
+
+@transaction.atomic
+def save_placement_month(
+    *, plan, year: str, period: int, counts: dict, moves: list[MoveMade], user
+) -> int:
+    """The month's actual counts (``{type_id: (count or None, version seen or None)}``) and
+    when each move happened, then the move-driven lines' progress: in one transaction, each
+    record version-checked (``StaleEdit``), nothing saved if anything is refused."""
+    from plans.models import PlacementCount, PlacementMove, PlacementType
+
+    types = {t.pk: t for t in PlacementType.objects.filter(plan=plan)}
+    saved = 0
+    for type_id, (count, seen) in counts.items():
+        ptype = types.get(type_id)
+        if ptype is None:
+            raise ValidationError("That placement type belongs to another plan.")
+        existing = (
+            PlacementCount.objects.select_for_update()
+            .filter(type=ptype, year=year, period=period, kind=PlacementCount.Kind.ACTUAL)
+            .first()
+        )
+        if existing is None:
+            if seen is not None:
+                raise StaleEdit(PlacementCount(type=ptype, year=year, period=period), [], True)
+            if count is None:
+                continue
+            record = PlacementCount(type=ptype, year=year, period=period, count=count)
+            record.entered_by = user
+            create_record(instance=record, user=user, reason="Month-end count")
+            saved += 1
+        elif seen is None:
+            # A colleague recorded this month's count while the officer was typing theirs.
+            raise StaleEdit(existing, [Change("count", "count", None, existing.count)])
+        elif count is None:
+            delete_record(instance=existing, user=user, expected_version=seen, reason="Cleared")
+            saved += 1
+        elif count != existing.count:
+            existing.count = count
+            existing.entered_by = user
+            update_record(
+                instance=existing, user=user, expected_version=seen, reason="Month-end count"
+            )
+            saved += 1
+    own = {
+        m.pk: m for m in PlacementMove.objects.filter(plan=plan, pk__in=[x.move_id for x in moves])
+    }
+    for made in moves:
+        move = own.get(made.move_id)
+        if move is None:
+            raise ValidationError("That move belongs to another plan.")
+        if (move.actual_year, move.actual_period) == (made.year, made.period):
+            if move.version != made.version:
+                raise stale_edit(move, made.version)
+            continue
+        move.actual_year, move.actual_period = made.year, made.period
+        if made.year and made.period and (made.year, made.period) > (year, period):
+            raise ValidationError(
+                {"moves": f"{move.reference} cannot have been made after the month being saved."}
+            )
+        update_record(
+            instance=move, user=user, expected_version=made.version, reason="Month-end moves"
+        )
+        saved += 1
+    if saved or counts or moves:
+        saved += len(sync_lines_from_moves(plan=plan, year=year, period=period, user=user))
+    return saved

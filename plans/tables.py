@@ -424,3 +424,63 @@ class AuditTrailTable(RecordTable):
 
     def value_changes(self, record):
         return record.changes_text
+
+
+class PlacementTypeTable(RecordTable):
+    name = link_column("placementtype", "name", "Placement type")
+    unit_cost = MoneyColumn()
+
+    class Meta(RecordTable.Meta):
+        model = m.PlacementType
+        fields = ["name", "code", "kind", "unit_cost", "cost_basis", "stated_text", "assumption"]
+
+
+class PlacementCountTable(RecordTable):
+    year = link_column("placementcount", "year", "Year")
+    period = PeriodColumn()
+    type = tables.Column(accessor="type__name", verbose_name="Placement type")
+
+    class Meta(RecordTable.Meta):
+        model = m.PlacementCount
+        fields = ["year", "period", "type", "kind", "count", "notes"]
+
+
+class PlacementMoveTable(RecordTable):
+    reference = link_column("placementmove", "reference", "Move")
+    from_type = tables.Column(accessor="from_type__name", verbose_name="From")
+    to_type = tables.Column(accessor="to_type__name", verbose_name="To", default="Out of care")
+    planned = tables.Column(
+        accessor="planned_label",
+        verbose_name="Planned",
+        order_by=("planned_year", "planned_period"),
+    )
+    made = tables.Column(
+        accessor="actual_label",
+        verbose_name="Made",
+        order_by=("actual_year", "actual_period"),
+        default="Not yet",
+    )
+    line = tables.Column(accessor="line__reference", verbose_name="Savings line")
+
+    class Meta(RecordTable.Meta):
+        model = m.PlacementMove
+        fields = ["reference", "from_type", "to_type", "number", "planned", "made", "line"]
+
+
+class PlacementScenarioTable(RecordTable):
+    name = link_column("placementscenario", "name", "Scenario")
+    placement_type = tables.Column(
+        accessor="placement_type__name", verbose_name="Type", default="Every type"
+    )
+
+    class Meta(RecordTable.Meta):
+        model = m.PlacementScenario
+        fields = [
+            "name",
+            "unit_cost_change",
+            "placement_type",
+            "count_change",
+            "count_change_from",
+            "move_delay_months",
+            "moves_delayed",
+        ]

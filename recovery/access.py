@@ -37,6 +37,10 @@ EDITABLE_MODELS = (
     "kpipoint",
     "risk",
     "commentary",
+    "placementtype",
+    "placementcount",
+    "placementmove",
+    "placementscenario",
 )
 # The month's close (plans.models.MonthClose): who takes each step, and who may see figures
 # before they are published. Scrutiny members read published reports only: what finance is

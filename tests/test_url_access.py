@@ -77,6 +77,10 @@ RECORD_MODELS = {
     "commentary": m.Commentary,
     "adjustment": m.YearAdjustment,
     "section": m.NarrativeSection,
+    "placementtype": m.PlacementType,
+    "placementcount": m.PlacementCount,
+    "placementmove": m.PlacementMove,
+    "placementscenario": m.PlacementScenario,
     "plan": m.Plan,
 }
 PUBLIC = {
@@ -187,6 +191,12 @@ def make_world(mtfs, torbay):
         "commentary": commentary,
         "adjustment": mtfs.adjustments.first(),
         "section": mtfs.sections.first(),
+        "placementtype": mtfs.placement_types.first(),
+        "placementcount": m.PlacementCount.objects.filter(type__plan=mtfs).first(),
+        "placementmove": mtfs.placement_moves.first(),
+        "placementscenario": m.PlacementScenario.objects.create(
+            plan=mtfs, name="Moves two months late", move_delay_months=2
+        ),
         "plan": mtfs,
     }
     assert all(objects.values()), [k for k, v in objects.items() if not v]

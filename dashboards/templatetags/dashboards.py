@@ -34,13 +34,16 @@ def gbp_range(low, high):
 
 
 @register.filter
-def gbp_signed(value):
-    """A movement: ``+£12,000``, ``-£785,000``, ``no change``."""
+def gbp_signed(value, whole_pounds=None):
+    """A movement: ``+£12,000``, ``-£785,000``, ``no change``; ``gbp_signed:whole_pounds``
+    with a true ``whole_pounds`` rounds to whole pounds as ``gbp`` does."""
     if value is None:
         return "—"
     if value == 0:
         return "no change"
-    return ("+" if value > 0 else "") + format_money(value)
+    return ("+" if value > 0 else "") + format_money(
+        value, pence=False if whole_pounds is True else None
+    )
 
 
 @register.filter

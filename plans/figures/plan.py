@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 from functools import cached_property
@@ -31,6 +31,7 @@ from plans.figures.money_position import (
     funding_positions,
     pressure_months,
 )
+from plans.figures.placements import PlacementFigures, WhatIf, load, placement_figures, what_ifs
 from plans.figures.rules import RAG_LABELS, RAG_ORDER, share
 from plans.figures.savings import (
     PlanTotals,
@@ -85,6 +86,8 @@ class PlanFigures:
     commentary: list
     reconciliation: list[Reconciliation]
     discrepancies: list
+    placements: PlacementFigures | None = None
+    what_ifs: list[WhatIf] = field(default_factory=list)
 
     @property
     def recorded_in_year(self) -> bool:
@@ -429,6 +432,38 @@ class PlanFigures:
                 for r in self.reconciliation
             ],
             "reconciliation_summary": self.reconciliation_summary,
+            "placements": self.placements_json(money),
+        }
+
+    def placements_json(self, money) -> dict | None:
+        p = self.placements
+        if p is None or p.empty:
+            return None
+        return {
+            "forecast_outturn": money(p.position.outturn),
+            "budget": money(p.position.budget),
+            "variance": money(p.position.variance),
+            "movement": money(p.movement),
+            "slippage_total": money(p.slippage_total),
+            "types": [
+                {"code": t.type.code, "count": t.current, "annual_unit_cost": money(t.annual)}
+                for t in p.types
+            ],
+            "lines": [
+                {
+                    "reference": x.line.reference,
+                    "planned_from_moves": money(x.driver_total),
+                    "planned_in_year": money(x.planned_in_year),
+                    "achieved": money(x.achieved),
+                    "forecast": money(x.forecast),
+                    "rag": x.rag,
+                }
+                for x in p.lines
+            ],
+            "what_ifs": [
+                {"scenario": w.scenario.name, "full_year_effect": money(w.full_year_effect)}
+                for w in self.what_ifs
+            ],
         }
 
     @property
@@ -548,7 +583,7 @@ def latest_commentary(plan, sel: Selection) -> list:
 
 def plan_figures(plan, sel: Selection) -> PlanFigures:
     """Every figure of DESIGN.md for one plan, year and period. A fixed number of queries
-    (nineteen) whatever the number of lines, months or KPIs."""
+    (twenty-four: placements are four) whatever the number of lines, months or KPIs."""
     totals = plan_totals([plan], as_at=sel.as_at)[plan.pk]
     year = totals.years.get(sel.year) or YearTotals(sel.year)
     lines = line_figures(plan, sel, year.factor)
@@ -559,6 +594,7 @@ def plan_figures(plan, sel: Selection) -> PlanFigures:
 
     profile = [(monthly(low), monthly(high)) for low, high in raw]
     counting = [x for x in lines if x.line.counts_towards_target]
+    placements = load(plan)
     achieved, anticipated = delivered_by_period(plan, sel)
     return PlanFigures(
         plan=plan,
@@ -582,4 +618,6 @@ def plan_figures(plan, sel: Selection) -> PlanFigures:
         discrepancies=list(
             PaperDiscrepancy.objects.filter(plan=plan).select_related("line").order_by("key")
         ),
+        placements=placement_figures(plan, sel.year, sel.period, data=placements),
+        what_ifs=what_ifs(plan, sel.year, sel.period, data=placements),
     )

@@ -56,6 +56,40 @@ class ReasonForm(forms.Form):
     )
 
 
+class CountMonthForm(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    count = forms.IntegerField(label="Children at month end", required=False, min_value=0)
+
+
+class MoveMonthForm(forms.Form):
+    """When a move was made; blank: not yet. Only months up to the one being saved."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    made = forms.ChoiceField(label="Made in", required=False)
+
+    def __init__(self, *args, months=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["made"].choices = [("", "Not yet"), *months]
+
+    def made_month(self) -> tuple[str, int | None]:
+        value = self.cleaned_data["made"]
+        if not value:
+            return "", None
+        year, period = value.rsplit("-", 1)
+        return year, int(period)
+
+
+def move_months(plan, year: str, period: int) -> list[tuple[str, str]]:
+    """The months a move can have been made in, from the plan's first to the one saved."""
+    months = []
+    for y in plan.years:
+        for p in range(1, 13):
+            if (y, p) > (year, period):
+                return months
+            months.append((f"{y}-{p}", fiscal.month_label(y, p)))
+    return months
+
+
 class KpiMonthForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
     value = forms.DecimalField(label="Actual", required=False, max_digits=12, decimal_places=2)
@@ -193,6 +227,38 @@ class MonthEndView(TemplateView):
             )
             for row in month.kpis
         ]
+        count_forms = [
+            (
+                row,
+                CountMonthForm(
+                    data,
+                    prefix=f"count-{row.type.pk}",
+                    initial={"version": row.current.version, "count": row.current.count}
+                    if row.current
+                    else {},
+                ),
+            )
+            for row in month.counts
+        ]
+        months = move_months(self.plan, month.year, month.period)
+        move_forms = [
+            (
+                move,
+                MoveMonthForm(
+                    data,
+                    prefix=f"move-{move.pk}",
+                    months=months,
+                    initial={
+                        "version": move.version,
+                        "made": f"{move.actual_year}-{move.actual_period}"
+                        if move.actual_year
+                        else "",
+                    },
+                ),
+            )
+            for move in month.moves
+        ]
+        self.placement_forms = (count_forms, move_forms)
         return line_forms, forecast_form, kpi_forms
 
     def load(self) -> month_end.MonthEnd:
@@ -221,6 +287,8 @@ class MonthEndView(TemplateView):
             "line_forms": line_forms,
             "forecast_form": forecast_form,
             "kpi_forms": kpi_forms,
+            "count_forms": self.placement_forms[0],
+            "move_forms": self.placement_forms[1],
             "periods": [(p, fiscal.period_label(self.year, p)) for p in range(1, 13)],
             "years": self.plan.years,
             "rag_changes": sum(1 for row, _ in line_forms if row.rag_changed),
@@ -242,14 +310,18 @@ class MonthEndView(TemplateView):
         )
 
     @staticmethod
-    def problems_of(line_forms, forecast_form, kpi_forms, reason_form) -> list[tuple]:
-        """(where, field id, message) for every error on the page."""
+    def problems_of(line_forms, forecast_form, kpi_forms, reason_form, extra=()) -> list[tuple]:
+        """(where, field id, message) for every error on the page (``extra``: the placement
+        counts' and moves' forms, each with the row it is for)."""
         out = []
         parts = [(f"{row.line.reference} {row.line.title}", f) for row, f in line_forms]
         parts += [("Overspend forecast", forecast_form), ("", reason_form)]
         parts += [(f"KPI {row.kpi.name}", f) for row, f in kpi_forms]
+        parts += [
+            (str(getattr(row, "type", None) or getattr(row, "move", row)), f) for row, f in extra
+        ]
         for where, form in parts:
-            if not form.is_bound or not hasattr(form, "cleaned_data"):
+            if form is None or not form.is_bound or not hasattr(form, "cleaned_data"):
                 continue
             for name, errors in form.errors.items():
                 field = form.fields.get(name)
@@ -263,16 +335,21 @@ class MonthEndView(TemplateView):
         month = self.load()
         line_forms, forecast_form, kpi_forms = self.build_forms(request.POST, month)
         reason_form = ReasonForm(request.POST)
+        # A line driven by placement moves takes its month from them (saved below).
+        line_forms = [(row, f) for row, f in line_forms if row.line.pk not in month.driven]
         forms_ = (line_forms, forecast_form, kpi_forms)
         if self.locked:
             messages.error(request, f"Nothing was saved: {self.locked}")
             return self.render_to_response(self.get_context_data(month=month, forms=forms_))
+        count_forms, move_forms = self.placement_forms
         all_forms = [f for _, f in line_forms] + [reason_form]
         if self.plan_parts:
             all_forms += [forecast_form] + [f for _, f in kpi_forms]
+            all_forms += [f for _, f in count_forms] + [f for _, f in move_forms]
         valid = [f.is_valid() for f in all_forms]  # every form, so every error is listed
         if not all(valid):
             problems = self.problems_of(line_forms, forecast_form, kpi_forms, reason_form)
+            problems += self.problems_of([], None, [], None, extra=count_forms + move_forms)
             return self.refuse(month, forms_, reason_form, problems)
         lines = [
             month_end.LineInput(
@@ -287,7 +364,19 @@ class MonthEndView(TemplateView):
             for row, f in line_forms
             if f.has_changed() or row.current is not None
         ]
-        forecast, kpis = None, []
+        forecast, kpis, placements = None, [], None
+        if self.plan_parts and (count_forms or move_forms):
+            placements = month_end.PlacementInput(
+                counts={
+                    row.type.pk: (f.cleaned_data["count"], f.cleaned_data["version"])
+                    for row, f in count_forms
+                    if f.has_changed() or row.current is not None
+                },
+                moves=[
+                    services.MoveMade(move.pk, f.cleaned_data["version"], *f.made_month())
+                    for move, f in move_forms
+                ],
+            )
         if self.plan_parts:
             fc = forecast_form.cleaned_data
             # An untouched, pre-filled forecast is not this month's forecast.
@@ -317,6 +406,7 @@ class MonthEndView(TemplateView):
                 forecast=forecast,
                 kpis=kpis,
                 reason=reason_form.cleaned_data["reason"],
+                placements=placements,
             )
         except services.StaleEdit as stale:
             return self.conflict(request, stale)
@@ -377,6 +467,10 @@ class MonthEndView(TemplateView):
         data["forecast-version"] = month.forecast.version if month.forecast else ""
         for row in month.kpis:
             data[f"kpi-{row.kpi.pk}-version"] = row.current.version if row.current else ""
+        for row in month.counts:
+            data[f"count-{row.type.pk}-version"] = row.current.version if row.current else ""
+        for move in month.moves:
+            data[f"move-{move.pk}-version"] = move.version
         forms_ = self.build_forms(data, month)
         for form in [f for _, f in forms_[0]] + [forms_[1]] + [f for _, f in forms_[2]]:
             form.is_valid()

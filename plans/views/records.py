@@ -10,6 +10,7 @@ from django.urls import path
 
 from plans import filters, forms, services, tables
 from plans import models as m
+from plans.selectors import as_at_month
 from plans.views.base import (
     RecordDeleteView,
     RecordDetailView,
@@ -508,6 +509,138 @@ class NarrativeSectionHistory(NarrativeSectionPages, RecordHistoryView):
     pass
 
 
+# Placements: types, monthly counts, planned moves and what-if scenarios. Counts and moves of
+# children, never a name or an identifier.
+
+
+class PlacementMoveSync:
+    """A move saved or corrected here moves the savings line it drives: the line's progress
+    is written from its moves at the plan's as-at month, or the month the move was made if
+    later (as the month-end page does for its month)."""
+
+    def save(self, form):
+        move = super().save(form)
+        month = as_at_month(self.plan)
+        if move.actual_year and (move.actual_year, move.actual_period) > month:
+            month = (move.actual_year, move.actual_period)
+        services.sync_lines_from_moves(
+            plan=self.plan, year=month[0], period=month[1], user=self.request.user
+        )
+        return move
+
+
+class PlacementTypePages:
+    model = m.PlacementType
+    url_name = "placementtype"
+    plan_path = "plan"
+    select_related = ()
+
+
+class PlacementTypeList(PlacementTypePages, RecordListView):
+    table_class = tables.PlacementTypeTable
+    filterset_class = filters.PlacementTypeFilter
+
+
+class PlacementTypeDetail(PlacementTypePages, RecordDetailView):
+    pass
+
+
+class PlacementTypeEdit(PlacementTypePages, RecordFormView):
+    form_class = forms.PlacementTypeForm
+
+
+class PlacementTypeDelete(PlacementTypePages, RecordDeleteView):
+    pass
+
+
+class PlacementTypeHistory(PlacementTypePages, RecordHistoryView):
+    pass
+
+
+class PlacementCountPages:
+    model = m.PlacementCount
+    url_name = "placementcount"
+    plan_path = "type__plan"
+    select_related = ("type",)
+
+
+class PlacementCountList(PlacementCountPages, RecordListView):
+    table_class = tables.PlacementCountTable
+    filterset_class = filters.PlacementCountFilter
+
+
+class PlacementCountDetail(PlacementCountPages, RecordDetailView):
+    pass
+
+
+class PlacementCountEdit(PlacementCountPages, RecordFormView):
+    form_class = forms.PlacementCountForm
+
+
+class PlacementCountDelete(PlacementCountPages, RecordDeleteView):
+    pass
+
+
+class PlacementCountHistory(PlacementCountPages, RecordHistoryView):
+    pass
+
+
+class PlacementMovePages:
+    model = m.PlacementMove
+    url_name = "placementmove"
+    plan_path = "plan"
+    select_related = ("from_type", "to_type", "line")
+
+
+class PlacementMoveList(PlacementMovePages, RecordListView):
+    table_class = tables.PlacementMoveTable
+    filterset_class = filters.PlacementMoveFilter
+
+
+class PlacementMoveDetail(PlacementMovePages, RecordDetailView):
+    pass
+
+
+class PlacementMoveEdit(PlacementMoveSync, PlacementMovePages, RecordFormView):
+    form_class = forms.PlacementMoveForm
+
+
+class PlacementMoveDelete(PlacementMovePages, RecordDeleteView):
+    pass
+
+
+class PlacementMoveHistory(PlacementMovePages, RecordHistoryView):
+    pass
+
+
+class PlacementScenarioPages:
+    model = m.PlacementScenario
+    url_name = "placementscenario"
+    plan_path = "plan"
+    select_related = ("placement_type",)
+
+
+class PlacementScenarioList(PlacementScenarioPages, RecordListView):
+    table_class = tables.PlacementScenarioTable
+    filterset_class = filters.PlacementScenarioFilter
+
+
+class PlacementScenarioDetail(PlacementScenarioPages, RecordDetailView):
+    pass
+
+
+class PlacementScenarioEdit(PlacementScenarioPages, RecordFormView):
+    form_class = forms.PlacementScenarioForm
+
+
+class PlacementScenarioDelete(PlacementScenarioPages, RecordDeleteView):
+    pass
+
+
+class PlacementScenarioHistory(PlacementScenarioPages, RecordHistoryView):
+    pass
+
+
 @dataclass(frozen=True)
 class RecordType:
     """The routes of one record type: ``<url_name>_list``, ``_create``, ``_detail``..."""
@@ -609,6 +742,38 @@ RECORD_TYPES = [
         YearAdjustmentEdit,
         YearAdjustmentDelete,
         YearAdjustmentHistory,
+    ),
+    RecordType(
+        "placement-types",
+        PlacementTypeList,
+        PlacementTypeDetail,
+        PlacementTypeEdit,
+        PlacementTypeDelete,
+        PlacementTypeHistory,
+    ),
+    RecordType(
+        "placement-counts",
+        PlacementCountList,
+        PlacementCountDetail,
+        PlacementCountEdit,
+        PlacementCountDelete,
+        PlacementCountHistory,
+    ),
+    RecordType(
+        "placement-moves",
+        PlacementMoveList,
+        PlacementMoveDetail,
+        PlacementMoveEdit,
+        PlacementMoveDelete,
+        PlacementMoveHistory,
+    ),
+    RecordType(
+        "what-ifs",
+        PlacementScenarioList,
+        PlacementScenarioDetail,
+        PlacementScenarioEdit,
+        PlacementScenarioDelete,
+        PlacementScenarioHistory,
     ),
     RecordType(
         "narrative",

@@ -299,21 +299,32 @@ def _messages(exc: ValidationError):
 
 
 def _refs(plan: m.Plan, kind: str) -> dict:
-    """What other sheets may refer to, by the key officers type: workstreams by code and by
-    name, lines by reference, KPIs by code (lower case)."""
+    """What other sheets may refer to, by the key officers type: workstreams and placement
+    types by code and by name, lines by reference, KPIs by code (lower case)."""
     if kind == "workstream":
         workstreams = {}
         for w in m.Workstream.objects.filter(plan=plan):
             workstreams.setdefault(w.code.lower(), w)
             workstreams.setdefault(w.name.lower(), w)
         return workstreams
+    if kind == "type":
+        types = {}
+        for t in m.PlacementType.objects.filter(plan=plan):
+            types.setdefault(t.code.lower(), t)
+            types.setdefault(t.name.lower(), t)
+        return types
     if kind == "line":
         return {x.reference.lower(): x for x in m.SavingsLine.objects.filter(plan=plan)}
     return {k.code.lower(): k for k in m.KPI.objects.filter(plan=plan)}
 
 
 # The sheets whose records others refer to, and the name the references go by.
-REFERRED = {s.WORKSTREAMS: "workstream", s.LINES: "line", s.KPIS: "kpi"}
+REFERRED = {
+    s.WORKSTREAMS: "workstream",
+    s.LINES: "line",
+    s.KPIS: "kpi",
+    s.PLACEMENT_TYPES: "type",
+}
 
 
 def _import_sheets(parsed, plan, new_plan, user, reason, problems, records, kept) -> None:

@@ -635,6 +635,116 @@ class CommentaryResource(SheetResource):
             instance.author = self.user
 
 
+class PlacementRefs:
+    """Placement types are named by code (or name) on the counts, moves and what-if sheets."""
+
+    TYPE_FIELDS = ("type", "from_type", "to_type", "placement_type")
+
+    def resolve(self, col, text):
+        if col.field not in self.TYPE_FIELDS:
+            return super().resolve(col, text)
+        known = self.refs["type"]
+        if text.lower() in known and known[text.lower()] is None:
+            raise ValueError(cells.REPORTED)
+        found = known.get(text.lower())
+        if found is None:
+            where = "" if self.new_plan else " or in the plan"
+            raise ValueError(
+                f"There is no placement type {text!r} on the Placement types sheet{where}."
+            )
+        return found
+
+
+class PlacementTypeResource(SheetResource):
+    code = C("Code", help="Short unique name, e.g. residential.")
+    name = C("Name", width=30)
+    kind = C("Kind", width=22, help="Other if left blank.")
+    unit_cost = C("Unit cost", help="Blank when the paper gives none (its costs are unknown).")
+    cost_basis = C(
+        "Unit cost is",
+        aliases=("cost basis",),
+        width=20,
+        help="Per child per year if blank; per week (x 52 a year); or the whole spend a year "
+        "where the paper gives no count.",
+    )
+    stated_text = C("As printed", width=20, help="The unit cost as the paper printed it.")
+    assumption = C(
+        "Assumption", width=50, help="What is assumed where the paper gives only a total."
+    )
+    notes = C("Notes", width=40)
+    order = C("Order", width=8)
+
+    class Meta:
+        model, name = m.PlacementType, "Placement types"
+        help = (
+            "Placement types with their unit cost: residential, independent fostering agency, "
+            "in-house fostering... Counts and moves name a type by its code."
+        )
+
+
+class PlacementCountResource(PlacementRefs, SheetResource):
+    type = C("Placement type", max_length=60, help="Code of the placement type.")
+    year = C("Year", width=10)
+    period = C("Period", width=8, help="Month of the count: 1 (April) to 12 (March).")
+    kind = C("Kind", width=20, help="Actual if left blank; or budgeted or planned.")
+    count = C("Children", aliases=("count",), width=10, help="A number of children, never who.")
+    notes = C("Notes", width=40)
+
+    export_ordering = ("type__order", "type__code", "year", "period", "kind")
+
+    class Meta:
+        model, name, parent = m.PlacementCount, "Placement counts", "type"
+        help = (
+            "Children in each placement type at a month end: actual, or budgeted or planned. "
+            "A count stands until the next one of its kind."
+        )
+
+
+class PlacementMoveResource(PlacementRefs, SheetResource):
+    reference = C(
+        "Reference", aliases=("ref",), width=16, help="Unique in the plan; never a child's."
+    )
+    from_type = C("From", max_length=60, help="Code of the placement type moved from.")
+    to_type = C("To", max_length=60, help="Code of the type moved to; blank for out of care.")
+    number = C("Children", aliases=("number",), width=10, help="1 if left blank.")
+    planned_year = C("Planned year", width=10)
+    planned_period = C("Planned period", width=8, help="1 (April) to 12 (March).")
+    actual_year = C("Made in year", width=10, help="Blank until the move is made.")
+    actual_period = C("Made in period", width=8, help="Blank until the move is made.")
+    line = C(
+        "Savings line",
+        max_length=40,
+        help="Reference of the savings line the move delivers, if any.",
+    )
+    notes = C("Notes", width=40)
+
+    class Meta:
+        model, name = m.PlacementMove, "Placement moves"
+        help = (
+            "Planned moves of children between placement types or out of care, and the month "
+            "each was made. A late move costs the unit-cost difference for each month of delay."
+        )
+
+
+class PlacementScenarioResource(PlacementRefs, SheetResource):
+    name = C("Name", width=30, help="Unique in the plan.")
+    description = C("Description", width=40)
+    unit_cost_change = C("Unit cost change %", width=10, help="e.g. -1 for a 1% reduction.")
+    placement_type = C("Placement type", max_length=60, help="Code of the type; blank for all.")
+    count_change = C("Change in children", width=10, help="e.g. -10 for ten fewer.")
+    count_change_from = C("From year", width=10, help="When the change in children starts.")
+    move_delay_months = C("Moves late by (months)", width=10)
+    moves_delayed = C("Number of moves late", width=10, help="Blank: every move not yet made.")
+    notes = C("Notes", width=40)
+
+    class Meta:
+        model, name = m.PlacementScenario, "What-if scenarios"
+        help = (
+            "Named what-ifs shown beside the base figures, never changing them: unit costs, "
+            "numbers of children or move dates."
+        )
+
+
 PLAN, WORKSTREAMS, LINES, DETAILS, PROGRESS = (
     PlanResource,
     WorkstreamResource,
@@ -648,6 +758,12 @@ FORECASTS, PRESSURES, FUNDING, KPIS, KPI_VALUES = (
     FundingResource,
     KpiResource,
     KpiPointResource,
+)
+PLACEMENT_TYPES, PLACEMENT_COUNTS, PLACEMENT_MOVES, PLACEMENT_SCENARIOS = (
+    PlacementTypeResource,
+    PlacementCountResource,
+    PlacementMoveResource,
+    PlacementScenarioResource,
 )
 RISKS, ADJUSTMENTS, STATED, DISCREPANCIES, NARRATIVE, COMMENTARY = (
     RiskResource,
@@ -675,6 +791,10 @@ SHEETS: tuple[type[SheetResource], ...] = (
     DISCREPANCIES,
     NARRATIVE,
     COMMENTARY,
+    PLACEMENT_TYPES,
+    PLACEMENT_COUNTS,
+    PLACEMENT_MOVES,
+    PLACEMENT_SCENARIOS,
 )
 for _sheet in SHEETS:
     _sheet.bind()

@@ -533,6 +533,62 @@ def example_content(authority=None) -> Content:
                 "body": "Placement step-downs are three months late.",
             }
         ],
+        s.PLACEMENT_TYPES.name: [
+            {
+                "code": "residential",
+                "name": "Residential",
+                "kind": "residential",
+                "unit_cost": D(190000),
+                "cost_basis": "annual",
+                "stated_text": "£190k per annum (average)",
+                "order": 1,
+            },
+            {
+                "code": "ifa",
+                "name": "Independent fostering agency",
+                "kind": "ifa",
+                "unit_cost": D(900),
+                "cost_basis": "weekly",
+                "assumption": "Average weekly fee from the framework contract.",
+                "order": 2,
+            },
+        ],
+        s.PLACEMENT_COUNTS.name: [
+            {"type": "residential", "year": "2024/25", "period": 1, "kind": "actual", "count": 30},
+            {"type": "ifa", "year": "2024/25", "period": 1, "kind": "actual", "count": 80},
+            {"type": "residential", "year": "2024/25", "period": 1, "kind": "budget", "count": 28},
+            {"type": "ifa", "year": "2024/25", "period": 1, "kind": "budget", "count": 82},
+        ],
+        s.PLACEMENT_MOVES.name: [
+            {
+                "reference": "EX/01-1",
+                "from_type": "residential",
+                "to_type": "ifa",
+                "number": 1,
+                "planned_year": "2024/25",
+                "planned_period": 4,
+                "actual_year": "2024/25",
+                "actual_period": 6,
+                "line": "EX/01",
+            },
+            {
+                "reference": "EX/01-2",
+                "from_type": "residential",
+                "to_type": None,
+                "number": 1,
+                "planned_year": "2024/25",
+                "planned_period": 4,
+                "line": "EX/01",
+                "notes": "Out of care: return home with support.",
+            },
+        ],
+        s.PLACEMENT_SCENARIOS.name: [
+            {
+                "name": "1% reduction in unit costs",
+                "unit_cost_change": D(-1),
+                "description": "Providers challenged to reduce their fees.",
+            }
+        ],
     }
     return Content(
         plan=plan, years=years, sheets=sheets, title="Plan workbook template – worked example"

@@ -12,16 +12,16 @@ from django.urls import reverse
 pytestmark = pytest.mark.django_db
 
 # A plan page: session and user (2), the role's groups (1), the plan (1), its calendar (4),
-# then plans.figures.plan_figures (20: year totals 3, amounts, progress, lines, monthly
+# then plans.figures.plan_figures (24: year totals 3, amounts, progress, lines, monthly
 # profile, RAG, forecasts, pressures, funding, KPI points, KPIs, risks, commentary, stated
-# totals 3, the paper's discrepancies), the navbar's authority (1) and the session saved
-# again so that its idle clock restarts (3: it is saved on every request); the workbook has no
-# navbar; the dashboard also reads the user's own commentary for its form (1). The report and
-# its workbook read the last published report, for "what changed" since it (1); the dashboard
-# reads the month's close, its director's commentary and its published versions for the
-# close panel (3). The overview: 4 before figures.authority_overview's 6, the navbar's 1 and
-# the session's 3.
-EXPECTED = {"dashboard": 36, "report": 33, "report_xlsx": 32, "overview": 14}
+# totals 3, the paper's discrepancies, placement types, counts, moves and what-ifs), the
+# navbar's authority (1) and the session saved again so that its idle clock restarts (3: it is
+# saved on every request); the workbook has no navbar; the dashboard also reads the user's own
+# commentary for its form (1). The report and its workbook read the last published report, for
+# "what changed" since it (1); the dashboard reads the month's close, its director's commentary
+# and its published versions for the close panel (3). The overview: 4 before
+# figures.authority_overview's 6, the navbar's 1 and the session's 3.
+EXPECTED = {"dashboard": 40, "report": 37, "report_xlsx": 36, "overview": 14}
 
 
 def _count(client, url) -> int:

@@ -67,6 +67,10 @@ def dump_plan(plan: m.Plan) -> dict:
         (m.PaperDiscrepancy, {"plan": plan}),
         (m.NarrativeSection, {"plan": plan}),
         (m.Commentary, {"plan": plan}),
+        (m.PlacementType, {"plan": plan}),
+        (m.PlacementCount, {"type__plan": plan}),
+        (m.PlacementMove, {"plan": plan}),
+        (m.PlacementScenario, {"plan": plan}),
     ]
     for model, filters in children:
         records = {}

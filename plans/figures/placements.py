@@ -1,0 +1,690 @@
+"""Placements, the cost driver: counts by type, unit costs, planned moves and what they save.
+
+One rule for each figure (DESIGN.md, "Placement forecast"):
+
+- A month's cost of a type = count x annual unit cost / 12 (a weekly cost is x 52 a year; a
+  type the paper gives only as a total costs that total / 12 a month, whatever the count).
+- An actual count stands until the next actual count; in between it moves with the moves
+  recorded as happened (a move in month m counts from m: the census at the end of m already
+  shows it). A budgeted count stands until the next budgeted count.
+- A move saves number x (from's annual cost - to's) a year: for the months of the year from
+  the month it happens to March (a move in month m saves (13 - m)/12 of a year).
+- A move not made by the as-at month is forecast for the month after it; each month it is late
+  costs the saving of that month (the MTFS's Table 2 method: the slippage table is computed).
+- Forecast outturn for the year = cost to date + the as-at month's counts carried to March +
+  the moves still to come. Budget = the budgeted counts' cost for the year.
+- A savings line tied to moves: planned = what its moves of the year would save (the driver),
+  achieved = what the moves made have saved to date, forecast = made + forecast; its RAG is
+  Red when a move is ``RED_MONTHS_LATE`` months late or more, Amber when any is late, Blue
+  when all are made on time, Green otherwise.
+- What-if scenarios change unit costs, counts or move dates on a copy, never the base.
+
+Unknown is not zero: a type with no unit cost or no count makes every sum over it None.
+Three queries for a plan (types, counts, moves), plus one for its scenarios.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import cached_property
+
+from plans.figures._base import ZERO
+from plans.models import PlacementCount, PlacementMove, PlacementScenario, PlacementType
+from recovery import fiscal
+from recovery.money import PENNY
+
+RED_MONTHS_LATE = 3
+TWELVE = Decimal(12)
+
+
+def month_index(year: str, period: int) -> int:
+    """Months since year 0: consecutive across financial years (P12 2017/18 + 1 = P1 2018/19)."""
+    return fiscal.year_start_int(year) * 12 + period - 1
+
+
+def index_month(index: int) -> tuple[str, int]:
+    return fiscal.year_label(index // 12), index % 12 + 1
+
+
+def index_label(index: int) -> str:
+    return fiscal.month_label(*index_month(index))
+
+
+def _sum(values) -> Decimal | None:
+    total = ZERO
+    for v in values:
+        if v is None:
+            return None
+        total += v
+    return total
+
+
+def _money(value: Decimal | None) -> Decimal | None:
+    return None if value is None else value.quantize(PENNY)
+
+
+@dataclass(frozen=True)
+class Adjustments:
+    """A what-if's changes. The base is ``Adjustments()``."""
+
+    unit_factor: Decimal = Decimal(1)
+    type_id: int | None = None  # None: every type
+    count_change: int = 0
+    count_from: int | None = None  # month index the count change starts
+    delay: int = 0
+    delayed: int | None = None  # the first N moves not yet made; None: all
+
+    @classmethod
+    def of(cls, scenario: PlacementScenario) -> Adjustments:
+        return cls(
+            unit_factor=1 + Decimal(str(scenario.unit_cost_change)) / 100,
+            type_id=scenario.placement_type_id,
+            count_change=scenario.count_change,
+            count_from=month_index(scenario.count_change_from, 1)
+            if scenario.count_change_from
+            else None,
+            delay=scenario.move_delay_months,
+            delayed=scenario.moves_delayed,
+        )
+
+    def applies_to(self, type_id: int) -> bool:
+        return self.type_id is None or self.type_id == type_id
+
+
+@dataclass
+class PlacementData:
+    """A plan's placement records, read once."""
+
+    types: list[PlacementType]
+    counts: dict[tuple[int, str], list[tuple[int, int]]]  # (type, kind) -> [(index, count)]
+    moves: list[PlacementMove]
+
+
+def load(plan) -> PlacementData:
+    types = list(PlacementType.objects.filter(plan=plan).order_by("order", "name", "pk"))
+    counts: dict[tuple[int, str], list[tuple[int, int]]] = defaultdict(list)
+    rows = PlacementCount.objects.filter(type__plan=plan).values_list(
+        "type_id", "kind", "year", "period", "count"
+    )
+    for type_id, kind, year, period, count in rows.order_by():
+        counts[type_id, kind].append((month_index(year, period), count))
+    for series in counts.values():
+        series.sort()
+    moves = list(
+        PlacementMove.objects.filter(plan=plan)
+        .select_related("from_type", "to_type", "line")
+        .order_by("planned_year", "planned_period", "reference", "pk")
+    )
+    return PlacementData(types=types, counts=dict(counts), moves=moves)
+
+
+# --------------------------------------------------------------------------------------------
+# Moves
+
+
+@dataclass
+class MoveFigures:
+    move: PlacementMove
+    saving: Decimal | None  # a full year's saving of the move (all its children)
+    planned: int
+    happened: int | None  # month index it happened, if by the as-at month
+    forecast: int  # when it happens or is now expected
+    as_at: int
+    first: int  # the year's first month index
+
+    @property
+    def last(self) -> int:
+        return self.first + 11
+
+    def _months_from(self, start: int, end: int | None = None) -> int:
+        end = self.last if end is None else end
+        return max(0, min(end, self.last) - max(start, self.first) + 1)
+
+    def _part(self, months: int) -> Decimal | None:
+        return None if self.saving is None else self.saving * months / TWELVE
+
+    @property
+    def in_year(self) -> bool:
+        return self.first <= self.planned <= self.last
+
+    @property
+    def planned_in_year(self) -> Decimal | None:
+        return self._part(self._months_from(self.planned))
+
+    @property
+    def achieved_to_date(self) -> Decimal | None:
+        if self.happened is None:
+            return ZERO if self.saving is not None else None
+        return self._part(self._months_from(self.happened, self.as_at))
+
+    @property
+    def forecast_in_year(self) -> Decimal | None:
+        return self._part(self._months_from(self.forecast))
+
+    @property
+    def months_late(self) -> int:
+        """Months of delay so far: to the month it happened, or to the as-at month (it was
+        not made by the end of it)."""
+        if self.happened is not None:
+            return max(0, self.happened - self.planned)
+        return max(0, self.as_at - self.planned + 1)
+
+    @property
+    def status(self) -> str:
+        late = self.months_late
+        months = f"{late} month{'s' if late != 1 else ''} late"
+        if self.happened is not None:
+            when = index_label(self.happened)
+            return f"Made in {when}" + (f", {months}" if late else ", on time")
+        if late:
+            return f"Not made by {index_label(self.as_at)}: {months}"
+        return f"Due {index_label(self.planned)}"
+
+    def delay_months(self) -> range:
+        """The months this move costs its saving because it was (or will be) late."""
+        return range(self.planned, self.happened if self.happened is not None else self.forecast)
+
+    @property
+    def monthly_saving(self) -> Decimal | None:
+        return None if self.saving is None else self.saving / TWELVE
+
+
+def _move_figures(
+    data: PlacementData, annual: dict[int, Decimal | None], as_at: int, first: int, adj
+) -> list[MoveFigures]:
+    out = []
+    delayed = 0
+    for move in data.moves:
+        planned = month_index(move.planned_year, move.planned_period)
+        happened = None
+        if move.actual_year and move.actual_period:
+            made = month_index(move.actual_year, move.actual_period)
+            happened = made if made <= as_at else None
+        from_cost = annual.get(move.from_type_id)
+        to_cost = annual.get(move.to_type_id) if move.to_type_id else ZERO
+        saving = None if from_cost is None or to_cost is None else (from_cost - to_cost)
+        if saving is not None:
+            saving *= move.number
+        if happened is not None:
+            forecast = happened
+        else:
+            forecast = max(planned, as_at + 1)
+            if adj.delay and (adj.delayed is None or delayed < adj.delayed):
+                forecast += adj.delay
+                delayed += 1
+        out.append(MoveFigures(move, saving, planned, happened, forecast, as_at, first))
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Types and the forecast
+
+
+@dataclass
+class TypeFigures:
+    type: PlacementType
+    annual: Decimal | None  # annual unit cost (after a what-if's change)
+    actual: list[int | None]  # the year's 12 months; None after the as-at month or unknown
+    budget: list[int | None]
+    current: int | None  # the count at the as-at month
+    carried: list[int | None]  # counts after the as-at month: current + moves to come
+    period: int  # the as-at period within the year (0: before the year, 12: after)
+    share: Decimal | None = None  # of the children at the as-at month (counted types)
+
+    @property
+    def budget_now(self) -> int | None:
+        """The budgeted count at the as-at month."""
+        return self.budget[self.period - 1] if self.period else None
+
+    @property
+    def is_total(self) -> bool:
+        return self.type.cost_basis == PlacementType.CostBasis.TOTAL
+
+    def cost(self, count: int | None) -> Decimal | None:
+        if self.annual is None:
+            return None
+        if self.is_total:
+            return self.annual / TWELVE
+        if count is None:
+            return None
+        return count * self.annual / TWELVE
+
+    @property
+    def actual_cost(self) -> list[Decimal | None]:
+        return [self.cost(c) if i < self.period else None for i, c in enumerate(self.actual)]
+
+    @property
+    def budget_cost(self) -> list[Decimal | None]:
+        # A total is what the paper says the type costs, not a budget for it.
+        if self.is_total:
+            return [None] * 12
+        return [self.cost(c) for c in self.budget]
+
+    @property
+    def to_date(self) -> Decimal | None:
+        return _sum(self.actual_cost[: self.period])
+
+    @property
+    def rest_of_year(self) -> Decimal | None:
+        return _sum(self.cost(c) for c in self.carried[self.period :])
+
+    @property
+    def outturn(self) -> Decimal | None:
+        return _sum([self.to_date, self.rest_of_year])
+
+    @property
+    def budget_total(self) -> Decimal | None:
+        return _sum(self.budget_cost)
+
+    @property
+    def full_year(self) -> Decimal | None:
+        """A full year at the as-at month's count: the run rate."""
+        if self.is_total:
+            return self.annual
+        if self.annual is None or self.current is None:
+            return None
+        return self.current * self.annual
+
+    @property
+    def counts_known(self) -> bool:
+        return any(c is not None for c in self.actual + self.budget)
+
+
+def _count_at(series: list[tuple[int, int]], index: int) -> tuple[int, int] | None:
+    """The latest (index, count) at or before ``index``."""
+    found = None
+    for at, count in series:
+        if at > index:
+            break
+        found = (at, count)
+    return found
+
+
+def _actual_count(data, type_id, index, happened_moves) -> int | None:
+    base = _count_at(data.counts.get((type_id, PlacementCount.Kind.ACTUAL), []), index)
+    if base is None:
+        return None
+    at, count = base
+    for mf in happened_moves:
+        if at < mf.happened <= index:
+            if mf.move.to_type_id == type_id:
+                count += mf.move.number
+            if mf.move.from_type_id == type_id:
+                count -= mf.move.number
+    return max(count, 0)
+
+
+def _type_figures(data, t, annual, first, as_at, moves, adj) -> TypeFigures:
+    period = max(0, min(12, as_at - first + 1))
+    happened = [m for m in moves if m.happened is not None]
+    actual = [
+        _actual_count(data, t.pk, first + i, happened) if first + i <= as_at else None
+        for i in range(12)
+    ]
+    budget_series = data.counts.get((t.pk, PlacementCount.Kind.BUDGET), [])
+    budget = []
+    for i in range(12):
+        found = _count_at(budget_series, first + i)
+        budget.append(None if found is None else found[1])
+    current = _actual_count(data, t.pk, as_at, happened)
+    changes = bool(adj.count_change and adj.count_from is not None and adj.applies_to(t.pk))
+
+    def changed(count: int, index: int) -> int:
+        """A what-if's change in children: by the change for each year from its first."""
+        if changes and index >= adj.count_from:
+            count += adj.count_change * ((index - adj.count_from) // 12 + 1)
+        return max(count, 0)
+
+    carried: list[int | None] = [None] * 12
+    for i in range(period, 12):
+        index = first + i
+        if current is None:
+            continue
+        count = current
+        for mf in moves:
+            if mf.happened is None and mf.forecast <= index:
+                if mf.move.to_type_id == t.pk:
+                    count += mf.move.number
+                if mf.move.from_type_id == t.pk:
+                    count -= mf.move.number
+        carried[i] = changed(count, index)
+    if current is not None:
+        current = changed(current, as_at)
+    return TypeFigures(t, annual, actual, budget, current, carried, period)
+
+
+@dataclass
+class LineFromMoves:
+    """A savings line driven by placement moves, in the year."""
+
+    line: object
+    moves: list[MoveFigures]
+
+    @property
+    def driver_volume(self) -> int:
+        return sum(m.move.number for m in self.moves)
+
+    @property
+    def driver_total(self) -> Decimal | None:
+        """What the year's moves save in a full year (volume x unit difference)."""
+        return _money(_sum(m.saving for m in self.moves))
+
+    @property
+    def unit_difference(self) -> Decimal | None:
+        total = _sum(m.saving for m in self.moves)
+        if total is None or not self.driver_volume:
+            return None
+        return _money(total / self.driver_volume)
+
+    @property
+    def planned_in_year(self) -> Decimal | None:
+        return _money(_sum(m.planned_in_year for m in self.moves))
+
+    @property
+    def achieved(self) -> Decimal | None:
+        return _money(_sum(m.achieved_to_date for m in self.moves))
+
+    @property
+    def forecast(self) -> Decimal | None:
+        return _money(_sum(m.forecast_in_year for m in self.moves))
+
+    @property
+    def slippage(self) -> Decimal | None:
+        return minus(self.planned_in_year, self.forecast)
+
+    @property
+    def made(self) -> int:
+        return sum(m.move.number for m in self.moves if m.happened is not None)
+
+    @property
+    def rag(self) -> str:
+        late = max((m.months_late for m in self.moves), default=0)
+        if late >= RED_MONTHS_LATE:
+            return "red"
+        if late:
+            return "amber"
+        if self.moves and all(m.happened is not None for m in self.moves):
+            return "blue"
+        return "green"
+
+    @property
+    def summary(self) -> str:
+        """In words, for the line's progress commentary."""
+        parts = [f"{m.move.reference}: {m.status}" for m in self.moves]
+        return f"From placement moves: {self.made} of {self.driver_volume} made. " + "; ".join(
+            parts
+        )
+
+
+def minus(a: Decimal | None, b: Decimal | None) -> Decimal | None:
+    return None if a is None or b is None else a - b
+
+
+@dataclass
+class SlippageMonth:
+    index: int
+    amount: Decimal | None
+    cumulative: Decimal | None
+    to_date: bool  # the month is at or before the as-at month (else forecast)
+
+    @property
+    def label(self) -> str:
+        return index_label(self.index)
+
+
+@dataclass
+class Position:
+    """The forecast at one as-at month (the page's and the one before, for movement)."""
+
+    types: list[TypeFigures]
+    moves: list[MoveFigures]
+
+    @property
+    def to_date(self) -> Decimal | None:
+        return _money(_sum(t.to_date for t in self.types)) if self.types else None
+
+    @property
+    def carried(self) -> Decimal | None:
+        """The as-at counts carried to March, before the moves to come."""
+        if not self.types:
+            return None
+        return _money(
+            _sum(
+                _sum(t.cost(t.current) for _ in range(t.period, 12)) if t.period < 12 else ZERO
+                for t in self.types
+            )
+        )
+
+    @property
+    def moves_to_come(self) -> Decimal | None:
+        """The change the moves still to come make to the rest of the year (negative: a
+        saving)."""
+        if not self.types:
+            return None
+        return minus(self.outturn, _sum([self.to_date, self.carried]))
+
+    @property
+    def outturn(self) -> Decimal | None:
+        return _money(_sum(t.outturn for t in self.types)) if self.types else None
+
+    @property
+    def budget(self) -> Decimal | None:
+        return _money(_sum(t.budget_total for t in self.types)) if self.types else None
+
+    @property
+    def variance(self) -> Decimal | None:
+        return minus(self.outturn, self.budget)
+
+    @property
+    def full_year(self) -> Decimal | None:
+        return _money(_sum(t.full_year for t in self.types)) if self.types else None
+
+
+@dataclass
+class PlacementFigures:
+    plan: object
+    year: str
+    period: int
+    position: Position
+    previous: Position | None  # at the month before (movement), None at P1
+    scenario: PlacementScenario | None = None
+    lines: list[LineFromMoves] = field(default_factory=list)
+
+    red_months_late = RED_MONTHS_LATE
+
+    @property
+    def empty(self) -> bool:
+        return not self.position.types and not self.position.moves
+
+    @property
+    def types(self) -> list[TypeFigures]:
+        return self.position.types
+
+    @property
+    def first(self) -> int:
+        return month_index(self.year, 1)
+
+    @property
+    def as_at(self) -> int:
+        return month_index(self.year, self.period)
+
+    @property
+    def label(self) -> str:
+        return fiscal.period_label(self.year, self.period)
+
+    @property
+    def moves(self) -> list[MoveFigures]:
+        """The moves planned in the year, or planned earlier and still not made."""
+        return [
+            m
+            for m in self.position.moves
+            if m.in_year or (m.planned < self.first and (m.happened or m.forecast) >= self.first)
+        ]
+
+    @property
+    def movement(self) -> Decimal | None:
+        if self.previous is None:
+            return None
+        return minus(self.position.variance, self.previous.variance)
+
+    @property
+    def months(self) -> list[str]:
+        return [fiscal.MONTH_ABBR[i] for i in range(12)]
+
+    @cached_property
+    def slippage(self) -> list[SlippageMonth]:
+        """Each month of the year: what moves late in it cost (Table 2, computed)."""
+        by_month: dict[int, Decimal | None] = {}
+        for m in self.moves:
+            for index in m.delay_months():
+                if self.first <= index <= self.first + 11:
+                    add = m.monthly_saving
+                    prior = by_month.get(index, ZERO)
+                    by_month[index] = None if prior is None or add is None else prior + add
+        rows, running = [], ZERO
+        for index in range(self.first, self.first + 12):
+            if index not in by_month:
+                continue
+            amount = by_month[index]
+            running = None if running is None or amount is None else running + amount
+            rows.append(SlippageMonth(index, _money(amount), _money(running), index <= self.as_at))
+        return rows
+
+    @property
+    def slippage_total(self) -> Decimal | None:
+        return self.slippage[-1].cumulative if self.slippage else ZERO
+
+    @property
+    def slippage_to_date(self) -> Decimal | None:
+        return _sum(s.amount for s in self.slippage if s.to_date)
+
+    @property
+    def cost_trend(self) -> list[tuple[str, Decimal | None, Decimal | None]]:
+        """Month, actual cost (to the as-at month), budgeted cost: over every type."""
+        rows = []
+        for i in range(12):
+            actual = (
+                _sum(t.actual_cost[i] for t in self.types) if i < self.position_period else None
+            )
+            budget = _sum(t.budget_cost[i] for t in self.types)
+            rows.append((fiscal.MONTH_ABBR[i], _money(actual), _money(budget)))
+        return rows
+
+    @property
+    def position_period(self) -> int:
+        return self.types[0].period if self.types else 0
+
+    @property
+    def children(self) -> int | None:
+        """Children in placements at the as-at month (types counted by child)."""
+        counted = [t for t in self.types if not t.is_total]
+        if not counted or any(t.current is None for t in counted):
+            return None
+        return sum(t.current for t in counted)
+
+    @property
+    def mix(self) -> list[tuple[TypeFigures, Decimal | None]]:
+        """Each counted type's share of the children at the as-at month."""
+        total = self.children
+        return [
+            (t, None if not total or t.current is None else Decimal(t.current) / total)
+            for t in self.types
+            if not t.is_total
+        ]
+
+    @property
+    def in_house_share(self) -> Decimal | None:
+        """In-house fostering's share of fostering (in-house + IFA), as the MTFS's 70/30."""
+        kinds = PlacementType.Kind
+        fostering = [t for t in self.types if t.type.kind in (kinds.IN_HOUSE, kinds.IFA)]
+        in_house = [t for t in fostering if t.type.kind == kinds.IN_HOUSE]
+        if not in_house or any(t.current is None for t in fostering):
+            return None
+        total = sum(t.current for t in fostering)
+        return Decimal(sum(t.current for t in in_house)) / total if total else None
+
+    def line(self, line_id: int) -> LineFromMoves | None:
+        return next((x for x in self.lines if x.line.pk == line_id), None)
+
+
+def _position(data, first, as_at, adj) -> Position:
+    annual = {}
+    for t in data.types:
+        cost = t.annual_cost
+        if cost is not None and adj.applies_to(t.pk):
+            cost = cost * adj.unit_factor
+        annual[t.pk] = cost
+    moves = _move_figures(data, annual, as_at, first, adj)
+    types = [_type_figures(data, t, annual[t.pk], first, as_at, moves, adj) for t in data.types]
+    return Position(types, moves)
+
+
+def placement_figures(
+    plan,
+    year: str,
+    period: int,
+    *,
+    scenario: PlacementScenario | None = None,
+    data: PlacementData | None = None,
+) -> PlacementFigures:
+    """Every placement figure of ``plan`` for ``year`` at ``period``. Three queries (none
+    when ``data`` is given)."""
+    data = load(plan) if data is None else data
+    adj = Adjustments.of(scenario) if scenario else Adjustments()
+    first, as_at = month_index(year, 1), month_index(year, period)
+    position = _position(data, first, as_at, adj)
+    previous = _position(data, first, as_at - 1, adj) if period > 1 else None
+    figures = PlacementFigures(plan, year, period, position, previous, scenario)
+    by_line: dict[int, list[MoveFigures]] = defaultdict(list)
+    for m in figures.moves:
+        if m.move.line_id and m.in_year:
+            by_line[m.move.line_id].append(m)
+    figures.lines = [LineFromMoves(ms[0].move.line, ms) for ms in by_line.values()]
+    for t, share in figures.mix:
+        t.share = share
+    return figures
+
+
+@dataclass
+class WhatIf:
+    scenario: PlacementScenario
+    base: PlacementFigures
+    figures: PlacementFigures
+
+    def rows(self) -> list[tuple[str, Decimal | None, Decimal | None, Decimal | None]]:
+        """(measure, base, scenario, difference): a full year at today's counts, the year's
+        forecast outturn and variance, and what the moves save in the year."""
+
+        def saving(f):
+            moves = [m for m in f.moves if m.in_year]
+            return _money(_sum(m.forecast_in_year for m in moves)) if moves else None
+
+        pairs = [
+            ("Full year at the as-at month's counts", self.base.position.full_year,
+             self.figures.position.full_year),
+            (f"Forecast outturn {self.base.year}", self.base.position.outturn,
+             self.figures.position.outturn),
+            (f"Variance against budget {self.base.year}", self.base.position.variance,
+             self.figures.position.variance),
+            (f"Moves' saving in {self.base.year}", saving(self.base), saving(self.figures)),
+        ]  # fmt: skip
+        return [(label, b, s, minus(s, b)) for label, b, s in pairs]
+
+    @property
+    def full_year_effect(self) -> Decimal | None:
+        """The scenario's change to a full year's cost (-£170,000 for Barking's 1%)."""
+        return minus(self.figures.position.full_year, self.base.position.full_year)
+
+
+def what_ifs(plan, year: str, period: int, data: PlacementData | None = None) -> list[WhatIf]:
+    """Each saved scenario beside the base. One query besides the data's three."""
+    data = load(plan) if data is None else data
+    base = placement_figures(plan, year, period, data=data)
+    return [
+        WhatIf(s, base, placement_figures(plan, year, period, scenario=s, data=data))
+        for s in PlacementScenario.objects.filter(plan=plan)
+        .select_related("placement_type")
+        .order_by("name")
+    ]

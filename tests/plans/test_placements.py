@@ -1,0 +1,389 @@
+"""Placements, the cost driver: the issue's scenario figure for figure against a hand
+calculation, Barking's what-if, the seed figures, and the rules the records keep."""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+
+from plans import models as m
+from plans import services
+from plans.figures import Selection, plan_figures
+from plans.figures.placements import placement_figures, what_ifs
+
+pytestmark = pytest.mark.django_db
+D = Decimal
+P = Decimal("0.01")
+
+# The hand calculation (MTFS, Appendix 1 and para 5.3.1; months assumed as the fixture says).
+RESIDENTIAL = D(190_000)  # a year
+DIFFERENCE = D(126_705)  # residential against a high-end IFA, a year
+IFA = RESIDENTIAL - DIFFERENCE  # £63,295: the fixture's stated assumption
+A_MONTH = DIFFERENCE / 12  # £10,558.75: one move's saving each month
+
+
+def money(x) -> Decimal:
+    return Decimal(x).quantize(P)
+
+
+@pytest.fixture
+def moves(mtfs):
+    return list(mtfs.placement_moves.order_by("reference"))
+
+
+def month_end_post(client, plan, period, made: dict, year="2017/18"):
+    """The month-end page as a finance manager saves it: only the placement part filled."""
+    data = {"year": year, "period": str(period)}
+    for line in plan.lines.all():
+        data[f"line-{line.pk}-basis"] = "achieved"
+        data[f"line-{line.pk}-rag"] = line.rag
+    for move in plan.placement_moves.all():
+        data[f"move-{move.pk}-version"] = str(move.version)
+        data[f"move-{move.pk}-made"] = made.get(move.reference, "")
+    url = reverse("plans:month_end", args=[plan.pk])
+    return client.post(url, data)
+
+
+def test_the_issue_scenario_figure_for_figure(client, mtfs, moves, torbay_users):
+    """finance-torbay records, on the November 2017 month-end page, that one of the two
+    residential-to-IFA moves planned for July 2017 was made in September and the other has
+    not been made."""
+    client.force_login(torbay_users["finance"])
+    first, second = moves
+    response = month_end_post(client, mtfs, 8, {first.reference: "2017/18-6"})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.actual_year, first.actual_period) == ("2017/18", 6)
+    assert (second.actual_year, second.actual_period) == ("", None)
+
+    # Hand calculation. Move 1: made in September, 2 months late (July, August); it saves
+    # September to March (7 months) in the year, of which September to November so far.
+    # Move 2: not made by November, 5 months late (July to November); forecast for December,
+    # it saves December to March (4 months).
+    planned_in_year = 2 * DIFFERENCE * 9 / 12  # July to March, both moves: £190,057.50
+    achieved = A_MONTH * 3  # £31,676.25
+    forecast = A_MONTH * 7 + A_MONTH * 4  # £116,146.25
+    slippage = A_MONTH * 2 + A_MONTH * 5  # £73,911.25
+    assert money(planned_in_year) == D("190057.50")
+    assert money(achieved) == D("31676.25")
+    assert money(forecast) == D("116146.25")
+    assert money(slippage) == D("73911.25")
+
+    # The savings line: its November progress comes from the moves, its RAG from late moves.
+    line = m.SavingsLine.objects.get(plan=mtfs, reference="MTFS-02")
+    entry = line.progress.get(as_at="2017-11-30")
+    assert entry.achieved_to_date == money(achieved)
+    assert entry.forecast == money(forecast)
+    assert entry.rag == "red"  # a move 5 months late: Red at 3 or more
+    assert "1 of 2 made" in entry.commentary
+    line.refresh_from_db()
+    assert line.rag == "red"
+    assert entry.history.first().history_change_reason == services.MOVES_REASON
+
+    f = placement_figures(mtfs, "2017/18", 8)
+    driven = f.line(line.pk)
+    assert driven.driver_volume == 2
+    assert driven.driver_total == money(2 * DIFFERENCE)  # £253,410 (the paper rounds: £253k)
+    assert driven.planned_in_year == money(planned_in_year)
+    assert driven.achieved == money(achieved)
+    assert driven.forecast == money(forecast)
+    assert driven.slippage == money(slippage)
+
+    # The slippage table, month by month (Table 2's method): both moves late in July and
+    # August, the second alone from September.
+    assert [(s.label, s.amount, s.cumulative) for s in f.slippage] == [
+        ("Jul 2017", money(2 * A_MONTH), money(2 * A_MONTH)),
+        ("Aug 2017", money(2 * A_MONTH), money(4 * A_MONTH)),
+        ("Sep 2017", money(A_MONTH), money(5 * A_MONTH)),
+        ("Oct 2017", money(A_MONTH), money(6 * A_MONTH)),
+        ("Nov 2017", money(A_MONTH), money(7 * A_MONTH)),
+    ]
+    assert f.slippage_total == money(slippage)
+
+    # The placement forecast. Residential: 28 children April to August, 27 from September,
+    # 26 from December (the second move forecast); the high-end IFA: 1 from September,
+    # 2 from December. Budget: 28 and 0 to June, 26 and 2 from July.
+    residential_months = 28 * 5 + 27 * 3 + 27 * 4 - 4  # 325 child-months
+    ifa_months = 1 * 3 + 1 * 4 + 4  # 11
+    outturn = RESIDENTIAL * residential_months / 12 + IFA * ifa_months / 12
+    budget = RESIDENTIAL * (28 * 3 + 26 * 9) / 12 + IFA * (2 * 9) / 12
+    to_date = RESIDENTIAL * (28 * 5 + 27 * 3) / 12 + IFA * 3 / 12
+    assert money(outturn) == D("5203853.75")
+    assert money(budget) == D("5129942.50")
+    assert f.position.to_date == money(to_date) == D("3514990.42")
+    assert f.position.outturn == money(outturn)
+    assert f.position.budget == money(budget)
+    assert f.position.variance == money(outturn) - money(budget) == money(slippage)
+    # October's variance was six late move-months; November adds one.
+    assert f.movement == money(A_MONTH)
+    assert [t.current for t in f.types] == [27, 1]
+
+    # The dashboard opens on November (the month the line's progress was written) and shows
+    # the same figures.
+    client.force_login(torbay_users["director"])
+    html = client.get(reverse("dashboards:plan_dashboard", args=[mtfs.pk])).content.decode()
+    assert "P8 Nov 2017" in html
+    for text in (
+        "£5,203,854",  # forecast outturn, whole pounds
+        "£5,129,942",  # budget, £5,129,942.50 (whole pounds round half to even here)
+        "£73,911",  # variance
+        "+£10,559",  # movement since October
+        "Made in Sep 2017, 2 months late",
+        "Not made by Nov 2017: 5 months late",
+        "2 × £126,705 = £253,410",
+        "£116,146",  # the line's forecast
+        "£31,676",  # achieved to date
+    ):
+        assert text in html, text
+    figures = plan_figures(mtfs, Selection("2017/18", 8))
+    shown = next(x for x in figures.lines if x.line.reference == "MTFS-02")
+    assert shown.achieved == money(achieved)
+    assert shown.forecast == money(forecast)
+
+
+def test_the_same_moves_in_october_are_amber_then_red(mtfs, moves):
+    first, _ = moves
+    first.actual_year, first.actual_period = "2017/18", 6
+    first.save()
+    at_august = placement_figures(mtfs, "2017/18", 5)
+    assert at_august.lines[0].rag == "amber"  # both 2 months late
+    at_september = placement_figures(mtfs, "2017/18", 6)
+    assert at_september.lines[0].rag == "red"  # the second 3 months late
+    at_june = placement_figures(mtfs, "2017/18", 3)
+    assert at_june.lines[0].rag == "green"
+    assert at_june.slippage == []
+
+
+def test_barkings_one_percent_what_if_is_170000_a_year(seeded):
+    barking = m.Plan.objects.get(authority__slug="barking-dagenham")
+    (what_if,) = what_ifs(barking, "2014/15", 10)
+    assert what_if.scenario.name == "1% reduction in placement costs"
+    assert what_if.base.position.full_year == D("17000000.00")
+    assert what_if.figures.position.full_year == D("16830000.00")
+    assert what_if.full_year_effect == D("-170000.00")
+    # The base is untouched by the scenario.
+    assert m.PlacementType.objects.get(plan=barking).unit_cost == D("17000000.00")
+    # No budget is given, so there is no variance: unknown, not zero.
+    assert what_if.base.position.budget is None
+    assert what_if.base.position.variance is None
+
+
+def test_barkings_what_if_on_the_dashboard(client, seeded):
+    from tests.factories import UserFactory
+
+    barking = m.Plan.objects.get(authority__slug="barking-dagenham")
+    user = UserFactory(username="director-bd-t", authority=barking.authority, role="director")
+    client.force_login(user)
+    html = client.get(reverse("dashboards:plan_dashboard", args=[barking.pk])).content.decode()
+    assert "1% reduction in placement costs" in html
+    assert "-£170,000" in html
+
+
+def test_scenarios_change_move_dates_and_counts_never_the_base(mtfs, moves):
+    late = m.PlacementScenario.objects.create(
+        plan=mtfs, name="Both moves two months late", move_delay_months=2
+    )
+    (what_if,) = what_ifs(mtfs, "2017/18", 3)
+    assert what_if.scenario == late
+    base_saving = what_if.rows()[3][1]
+    late_saving = what_if.rows()[3][2]
+    assert base_saving == money(2 * DIFFERENCE * 9 / 12)
+    assert late_saving == money(2 * DIFFERENCE * 7 / 12)
+    fewer = m.PlacementScenario.objects.create(
+        plan=mtfs,
+        name="Ten fewer in residential from 2017/18",
+        placement_type=mtfs.placement_types.get(code="residential"),
+        count_change=-10,
+        count_change_from="2017/18",
+    )
+    f = placement_figures(mtfs, "2017/18", 3, scenario=fewer)
+    assert f.position.full_year == money(18 * RESIDENTIAL)
+    assert m.PlacementCount.objects.filter(type__plan=mtfs, count=18).count() == 0
+
+
+def test_telford_counts_and_unknown_costs(seeded):
+    telford = m.Plan.objects.get(authority__slug="telford")
+    f = placement_figures(telford, "2013/14", 6)
+    by_code = {t.type.code: t for t in f.types}
+    assert by_code["internal-fostering"].current == 130
+    assert by_code["external-fostering"].current == 84
+    assert by_code["residential"].current is None  # the paper gives no residential count
+    assert f.in_house_share == D(130) / D(214)
+    assert f.position.outturn is None  # no unit cost is given: unknown, not zero
+    budget = {t.type.code: t for t in placement_figures(telford, "2014/15", 12).types}
+    assert budget["residential"].budget_now == 40
+    assert budget["external-fostering"].budget_now == 77
+
+
+def test_seed_figures_trace_to_the_paper(mtfs):
+    residential = mtfs.placement_types.get(code="residential")
+    assert residential.annual_cost * 28 == D("5320000")  # "around £5.3m per annum"
+    ifa = mtfs.placement_types.get(code="high-end-ifa")
+    assert residential.annual_cost - ifa.annual_cost == DIFFERENCE
+    assert "£126,705" in ifa.assumption
+    assert mtfs.placement_moves.filter(line__reference="MTFS-02").count() == 2
+
+
+def test_a_move_made_after_the_month_saved_is_refused(client, mtfs, moves, torbay_users):
+    client.force_login(torbay_users["finance"])
+    first, _ = moves
+    response = month_end_post(client, mtfs, 5, {first.reference: "2017/18-6"})
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+    first.refresh_from_db()
+    assert first.actual_year == ""
+    assert not m.ProgressEntry.objects.filter(line__plan=mtfs, as_at="2017-08-31").exists()
+
+
+def test_a_colleagues_move_save_is_not_overwritten(mtfs, moves, torbay_users):
+    first, _ = moves
+    seen = first.version
+    services.save_placement_month(
+        plan=mtfs,
+        year="2017/18",
+        period=8,
+        counts={},
+        moves=[services.MoveMade(first.pk, seen, "2017/18", 6)],
+        user=torbay_users["finance"],
+    )
+    with pytest.raises(services.StaleEdit):
+        services.save_placement_month(
+            plan=mtfs,
+            year="2017/18",
+            period=8,
+            counts={},
+            moves=[services.MoveMade(first.pk, seen, "2017/18", 7)],
+            user=torbay_users["finance"],
+        )
+    first.refresh_from_db()
+    assert first.actual_period == 6
+
+
+def test_counts_saved_with_history_and_a_late_count_conflict(mtfs, torbay_users):
+    residential = mtfs.placement_types.get(code="residential")
+    user = torbay_users["finance"]
+    services.save_placement_month(
+        plan=mtfs, year="2017/18", period=8, counts={residential.pk: (27, None)}, moves=[],
+        user=user,
+    )  # fmt: skip
+    count = m.PlacementCount.objects.get(type=residential, year="2017/18", period=8)
+    assert count.count == 27 and count.entered_by == user
+    assert count.history.count() == 1
+    with pytest.raises(services.StaleEdit):
+        # A second officer who opened the page before the first saved.
+        services.save_placement_month(
+            plan=mtfs, year="2017/18", period=8, counts={residential.pk: (26, None)},
+            moves=[], user=user,
+        )  # fmt: skip
+    count.refresh_from_db()
+    assert count.count == 27
+
+
+def test_constraints_name_the_problem(mtfs):
+    residential = mtfs.placement_types.get(code="residential")
+    move = m.PlacementMove(
+        plan=mtfs,
+        reference="X-1",
+        from_type=residential,
+        to_type=residential,
+        planned_year="2017/18",
+        planned_period=4,
+    )
+    with pytest.raises(ValidationError) as exc:
+        move.full_clean()
+    assert "from one placement type to another" in str(exc.value)
+    move.to_type = None
+    move.actual_year = "2017/18"
+    with pytest.raises(ValidationError) as exc:
+        move.full_clean()
+    assert "both the year and the month" in str(exc.value)
+    other = m.Plan.objects.get(authority__slug="telford").placement_types.first()
+    move.actual_year, move.from_type = "", other
+    with pytest.raises(ValidationError) as exc:
+        move.full_clean()
+    assert "another plan" in str(exc.value)
+
+
+def test_the_report_its_workbook_and_the_pack_carry_the_scenario(client, mtfs, moves, torbay_users):
+    import io
+
+    from openpyxl import load_workbook
+
+    from dashboards import pack
+
+    first, _ = moves
+    first.actual_year, first.actual_period = "2017/18", 6
+    first.save()
+    services.sync_lines_from_moves(
+        plan=mtfs, year="2017/18", period=8, user=torbay_users["finance"]
+    )
+    client.force_login(torbay_users["scrutiny"])
+    query = {"year": "2017/18", "period": "8"}
+    html = client.get(reverse("dashboards:report", args=[mtfs.pk]), query).content.decode()
+    assert "£5,203,853.75" in html and "£73,911.25" in html  # the report keeps pence
+    data = client.get(reverse("dashboards:report_xlsx", args=[mtfs.pk]), query).content
+    ws = load_workbook(io.BytesIO(data))["Placements"]
+    rows = {r[0]: r for r in ws.iter_rows(min_row=5, values_only=True)}
+    assert D(str(rows["All types"][4])) == D("5203853.75")
+    assert D(str(rows["All types"][5])) == D("5129942.50")
+    assert D(str(rows["Variance (positive = overspend)"][4])) == D("73911.25")
+    assert D(str(rows["Late moves: total"][4])) == D("73911.25")
+    text = pack.pack_html(plan_figures(mtfs, Selection("2017/18", 8)))
+    assert "7. Placements and planned moves" in text
+    assert "£5,204k" in text and "£74k" in text
+
+
+def test_a_move_corrected_on_its_own_page_moves_its_line(client, mtfs, moves, torbay_users):
+    client.force_login(torbay_users["finance"])
+    first, _ = moves
+    m.ProgressEntry.objects.create(
+        line=first.line, as_at=date(2017, 11, 30), achieved_to_date=0, forecast=0, rag="green"
+    )  # the plan's as-at month is November
+    url = reverse("plans:placementmove_edit", args=[mtfs.pk, first.pk])
+    response = client.post(
+        url,
+        {
+            "version": first.version,
+            "reference": first.reference,
+            "from_type": first.from_type_id,
+            "to_type": first.to_type_id,
+            "number": 1,
+            "planned_year": "2017/18",
+            "planned_period": 4,
+            "actual_year": "2017/18",
+            "actual_period": 6,
+            "line": first.line_id,
+            "notes": first.notes,
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    entry = first.line.progress.get(as_at="2017-11-30")
+    assert entry.achieved_to_date == money(A_MONTH * 3)
+    assert entry.rag == "red"
+    # Half a move date is refused with a message on the field, and nothing changes.
+    response = client.post(url, {"reference": first.reference, "actual_year": "2017/18"})
+    assert response.status_code == 200
+    assert "Give both the year and the month" in response.content.decode()
+
+
+def test_the_month_end_page_offers_counts_and_due_moves(client, mtfs, moves, torbay_users):
+    client.force_login(torbay_users["finance"])
+    url = reverse("plans:month_end", args=[mtfs.pk]) + "?year=2017/18&period=8"
+    html = client.get(url).content.decode()
+    assert "Placements at 30 November 2017" in html
+    assert 'for="id_count-' in html and "Children at month end – Residential (external)" in html
+    for move in moves:
+        assert f"Made in – {move.reference}" in html
+    # A move can be made in a month up to the one saved, never after it.
+    assert '<option value="2017/18-6">Sep 2017</option>' in html
+    assert 'value="2017/18-9"' not in html
+    # MTFS-02 is driven by its moves: no boxes to type its figures in.
+    line = m.SavingsLine.objects.get(plan=mtfs, reference="MTFS-02")
+    assert f'name="line-{line.pk}-achieved_to_date"' not in html
+    assert "Driven by placement moves" in html
+    # A scrutiny member cannot reach it.
+    client.force_login(torbay_users["scrutiny"])
+    assert client.get(url).status_code == 403
