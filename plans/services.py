@@ -88,7 +88,7 @@ def data_changed(records) -> None:
     Every write here calls it (the month-end page and workbook import write through these
     functions); so does the admin. A record is the plan's through ``plan``, its savings line
     or its KPI."""
-    from plans.models import KPI, Plan, PlacementType, SavingsLine
+    from plans.models import KPI, PlacementType, Plan, SavingsLine
 
     plans, lines, kpis, types = set(), set(), set(), set()
     for record in records:
