@@ -313,7 +313,8 @@ def related_deletions(instance: models.Model) -> dict[str, int]:
             continue
         if model.__name__.startswith("Historical"):
             continue
-        counts[str(model._meta.verbose_name_plural)] = len(objs)
+        n = len(objs)
+        counts[str(model._meta.verbose_name if n == 1 else model._meta.verbose_name_plural)] = n
     return counts
 
 

@@ -308,4 +308,13 @@ LOGGING = {
         "console": {"class": "logging.StreamHandler", "filters": ["refusals_in_one_line"]}
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+    # Django's own loggers through the same handler, with DEBUG on too (its default console
+    # handler would print every refusal's traceback).
+    "loggers": {
+        "django": {
+            "handlers": ["console"],
+            "level": "INFO" if DEBUG else "WARNING",
+            "propagate": False,
+        },
+    },
 }
