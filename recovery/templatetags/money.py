@@ -1,3 +1,6 @@
+import re
+from decimal import Decimal
+
 from django import template
 
 from recovery import money
@@ -34,3 +37,19 @@ def gbp_k_range(low, high):
 @register.filter
 def gbp_short(value):
     return money.format_money_short(value)
+
+
+_POUNDS = re.compile(r"([−-])?£(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{2}))?(?![\dkm])")
+
+
+@register.filter
+def in_k(text):
+    """Text with figures written in pounds (a published version's "what changed", stated as
+    the report states money) with each figure in £k, as the committee pack prints money."""
+
+    def k(match):
+        sign = "-" if match.group(1) else ""
+        digits = match.group(2).replace(",", "")
+        return money.format_money_k(Decimal(f"{sign}{digits}.{match.group(3) or '00'}"))
+
+    return _POUNDS.sub(k, str(text))
