@@ -47,10 +47,10 @@ class Source:
         h = self.model.history
         if self.via == "self":
             return h.filter(id=plan.pk)
-        if self.via in ("line", "kpi"):
+        if self.via in ("line", "kpi", "type"):
             # The parent's id among the plan's records now, or in their history (deleted
             # ones): records loaded from the seed papers have no history row of their own.
-            parent = m.SavingsLine if self.via == "line" else m.KPI
+            parent = {"line": m.SavingsLine, "kpi": m.KPI, "type": m.PlacementType}[self.via]
             now = parent.objects.filter(plan_id=plan.pk).values("id")
             gone = parent.history.filter(plan_id=plan.pk).values("id")
             return h.filter(Q(**{f"{self.via}_id__in": now}) | Q(**{f"{self.via}_id__in": gone}))
@@ -75,6 +75,10 @@ SOURCES = [
     Source("section", m.NarrativeSection, "plan"),
     Source("stated", m.StatedFigure, "plan"),
     Source("discrepancy", m.PaperDiscrepancy, "plan"),
+    Source("placementtype", m.PlacementType, "plan"),
+    Source("placementcount", m.PlacementCount, "type"),
+    Source("placementmove", m.PlacementMove, "plan"),
+    Source("placementscenario", m.PlacementScenario, "plan"),
 ]
 BY_KEY = {s.key: s for s in SOURCES}
 KIND_CHOICES = [(s.key, s.label) for s in SOURCES]

@@ -587,6 +587,10 @@ def _plan_record_models() -> list[type[models.Model]]:
         m.NarrativeSection,
         m.StatedFigure,
         m.PaperDiscrepancy,
+        m.PlacementType,
+        m.PlacementCount,
+        m.PlacementMove,
+        m.PlacementScenario,
     ]
 
 
