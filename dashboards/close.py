@@ -256,6 +256,7 @@ class PublishView(StepView):
             expected_version=data["version"],
             note=data["reason"],
             render=publishing.render,
+            step_name=self.step,
         )
         return self.report
 
@@ -270,19 +271,6 @@ class RepublishView(PublishView):
     """The correction of a published month, published as its next version."""
 
     step = "republish"
-
-    def take(self, plan, data):
-        self.report = services.publish_month(
-            plan=plan,
-            year=data["year"],
-            period=data["period"],
-            user=self.request.user,
-            expected_version=data["version"],
-            note=data["reason"],
-            render=publishing.render,
-            step_name="republish",
-        )
-        return self.report
 
 
 # --------------------------------------------------------------------------------------------
