@@ -32,6 +32,7 @@ def test_sign_in_is_locked_after_the_configured_failures_and_an_admin_unlocks(au
     locked = _sign_in(client, "fiona.finance", "right-1")
     assert locked.status_code == 429
     assert "Signing in is paused for this account" in locked.content.decode()
+    assert "Try again in 1 hour," in locked.content.decode()  # not "1:00:00"
     assert "_auth_user_id" not in client.session
     # Another address is not locked out by this one's failures.
     other = Client(REMOTE_ADDR="10.0.0.9")
