@@ -163,13 +163,8 @@ class StepView(View):
         return redirect(self.back(plan, data["year"], data["period"]))
 
     def take(self, plan, data):
-        action = {
-            "submit": services.submit_month,
-            "withdraw": services.withdraw_month,
-            "return": services.return_month,
-            "reopen": services.reopen_month,
-        }[self.step]
-        return action(
+        return services.take_step(
+            self.step,
             plan=plan,
             year=data["year"],
             period=data["period"],

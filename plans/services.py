@@ -7,6 +7,7 @@ why in the record's history, and leaves nothing half-saved.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
@@ -812,68 +813,23 @@ def _apply_step(close, plan, year, period, step: Step, user, reason: str):
     )
 
 
-def _take(step_name: str, *, plan, year, period, user, expected_version, reason=""):
+@transaction.atomic
+def take_step(step_name: str, *, plan, year, period, user, expected_version, reason=""):
+    """Take a step of the month's close that asks for no more than a reason (``STEPS`` says
+    from which states and whether the reason is required): submit (finance: the figures are
+    complete), withdraw (finance takes its submission back), return (the director sends a
+    month back to finance), reopen (a published month reopened for a correction; what was
+    published stays published until a new version replaces it)."""
     step = STEPS[step_name]
     close = _locked_close(plan, year, period)
     _check_step(close, plan, year, period, step, expected_version, reason)
     return _apply_step(close, plan, year, period, step, user, reason)
 
 
-@transaction.atomic
-def submit_month(*, plan, year: str, period: int, user, expected_version: int | None, reason=""):
-    """Finance: the month's figures are complete; the director may sign them off."""
-    return _take(
-        "submit",
-        plan=plan,
-        year=year,
-        period=period,
-        user=user,
-        expected_version=expected_version,
-        reason=reason,
-    )
-
-
-@transaction.atomic
-def withdraw_month(*, plan, year: str, period: int, user, expected_version: int | None, reason):
-    """Finance takes its submission back to change a figure (with the reason)."""
-    return _take(
-        "withdraw",
-        plan=plan,
-        year=year,
-        period=period,
-        user=user,
-        expected_version=expected_version,
-        reason=reason,
-    )
-
-
-@transaction.atomic
-def return_month(*, plan, year: str, period: int, user, expected_version: int | None, reason):
-    """The director sends a submitted or signed-off month back to finance (with the reason)."""
-    return _take(
-        "return",
-        plan=plan,
-        year=year,
-        period=period,
-        user=user,
-        expected_version=expected_version,
-        reason=reason,
-    )
-
-
-@transaction.atomic
-def reopen_month(*, plan, year: str, period: int, user, expected_version: int | None, reason):
-    """The director reopens a published month for a correction (with the reason). What was
-    published stays published until a new version replaces it."""
-    return _take(
-        "reopen",
-        plan=plan,
-        year=year,
-        period=period,
-        user=user,
-        expected_version=expected_version,
-        reason=reason,
-    )
+submit_month = functools.partial(take_step, "submit")
+withdraw_month = functools.partial(take_step, "withdraw")
+return_month = functools.partial(take_step, "return")
+reopen_month = functools.partial(take_step, "reopen")
 
 
 @transaction.atomic

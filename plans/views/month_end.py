@@ -310,18 +310,18 @@ class MonthEndView(TemplateView):
         )
 
     @staticmethod
-    def problems_of(line_forms, forecast_form, kpi_forms, reason_form, extra=()) -> list[tuple]:
-        """(where, field id, message) for every error on the page (``extra``: the placement
-        counts' and moves' forms, each with the row it is for)."""
+    def problems_of(
+        line_forms, forecast_form, kpi_forms, reason_form, count_forms=(), move_forms=()
+    ) -> list[tuple]:
+        """(where, field id, message) for every error on the page."""
         out = []
         parts = [(f"{row.line.reference} {row.line.title}", f) for row, f in line_forms]
         parts += [("Overspend forecast", forecast_form), ("", reason_form)]
         parts += [(f"KPI {row.kpi.name}", f) for row, f in kpi_forms]
-        parts += [
-            (str(getattr(row, "type", None) or getattr(row, "move", row)), f) for row, f in extra
-        ]
+        parts += [(f"Children in {row.type.name}", f) for row, f in count_forms]
+        parts += [(f"Planned move {move.reference}", f) for move, f in move_forms]
         for where, form in parts:
-            if form is None or not form.is_bound or not hasattr(form, "cleaned_data"):
+            if not form.is_bound or not hasattr(form, "cleaned_data"):
                 continue
             for name, errors in form.errors.items():
                 field = form.fields.get(name)
@@ -348,8 +348,9 @@ class MonthEndView(TemplateView):
             all_forms += [f for _, f in count_forms] + [f for _, f in move_forms]
         valid = [f.is_valid() for f in all_forms]  # every form, so every error is listed
         if not all(valid):
-            problems = self.problems_of(line_forms, forecast_form, kpi_forms, reason_form)
-            problems += self.problems_of([], None, [], None, extra=count_forms + move_forms)
+            problems = self.problems_of(
+                line_forms, forecast_form, kpi_forms, reason_form, count_forms, move_forms
+            )
             return self.refuse(month, forms_, reason_form, problems)
         lines = [
             month_end.LineInput(

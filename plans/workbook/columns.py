@@ -245,6 +245,13 @@ class SheetResource(resources.Resource):
         cls.key = tuple(f for f in unique.fields if f not in {"plan", "authority"})
 
     @classmethod
+    def records_of(cls, plan):
+        """The sheet's records of ``plan`` (through their line, KPI or type where they hang
+        from one)."""
+        scope = f"{cls.parent}__plan" if cls.parent else "plan"
+        return cls.model._default_manager.filter(**{scope: plan})
+
+    @classmethod
     def required_headers(cls) -> list[str]:
         return [c.header for c in cls.columns if c.required]
 
@@ -273,8 +280,7 @@ class SheetResource(resources.Resource):
     def load_existing(self) -> dict:
         if self.plan.pk is None:
             return {}
-        scope = {f"{self.parent}__plan" if self.parent else "plan": self.plan}
-        rows = self.model._default_manager.filter(**scope)
+        rows = self.records_of(self.plan)
         if self.parent:
             rows = rows.select_related(self.parent)
         return {self.key_of_record(o): o for o in rows}
@@ -444,17 +450,14 @@ class SheetResource(resources.Resource):
     def export_rows(self, plan) -> list[dict]:
         """The plan's records as the sheet's rows (field -> value), through import-export's
         ``export``: one query, plain values, no model objects."""
-        scope = {f"{self.parent}__plan" if self.parent else "plan": plan}
         names = [c.export_name for c in self.columns]
-        queryset = self.model._default_manager.filter(**scope)
+        queryset = self.records_of(plan)
         if self.export_ordering:
             queryset = queryset.order_by(*self.export_ordering)
         queryset = self.export_queryset(queryset)
-        dataset = self.export(queryset.values(*names, *self.export_extra))
+        dataset = self.export(queryset.values(*names))
         fields = [c.field for c in self.columns]
         return [dict(zip(fields, row, strict=True)) for row in dataset]
-
-    export_extra: tuple[str, ...] = ()
 
     def export_queryset(self, queryset):
         """The records the sheet lists (subclasses narrow it)."""

@@ -333,7 +333,7 @@ def _import_sheets(parsed, plan, new_plan, user, reason, problems, records, kept
         data: SheetData | None = parsed.sheets.get(spec.name)
         if data is None or not data.rows:
             if data is not None and not new_plan and spec is not s.DETAILS:
-                kept[spec.name] = spec.model._default_manager.filter(**_scope(spec, plan)).count()
+                kept[spec.name] = spec.records_of(plan).count()
             continue
         extra = {"years": data.years} if spec is s.LINES else {}
         resource = spec(
@@ -369,10 +369,6 @@ def _import_sheets(parsed, plan, new_plan, user, reason, problems, records, kept
                 refs["workstream"].update(_refs(plan, "workstream"))
             for text in resource.invalid:
                 refs[kind].setdefault(text, None)
-
-
-def _scope(spec, plan) -> dict:
-    return {f"{spec.parent}__plan": plan} if spec.parent else {"plan": plan}
 
 
 def _database_problem(exc: Exception, sheet: str, row: int | None) -> Problem:

@@ -266,7 +266,7 @@ class SavingsLineResource(SheetResource):
                     self.noted.append(RecordChange(AMOUNTS, DELETE, label, None, [change]))
                 elif old is None:
                     create.append(
-                        new_amount(
+                        m.PlannedAmount(
                             line_id=line.pk,
                             year=year,
                             kind=str(amount.kind),
@@ -328,15 +328,6 @@ class SavingsLineResource(SheetResource):
                 RecordChange(WORKSTREAMS_SHEET, CREATE, label, self.rows[self.number - 1])
             )
         return found
-
-
-_AMOUNT_FIELDS = [(f.attname, f.get_default()) for f in m.PlannedAmount._meta.concrete_fields]
-
-
-def new_amount(**values) -> m.PlannedAmount:
-    """A planned amount made from its fields in order: Django's fast path for a model made
-    from positional values, which matters at 20,000 amounts an import."""
-    return m.PlannedAmount(*[values.get(name, default) for name, default in _AMOUNT_FIELDS])
 
 
 class AmountDetailResource(SheetResource):
