@@ -665,7 +665,5 @@ def dashboard_charts(f: fg.PlanFigures) -> dict[str, object]:
         "kpis": {k.kpi.pk: kpi_chart(k) for k in f.kpis if k.chartable},
         "slippage": slippage_chart(f) if f.pressures else None,
         "funding": funding_chart(f) if f.funding.by_year else None,
-        "placements": placements_chart(f)
-        if f.placements and any(t.counts_known for t in f.placements.types)
-        else None,
+        "placements": placements_chart(f) if f.placements and f.placements.cost_known else None,
     }

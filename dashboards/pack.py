@@ -136,13 +136,11 @@ def savings_chart(f: fg.PlanFigures) -> str | None:
 def placements_chart(f: fg.PlanFigures) -> str | None:
     """Placement cost by month: budgeted (dashed) and actual to the as-at month (solid)."""
     p = f.placements
-    if p is None or not any(t.counts_known for t in p.types):
+    if p is None or not p.cost_known:
         return None
     labels = [fiscal.month_label(f.sel.year, m) for m in fg.MONTHS]
     actual = [a for _, a, _ in p.cost_trend]
     budget = [b for _, _, b in p.cost_trend]
-    if not any(v is not None for v in actual + budget):
-        return None
     low, high, y = _scale([*actual, *budget])
     step = (WIDTH - LEFT) / 12
     parts = _axis(low, high, y)

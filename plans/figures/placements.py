@@ -495,6 +495,12 @@ class PlacementFigures:
     red_months_late = RED_MONTHS_LATE
 
     @property
+    def cost_known(self) -> bool:
+        """Some month's actual or budgeted cost is known: only then is there a cost trend to
+        draw (counts without unit costs give none)."""
+        return any(a is not None or b is not None for _, a, b in self.cost_trend)
+
+    @property
     def empty(self) -> bool:
         return not self.position.types and not self.position.moves
 

@@ -213,6 +213,7 @@ def test_telford_counts_and_unknown_costs(seeded):
     assert by_code["residential"].current is None  # the paper gives no residential count
     assert f.in_house_share == D(130) / D(214)
     assert f.position.outturn is None  # no unit cost is given: unknown, not zero
+    assert not f.cost_known  # so no cost chart is drawn, on the dashboard or in the pack
     budget = {t.type.code: t for t in placement_figures(telford, "2014/15", 12).types}
     assert budget["residential"].budget_now == 40
     assert budget["external-fostering"].budget_now == 77
