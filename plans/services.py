@@ -139,8 +139,12 @@ def create_record(*, instance: models.Model, user, reason: str = "") -> models.M
 
 
 @transaction.atomic
-def create_many(model: type[models.Model], instances: list, *, user, reason: str) -> None:
+def create_many(
+    model: type[models.Model], instances: list, *, user, reason: str, plan=None
+) -> None:
     """Insert already validated new records in bulk (an import) with their history.
+    ``plan``: the plan they all belong to, where the caller knows it (else each record
+    leads to its plan).
 
     One multi-row INSERT ... RETURNING per batch (as ``bulk_create`` does, without building
     its SQL value by value), then the database copies the rows just written into the history
@@ -185,7 +189,7 @@ def create_many(model: type[models.Model], instances: list, *, user, reason: str
             cursor.execute(
                 f"{copy_sql}({marks})", [now, reason[:100], user_id, *(i.pk for i in chunk)]
             )
-    data_changed(instances)
+    data_changed([plan] if plan is not None else instances)
 
 
 def _preparer(f: models.Field, db):

@@ -264,15 +264,16 @@ class SheetResource(resources.Resource):
         self.kept = self.load_existing() if plan else {}  # what the sheet does not mention
         self.seen: dict[tuple, int] = {}
         self.noted: list[RecordChange] = []
-        self.created: list[models.Model] = []
+        self.created: list[models.Model] = []  # saved in bulk by ``flush``
+        self.saved: list[models.Model] = []  # created or updated
         self.invalid: set[str] = set()  # keys (lower case) of rows that are wrong
+        self.row_key: tuple | None = None  # the key of the row being imported
 
     def import_row(self, row, instance_loader, **kwargs):
         result = super().import_row(row, instance_loader, **kwargs)
-        if result.import_type in (result.IMPORT_TYPE_INVALID, result.IMPORT_TYPE_ERROR):
-            key = self.key_of_row(row)
-            if key:
-                self.invalid.add(str(key[0]))
+        wrong = result.import_type in (result.IMPORT_TYPE_INVALID, result.IMPORT_TYPE_ERROR)
+        if wrong and self.row_key:
+            self.invalid.add(str(self.row_key[0]))
         return result
 
     # ---- matching
@@ -315,7 +316,7 @@ class SheetResource(resources.Resource):
         return value
 
     def get_instance(self, instance_loader, row):
-        key = self.key_of_row(row)
+        key = self.row_key
         return self.kept.pop(key, None) if key is not None else None
 
     def init_instance(self, row=None):
@@ -327,7 +328,7 @@ class SheetResource(resources.Resource):
 
     def before_import_row(self, row, row_number=None, **kwargs):
         self.number = row_number
-        key = self.key_of_row(row)
+        self.row_key = key = self.key_of_row(row)  # read once a row
         if key is None:
             return
         if key in self.seen:
@@ -466,6 +467,7 @@ class SheetResource(resources.Resource):
     # ---- saving
 
     def save_instance(self, instance, is_create, row, **kwargs):
+        self.saved.append(instance)
         if is_create:
             self.created.append(instance)  # saved in bulk by ``flush``
         else:
@@ -494,7 +496,9 @@ class SheetResource(resources.Resource):
                         setattr(instance, f.attname, related.pk)
         if self.created:
             with transaction.atomic():  # a refusal must not poison the import's transaction
-                services.create_many(self.model, self.created, user=self.user, reason=self.reason)
+                services.create_many(
+                    self.model, self.created, user=self.user, reason=self.reason, plan=self.plan
+                )
 
     def after_import(self, dataset, result, **kwargs):
         self.flush()

@@ -298,24 +298,14 @@ def _messages(exc: ValidationError):
         yield NON_FIELD_ERRORS, exc.messages
 
 
-def _refs(plan: m.Plan, kind: str) -> dict:
+def _refs(records, kind: str) -> dict:
     """What other sheets may refer to, by the key officers type: workstreams and placement
     types by code and by name, lines by reference, KPIs by code (lower case)."""
-    if kind == "workstream":
-        workstreams = {}
-        for w in m.Workstream.objects.filter(plan=plan):
-            workstreams.setdefault(w.code.lower(), w)
-            workstreams.setdefault(w.name.lower(), w)
-        return workstreams
-    if kind == "type":
-        types = {}
-        for t in m.PlacementType.objects.filter(plan=plan):
-            types.setdefault(t.code.lower(), t)
-            types.setdefault(t.name.lower(), t)
-        return types
-    if kind == "line":
-        return {x.reference.lower(): x for x in m.SavingsLine.objects.filter(plan=plan)}
-    return {k.code.lower(): k for k in m.KPI.objects.filter(plan=plan)}
+    found = {}
+    for record in records:
+        for name in REFERRED_BY[kind]:
+            found.setdefault(getattr(record, name).lower(), record)
+    return found
 
 
 # The sheets whose records others refer to, and the name the references go by.
@@ -325,10 +315,19 @@ REFERRED = {
     s.KPIS: "kpi",
     s.PLACEMENT_TYPES: "type",
 }
+REFERRED_BY = {
+    "workstream": ("code", "name"),
+    "line": ("reference",),
+    "kpi": ("code",),
+    "type": ("code", "name"),
+}
 
 
 def _import_sheets(parsed, plan, new_plan, user, reason, problems, records, kept) -> None:
-    refs = {kind: {} if new_plan else _refs(plan, kind) for kind in REFERRED.values()}
+    refs = {
+        kind: {} if new_plan else _refs(spec.records_of(plan), kind)
+        for spec, kind in REFERRED.items()
+    }
     for spec in s.SHEETS[1:]:
         data: SheetData | None = parsed.sheets.get(spec.name)
         if data is None or not data.rows:
@@ -364,9 +363,9 @@ def _import_sheets(parsed, plan, new_plan, user, reason, problems, records, kept
             kept[spec.name] = len(resource.kept)
         if spec in REFERRED:  # what later sheets may now refer to; a wrong row says so itself
             kind = REFERRED[spec]
-            refs[kind].update(_refs(plan, kind))
+            refs[kind].update(_refs(resource.saved, kind))
             if spec is s.LINES:  # lines may have named new workstreams
-                refs["workstream"].update(_refs(plan, "workstream"))
+                refs["workstream"].update(_refs(resource.new_workstreams, "workstream"))
             for text in resource.invalid:
                 refs[kind].setdefault(text, None)
 

@@ -277,10 +277,6 @@ def _prolog_is_plain(head: bytes) -> bool:
         i = end + close
 
 
-def _local(tag: str) -> str:
-    return tag.rpartition("}")[2]
-
-
 def sheet_parts(archive: zipfile.ZipFile) -> tuple[dict[str, str], _Book]:
     """Worksheet name -> path of its XML inside the zip (chart sheets left out), and what
     reading their cells needs."""
@@ -357,60 +353,78 @@ def _book(archive: zipfile.ZipFile, book, rels) -> _Book:
     return _Book(parser, formats)
 
 
+class _LocalNames(dict):
+    """Tag -> its local name (``{namespace}c`` -> ``c``), worked out once per tag."""
+
+    def __missing__(self, tag: str) -> str:
+        self[tag] = name = tag.rpartition("}")[2]
+        return name
+
+
+_local = _LocalNames().__getitem__
+
+
 def scan_sheet(archive: zipfile.ZipFile, path: str, sheet: RawSheet, book: _Book, limit) -> None:
     """One streaming pass over a sheet's XML: each cell's value (read by openpyxl's own cell
     reader), its number format where that matters (a percentage, £k), merged ranges,
     formulas without a saved result, and the last row and column that hold a value. Only the
-    first ``limit`` rows' values are kept (``None``: all, up to what a sheet may hold)."""
+    first ``limit`` rows' values are kept (``None``: all, up to what a sheet may hold).
+    A row's cells are read when the row ends; the rows read are dropped as we go, so memory
+    stays flat on a sheet with a million rows."""
     parser, keep = book.parser, MAX_ROWS + HEADER_SEARCH_ROWS if limit is None else limit
+    last_allowed = MAX_ROWS + HEADER_SEARCH_ROWS
     row_no = 0
-    values: dict[int, object] = {}
     sheet_data = None
-
-    def end_row() -> None:
-        if values and any(not (isinstance(v, str) and not v.strip()) for v in values.values()):
-            sheet.rows.append((row_no, tuple(values.get(i) for i in range(max(values) + 1))))
-        values.clear()
-
     try:
         with archive.open(path) as source:
             for event, element in ET.iterparse(source, events=("start", "end")):
                 tag = _local(element.tag)
                 if event == "start":
-                    if tag == "row":
-                        row_no = int(element.get("r") or row_no + 1)
-                        parser.row_counter, parser.col_counter = row_no, 0
-                    elif tag == "sheetData":
+                    if tag == "sheetData":
                         sheet_data = element
-                    continue
-                if tag == "c":
-                    cell = parser.parse_cell(element)
-                    row_no, col_no, value = cell["row"], cell["column"], cell["value"]
-                    if value is not None:
-                        sheet.last_row = max(sheet.last_row, row_no)
-                        sheet.last_column = max(sheet.last_column, col_no)
-                        if row_no > MAX_ROWS + HEADER_SEARCH_ROWS:
-                            break  # too many rows: refused, so reading on costs for nothing
-                        if row_no <= keep and col_no <= MAX_COLUMNS:
-                            values[col_no - 1] = value
-                            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                                _mark(sheet, row_no, col_no - 1, book, cell["style_id"])
-                    elif any(_local(child.tag) == "f" for child in element):
-                        sheet.formulas_without_value.append(f"{get_column_letter(col_no)}{row_no}")
-                    element.clear()
                 elif tag == "row":
-                    end_row()
+                    row_no = int(element.get("r") or row_no + 1)
+                    parser.row_counter, parser.col_counter = row_no, 0
+                    if not _scan_row(sheet, element, parser, book, keep, last_allowed):
+                        break  # too many rows: refused, so reading on costs for nothing
+                    element.clear()
                     if sheet_data is not None:
-                        sheet_data.clear()  # keep memory flat on sheets with a million rows
+                        sheet_data.clear()
                 elif tag == "mergeCell" and element.get("ref"):
                     sheet.merged.append(element.get("ref"))
-        end_row()
     except (ET.ParseError, ValueError, KeyError, IndexError, zipfile.BadZipFile) as exc:
         raise _rejected(
             f"The sheet's XML is damaged ({exc}). Open the workbook in Excel, save it again and "
             "retry.",
             sheet=sheet.name,
         ) from None
+
+
+def _scan_row(sheet: RawSheet, row, parser, book: _Book, keep: int, last_allowed: int) -> bool:
+    """A row's cells into ``sheet``; False once the sheet has more rows than it may."""
+    values: dict[int, object] = {}
+    for element in row:
+        if _local(element.tag) != "c":
+            continue
+        cell = parser.parse_cell(element)
+        row_no, col_no, value = cell["row"], cell["column"], cell["value"]
+        if value is None:
+            if any(_local(child.tag) == "f" for child in element):
+                sheet.formulas_without_value.append(f"{get_column_letter(col_no)}{row_no}")
+            continue
+        if row_no > last_allowed:
+            sheet.last_row = row_no
+            return False
+        sheet.last_row = max(sheet.last_row, row_no)
+        sheet.last_column = max(sheet.last_column, col_no)
+        if row_no <= keep and col_no <= MAX_COLUMNS:
+            values[col_no - 1] = value
+            if type(value) in (int, float):
+                _mark(sheet, row_no, col_no - 1, book, cell["style_id"])
+    if values and any(not (isinstance(v, str) and not v.strip()) for v in values.values()):
+        number = parser.row_counter
+        sheet.rows.append((number, tuple(values.get(i) for i in range(max(values) + 1))))
+    return True
 
 
 def _mark(sheet: RawSheet, row: int, index: int, book: _Book, style_id) -> None:
