@@ -60,7 +60,12 @@ def header_key(text) -> str:
 def choice_label(choices, value: str) -> str:
     """The label written to the workbook. Commas are dropped so the label can sit in a
     spreadsheet drop-down list (``Rate per 10000 children``); reading ignores them anyway."""
-    return str(choices(value).label).replace(",", "")
+    return _labels(choices)[value]
+
+
+@functools.cache
+def _labels(choices) -> dict[str, str]:
+    return {value: str(label).replace(",", "") for value, label in choices.choices}
 
 
 class CellError(ValueError):

@@ -460,6 +460,10 @@ class SheetResource(resources.Resource):
         fields = [c.field for c in self.columns]
         return [dict(zip(fields, row, strict=True)) for row in dataset]
 
+    def get_export_fields(self, selected_fields=None):
+        """The sheet's columns, in their order (import-export would work them out per row)."""
+        return self.columns
+
     def export_queryset(self, queryset):
         """The records the sheet lists (subclasses narrow it)."""
         return queryset
