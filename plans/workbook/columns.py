@@ -107,6 +107,9 @@ def _kind_of(model_field) -> str:
     return LONG if isinstance(model_field, models.TextField) else TEXT
 
 
+LEAVE = object()  # a blank cell in an update: the field stays as it is
+
+
 class Column(fields.Field):
     """One column of a sheet (or one field row of the Plan sheet)."""
 
@@ -156,6 +159,16 @@ class Column(fields.Field):
 
     def clean(self, row, **kwargs):
         return cells.read(self, row.get(self.column_name))
+
+    def settle(self, value, *, creating: bool):
+        """What a read cell does to the field: ``(clear)`` empties it; a blank cell leaves it
+        as it is in an update (``LEAVE``), and is ``None`` for a new record (the field's
+        default then, or "required")."""
+        if value is cells.CLEAR:
+            return self.blank()
+        if value is None and not creating:
+            return LEAVE
+        return value
 
     @functools.cached_property
     def export_name(self) -> str:
@@ -359,11 +372,10 @@ class SheetResource(resources.Resource):
             except ValueError as exc:
                 errors[col.field] = ValidationError(str(exc))
                 continue
-            if value is cells.CLEAR:
-                value = col.blank()
-            elif value is None and not creating:
-                continue  # blank in an update: leave as it is
-            elif value is None:
+            value = col.settle(value, creating=creating)
+            if value is LEAVE:
+                continue
+            if value is None:
                 value = self.default_key(col.field, None, row)
                 if value is None and col.required:
                     errors[col.field] = ValidationError(f"{col.header} is required.")

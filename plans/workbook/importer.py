@@ -27,7 +27,7 @@ from plans import models as m
 from plans import services
 from plans.workbook import cells
 from plans.workbook import resources as s
-from plans.workbook.columns import FieldChange, RecordChange, show
+from plans.workbook.columns import LEAVE, FieldChange, RecordChange, show
 from plans.workbook.parser import ParsedWorkbook, Problems, SheetData
 from plans.workbook.reader import Problem
 from recovery import fiscal
@@ -239,11 +239,10 @@ def _import_plan(parsed, into, user, authorities, reason, problems, records) -> 
     changes = []
     for name, value in values.items():
         col = spec.by_field[name]
-        if value is cells.CLEAR:
-            value = col.blank()
-        elif value is None and existing is not None:
-            continue  # blank in an update: leave as it is
-        elif value is None:
+        value = col.settle(value, creating=existing is None)
+        if value is LEAVE:
+            continue
+        if value is None:
             value = col.blank()
         if existing is not None and getattr(existing, name) != value:
             changes.append(
