@@ -37,7 +37,6 @@ class Source:
 
     key: str
     model: type[models.Model]
-    via: str  # "plan": the history's plan_id; "line" or "kpi": through the parent's history
 
     @property
     def label(self) -> str:
@@ -45,40 +44,40 @@ class Source:
 
     def history(self, plan) -> models.QuerySet:
         h = self.model.history
-        if self.via == "self":
+        attname, parent = m.plan_link(self.model)
+        if attname == "pk":
             return h.filter(id=plan.pk)
-        if self.via in ("line", "kpi", "type"):
+        if parent is not None:
             # The parent's id among the plan's records now, or in their history (deleted
             # ones): records loaded from the seed papers have no history row of their own.
-            parent = {"line": m.SavingsLine, "kpi": m.KPI, "type": m.PlacementType}[self.via]
             now = parent.objects.filter(plan_id=plan.pk).values("id")
             gone = parent.history.filter(plan_id=plan.pk).values("id")
-            return h.filter(Q(**{f"{self.via}_id__in": now}) | Q(**{f"{self.via}_id__in": gone}))
-        return h.filter(plan_id=plan.pk)
+            return h.filter(Q(**{f"{attname}__in": now}) | Q(**{f"{attname}__in": gone}))
+        return h.filter(**{attname: plan.pk})
 
 
 SOURCES = [
-    Source("plan", m.Plan, "self"),
-    Source("month", m.MonthClose, "plan"),
-    Source("line", m.SavingsLine, "plan"),
-    Source("amount", m.PlannedAmount, "line"),
-    Source("progress", m.ProgressEntry, "line"),
-    Source("forecast", m.OverspendForecast, "plan"),
-    Source("pressure", m.CostPressure, "plan"),
-    Source("funding", m.Funding, "plan"),
-    Source("kpi", m.KPI, "plan"),
-    Source("kpipoint", m.KpiPoint, "kpi"),
-    Source("risk", m.Risk, "plan"),
-    Source("commentary", m.Commentary, "plan"),
-    Source("workstream", m.Workstream, "plan"),
-    Source("adjustment", m.YearAdjustment, "plan"),
-    Source("section", m.NarrativeSection, "plan"),
-    Source("stated", m.StatedFigure, "plan"),
-    Source("discrepancy", m.PaperDiscrepancy, "plan"),
-    Source("placementtype", m.PlacementType, "plan"),
-    Source("placementcount", m.PlacementCount, "type"),
-    Source("placementmove", m.PlacementMove, "plan"),
-    Source("placementscenario", m.PlacementScenario, "plan"),
+    Source("plan", m.Plan),
+    Source("month", m.MonthClose),
+    Source("line", m.SavingsLine),
+    Source("amount", m.PlannedAmount),
+    Source("progress", m.ProgressEntry),
+    Source("forecast", m.OverspendForecast),
+    Source("pressure", m.CostPressure),
+    Source("funding", m.Funding),
+    Source("kpi", m.KPI),
+    Source("kpipoint", m.KpiPoint),
+    Source("risk", m.Risk),
+    Source("commentary", m.Commentary),
+    Source("workstream", m.Workstream),
+    Source("adjustment", m.YearAdjustment),
+    Source("section", m.NarrativeSection),
+    Source("stated", m.StatedFigure),
+    Source("discrepancy", m.PaperDiscrepancy),
+    Source("placementtype", m.PlacementType),
+    Source("placementcount", m.PlacementCount),
+    Source("placementmove", m.PlacementMove),
+    Source("placementscenario", m.PlacementScenario),
 ]
 BY_KEY = {s.key: s for s in SOURCES}
 KIND_CHOICES = [(s.key, s.label) for s in SOURCES]

@@ -9,7 +9,9 @@ Natural keys make the seed fixtures loadable twice without duplicating anything.
 
 from __future__ import annotations
 
+import functools
 import uuid
+from collections import defaultdict
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -78,6 +80,42 @@ class Versioned(models.Model):
 
     class Meta:
         abstract = True
+
+
+@functools.cache
+def plan_link(model: type[models.Model]) -> tuple[str, type[models.Model] | None]:
+    """How a record of ``model`` belongs to its plan, read from its fields: ``("pk", None)``
+    for a plan, ``("plan_id", None)`` for a record with a plan of its own, or the record it
+    hangs from: ``("line_id", SavingsLine)``, ``("kpi_id", KPI)``, ``("type_id",
+    PlacementType)``. Cache invalidation, the month lock and the audit trail all use it."""
+    if model is Plan:
+        return "pk", None
+    relations = [f for f in model._meta.concrete_fields if f.is_relation]
+    for f in relations:
+        if f.related_model is Plan:
+            return f.attname, None
+    for f in relations:
+        if any(g.related_model is Plan for g in f.related_model._meta.concrete_fields):
+            return f.attname, f.related_model
+    raise LookupError(f"{model.__name__} does not belong to a plan")
+
+
+def plans_of(records) -> Q:
+    """A filter on plans that finds the plans ``records`` belong to (a subquery for records
+    that hang from a line, KPI or placement type), without loading them. Empty (false) for
+    no records."""
+    found = defaultdict(set)  # parent model (None: the plan) -> ids
+    for record in records:
+        attname, parent = plan_link(type(record))
+        found[parent].add(getattr(record, attname))
+    which = Q()
+    for parent, ids in found.items():
+        ids.discard(None)
+        if ids and parent is None:
+            which |= Q(pk__in=ids)
+        elif ids:
+            which |= Q(pk__in=parent.objects.filter(pk__in=ids).values("plan_id"))
+    return which
 
 
 # --------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from plans.models import Plan, is_money
@@ -87,30 +87,11 @@ def data_changed(records) -> None:
     new version and the new records together, at commit. One query.
 
     Every write here calls it (the month-end page and workbook import write through these
-    functions); so does the admin. A record is the plan's through ``plan``, its savings line
-    or its KPI."""
-    from plans.models import KPI, PlacementType, Plan, SavingsLine
+    functions); so does the admin."""
+    from plans.models import Plan, plans_of
 
-    plans, lines, kpis, types = set(), set(), set(), set()
-    for record in records:
-        if isinstance(record, Plan):
-            plans.add(record.pk)
-        elif getattr(record, "plan_id", None) is not None:
-            plans.add(record.plan_id)
-        elif getattr(record, "line_id", None) is not None:
-            lines.add(record.line_id)
-        elif getattr(record, "kpi_id", None) is not None:
-            kpis.add(record.kpi_id)
-        elif getattr(record, "type_id", None) is not None:  # a placement count
-            types.add(record.type_id)
-    which = Q(pk__in=plans) if plans else Q()
-    if lines:
-        which |= Q(pk__in=SavingsLine.objects.filter(pk__in=lines).values("plan_id"))
-    if kpis:
-        which |= Q(pk__in=KPI.objects.filter(pk__in=kpis).values("plan_id"))
-    if types:
-        which |= Q(pk__in=PlacementType.objects.filter(pk__in=types).values("plan_id"))
-    if plans or lines or kpis or types:
+    which = plans_of(records)
+    if which:
         Plan.objects.filter(which).update(data_version=uuid.uuid4())
 
 
@@ -606,18 +587,29 @@ def _plan_record_models() -> list[type[models.Model]]:
 def month_of(instance: models.Model) -> tuple[dict, str, int] | None:
     """The plan month a record's figures belong to, as (filter to its plan, year, period); None
     for records that are not a month's figures (lines, KPIs, targets, risks...)."""
-    from plans.models import Commentary, CostPressure, KpiPoint, OverspendForecast, ProgressEntry
+    from plans.models import (
+        Commentary,
+        CostPressure,
+        KpiPoint,
+        OverspendForecast,
+        Plan,
+        ProgressEntry,
+        plans_of,
+    )
+
+    def where() -> dict:
+        return {"plan__in": Plan.objects.filter(plans_of([instance]))}
 
     if isinstance(instance, ProgressEntry) and instance.as_at and instance.line_id:
         day = instance.as_at
-        return {"plan__lines": instance.line_id}, fiscal.financial_year(day), fiscal.period(day)
+        return where(), fiscal.financial_year(day), fiscal.period(day)
     if isinstance(instance, KpiPoint):
         if instance.kind != KpiPoint.Kind.ACTUAL or not instance.date or not instance.kpi_id:
             return None
         day = instance.date
-        return {"plan__kpis": instance.kpi_id}, fiscal.financial_year(day), fiscal.period(day)
+        return where(), fiscal.financial_year(day), fiscal.period(day)
     if isinstance(instance, OverspendForecast | CostPressure | Commentary) and instance.plan_id:
-        return {"plan_id": instance.plan_id}, instance.year, instance.period
+        return where(), instance.year, instance.period
     return None
 
 
