@@ -246,13 +246,14 @@ class Plan(Versioned):
 
 
 class PlanChildManager(models.Manager):
-    """Children of a plan are found by the plan's natural key plus their own key field."""
-
-    key_field = "code"
+    """Children of a plan are found by the plan's natural key plus their model's
+    ``KEY_FIELD``."""
 
     def get_by_natural_key(self, authority_slug, plan_code, key):
         return self.get(
-            plan__authority__slug=authority_slug, plan__code=plan_code, **{self.key_field: key}
+            plan__authority__slug=authority_slug,
+            plan__code=plan_code,
+            **{self.model.KEY_FIELD: key},
         )
 
 
@@ -270,10 +271,6 @@ class PlanChild(Versioned):
     natural_key.dependencies = ["plans.plan"]
 
 
-class NarrativeManager(PlanChildManager):
-    key_field = "order"
-
-
 class NarrativeSection(PlanChild):
     """A section of the plan's narrative: background, why previous plans failed..."""
 
@@ -284,7 +281,7 @@ class NarrativeSection(PlanChild):
     body = models.TextField()
     history = HistoricalRecords()
 
-    objects = NarrativeManager()
+    objects = PlanChildManager()
 
     class Meta:
         ordering = ["plan", "order"]
@@ -329,10 +326,6 @@ class Workstream(PlanChild):
 
 # --------------------------------------------------------------------------------------------
 # Savings
-
-
-class SavingsLineManager(PlanChildManager):
-    key_field = "reference"
 
 
 class SavingsLine(PlanChild):
@@ -397,7 +390,7 @@ class SavingsLine(PlanChild):
     notes = models.TextField(blank=True, help_text="Discrepancies between papers and other notes.")
     history = HistoricalRecords()
 
-    objects = SavingsLineManager()
+    objects = PlanChildManager()
 
     class Meta:
         ordering = ["plan", "order", "reference"]
@@ -583,10 +576,6 @@ class ProgressEntry(Versioned):
     natural_key.dependencies = ["plans.savingsline"]
 
 
-class YearAdjustmentManager(PlanChildManager):
-    key_field = "year"
-
-
 class YearAdjustment(PlanChild):
     """The share of a year's planned savings expected in-year (the MTFS takes 50% of 2017/18)."""
 
@@ -605,7 +594,7 @@ class YearAdjustment(PlanChild):
     reason = models.TextField(blank=True)
     history = HistoricalRecords()
 
-    objects = YearAdjustmentManager()
+    objects = PlanChildManager()
 
     class Meta:
         ordering = ["plan", "year"]
@@ -623,10 +612,6 @@ class YearAdjustment(PlanChild):
 
     def __str__(self):
         return f"{self.year} × {self.factor}"
-
-
-class StatedFigureManager(PlanChildManager):
-    key_field = "key"
 
 
 class StatedFigure(PlanChild):
@@ -657,7 +642,7 @@ class StatedFigure(PlanChild):
     notes = models.TextField(blank=True)
     history = HistoricalRecords()
 
-    objects = StatedFigureManager()
+    objects = PlanChildManager()
 
     class Meta:
         ordering = ["plan", "year", "key"]
@@ -678,10 +663,6 @@ class StatedFigure(PlanChild):
 
     def __str__(self):
         return f"{self.label}: {self.stated_text}"
-
-
-class DiscrepancyManager(PlanChildManager):
-    key_field = "key"
 
 
 class PaperDiscrepancy(PlanChild):
@@ -717,7 +698,7 @@ class PaperDiscrepancy(PlanChild):
     notes = models.TextField(blank=True)
     history = HistoricalRecords()
 
-    objects = DiscrepancyManager()
+    objects = PlanChildManager()
 
     class Meta:
         ordering = ["plan", "year", "key"]
@@ -859,8 +840,6 @@ class OverspendForecast(PlanChild):
 
 
 class CostPressureManager(PlanChildManager):
-    key_field = "title"
-
     def get_by_natural_key(self, authority_slug, plan_code, year, period, title):
         return self.get(
             plan__authority__slug=authority_slug,
@@ -917,10 +896,6 @@ class CostPressure(PlanChild):
         return (*self.plan.natural_key(), self.year, self.period, self.title)
 
 
-class FundingManager(PlanChildManager):
-    key_field = "title"
-
-
 class Funding(PlanChild):
     """Money that props up or repays the position: reserves, grants, invest-to-save."""
 
@@ -942,7 +917,7 @@ class Funding(PlanChild):
     notes = models.TextField(blank=True)
     history = HistoricalRecords()
 
-    objects = FundingManager()
+    objects = PlanChildManager()
 
     class Meta:
         ordering = ["plan", "year", "kind", "title"]
@@ -1110,10 +1085,6 @@ class KpiPoint(Versioned):
     natural_key.dependencies = ["plans.kpi"]
 
 
-class RiskManager(PlanChildManager):
-    key_field = "reference"
-
-
 class Risk(PlanChild):
     class Status(models.TextChoices):
         OPEN = "open", "Open"
@@ -1137,7 +1108,7 @@ class Risk(PlanChild):
     notes = models.TextField(blank=True)
     history = HistoricalRecords()
 
-    objects = RiskManager()
+    objects = PlanChildManager()
 
     class Meta:
         ordering = ["plan", "reference"]
@@ -1311,10 +1282,6 @@ class PlacementCount(Versioned):
     natural_key.dependencies = ["plans.placementtype"]
 
 
-class PlacementMoveManager(PlanChildManager):
-    key_field = "reference"
-
-
 class PlacementMove(PlanChild):
     """A planned move of a number of children from one placement type to another (or out of
     care), in a planned month, and the month it actually happened. Its saving is the unit-cost
@@ -1358,7 +1325,7 @@ class PlacementMove(PlanChild):
     notes = models.TextField(blank=True)
     history = HistoricalRecords()
 
-    objects = PlacementMoveManager()
+    objects = PlanChildManager()
 
     class Meta:
         ordering = ["plan", "planned_year", "planned_period", "reference"]
@@ -1428,10 +1395,6 @@ class PlacementMove(PlanChild):
             raise ValidationError(errors)
 
 
-class PlacementScenarioManager(PlanChildManager):
-    key_field = "name"
-
-
 class PlacementScenario(PlanChild):
     """A what-if: changed unit costs, counts or move dates, shown beside the base figures and
     never written into them."""
@@ -1474,7 +1437,7 @@ class PlacementScenario(PlanChild):
     notes = models.TextField(blank=True)
     history = HistoricalRecords()
 
-    objects = PlacementScenarioManager()
+    objects = PlanChildManager()
 
     class Meta:
         ordering = ["plan", "name"]
