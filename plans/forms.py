@@ -87,8 +87,6 @@ class RecordForm(forms.ModelForm):
         max_length=100,
         help_text="Kept in the history. Required when a money figure changes.",
     )
-    # Path from the record to its plan, for queries.
-    plan_path = "plan"
     # The parent fields a record's uniqueness is scoped by; the plan itself is always known.
     SCOPE_FIELDS = {"plan", "authority"}
     # Where a clash's message goes when the constraint names one of these; else on its last
@@ -143,7 +141,8 @@ class RecordForm(forms.ModelForm):
         return checks
 
     def plan_queryset(self):
-        return self._meta.model._default_manager.filter(**{self.plan_path: self.plan})
+        model = self._meta.model
+        return model._default_manager.filter(**{m.plan_path(model): self.plan})
 
     def clean(self):
         cleaned = super().clean()
@@ -333,8 +332,6 @@ class PlannedAmountForm(RecordForm):
 
             self.fields["amount"].initial = amount_of(self.instance)
 
-    plan_path = "line__plan"
-
     def clean(self):
         cleaned = super().clean()
         amount: Amount | None = cleaned.get("amount")
@@ -346,8 +343,6 @@ class PlannedAmountForm(RecordForm):
 
 
 class ProgressEntryForm(RecordForm):
-    plan_path = "line__plan"
-
     class Meta:
         model = m.ProgressEntry
         fields = ["line", "as_at", "achieved_to_date", "basis", "forecast", "rag", "commentary"]
@@ -432,7 +427,6 @@ class KPIForm(RecordForm):
 
 class KpiPointForm(RecordForm):
     context_years = ("date",)
-    plan_path = "kpi__plan"
 
     class Meta:
         model = m.KpiPoint
@@ -499,7 +493,6 @@ class PlacementTypeForm(RecordForm):
 
 
 class PlacementCountForm(RecordForm):
-    plan_path = "type__plan"
     context_years = ("year",)
 
     class Meta:

@@ -100,6 +100,13 @@ def plan_link(model: type[models.Model]) -> tuple[str, type[models.Model] | None
     raise LookupError(f"{model.__name__} does not belong to a plan")
 
 
+def plan_path(model: type[models.Model]) -> str:
+    """The lookup from a record of ``model`` to its plan: ``plan``, or ``line__plan`` (and
+    the like) for one that hangs from a line, KPI or placement type."""
+    attname, parent = plan_link(model)
+    return "plan" if parent is None else f"{attname.removesuffix('_id')}__plan"
+
+
 def plans_of(records) -> Q:
     """A filter on plans that finds the plans ``records`` belong to (a subquery for records
     that hang from a line, KPI or placement type), without loading them. Empty (false) for

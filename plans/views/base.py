@@ -19,6 +19,7 @@ from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 from django_tables2.export import ExportMixin
 
+from plans import models as m
 from plans import services
 from plans.access import get_plan
 from plans.forms import money_fields
@@ -48,7 +49,6 @@ def bound_per_page(request) -> None:
 class PlanRecordMixin:
     model = None
     url_name = ""  # e.g. "line": plans:line_list, plans:line_detail ...
-    plan_path = "plan"  # from the record to its plan
     action = "view"
     title_plural = ""
     select_related: tuple[str, ...] = ()
@@ -62,7 +62,7 @@ class PlanRecordMixin:
         return super().dispatch(request, *args, **kwargs)
 
     def get_queryset(self):
-        qs = self.model._default_manager.filter(**{self.plan_path: self.plan})
+        qs = self.model._default_manager.filter(**{m.plan_path(self.model): self.plan})
         if self.select_related:
             qs = qs.select_related(*self.select_related)
         return qs

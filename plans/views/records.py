@@ -101,7 +101,6 @@ class CommentaryDeleteRole(CommentaryRoleMixin):
 class WorkstreamPages:
     model = m.Workstream
     url_name = "workstream"
-    plan_path = "plan"
     select_related = ()
 
 
@@ -143,7 +142,6 @@ class WorkstreamHistory(WorkstreamPages, RecordHistoryView):
 class SavingsLinePages:
     model = m.SavingsLine
     url_name = "line"
-    plan_path = "plan"
     select_related = ("workstream",)
 
 
@@ -174,7 +172,6 @@ class SavingsLineHistory(SavingsLinePages, RecordHistoryView):
 class PlannedAmountPages:
     model = m.PlannedAmount
     url_name = "amount"
-    plan_path = "line__plan"
     select_related = ("line",)
 
 
@@ -205,7 +202,6 @@ class PlannedAmountHistory(PlannedAmountPages, RecordHistoryView):
 class ProgressEntryPages:
     model = m.ProgressEntry
     url_name = "progress"
-    plan_path = "line__plan"
     select_related = ("line", "entered_by")
 
 
@@ -236,7 +232,6 @@ class ProgressEntryHistory(ProgressEntryPages, RecordHistoryView):
 class OverspendForecastPages:
     model = m.OverspendForecast
     url_name = "forecast"
-    plan_path = "plan"
     select_related = ()
 
 
@@ -267,7 +262,6 @@ class OverspendForecastHistory(OverspendForecastPages, RecordHistoryView):
 class CostPressurePages:
     model = m.CostPressure
     url_name = "pressure"
-    plan_path = "plan"
     select_related = ()
 
 
@@ -298,7 +292,6 @@ class CostPressureHistory(CostPressurePages, RecordHistoryView):
 class FundingPages:
     model = m.Funding
     url_name = "funding"
-    plan_path = "plan"
     select_related = ()
 
 
@@ -329,7 +322,6 @@ class FundingHistory(FundingPages, RecordHistoryView):
 class KPIPages:
     model = m.KPI
     url_name = "kpi"
-    plan_path = "plan"
     select_related = ()
 
 
@@ -360,7 +352,6 @@ class KPIHistory(KPIPages, RecordHistoryView):
 class KpiPointPages:
     model = m.KpiPoint
     url_name = "kpipoint"
-    plan_path = "kpi__plan"
     select_related = ("kpi",)
 
 
@@ -391,7 +382,6 @@ class KpiPointHistory(KpiPointPages, RecordHistoryView):
 class RiskPages:
     model = m.Risk
     url_name = "risk"
-    plan_path = "plan"
     select_related = ()
 
 
@@ -422,7 +412,6 @@ class RiskHistory(RiskPages, RecordHistoryView):
 class CommentaryPages:
     model = m.Commentary
     url_name = "commentary"
-    plan_path = "plan"
     select_related = ("author",)
 
 
@@ -453,7 +442,6 @@ class CommentaryHistory(CommentaryPages, RecordHistoryView):
 class YearAdjustmentPages:
     model = m.YearAdjustment
     url_name = "adjustment"
-    plan_path = "plan"
     select_related = ()
 
 
@@ -484,7 +472,6 @@ class YearAdjustmentHistory(YearAdjustmentPages, RecordHistoryView):
 class NarrativeSectionPages:
     model = m.NarrativeSection
     url_name = "section"
-    plan_path = "plan"
     select_related = ()
 
 
@@ -532,7 +519,6 @@ class PlacementMoveSync:
 class PlacementTypePages:
     model = m.PlacementType
     url_name = "placementtype"
-    plan_path = "plan"
     select_related = ()
 
 
@@ -560,7 +546,6 @@ class PlacementTypeHistory(PlacementTypePages, RecordHistoryView):
 class PlacementCountPages:
     model = m.PlacementCount
     url_name = "placementcount"
-    plan_path = "type__plan"
     select_related = ("type",)
 
 
@@ -588,7 +573,6 @@ class PlacementCountHistory(PlacementCountPages, RecordHistoryView):
 class PlacementMovePages:
     model = m.PlacementMove
     url_name = "placementmove"
-    plan_path = "plan"
     select_related = ("from_type", "to_type", "line")
 
 
@@ -616,7 +600,6 @@ class PlacementMoveHistory(PlacementMovePages, RecordHistoryView):
 class PlacementScenarioPages:
     model = m.PlacementScenario
     url_name = "placementscenario"
-    plan_path = "plan"
     select_related = ("placement_type",)
 
 

@@ -223,8 +223,9 @@ def show(value, col: Column | None = None) -> str:
 
 class SheetResource(resources.Resource):
     """A sheet's import into ``plan``. Subclasses declare their columns and a ``Meta`` with
-    ``model``, ``name`` (the sheet's name), ``help`` and, where they differ, ``parent``
-    (``line`` or ``kpi`` for records found through one), ``required`` and ``freeze``."""
+    ``model``, ``name`` (the sheet's name), ``help`` and, where they differ, ``required`` and
+    ``freeze``. Records that hang from a line, KPI or placement type are found through it
+    (``parent``, from the model)."""
 
     class Meta:
         use_transactions = False  # the whole workbook is one transaction (importer)
@@ -246,7 +247,8 @@ class SheetResource(resources.Resource):
         cls.name, cls.help = meta.name, meta.help
         cls.required = getattr(meta, "sheet_required", False)
         cls.freeze = getattr(meta, "freeze", "B2")
-        cls.parent = getattr(meta, "parent", None)
+        attname, parent = m.plan_link(cls.model)
+        cls.parent = attname.removesuffix("_id") if parent else None  # line, KPI or type
         cls.strict_years = getattr(cls.model, "STRICT_YEARS", ())
         cls.columns = tuple(cls.fields.values())
         for name, col in cls.fields.items():
@@ -261,8 +263,7 @@ class SheetResource(resources.Resource):
     def records_of(cls, plan):
         """The sheet's records of ``plan`` (through their line, KPI or type where they hang
         from one)."""
-        scope = f"{cls.parent}__plan" if cls.parent else "plan"
-        return cls.model._default_manager.filter(**{scope: plan})
+        return cls.model._default_manager.filter(**{m.plan_path(cls.model): plan})
 
     @classmethod
     def required_headers(cls) -> list[str]:

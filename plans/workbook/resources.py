@@ -341,7 +341,7 @@ class AmountDetailResource(SheetResource):
     notes = C("Notes", width=40)
 
     class Meta:
-        model, name, parent = m.PlannedAmount, "Amount details", "line"
+        model, name = m.PlannedAmount, "Amount details"
         help = (
             "Optional detail behind a planned amount: its driver (volume x unit value) and the "
             "figure as the paper printed it."
@@ -389,7 +389,7 @@ class ProgressResource(SheetResource):
     export_ordering = ("line__order", "line__reference", "as_at")
 
     class Meta:
-        model, name, parent = m.ProgressEntry, "Progress", "line"
+        model, name = m.ProgressEntry, "Progress"
         help = "What had been delivered on a line at a date, and the forecast for that year."
 
     def complete(self, instance, row, creating):
@@ -509,7 +509,7 @@ class KpiPointResource(SheetResource):
     export_ordering = ("kpi__order", "kpi__code", "date", "kind", "label")
 
     class Meta:
-        model, name, parent = m.KpiPoint, "KPI values", "kpi"
+        model, name = m.KpiPoint, "KPI values"
         help = "Dated values of the KPIs: the target trajectory, actuals and comparators."
 
 
@@ -685,7 +685,7 @@ class PlacementCountResource(PlacementRefs, SheetResource):
     export_ordering = ("type__order", "type__code", "year", "period", "kind")
 
     class Meta:
-        model, name, parent = m.PlacementCount, "Placement counts", "type"
+        model, name = m.PlacementCount, "Placement counts"
         help = (
             "Children in each placement type at a month end: actual, or budgeted or planned. "
             "A count stands until the next one of its kind."
