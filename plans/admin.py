@@ -76,8 +76,8 @@ class SavingsLineAdmin(VersionedAdmin):
 
 @admin.register(m.KPI)
 class KPIAdmin(VersionedAdmin):
-    list_display = ["name", "plan", "unit", "direction", "baseline_value"]
-    list_filter = ["plan__authority", "plan", "unit"]
+    list_display = ["name", "plan", "unit", "direction", "source", "baseline_value"]
+    list_filter = ["plan__authority", "plan", "unit", "source"]
     search_fields = ["name", "code"]
     inlines = [KpiPointInline]
 

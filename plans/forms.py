@@ -416,6 +416,7 @@ class KPIForm(RecordForm):
             "unit",
             "direction",
             "per_child_population",
+            "source",
             "baseline_value",
             "baseline_date",
             "tolerance",

@@ -962,6 +962,22 @@ class KPI(PlanChild):
         LOWER = "lower", "Lower is better"
         HIGHER = "higher", "Higher is better"
 
+    class Source(models.TextChoices):
+        """Where the monthly actuals come from: typed in, or the plan's placement counts (so
+        a figure the counts already give is not typed twice). The derivations live in
+        ``plans.figures.kpis``; a source named after a placement kind counts the children in
+        the plan's types of that kind."""
+
+        TYPED = "typed", "Typed in each month"
+        CHILDREN = "children", "Children looked after: every placement type's count"
+        IN_HOUSE_SHARE = "in_house_share", "In-house share of fostering (in-house / in-house + IFA)"
+        RESIDENTIAL = "residential", "Children in residential placements (counts)"
+        IFA = "ifa", "Children with independent fostering agencies (counts)"
+        IN_HOUSE = "in_house", "Children in in-house fostering (counts)"
+        CONNECTED = "connected", "Children with connected persons / SGO (counts)"
+        SUPPORTED = "supported", "Children in supported accommodation (counts)"
+        PARENT_CHILD = "parent_child", "Children in parent and child placements (counts)"
+
     plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="kpis")
     code = models.SlugField(max_length=60)
     name = models.CharField(max_length=300)
@@ -979,6 +995,14 @@ class KPI(PlanChild):
         blank=True,
         help_text="Share of the target a value may miss by and still be Amber (blank: the "
         "default setting).",
+    )
+    source = models.CharField(
+        "actuals come from",
+        max_length=16,
+        choices=Source.choices,
+        default=Source.TYPED,
+        help_text="Typed in each month, or derived from the plan's placement counts (then an "
+        "actual cannot be typed: record the counts and moves instead).",
     )
     definition = models.TextField(blank=True)
     notes = models.TextField(blank=True)
@@ -1000,6 +1024,54 @@ class KPI(PlanChild):
 
     def __str__(self):
         return self.name
+
+    @property
+    def derived(self) -> bool:
+        """Its actuals come from the placement counts, not typed in."""
+        return self.source != self.Source.TYPED
+
+    @property
+    def derived_unit(self) -> str:
+        """The unit a derived KPI's actuals are in: a share is a %, the rest count children."""
+        return self.Unit.PERCENT if self.source == self.Source.IN_HOUSE_SHARE else self.Unit.COUNT
+
+    def clean(self):
+        if not self.derived:
+            return
+        if self.unit != self.derived_unit:
+            unit = "percentage" if self.derived_unit == self.Unit.PERCENT else "count"
+            raise ValidationError(
+                {
+                    "unit": f"Actuals from “{self.get_source_display()}” are a {unit}: "
+                    "set the unit to match."
+                }
+            )
+        if self.pk:
+            typed = list(
+                KpiPoint.objects.filter(kpi=self, kind=KpiPoint.Kind.ACTUAL)
+                .order_by("date")
+                .values_list("date", flat=True)
+            )
+            if typed:
+                days = ", ".join(f"{d:%-d %b %Y}" for d in typed[:5])
+                more = f" and {len(typed) - 5} more" if len(typed) > 5 else ""
+                raise ValidationError(
+                    {
+                        "source": f"This KPI has {len(typed)} typed actual"
+                        f"{'s' if len(typed) != 1 else ''} ({days}{more}). Delete them before "
+                        "taking its actuals from the placement counts, so that no typed figure "
+                        "is silently replaced."
+                    }
+                )
+
+
+def derived_actual_message(kpi: KPI) -> str:
+    """Why an actual cannot be typed on ``kpi`` (form, month-end page and workbook alike)."""
+    return (
+        f"“{kpi.name}” takes its actuals from the placement counts "
+        f"({kpi.get_source_display()}): an actual cannot be typed. Record the month's "
+        "placement counts and moves instead."
+    )
 
 
 class KpiPointManager(models.Manager):
@@ -1090,6 +1162,11 @@ class KpiPoint(Versioned):
         return (*self.kpi.natural_key(), self.kind, self.date.isoformat(), self.label)
 
     natural_key.dependencies = ["plans.kpi"]
+
+    def clean(self):
+        # The one rule: a KPI derived from the placement counts has no typed actuals.
+        if self.kind == self.Kind.ACTUAL and self.kpi_id and self.kpi.derived:
+            raise ValidationError({"kind": derived_actual_message(self.kpi)})
 
 
 class Risk(PlanChild):

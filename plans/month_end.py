@@ -13,6 +13,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from plans import services
+from plans.figures import placements as pl
+from plans.figures.kpis import derived_actuals
 from plans.figures.rules import latest_recording, target_in_force
 from plans.models import (
     KPI,
@@ -25,6 +27,7 @@ from plans.models import (
     PlannedAmount,
     ProgressEntry,
     SavingsLine,
+    derived_actual_message,
     is_money,
 )
 from plans.selectors import amount_of
@@ -74,6 +77,24 @@ class KpiMonth:
     previous: KpiPoint | None
     current: KpiPoint | None
     target: KpiPoint | None
+    # A KPI fed from the placement counts: its values up to the month (date, value), from
+    # the counts already saved. It has no box: its actual is not typed.
+    from_counts: list[tuple[date, Decimal]] | None = None
+    month_end: date | None = None
+
+    @property
+    def derived(self) -> bool:
+        return self.kpi.derived
+
+    @property
+    def counted_before(self) -> tuple[date, Decimal] | None:
+        earlier = [v for v in self.from_counts or [] if v[0] < self.month_end]
+        return earlier[-1] if earlier else None
+
+    @property
+    def counted_now(self) -> Decimal | None:
+        now = [v for d, v in self.from_counts or [] if d == self.month_end]
+        return now[-1] if now else None
 
 
 @dataclass
@@ -178,19 +199,30 @@ def load(plan: Plan, year: str, period: int, lines: list[SavingsLine] | None = N
         target = target_in_force(targets, as_at) or next(
             (t for t in targets if t.date > as_at), None
         )
-        month.kpis.append(KpiMonth(kpi, earlier[-1] if earlier else None, current, target))
-    _load_placements(month)
+        month.kpis.append(
+            KpiMonth(kpi, earlier[-1] if earlier else None, current, target, month_end=as_at)
+        )
+    data = _load_placements(month)
+    for row in month.kpis:
+        if row.kpi.derived:
+            row.from_counts = [v for v in derived_actuals(row.kpi, data) if v[0] <= as_at]
     return month
 
 
-def _load_placements(month: MonthEnd) -> None:
-    """The month's placement counts and the moves still to record. Three queries."""
+def _load_placements(month: MonthEnd) -> pl.PlacementData:
+    """The month's placement counts and the moves still to record. Three queries. Returns
+    the actual counts and every move as the placement figures read them (for the KPIs fed
+    from the counts)."""
     plan, year, period = month.plan, month.year, month.period
     types = list(PlacementType.objects.filter(plan=plan).order_by("order", "name", "pk"))
     by_type: dict[int, list[PlacementCount]] = {}
     actuals = PlacementCount.objects.filter(type__plan=plan, kind=PlacementCount.Kind.ACTUAL)
     here = month_key(year, period)
+    series: dict[tuple[int, str], list[tuple[int, int]]] = {}
     for c in actuals.order_by("year", "period"):
+        series.setdefault((c.type_id, c.kind), []).append(
+            (pl.month_index(c.year, c.period), c.count)
+        )
         if month_key(c.year, c.period) <= here:
             by_type.setdefault(c.type_id, []).append(c)
     for t in types:
@@ -202,16 +234,18 @@ def _load_placements(month: MonthEnd) -> None:
         )
         earlier = [c for c in counts if c is not current]
         month.counts.append(CountMonth(t, earlier[-1] if earlier else None, current))
-    for move in (
+    moves = list(
         PlacementMove.objects.filter(plan=plan)
         .select_related("from_type", "to_type", "line")
         .order_by("planned_year", "planned_period", "reference", "pk")
-    ):
+    )
+    for move in moves:
         if move.line_id and move.planned_year == year:
             month.driven.add(move.line_id)
         made = month_key(move.actual_year, move.actual_period) if move.actual_year else None
         if made is None or made >= here:
             month.moves.append(move)
+    return pl.PlacementData(types=types, counts=series, moves=moves)
 
 
 def month_key(year: str, period: int) -> tuple[str, int]:
@@ -448,6 +482,8 @@ def _save_kpi(plan, as_at, row: KpiInput, user, reason) -> int:
     kpi = KPI.objects.filter(plan=plan, pk=row.kpi_id).first()
     if kpi is None:
         raise ValidationError("A KPI on this page is not part of the plan.")
+    if kpi.derived:
+        raise ValidationError(derived_actual_message(kpi))
     current = (
         KpiPoint.objects.select_for_update()
         .filter(kpi=kpi, kind=KpiPoint.Kind.ACTUAL, date=as_at, label="")

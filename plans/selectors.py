@@ -10,6 +10,8 @@ from plans.models import (
     CostPressure,
     KpiPoint,
     OverspendForecast,
+    PlacementCount,
+    PlacementMove,
     Plan,
     PlannedAmount,
     ProgressEntry,
@@ -21,7 +23,8 @@ from recovery.money import Amount, AmountKind
 
 def recorded_months(plan: Plan) -> dict[str, int]:
     """``{year: latest period}`` with anything recorded for the plan: a progress entry, an
-    overspend forecast, a KPI actual or a cost pressure. Four queries.
+    overspend forecast, a KPI actual, a cost pressure, an actual placement count or a
+    placement move made. Four queries.
 
     This is the as-at rule every page follows (DESIGN.md): a page opens on the latest month
     with anything recorded; the month-end page on the month after it.
@@ -31,9 +34,26 @@ def recorded_months(plan: Plan) -> dict[str, int]:
     def found(year: str, p: int) -> None:
         latest[year] = max(latest.get(year, 0), p)
 
-    for model in (OverspendForecast, CostPressure):
-        rows = model.objects.filter(plan=plan).values_list("year").annotate(p=Max("period"))
-        for year, p in rows.order_by():
+    def by_year(qs, year="year", period="period"):
+        return qs.values_list(year).annotate(p=Max(period)).order_by()
+
+    # Records of a month: the forecasts and pressures, then the placements (a month with only
+    # its actual counts recorded, or a move made, is a month recorded: a KPI fed from the
+    # counts has its actual then).
+    monthly = by_year(OverspendForecast.objects.filter(plan=plan)).union(
+        by_year(CostPressure.objects.filter(plan=plan))
+    )
+    placements = by_year(
+        PlacementCount.objects.filter(type__plan=plan, kind=PlacementCount.Kind.ACTUAL)
+    ).union(
+        by_year(
+            PlacementMove.objects.filter(plan=plan, actual_period__isnull=False),
+            "actual_year",
+            "actual_period",
+        )
+    )
+    for rows in (monthly, placements):
+        for year, p in rows:
             found(year, p)
     rows = ProgressEntry.objects.filter(line__plan=plan).values_list("year")
     for _year, day in rows.annotate(d=Max("as_at")).order_by():

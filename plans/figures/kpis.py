@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from django.conf import settings
 
+from plans.figures import placements as pl
 from plans.figures.rules import (
     format_kpi_value,
     kpi_rag,
@@ -19,7 +20,11 @@ from plans.figures.rules import (
     target_in_force,
     workforce_rate,
 )
-from plans.models import KPI, KpiPoint
+from plans.models import KPI, KpiPoint, PlacementCount, PlacementType
+from recovery import fiscal
+
+HUNDRED = Decimal(100)
+CENT = Decimal("0.01")
 
 
 @dataclass
@@ -194,8 +199,58 @@ class KpiFigures:
         return rows
 
 
-def kpi_figures(plan, *, as_at: date | None, population: int | None) -> list[KpiFigures]:
-    """Each KPI with its targets, comparators and actuals up to ``as_at``. Two queries."""
+def _source_types(kpi: KPI, types: list[PlacementType]) -> list[PlacementType]:
+    """The placement types a derived KPI's actuals are counted from."""
+    if kpi.source == KPI.Source.CHILDREN:
+        return pl.counted_types(types)
+    if kpi.source == KPI.Source.IN_HOUSE_SHARE:
+        return pl.fostering_types(types)
+    return [t for t in pl.counted_types(types) if t.kind == kpi.source]
+
+
+def derived_value(kpi: KPI, types: list[PlacementType], counts: dict) -> Decimal | None:
+    """A derived KPI's value from each type's actual count at a month end; None if unknown."""
+    if kpi.source == KPI.Source.IN_HOUSE_SHARE:
+        share = pl.in_house_share_in(types, counts)
+        return None if share is None else (share * HUNDRED).quantize(CENT)
+    found = pl.children_in(_source_types(kpi, types), counts)
+    return None if found is None else Decimal(found)
+
+
+def derived_actuals(kpi: KPI, data: pl.PlacementData) -> list[tuple[date, Decimal]]:
+    """A KPI fed from the placement counts: its value at the end of each month in which one of
+    its types has an actual count recorded or a move of one of them was made. A month where
+    any of its types' count is unknown (or it has no such type) has no actual: unknown, never
+    0. The counts carry forward between records as the placement figures' rule does."""
+    types = _source_types(kpi, data.types)
+    ids = {t.pk for t in types}
+    counted = {
+        index
+        for (type_id, kind), series in data.counts.items()
+        if type_id in ids and kind == PlacementCount.Kind.ACTUAL
+        for index, _ in series
+    }
+    counted |= {
+        pl.month_index(m.actual_year, m.actual_period)
+        for m in data.moves
+        if m.actual_year and m.actual_period and ({m.from_type_id, m.to_type_id} & ids)
+    }
+    out = []
+    for index, counts in pl.actual_count_months(data).items():
+        if index not in counted:
+            continue
+        value = derived_value(kpi, data.types, counts)
+        if value is not None:
+            out.append((fiscal.period_end(*pl.index_month(index)), value))
+    return out
+
+
+def kpi_figures(
+    plan, *, as_at: date | None, population: int | None, placements: pl.PlacementData | None = None
+) -> list[KpiFigures]:
+    """Each KPI with its targets, comparators and actuals up to ``as_at``. Two queries, and
+    the placement records' three when a KPI is fed from the counts and ``placements`` (the
+    plan's placement data, read once by the caller) is not given."""
     points = defaultdict(list)
     qs = KpiPoint.objects.filter(kpi__plan=plan).order_by("kpi_id", "date", "kind", "label")
     for p in qs:
@@ -204,6 +259,13 @@ def kpi_figures(plan, *, as_at: date | None, population: int | None) -> list[Kpi
     for kpi in KPI.objects.filter(plan=plan).order_by("order", "name"):
         pop = population if kpi.per_child_population else None
         actuals, targets, comparators = [], [], defaultdict(list)
+        if kpi.derived:
+            placements = pl.load(plan) if placements is None else placements
+            actuals = [
+                KpiValue(day, value, rate_per_10k(value, pop))
+                for day, value in derived_actuals(kpi, placements)
+                if as_at is None or day <= as_at
+            ]
         for p in points.get(kpi.pk, []):
             value = KpiValue(
                 p.date,
@@ -214,8 +276,10 @@ def kpi_figures(plan, *, as_at: date | None, population: int | None) -> list[Kpi
                 stated_rate=p.stated_rate,
                 as_printed=p.as_printed,
             )
-            if p.kind == KpiPoint.Kind.ACTUAL and (as_at is None or p.date <= as_at):
-                actuals.append(value)
+            if p.kind == KpiPoint.Kind.ACTUAL:
+                # A derived KPI's actuals are the counts' (a typed one is refused on entry).
+                if not kpi.derived and (as_at is None or p.date <= as_at):
+                    actuals.append(value)
             elif p.kind == KpiPoint.Kind.TARGET:
                 targets.append(value)
             elif p.kind == KpiPoint.Kind.COMPARATOR:

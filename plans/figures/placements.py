@@ -292,6 +292,66 @@ class TypeFigures:
         return any(c is not None for c in self.actual + self.budget)
 
 
+# --------------------------------------------------------------------------------------------
+# Children counted: one rule for the as-at month's figures and the KPIs fed from the counts
+
+
+def counted_types(types: list[PlacementType]) -> list[PlacementType]:
+    """Types counted by child (a type the paper gives only as a total spend has no count)."""
+    return [t for t in types if t.cost_basis != PlacementType.CostBasis.TOTAL]
+
+
+def fostering_types(types: list[PlacementType]) -> list[PlacementType]:
+    kinds = PlacementType.Kind
+    return [t for t in counted_types(types) if t.kind in (kinds.IN_HOUSE, kinds.IFA)]
+
+
+def children_in(types: list[PlacementType], counts: dict[int, int | None]) -> int | None:
+    """Children in ``types`` (counted by child) given each type's count; None when any is
+    unknown or there is no such type (unknown is not zero)."""
+    counted = counted_types(types)
+    if not counted or any(counts.get(t.pk) is None for t in counted):
+        return None
+    return sum(counts[t.pk] for t in counted)
+
+
+def in_house_share_in(types: list[PlacementType], counts: dict[int, int | None]) -> Decimal | None:
+    """In-house fostering / (in-house + IFA) as a fraction; None when a count is unknown,
+    the plan has no in-house type, or nobody is fostered."""
+    fostering = fostering_types(types)
+    in_house = [t for t in fostering if t.kind == PlacementType.Kind.IN_HOUSE]
+    if not in_house or any(counts.get(t.pk) is None for t in fostering):
+        return None
+    total = sum(counts[t.pk] for t in fostering)
+    return Decimal(sum(counts[t.pk] for t in in_house)) / total if total else None
+
+
+@dataclass(frozen=True)
+class Made:
+    """A move recorded as happened, in the month (index) it happened."""
+
+    happened: int
+    move: PlacementMove
+
+
+def actual_count_months(data: PlacementData) -> dict[int, dict[int, int | None]]:
+    """Each month with an actual count recorded or a move made, and every type's actual count
+    at its end (the rule of ``_actual_count``: a count stands, moving with the moves made)."""
+    made = [
+        Made(month_index(m.actual_year, m.actual_period), m)
+        for m in data.moves
+        if m.actual_year and m.actual_period
+    ]
+    months = {x.happened for x in made}
+    for (_type_id, kind), series in data.counts.items():
+        if kind == PlacementCount.Kind.ACTUAL:
+            months.update(index for index, _ in series)
+    return {
+        index: {t.pk: _actual_count(data, t.pk, index, made) for t in data.types}
+        for index in sorted(months)
+    }
+
+
 def _count_at(series: list[tuple[int, int]], index: int) -> tuple[int, int] | None:
     """The latest (index, count) at or before ``index``."""
     found = None
@@ -303,6 +363,7 @@ def _count_at(series: list[tuple[int, int]], index: int) -> tuple[int, int] | No
 
 
 def _actual_count(data, type_id, index, happened_moves) -> int | None:
+    """A type's actual count at ``index``; ``happened_moves`` have ``happened`` and ``move``."""
     base = _count_at(data.counts.get((type_id, PlacementCount.Kind.ACTUAL), []), index)
     if base is None:
         return None
@@ -585,10 +646,7 @@ class PlacementFigures:
     @property
     def children(self) -> int | None:
         """Children in placements at the as-at month (types counted by child)."""
-        counted = [t for t in self.types if not t.is_total]
-        if not counted or any(t.current is None for t in counted):
-            return None
-        return sum(t.current for t in counted)
+        return children_in([t.type for t in self.types], {t.type.pk: t.current for t in self.types})
 
     @property
     def mix(self) -> list[tuple[TypeFigures, Decimal | None]]:
@@ -603,13 +661,9 @@ class PlacementFigures:
     @property
     def in_house_share(self) -> Decimal | None:
         """In-house fostering's share of fostering (in-house + IFA), as the MTFS's 70/30."""
-        kinds = PlacementType.Kind
-        fostering = [t for t in self.types if t.type.kind in (kinds.IN_HOUSE, kinds.IFA)]
-        in_house = [t for t in fostering if t.type.kind == kinds.IN_HOUSE]
-        if not in_house or any(t.current is None for t in fostering):
-            return None
-        total = sum(t.current for t in fostering)
-        return Decimal(sum(t.current for t in in_house)) / total if total else None
+        return in_house_share_in(
+            [t.type for t in self.types], {t.type.pk: t.current for t in self.types}
+        )
 
     def line(self, line_id: int) -> LineFromMoves | None:
         return next((x for x in self.lines if x.line.pk == line_id), None)

@@ -611,7 +611,12 @@ def plan_figures(plan, sel: Selection) -> PlanFigures:
         ),
         pressures=pressure_months([plan]).get(plan.pk, []),
         funding=funding_positions([plan])[plan.pk],
-        kpis=kpi_figures(plan, as_at=sel.as_at, population=plan.authority.child_population),
+        kpis=kpi_figures(
+            plan,
+            as_at=sel.as_at,
+            population=plan.authority.child_population,
+            placements=placements,
+        ),
         risks=sorted(Risk.objects.filter(plan=plan), key=lambda r: natural_key(r.reference)),
         commentary=latest_commentary(plan, sel),
         reconciliation=reconcile(plan, totals=totals),

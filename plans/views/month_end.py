@@ -226,6 +226,7 @@ class MonthEndView(TemplateView):
                 ),
             )
             for row in month.kpis
+            if not row.derived  # its actual comes from the counts: no box to type in
         ]
         count_forms = [
             (
@@ -287,6 +288,7 @@ class MonthEndView(TemplateView):
             "line_forms": line_forms,
             "forecast_form": forecast_form,
             "kpi_forms": kpi_forms,
+            "derived_kpis": [row for row in month.kpis if row.derived],
             "count_forms": self.placement_forms[0],
             "move_forms": self.placement_forms[1],
             "periods": [(p, fiscal.period_label(self.year, p)) for p in range(1, 13)],

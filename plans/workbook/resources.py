@@ -463,6 +463,14 @@ class KpiResource(SheetResource):
         width=10,
         help="Y to show a rate per 10,000 children beside the count.",
     )
+    source = C(
+        "Actuals from",
+        aliases=("source",),
+        width=24,
+        help="Typed in each month if blank; or taken from the placement counts (children "
+        "looked after, the in-house share of fostering, or the children in one kind of "
+        "placement): then the KPI values sheet holds no actuals for it.",
+    )
     baseline_value = C("Baseline value")
     baseline_date = C("Baseline date", width=12)
     tolerance = C(

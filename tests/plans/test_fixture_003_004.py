@@ -187,14 +187,33 @@ def test_telford_kpi_targets_and_actuals(seeds):
     assert _points("external-fostering-placements", "target") == [
         (date(2015, 3, 31), Decimal("77"))
     ]
-    assert _points("external-fostering-placements", "actual") == [
-        (date(2013, 3, 31), Decimal("92")),
-        (date(2013, 9, 30), Decimal("84")),
+    # The placement KPIs take their actuals from the placement counts, which hold the
+    # paper's figures: none is typed twice.
+    from plans.figures import kpi_figures
+
+    telford = Plan.objects.get_by_natural_key("telford", "cip-2014-15")
+    figures = {k.kpi.code: k for k in kpi_figures(telford, as_at=None, population=None)}
+    for code, source in [
+        ("residential-placements", "residential"),
+        ("external-fostering-placements", "ifa"),
+        ("internal-foster-placements", "in_house"),
+    ]:
+        assert KPI.objects.get(**TELFORD, code=code).source == source
+        assert _points(code, "actual") == []
+
+    def actuals(code):
+        return [(v.date, v.value) for v in figures[code].actuals]
+
+    assert actuals("external-fostering-placements") == [
+        (date(2013, 3, 31), Decimal("92")),  # "from 92 at the end of March 2013"
+        (date(2013, 9, 30), Decimal("84")),  # "reduced to 84 as at Sept 2013"
     ]
-    assert _points("internal-foster-placements", "actual") == [
-        (date(2013, 3, 31), Decimal("115")),
-        (date(2013, 9, 30), Decimal("130")),
+    assert actuals("internal-foster-placements") == [
+        (date(2013, 3, 31), Decimal("115")),  # "from 115 at the end of March 2013"
+        (date(2013, 9, 30), Decimal("130")),  # "all time high of 130 at end of Sept 2013"
     ]
+    assert actuals("residential-placements") == []  # the paper gives no actual: not 0
+    assert figures["residential-placements"].rating_note == "no actual recorded"
     assert KPI.objects.get(**TELFORD, code="internal-foster-placements").direction == "higher"
     cic = KPI.objects.get(**TELFORD, code="children-in-care")
     assert cic.per_child_population is True

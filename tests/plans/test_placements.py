@@ -30,7 +30,8 @@ def money(x) -> Decimal:
 
 @pytest.fixture
 def moves(mtfs):
-    return list(mtfs.placement_moves.order_by("reference"))
+    """The two moves planned for 2017/18 (the issue's scenario)."""
+    return list(mtfs.placement_moves.filter(planned_year="2017/18").order_by("reference"))
 
 
 def month_end_post(client, plan, period, made: dict, year="2017/18"):
@@ -201,7 +202,8 @@ def test_scenarios_change_move_dates_and_counts_never_the_base(mtfs, moves):
     )
     f = placement_figures(mtfs, "2017/18", 3, scenario=fewer)
     assert f.position.full_year == money(18 * RESIDENTIAL)
-    assert m.PlacementCount.objects.filter(type__plan=mtfs, count=18).count() == 0
+    # The base keeps its actual count (the seed budgets 18 for 2019/20, not this scenario).
+    assert not m.PlacementCount.objects.filter(type__plan=mtfs, kind="actual", count=18).exists()
 
 
 def test_telford_counts_and_unknown_costs(seeded):
@@ -225,7 +227,15 @@ def test_seed_figures_trace_to_the_paper(mtfs):
     ifa = mtfs.placement_types.get(code="high-end-ifa")
     assert residential.annual_cost - ifa.annual_cost == DIFFERENCE
     assert "£126,705" in ifa.assumption
-    assert mtfs.placement_moves.filter(line__reference="MTFS-02").count() == 2
+    # "Proposal is to transition 10 young people from Residential to IFAs over 3 years.
+    # 2017/18: £253k (2 placements) 2018/19: £506k (4 placements) 2019/20: £506k (4
+    # placements)": one child a move, each in July of its year (the fixture's assumption).
+    by_year = {}
+    for move in mtfs.placement_moves.filter(line__reference="MTFS-02"):
+        assert move.planned_period == 4 and move.number == 1
+        assert "assumed" in move.notes
+        by_year[move.planned_year] = by_year.get(move.planned_year, 0) + 1
+    assert by_year == {"2017/18": 2, "2018/19": 4, "2019/20": 4}
 
 
 def test_a_move_made_after_the_month_saved_is_refused(client, mtfs, moves, torbay_users):
