@@ -19,6 +19,7 @@ import posixpath
 import re
 import zipfile
 import zlib
+from collections import Counter
 from dataclasses import dataclass, field
 from xml.etree import ElementTree as ET
 
@@ -94,6 +95,7 @@ class RawSheet:
     rows: list[tuple[int, tuple]] = field(default_factory=list)  # non-blank rows only
     percent: set[tuple[int, int]] = field(default_factory=set)  # (row, 0-based column)
     thousands: set[tuple[int, int]] = field(default_factory=set)  # shown in £k: "£"#,##0"k"
+    millions: list[str] = field(default_factory=list)  # cells shown in £m: "£"0.0"m"
     merged: list[str] = field(default_factory=list)
     formulas_without_value: list[str] = field(default_factory=list)
     last_row: int = 0
@@ -176,6 +178,12 @@ def check_container(data: bytes) -> zipfile.ZipFile:
             "Open it in Excel, save it again and retry."
         ) from None
     names = {i.filename for i in infos}
+    if len(names) != len(infos):
+        twice = Counter(i.filename for i in infos).most_common(1)[0][0]
+        raise _rejected(
+            f"The file holds two parts named {twice}, which no spreadsheet writes: it is "
+            "damaged or has been tampered with. Open it in Excel, save it again and retry."
+        )
     lower = {n.lower() for n in names}
     if "xl/workbook.xml" not in names:
         if "xl/workbook.bin" in lower:
@@ -224,6 +232,12 @@ def _check_members(archive: zipfile.ZipFile, infos) -> None:
         name = info.filename.lower()
         cap = MEMBER_CAPS.get(name, MAX_UNPACKED_BYTES)
         size = 0
+        if info.flag_bits & 0x1:
+            raise _rejected(
+                "Part of the file is locked with a zip password, which Excel never does (a "
+                "workbook Excel protects with a password is recognised as such). Open the "
+                "workbook in Excel, save it as an Excel Workbook (.xlsx) and retry."
+            )
         try:
             with archive.open(info) as member:
                 head = member.read(PROLOG_BYTES)
@@ -232,7 +246,13 @@ def _check_members(archive: zipfile.ZipFile, infos) -> None:
                     size += len(chunk)
                     if size > cap or total + size > MAX_UNPACKED_BYTES:
                         break
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError):
+        except NotImplementedError:
+            raise _rejected(
+                "Part of the file is packed in a way Excel never uses (an unknown compression "
+                "method). Open the workbook in Excel, save it as an Excel Workbook (.xlsx) and "
+                "retry."
+            ) from None
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, RuntimeError):
             raise _rejected(
                 "The workbook is damaged (part of it does not unpack: the download may have "
                 "been cut short or corrupted). Open it in Excel, save it again and retry."
@@ -244,11 +264,19 @@ def _check_members(archive: zipfile.ZipFile, infos) -> None:
                 "formatting applied to whole sheets). Copy the plan's cells into the template "
                 "and try again."
             )
-        if name.endswith((".xml", ".rels", ".vml")) and not _prolog_is_plain(head):
+        # Any part that is XML, whatever its name: the workbook's relationships may point a
+        # sheet or the shared strings at a part called anything.
+        xml = name.endswith((".xml", ".rels", ".vml")) or head.lstrip(_XML_LEAD).startswith(
+            (b"<", b"\xff\xfe", b"\xfe\xff")
+        )
+        if xml and not _prolog_is_plain(head):
             raise _rejected(
                 "The workbook contains an XML document type declaration, which Excel never "
                 "writes; it is refused for safety. Save it again from Excel."
             )
+
+
+_XML_LEAD = b"\xef\xbb\xbf \t\r\n"  # a UTF-8 byte order mark, white space
 
 
 def _prolog_is_plain(head: bytes) -> bool:
@@ -433,6 +461,8 @@ def _mark(sheet: RawSheet, row: int, index: int, book: _Book, style_id) -> None:
         sheet.percent.add((row, index))
     elif fmt and _shows_thousands(fmt):
         sheet.thousands.add((row, index))
+    elif fmt and _shows_thousands(fmt, _MILLIONS_LITERAL):
+        sheet.millions.append(f"{get_column_letter(index + 1)}{row}")
 
 
 def read_workbook(data: bytes, *, wanted=None) -> RawWorkbook:
@@ -453,10 +483,19 @@ def read_workbook(data: bytes, *, wanted=None) -> RawWorkbook:
     return RawWorkbook(sheets)
 
 
-_THOUSANDS_FORMAT = re.compile(r'"\s*k\s*"|\\k|0,(?=[;"\s]|$)', re.IGNORECASE)
+_THOUSANDS_LITERAL = re.compile(r'"\s*k\s*"|\\k', re.IGNORECASE)
+_MILLIONS_LITERAL = re.compile(r'"\s*mn?\s*"|\\m', re.IGNORECASE)
+_LITERALS = re.compile(r'"[^"]*"|\\.|\[[^\]]*\]')  # "text", \k, [$£-809], [Red]
 
 
-def _shows_thousands(fmt: str) -> bool:
-    r"""A number format that shows the value as thousands: "£"#,##0"k", 0\k, #,##0,"""
+def _shows_thousands(fmt: str, unit: re.Pattern = _THOUSANDS_LITERAL) -> bool:
+    r"""A number format showing a value typed in thousands as thousands: ``"£"#,##0"k"`` or
+    ``0\k`` shows 95 as £95k, so the 95 means £95,000. A format that scales by a comma after
+    its last digit (``#,##0,"k"``, ``0.0,,"m"``) shows 95,000 as 95k: the value is already in
+    pounds, and is read as it is. With ``unit`` the same for millions (``"£"0.0"m"``)."""
     positive = fmt.split(";")[0]
-    return bool(_THOUSANDS_FORMAT.search(positive))
+    digits = _LITERALS.sub("", positive)
+    last = max(digits.rfind(c) for c in "0#?")
+    if last >= 0 and digits[last + 1 : last + 2] == ",":
+        return False
+    return bool(unit.search(positive))
