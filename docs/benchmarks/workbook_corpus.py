@@ -280,8 +280,9 @@ def build_cases() -> list[Case]:
     )
     add("amount-in-brackets", "money", _lines(E2="(5,000)"), r"E2.*negative")
     add("amount-n/a", "money", _lines(E2="n/a"), r"E2.*not an amount")
-    add("amount-dash", "money", _lines(E2="-"), r"E2 \(2017/18\)")
-    add("amount-em-dash", "money", _lines(E2="\u2014"), r"E2 \(2017/18\)")
+    add("amount-dash", "money", _lines(E2="-"), r"E2 \(2017/18\).*no figure")
+    add("amount-em-dash", "money", _lines(E2="\u2014"), r"E2 \(2017/18\).*no figure")
+    add("amount-zero", "money", _lines(E2=0), "ok", check=_line_amount("SAV/1", "2017/18", 0))
     add("amount-euro", "money", _lines(E2="€5,000"), r"E2.*not an amount")
     add("amount-percent", "money", _lines(E2="10%"), r"E2.*not an amount")
     add("amount-TBC-lowercase", "money", _lines(E2="tbc"), "ok")
@@ -488,6 +489,24 @@ def build_cases() -> list[Case]:
         modes=("dry",),
     )
 
+    dense = b"".join(
+        b'<row r="%d">' % r
+        + b"".join(b'<c r="%s%d"><v>%d</v></c>' % (_col(c).encode(), r, c) for c in range(7, 107))
+        + b"</row>"
+        for r in range(5, 11_805)
+    )
+    add(
+        "1.18-million-number-cells",
+        "size",
+        _replace(
+            small,
+            "xl/worksheets/sheet2.xml",
+            lambda x: x.replace(b"</sheetData>", dense + b"</sheetData>"),
+        ),
+        r"columns|rows|records|zip bomb|unpacks",
+        modes=("dry",),
+    )
+
     # -- hostile containers
     members = _members(small)
     strings = [b"<si><t>s%d</t></si>" % i for i in range(1_500_000)]
@@ -502,6 +521,28 @@ def build_cases() -> list[Case]:
         "hostile",
         _zip({**members, "xl/sharedStrings.xml": sst}),
         r"zip bomb|unpacks",
+        modes=("dry",),
+    )
+    # A million strings the sheets never use, 27 MB unpacked, that the relationships name.
+    within = sst.replace(b"".join(strings[1_000_000:]), b"")
+    rel = (
+        b'<Relationship Id="rIdS" Target="sharedStrings.xml" Type="http://schemas.openxml'
+        b'formats.org/officeDocument/2006/relationships/sharedStrings"/></Relationships>'
+    )
+    rels = members["xl/_rels/workbook.xml.rels"].replace(b"</Relationships>", rel)
+    add(
+        "shared-strings-1-million-within-caps",
+        "hostile",
+        _zip({**members, "xl/sharedStrings.xml": within, "xl/_rels/workbook.xml.rels": rels}),
+        r"more than 500,000 pieces of text",
+        modes=("dry",),
+    )
+    tiny = sst.replace(b"".join(strings), b"<si><t/></si>" * 2_400_000)  # 31 MB
+    add(
+        "shared-strings-2.4-million-empty",
+        "hostile",
+        _zip({**members, "xl/sharedStrings.xml": tiny, "xl/_rels/workbook.xml.rels": rels}),
+        r"more than 500,000 pieces of text",
         modes=("dry",),
     )
     add(

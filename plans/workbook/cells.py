@@ -146,6 +146,7 @@ def _not_a_date_or_flag(value, what: str) -> None:
 
 def money(value, *, allow_negative: bool = False) -> Decimal:
     _not_a_date_or_flag(value, "an amount of money")
+    _no_dash(value)
     if isinstance(value, str) and value.strip().lower() in {"tbc", "tbd", "to be confirmed"}:
         raise CellError(
             "TBC is only allowed in the year columns of the Savings lines sheet; "
@@ -217,8 +218,19 @@ def in_thousands(value, result):
     return result * 1000 if result is not None else None
 
 
+_DASHES = {"-", "–", "—", "−"}  # a dash alone: "nothing" in a printed table, not a figure
+
+
+def _no_dash(value) -> None:
+    if isinstance(value, str) and value.strip() in _DASHES:
+        raise CellError(
+            f"{value.strip()!r} has no figure in it: leave the cell blank for none, or type 0"
+        )
+
+
 def amount(value) -> Amount:
     _not_a_date_or_flag(value, "a planned saving")
+    _no_dash(value)
     if isinstance(value, str) and value.strip() in ERROR_CODES:
         raise CellError(
             f"holds the spreadsheet error {value.strip()}; correct the formula or type the value"

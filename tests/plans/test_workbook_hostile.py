@@ -553,3 +553,23 @@ def test_a_document_type_declaration_in_a_part_not_named_xml(authority):
         b"worksheets/sheet2.xml", b"worksheets/sheet2.dat"
     )
     assert_refused(zip_bytes(members), "document type declaration")
+
+
+def test_too_many_shared_strings_are_refused_before_they_are_read(authority, monkeypatch):
+    # 2.4 million empty strings fit the 32 MB cap and took 16 s and 300 MB to read.
+    monkeypatch.setattr(reader, "MAX_SHARED_STRINGS", 1_000)
+    sst = (
+        b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        + b"<si><t/></si>" * 1_001
+        + b"</sst>"
+    )
+    rel = (
+        b'<Relationship Id="rIdS" Target="sharedStrings.xml" Type="http://schemas.openxml'
+        b'formats.org/officeDocument/2006/relationships/sharedStrings"/></Relationships>'
+    )
+    data = add_members(
+        minimal_workbook(),
+        {"xl/sharedStrings.xml": sst},
+        replace={"xl/_rels/workbook.xml.rels": lambda x: x.replace(b"</Relationships>", rel)},
+    )
+    assert_refused(data, "more than 1,000 pieces of text")

@@ -267,3 +267,15 @@ def test_dates_as_excel_displays_them_pasted_as_text(authority):
     plan = workbook.import_workbook(edit(minimal_workbook(), progress), filename="d.xlsx")
     dates = sorted(p.as_at for line in plan.lines.all() for p in line.progress.all())
     assert dates == [date(2017, 10, 31), date(2017, 11, 30)]
+
+
+@pytest.mark.parametrize("dash", ["-", "\u2013", "\u2014"])
+def test_a_dash_alone_is_no_figure_not_a_negative_or_a_range(authority, dash):
+    # It was "'-' is negative" or "'—' is not a range": neither is what the officer meant.
+    lines = [["SAV/1", "Placements", "Fewer placements", "Amber", dash, "5k"]]
+    with pytest.raises(workbook.WorkbookRejected) as caught:
+        workbook.import_workbook(minimal_workbook(lines=lines), filename="dash.xlsx")
+    assert str(caught.value.problems[0]) == (
+        f"Savings lines!E2 (2017/18): {dash!r} has no figure in it: leave the cell blank for "
+        "none, or type 0"
+    )
