@@ -146,6 +146,7 @@ def _not_a_date_or_flag(value, what: str) -> None:
 
 def money(value, *, allow_negative: bool = False) -> Decimal:
     _not_a_date_or_flag(value, "an amount of money")
+    _no_dash(value)
     if isinstance(value, str) and value.strip().lower() in {"tbc", "tbd", "to be confirmed"}:
         raise CellError(
             "TBC is only allowed in the year columns of the Savings lines sheet; "
@@ -164,15 +165,28 @@ def money(value, *, allow_negative: bool = False) -> Decimal:
 _PLAIN_NUMBER = re.compile(r"\s*\d[\d,]*(\.\d+)?\s*([-–]\s*\d[\d,]*(\.\d+)?\s*)?")
 # A year header with a unit: 2014/15 (£), 2014/15 £k, 14/15 (£000).
 _HEADER_UNIT = re.compile(r"\s*\(?\s*(£\s*'?000s?|£\s*k|£|'?000s?|k)\s*\)?\s*$", re.IGNORECASE)
+_CALENDAR_YEAR = re.compile(r"(?:fy\s*)?\d{4}", re.IGNORECASE)
 _YEAR_LIKE = re.compile(r"(^\s*fy)|(\d{2,4}\s*[/\-–]\s*\d{2,4})", re.IGNORECASE)
 
 
 def year_header(value) -> tuple[str, bool] | None:
     """A savings-line year column header: ``(year, in_thousands)``, None for a header that
     names no year, ``CellError`` for one that looks like a year but is not (2014/16)."""
+    if isinstance(value, (datetime, date)):
+        # Excel turns a header typed as Apr-17 or 1/4/2017 into a date.
+        raise CellError(
+            f"holds the date {value:%d/%m/%Y}, not a financial year; a year column is headed "
+            "by its financial year written as text, like 2017/18"
+        )
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         return None
-    raw = str(value).strip()
+    raw = str(int(value) if isinstance(value, float) and value.is_integer() else value).strip()
+    if _CALENDAR_YEAR.fullmatch(raw) and 1990 <= int(raw[-4:]) <= 2100:
+        start = int(raw[-4:])
+        raise CellError(
+            f"{raw!r} is a calendar year, not a financial year: head the column "
+            f"{start - 1}/{start % 100:02d} or {start}/{(start + 1) % 100:02d}"
+        )
     if not _YEAR_LIKE.search(raw):
         return None
     unit = _HEADER_UNIT.search(raw)
@@ -204,8 +218,19 @@ def in_thousands(value, result):
     return result * 1000 if result is not None else None
 
 
+_DASHES = {"-", "–", "—", "−"}  # a dash alone: "nothing" in a printed table, not a figure
+
+
+def _no_dash(value) -> None:
+    if isinstance(value, str) and value.strip() in _DASHES:
+        raise CellError(
+            f"{value.strip()!r} has no figure in it: leave the cell blank for none, or type 0"
+        )
+
+
 def amount(value) -> Amount:
     _not_a_date_or_flag(value, "a planned saving")
+    _no_dash(value)
     if isinstance(value, str) and value.strip() in ERROR_CODES:
         raise CellError(
             f"holds the spreadsheet error {value.strip()}; correct the formula or type the value"
@@ -283,6 +308,9 @@ _DATE_FORMATS = (
     "%d %B %Y",
     "%d %b %y",
     "%d %B %y",
+    "%d-%b-%Y",  # 31-Oct-2017 and 31-Oct-17: Excel's own date display, pasted as text
+    "%d-%B-%Y",
+    "%d-%b-%y",
 )
 
 

@@ -20,6 +20,7 @@ from plans.workbook import resources as s
 from plans.workbook.reader import HEADER_SEARCH_ROWS, MAX_ROWS, Problem, RawSheet, RawWorkbook
 
 MAX_PROBLEMS = 1_000
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz$"
 MAX_RECORDS = 50_000  # twice the largest plan benchmarked (5,000 lines x 4 years)
 
 
@@ -341,8 +342,12 @@ def _check_sheets(raw: RawWorkbook, problems: Problems, warnings: list[str]) -> 
                 f"There is no {spec.name!r} sheet, so nothing of that kind is imported or changed."
             )
     for name, sheet in found.items():
+        spec = s.BY_NAME[s.header_key(name)]
+        header = _find_header(sheet, spec) if spec is not s.PLAN else None
         for ref in sheet.merged:
-            first = ref.split(":")[0]
+            first, last = (ref.split(":") + [ref])[:2]
+            if header and int(last.lstrip(_LETTERS) or 0) < header[0]:
+                continue  # a title merged across the columns above the header row holds no data
             letters = first.rstrip("0123456789")
             problems.add(
                 f"Cells {ref} are merged. Unmerge them (Home > Merge & Center) so "
@@ -357,6 +362,16 @@ def _check_sheets(raw: RawWorkbook, problems: Problems, warnings: list[str]) -> 
                 "This cell holds a formula with no saved result (the file was not "
                 "saved by a spreadsheet that calculates). Open it in Excel or "
                 "LibreOffice and save it, or type the value.",
+                sheet=name,
+                row=int(coordinate[len(letters) :]),
+                column=letters,
+            )
+        for coordinate in sheet.millions:
+            letters = coordinate.rstrip("0123456789")
+            problems.add(
+                'This cell shows its figure in millions (a number format ending "m"), but '
+                "only thousands (£k) are read that way: the figure typed would be read as "
+                "pounds. Type it with its unit, like £1.2m, or in pounds.",
                 sheet=name,
                 row=int(coordinate[len(letters) :]),
                 column=letters,

@@ -19,6 +19,7 @@ import posixpath
 import re
 import zipfile
 import zlib
+from collections import Counter
 from dataclasses import dataclass, field
 from xml.etree import ElementTree as ET
 
@@ -38,6 +39,10 @@ MAX_COLUMNS = 100
 # keep the parse of any file under the upload limit within a few seconds and 200 MB.
 MAX_UNPACKED_BYTES = 32 * 1024 * 1024
 MEMBER_CAPS = {"xl/styles.xml": 4 * 1024 * 1024, "xl/sharedstrings.xml": 32 * 1024 * 1024}
+# Reading a shared string costs far more than its bytes: a million cost about 8 s and 240 MB.
+# A 20,000-row plan with every text column filled holds under 400,000 distinct strings.
+MAX_SHARED_STRINGS = 500_000
+_SHARED_STRING = re.compile(rb"<(?:\w+:)?si[\s/>]")
 CHUNK = 1024 * 1024
 MAX_MEMBERS = 5_000
 HEADER_SEARCH_ROWS = 10
@@ -94,6 +99,7 @@ class RawSheet:
     rows: list[tuple[int, tuple]] = field(default_factory=list)  # non-blank rows only
     percent: set[tuple[int, int]] = field(default_factory=set)  # (row, 0-based column)
     thousands: set[tuple[int, int]] = field(default_factory=set)  # shown in £k: "£"#,##0"k"
+    millions: list[str] = field(default_factory=list)  # cells shown in £m: "£"0.0"m"
     merged: list[str] = field(default_factory=list)
     formulas_without_value: list[str] = field(default_factory=list)
     last_row: int = 0
@@ -176,6 +182,12 @@ def check_container(data: bytes) -> zipfile.ZipFile:
             "Open it in Excel, save it again and retry."
         ) from None
     names = {i.filename for i in infos}
+    if len(names) != len(infos):
+        twice = Counter(i.filename for i in infos).most_common(1)[0][0]
+        raise _rejected(
+            f"The file holds two parts named {twice}, which no spreadsheet writes: it is "
+            "damaged or has been tampered with. Open it in Excel, save it again and retry."
+        )
     lower = {n.lower() for n in names}
     if "xl/workbook.xml" not in names:
         if "xl/workbook.bin" in lower:
@@ -224,6 +236,12 @@ def _check_members(archive: zipfile.ZipFile, infos) -> None:
         name = info.filename.lower()
         cap = MEMBER_CAPS.get(name, MAX_UNPACKED_BYTES)
         size = 0
+        if info.flag_bits & 0x1:
+            raise _rejected(
+                "Part of the file is locked with a zip password, which Excel never does (a "
+                "workbook Excel protects with a password is recognised as such). Open the "
+                "workbook in Excel, save it as an Excel Workbook (.xlsx) and retry."
+            )
         try:
             with archive.open(info) as member:
                 head = member.read(PROLOG_BYTES)
@@ -232,7 +250,13 @@ def _check_members(archive: zipfile.ZipFile, infos) -> None:
                     size += len(chunk)
                     if size > cap or total + size > MAX_UNPACKED_BYTES:
                         break
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError):
+        except NotImplementedError:
+            raise _rejected(
+                "Part of the file is packed in a way Excel never uses (an unknown compression "
+                "method). Open the workbook in Excel, save it as an Excel Workbook (.xlsx) and "
+                "retry."
+            ) from None
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, RuntimeError):
             raise _rejected(
                 "The workbook is damaged (part of it does not unpack: the download may have "
                 "been cut short or corrupted). Open it in Excel, save it again and retry."
@@ -244,11 +268,19 @@ def _check_members(archive: zipfile.ZipFile, infos) -> None:
                 "formatting applied to whole sheets). Copy the plan's cells into the template "
                 "and try again."
             )
-        if name.endswith((".xml", ".rels", ".vml")) and not _prolog_is_plain(head):
+        # Any part that is XML, whatever its name: the workbook's relationships may point a
+        # sheet or the shared strings at a part called anything.
+        xml = name.endswith((".xml", ".rels", ".vml")) or head.lstrip(_XML_LEAD).startswith(
+            (b"<", b"\xff\xfe", b"\xfe\xff")
+        )
+        if xml and not _prolog_is_plain(head):
             raise _rejected(
                 "The workbook contains an XML document type declaration, which Excel never "
                 "writes; it is refused for safety. Save it again from Excel."
             )
+
+
+_XML_LEAD = b"\xef\xbb\xbf \t\r\n"  # a UTF-8 byte order mark, white space
 
 
 def _prolog_is_plain(head: bytes) -> bool:
@@ -332,8 +364,16 @@ def _book(archive: zipfile.ZipFile, book, rels) -> _Book:
         for rel in rels:
             if rel.get("Type", "").endswith("/sharedStrings"):
                 path = posixpath.normpath(posixpath.join("xl", rel.get("Target", "")))
-                with archive.open(path.lstrip("/")) as source:
-                    strings = read_string_table(source)
+                table = archive.read(path.lstrip("/"))  # at most MEMBER_CAPS: checked
+                found = _SHARED_STRING.finditer(table)
+                if any(n > MAX_SHARED_STRINGS for n, _ in enumerate(found, 1)):
+                    raise _rejected(
+                        f"The workbook holds more than {MAX_SHARED_STRINGS:,} pieces of text, "
+                        "far more than a plan has. Copy the plan's cells into the template and "
+                        "try again."
+                    )
+                strings = read_string_table(io.BytesIO(table))
+                del table
         if "xl/styles.xml" in archive.NameToInfo:
             sheet = Stylesheet.from_tree(ET.fromstring(archive.read("xl/styles.xml")))
             custom = list(sheet.number_formats)
@@ -342,6 +382,8 @@ def _book(archive: zipfile.ZipFile, book, rels) -> _Book:
                 fmt = custom[fid - 164] if fid >= 164 else builtin_format_code(fid)
                 formats.append(fmt or "General")
             dates, durations = sheet.date_formats, sheet.timedelta_formats
+    except WorkbookRejected:
+        raise
     except Exception as exc:  # openpyxl raises many kinds; all mean the same to an officer
         raise _rejected(
             f"Excel could have saved this file, but it cannot be read ({type(exc).__name__}: "
@@ -433,6 +475,8 @@ def _mark(sheet: RawSheet, row: int, index: int, book: _Book, style_id) -> None:
         sheet.percent.add((row, index))
     elif fmt and _shows_thousands(fmt):
         sheet.thousands.add((row, index))
+    elif fmt and _shows_thousands(fmt, _MILLIONS_LITERAL):
+        sheet.millions.append(f"{get_column_letter(index + 1)}{row}")
 
 
 def read_workbook(data: bytes, *, wanted=None) -> RawWorkbook:
@@ -453,10 +497,19 @@ def read_workbook(data: bytes, *, wanted=None) -> RawWorkbook:
     return RawWorkbook(sheets)
 
 
-_THOUSANDS_FORMAT = re.compile(r'"\s*k\s*"|\\k|0,(?=[;"\s]|$)', re.IGNORECASE)
+_THOUSANDS_LITERAL = re.compile(r'"\s*k\s*"|\\k', re.IGNORECASE)
+_MILLIONS_LITERAL = re.compile(r'"\s*mn?\s*"|\\m', re.IGNORECASE)
+_LITERALS = re.compile(r'"[^"]*"|\\.|\[[^\]]*\]')  # "text", \k, [$£-809], [Red]
 
 
-def _shows_thousands(fmt: str) -> bool:
-    r"""A number format that shows the value as thousands: "£"#,##0"k", 0\k, #,##0,"""
+def _shows_thousands(fmt: str, unit: re.Pattern = _THOUSANDS_LITERAL) -> bool:
+    r"""A number format showing a value typed in thousands as thousands: ``"£"#,##0"k"`` or
+    ``0\k`` shows 95 as £95k, so the 95 means £95,000. A format that scales by a comma after
+    its last digit (``#,##0,"k"``, ``0.0,,"m"``) shows 95,000 as 95k: the value is already in
+    pounds, and is read as it is. With ``unit`` the same for millions (``"£"0.0"m"``)."""
     positive = fmt.split(";")[0]
-    return bool(_THOUSANDS_FORMAT.search(positive))
+    digits = _LITERALS.sub("", positive)
+    last = max(digits.rfind(c) for c in "0#?")
+    if last >= 0 and digits[last + 1 : last + 2] == ",":
+        return False
+    return bool(unit.search(positive))

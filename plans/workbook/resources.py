@@ -187,13 +187,14 @@ class SavingsLineResource(SheetResource):
             "One row per savings line. After the columns below come the year columns, one per "
             "financial year, headed like 2017/18; each cell holds the line's planned saving that "
             "year: an amount (129000, £129,000, 129k, £1.2m), a range (50k-600k) or TBC. A blank "
-            "cell means no planned saving that year (and removes one already recorded when "
-            "importing into an existing plan). A year column left out of the sheet leaves that "
-            "year's amounts as they are."
+            "cell means no planned saving that year; importing into an existing plan, it leaves "
+            "an amount already recorded as it is, and (clear) removes it. A year column left out "
+            "of the sheet leaves that year's amounts as they are."
         )
 
     # The year columns: ``years`` maps each column's year to whether it is headed in £k; each
-    # cell is the line's planned amount that year (blank: none; it removes one recorded).
+    # cell is the line's planned amount that year (blank: none, or in an update the one
+    # recorded left as it is; (clear) removes it).
 
     def __init__(self, *, years=None, **kwargs):
         super().__init__(**kwargs)

@@ -494,3 +494,82 @@ def test_more_records_than_an_import_takes_at_once(authority, monkeypatch):
     data = set_cells(minimal_workbook(), "Savings lines", {"A9": "SAV/9", "C9": "Another"})
     problems = assert_refused(data, "at most 5 are imported at once")
     assert len(problems) == 1 and Plan.objects.count() == before
+
+
+# ---- found by the workbook corpus (docs/benchmarks/workbook_corpus.py)
+
+
+def _patch_member_header(data: bytes, member: str, *, flag: int = 0, method=None) -> bytes:
+    """``member``'s local and central headers with ``flag`` set or another ``method``."""
+    raw = bytearray(data)
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        local = z.getinfo(member).header_offset
+    central = raw.find(b"PK\x01\x02")
+    while raw[central + 46 : central + 46 + len(member)] != member.encode():
+        central = raw.find(b"PK\x01\x02", central + 4)
+    for at, flag_at, method_at in ((local, 6, 8), (central, 8, 10)):
+        raw[at + flag_at] |= flag
+        if method is not None:
+            raw[at + method_at : at + method_at + 2] = method.to_bytes(2, "little")
+    return bytes(raw)
+
+
+@pytest.mark.parametrize(
+    ("change", "pattern"),
+    [
+        ({"flag": 0x1}, "locked with a zip password"),  # was a RuntimeError traceback
+        ({"method": 99}, "packed in a way Excel never uses"),  # was NotImplementedError
+    ],
+)
+def test_zip_parts_no_spreadsheet_writes(authority, change, pattern):
+    data = _patch_member_header(minimal_workbook(), "xl/worksheets/sheet2.xml", **change)
+    assert_refused(data, pattern)
+
+
+def test_two_parts_of_the_same_name(authority):
+    import warnings
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with zipfile.ZipFile(io.BytesIO(minimal_workbook())) as src:
+            for info in src.infolist():
+                z.writestr(info.filename, src.read(info))
+        z.writestr("xl/workbook.xml", b"<workbook/>")  # the one a zip reader would take
+    assert_refused(out.getvalue(), "two parts named xl/workbook.xml")
+
+
+def test_a_document_type_declaration_in_a_part_not_named_xml(authority):
+    # The relationships may name any part as a sheet; its entities used to be expanded.
+    data = minimal_workbook()
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        members = {i.filename: z.read(i) for i in z.infolist()}
+    sheet = members.pop("xl/worksheets/sheet2.xml")
+    dtd = b'<!DOCTYPE w [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;">]>'
+    members["xl/worksheets/sheet2.dat"] = dtd + sheet.split(b"?>", 1)[-1].replace(
+        b"Agency reduction", b"&b;"
+    )
+    members["xl/_rels/workbook.xml.rels"] = members["xl/_rels/workbook.xml.rels"].replace(
+        b"worksheets/sheet2.xml", b"worksheets/sheet2.dat"
+    )
+    assert_refused(zip_bytes(members), "document type declaration")
+
+
+def test_too_many_shared_strings_are_refused_before_they_are_read(authority, monkeypatch):
+    # 2.4 million empty strings fit the 32 MB cap and took 16 s and 300 MB to read.
+    monkeypatch.setattr(reader, "MAX_SHARED_STRINGS", 1_000)
+    sst = (
+        b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        + b"<si><t/></si>" * 1_001
+        + b"</sst>"
+    )
+    rel = (
+        b'<Relationship Id="rIdS" Target="sharedStrings.xml" Type="http://schemas.openxml'
+        b'formats.org/officeDocument/2006/relationships/sharedStrings"/></Relationships>'
+    )
+    data = add_members(
+        minimal_workbook(),
+        {"xl/sharedStrings.xml": sst},
+        replace={"xl/_rels/workbook.xml.rels": lambda x: x.replace(b"</Relationships>", rel)},
+    )
+    assert_refused(data, "more than 1,000 pieces of text")

@@ -4,6 +4,7 @@
 import io
 import re
 import zipfile
+from datetime import date, datetime
 
 import pytest
 from openpyxl import load_workbook
@@ -191,3 +192,90 @@ def test_a_blank_year_cell_in_an_update_keeps_the_amount_and_clear_removes_it(au
     workbook.import_workbook(minimal_workbook(lines=lines), filename="update.xlsx", into=plan)
     amounts = {a.year: a.low for a in plan.lines.get(reference="SAV/1").amounts.all()}
     assert amounts == {"2017/18": 1200000}  # blank kept it; (clear) removed 2018/19
+
+
+@pytest.mark.parametrize(
+    ("header", "said"),
+    [
+        (2018, "'2018' is a calendar year, not a financial year: head the column 2017/18 or "),
+        ("FY2018", "'FY2018' is a calendar year"),
+        (datetime(2018, 4, 1), "holds the date 01/04/2018, not a financial year"),
+    ],
+)
+def test_a_calendar_year_or_date_as_year_header_is_an_error_not_a_skipped_column(
+    authority, header, said
+):
+    # Found by the workbook corpus: these headers were skipped with a note, losing the amounts.
+    def headers(wb):
+        wb["Savings lines"]["F1"] = header
+
+    before = Plan.objects.count()
+    with pytest.raises(workbook.WorkbookRejected) as caught:
+        workbook.import_workbook(edit(minimal_workbook(), headers), filename="years.xlsx")
+    text = "\n".join(str(p) for p in caught.value.problems)
+    assert "Savings lines!F1: " + said in text
+    assert Plan.objects.count() == before
+
+
+def test_a_format_that_divides_for_display_leaves_the_figure_in_pounds(authority):
+    # '#,##0,"k"' shows 95000 as 95k: the value is pounds. It was read as £95m.
+    lines = [["SAV/1", "Placements", "Fewer placements", "Amber", 95000, 550]]
+
+    def formats(wb):
+        wb["Savings lines"]["E2"].number_format = '#,##0,"k"'
+        wb["Savings lines"]["F2"].number_format = '"£"#,##0"k"'
+
+    plan = workbook.import_workbook(edit(minimal_workbook(lines=lines), formats), filename="k.xlsx")
+    assert _planned(plan) == {
+        ("SAV/1", "2017/18"): ("point", 95000, 95000),
+        ("SAV/1", "2018/19"): ("point", 550000, 550000),
+    }
+
+
+def test_a_figure_shown_in_millions_is_refused_not_read_as_pounds(authority):
+    def millions(wb):
+        wb["Savings lines"]["E4"] = 1.2
+        wb["Savings lines"]["E4"].number_format = '"£"0.0"m"'
+
+    before = Plan.objects.count()
+    with pytest.raises(workbook.WorkbookRejected) as caught:
+        workbook.import_workbook(edit(minimal_workbook(), millions), filename="m.xlsx")
+    problem = caught.value.problems[0]
+    assert (problem.sheet, problem.row, problem.column) == ("Savings lines", 4, "E")
+    assert "millions" in problem.message and "£1.2m" in problem.message
+    assert Plan.objects.count() == before
+
+
+def test_a_title_merged_above_the_header_row_is_fine(authority):
+    def title(wb):
+        ws = wb["Savings lines"]
+        ws.insert_rows(1, 2)
+        ws["A1"] = "Children's services savings 2017/18 onwards"
+        ws.merge_cells("A1:F1")
+
+    plan = workbook.import_workbook(edit(minimal_workbook(), title), filename="title.xlsx")
+    assert plan.lines.count() == 3
+
+
+def test_dates_as_excel_displays_them_pasted_as_text(authority):
+    def progress(wb):
+        ws = wb.create_sheet("Progress")
+        ws.append(["Reference", "As at", "Achieved to date"])
+        ws.append(["SAV/1", "31-Oct-2017", "10k"])
+        ws.append(["SAV/2", "30-Nov-17", "10k"])
+
+    plan = workbook.import_workbook(edit(minimal_workbook(), progress), filename="d.xlsx")
+    dates = sorted(p.as_at for line in plan.lines.all() for p in line.progress.all())
+    assert dates == [date(2017, 10, 31), date(2017, 11, 30)]
+
+
+@pytest.mark.parametrize("dash", ["-", "\u2013", "\u2014"])
+def test_a_dash_alone_is_no_figure_not_a_negative_or_a_range(authority, dash):
+    # It was "'-' is negative" or "'—' is not a range": neither is what the officer meant.
+    lines = [["SAV/1", "Placements", "Fewer placements", "Amber", dash, "5k"]]
+    with pytest.raises(workbook.WorkbookRejected) as caught:
+        workbook.import_workbook(minimal_workbook(lines=lines), filename="dash.xlsx")
+    assert str(caught.value.problems[0]) == (
+        f"Savings lines!E2 (2017/18): {dash!r} has no figure in it: leave the cell blank for "
+        "none, or type 0"
+    )
