@@ -374,7 +374,7 @@ def deleted_with(reason: str) -> bool:
 def narrowing(filterset):
     """``narrow(qs)`` for ``trail_keys``: the filter set's person and date filters, applied
     to each history table by django-filter's own filters."""
-    data = filterset.form.cleaned_data if filterset.is_bound and filterset.is_valid() else {}
+    data = filterset.readable()
 
     def narrow(qs):
         for name in ("who", "since", "until"):
@@ -387,6 +387,5 @@ def narrowing(filterset):
 
 
 def selected_kinds(filterset) -> list[str] | None:
-    data = filterset.form.cleaned_data if filterset.is_bound and filterset.is_valid() else {}
-    kind = data.get("kind")
+    kind = filterset.readable().get("kind")
     return [kind] if kind else None

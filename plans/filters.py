@@ -3,6 +3,7 @@
 import django_filters as df
 from django import forms
 from django.db.models import Q
+from django.utils.text import Truncator
 
 from plans import models as m
 from recovery import fiscal
@@ -211,23 +212,42 @@ class NarrativeSectionFilter(PlanScopedFilterSet):
 
 class AuditTrailFilter(df.FilterSet):
     """The plan's audit trail by kind of record, person and date. The same filters apply to
-    every history table of the trail (``plans.audit.narrowing``)."""
+    every history table of the trail (``plans.audit.narrowing``). A value that cannot be read
+    (a hand-edited or old link) leaves that filter out, never the others, and is said: the
+    form's own errors, worded for an officer, listed by ``problems()``."""
 
-    kind = df.ChoiceFilter(label="Record", choices=(), empty_label="Every kind of record")
+    NOT_A_DATE = "Not a date: write it as year-month-day, e.g. 2017-10-31."
+    kind = df.ChoiceFilter(
+        label="Record",
+        choices=(),
+        empty_label="Every kind of record",
+        error_messages={
+            "invalid_choice": "Not a kind of record in this trail: choose one from the list."
+        },
+    )
     who = df.ModelChoiceFilter(
-        label="Person", field_name="history_user", queryset=None, empty_label="Anyone"
+        label="Person",
+        field_name="history_user",
+        queryset=None,
+        empty_label="Anyone",
+        error_messages={
+            "invalid_choice": "Not one of the people who can have changed this plan: choose one "
+            "from the list."
+        },
     )
     since = df.DateFilter(
         label="From (date)",
         field_name="history_date",
         lookup_expr="date__gte",
         widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": NOT_A_DATE},
     )
     until = df.DateFilter(
         label="To (date)",
         field_name="history_date",
         lookup_expr="date__lte",
         widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": NOT_A_DATE},
     )
 
     def __init__(self, *args, plan=None, **kwargs):
@@ -244,6 +264,30 @@ class AuditTrailFilter(df.FilterSet):
         for f in self.form.fields.values():
             css = "form-select" if isinstance(f.widget, forms.Select) else "form-control"
             f.widget.attrs["class"] = f"{css} form-control-sm"
+
+    def readable(self) -> dict:
+        """The filters' values that could be read (every field is cleaned; one that cannot be
+        read is left out of ``cleaned_data`` by the form, and reported by ``problems``)."""
+        if not self.is_bound:
+            return {}
+        self.is_valid()
+        return self.form.cleaned_data
+
+    def problems(self) -> list[tuple[str, str, str, str]]:
+        """(field id, filter label, value given, what is wrong) for each filter whose value
+        could not be read; each such field is marked invalid for assistive technology."""
+        self.readable()
+        out = []
+        for name, errors in self.form.errors.items():
+            if name not in self.form.fields:
+                continue
+            bound = self.form[name]
+            given = str(self.form.data.get(name, ""))
+            bound.field.widget.attrs.update(
+                {"aria-invalid": "true", "aria-describedby": f"{bound.auto_id}_error"}
+            )
+            out.append((bound.auto_id, bound.label, Truncator(given).chars(40), " ".join(errors)))
+        return out
 
 
 class PlacementTypeFilter(PlanScopedFilterSet):

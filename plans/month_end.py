@@ -63,6 +63,39 @@ class LineMonth:
     def previous_rated(self) -> ProgressEntry | None:
         return self.latest_before("rag")
 
+    def carried(self, year: str) -> dict:
+        """What the line last recorded, offered on a new month's page as a hint and saved for
+        the month only if the officer confirms it ("same as last recorded"): achieved to date
+        and the year's forecast from the year's latest entry recording each (achieved is
+        cumulative within the year), the RAG from the latest rated entry. A figure never
+        recorded is absent, never zero."""
+        out = {}
+        achieved = self.latest_before("achieved_to_date", year)
+        if achieved is not None:
+            out.update(achieved_to_date=achieved.achieved_to_date, basis=achieved.basis)
+        forecast = self.latest_before("forecast", year)
+        if forecast is not None:
+            out["forecast"] = forecast.forecast
+        rated = self.previous_rated
+        if rated is not None:
+            out["rag"] = rated.rag
+        return out
+
+    def confirm_carried(self, year: str, typed: dict) -> dict:
+        """``typed`` (achieved_to_date, basis, forecast, rag) with each box the officer left
+        blank filled from ``carried``: the officer chose to carry last month's figures
+        forward. What they typed always wins."""
+        carried = self.carried(year)
+        out = dict(typed)
+        if out.get("achieved_to_date") is None and "achieved_to_date" in carried:
+            out["achieved_to_date"] = carried["achieved_to_date"]
+            out["basis"] = carried["basis"]
+        if out.get("forecast") is None and "forecast" in carried:
+            out["forecast"] = carried["forecast"]
+        if not out.get("rag") and "rag" in carried:
+            out["rag"] = carried["rag"]
+        return out
+
     @property
     def rag_changed(self) -> bool:
         rated = self.previous_rated

@@ -35,6 +35,21 @@ class LineMonthForm(forms.Form):
     commentary = forms.CharField(
         label="Comment", required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
+    # Shown in the "Last recorded" cell of a line with no entry yet for the month.
+    carry = forms.BooleanField(label="Same as last recorded", required=False)
+
+    # The boxes of the line's row, in its columns' order (``carry`` sits with last month's).
+    BOXES = ("achieved_to_date", "basis", "forecast", "rag", "commentary")
+
+    def __init__(self, *args, carried=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        # What the line last recorded (``LineMonth.carried``), for the hints; empty once the
+        # month has an entry of its own.
+        self.carried = carried or {}
+
+    def boxes(self):
+        """(bound field, last recorded value or None) for each box of the row."""
+        return [(self[name], self.carried.get(name)) for name in self.BOXES]
 
 
 class ForecastMonthForm(forms.Form):
@@ -98,21 +113,10 @@ class KpiMonthForm(forms.Form):
 def _initial_line(row: month_end.LineMonth, year: str) -> dict:
     entry = row.current
     if entry is None:
-        rated = row.latest_before("rag")
-        initial = {
-            "version": None,
-            "basis": ProgressEntry.Basis.ACHIEVED,
-            "rag": rated.rag if rated else row.line.rag,
-        }
-        # Achieved to date is cumulative within the year: each figure carries forward from
-        # the latest entry of the year that records it, so a comment-only entry hides none.
-        achieved = row.latest_before("achieved_to_date", year)
-        if achieved is not None:
-            initial.update(achieved_to_date=achieved.achieved_to_date, basis=achieved.basis)
-        forecast = row.latest_before("forecast", year)
-        if forecast is not None:
-            initial["forecast"] = forecast.forecast
-        return initial
+        # A new month starts empty: last month's figures are shown beside the boxes (and as
+        # their placeholders), never put in them, so saving an untouched box records nothing.
+        # "Same as last recorded" carries them forward when the officer says so.
+        return {"version": None, "basis": ProgressEntry.Basis.ACHIEVED}
     return {
         "version": entry.version,
         "achieved_to_date": entry.achieved_to_date,
@@ -196,7 +200,10 @@ class MonthEndView(TemplateView):
             (
                 row,
                 LineMonthForm(
-                    data, prefix=f"line-{row.line.pk}", initial=_initial_line(row, month.year)
+                    data,
+                    prefix=f"line-{row.line.pk}",
+                    initial=_initial_line(row, month.year),
+                    carried=row.carried(month.year) if row.current is None else None,
                 ),
             )
             for row in month.lines
@@ -212,7 +219,8 @@ class MonthEndView(TemplateView):
                 "commentary": f.commentary,
             }
             if f
-            else {"budget": month.previous_forecast.budget if month.previous_forecast else None},
+            # Last month's budget is a hint beside the box (the template), not its value.
+            else {},
         )
         kpi_forms = [
             (
@@ -358,11 +366,8 @@ class MonthEndView(TemplateView):
             month_end.LineInput(
                 line_id=row.line.pk,
                 version=f.cleaned_data["version"],
-                achieved_to_date=f.cleaned_data["achieved_to_date"],
-                forecast=f.cleaned_data["forecast"],
-                rag=f.cleaned_data["rag"],
                 commentary=f.cleaned_data["commentary"],
-                basis=f.cleaned_data["basis"],
+                **self.figures_typed(row, f),
             )
             for row, f in line_forms
             if f.has_changed() or row.current is not None
@@ -444,6 +449,15 @@ class MonthEndView(TemplateView):
         url = reverse("plans:month_end", args=[self.plan.pk])
         page = f"&page={self.page.number}" if self.paged else ""
         return HttpResponseRedirect(f"{url}?year={self.year}&period={self.period}{page}")
+
+    def figures_typed(self, row: month_end.LineMonth, form: LineMonthForm) -> dict:
+        """The line's figures as the officer gave them: typed, or (on a line with no entry
+        for the month yet) carried forward from the last recorded, if they ticked "Same as
+        last recorded"."""
+        typed = {k: form.cleaned_data[k] for k in ("achieved_to_date", "basis", "forecast", "rag")}
+        if row.current is None and form.cleaned_data["carry"]:
+            return row.confirm_carried(self.year, typed)
+        return typed
 
     @property
     def paged(self) -> bool:

@@ -167,6 +167,7 @@ class AuditTrailView(ExportMixin, SingleTableMixin, TemplateView):
             **context,
             "plan": self.plan,
             "filter": self.filterset,
+            "filter_problems": self.filterset.problems(),
             **edit_flags(self.request.user, self.plan),
         }
 

@@ -33,9 +33,15 @@
     form.querySelectorAll("tr[data-target]").forEach(function (row) {
       var target = row.getAttribute("data-target");
       var rowForecast = null;
+      // "Same for this month" ticked: a box left blank will be saved as last recorded.
+      var carry = row.querySelector(".me-carry input[type=checkbox]");
+      var carried = carry !== null && carry.checked;
       if (target !== "") { sums.target = (sums.target || 0) + parseFloat(target); }
       row.querySelectorAll("input[data-sum]").forEach(function (input) {
         var value = parseMoney(input.value);
+        if (value === null && carried && input.hasAttribute("data-last")) {
+          value = parseFloat(input.getAttribute("data-last"));
+        }
         if (value === null) { return; }
         if (isNaN(value)) { unread += 1; return; }
         var name = input.getAttribute("data-sum");
@@ -65,5 +71,6 @@
   }
 
   form.addEventListener("input", update);
+  form.addEventListener("change", update);
   update();
 }());

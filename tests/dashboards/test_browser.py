@@ -117,3 +117,35 @@ def test_scrolling_tables_are_keyboard_regions_with_data(
         assert len(labels) == len(set(labels)), url  # each region named apart
         violations = serious_violations(page)
         assert not violations, url + "\n" + "\n".join(violations)
+
+
+def test_no_page_scrolls_sideways_on_a_phone(chromium_page, live_server, torbay_users):
+    """At 375px wide a table scrolls inside its wrapper, never the page: the wrapper is also
+    the containing block of its cells' visually hidden labels, which otherwise widen the page
+    (the month-end page, the authority overview)."""
+    page = chromium_page
+    page.set_viewport_size({"width": 375, "height": 800})
+    mtfs = Plan.objects.get(authority__slug="torbay", code="mtfs-2017-21")
+    recovery = Plan.objects.get(authority__slug="torbay", code="recovery-2011-12")
+    pages = {
+        "finance": [
+            reverse("plans:plan_list"),
+            reverse("plans:plan_detail", args=[recovery.pk]),
+            reverse("plans:month_end", args=[recovery.pk]),
+            reverse("plans:month_end", args=[mtfs.pk]),
+            reverse("plans:line_list", args=[mtfs.pk]),
+            reverse("plans:plan_history", args=[mtfs.pk]) + "?since=not-a-date",
+        ],
+        "director": [
+            reverse("dashboards:overview"),
+            reverse("dashboards:plan_dashboard", args=[mtfs.pk]),
+            reverse("dashboards:report", args=[mtfs.pk]),
+            reverse("dashboards:months", args=[mtfs.pk]),
+        ],
+    }
+    for role, urls in pages.items():
+        log_in(page, live_server, torbay_users[role].username)
+        for url in urls:
+            page.goto(live_server.url + url)
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 375, (role, url, width)

@@ -88,7 +88,38 @@ def test_the_trail_filters_by_kind_person_and_date(
     assert "0 changes" in later
     bad = client.get(trail(plan), {"since": "31/31/2017", "who": "abc"})
     assert bad.status_code == 200
-    assert "From (date):" in bad.content.decode() and "Person:" in bad.content.decode()
+    html = bad.content.decode()
+    assert '<a class="alert-link" href="#id_since">From (date)</a> “31/31/2017”: Not a date' in html
+    assert '<a class="alert-link" href="#id_who">Person</a> “abc”: Not one of the people' in html
+
+
+def test_an_unreadable_filter_is_said_and_the_others_still_apply(
+    client, finance_manager, director, plan
+):
+    line = make_line(plan, finance_manager)
+    record_month(line, finance_manager)
+    client.force_login(director)
+    response = client.get(trail(plan), {"kind": "progress", "since": "2017-13-45"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    # the kind still narrows the trail: only the progress entry's two changes
+    assert "2 changes" in html and "SAV-1 at 31 Oct 2017" in html and "SAV-1 2017/18" not in html
+    assert "1 filter could not be read, so it is not applied; the other filters are" in html
+    assert "From (date)</a> “2017-13-45”: Not a date: write it as year-month-day" in html
+    # the field itself says so, to assistive technology too
+    assert 'aria-invalid="true" aria-describedby="id_since_error"' in html
+    assert 'id="id_since_error"' in html
+    unknown = client.get(trail(plan), {"kind": "nonsense", "who": str(finance_manager.pk)})
+    html = unknown.content.decode()
+    assert unknown.status_code == 200 and "4 changes" in html  # the person still applies
+    assert "Record</a> “nonsense”: Not a kind of record in this trail" in html
+    assert "could not be read" not in client.get(trail(plan), {"kind": "progress"}).content.decode()
+    # the download applies the filters that could be read, and never fails on the others
+    export = client.get(trail(plan), {"kind": "progress", "until": "soon", "_export": "xlsx"})
+    assert export.status_code == 200
+    body = b"".join(export.streaming_content) if export.streaming else export.content
+    rows = list(load_workbook(io.BytesIO(body)).active.iter_rows(values_only=True))
+    assert len(rows) == 1 + 2
 
 
 def test_the_trail_downloads_as_xlsx_with_the_same_words(client, finance_manager, plan):

@@ -144,52 +144,112 @@ def test_a_colleagues_save_in_between_is_not_overwritten(client, finance_manager
     assert entry.achieved_to_date == D("50000.00")
 
 
-def test_a_comment_only_update_keeps_the_achieved_figure(client, finance_manager, plan, lines):
-    client.force_login(finance_manager)
-    page = client.get(url(plan)).content.decode()
-    assert 'value="20,000"' in page  # last month's achieved carried forward
+def untouched(lines, **over):
+    """A new month's page posted back as the browser sends it with nothing typed."""
     data = {"year": "2017/18", "period": "7"}
-    for line in lines:  # what the browser sends back, untouched...
+    for line in lines:
         p = f"line-{line.pk}"
         data.update(
             {
-                f"{p}-achieved_to_date": "20,000",
+                f"{p}-achieved_to_date": "",
                 f"{p}-basis": "achieved",
-                f"{p}-forecast": "100,000",
-                f"{p}-rag": "green",
+                f"{p}-forecast": "",
+                f"{p}-rag": "",
                 f"{p}-commentary": "",
             }
         )
-    data[f"line-{lines[0].pk}-commentary"] = "Provider meeting booked"  # ...but one comment
+    data.update(over)
+    return data
+
+
+def test_last_months_figures_are_hints_not_values(client, finance_manager, plan, lines):
+    client.force_login(finance_manager)
+    response = client.get(url(plan))
+    html = response.content.decode()
+    assert 'value="20,000"' not in html and 'value="100,000"' not in html
+    assert html.count('placeholder="last £20,000" data-last="20000.00"') == 3
+    assert html.count('placeholder="last £100,000" data-last="100000.00"') == 3
+    # the RAG starts "Not rated": no option is pre-selected from last month or the line
+    [(row, form), *_] = response.context["line_forms"]
+    assert form["rag"].value() in (None, "") and form["forecast"].value() is None
+    assert f'aria-describedby="me-last-{lines[0].pk}"' in html  # the hint is read out too
+    assert html.count("Same for P7 Oct 2017") == 3 + 1  # each line's choice, and the intro
+    # saved untouched: nothing recorded for the month, for any line
+    response = client.post(url(plan), untouched(lines), follow=True)
+    assert "Nothing changed for P7 Oct 2017" in response.content.decode()
+    assert not m.ProgressEntry.objects.filter(as_at=date(2017, 10, 31)).exists()
+
+
+def test_a_comment_only_update_records_no_figure(client, finance_manager, plan, lines):
+    data = untouched(lines, **{f"line-{lines[0].pk}-commentary": "Provider meeting booked"})
+    client.force_login(finance_manager)
     assert client.post(url(plan), data).status_code == 302
     entry = m.ProgressEntry.objects.get(line=lines[0], as_at=date(2017, 10, 31))
-    assert entry.achieved_to_date == D("20000.00") and entry.commentary
+    assert entry.commentary == "Provider meeting booked"
+    # last month's figures were not confirmed, so none is October's
+    assert (entry.achieved_to_date, entry.forecast, entry.rag) == (None, None, "")
     assert m.ProgressEntry.objects.filter(as_at=date(2017, 10, 31)).count() == 1
     from plans.figures import plan_totals
 
+    # a comment-only entry hides no figure: September's still count as the latest
     assert plan_totals([plan])[plan.pk].years["2017/18"].achieved == D("60000.00")
 
 
-def test_an_untouched_prefilled_forecast_does_not_block_saving(
+def test_typing_one_figure_does_not_carry_the_others(client, finance_manager, plan, lines):
+    data = untouched(lines, **{f"line-{lines[1].pk}-forecast": "95k"})
+    client.force_login(finance_manager)
+    assert client.post(url(plan), data).status_code == 302
+    entry = m.ProgressEntry.objects.get(line=lines[1], as_at=date(2017, 10, 31))
+    assert (entry.achieved_to_date, entry.forecast, entry.rag) == (None, D("95000"), "")
+    lines[1].refresh_from_db()
+    assert lines[1].rag == "green"  # no RAG given for October: the line keeps its own
+
+
+def test_same_as_last_recorded_carries_forward_what_the_officer_confirms(
     client, finance_manager, plan, lines
 ):
+    data = untouched(
+        lines,
+        **{
+            f"line-{lines[0].pk}-carry": "on",  # every box blank: all of September's
+            f"line-{lines[1].pk}-carry": "on",
+            f"line-{lines[1].pk}-forecast": "80k",  # what is typed wins
+            f"line-{lines[1].pk}-rag": "amber",
+        },
+    )
+    client.force_login(finance_manager)
+    assert client.post(url(plan), data).status_code == 302
+    october = {e.line_id: e for e in m.ProgressEntry.objects.filter(as_at=date(2017, 10, 31))}
+    assert set(october) == {lines[0].pk, lines[1].pk}  # the third line: nothing confirmed
+    first, second = october[lines[0].pk], october[lines[1].pk]
+    assert (first.achieved_to_date, first.forecast, first.rag) == (D(20000), D(100000), "green")
+    assert first.basis == "achieved" and first.entered_by == finance_manager
+    assert (second.achieved_to_date, second.forecast, second.rag) == (D(20000), D(80000), "amber")
+    # reopened, the month's own figures are in the boxes and nothing is offered to carry
+    html = client.get(url(plan)).content.decode()
+    assert 'value="20,000"' in html and f'name="line-{lines[0].pk}-carry"' not in html
+    assert f'name="line-{lines[2].pk}-carry"' in html
+
+
+def test_last_months_budget_is_a_hint_not_a_value(client, finance_manager, plan, lines):
     m.OverspendForecast.objects.create(
         plan=plan, year="2017/18", period=5, budget=D("28900000"), forecast_outturn=D("29000000")
     )
     client.force_login(finance_manager)
     page = client.get(url(plan)).content.decode()
-    assert 'value="28,900,000"' in page  # budget carried forward for convenience
+    assert 'value="28,900,000"' not in page
+    assert 'placeholder="last £28,900,000"' in page and 'placeholder="last £29,000,000"' in page
     data = post_data(
         plan,
         lines,
-        **{
-            "forecast-budget": "28,900,000",
-            "forecast-forecast_outturn": "",
-            "forecast-commentary": "",
-        },
+        **{"forecast-budget": "", "forecast-forecast_outturn": "", "forecast-commentary": ""},
     )
     response = client.post(url(plan), data)
     assert response.status_code == 302, response.content.decode()[:500]
+    assert not m.OverspendForecast.objects.filter(plan=plan, period=7).exists()
+    # an outturn typed without its budget is refused, not completed from last month
+    data["forecast-forecast_outturn"] = "£29.4m"
+    assert "Nothing was saved" in client.post(url(plan), data).content.decode()
     assert not m.OverspendForecast.objects.filter(plan=plan, period=7).exists()
 
 
@@ -228,11 +288,16 @@ def test_figures_carry_forward_past_a_comment_only_entry(client, finance_manager
     response = client.get(reverse("plans:month_end", args=[plan.pk]))
     assert (response.context["month"].year, response.context["month"].period) == ("2017/18", 8)
     [(row, form), *_] = response.context["line_forms"]
-    assert form.initial["achieved_to_date"] == D("20000")
-    assert form.initial["forecast"] == D("100000")
-    assert form.initial["rag"] == "green"
+    assert form.carried == {
+        "achieved_to_date": D("20000"),
+        "basis": "achieved",
+        "forecast": D("100000"),
+        "rag": "green",
+    }
+    assert "achieved_to_date" not in form.initial and "rag" not in form.initial
     html = response.content.decode()
     assert "£20,000 achieved" in html and "achieved not reported" not in html
+    assert 'placeholder="last £20,000"' in html
 
 
 def test_a_mistyped_month_is_said_never_silently_switched(client, finance_manager, plan, lines):
