@@ -17,14 +17,13 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.generic import TemplateView, View
 
-from dashboards import publishing, reports
+from dashboards import cache, publishing, reports
 from plans import services
 from plans.access import get_plan, plans_for
 from plans.models import Commentary, PublishedReport
 from plans.selectors import (
     as_at_month,
     latest_published,
-    month_close,
     month_closes,
     published_reports,
 )
@@ -59,23 +58,68 @@ def steps_for(user, plan, close, published: bool) -> list[services.Step]:
     ]
 
 
+# Who took a step is shown by name: the users' names are read, not their whole rows (which
+# would put password hashes in the cache).
+_NAMES = ("username", "first_name", "last_name")
+
+
+def month_panel(plan, year: str, period: int) -> dict:
+    """The month's close, its commentary by role and its published versions (newest first),
+    cached under the plan's data version like its figures: every step of the close, every
+    publication (stored with the step that records it) and every commentary is a write
+    through plans.services (or the admin) that gives the plan a new data version, so a cached
+    panel is never stale. Three queries when it is not cached, none when it is."""
+
+    def build() -> dict:
+        from plans.models import MonthClose
+
+        users = ("submitted_by", "signed_off_by", "published_by")
+        close = (
+            MonthClose.objects.filter(plan=plan, year=year, period=period)
+            .select_related(*users)
+            .only(
+                *(f.attname for f in MonthClose._meta.concrete_fields),
+                *(f"{u}__{name}" for u in users for name in _NAMES),
+            )
+            .order_by("pk")  # one at most: no default ordering (which joins the authority)
+            .first()
+        ) or MonthClose(plan_id=plan.pk, year=year, period=period, version=0)
+        commentary = {
+            c.role: c
+            for c in Commentary.objects.filter(plan=plan, year=year, period=period)
+            .only("role", "body", "version")
+            .order_by()
+        }
+        versions = list(
+            PublishedReport.objects.filter(plan=plan, year=year, period=period)
+            .only(
+                "plan_id",
+                "year",
+                "period",
+                "number",
+                "published_at",
+                "note",
+                *(f"published_by__{name}" for name in _NAMES),
+            )
+            .select_related("published_by")
+            .order_by("-number")
+        )
+        return {"close": close, "commentary": commentary, "versions": versions}
+
+    # Read once a request (the dashboard's commentary form and its close panel both ask).
+    read = plan.__dict__.setdefault("_month_panels", {})
+    if (year, period) not in read:
+        panel = cache.get_or_build(cache.figures_key(plan, "close", year, period), build)
+        panel["close"].plan = plan  # the request's own plan object, not a pickled copy
+        read[(year, period)] = panel
+    return read[(year, period)]
+
+
 def close_context(user, plan, year: str, period: int, form=None, step_name="") -> dict:
     """What the month's close panel shows: the state, who took each step and when, the
     published versions, and the forms of the steps the user may take."""
-    close = month_close(plan, year, period)
-    director = (
-        Commentary.objects.filter(
-            plan=plan, year=year, period=period, role=Commentary.Role.DIRECTOR
-        )
-        .only("body", "version")
-        .first()
-    )
-    versions = list(
-        PublishedReport.objects.filter(plan=plan, year=year, period=period)
-        .defer("pdf", "xlsx", "figures", "changes")
-        .select_related("published_by")
-        .order_by("-number")
-    )
+    panel = month_panel(plan, year, period)
+    close, versions = panel["close"], panel["versions"]
     return {
         "close": close,
         "close_label": fiscal.period_label(year, period),
@@ -84,7 +128,7 @@ def close_context(user, plan, year: str, period: int, form=None, step_name="") -
             for step in steps_for(user, plan, close, published=bool(versions))
         ],
         "close_versions": versions,
-        "director_commentary": director,
+        "director_commentary": panel["commentary"].get(Commentary.Role.DIRECTOR),
         "step_form": form,
         "step_failed": step_name,
     }

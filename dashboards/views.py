@@ -102,9 +102,7 @@ class PlanPageMixin:
         if role is None or not edit_flags(self.request.user, plan)["can_comment"]:
             return None
         if form is None:
-            own = Commentary.objects.filter(
-                plan=plan, year=sel.year, period=sel.period, role=role
-            ).first()
+            own = close.month_panel(plan, sel.year, sel.period)["commentary"].get(role)
             form = CommentaryForm(initial={"body": own.body, "version": own.version} if own else {})
         form.role_label = Commentary.Role(role).label
         return form
@@ -233,38 +231,74 @@ class CommentaryView(PlanPageMixin, View):
 
 class ReportView(PlanPageMixin, TemplateView):
     """The live report (finance and directors): what would be published now. "What changed"
-    is since the last published report, when there is one."""
+    is since the last published report, when there is one.
+
+    Its body is rendered from the plan's figures alone and cached by the plan's data version
+    like the dashboard's (a publication is stored with the step of the close that records it,
+    which renews the data version, so "what changed since the last published report" is never
+    stale either); the page around it is rendered for each request."""
 
     template_name = "dashboards/report.html"
     published = "html"
 
     def get_context_data(self, **kwargs):
-        context = self.plan_context()
+        plan, user = self.plan, self.request.user
+        years, sel, invalid = selection(self.request, plan)
+        key = cache.figures_key(plan, "report", sel.year, sel.period, invalid, role_of(user))
+        body = cache.get_or_build(key, lambda: self.body(years, sel, invalid))
+        return {
+            **super().get_context_data(**kwargs),
+            "plan": plan,
+            "sel": sel,
+            "report_body": mark_safe(body),  # rendered (and escaped) by Django's templates
+        }
+
+    def body(self, years, sel, invalid) -> str:
+        context = self.figures_context(years, sel, invalid)
         f = context["f"]
         changes, heading = publishing.report_changes(f)
         shown = reports.changes_for(changes, f.shown_lines)
-        return {
-            **super().get_context_data(**kwargs),
-            **context,
+        context |= {
             "changes": shown,
             "changes_not_shown": len(changes) - len(shown),
             "changes_heading": heading,
             "glossary": reports.GLOSSARY,
         }
+        return render_to_string("dashboards/_report_body.html", context)
 
 
-class ReportWorkbookView(PlanPageMixin, View):
-    published = "xlsx"
+class ReportDownloadMixin(PlanPageMixin):
+    """A download of the live report, built from the plan's figures alone and cached by the
+    plan's data version as the report's body is: a second download of an unchanged month is
+    the stored file."""
+
+    kind = ""  # "xlsx" or "pdf"
 
     def get(self, request, *args, **kwargs):
-        context = self.plan_context()
-        f = context["f"]
-        changes, heading = publishing.report_changes(f)
-        body = reports.report_workbook(f, changes=changes, changes_heading=heading)
-        response = HttpResponse(body, content_type=reports.XLSX_TYPE)
-        name = reports.filename(f)
+        plan = self.plan
+        years, sel, invalid = selection(request, plan)
+        key = cache.figures_key(
+            plan, f"report_{self.kind}", sel.year, sel.period, role_of(request.user)
+        )
+        name, body = cache.get_or_build(key, lambda: self.build(years, sel, invalid))
+        response = HttpResponse(body, content_type=self.content_type)
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
+
+    def build(self, years, sel, invalid) -> tuple[str, bytes]:
+        raise NotImplementedError
+
+
+class ReportWorkbookView(ReportDownloadMixin, View):
+    published = "xlsx"
+    kind = "xlsx"
+    content_type = reports.XLSX_TYPE
+
+    def build(self, years, sel, invalid):
+        f = fg.plan_figures(self.plan, sel)
+        changes, heading = publishing.report_changes(f)
+        body = reports.report_workbook(f, changes=changes, changes_heading=heading)
+        return reports.filename(f), body
 
 
 def landing(request):
@@ -284,18 +318,18 @@ def landing(request):
     return redirect("plans:plan_list")
 
 
-class ReportPdfView(PlanPageMixin, View):
+class ReportPdfView(ReportDownloadMixin, View):
     """The committee pack: the report as a PDF, in £k."""
 
     published = "pdf"
+    kind = "pdf"
+    content_type = pack.PDF_TYPE
 
-    def get(self, request, *args, **kwargs):
-        f = self.plan_context()["f"]
+    def build(self, years, sel, invalid):
+        f = fg.plan_figures(self.plan, sel)
         changes, heading = publishing.report_changes(f)
         body = pack.committee_pack(f, changes=changes, changes_heading=heading)
-        response = HttpResponse(body, content_type=pack.PDF_TYPE)
-        response["Content-Disposition"] = f'attachment; filename="{pack.filename(f)}"'
-        return response
+        return pack.filename(f), body
 
 
 class OverviewView(TemplateView):
@@ -312,16 +346,23 @@ class OverviewView(TemplateView):
         return super().get(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
-        plans = list(
-            plans_for(self.request.user).order_by("authority__name", "first_year", "title")
+        visible = plans_for(self.request.user)
+        # The authorities with plans the user may read (their ids only), paged; then the
+        # plans of the page's authorities alone: not every plan in the land read to show ten
+        # authorities' of them.
+        authority_ids = list(
+            visible.order_by("authority__name", "authority_id")
+            .values_list("authority_id", flat=True)
+            .distinct()
         )
-        by_authority: dict = {}
-        for plan in plans:
-            by_authority.setdefault(plan.authority, []).append(plan)
-        page = Paginator(list(by_authority), self.AUTHORITIES_PER_PAGE).get_page(
+        page = Paginator(authority_ids, self.AUTHORITIES_PER_PAGE).get_page(
             self.request.GET.get("page")
         )
-        shown = [plan for authority in page for plan in by_authority[authority]]
+        shown = list(
+            visible.filter(authority_id__in=list(page)).order_by(
+                "authority__name", "authority_id", "first_year", "title"
+            )
+        )
         overview = fg.authority_overview(shown)
         authorities = {}
         for s in overview.summaries:

@@ -19,10 +19,15 @@ def plans_for(user) -> QuerySet:
 def get_plan(user, pk, action: str = "view", model: str = "plan"):
     """The plan if the user may read it (else 404) and may take ``action`` on ``model`` there:
     their role allows it and, for a change, the plan is their own authority's (else 403)."""
-    plan = plans_for(user).filter(pk=pk).first()
+    # One plan at most: no default ordering to compile and sort by.
+    plan = plans_for(user).filter(pk=pk).order_by("pk").first()
     if plan is None:
         raise Http404("No such plan.")
     require(user, action, model)
+    if plan.authority_id == getattr(user, "authority_id", None):
+        # The user's own authority, read with the plan: the navigation bar's name of it
+        # needs no query of its own.
+        user.authority = plan.authority
     if action != "view" and not may_write(user, plan):
         raise PermissionDenied("Plans of another authority are read only.")
     return plan

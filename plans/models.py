@@ -414,6 +414,12 @@ class SavingsLine(PlanChild):
                 violation_error_message="The start period must be between 1 and 12.",
             ),
         ]
+        indexes = [
+            # A plan's lines in their order: the lines list, and (with each line's entries
+            # by their own index) the first page of the progress list of a long plan, read
+            # without sorting every entry.
+            models.Index(fields=["plan", "order", "reference"], name="line_plan_order"),
+        ]
 
     def __str__(self):
         return f"{self.reference} {self.title}"

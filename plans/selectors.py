@@ -208,6 +208,7 @@ def month_close(plan, year: str, period: int):
     found = (
         MonthClose.objects.filter(plan=plan, year=year, period=period)
         .select_related("submitted_by", "signed_off_by", "published_by")
+        .order_by("pk")  # one at most: no default ordering (which joins the plan's authority)
         .first()
     )
     return found or MonthClose(plan=plan, year=year, period=period, version=0)

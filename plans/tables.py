@@ -1,9 +1,12 @@
+import weakref
+
 import django_tables2 as tables
 from django.db.models import Case, Value, When
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django_tables2 import utils as tables_utils
 
 from plans import models as m
 from plans.figures import plan_totals
@@ -11,6 +14,29 @@ from plans.selectors import amount_of
 from recovery import fiscal, money
 from recovery.money import format_amount
 from recovery.spreadsheet import safe_value
+
+# django-tables2 reads the signature of a column's render method (and of a linkify function)
+# with inspect.signature for every cell it renders, which took a third of a table's rendering.
+# A function's signature never changes: it is read once per function (the bound methods of
+# one function share theirs), kept only while the function exists.
+_signature = tables_utils.signature
+_signatures = (weakref.WeakKeyDictionary(), weakref.WeakKeyDictionary())  # functions, methods
+
+
+def _signature_once(fn):
+    func = getattr(fn, "__func__", None)
+    known = _signatures[func is not None]
+    key = fn if func is None else func
+    try:
+        return known[key]
+    except KeyError:
+        found = known[key] = _signature(fn)
+        return found
+    except TypeError:  # not a function that a weak reference can hold
+        return _signature(fn)
+
+
+tables_utils.signature = _signature_once
 
 
 class MoneyColumn(tables.Column):

@@ -18,6 +18,13 @@ class RecoveryConfig(AppConfig):
         # After every migrate the finance, director and scrutiny groups exist with their
         # permissions; the plans app's permissions are created by its own post_migrate first.
         post_migrate.connect(_create_groups, sender=self, dispatch_uid="recovery_groups")
+        from django.contrib.auth.signals import user_logged_in
+
+        from recovery.middleware import stamp_sign_in
+
+        # The session's clocks start at sign-in, saved with it: not a second save at the
+        # first page.
+        user_logged_in.connect(stamp_sign_in, dispatch_uid="recovery_sign_in_clocks")
 
 
 class AdministratorsAdminConfig(admin_apps.AdminConfig):

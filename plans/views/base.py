@@ -46,6 +46,24 @@ def bound_per_page(request) -> None:
     request.GET = query
 
 
+def within_plan_ordering(model, plan_path: str) -> list[str]:
+    """``model``'s default ordering for the records of one plan: the plan left out (it is the
+    same on every row, and ordering by it joined the plan and its authority and sorted every
+    row by the authority's name), and a parent on the way to the plan (a progress entry's
+    line) replaced by the parent's own ordering within the plan. A plan's lines in order then
+    read from an index (``line_plan_order``), and the first page of a long plan's progress
+    without sorting every entry."""
+    head, _, rest = plan_path.partition("__")
+    out = []
+    for name in model._meta.ordering:
+        if name == head and rest:
+            parent = model._meta.get_field(head).related_model
+            out += [f"{head}__{n}" for n in within_plan_ordering(parent, rest)]
+        elif name != head:
+            out.append(name)
+    return out
+
+
 class PlanRecordMixin:
     model = None
     url_name = ""  # e.g. "line": plans:line_list, plans:line_detail ...
@@ -62,7 +80,10 @@ class PlanRecordMixin:
         return super().dispatch(request, *args, **kwargs)
 
     def get_queryset(self):
-        qs = self.model._default_manager.filter(**{m.plan_path(self.model): self.plan})
+        path = m.plan_path(self.model)
+        qs = self.model._default_manager.filter(**{path: self.plan}).order_by(
+            *within_plan_ordering(self.model, path), "pk"
+        )
         if self.select_related:
             qs = qs.select_related(*self.select_related)
         return qs
@@ -96,7 +117,10 @@ class PlanRecordMixin:
 
 class RecordListView(PlanRecordMixin, ExportMixin, SingleTableMixin, FilterView):
     template_name = "plans/records/list.html"
-    paginate_by = 25
+    # The table pages itself (django-tables2): the list view does not page as well, which
+    # counted the rows a second time.
+    paginate_by = None
+    table_pagination = {"per_page": 25}
     export_formats = ("csv", "xlsx")
     exclude_columns = ()
 

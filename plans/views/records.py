@@ -17,6 +17,7 @@ from plans.views.base import (
     RecordFormView,
     RecordHistoryView,
     RecordListView,
+    within_plan_ordering,
 )
 from recovery.access import role_of
 
@@ -116,7 +117,7 @@ class WorkstreamList(WorkstreamPages, RecordListView):
             .annotate(
                 **{"line_count": Count("lines")},
             )
-            .order_by(*self.model._meta.ordering)
+            .order_by(*within_plan_ordering(self.model, m.plan_path(self.model)), "pk")
         )
 
 

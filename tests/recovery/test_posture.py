@@ -45,7 +45,7 @@ def test_sign_in_is_locked_after_the_configured_failures_and_an_admin_unlocks(au
 
 
 def test_sessions_end_when_idle_and_after_a_working_day(client, finance_manager, settings):
-    assert settings.SESSION_SAVE_EVERY_REQUEST and settings.SESSION_COOKIE_AGE == 60 * 60
+    assert settings.SESSION_COOKIE_AGE == 60 * 60 and settings.SESSION_REFRESH_SECONDS == 60
     assert settings.SESSION_MAX_AGE == 8 * 3600
     client.force_login(finance_manager)
     assert client.get(reverse("plans:plan_list")).status_code == 200
@@ -54,6 +54,27 @@ def test_sessions_end_when_idle_and_after_a_working_day(client, finance_manager,
     session.save()
     response = client.get(reverse("plans:plan_list"))
     assert response.status_code == 302 and reverse("login") in response.url
+
+
+def test_the_idle_clock_restarts_as_the_user_works(client, finance_manager, settings):
+    """The session (and its cookie) is saved again, with a fresh expiry, once its last save is
+    SESSION_REFRESH_SECONDS old; not on every request."""
+    from django.contrib.sessions.models import Session
+
+    client.force_login(finance_manager)
+    assert client.get(reverse("plans:plan_list")).status_code == 200
+    key = client.session.session_key
+    expiry = Session.objects.get(session_key=key).expire_date
+    again = client.get(reverse("plans:plan_list"))
+    assert settings.SESSION_COOKIE_NAME not in again.cookies  # within the minute: not saved
+    assert Session.objects.get(session_key=key).expire_date == expiry
+    session = client.session
+    session["refreshed_at"] -= settings.SESSION_REFRESH_SECONDS
+    session.save()
+    expiry = Session.objects.get(session_key=key).expire_date
+    later = client.get(reverse("plans:plan_list"))
+    assert later.status_code == 200 and settings.SESSION_COOKIE_NAME in later.cookies
+    assert Session.objects.get(session_key=key).expire_date > expiry
 
 
 def test_password_reset_is_not_offered_without_a_mail_server(client):
