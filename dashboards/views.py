@@ -273,6 +273,7 @@ class ReportDownloadMixin(PlanPageMixin):
     the stored file."""
 
     kind = ""  # "xlsx" or "pdf"
+    filename = render = None  # the file's name and body, from the plan's figures
 
     def get(self, request, *args, **kwargs):
         plan = self.plan
@@ -280,25 +281,22 @@ class ReportDownloadMixin(PlanPageMixin):
         key = cache.figures_key(
             plan, f"report_{self.kind}", sel.year, sel.period, role_of(request.user)
         )
-        name, body = cache.get_or_build(key, lambda: self.build(years, sel, invalid))
+        name, body = cache.get_or_build(key, lambda: self.build(sel))
         response = HttpResponse(body, content_type=self.content_type)
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
 
-    def build(self, years, sel, invalid) -> tuple[str, bytes]:
-        raise NotImplementedError
+    def build(self, sel) -> tuple[str, bytes]:
+        f = fg.plan_figures(self.plan, sel)
+        changes, heading = publishing.report_changes(f)
+        return self.filename(f), self.render(f, changes=changes, changes_heading=heading)
 
 
 class ReportWorkbookView(ReportDownloadMixin, View):
     published = "xlsx"
     kind = "xlsx"
     content_type = reports.XLSX_TYPE
-
-    def build(self, years, sel, invalid):
-        f = fg.plan_figures(self.plan, sel)
-        changes, heading = publishing.report_changes(f)
-        body = reports.report_workbook(f, changes=changes, changes_heading=heading)
-        return reports.filename(f), body
+    filename, render = staticmethod(reports.filename), staticmethod(reports.report_workbook)
 
 
 def landing(request):
@@ -324,12 +322,7 @@ class ReportPdfView(ReportDownloadMixin, View):
     published = "pdf"
     kind = "pdf"
     content_type = pack.PDF_TYPE
-
-    def build(self, years, sel, invalid):
-        f = fg.plan_figures(self.plan, sel)
-        changes, heading = publishing.report_changes(f)
-        body = pack.committee_pack(f, changes=changes, changes_heading=heading)
-        return pack.filename(f), body
+    filename, render = staticmethod(pack.filename), staticmethod(pack.committee_pack)
 
 
 class OverviewView(TemplateView):

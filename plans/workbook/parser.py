@@ -270,6 +270,12 @@ def _parse_plan_sheet(raw: RawSheet, problems: Problems) -> SheetData:
     return data
 
 
+def _at(coordinate: str) -> dict:
+    """Where a cell like ``B12`` is, as a problem names it: its row and column."""
+    letters = coordinate.rstrip("0123456789")
+    return {"row": int(coordinate[len(letters) :] or 0) or None, "column": letters}
+
+
 def _stems(text: str) -> set[str]:
     return {w.rstrip("s") for w in re.findall(r"[a-z0-9]+", text.lower()) if len(w) > 2}
 
@@ -348,33 +354,27 @@ def _check_sheets(raw: RawWorkbook, problems: Problems, warnings: list[str]) -> 
             first, last = (ref.split(":") + [ref])[:2]
             if header and int(last.lstrip(_LETTERS) or 0) < header[0]:
                 continue  # a title merged across the columns above the header row holds no data
-            letters = first.rstrip("0123456789")
             problems.add(
                 f"Cells {ref} are merged. Unmerge them (Home > Merge & Center) so "
                 "each value has its own cell.",
                 sheet=name,
-                row=int(first[len(letters) :] or 0) or None,
-                column=letters,
+                **_at(first),
             )
         for coordinate in sheet.formulas_without_value:
-            letters = coordinate.rstrip("0123456789")
             problems.add(
                 "This cell holds a formula with no saved result (the file was not "
                 "saved by a spreadsheet that calculates). Open it in Excel or "
                 "LibreOffice and save it, or type the value.",
                 sheet=name,
-                row=int(coordinate[len(letters) :]),
-                column=letters,
+                **_at(coordinate),
             )
         for coordinate in sheet.millions:
-            letters = coordinate.rstrip("0123456789")
             problems.add(
                 'This cell shows its figure in millions (a number format ending "m"), but '
                 "only thousands (£k) are read that way: the figure typed would be read as "
                 "pounds. Type it with its unit, like £1.2m, or in pounds.",
                 sheet=name,
-                row=int(coordinate[len(letters) :]),
-                column=letters,
+                **_at(coordinate),
             )
         if sheet.last_row > MAX_ROWS + HEADER_SEARCH_ROWS:
             problems.add(
