@@ -348,7 +348,7 @@ class _Book:
     each cell style's number format and the date epoch, read as openpyxl reads them."""
 
     parser: WorkSheetParser
-    formats: list[str]
+    marks: list[str]  # each cell style: "percent", "thousands", "millions" or ""
 
 
 def _book(archive: zipfile.ZipFile, book, rels) -> _Book:
@@ -392,7 +392,16 @@ def _book(archive: zipfile.ZipFile, book, rels) -> _Book:
     parser = WorkSheetParser(
         None, strings, data_only=True, epoch=epoch, date_formats=dates, timedelta_formats=durations
     )
-    return _Book(parser, formats)
+    return _Book(parser, [_mark_of(fmt) for fmt in formats])
+
+
+def _mark_of(fmt: str) -> str:
+    """What a cell style's number format says of the number in it (worked out per style)."""
+    if "%" in fmt:
+        return "percent"
+    if _shows_thousands(fmt):
+        return "thousands"
+    return "millions" if _shows_thousands(fmt, _MILLIONS_LITERAL) else ""
 
 
 class _LocalNames(dict):
@@ -461,22 +470,17 @@ def _scan_row(sheet: RawSheet, row, parser, book: _Book, keep: int, last_allowed
         sheet.last_column = max(sheet.last_column, col_no)
         if row_no <= keep and col_no <= MAX_COLUMNS:
             values[col_no - 1] = value
-            if type(value) in (int, float):
-                _mark(sheet, row_no, col_no - 1, book, cell["style_id"])
+            style = cell["style_id"]
+            if style and type(value) in (int, float) and style < len(book.marks):
+                mark = book.marks[style]
+                if mark == "millions":
+                    sheet.millions.append(f"{get_column_letter(col_no)}{row_no}")
+                elif mark:
+                    getattr(sheet, mark).add((row_no, col_no - 1))
     if values and any(not (isinstance(v, str) and not v.strip()) for v in values.values()):
         number = parser.row_counter
         sheet.rows.append((number, tuple(values.get(i) for i in range(max(values) + 1))))
     return True
-
-
-def _mark(sheet: RawSheet, row: int, index: int, book: _Book, style_id) -> None:
-    fmt = book.formats[style_id] if style_id and style_id < len(book.formats) else ""
-    if "%" in fmt:
-        sheet.percent.add((row, index))
-    elif fmt and _shows_thousands(fmt):
-        sheet.thousands.add((row, index))
-    elif fmt and _shows_thousands(fmt, _MILLIONS_LITERAL):
-        sheet.millions.append(f"{get_column_letter(index + 1)}{row}")
 
 
 def read_workbook(data: bytes, *, wanted=None) -> RawWorkbook:

@@ -252,8 +252,6 @@ class SavingsLineResource(SheetResource):
         if result.has_validation_errors() or result.has_errors():
             return
         create, update = [], []
-        fields = m.PlannedAmount._meta.concrete_fields
-        defaults = {f.attname: f.get_default() for f in fields}
         for line, wanted in self.amounts:
             for year, amount in wanted.items():
                 old = self.planned.get((line.pk, year))
@@ -270,10 +268,10 @@ class SavingsLineResource(SheetResource):
                     change = FieldChange(year, show(amount_of(old)), "(none)")
                     self.noted.append(RecordChange(AMOUNTS, DELETE, label, None, [change]))
                 elif old is None:
-                    values = {"line_id": line.pk, "year": year, "kind": str(amount.kind)}
-                    values.update(low=amount.low, high=amount.high)
-                    # Positional: a quarter of the time of keyword arguments, 20,000 times.
-                    create.append(m.PlannedAmount(*{**defaults, **values}.values()))
+                    kind, low, high = str(amount.kind), amount.low, amount.high
+                    create.append(
+                        {"line_id": line.pk, "year": year, "kind": kind, "low": low, "high": high}
+                    )
                     self.noted.append(
                         RecordChange(AMOUNTS, CREATE, f"{label}: {show(amount)}", None)
                     )
