@@ -52,9 +52,12 @@ INT, DATE, YEAR, PERIOD, CHOICE, BOOL, REF = (
 MONEY_KINDS = {MONEY, SIGNED_MONEY}
 
 
+_NOT_KEY = re.compile(r"[^a-z0-9%£]")
+
+
 def header_key(text) -> str:
     """How headers and choice labels are compared: lower case, letters and digits only."""
-    return re.sub(r"[^a-z0-9%£]", "", str(text or "").lower())
+    return _NOT_KEY.sub("", str(text or "").lower())
 
 
 def choice_label(choices, value: str) -> str:

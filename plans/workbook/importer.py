@@ -137,7 +137,9 @@ def run(
             )
             if plan is None and not changes.problems:
                 changes.problems = [Problem("The Plan sheet could not be read.")]
-            saved = commit and changes.ok and expected in (None, changes.fingerprint())
+            saved = (
+                commit and changes.ok and (expected is None or expected == changes.fingerprint())
+            )
             if not saved:
                 raise _Rollback
     except _Rollback:

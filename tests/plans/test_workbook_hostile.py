@@ -573,3 +573,40 @@ def test_too_many_shared_strings_are_refused_before_they_are_read(authority, mon
         replace={"xl/_rels/workbook.xml.rels": lambda x: x.replace(b"</Relationships>", rel)},
     )
     assert_refused(data, "more than 1,000 pieces of text")
+
+
+def test_inline_text_reads_as_openpyxl_reads_it():
+    """The reader reads text typed in the cell itself (an inline string) from its runs, not
+    through openpyxl's rich-text objects: the same text, phonetic guides left out."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Risks"
+    ws.append(["Reference", "Description"])
+    ws.append(["R1", "plain"])
+    data = io.BytesIO()
+    wb.save(data)
+    sheet_xml = "xl/worksheets/sheet1.xml"
+    cells = (
+        '<c r="A3" t="inlineStr"><is><t xml:space="preserve"> two </t></is></c>'
+        '<c r="B3" t="inlineStr"><is><r><t>Bold</t></r><r><rPr><b/></rPr><t> and plain</t></r>'
+        '<rPh sb="0" eb="1"><t>guide</t></rPh></is></c>'
+        '<c r="C3" t="inlineStr"><is><t/></is></c>'
+        '<c r="D3" t="inlineStr"/>'
+    )
+    source = zipfile.ZipFile(io.BytesIO(data.getvalue()))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            body = source.read(info.filename)
+            if info.filename == sheet_xml:
+                body = body.replace(
+                    b"</sheetData>", f'<row r="3">{cells}</row></sheetData>'.encode()
+                )
+            target.writestr(info, body)
+    expected = [
+        list(row)
+        for row in load_workbook(io.BytesIO(out.getvalue())).active.iter_rows(values_only=True)
+    ]
+    ours = reader.read_workbook(out.getvalue()).sheets["Risks"].rows
+    assert ours[-1] == (3, (" two ", "Bold and plain", ""))
+    assert list(ours[-1][1]) == expected[-1][:3]
