@@ -54,6 +54,7 @@ YEARS_ABOUT = (
     "One column per financial year of the plan: the line's planned saving that year.",
     "An amount (129k, £1.2m), a range (50k-600k) or TBC; blank for none.",
 )
+SUMMARY_NOTE = "Calculated by the tracker when this workbook was exported; not read on import."
 SUMMARY = {  # header: (attribute of plans.figures' year totals, kind)
     "Planned (low)": ("planned_low", s.MONEY),
     "Planned (high)": ("planned_high", s.MONEY),
@@ -216,23 +217,16 @@ def write_table(wb, spec: type[s.SheetResource], rows: list[dict], years: list[s
 
 def write_summary(wb, totals) -> None:
     ws = sheet(wb, s.SUMMARY_SHEET, [12] + [16] * len(SUMMARY), "B4")
-    ws.append(
-        [
-            styled(
-                ws,
-                "Calculated by the tracker when this workbook was exported; not read on import.",
-                font=ITALIC,
-            )
-        ]
-    )
+    ws.append([styled(ws, SUMMARY_NOTE, font=ITALIC)])
     ws.append([])
     ws.append(headers(ws, ["Year", *SUMMARY]))
     for t in [*totals.years.values(), totals.total]:
-        values = {name: getattr(t, name) for name, _ in SUMMARY.values()}
-        if t.year == "all":
-            values["factor"] = None
-        year = "All years" if t.year == "all" else written(ws, t.year)
-        ws.append([year, *(written(ws, values[name], kind) for name, kind in SUMMARY.values())])
+        every = t.year == "all"  # the whole plan has no in-year factor
+        cells = [
+            written(ws, None if every and name == "factor" else getattr(t, name), kind)
+            for name, kind in SUMMARY.values()
+        ]
+        ws.append(["All years" if every else t.year, *cells])
 
 
 def write_workbook(content: Content) -> bytes:
