@@ -5,6 +5,8 @@ from django import forms
 
 from plans.workbook import max_bytes
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
 
 def _megabytes(n: int) -> str:
     return f"{n / 1024 / 1024:.0f} MB" if n >= 1024 * 1024 else f"{n // 1024} KB"
@@ -17,7 +19,7 @@ class WorkbookUploadForm(forms.Form):
         "{size}. Nothing is saved until you have seen the changes and confirmed them.",
         widget=forms.ClearableFileInput(
             attrs={
-                "accept": ".xlsx,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                "accept": f".xlsx,{XLSX}",
                 "class": "form-control",
                 "aria-describedby": "id_file_helptext",
             }

@@ -5,7 +5,7 @@ from django.urls import path
 from plans import workbook_views as views
 
 urlpatterns = [
-    path("workbooks/", views.WorkbookHomeView.as_view(), name="workbook_list"),
+    path("workbooks/", views.workbook_list, name="workbook_list"),
     path("workbooks/template.xlsx", views.template_download, name="workbook_template"),
     path("plans/<int:pk>/export.xlsx", views.plan_export, name="plan_export"),
     path("plans/import/", views.ImportView.as_view(), name="plan_import"),

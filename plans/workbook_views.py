@@ -24,18 +24,16 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views import View
-from django.views.generic import TemplateView
 
 from plans import workbook
 from plans.access import get_plan, plans_for
-from plans.forms_workbook import WorkbookUploadForm
+from plans.forms_workbook import XLSX, WorkbookUploadForm
 from plans.models import PendingImport
 from plans.workbook.resources import AMOUNTS, CREATE, DELETE, UPDATE
 from recovery.access import can, may_write, require
 from recovery.models import Authority
 
 SESSION_KEY = "plan_workbook_import"
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 LISTED = 200  # records listed per table on the preview; the counts cover the rest
 
 
@@ -46,44 +44,18 @@ def _xlsx(data: bytes, filename: str) -> HttpResponse:
     return response
 
 
-def _authorities(user):
-    """Authorities a user may import a new plan for (``None``: any, for superusers)."""
-    if user.is_superuser:
-        return None
-    return Authority.objects.filter(pk=user.authority_id)
-
-
-def _target(request, pk):
-    """The plan to import into (None for a new plan), after the access checks."""
-    if pk is None:
-        require(request.user, "add", "plan")
-        if not request.user.is_superuser and request.user.authority_id is None:
-            raise PermissionDenied("You belong to no authority.")
-        return None
-    return get_plan(request.user, pk, "change", "plan")
-
-
-class WorkbookHomeView(TemplateView):
-    template_name = "plans/workbook/index.html"
-
-    def get_context_data(self, **kwargs):
-        require(self.request.user, "view", "plan")
-        return {
-            **super().get_context_data(**kwargs),
-            "plans": [
-                (plan, may_write(self.request.user, plan)) for plan in plans_for(self.request.user)
-            ],
-            "can_import": can(self.request.user, "add", "plan"),
-            "max_mb": workbook.max_bytes() / 1024 / 1024,
-        }
+def workbook_list(request):
+    require(request.user, "view", "plan")
+    plans = [(plan, may_write(request.user, plan)) for plan in plans_for(request.user)]
+    context = {"plans": plans, "can_import": can(request.user, "add", "plan")}
+    return render(request, "plans/workbook/index.html", context)
 
 
 def template_download(request):
     require(request.user, "view", "plan")
     example = request.GET.get("example") == "1"
     data = workbook.template(authority=request.user.authority, example=example)
-    name = "plan-workbook-example.xlsx" if example else "plan-workbook-template.xlsx"
-    return _xlsx(data, name)
+    return _xlsx(data, f"plan-workbook-{'example' if example else 'template'}.xlsx")
 
 
 def plan_export(request, pk):
@@ -91,26 +63,38 @@ def plan_export(request, pk):
     return _xlsx(workbook.export_plan(plan), workbook.export_filename(plan))
 
 
-def _errors(request, problems, *, plan, filename, warnings=(), status=200):
-    return render(
-        request,
-        "plans/workbook/errors.html",
-        {
-            "problems": problems,
-            "warnings": warnings,
-            "plan": plan,
-            "filename": filename,
-            "form": WorkbookUploadForm(),
-            "action": _upload_url(plan),
-        },
-        status=status,
-    )
+def _target(request, pk):
+    """The plan to import into (None for a new plan), after the access checks."""
+    if pk is not None:
+        return get_plan(request.user, pk, "change", "plan")
+    require(request.user, "add", "plan")
+    if not request.user.is_superuser and request.user.authority_id is None:
+        raise PermissionDenied("You belong to no authority.")
+    return None
 
 
-def _upload_url(plan) -> str:
-    return (
+def _authorities(user):
+    """Authorities a user may import a new plan for (``None``: any, for superusers)."""
+    return None if user.is_superuser else Authority.objects.filter(pk=user.authority_id)
+
+
+def _form(plan, form=None) -> dict:
+    """The upload form, posting to an import into ``plan`` or of a new plan."""
+    url = (
         reverse("plans:plan_import_into", args=[plan.pk]) if plan else reverse("plans:plan_import")
     )
+    return {"form": form or WorkbookUploadForm(), "plan": plan, "action": url}
+
+
+def _upload_page(request, plan, form=None, status=200, **context):
+    context |= _form(plan, form)
+    return render(request, "plans/workbook/upload.html", context, status=status)
+
+
+def _errors(request, plan, filename, problems, warnings=()):
+    """Every problem, by sheet, row and column, with the form to upload the corrected file."""
+    context = {"problems": problems, "warnings": warnings, "filename": filename, **_form(plan)}
+    return render(request, "plans/workbook/errors.html", context)
 
 
 class ImportView(View):
@@ -118,56 +102,33 @@ class ImportView(View):
     the preview."""
 
     def get(self, request, pk=None):
-        plan = _target(request, pk)
-        return render(
-            request,
-            "plans/workbook/upload.html",
-            {
-                "form": WorkbookUploadForm(),
-                "plan": plan,
-                "action": _upload_url(plan),
-            },
-        )
+        return _upload_page(request, _target(request, pk))
 
     def post(self, request, pk=None):
         plan = _target(request, pk)
         form = WorkbookUploadForm(request.POST, request.FILES)
         if not form.is_valid():
-            return render(
-                request,
-                "plans/workbook/upload.html",
-                {
-                    "form": form,
-                    "plan": plan,
-                    "action": _upload_url(plan),
-                },
-                status=400,
-            )
+            return _upload_page(request, plan, form, status=400)
         upload = form.cleaned_data["file"]
         filename = (upload.name or "workbook.xlsx")[:120]
         try:
             parsed = workbook.read(upload.read())
         except workbook.WorkbookRejected as exc:
-            return _errors(request, exc.problems, plan=plan, filename=filename)
-        changes = workbook.changes_for(
-            parsed, into=plan, user=request.user, authorities=_authorities(request.user)
-        )
+            return _errors(request, plan, filename, exc.problems)
+        user = request.user
+        changes = workbook.changes_for(parsed, into=plan, user=user, authorities=_authorities(user))
         if changes.problems:
-            return _errors(
-                request, changes.problems, plan=plan, filename=filename, warnings=changes.warnings
-            )
+            return _errors(request, plan, filename, changes.problems, changes.warnings)
         _expire()
-        # One pending import per user: a new upload replaces the one before.
-        PendingImport.objects.filter(user=request.user).delete()
-        pending = PendingImport.objects.create(
+        PendingImport.objects.filter(user=user).delete()  # a new upload replaces the one before
+        request.session[SESSION_KEY] = PendingImport.objects.create(
             token=secrets.token_urlsafe(32),
-            user=request.user,
+            user=user,
             plan=plan,
             filename=filename,
             parsed=pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL),
             fingerprint=changes.fingerprint(),
-        )
-        request.session[SESSION_KEY] = pending.token
+        ).token
         return redirect("plans:import_confirm")
 
 
@@ -182,61 +143,30 @@ class ConfirmImportView(View):
 
     def dispatch(self, request, *args, **kwargs):
         require(request.user, "add", "plan")  # importing is for finance managers only
+        token, self.pending, self.plan = request.session.get(SESSION_KEY), None, None
+        if isinstance(token, str):
+            _expire()
+            self.pending = PendingImport.objects.filter(token=token, user=request.user).first()
+        if self.pending:
+            self.plan = _target(request, self.pending.plan_id)
         return super().dispatch(request, *args, **kwargs)
 
-    def pending(self, request):
-        token = request.session.get(SESSION_KEY)
-        if not isinstance(token, str):
-            return None, None
-        _expire()
-        pending = PendingImport.objects.filter(token=token, user=request.user).first()
-        if pending is None:
-            return None, None
-        return pending, _target(request, pending.plan_id)
-
-    def changes(self, request, pending, plan):
-        # The workbook as parsed at upload: only the comparison with the database is redone.
-        return workbook.changes_for(
-            pickle.loads(pending.parsed),  # noqa: S301 - written by this app, never uploaded
-            into=plan,
-            user=request.user,
-            authorities=_authorities(request.user),
-        )
-
-    def forget(self, request, pending) -> None:
-        pending.delete()
-        request.session.pop(SESSION_KEY, None)
+    def parsed(self):
+        """The workbook as parsed at upload: only the comparison with the database is redone."""
+        return pickle.loads(self.pending.parsed)  # noqa: S301 - written by this app, never uploaded
 
     def get(self, request):
-        pending, plan = self.pending(request)
-        if pending is None:
-            return render(
-                request,
-                "plans/workbook/upload.html",
-                {
-                    "form": WorkbookUploadForm(),
-                    "plan": None,
-                    "action": _upload_url(None),
-                    "nothing_pending": True,
-                },
-            )
-        changes = self.changes(request, pending, plan)
-        if changes.problems:
-            return _errors(
-                request,
-                changes.problems,
-                plan=plan,
-                filename=pending.filename,
-                warnings=changes.warnings,
-            )
-        if pending.fingerprint != changes.fingerprint():
-            pending.fingerprint = changes.fingerprint()
-            pending.save(update_fields=["fingerprint"])
-        return self.preview(request, pending, plan, changes)
+        if not self.pending:
+            return _upload_page(request, None, nothing_pending=True)
+        authorities = _authorities(request.user)
+        changes = workbook.changes_for(
+            self.parsed(), into=self.plan, user=request.user, authorities=authorities
+        )
+        return self.preview(changes)
 
     def post(self, request):
-        pending, plan = self.pending(request)
-        if pending is None or request.POST.get("token") != pending.token:
+        pending = self.pending
+        if not pending or request.POST.get("token") != pending.token:
             messages.error(
                 request,
                 "That import is no longer waiting (it was confirmed, "
@@ -244,62 +174,54 @@ class ConfirmImportView(View):
             )
             return redirect("plans:workbook_list")
         if "cancel" in request.POST:
-            self.forget(request, pending)
+            self.forget()
             messages.info(request, f"Import of {pending.filename} cancelled; nothing changed.")
-            return redirect(
-                reverse("plans:plan_detail", args=[plan.pk])
-                if plan
-                else reverse("plans:workbook_list")
-            )
+            if self.plan:
+                return redirect("plans:plan_detail", pk=self.plan.pk)
+            return redirect("plans:workbook_list")
         changes, saved = workbook.import_parsed(
-            pickle.loads(pending.parsed),  # noqa: S301 - written by this app, never uploaded
+            self.parsed(),
             filename=pending.filename,
-            into=plan,
+            into=self.plan,
             user=request.user,
             authorities=_authorities(request.user),
             expected=pending.fingerprint,
         )
-        if changes.problems:
-            return _errors(
-                request,
-                changes.problems,
-                plan=plan,
-                filename=pending.filename,
-                warnings=changes.warnings,
-            )
-        if not saved:  # the plan changed since the preview: show what the import does now
-            pending.fingerprint = changes.fingerprint()
-            pending.save(update_fields=["fingerprint"])
-            return self.preview(request, pending, plan, changes, moved=True)
-        result = changes.plan
-        self.forget(request, pending)
+        if not saved:  # a problem, or the plan changed since the preview: show what it does now
+            return self.preview(changes, moved=True)
+        self.forget()
         counts = changes.counts()
-        created = sum(c.create for c in counts)
-        changed = sum(c.update for c in counts)
-        removed = sum(c.delete for c in counts)
         messages.success(
             request,
-            f"Imported {pending.filename}: {created} records created, "
-            f"{changed} changed, {removed} removed.",
+            f"Imported {pending.filename}: {sum(c.create for c in counts)} records created, "
+            f"{sum(c.update for c in counts)} changed, {sum(c.delete for c in counts)} removed.",
         )
-        return redirect("plans:plan_detail", pk=result.pk)
+        return redirect("plans:plan_detail", pk=changes.plan.pk)
 
-    def preview(self, request, pending, plan, changes, moved=False):
-        created = changes.of(CREATE)
-        updated = changes.of(UPDATE, DELETE)
-        return render(
-            request,
-            "plans/workbook/preview.html",
-            {
-                "pending": pending,
-                "plan": plan,
-                "changes": changes,
-                "counts": changes.counts(),
-                "created": created[:LISTED],
-                "created_more": max(0, len(created) - LISTED),
-                "updated": updated[:LISTED],
-                "updated_more": max(0, len(updated) - LISTED),
-                "moved": moved,
-                "amounts_sheet": AMOUNTS,
-            },
-        )
+    def forget(self) -> None:
+        self.pending.delete()
+        self.request.session.pop(SESSION_KEY, None)
+
+    def preview(self, changes, moved=False):
+        pending = self.pending
+        if changes.problems:
+            return _errors(
+                self.request, self.plan, pending.filename, changes.problems, changes.warnings
+            )
+        if pending.fingerprint != changes.fingerprint():
+            pending.fingerprint = changes.fingerprint()
+            pending.save(update_fields=["fingerprint"])
+        created, updated = changes.of(CREATE), changes.of(UPDATE, DELETE)
+        context = {
+            "pending": pending,
+            "plan": self.plan,
+            "changes": changes,
+            "counts": changes.counts(),
+            "created": created[:LISTED],
+            "created_more": max(0, len(created) - LISTED),
+            "updated": updated[:LISTED],
+            "updated_more": max(0, len(updated) - LISTED),
+            "moved": moved,
+            "amounts_sheet": AMOUNTS,
+        }
+        return render(self.request, "plans/workbook/preview.html", context)
