@@ -30,7 +30,7 @@ pytestmark = pytest.mark.django_db
 LOCMEM = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 NONE = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
 # The cached page: session and user (2), groups (1), the plan with its authority (1, the
-# navbar's too). The figures (20 queries), the calendar (4) and the month's close panel (its
+# navbar's too). The figures (19 queries), the calendar (4) and the month's close panel (its
 # state, commentary by role, published versions: 3) come from the cache; the session is not
 # saved again on every request (recovery.middleware).
 CACHED_QUERIES = 4
