@@ -17,7 +17,6 @@ from decimal import Decimal
 from html import escape
 
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from plans import figures as fg
 from recovery import fiscal
@@ -146,6 +145,61 @@ def _chart(key: str, title: str, description: str, fig: go.Figure) -> Chart:
     return Chart(key, title, description, json.loads(fig.to_json()))
 
 
+def _axes_layout(layout: dict, rows: int, *, spacing: float, titles: list[str]) -> None:
+    """The axes (and subplot titles) of ``rows`` panels stacked over one shared month axis, as
+    plotly's ``make_subplots(rows, 1, shared_xaxes=True)`` lays them out, written as plain
+    data: building the Figure and validating every trace cost a long plan's dashboard more
+    than its charts' figures. ``layout`` (from ``_layout_dict``) gives every axis its look."""
+    xaxis, yaxis = layout.pop("xaxis"), layout.pop("yaxis")
+    height = (1 - spacing * (rows - 1)) / rows
+    annotations = []
+    for row in range(1, rows + 1):
+        suffix = "" if row == 1 else str(row)
+        bottom = (rows - row) * (height + spacing)
+        x = {"anchor": f"y{suffix}", "domain": [0.0, 1.0]}
+        if row < rows:
+            x.update(matches=f"x{rows}", showticklabels=False)
+        layout[f"xaxis{suffix}"] = {**x, **xaxis}
+        layout[f"yaxis{suffix}"] = {
+            "anchor": f"x{suffix}",
+            "domain": [bottom, bottom + height],
+            **yaxis,
+        }
+        if row <= len(titles):
+            annotations.append(
+                {
+                    "font": {"size": 16},
+                    "showarrow": False,
+                    "text": titles[row - 1],
+                    "x": 0.5,
+                    "xanchor": "center",
+                    "xref": "paper",
+                    "y": bottom + height,
+                    "yanchor": "bottom",
+                    "yref": "paper",
+                }
+            )
+    if annotations:
+        layout["annotations"] = annotations
+
+
+def _trace(kind: str, x, values, name: str, row: int | None = None, **style) -> dict:
+    """A trace of money by month as plain data: floats to draw, the £ text to hover."""
+    trace = {
+        "type": kind,
+        "x": x,
+        "y": [_num(v) for v in values],
+        "name": name,
+        **style,
+        "customdata": _money_text(values),
+        "hovertemplate": "%{x}: %{customdata}",
+    }
+    if row is not None:
+        suffix = "" if row == 1 else str(row)
+        trace.update(xaxis=f"x{suffix}", yaxis=f"y{suffix}")
+    return trace
+
+
 def _months(year: str) -> list[str]:
     return [fiscal.month_label(year, p) for p in fg.MONTHS]
 
@@ -155,7 +209,7 @@ def _months(year: str) -> list[str]:
 
 def forecast_chart(f: fg.PlanFigures) -> Chart:
     """Forecast outturn against budget by month, the variance, its movement and the Red
-    threshold of the headline series."""
+    threshold of the headline series. Plain data, laid out as plotly's subplots."""
     months = _months(f.sel.year)
     series = f.forecasts.series
     with_budget = any(p and p.budget is not None for _, pts in series for p in pts)
@@ -163,15 +217,7 @@ def forecast_chart(f: fg.PlanFigures) -> Chart:
     # sharing one axis, rather than lines overlaid into a tangle.
     panels = max(1, len(series))
     rows = panels + (1 if with_budget else 0)
-    fig = make_subplots(
-        rows=rows,
-        cols=1,
-        shared_xaxes=True,
-        shared_yaxes=False,
-        vertical_spacing=min(0.12, 0.3 / rows),
-        subplot_titles=(["Budget and forecast outturn"] if with_budget else [])
-        + [f"Variance: {as_text(next(p for p in pts if p).series_label)}" for _, pts in series],
-    )
+    traces = []
     for i, (_key, points) in enumerate(series):
         colour = KIND_COLOURS["outturn"]
         name = as_text(next(p for p in points if p).series_label)
@@ -179,93 +225,96 @@ def forecast_chart(f: fg.PlanFigures) -> Chart:
         if with_budget and any(p and p.budget is not None for p in points):
             budget = [p.budget if p else None for p in points]
             outturn = [p.outturn if p else None for p in points]
-            fig.add_trace(
-                go.Scatter(
-                    x=months,
-                    y=[_num(v) for v in budget],
-                    name=f"Budget – {name}",
+            traces.append(
+                _trace(
+                    "scatter",
+                    months,
+                    budget,
+                    f"Budget – {name}",
+                    row=1,
                     mode="lines+markers",
                     line={"color": KIND_COLOURS["budget"], "dash": "dot"},
-                    customdata=_money_text(budget),
-                    hovertemplate="%{x}: %{customdata}",
-                ),
-                row=1,
-                col=1,
+                )
             )
-            fig.add_trace(
-                go.Scatter(
-                    x=months,
-                    y=[_num(v) for v in outturn],
-                    name=f"Forecast outturn – {name}",
+            traces.append(
+                _trace(
+                    "scatter",
+                    months,
+                    outturn,
+                    f"Forecast outturn – {name}",
+                    row=1,
                     mode="lines+markers",
                     line={"color": colour},
-                    customdata=_money_text(outturn),
-                    hovertemplate="%{x}: %{customdata}",
-                ),
-                row=1,
-                col=1,
+                )
             )
         variance = [p.variance if p else None for p in points]
-        fig.add_trace(
-            go.Bar(
-                x=months,
-                y=[_num(v) for v in variance],
-                name=f"Variance – {name}",
+        traces.append(
+            _trace(
+                "bar",
+                months,
+                variance,
+                f"Variance – {name}",
+                row=panel,
                 # Each bar in its RAG colour, with the RAG word on it: never colour alone.
                 marker={"color": [RAG_COLOURS[p.rag] if p else RAG_COLOURS[""] for p in points]},
                 text=[fg.RAG_LABELS[p.rag] if p else "" for p in points],
                 textposition="outside",
-                customdata=_money_text(variance),
-                hovertemplate="%{x}: %{customdata}",
                 showlegend=False,
-            ),
-            row=panel,
-            col=1,
+            )
         )
         movement = [p.movement if p else None for p in points]
         if any(m is not None for m in movement):
-            fig.add_trace(
-                go.Scatter(
-                    x=months,
-                    y=[_num(v) for v in movement],
-                    name=f"Movement – {name}",
+            traces.append(
+                _trace(
+                    "scatter",
+                    months,
+                    movement,
+                    f"Movement – {name}",
+                    row=panel,
                     mode="markers",
                     marker={"symbol": "diamond", "size": 10, "color": KIND_COLOURS["target"]},
-                    customdata=_money_text(movement),
-                    hovertemplate="%{x}: %{customdata}",
                     showlegend=i == 0,
-                ),
-                row=panel,
-                col=1,
+                )
             )
         threshold = [p.threshold if p else None for p in points]
-        fig.add_trace(
-            go.Scatter(
-                x=months,
-                y=[_num(v) for v in threshold],
-                name="Red threshold",
+        traces.append(
+            _trace(
+                "scatter",
+                months,
+                threshold,
+                "Red threshold",
+                row=panel,
                 mode="lines",
                 line={"color": RAG_COLOURS["red"], "dash": "dash"},
-                customdata=_money_text(threshold),
-                hovertemplate="%{x}: %{customdata}",
                 showlegend=i == 0,
-            ),
-            row=panel,
-            col=1,
+            )
         )
-    _layout(fig, title=f"Overspend forecast {f.sel.year}", height=200 + 150 * rows)
-    fig.update_xaxes(categoryorder="array", categoryarray=months)
-    fig.update_yaxes(rangemode="normal")
+    layout = _layout_dict(
+        title=f"Overspend forecast {f.sel.year}", height=200 + 150 * rows, money_axis=True
+    )
+    layout["xaxis"].update(categoryorder="array", categoryarray=months)
+    layout["yaxis"].update(rangemode="normal")
+    _axes_layout(
+        layout,
+        rows,
+        spacing=min(0.12, 0.3 / rows),
+        titles=(["Budget and forecast outturn"] if with_budget else [])
+        + [f"Variance: {as_text(next(p for p in pts if p).series_label)}" for _, pts in series],
+    )
     points = [p for _, pts in series for p in pts if p]
     if with_budget:
         # Budget and outturn are millions apart from zero: start the axis near them.
-        _money_ticks(
-            fig, [v for p in points for v in (p.budget, p.outturn)], row=1, from_zero=False
+        ticks = _money_tick_values(
+            [v for p in points for v in (p.budget, p.outturn)], from_zero=False
         )
+        if ticks:
+            layout["yaxis"].update(ticks)
     variances = [v for p in points for v in (p.variance, p.movement, p.threshold)]
+    ticks = _money_tick_values(variances)
     for panel in range(1 + (1 if with_budget else 0), rows + 1):
         # The same scale in every panel, so the panels compare at a glance.
-        _money_ticks(fig, variances, row=panel)
+        if ticks:
+            layout[f"yaxis{'' if panel == 1 else panel}"].update(ticks)
     head_point = f.forecasts.headline
     if head_point:
         text = (
@@ -274,78 +323,91 @@ def forecast_chart(f: fg.PlanFigures) -> Chart:
         )
     else:
         text = f"No overspend forecast is recorded for {f.sel.year}."
-    return _chart(
+    return Chart(
         "forecast",
         f"Overspend forecast by month, {f.sel.year}",
         f"Chart of forecast outturn, budget, variance and movement by month. {text}",
-        fig,
+        {"data": traces, "layout": layout},
     )
 
 
 def savings_chart(f: fg.PlanFigures) -> Chart:
-    """Cumulative savings expected from the monthly profile against achieved."""
+    """Cumulative savings expected from the monthly profile against achieved (plain data)."""
     months = _months(f.sel.year)
-    fig = go.Figure()
     low = [lo for lo, _ in f.profile]
     high = [hi for _, hi in f.profile]
-    fig.add_trace(
-        go.Scatter(
-            x=months,
-            y=[_num(v) for v in low],
-            name="Expected (monthly profile)",
+    traces = [
+        _trace(
+            "scatter",
+            months,
+            low,
+            "Expected (monthly profile)",
             mode="lines",
             line={"color": "#505a5f", "dash": "dash"},
-            customdata=_money_text(low),
-            hovertemplate="%{x}: %{customdata}",
         )
-    )
+    ]
     if high != low:
-        fig.add_trace(
-            go.Scatter(
-                x=months,
-                y=[_num(v) for v in high],
-                name="Expected (high end of ranges)",
+        traces.append(
+            _trace(
+                "scatter",
+                months,
+                high,
+                "Expected (high end of ranges)",
                 mode="lines",
                 line={"color": "#b1b4b6", "dash": "dot"},
-                customdata=_money_text(high),
-                hovertemplate="%{x}: %{customdata}",
             )
         )
-    fig.add_trace(
-        go.Scatter(
-            x=months,
-            y=[_num(v) for v in f.achieved_by_period],
-            name="Achieved",
+    traces.append(
+        _trace(
+            "scatter",
+            months,
+            f.achieved_by_period,
+            "Achieved",
             mode="lines+markers",
             line={"color": RAG_COLOURS["green"]},
             marker={"size": 9},
-            customdata=_money_text(f.achieved_by_period),
-            hovertemplate="%{x}: %{customdata}",
         )
     )
     if f.anticipated_by_period != f.achieved_by_period:
-        fig.add_trace(
-            go.Scatter(
-                x=months,
-                y=[_num(v) for v in f.anticipated_by_period],
-                name="Achieved or achievable",
+        traces.append(
+            _trace(
+                "scatter",
+                months,
+                f.anticipated_by_period,
+                "Achieved or achievable",
                 mode="lines+markers",
                 line={"color": RAG_COLOURS["blue"], "dash": "dot"},
                 marker={"symbol": "square"},
-                customdata=_money_text(f.anticipated_by_period),
-                hovertemplate="%{x}: %{customdata}",
             )
         )
-    fig.add_vline(x=f.sel.period - 1, line={"color": "#0b0c0c", "width": 1, "dash": "dot"})
-    _layout(fig, title=f"Cumulative savings {f.sel.year}: expected and achieved")
-    fig.update_xaxes(categoryorder="array", categoryarray=months)
-    _money_ticks(fig, high + [v for v in f.anticipated_by_period if v is not None])
-    return _chart(
+    layout = _layout_dict(
+        title=f"Cumulative savings {f.sel.year}: expected and achieved",
+        height=340,
+        money_axis=True,
+    )
+    # The selected month, marked down the whole plot (plotly's add_vline).
+    layout["shapes"] = [
+        {
+            "line": {"color": "#0b0c0c", "dash": "dot", "width": 1},
+            "type": "line",
+            "x0": f.sel.period - 1,
+            "x1": f.sel.period - 1,
+            "xref": "x",
+            "y0": 0,
+            "y1": 1,
+            "yref": "y domain",
+        }
+    ]
+    layout["xaxis"].update(categoryorder="array", categoryarray=months)
+    ticks = _money_tick_values(high + [v for v in f.anticipated_by_period if v is not None])
+    if ticks:
+        layout["yaxis"].update(ticks)
+    return Chart(
         "savings",
         f"Cumulative savings expected and achieved, {f.sel.year}",
         f"Line chart. Expected to date at {f.sel.label}: {_known(f.expected_low)}; "
         f"achieved {_known(f.year.achieved)}.",
-        fig,
+        {"data": traces, "layout": layout},
     )
 
 

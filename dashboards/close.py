@@ -17,8 +17,8 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.generic import TemplateView, View
 
-from dashboards import cache, publishing, reports
-from plans import services
+from dashboards import publishing, reports
+from plans import cache, services
 from plans.access import get_plan, plans_for
 from plans.models import Commentary, PublishedReport
 from plans.selectors import (

@@ -19,9 +19,9 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.views.generic import TemplateView, View
 
-from dashboards import cache, charts, close, pack, publishing, reports
+from dashboards import charts, close, pack, publishing, reports
+from plans import cache, services
 from plans import figures as fg
-from plans import services
 from plans.access import get_plan, plans_for
 from plans.models import Commentary
 from recovery import fiscal

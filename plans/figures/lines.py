@@ -13,13 +13,10 @@ from functools import cached_property
 from django.db import connection
 from django.db.models import (
     Case,
-    Count,
     ExpressionWrapper,
     F,
     Max,
-    OuterRef,
     Q,
-    Subquery,
     Sum,
     Value,
     When,
@@ -451,41 +448,24 @@ class RagSummary:
         return [(orig, [self.moves.get((orig, cur), 0) for cur in RAG_ORDER]) for orig in RAG_ORDER]
 
 
-def savings_by_rag(plan, sel: Selection) -> RagSummary:
+def savings_by_rag(lines: list[LineFigures]) -> RagSummary:
     """Planned value and count of lines by current and by original RAG, for the lines with an
-    amount in the year that count towards target. Current RAG is the latest rated progress
-    entry up to the period end, else the line's RAG. One query."""
-    rated = (
-        ProgressEntry.objects.filter(line=OuterRef("line"), year=sel.year, as_at__lte=sel.as_at)
-        .exclude(rag="")
-        .order_by("-as_at")
-        .values("rag")[:1]
-    )
-    rows = (
-        PlannedAmount.objects.filter(
-            line__plan=plan, year=sel.year, line__counts_towards_target=True
-        )
-        .annotate(
-            cur=Coalesce(Subquery(rated), F("line__rag")),
-            orig=F("line__original_rag"),
-        )
-        .values("cur", "orig")
-        .annotate(
-            n=Count("pk"),
-            tbc=Count("pk", filter=Q(kind=PlannedAmount.Kind.TBC)),
-            low=Sum("low"),
-            high=Sum("high"),
-        )
-        .order_by()
-    )
+    amount in the year that count towards target (of ``line_figures``). Current RAG is the
+    latest rated progress entry up to the period end, else the line's RAG: the line's own
+    ``rag``, found with its other figures from the one read of the year's entries, so the
+    summary reads nothing more from the database."""
     current = {r: RagBucket(r) for r in RAG_ORDER}
     original = {r: RagBucket(r) for r in RAG_ORDER}
     moves: dict[tuple[str, str], int] = defaultdict(int)
-    for row in rows:
-        for bucket in (current[row["cur"] or ""], original[row["orig"] or ""]):
-            bucket.count += row["n"]
-            bucket.tbc += row["tbc"]
-            bucket.value_low += to_decimal(row["low"])
-            bucket.value_high += to_decimal(row["high"])
-        moves[(row["orig"] or "", row["cur"] or "")] += row["n"]
+    for x in lines:
+        if x.amount is None or not x.line.counts_towards_target:
+            continue
+        cur, orig = x.rag or "", x.line.original_rag or ""
+        tbc = x.amount.kind == PlannedAmount.Kind.TBC
+        for bucket in (current[cur], original[orig]):
+            bucket.count += 1
+            bucket.tbc += tbc
+            bucket.value_low += to_decimal(x.amount.low)
+            bucket.value_high += to_decimal(x.amount.high)
+        moves[(orig, cur)] += 1
     return RagSummary(list(current.values()), list(original.values()), dict(moves))

@@ -583,7 +583,7 @@ def latest_commentary(plan, sel: Selection) -> list:
 
 def plan_figures(plan, sel: Selection) -> PlanFigures:
     """Every figure of DESIGN.md for one plan, year and period. A fixed number of queries
-    (twenty-four: placements are four) whatever the number of lines, months or KPIs."""
+    (twenty-three: placements are four) whatever the number of lines, months or KPIs."""
     totals = plan_totals([plan], as_at=sel.as_at)[plan.pk]
     year = totals.years.get(sel.year) or YearTotals(sel.year)
     lines = line_figures(plan, sel, year.factor)
@@ -605,7 +605,7 @@ def plan_figures(plan, sel: Selection) -> PlanFigures:
         profile=profile,
         achieved_by_period=achieved,
         anticipated_by_period=anticipated,
-        rag=savings_by_rag(plan, sel),
+        rag=savings_by_rag(counting),
         forecasts=ForecastFigures(
             [p for p in forecast_points([plan], sel.year) if p.period <= sel.period], sel.period
         ),

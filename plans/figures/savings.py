@@ -217,7 +217,10 @@ WITH e AS (
            MAX(e.as_at) OVER w AS last_any
     FROM {entry} e
     JOIN {line} l ON l.id = e.line_id
-    LEFT JOIN {amount} a ON a.line_id = e.line_id AND a.year = e.year
+    LEFT JOIN (
+        SELECT pa.id, pa.line_id, pa.year FROM {amount} pa JOIN {line} pl ON pl.id = pa.line_id
+        WHERE pl.plan_id IN ({ids})
+    ) a ON a.line_id = e.line_id AND a.year = e.year
     WHERE l.plan_id IN ({ids}) AND l.counts_towards_target {up_to}
     WINDOW w AS (PARTITION BY e.line_id, e.year)
 )
@@ -267,7 +270,7 @@ def _latest_sums(ids: list[int], as_at: date | None) -> list[dict]:
         ids=", ".join(["%s"] * len(ids)),
         up_to="AND e.as_at <= %s" if as_at is not None else "",
     )
-    params = [*ids, *([as_at] if as_at is not None else [])]
+    params = [*ids, *ids, *([as_at] if as_at is not None else [])]
     params += [B.ACHIEVED, B.ACHIEVABLE, B.ACHIEVED, B.ACHIEVED, B.ACHIEVED]
     with connection.cursor() as cursor:
         cursor.execute(query, params)
@@ -305,13 +308,16 @@ def year_totals(plans, *, as_at: date | None = None) -> dict[int, dict[str, Year
             tbc=Count("pk", filter=Q(kind=PlannedAmount.Kind.TBC)),
             n=Count("line", distinct=True),
         )
+        # No Meta ordering: it would join the plan and its authority to order by their names.
+        .order_by()
     )
     for row in planned:
         t = slot(row["line__plan_id"], row["year"])
         t.planned_low, t.planned_high = _known(row["low"]), _known(row["high"])
         t.tbc_lines, t.lines = row["tbc"], row["n"]
 
-    for adj in YearAdjustment.objects.filter(plan_id__in=ids).values("plan_id", "year", "factor"):
+    adjustments = YearAdjustment.objects.filter(plan_id__in=ids).order_by()
+    for adj in adjustments.values("plan_id", "year", "factor"):
         slot(adj["plan_id"], adj["year"]).factor = adj["factor"]
 
     progress = _latest_sums(ids, as_at) if ids else []
@@ -364,6 +370,7 @@ def slippage_by_year(plans) -> dict[int, dict[str, Decimal]]:
         CostPressure.objects.filter(plan_id__in=_ids(plans), kind=CostPressure.Kind.SLIPPAGE)
         .values("plan_id", "year")
         .annotate(total=Sum("amount"))
+        .order_by()
     )
     for row in rows:
         out[row["plan_id"]][row["year"]] = to_decimal(row["total"])

@@ -1,4 +1,5 @@
-"""The dashboard's figures cached by the plan's data version (dashboards.cache).
+"""The figures cached by the plan's data version (plans.cache): the dashboard, report, downloads
+and the plan list's totals.
 
 Every way of changing a plan's records must show at once: after each write the cached page
 equals the page built afresh. Nothing of one reader reaches another: the commentary form
@@ -29,7 +30,7 @@ pytestmark = pytest.mark.django_db
 LOCMEM = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 NONE = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
 # The cached page: session and user (2), groups (1), the plan with its authority (1, the
-# navbar's too). The figures (20 queries), the calendar (4) and the month's close panel (its
+# navbar's too). The figures (19 queries), the calendar (4) and the month's close panel (its
 # state, commentary by role, published versions: 3) come from the cache; the session is not
 # saved again on every request (recovery.middleware).
 CACHED_QUERIES = 4
@@ -304,3 +305,30 @@ def test_the_report_and_its_downloads_are_cached_and_show_changes_at_once(client
     )
     assert "£987,654" in page(client, report)
     assert client.get(xlsx).content != before
+
+
+def test_the_plan_lists_totals_are_cached_and_show_changes_at_once(client, finance_manager, small):
+    """The plan list's totals per plan come from the cache while the plan's data version
+    stands (session, user and groups, the authorities shown, the count and the page, the
+    navbar's authority: 7 queries, where the totals cost 3 more), and a change to the plan
+    shows at once."""
+    client.force_login(finance_manager)
+    url = reverse("plans:plan_list")
+
+    def fresh() -> str:
+        served = page(client, url)
+        with override_settings(CACHES=NONE):
+            assert page(client, url) == served
+        return served
+
+    client.get(reverse("plans:plan_detail", args=[small.pk]))  # the session saved
+    assert queries(client, url) == 10
+    assert queries(client, url) == 7
+    before = fresh()
+    entry = latest_entry(small)
+    entry.achieved_to_date += Decimal("987654")
+    services.update_record(
+        instance=entry, user=finance_manager, expected_version=entry.version, reason="Corrected"
+    )
+    assert queries(client, url) == 10
+    assert fresh() != before

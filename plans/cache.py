@@ -1,4 +1,4 @@
-"""Rendered figures cached by the plan's data version.
+"""Figures, and what is rendered from them, cached by the plan's data version.
 
 A plan's figures change only when one of its records does, and every write gives the plan a
 fresh ``data_version`` in the same transaction (``plans.services.data_changed``; the admin
@@ -12,7 +12,8 @@ messages, the CSRF token and CSP nonce) is rendered for each request around it. 
 the role all the same, and access is decided before the cache is asked (``get_plan``: another
 authority's plan is a 404 whether or not its figures are cached).
 
-The cache is Django's (``CACHE_URL``): each process's memory by default; Redis or the
+Here in ``plans`` so that the plans' own pages (the plan list's totals) share it with the
+dashboards. The cache is Django's (``CACHE_URL``): each process's memory by default; Redis or the
 database cache to share it between several processes.
 """
 
@@ -22,6 +23,8 @@ import hashlib
 
 from django.conf import settings
 from django.core.cache import cache
+
+from plans import figures
 
 # Bump when what is cached changes shape (a fragment split differently, a new context);
 # deploying new templates behind a shared cache should also flush it (see README).
@@ -56,3 +59,20 @@ def get_or_build(key: str, build):
         value = build()
         cache.set(key, value)
     return value
+
+
+def plan_totals(plans) -> dict:
+    """``plans.figures.plan_totals`` of ``plans`` (loaded with their authority), each plan's
+    read from the cache when its data version has not changed since they were computed: one
+    cache read for them all, and the figures computed (in one set of queries) for the plans
+    whose totals it does not hold. What a list of plans shows then costs its page's plans,
+    whatever the number of progress entries behind them."""
+    keys = {plan.pk: figures_key(plan, "totals") for plan in plans}
+    found = cache.get_many(list(keys.values()))
+    out = {pk: found[key] for pk, key in keys.items() if key in found}
+    missing = [plan for plan in plans if plan.pk not in out]
+    if missing:
+        made = figures.plan_totals(missing)
+        cache.set_many({keys[pk]: totals for pk, totals in made.items()})
+        out.update(made)
+    return out
