@@ -200,6 +200,13 @@ def _parse_table(raw: RawSheet, spec, problems: Problems, warnings: list[str]) -
             continue
         data.rows.append(row)
         data.numbers.append(number)
+    if hidden := [n for n in data.numbers if n in raw.hidden]:
+        shown = ", ".join(map(str, hidden[:10])) + (" ..." if len(hidden) > 10 else "")
+        warnings.append(
+            f"{spec.name}: {len(hidden):,} hidden row{'s' if len(hidden) > 1 else ''} "
+            f"({shown}) {'were' if len(hidden) > 1 else 'was'} read like any other; delete "
+            "the rows that should not be imported."
+        )
     if any(c[0] > header_row for c in raw.thousands) or any(years.values()):
         warnings.append(
             f"{spec.name}: figures in cells or columns shown in £k were read as thousands of "

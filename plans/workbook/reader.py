@@ -103,6 +103,7 @@ class RawSheet:
     millions: list[str] = field(default_factory=list)  # cells shown in £m: "£"0.0"m"
     merged: list[str] = field(default_factory=list)
     formulas_without_value: list[str] = field(default_factory=list)
+    hidden: set[int] = field(default_factory=set)  # rows hidden in the spreadsheet
     last_row: int = 0
     last_column: int = 0
 
@@ -467,6 +468,8 @@ def scan_sheet(archive: zipfile.ZipFile, path: str, sheet: RawSheet, book: _Book
                     parser.row_counter, parser.col_counter = row_no, 0
                     if not _scan_row(sheet, element, parser, book, keep, last_allowed):
                         break  # too many rows: refused, so reading on costs for nothing
+                    if element.get("hidden") in ("1", "true"):
+                        sheet.hidden.add(row_no)
                     element.clear()
                     if sheet_data is not None:
                         sheet_data.clear()

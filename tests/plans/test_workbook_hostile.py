@@ -610,3 +610,19 @@ def test_inline_text_reads_as_openpyxl_reads_it():
     ours = reader.read_workbook(out.getvalue()).sheets["Risks"].rows
     assert ours[-1] == (3, (" two ", "Bold and plain", ""))
     assert list(ours[-1][1]) == expected[-1][:3]
+
+
+def test_hidden_rows_are_read_and_said_to_be(authority):
+    """A row hidden in the spreadsheet is still part of the plan, but the officer may not know
+    it is there: the preview says so, naming the row."""
+
+    def hide(wb):
+        wb["Savings lines"].row_dimensions[3].hidden = True
+
+    changes = workbook.preview(edit(minimal_workbook(), hide))
+    assert changes.problems == []
+    assert "SAV/2" in {rc.label.split()[0] for rc in changes.records}
+    assert any(
+        w.startswith("Savings lines: 1 hidden row (3) was read like any other")
+        for w in changes.warnings
+    ), changes.warnings
