@@ -102,6 +102,9 @@ MIDDLEWARE = [
 # administrator unlocks early by deleting the attempts in the admin (or `axes_reset`).
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
+    # ModelBackend reading the role with the user (one query fewer on every page).
+    "recovery.backends.RoleModelBackend",
+    # Sessions signed in before it keep working until they end.
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))

@@ -280,13 +280,15 @@ def line_figures(plan, sel: Selection, factor: Decimal) -> list[LineFigures]:
         .select_related("workstream")
         .order_by("workstream__order", "order", "reference")
     )
+    as_at, previous_as_at = sel.as_at, sel.previous_as_at
+    in_year_basis = plan.amount_basis == plan.AmountBasis.IN_YEAR
     for line in lines:
         if line.pk not in amounts and line.pk not in entries:
             continue
         mine = entries.get(line.pk, [])
-        rated = latest_recording(mine, sel.as_at, "rag")
+        rated = latest_recording(mine, as_at, "rag")
         rated_before = latest_recording(
-            rated_earlier.get(line.pk, []) + mine, sel.previous_as_at, "rag"
+            rated_earlier.get(line.pk, []) + mine, previous_as_at, "rag"
         )
         out.append(
             LineFigures(
@@ -295,11 +297,11 @@ def line_figures(plan, sel: Selection, factor: Decimal) -> list[LineFigures]:
                 factor=factor,
                 period=sel.period,
                 entries=mine,
-                previous_as_at=sel.previous_as_at,
+                previous_as_at=previous_as_at,
                 rag=rated["rag"] if rated else line.rag,
                 rag_previous=_previous_rag(line, rated, rated_before),
                 start=start_period(line.start_period, plan.savings_start, sel.year),
-                in_year=plan.amount_basis == plan.AmountBasis.IN_YEAR,
+                in_year=in_year_basis,
             )
         )
     return out
