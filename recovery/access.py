@@ -10,7 +10,7 @@ their existence does not leak. Superusers see every authority.
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Case, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import Q, QuerySet
 
 FINANCE, DIRECTOR, SCRUTINY = "finance", "director", "scrutiny"
 ROLES = (FINANCE, DIRECTOR, SCRUTINY)
@@ -85,21 +85,6 @@ def role_of(user) -> str | None:
 def remember_role(user, role: str | None) -> None:
     """Keep ``role_of(user)`` on the user object (one request's), read with the user."""
     user._recovery_role = role
-
-
-ROLE_ANNOTATION = "recovery_role_name"
-
-
-def role_subquery() -> Subquery:
-    """``role_of`` as a subquery of the user's row (``OuterRef("pk")``): the first of ROLES
-    among the user's groups, or NULL. The sign-in backend reads it with the user
-    (``recovery.backends``), so a page needs no query of the groups."""
-    from django.contrib.auth.models import Group
-
-    rank = Case(*(When(name=r, then=Value(i)) for i, r in enumerate(ROLES)))
-    return Subquery(
-        Group.objects.filter(user=OuterRef("pk"), name__in=ROLES).order_by(rank).values("name")[:1]
-    )
 
 
 def can(user, action: str, model: str) -> bool:
