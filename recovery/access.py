@@ -78,8 +78,13 @@ def role_of(user) -> str | None:
         return cached
     names = {g.name for g in user.groups.all()}
     role = next((r for r in ROLES if r in names), None)
-    user._recovery_role = role
+    remember_role(user, role)
     return role
+
+
+def remember_role(user, role: str | None) -> None:
+    """Keep ``role_of(user)`` on the user object (one request's), read with the user."""
+    user._recovery_role = role
 
 
 def can(user, action: str, model: str) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import calendar
 import re
 from datetime import date
+from functools import lru_cache
 
 from django.core.exceptions import ValidationError
 
@@ -78,6 +79,9 @@ def validate_year(value: str) -> None:
         )
 
 
+# Pure functions of a year and a period that a long plan's figures ask thousands of times
+# (every line's start and month ends): remembered. An invalid year raises, and is not cached.
+@lru_cache(maxsize=1024)
 def year_start_int(year: str) -> int:
     return int(parse_year(year)[:4])
 
@@ -103,6 +107,7 @@ def period_month(year: str, p: int) -> tuple[int, int]:
     return (start if month >= 4 else start + 1, month)
 
 
+@lru_cache(maxsize=4096)
 def period_end(year: str, p: int) -> date:
     y, m = period_month(year, p)
     return date(y, m, calendar.monthrange(y, m)[1])

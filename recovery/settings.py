@@ -102,6 +102,9 @@ MIDDLEWARE = [
 # administrator unlocks early by deleting the attempts in the admin (or `axes_reset`).
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
+    # ModelBackend reading the role with the user (one query fewer on every page).
+    "recovery.backends.RoleModelBackend",
+    # Sessions signed in before it keep working until they end.
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
@@ -232,6 +235,8 @@ CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 DJANGO_TABLES2_TEMPLATE = "django_tables2/bootstrap5-responsive.html"
 
+# Django's database sessions, read with a query written once (recovery.sessions).
+SESSION_ENGINE = "recovery.sessions"
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from functools import cached_property
 
@@ -34,7 +34,7 @@ from plans.figures.rules import (
     slippage_cost,
     start_period,
 )
-from plans.figures.savings import _known, minus_known
+from plans.figures.savings import _known, add_known, minus_known
 from plans.figures.selection import Selection
 from plans.models import PlannedAmount, ProgressEntry, SavingsLine
 from recovery import fiscal
@@ -280,13 +280,15 @@ def line_figures(plan, sel: Selection, factor: Decimal) -> list[LineFigures]:
         .select_related("workstream")
         .order_by("workstream__order", "order", "reference")
     )
+    as_at, previous_as_at = sel.as_at, sel.previous_as_at
+    in_year_basis = plan.amount_basis == plan.AmountBasis.IN_YEAR
     for line in lines:
         if line.pk not in amounts and line.pk not in entries:
             continue
         mine = entries.get(line.pk, [])
-        rated = latest_recording(mine, sel.as_at, "rag")
+        rated = latest_recording(mine, as_at, "rag")
         rated_before = latest_recording(
-            rated_earlier.get(line.pk, []) + mine, sel.previous_as_at, "rag"
+            rated_earlier.get(line.pk, []) + mine, previous_as_at, "rag"
         )
         out.append(
             LineFigures(
@@ -295,11 +297,11 @@ def line_figures(plan, sel: Selection, factor: Decimal) -> list[LineFigures]:
                 factor=factor,
                 period=sel.period,
                 entries=mine,
-                previous_as_at=sel.previous_as_at,
+                previous_as_at=previous_as_at,
                 rag=rated["rag"] if rated else line.rag,
                 rag_previous=_previous_rag(line, rated, rated_before),
                 start=start_period(line.start_period, plan.savings_start, sel.year),
-                in_year=plan.amount_basis == plan.AmountBasis.IN_YEAR,
+                in_year=in_year_basis,
             )
         )
     return out
@@ -313,8 +315,16 @@ WITH a AS (
     WHERE l.plan_id = %s AND l.counts_towards_target AND e.year = %s AND e.as_at <= %s
       AND e.achieved_to_date IS NOT NULL
 )
-SELECT {columns} FROM a
+SELECT {first} AS first_p, {until} AS until_p, as_at >= %s AS in_year,
+       SUM(CASE WHEN basis = %s THEN achieved_to_date END), SUM(achieved_to_date), COUNT(*)
+FROM a GROUP BY 1, 2, 3
 """
+
+
+def _period_of(column: str) -> str:
+    """SQL for the first period of the year whose end is on or after the date in ``column``
+    (13 when none is, or the date is NULL), with the twelve month ends as parameters."""
+    return f"CASE {' '.join(f'WHEN {column} <= %s THEN {p}' for p in MONTHS)} ELSE 13 END"
 
 
 def delivered_by_period(plan, sel: Selection) -> tuple[list, list]:
@@ -326,36 +336,36 @@ def delivered_by_period(plan, sel: Selection) -> tuple[list, list]:
 
     In SQL because it must read the year's entries once: each entry recording an achieved to
     date is the line's latest at every month end from its own date until the line's next such
-    entry (``LEAD``), and one pass sums them per month end."""
-    achieved_basis = ProgressEntry.Basis.ACHIEVED
-    columns, params = [], []
-    previous_end = fiscal.year_start(sel.year) - timedelta(days=1)
-    for p in MONTHS:
-        end = fiscal.period_end(sel.year, p)
-        latest = "as_at <= %s AND (next_at IS NULL OR next_at > %s)"
-        columns += [
-            f"SUM(CASE WHEN {latest} AND basis = %s THEN achieved_to_date END)",
-            f"SUM(CASE WHEN {latest} THEN achieved_to_date END)",
-            "COUNT(CASE WHEN as_at > %s AND as_at <= %s THEN 1 END)",
-        ]
-        params += [end, end, achieved_basis, end, end, previous_end, end]
-        previous_end = end
+    entry (``LEAD``): from its first period to the first period of the next (exclusive). The
+    database sums the entries by those two periods (a few dozen groups), and each group's sums
+    are added here to the months it spans."""
+    ends = [fiscal.period_end(sel.year, p) for p in MONTHS]
     query = _DELIVERED_BY_PERIOD.format(
         entry=ProgressEntry._meta.db_table,
         line=SavingsLine._meta.db_table,
-        columns=", ".join(columns),
+        first=_period_of("as_at"),
+        until=_period_of("next_at"),
     )
+    params = [plan.pk, sel.year, sel.as_at, *ends, *ends, fiscal.year_start(sel.year)]
     with connection.cursor() as cursor:
-        cursor.execute(query, [plan.pk, sel.year, sel.as_at, *params])
-        row = cursor.fetchone()
-    achieved: list[Decimal | None] = [None] * 12
-    delivered: list[Decimal | None] = [None] * 12
-    for p in MONTHS:
-        got_achieved, got_delivered, recorded = row[3 * (p - 1) : 3 * p]
-        if recorded and p <= sel.period:
-            achieved[p - 1] = _known(got_achieved)
-            delivered[p - 1] = _known(got_delivered)
-    return achieved, delivered
+        cursor.execute(query, [*params, ProgressEntry.Basis.ACHIEVED])
+        rows = cursor.fetchall()
+    achieved: list[Decimal | None] = [None] * 13  # by period, 1..12
+    delivered: list[Decimal | None] = [None] * 13
+    recorded = [0] * 13  # entries dated in the period itself
+    for first, until, in_year, got_achieved, got_delivered, count in rows:
+        if in_year and first <= 12:
+            recorded[first] += count
+        for p in range(first, min(until, 13)):
+            if got_achieved is not None:
+                achieved[p] = add_known(achieved[p], _known(got_achieved))
+            if got_delivered is not None:
+                delivered[p] = add_known(delivered[p], _known(got_delivered))
+    shown = [p for p in MONTHS if recorded[p] and p <= sel.period]
+    return (
+        [achieved[p] if p in shown else None for p in MONTHS],
+        [delivered[p] if p in shown else None for p in MONTHS],
+    )
 
 
 def expected_profile(plans, year: str) -> dict[int, list[tuple[Decimal, Decimal]]]:

@@ -193,11 +193,16 @@ def latest_entries(entries, field: str):
     return entries.annotate(last_recorded=last).filter(as_at=F("last_recorded")).values("pk")
 
 
-def latest_progress(plan_ids: Iterable[int], as_at: date | None = None):
+def latest_progress(plan_ids: Iterable[int], as_at: date | None = None, *, lines=None):
     """The latest progress entry of each line in each year (up to ``as_at``) that records an
     achieved to date, as a queryset: the entry behind the line's achieved (or achievable)
-    figure. Entries without an amount (a comment or a RAG only) are passed over."""
+    figure. Entries without an amount (a comment or a RAG only) are passed over.
+
+    ``lines`` (line ids, or a queryset of them) narrows it to those lines before the window
+    is taken, so that a few lines' latest entries cost their entries, not the plan's."""
     entries = ProgressEntry.objects.filter(line__plan_id__in=list(plan_ids))
+    if lines is not None:
+        entries = entries.filter(line_id__in=lines)
     if as_at is not None:
         entries = entries.filter(as_at__lte=as_at)
     return ProgressEntry.objects.filter(pk__in=latest_entries(entries, "achieved_to_date"))
@@ -236,6 +241,39 @@ SELECT plan_id, year,
     COUNT(CASE WHEN as_at = last_any THEN 1 END)
 FROM e GROUP BY plan_id, year
 """
+# The same sums on PostgreSQL in one hash aggregation of the entries, with no sort: each
+# line's latest entry recording an achieved to date is the greatest of the arrays (days since
+# 2000, amount, basis code) of its entries recording one, as each line has one entry a date
+# (so the days decide); likewise its forecast. The window above sorts every entry by line and
+# year, which at PostgreSQL's default work_mem spills to disk for a long plan.
+_LATEST_SUMS_PG = """
+WITH g AS (
+    SELECT e.line_id, e.year,
+           MAX(ARRAY[e.as_at - DATE '2000-01-01', e.achieved_to_date,
+                     CASE e.basis WHEN %s THEN 1 WHEN %s THEN 2 ELSE 0 END])
+               FILTER (WHERE e.achieved_to_date IS NOT NULL) AS a,
+           MAX(ARRAY[e.as_at - DATE '2000-01-01', e.forecast])
+               FILTER (WHERE e.forecast IS NOT NULL) AS f
+    FROM {entry} e JOIN {line} l ON l.id = e.line_id
+    WHERE l.plan_id IN ({ids}) AND l.counts_towards_target {up_to}
+    GROUP BY e.line_id, e.year
+), x AS (
+    SELECT l.plan_id, g.year, g.a, g.f, pa.id IS NOT NULL AS targeted
+    FROM g JOIN {line} l ON l.id = g.line_id
+    LEFT JOIN {amount} pa ON pa.line_id = g.line_id AND pa.year = g.year
+)
+SELECT plan_id, year,
+    SUM(CASE WHEN targeted AND a[3] = 1 THEN a[2] END),
+    SUM(CASE WHEN targeted AND a[3] = 2 THEN a[2] END),
+    SUM(CASE WHEN targeted THEN f[2] END),
+    COUNT(CASE WHEN targeted AND a[3] = 1 THEN 1 END),
+    COUNT(CASE WHEN targeted AND a IS NOT NULL THEN 1 END),
+    COUNT(CASE WHEN targeted AND f IS NOT NULL THEN 1 END),
+    SUM(CASE WHEN NOT targeted AND a[3] = 1 THEN a[2] END),
+    COUNT(CASE WHEN NOT targeted AND a[3] = 1 THEN 1 END),
+    COUNT(*)
+FROM x GROUP BY plan_id, year
+"""
 _SUM_NAMES = (
     "line__plan_id",
     "year",
@@ -260,18 +298,24 @@ def _latest_sums(ids: list[int], as_at: date | None) -> list[dict]:
     year) marks each line's latest entries and one GROUP BY sums them, where the ORM can only
     repeat the window once per figure or correlate a "latest" subquery per entry. Each line
     has one entry a date, so counting the latest entries counts lines (and needs no COUNT
-    DISTINCT, which would make the database sort every entry again to group them).
+    DISTINCT, which would make the database sort every entry again to group them). On
+    PostgreSQL the same sums come from one hash aggregation with no sort (``_LATEST_SUMS_PG``).
     """
     B = ProgressEntry.Basis
-    query = _LATEST_SUMS.format(
+    postgres = connection.vendor == "postgresql"
+    query = (_LATEST_SUMS_PG if postgres else _LATEST_SUMS).format(
         entry=ProgressEntry._meta.db_table,
         line=SavingsLine._meta.db_table,
         amount=PlannedAmount._meta.db_table,
         ids=", ".join(["%s"] * len(ids)),
         up_to="AND e.as_at <= %s" if as_at is not None else "",
     )
-    params = [*ids, *ids, *([as_at] if as_at is not None else [])]
-    params += [B.ACHIEVED, B.ACHIEVABLE, B.ACHIEVED, B.ACHIEVED, B.ACHIEVED]
+    up_to = [as_at] if as_at is not None else []
+    if postgres:
+        params = [B.ACHIEVED, B.ACHIEVABLE, *ids, *up_to]
+    else:
+        params = [*ids, *ids, *up_to]
+        params += [B.ACHIEVED, B.ACHIEVABLE, B.ACHIEVED, B.ACHIEVED, B.ACHIEVED]
     with connection.cursor() as cursor:
         cursor.execute(query, params)
         return [dict(zip(_SUM_NAMES, row, strict=True)) for row in cursor.fetchall()]
@@ -440,10 +484,8 @@ def reconcile(plan, *, totals: PlanTotals | None = None) -> list[Reconciliation]
     )
     named = StatedFigure.objects.filter(plan=plan, line__isnull=False).values("line_id")
     line_progress: dict[tuple[int, str], tuple[Decimal, Decimal]] = {}
-    for entry in (
-        latest_progress([plan.pk])
-        .filter(line_id__in=named)
-        .values("line_id", "year", "achieved_to_date", "basis")
+    for entry in latest_progress([plan.pk], lines=named).values(
+        "line_id", "year", "achieved_to_date", "basis"
     ):
         amount = to_decimal(entry["achieved_to_date"])
         achieved = amount if entry["basis"] == ProgressEntry.Basis.ACHIEVED else None

@@ -29,11 +29,12 @@ pytestmark = pytest.mark.django_db
 
 LOCMEM = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 NONE = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
-# The cached page: session and user (2), groups (1), the plan with its authority (1, the
-# navbar's too). The figures (19 queries), the calendar (4) and the month's close panel (its
-# state, commentary by role, published versions: 3) come from the cache; the session is not
-# saved again on every request (recovery.middleware).
-CACHED_QUERIES = 4
+# The cached page: session (1), the user with its role (1: recovery.backends reads the role's
+# group with the user), the plan with its authority (1, the navbar's too). The figures (19
+# queries), the calendar (4) and the month's close panel (its state, commentary by role,
+# published versions: 3) come from the cache; the session is not saved again on every request
+# (recovery.middleware).
+CACHED_QUERIES = 3
 
 
 @pytest.fixture(autouse=True)
@@ -293,9 +294,9 @@ def test_the_report_and_its_downloads_are_cached_and_show_changes_at_once(client
     report = reverse("dashboards:report", args=[small.pk])
     xlsx = reverse("dashboards:report_xlsx", args=[small.pk])
     first = {url: queries(client, url) for url in (report, xlsx)}
-    # Again: the session, user, groups and plan (4) and the calendar from the cache.
-    assert {url: queries(client, url) for url in (report, xlsx)} == {report: 4, xlsx: 4}
-    assert all(n > 4 for n in first.values())
+    # Again: the session, user with its role and plan (3) and the calendar from the cache.
+    assert {url: queries(client, url) for url in (report, xlsx)} == {report: 3, xlsx: 3}
+    assert all(n > 3 for n in first.values())
     before = client.get(xlsx).content
     assert "£987,654" not in page(client, report)
     entry = latest_entry(small)
@@ -309,8 +310,8 @@ def test_the_report_and_its_downloads_are_cached_and_show_changes_at_once(client
 
 def test_the_plan_lists_totals_are_cached_and_show_changes_at_once(client, finance_manager, small):
     """The plan list's totals per plan come from the cache while the plan's data version
-    stands (session, user and groups, the authorities shown, the count and the page, the
-    navbar's authority: 7 queries, where the totals cost 3 more), and a change to the plan
+    stands (session, user with its role, the authorities shown, the count and the page, the
+    navbar's authority: 6 queries, where the totals cost 3 more), and a change to the plan
     shows at once."""
     client.force_login(finance_manager)
     url = reverse("plans:plan_list")
@@ -322,13 +323,13 @@ def test_the_plan_lists_totals_are_cached_and_show_changes_at_once(client, finan
         return served
 
     client.get(reverse("plans:plan_detail", args=[small.pk]))  # the session saved
-    assert queries(client, url) == 10
-    assert queries(client, url) == 7
+    assert queries(client, url) == 9
+    assert queries(client, url) == 6
     before = fresh()
     entry = latest_entry(small)
     entry.achieved_to_date += Decimal("987654")
     services.update_record(
         instance=entry, user=finance_manager, expected_version=entry.version, reason="Corrected"
     )
-    assert queries(client, url) == 10
+    assert queries(client, url) == 9
     assert fresh() != before
