@@ -270,8 +270,13 @@ class PlanFigures:
 
     @property
     def worsened_lines(self) -> list[LineFigures]:
-        """Lines whose RAG worsened since the previous month."""
-        return [x for x in self.lines if x.rag_move == "worsened"]
+        """Lines whose RAG worsened since the previous month, worst first: Red before Amber,
+        then the largest planned saving (not known last)."""
+        rank = {"red": 0, "amber": 1}
+        return sorted(
+            (x for x in self.lines if x.rag_move == "worsened"),
+            key=lambda x: (rank.get(x.rag, 2), -(x.planned_high or 0)),
+        )
 
     @property
     def at_risk(self) -> list:

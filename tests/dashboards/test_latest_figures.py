@@ -212,3 +212,35 @@ def test_no_rating_recorded_in_the_year_is_no_change(authority):
     [x] = f.lines
     assert (x.rag_previous, x.rag, x.rag_move) == ("green", "green", "unchanged")
     assert not [c for c in f.changes if c.area == "Savings RAG"]
+
+
+def test_worsened_lines_are_worst_first_and_the_dashboard_names_ten(authority, director, client):
+    """What needs attention names at most ten worsened lines, Red before Amber and the largest
+    first, and counts the rest: a long plan's attention screen stays one screen."""
+    from plans.models import SavingsLine
+
+    plan = SavingsLineFactory(plan__authority=authority).plan
+    SavingsLine.objects.filter(plan=plan).delete()
+    for i in range(12):
+        rag = "amber" if i < 6 else "red"
+        line = SavingsLineFactory(plan=plan, reference=f"W/{i:02d}", rag="green")
+        PlannedAmountFactory(line=line, year="2017/18", low=D(10_000 * (i + 1)))
+        _rated(line, date(2017, 9, 30), "green")
+        _rated(line, date(2017, 10, 31), rag)
+    f = fg.plan_figures(plan, fg.Selection("2017/18", 7))
+    assert [x.line.reference for x in f.worsened_lines][:7] == [
+        "W/11",
+        "W/10",
+        "W/09",
+        "W/08",
+        "W/07",
+        "W/06",
+        "W/05",
+    ]
+    client.force_login(director)
+    page = client.get(f"/dashboards/plans/{plan.pk}/?year=2017%2F18&period=7").content.decode()
+    attention = page[page.index("Worse since") :]
+    attention = attention[: attention.index("</p>")]
+    assert "W/11" in attention and "W/02" in attention
+    assert "W/01" not in attention and "W/00" not in attention
+    assert "and 2 more lines" in attention
