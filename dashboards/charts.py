@@ -9,14 +9,11 @@ same figures, in the templates.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from html import escape
-
-import plotly.graph_objects as go
 
 from plans import figures as fg
 from recovery import fiscal
@@ -97,16 +94,6 @@ def _known(value) -> str:
     return NOT_REPORTED if value is None else format_money(value)
 
 
-def _layout(fig: go.Figure, *, title: str, height: int = 340, money_axis=True) -> None:
-    """The same look as ``_layout_dict``, applied to a plotly Figure (every axis of it)."""
-    layout = _layout_dict(title=title, height=height, money_axis=money_axis)
-    xaxis, yaxis = layout.pop("xaxis"), layout.pop("yaxis")
-    # plotly's default template adds 10 KB to every chart.
-    fig.update_layout(template=go.layout.Template(), **layout)
-    fig.update_xaxes(**xaxis)
-    fig.update_yaxes(**yaxis)
-
-
 def _money_tick_values(values, *, from_zero: bool = True) -> dict | None:
     """Tick labels written the app's way (£1.58m, £789k) rather than d3's (£1.58M)."""
     nums = [float(v) for v in values if v is not None]
@@ -127,22 +114,6 @@ def _money_tick_values(values, *, from_zero: bool = True) -> dict | None:
         "tickprefix": "",
         "tickformat": "",
     }
-
-
-def _money_ticks(
-    fig: go.Figure, values, *, axis: str = "y", row=None, from_zero: bool = True
-) -> None:
-    update = _money_tick_values(values, from_zero=from_zero)
-    if update is None:
-        return
-    if axis == "y":
-        fig.update_yaxes(**update, row=row, col=1 if row else None)
-    else:
-        fig.update_xaxes(**update)
-
-
-def _chart(key: str, title: str, description: str, fig: go.Figure) -> Chart:
-    return Chart(key, title, description, json.loads(fig.to_json()))
 
 
 def _axes_layout(layout: dict, rows: int, *, spacing: float, titles: list[str]) -> None:
@@ -610,37 +581,32 @@ def slippage_chart(f: fg.PlanFigures) -> Chart:
     labels = [fiscal.month_label(y, p) for y, p, _ in months]
     monthly = [m.slippage if m else None for _, _, m in months]
     cumulative = [m.cumulative_slippage if m else None for _, _, m in months]
-    fig = go.Figure()
-    fig.add_trace(
-        go.Bar(
-            x=labels,
-            y=[_num(v) for v in monthly],
-            name="Cost in the month",
+    traces = [
+        _trace(
+            "bar",
+            labels,
+            monthly,
+            "Cost in the month",
             marker={"color": RAG_COLOURS["amber"], "line": {"color": "#0b0c0c", "width": 1}},
-            customdata=_money_text(monthly),
-            hovertemplate="%{x}: %{customdata}",
-        )
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=labels,
-            y=[_num(v) for v in cumulative],
-            name="Running total",
+        ),
+        _trace(
+            "scatter",
+            labels,
+            cumulative,
+            "Running total",
             mode="lines+markers",
             line={"color": RAG_COLOURS["red"]},
-            customdata=_money_text(cumulative),
-            hovertemplate="%{x}: %{customdata}",
-        )
-    )
-    _layout(fig, title="Monthly cost of slipped actions")
-    fig.update_xaxes(categoryorder="array", categoryarray=labels)
-    _money_ticks(fig, cumulative)
-    return _chart(
+        ),
+    ]
+    layout = _layout_dict(title="Monthly cost of slipped actions", height=340, money_axis=True)
+    layout["xaxis"].update(categoryorder="array", categoryarray=labels)
+    layout["yaxis"].update(_money_tick_values(cumulative) or {})
+    return Chart(
         "slippage",
         "Monthly cost of slipped actions",
         f"Bar chart of the monthly slippage cost with its running total; total "
         f"{format_money(f.slippage_total)}.",
-        fig,
+        {"data": traces, "layout": layout},
     )
 
 
@@ -648,23 +614,20 @@ def funding_chart(f: fg.PlanFigures) -> Chart:
     """Reserves drawn and repaid, and other funding, by year."""
     rows = f.funding.rows
     years = [y or "Year not stated" for y, _ in rows]
-    fig = go.Figure()
-    for i, label in enumerate(f.funding.kinds):
-        values = [amounts[i] for _, amounts in rows]
-        fig.add_trace(
-            go.Bar(
-                x=years,
-                y=[_num(v) for v in values],
-                name=label,
-                marker={"color": SERIES_COLOURS[i % len(SERIES_COLOURS)]},
-                customdata=_money_text(values),
-                hovertemplate="%{x}: %{customdata}",
-            )
+    traces = [
+        _trace(
+            "bar",
+            years,
+            [amounts[i] for _, amounts in rows],
+            label,
+            marker={"color": SERIES_COLOURS[i % len(SERIES_COLOURS)]},
         )
-    _layout(fig, title="Reserves and funding by year")
-    fig.update_layout(barmode="group")
-    _money_ticks(fig, [a for _, amounts in rows for a in amounts])
-    return _chart(
+        for i, label in enumerate(f.funding.kinds)
+    ]
+    layout = _layout_dict(title="Reserves and funding by year", height=340, money_axis=True)
+    layout["barmode"] = "group"
+    layout["yaxis"].update(_money_tick_values([a for _, amounts in rows for a in amounts]) or {})
+    return Chart(
         "funding",
         "Reserves drawn and repaid, and other funding",
         "Bar chart by year of "
@@ -673,7 +636,7 @@ def funding_chart(f: fg.PlanFigures) -> Chart:
             for label, total in zip(f.funding.kinds, f.funding.totals, strict=True)
         )
         + (" (no agreed repayment plan)." if f.funding.owed else "."),
-        fig,
+        {"data": traces, "layout": layout},
     )
 
 
@@ -683,38 +646,27 @@ def placements_chart(f: fg.PlanFigures) -> Chart:
     months = [m for m, _, _ in p.cost_trend]
     actual = [a for _, a, _ in p.cost_trend]
     budget = [b for _, _, b in p.cost_trend]
-    fig = go.Figure()
-    fig.add_trace(
-        go.Bar(
-            x=months,
-            y=[_num(v) for v in budget],
-            name="Budgeted cost",
-            marker={"color": KIND_COLOURS["budget"]},
-            customdata=_money_text(budget),
-            hovertemplate="%{x}: %{customdata}",
-        )
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=months,
-            y=[_num(v) for v in actual],
-            name="Actual cost",
+    traces = [
+        _trace("bar", months, budget, "Budgeted cost", marker={"color": KIND_COLOURS["budget"]}),
+        _trace(
+            "scatter",
+            months,
+            actual,
+            "Actual cost",
             mode="lines+markers",
             line={"color": KIND_COLOURS["actual"]},
-            customdata=_money_text(actual),
-            hovertemplate="%{x}: %{customdata}",
-        )
-    )
-    _layout(fig, title=f"Placement cost by month {p.year}")
-    fig.update_xaxes(categoryorder="array", categoryarray=months)
-    _money_ticks(fig, [v for v in actual + budget if v is not None])
-    return _chart(
+        ),
+    ]
+    layout = _layout_dict(title=f"Placement cost by month {p.year}", height=340, money_axis=True)
+    layout["xaxis"].update(categoryorder="array", categoryarray=months)
+    layout["yaxis"].update(_money_tick_values([v for v in actual + budget if v is not None]) or {})
+    return Chart(
         "placements",
         f"Placement cost by month {p.year}",
         f"Bars of the budgeted placement cost each month and a line of the actual cost to "
         f"{p.label}; forecast outturn {_known(p.position.outturn)} against a budget of "
         f"{_known(p.position.budget)}.",
-        fig,
+        {"data": traces, "layout": layout},
     )
 
 

@@ -11,8 +11,8 @@ from django_tables2 import utils as tables_utils
 
 from plans import cache
 from plans import models as m
-from plans.figures import RAG_LABELS
 from plans.selectors import amount_of
+from plans.templatetags.figures import rag_badge
 from recovery import fiscal, money
 from recovery.money import format_amount
 from recovery.spreadsheet import safe_value
@@ -267,11 +267,8 @@ class RagColumn(tables.Column):
     stored value from the record."""
 
     def render(self, record, bound_column):
-        # includes/rag.html, written here: a template per cell cost a list more than its rows.
-        rag = getattr(record, bound_column.name)
-        if rag:
-            return format_html('<span class="rag rag-{}">{}</span>', rag, RAG_LABELS.get(rag, ""))
-        return mark_safe('<span class="rag rag-none">Not rated</span>')
+        # As includes/rag.html, without a template per cell (which cost a list more than its rows).
+        return rag_badge(getattr(record, bound_column.name))
 
     def value(self, record, bound_column):
         rag = getattr(record, bound_column.name)

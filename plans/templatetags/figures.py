@@ -1,6 +1,7 @@
 """Template words for the figures' rules, for every app's templates: RAG in words."""
 
 from django import template
+from django.utils.html import format_html
 
 from plans.figures.rules import RAG_LABELS, format_number
 
@@ -10,6 +11,12 @@ register = template.Library()
 @register.filter
 def rag_label(rag):
     return RAG_LABELS.get(rag or "", "Not rated")
+
+
+@register.filter
+def rag_badge(rag):
+    """A RAG as every page shows it: its word on its colour (never colour alone)."""
+    return format_html('<span class="rag rag-{}">{}</span>', rag or "none", rag_label(rag))
 
 
 @register.filter
