@@ -19,20 +19,22 @@ def year_problem(plan, value, *, strict: bool) -> str | None:
         return None
     start, end = fiscal.year_start(plan.first_year), fiscal.year_end(plan.last_year)
     if isinstance(value, str):
-        first, last, text = fiscal.year_start(value), fiscal.year_end(value), value
+        first, last = fiscal.year_start(value), fiscal.year_end(value)
     else:
         first = last = value
-        text = f"{value:%d/%m/%Y}"
+    outside = first < start or last > end
+    if not outside:
+        return None
+    text = value if isinstance(value, str) else f"{value:%d/%m/%Y}"
     span = (
         plan.first_year
         if plan.first_year == plan.last_year
         else f"{plan.first_year} to {plan.last_year}"
     )
-    if strict and (first < start or last > end):
+    if strict:
         return f"{text} is outside the plan's years ({span})."
-    if not strict and (
-        last < date(start.year - CONTEXT_YEARS, 4, 1)
-        or first > date(end.year + CONTEXT_YEARS, 3, 31)
+    if last < date(start.year - CONTEXT_YEARS, 4, 1) or first > date(
+        end.year + CONTEXT_YEARS, 3, 31
     ):
         return (
             f"{text} is more than {CONTEXT_YEARS} years outside the plan's years ({span}); "

@@ -186,7 +186,10 @@ def _preparer(f: models.Field, db):
     and times, as it is for the text, numbers, decimals and dates that both databases' drivers
     take directly (the values were validated with ``full_clean``)."""
     if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
-        return lambda obj: f.get_db_prep_save(f.pre_save(obj, True), db)
+        # One moment for the whole insert, as the records are written together.
+        now = timezone.now() if isinstance(f, models.DateTimeField) else timezone.localdate()
+        prepared, name = f.get_db_prep_save(now, db), f.attname
+        return lambda obj: (setattr(obj, name, now), prepared)[1]
     if isinstance(f, (models.DateTimeField, models.JSONField)):
         return lambda obj: f.get_db_prep_save(getattr(obj, f.attname), db)
     name = f.attname

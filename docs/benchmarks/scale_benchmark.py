@@ -299,7 +299,9 @@ def build_big_plan(n_lines: int):
         ]
     )
     for k in range(6):
-        kpi = m.KPI.objects.create(plan=plan, code=f"K{k}", name=f"Children looked after {k}")
+        kpi = m.KPI.objects.create(
+            plan=plan, code=f"K{k}", name=f"Children looked after {k}", direction="lower"
+        )
         m.KpiPoint.objects.bulk_create(
             [
                 m.KpiPoint(

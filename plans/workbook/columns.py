@@ -22,7 +22,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
 from django.db.models import UniqueConstraint
-from import_export import fields, instance_loaders, resources, widgets
+from import_export import fields, instance_loaders, resources, results, widgets
 
 from plans import models as m
 from plans import services
@@ -221,6 +221,12 @@ def show(value, col: Column | None = None) -> str:
     return text if len(text) <= 120 else text[:117] + "..."
 
 
+class _RowResult(results.RowResult):
+    def add_instance_info(self, instance):
+        """Nothing: the preview names each record itself (``note``), so import-export's
+        text of every record is not made."""
+
+
 class SheetResource(resources.Resource):
     """A sheet's import into ``plan``. Subclasses declare their columns and a ``Meta`` with
     ``model``, ``name`` (the sheet's name), ``help`` and, where they differ, ``required`` and
@@ -255,10 +261,14 @@ class SheetResource(resources.Resource):
             col.attribute = col.attribute or name
             col.bind(cls.model)
         cls.by_field = {c.field: c for c in cls.columns}
-        # Read by a cell reader that applies the model field's own limits (numbers may carry
-        # validators it does not), or a reference resolved to a record of the plan.
-        fks = {f.name for f in cls.model._meta.concrete_fields if f.is_relation}
-        cls.checked = fks | {c.field for c in cls.columns if c.kind not in (NUMBER, SHARE, VOLUME)}
+        # The model's field checks run only for numbers, which may carry validators the cell
+        # reader does not apply. Every other column is read by a cell reader that applies its
+        # model field's own limits, or is a reference resolved to a record of the plan; the
+        # fields no column fills are set by the import itself (a progress entry's year, who
+        # entered it, the order), never typed.
+        numbers = {c.field for c in cls.columns if c.kind in (NUMBER, SHARE, VOLUME)}
+        cls.fields_of_model = {f.name for f in cls.model._meta.concrete_fields}
+        cls.checked = cls.fields_of_model - numbers
         # The key: the fields of the model's unique constraint, less the plan it hangs from.
         unique = next(c for c in cls.model._meta.constraints if isinstance(c, UniqueConstraint))
         cls.key = tuple(f for f in unique.fields if f not in {"plan", "authority"})
@@ -286,6 +296,10 @@ class SheetResource(resources.Resource):
         self.saved: list[models.Model] = []  # created or updated
         self.invalid: set[str] = set()  # keys (lower case) of rows that are wrong
         self.row_key: tuple | None = None  # the key of the row being imported
+        self.key_cells: dict = {}  # its key's cells, read
+
+    def get_row_result_class(self):
+        return _RowResult
 
     def import_row(self, row, instance_loader, **kwargs):
         result = super().import_row(row, instance_loader, **kwargs)
@@ -318,10 +332,13 @@ class SheetResource(resources.Resource):
         return value.lower() if isinstance(value, str) else value
 
     def key_of_row(self, row) -> tuple | None:
+        self.key_cells = {}  # read once a row: ``import_instance`` takes them from here
         try:
-            values = [self.fields[k].clean(row) for k in self.key]
+            for k in self.key:
+                self.key_cells[k] = self.fields[k].clean(row)
         except (ValueError, KeyError):
             return None
+        values = list(self.key_cells.values())
         values = [self.default_key(k, v, row) for k, v in zip(self.key, values, strict=True)]
         if any(v is None or v is cells.CLEAR for v in values):
             return None
@@ -371,7 +388,8 @@ class SheetResource(resources.Resource):
             if col.column_name not in row:
                 continue  # a column the sheet leaves out keeps the record's value
             try:
-                value = col.clean(row)
+                cells_ = self.key_cells
+                value = cells_[col.field] if col.field in cells_ else col.clean(row)
                 if col.kind == REF and value not in (None, cells.CLEAR):
                     value = self.resolve(col, value)
             except ValueError as exc:
@@ -448,9 +466,11 @@ class SheetResource(resources.Resource):
         # checks in bulk), less the fields the cell reader already checked by that field's own
         # rules (see ``_kind_of``): a tenth of a 5,000-line import's time.
         for check, exclude in (
-            (instance.clean_fields, [*errors, *self.checked]),
+            (instance.clean_fields, self.checked.union(errors)),
             (instance.clean, None),
         ):
+            if exclude is not None and exclude >= self.fields_of_model:
+                continue  # no field left to check
             try:
                 check(exclude) if exclude is not None else check()
             except ValidationError as exc:

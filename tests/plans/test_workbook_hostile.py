@@ -244,8 +244,8 @@ def test_data_after_a_long_gap_is_read(authority):
 
 
 def test_too_many_rows(authority):
-    data = set_cells(minimal_workbook(), "Savings lines", {"A30000": "SAV/9", "C30000": "x"})
-    assert_refused(data, "data down to row 30,000; a sheet may hold at most 20,000 rows")
+    data = set_cells(minimal_workbook(), "Savings lines", {"A130000": "SAV/9", "C130000": "x"})
+    assert_refused(data, "data down to row 130,000; a sheet may hold at most 120,000 rows")
 
 
 def test_duplicate_references(authority):
