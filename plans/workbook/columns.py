@@ -501,6 +501,10 @@ class SheetResource(resources.Resource):
         fields = [c.field for c in self.columns]
         return [dict(zip(fields, row, strict=True)) for row in dataset]
 
+    def get_field_name(self, field):
+        """The column's field (import-export looks it up among all the sheet's fields)."""
+        return field.attribute
+
     def get_export_fields(self, selected_fields=None):
         """The sheet's columns, in their order (import-export would work them out per row)."""
         return self.columns

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import json
+from copy import copy
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -81,9 +82,17 @@ class Content:
 
 
 def styled(ws, value, **style) -> WriteOnlyCell:
+    """A cell with ``style``. Each style is registered with the workbook once: the cells that
+    share it share its entry (a 96,000-row sheet has a few styles, not a lookup a cell)."""
     cell = WriteOnlyCell(ws, value)
+    known = ws.parent.__dict__.setdefault("_styles_written", {})
+    key = tuple(style.items())
+    if key in known:
+        cell._style = copy(known[key])
+        return cell
     for name, setting in style.items():
         setattr(cell, name, setting)
+    known[key] = copy(cell._style)
     return cell
 
 
