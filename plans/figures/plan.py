@@ -215,21 +215,21 @@ class PlanFigures:
 
     SHOWN_LINES = 50  # a long plan's pages show the lines most at risk, and link to all
 
+    @staticmethod
+    def _risk(x: LineFigures) -> tuple:
+        """Most at risk first: Red, then Amber, then worsened, then by planned value."""
+        return (
+            {"red": 0, "amber": 1}.get(x.rag, 2),
+            x.rag_move != "worsened",
+            -(x.planned_low or 0),
+            x.line.reference,
+        )
+
     @cached_property
     def lines_by_risk(self) -> list[LineFigures]:
         """The year's lines, those most at risk first: Red, then Amber, then worsened, then by
         planned value."""
-        rank = {"red": 0, "amber": 1}
-
-        def key(x):
-            return (
-                rank.get(x.rag, 2),
-                x.rag_move != "worsened",
-                -(x.planned_low or 0),
-                x.line.reference,
-            )
-
-        return sorted(self.target_lines, key=key)
+        return sorted(self.target_lines, key=self._risk)
 
     @property
     def shown_lines(self) -> list[LineFigures]:
@@ -291,9 +291,22 @@ class PlanFigures:
             (k for k in self.kpis if k.rag in rank), key=lambda k: (rank[k.rag], k.kpi.name)
         )
 
-    @property
+    @cached_property
     def red_amber_lines(self) -> list[LineFigures]:
         return [x for x in self.lines if x.rag in ("red", "amber")]
+
+    @property
+    def shown_red_amber_lines(self) -> list[LineFigures]:
+        """The Red and Amber lines the report lists: all in plan order when there are few;
+        else the most at risk, as a long plan's lines table shows them (the workbook and the
+        lines list have them all)."""
+        if len(self.red_amber_lines) <= self.SHOWN_LINES:
+            return self.red_amber_lines
+        return sorted(self.red_amber_lines, key=self._risk)[: self.SHOWN_LINES]
+
+    @property
+    def red_amber_not_shown(self) -> int:
+        return len(self.red_amber_lines) - len(self.shown_red_amber_lines)
 
     @property
     def kpi_rag_counts(self) -> list[tuple[str, int]]:

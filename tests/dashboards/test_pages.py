@@ -271,6 +271,33 @@ def test_a_long_plan_shows_the_lines_most_at_risk_and_links_to_all(client, direc
     assert all(x.rag == "red" for x in f.shown_lines[: sum(x.rag == "red" for x in f.lines)])
 
 
+def test_a_long_plans_report_lists_the_red_and_amber_lines_most_at_risk(
+    client, director, built_plan
+):
+    from plans import figures as fg
+
+    plan = built_plan(120, months=2)
+    f = fg.plan_figures(plan, fg.Selection("2017/18", 2))
+    red_amber = f.red_amber_lines
+    assert len(red_amber) > 50
+    shown = f.shown_red_amber_lines
+    assert len(shown) == 50 and f.red_amber_not_shown == len(red_amber) - 50
+    # Red before Amber, as the lines table orders them; every one shown is Red or Amber.
+    reds = sum(x.rag == "red" for x in red_amber)
+    assert [x.rag for x in shown] == sorted((x.rag for x in shown), key=["red", "amber"].index)
+    assert all(x.rag == "red" for x in shown[: min(reds, 50)])
+    client.force_login(director)
+    html = client.get(
+        reverse("dashboards:report", args=[plan.pk]), {"year": "2017/18", "period": "2"}
+    ).content.decode()
+    assert f"{f.red_amber_not_shown} more Red or Amber lines not shown" in html
+    assert f"the 50 most at risk of {len(red_amber)}" in html
+    # A short plan lists every Red and Amber line, in plan order.
+    short = built_plan(8, months=2, code="short")
+    g = fg.plan_figures(short, fg.Selection("2017/18", 2))
+    assert g.shown_red_amber_lines == g.red_amber_lines and not g.red_amber_not_shown
+
+
 def test_dashboard_shows_line_figures_in_whole_pounds(client, torbay_users, mtfs):
     # The MTFS's in-year profile makes expected-to-date figures with pence (£xx,xxx.33); the
     # dashboard's lines table rounds them to whole pounds like its tiles; the report keeps
