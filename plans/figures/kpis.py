@@ -8,6 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import cached_property
 
 from django.conf import settings
 
@@ -109,7 +110,7 @@ class KpiFigures:
             return f"no target in force at {on}; next {self.display(nxt.value)} by {by}"
         return f"no target in force at {self.latest.date:%-d %b %Y}"
 
-    @property
+    @cached_property
     def printed_texts(self) -> dict[date, str]:
         """Values whose printed form says more than the number, by date."""
         out: dict[date, list[str]] = defaultdict(list)
@@ -121,7 +122,7 @@ class KpiFigures:
                     out[v.date].append(f"{kind}: {v.as_printed}")
         return {day: "; ".join(texts) for day, texts in out.items()}
 
-    @property
+    @cached_property
     def printed_rates(self) -> dict[date, list[KpiValue]]:
         """Values with a printed rate per 10,000, by date, for the data table."""
         out: dict[date, list[KpiValue]] = defaultdict(list)
@@ -131,7 +132,7 @@ class KpiFigures:
                 out[v.date].append(v)
         return dict(out)
 
-    @property
+    @cached_property
     def rate_differences(self) -> list[KpiValue]:
         """Values whose printed rate per 10,000 differs from the computed rate."""
         values = self.actuals + self.targets + [v for vs in self.comparators.values() for v in vs]
@@ -159,7 +160,7 @@ class KpiFigures:
             >= 2
         )
 
-    @property
+    @cached_property
     def table_rows(
         self,
     ) -> list[

@@ -36,9 +36,22 @@ from plans.figures.rules import (
 )
 from plans.figures.savings import _known, add_known, minus_known
 from plans.figures.selection import Selection
-from plans.models import PlannedAmount, ProgressEntry, SavingsLine
+from plans.models import PlannedAmount, ProgressEntry, SavingsLine, Workstream
 from recovery import fiscal
 from recovery.money import to_decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """A line's planned amount in the year: all the figures read of it (no model object for
+    each of a long plan's lines)."""
+
+    kind: str
+    low: Decimal | None
+    high: Decimal | None
+
+    def get_kind_display(self) -> str:
+        return str(PlannedAmount.Kind(self.kind).label)
 
 
 @dataclass
@@ -46,7 +59,7 @@ class LineFigures:
     """One savings line in the selected year, as at the end of the selected period."""
 
     line: SavingsLine
-    amount: PlannedAmount | None
+    amount: Planned | None
     factor: Decimal
     period: int
     entries: list[dict] = field(default_factory=list)  # progress in the year to the period end
@@ -221,7 +234,7 @@ def _last(condition: Q) -> Window:
 
 
 def line_figures(plan, sel: Selection, factor: Decimal) -> list[LineFigures]:
-    """Every line with a planned amount or progress in the year. Three queries.
+    """Every line with a planned amount or progress in the year. Four queries.
 
     Each figure of a line follows one entry: its latest (by ``rules.latest_recording``) to
     record an achieved to date, a forecast, a comment or a RAG, by the period's end or the
@@ -230,7 +243,12 @@ def line_figures(plan, sel: Selection, factor: Decimal) -> list[LineFigures]:
     months), so the rule, applied to them, finds the very entries it would find among all.
     The RAG at the previous period's end may be an entry of an earlier year; only the
     year's entries count towards the figures."""
-    amounts = {a.line_id: a for a in PlannedAmount.objects.filter(line__plan=plan, year=sel.year)}
+    amounts = {
+        line_id: Planned(kind, low, high)
+        for line_id, kind, low, high in PlannedAmount.objects.filter(
+            line__plan=plan, year=sel.year
+        ).values_list("line_id", "kind", "low", "high")
+    }
     entries = defaultdict(list)
     rated_earlier = defaultdict(list)  # the latest rated entry of earlier years
     fields = (
@@ -275,16 +293,18 @@ def line_figures(plan, sel: Selection, factor: Decimal) -> list[LineFigures]:
     for e in rows:
         (entries if e["year"] == sel.year else rated_earlier)[e["line_id"]].append(e)
     out = []
-    lines = (
-        SavingsLine.objects.filter(plan=plan)
-        .select_related("workstream")
-        .order_by("workstream__order", "order", "reference")
+    # Each workstream once, not a copy for each of its lines.
+    workstreams = {w.pk: w for w in Workstream.objects.filter(plan=plan)}
+    lines = SavingsLine.objects.filter(plan=plan).order_by(
+        "workstream__order", "order", "reference"
     )
+    set_workstream = SavingsLine.workstream.field.set_cached_value
     as_at, previous_as_at = sel.as_at, sel.previous_as_at
     in_year_basis = plan.amount_basis == plan.AmountBasis.IN_YEAR
     for line in lines:
         if line.pk not in amounts and line.pk not in entries:
             continue
+        set_workstream(line, workstreams.get(line.workstream_id))
         mine = entries.get(line.pk, [])
         rated = latest_recording(mine, as_at, "rag")
         rated_before = latest_recording(

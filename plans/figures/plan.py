@@ -89,7 +89,7 @@ class PlanFigures:
     placements: PlacementFigures | None = None
     what_ifs: list[WhatIf] = field(default_factory=list)
 
-    @property
+    @cached_property
     def recorded_in_year(self) -> bool:
         """Anything recorded in the selected year up to the period: progress, a forecast, a
         KPI actual or a cost pressure."""
@@ -131,7 +131,7 @@ class PlanFigures:
             return None
         return minus_known(y.achieved, self.expected_low)
 
-    @property
+    @cached_property
     def months(self) -> list[dict]:
         """Per period: expected (low, high), achieved and achieved-or-achievable (None = gap)."""
         return [
@@ -146,13 +146,13 @@ class PlanFigures:
             for p in MONTHS
         ]
 
-    @property
+    @cached_property
     def achieved_share(self) -> Decimal | None:
         """Achieved as a share of the planned total of the same lines: those with a planned
         figure that have reported an achieved one (one basis for both sides)."""
         return share(self.year.achieved, self.reporting_planned)
 
-    @property
+    @cached_property
     def reporting_planned(self) -> Decimal | None:
         """The planned (low) total of the lines whose achieved figure is reported."""
         planned = [
@@ -258,7 +258,7 @@ class PlanFigures:
     def lines_not_shown(self) -> int:
         return len(self.target_lines) - len(self.shown_lines)
 
-    @property
+    @cached_property
     def untargeted_lines(self) -> list[LineFigures]:
         """Lines counting towards the target that report a figure in a year in which they
         have no planned amount: shown apart, never added to a ratio over the others."""
@@ -268,7 +268,7 @@ class PlanFigures:
             if x.amount is None and (x.delivered is not None or x.forecast is not None)
         ]
 
-    @property
+    @cached_property
     def worsened_lines(self) -> list[LineFigures]:
         """Lines whose RAG worsened since the previous month, worst first: Red before Amber,
         then the largest planned saving (not known last)."""
@@ -601,7 +601,7 @@ def latest_commentary(plan, sel: Selection) -> list:
 
 def plan_figures(plan, sel: Selection) -> PlanFigures:
     """Every figure of DESIGN.md for one plan, year and period. A fixed number of queries
-    (twenty-three: placements are four) whatever the number of lines, months or KPIs."""
+    (twenty-four: placements are four) whatever the number of lines, months or KPIs."""
     totals = plan_totals([plan], as_at=sel.as_at)[plan.pk]
     year = totals.years.get(sel.year) or YearTotals(sel.year)
     lines = line_figures(plan, sel, year.factor)
