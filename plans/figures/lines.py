@@ -13,22 +13,21 @@ from functools import cached_property
 from django.db import connection
 from django.db.models import (
     Case,
-    ExpressionWrapper,
     F,
     Max,
     Q,
     Sum,
-    Value,
     When,
     Window,
 )
-from django.db.models.functions import Coalesce
 
-from plans.figures._base import MONTHS, SUM_FIELD, ZERO, _ids
+from plans.figures._base import MONTHS, ZERO, _ids
 from plans.figures.rules import (
     RAG_LABELS,
     RAG_ORDER,
     latest_recording,
+    months_delivering,
+    months_elapsed,
     profile_value,
     rag_movement,
     slippage_cost,
@@ -391,54 +390,38 @@ def delivered_by_period(plan, sel: Selection) -> tuple[list, list]:
 def expected_profile(plans, year: str) -> dict[int, list[tuple[Decimal, Decimal]]]:
     """Sum of planned x months delivering, per plan and period (P1..P12), low and high, for
     the lines counting towards target. Divide by 12 and apply the factor to get expected to
-    date. Each line delivers from its start month, else from the plan's stated start (see
-    ``rules.start_period``). One query, aggregated in the database."""
-    plan_list = [p for p in plans if not isinstance(p, int)]
-    defaults = [
-        When(line__plan_id=p.pk, then=Value(start_period(None, p.savings_start, year)))
-        for p in plan_list
-        if start_period(None, p.savings_start, year) != 1
-    ]
-    plan_start = Case(*defaults, default=Value(1)) if defaults else Value(1)
-    # Months each amount is spread over, as 12ths (``rules.months_delivering``): 12 for a
-    # full-year value, the months left from its start for an in-year value.
-    in_year = [p.pk for p in plan_list if p.amount_basis == p.AmountBasis.IN_YEAR]
-    twelfths = (
-        Case(
-            When(line__plan_id__in=in_year, then=Value(Decimal(12)) / (Value(13) - F("start"))),
-            default=Value(Decimal(1)),
-            output_field=SUM_FIELD,
-        )
-        if in_year
-        else Value(Decimal(1), output_field=SUM_FIELD)
-    )
-    aggregates = {}
-    for p in MONTHS:
-        for end in ("low", "high"):
-            value = ExpressionWrapper(
-                F(end) * (Value(p + 1) - F("start")) * twelfths, output_field=SUM_FIELD
-            )
-            # Nothing is expected before a line starts (0, known); a TBC line has no figure.
-            aggregates[f"{end}{p}"] = Sum(
-                Case(
-                    When(start__lte=p, then=value),
-                    When(**{f"{end}__isnull": False}, then=Value(ZERO)),
-                    output_field=SUM_FIELD,
-                )
-            )
-    rows = (
+    date. Each line delivers from its start month, else from the plan's stated start
+    (``rules.start_period``), over ``rules.months_delivering`` months. One query: the
+    database sums the amounts of the lines that start in the same month (a dozen groups at
+    most a plan), and the rules spread each group's sums over the months, as they would each
+    line's (the spread is linear in the amount).
+
+    A period's sum is unknown only when every line's amount is (TBC); a line not started by
+    the period adds a known nothing."""
+    by_pk = {p.pk: p for p in plans if not isinstance(p, int)}
+    groups = (
         PlannedAmount.objects.filter(
             line__plan_id__in=_ids(plans), year=year, line__counts_towards_target=True
         )
-        .annotate(start=Coalesce(F("line__start_period"), plan_start))
-        .values("line__plan_id")
-        .annotate(**aggregates)
+        .values_list("line__plan_id", "line__start_period")
+        .annotate(low=Sum("low"), high=Sum("high"))
         .order_by()
     )
-    return {
-        r["line__plan_id"]: [(_known(r[f"low{p}"]), _known(r[f"high{p}"])) for p in MONTHS]
-        for r in rows
-    }
+    out: dict[int, list] = {}
+    for plan_id, line_start, low, high in groups:
+        plan = by_pk.get(plan_id)
+        savings_start = plan.savings_start if plan else None
+        start = start_period(line_start, savings_start, year)
+        in_year = bool(plan) and plan.amount_basis == plan.AmountBasis.IN_YEAR
+        twelfths = Decimal(12) / months_delivering(start, in_year=in_year)
+        totals = out.setdefault(plan_id, [(None, None)] * 12)
+        for i, p in enumerate(MONTHS):
+            months = months_elapsed(start, p) * twelfths
+            totals[i] = tuple(
+                add_known(total, None if value is None else to_decimal(value) * months)
+                for total, value in zip(totals[i], (low, high), strict=True)
+            )
+    return out
 
 
 @dataclass
