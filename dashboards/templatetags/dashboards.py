@@ -1,14 +1,19 @@
 """Display helpers for the dashboard pages. Money goes through recovery.money only; these
 format the other figures (KPI values, rates, RAG words) the same way on every page."""
 
+import functools
+
 from django import template
+from django.template.defaultfilters import truncatechars
 from django.utils.dateformat import format as date_format
 from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 
 from plans.figures.rules import format_kpi_value
 from plans.templatetags.figures import num, rag_badge, rag_label
 from recovery.money import NOT_REPORTED, format_money
+from recovery.templatetags.money import gbp
 
 register = template.Library()
 
@@ -75,6 +80,13 @@ def css_string(value) -> str:
     return mark_safe(out)  # nothing but [A-Za-z0-9 \\] is left unescaped
 
 
+@functools.lru_cache(maxsize=2048)
+def _day(day, language) -> str:
+    """A table's date as the ``date`` filter writes it (``j M Y``), in the reader's language:
+    a KPI's tables repeat the same month ends."""
+    return date_format(day, "j M Y")
+
+
 DIFFERS = ' <span class="diff-flag">(differs)</span>'
 
 
@@ -96,7 +108,7 @@ def kpi_point_rows(k):
 
     out = []
     for day, actual, actual_rate, target, target_rate, comps in k.table_rows:
-        cells = [f'<th scope="row" class="fw-normal">{date_format(day, "j M Y")}</th>']
+        cells = [f'<th scope="row" class="fw-normal">{_day(day, get_language())}</th>']
         cells.append(f'<td class="num">{value(actual)}</td>')
         if shows_rate:
             cells.append(f'<td class="num">{rate(actual, actual_rate)}</td>')
@@ -120,3 +132,65 @@ def kpi_point_rows(k):
             cells.append(f'<td class="small">{escape(texts.get(day, ""))}</td>')
         out.append(f"<tr>{''.join(cells)}</tr>")
     return mark_safe("\n".join(out))
+
+
+@register.simple_tag
+def line_rows(f, sel, whole_pounds=False, show_commentary=False):
+    """The rows of the savings lines table (``_lines_table.html``): up to fifty lines of a
+    dozen figures each, written here rather than through a template each."""
+
+    def money(value):
+        return escape(gbp(value, whole_pounds))
+
+    def muted(text):
+        return f'<span class="text-muted">{text}</span>'
+
+    moved_since = f"since {sel.previous_label}" if sel.previous else "this month"
+    out = []
+    for x in f.shown_lines:
+        line = x.line
+        title = escape(line.title)
+        if line.in_revenue_budget:
+            title += ' <abbr title="Included in the revenue budget">*</abbr>'
+        if line.workstream:
+            title += f'<div class="small text-muted">{escape(line.workstream.name)}</div>'
+        if x.commentary and show_commentary:
+            title += f'<div class="small">{escape(truncatechars(x.commentary, 240))}</div>'
+        if x.kind == "tbc":
+            planned = "TBC"
+        elif x.amount:
+            planned = escape(gbp_range(x.planned_low, x.planned_high))
+        else:
+            planned = muted("none this year")
+        start = f"P{x.start_period}" if x.starts_this_year else muted("later year")
+        low, high = x.expected_low, x.expected_high
+        if low is None:
+            expected = muted("not known (TBC)")
+        elif whole_pounds:
+            expected = money(low) + (f" – {money(high)}" if high != low else "")
+        else:
+            expected = escape(gbp_range(low, high))
+        achieved = money(x.achieved) if x.achieved is not None else muted("not reported")
+        if x.anticipated:
+            achieved += f'<div class="small">+ {money(x.anticipated)} achievable</div>'
+        if x.as_at:
+            achieved += f'<div class="small text-muted">at {_day(x.as_at, get_language())}</div>'
+        variance = x.delivery_variance
+        variance = money(variance) if variance is not None else muted("not known")
+        forecast = money(x.forecast) if x.forecast is not None else muted("not reported")
+        rag = rag_badge(x.rag)
+        if x.rag_move != "unchanged":
+            rag += format_html('<div class="small">{} {}</div>', x.rag_move, moved_since)
+        delay = money(x.month_of_delay) if x.month_of_delay is not None else "–"
+        out.append(
+            "<tr>"
+            f'<td class="text-nowrap">{escape(line.reference)}</td>'
+            f'<th scope="row" class="fw-normal">{title}</th>'
+            f'<td class="num">{planned}</td><td class="num">{start}</td>'
+            f'<td class="num">{expected}</td><td class="num">{achieved}</td>'
+            f'<td class="num">{variance}</td><td class="num">{forecast}</td>'
+            f"<td>{rag_badge(line.original_rag)}</td><td>{rag}</td>"
+            f'<td class="num">{delay}</td>'
+            "</tr>"
+        )
+    return mark_safe("".join(out))

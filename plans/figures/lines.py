@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from functools import cached_property
+from operator import itemgetter
 
 from django.db import connection
 from django.db.models import (
@@ -288,7 +289,7 @@ def line_figures(plan, sel: Selection, factor: Decimal) -> list[LineFigures]:
         .values(*fields)
     )
     # Put in date order here, on the few rows returned, not by the database on all it read.
-    rows.sort(key=lambda e: (e["line_id"], e["as_at"]))
+    rows.sort(key=itemgetter("line_id", "as_at"))
     for e in rows:
         (entries if e["year"] == sel.year else rated_earlier)[e["line_id"]].append(e)
     out = []

@@ -175,9 +175,8 @@ def latest_recordings(entries: Sequence[dict], days: Sequence[date | None], havi
     """``latest_recording`` at each of ``days`` (in date order) in one pass over ``entries``,
     so a figure wanted at every month end costs the entries once, not once a month."""
 
-    def get(e, name):
-        return e[name] if isinstance(e, dict) else getattr(e, name)
-
+    # Entries are all dicts (rows read for the figures) or all progress entries.
+    get = dict.__getitem__ if entries and isinstance(entries[0], dict) else getattr
     out = []
     found = None
     i = 0
