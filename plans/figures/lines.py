@@ -8,7 +8,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from functools import cached_property
 from operator import itemgetter
 
 from django.db import connection
@@ -27,6 +26,7 @@ from plans.figures.rules import (
     RAG_LABELS,
     RAG_ORDER,
     latest_recording,
+    latest_recordings_of,
     months_delivering,
     months_elapsed,
     profile_value,
@@ -68,23 +68,29 @@ class LineFigures:
     rag_previous: str = ""
     start: int = 1  # the period delivery starts in the year (13: not in this year)
     in_year: bool = False  # the plan's amounts are in-year values, due in full by March
+    # The latest entries (``rules.latest_recording``) recording each of LATEST_OF, at the
+    # period's end and at the previous period's: read by several figures each (achieved,
+    # anticipated, delivered, movement...) on every page, report and download, so found once
+    # per line, in one pass over its entries.
+    latest: dict = field(default_factory=dict)
+    latest_before: dict = field(default_factory=dict)
+
+    LATEST_OF = ("achieved_to_date", "forecast", "commentary", "rag")
 
     @property
     def entry(self) -> dict | None:
         """The latest progress entry, whatever it records (its commentary and date)."""
         return self.entries[-1] if self.entries else None
 
-    # The latest entries are read by several figures each (achieved, anticipated, delivered,
-    # movement...) and by every page, report and download; found once per line, not per read.
-    @cached_property
+    @property
     def achieved_entry(self) -> dict | None:
         """The latest entry that records an achieved to date: the one behind the figures."""
-        return latest_recording(self.entries, date.max, "achieved_to_date")
+        return self.latest.get("achieved_to_date")
 
-    @cached_property
+    @property
     def previous(self) -> dict | None:
         """The latest entry recording an achieved to date at the previous period's end."""
-        return latest_recording(self.entries, self.previous_as_at, "achieved_to_date")
+        return self.latest_before.get("achieved_to_date")
 
     @property
     def kind(self) -> str:
@@ -172,16 +178,16 @@ class LineFigures:
         """Achieved minus expected to date; unknown when either is."""
         return minus_known(self.achieved, self.expected_low)
 
-    @cached_property
+    @property
     def forecast(self) -> Decimal | None:
         """The forecast of the latest entry that records one."""
-        entry = latest_recording(self.entries, date.max, "forecast")
+        entry = self.latest.get("forecast")
         return entry["forecast"] if entry else None
 
-    @cached_property
+    @property
     def commentary(self) -> str:
         """The latest comment recorded this year: a figures-only update does not hide it."""
-        entry = latest_recording(self.entries, date.max, "commentary")
+        entry = self.latest.get("commentary")
         return entry["commentary"] if entry else ""
 
     @property
@@ -306,9 +312,12 @@ def line_figures(plan, sel: Selection, factor: Decimal) -> list[LineFigures]:
             continue
         set_workstream(line, workstreams.get(line.workstream_id))
         mine = entries.get(line.pk, [])
-        rated = latest_recording(mine, as_at, "rag")
-        rated_before = latest_recording(
-            rated_earlier.get(line.pk, []) + mine, previous_as_at, "rag"
+        # The year's entries are all dated up to the period's end (the query reads no later).
+        before, now = latest_recordings_of(mine, [previous_as_at, as_at], LineFigures.LATEST_OF)
+        rated = now["rag"]
+        # The RAG before the period may be an earlier year's (rated entries only, in order).
+        rated_before = before["rag"] or latest_recording(
+            rated_earlier.get(line.pk, []), previous_as_at, "rag"
         )
         out.append(
             LineFigures(
@@ -322,6 +331,8 @@ def line_figures(plan, sel: Selection, factor: Decimal) -> list[LineFigures]:
                 rag_previous=_previous_rag(line, rated, rated_before),
                 start=start_period(line.start_period, plan.savings_start, sel.year),
                 in_year=in_year_basis,
+                latest=now,
+                latest_before=before,
             )
         )
     return out

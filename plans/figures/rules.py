@@ -193,6 +193,28 @@ def latest_recordings(entries: Sequence[dict], days: Sequence[date | None], havi
     return out
 
 
+def latest_recordings_of(entries: Sequence[dict], days: Sequence[date | None], fields) -> list:
+    """``latest_recording`` of each of ``fields`` at each of ``days`` (in date order), as
+    ``[{field: entry or None}]``, in one pass over ``entries``: a line's figures read the same
+    entries for its achieved to date, forecast, comment and RAG, now and a month before."""
+    get = dict.__getitem__ if entries and isinstance(entries[0], dict) else getattr
+    out = []
+    found = dict.fromkeys(fields)
+    i = 0
+    for day in days:
+        if day is None:
+            out.append(dict.fromkeys(fields))
+            continue
+        while i < len(entries) and get(entries[i], "as_at") <= day:
+            e = entries[i]
+            for name in fields:
+                if get(e, name) not in (None, ""):
+                    found[name] = e
+            i += 1
+        out.append(dict(found))
+    return out
+
+
 def target_in_force(targets: Sequence, day: date | None):
     """The target in force on ``day``: one whose period (``applies_from`` to its date) holds
     the day, else the latest milestone already passed. A milestone still to come ("40
