@@ -111,6 +111,10 @@ def _kind_of(model_field) -> str:
 
 
 LEAVE = object()  # a blank cell in an update: the field stays as it is
+# The kinds of column whose cells repeat from row to row, and how many different texts of
+# each column an import remembers (``Column.clean_remembered``).
+REPEATING = frozenset({CHOICE, REF, YEAR, PERIOD, BOOL, DATE})
+MEMO_SIZE = 10_000
 
 
 class Column(fields.Field):
@@ -163,6 +167,23 @@ class Column(fields.Field):
     def clean(self, row, **kwargs):
         return cells.read(self, row.get(self.column_name))
 
+    def clean_remembered(self, row, memo: dict):
+        """``clean``, remembering in ``memo`` what each text read as, for the columns whose
+        cells repeat (a choice, a reference, a year, a date): a line's reference on each of
+        its 48 progress rows is read once. Only text that reads without a problem is
+        remembered (a problem is found again, and reported, on every row)."""
+        value = row.get(self.column_name)
+        if type(value) is not str:
+            return cells.read(self, value)
+        try:
+            return memo[value]
+        except KeyError:
+            pass
+        result = cells.read(self, value)
+        if len(memo) < MEMO_SIZE:
+            memo[value] = result
+        return result
+
     def settle(self, value, *, creating: bool):
         """What a read cell does to the field: ``(clear)`` empties it; a blank cell leaves it
         as it is in an update (``LEAVE``), and is ``None`` for a new record (the field's
@@ -205,9 +226,16 @@ class RecordChange:
     version: int | None = None
 
 
+@functools.lru_cache(maxsize=4096)
+def _show_date(value: date) -> str:
+    return value.strftime("%-d %b %Y")
+
+
 def show(value, col: Column | None = None) -> str:
     if value is None or value == "":
         return "(blank)"
+    if type(value) is date and (col is None or col.kind == DATE):
+        return _show_date(value)  # as below, remembered: a plan's progress shares its dates
     if isinstance(value, Amount):
         return format_amount(value)
     if isinstance(value, bool):
@@ -334,6 +362,8 @@ class SheetResource(resources.Resource):
         self.invalid: set[str] = set()  # keys (lower case) of rows that are wrong
         self.row_key: tuple | None = None  # the key of the row being imported
         self.key_cells: dict = {}  # its key's cells, read
+        # Per column whose cells repeat: text -> what it reads as (``clean_remembered``).
+        self.memos = {c.field: {} for c in self.columns if c.kind in REPEATING}
 
     def get_row_result_class(self):
         return _RowResult
@@ -371,11 +401,16 @@ class SheetResource(resources.Resource):
     def norm(value):
         return value.lower() if isinstance(value, str) else value
 
+    def cell(self, col: Column, row):
+        """What ``col``'s cell in ``row`` reads as (``CellError`` if it is wrong)."""
+        memo = self.memos.get(col.field)
+        return col.clean(row) if memo is None else col.clean_remembered(row, memo)
+
     def key_of_row(self, row) -> tuple | None:
         self.key_cells = {}  # read once a row: ``import_instance`` takes them from here
         try:
             for k in self.key:
-                self.key_cells[k] = self.fields[k].clean(row)
+                self.key_cells[k] = self.cell(self.fields[k], row)
         except (ValueError, KeyError):
             return None
         values = list(self.key_cells.values())
@@ -436,7 +471,7 @@ class SheetResource(resources.Resource):
                 continue  # a column the sheet leaves out keeps the record's value
             try:
                 cells_ = self.key_cells
-                value = cells_[col.field] if col.field in cells_ else col.clean(row)
+                value = cells_[col.field] if col.field in cells_ else self.cell(col, row)
                 if col.kind == REF and value not in (None, cells.CLEAR):
                     value = self.resolve(col, value)
             except ValueError as exc:
