@@ -413,14 +413,16 @@ class SheetResource(resources.Resource):
                 self.key_cells[k] = self.cell(self.fields[k], row)
         except (ValueError, KeyError):
             return None
-        values = list(self.key_cells.values())
-        values = [self.default_key(k, v, row) for k, v in zip(self.key, values, strict=True)]
+        values = [
+            self.default_key(k, v, row) if v is None else v for k, v in self.key_cells.items()
+        ]
         if any(v is None or v is cells.CLEAR for v in values):
             return None
-        return tuple(self.norm(v) for v in values)
+        return tuple(v.lower() if isinstance(v, str) else v for v in values)  # ``norm``
 
     def default_key(self, name, value, row):
-        """A key an officer may leave blank, made as the template says (subclasses)."""
+        """A key an officer may leave blank, made as the template says (subclasses); asked
+        only for a blank key cell (``value`` None)."""
         if value is None and name in self.fields and not self.fields[name].required:
             return self.fields[name].blank()
         return value
@@ -619,11 +621,13 @@ class SheetResource(resources.Resource):
 
     def flush(self) -> None:
         """Save the new records in bulk, with their history."""
+        relations = [f for f in self.model._meta.concrete_fields if f.is_relation]
         for instance in self.created:
-            for f in instance._meta.concrete_fields:
-                if f.is_relation and f.is_cached(instance):
+            for f in relations:
+                if f.is_cached(instance):
                     related = f.get_cached_value(instance)
-                    if related is not None:
+                    # A record saved since it was set (a workstream the lines sheet named).
+                    if related is not None and getattr(instance, f.attname) != related.pk:
                         setattr(instance, f.attname, related.pk)
         if self.created:
             with transaction.atomic():  # a refusal must not poison the import's transaction
