@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 
 from recovery import fiscal
@@ -12,14 +13,20 @@ from recovery import fiscal
 CONTEXT_YEARS = 10
 
 
+@functools.lru_cache(maxsize=1024)
+def _span(first_year: str, last_year: str) -> tuple[date, date]:
+    """The first and last day of ``first_year`` to ``last_year`` (an import asks per row)."""
+    return fiscal.year_start(first_year), fiscal.year_end(last_year)
+
+
 def year_problem(plan, value, *, strict: bool) -> str | None:
     """Why ``value`` (a financial year such as "2017/18", or a date) does not fit ``plan``,
     or None. Strict: within the plan's years; otherwise within CONTEXT_YEARS of them."""
     if value in (None, "") or not plan.first_year or not plan.last_year:
         return None
-    start, end = fiscal.year_start(plan.first_year), fiscal.year_end(plan.last_year)
+    start, end = _span(plan.first_year, plan.last_year)
     if isinstance(value, str):
-        first, last = fiscal.year_start(value), fiscal.year_end(value)
+        first, last = _span(value, value)
     else:
         first = last = value
     outside = first < start or last > end

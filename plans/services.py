@@ -8,6 +8,7 @@ why in the record's history, and leaves nothing half-saved.
 from __future__ import annotations
 
 import functools
+import operator
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
@@ -136,7 +137,9 @@ def create_many(
         return
     db = transaction.get_connection()
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    prepare = [_preparer(f, db) for f in fields]
+    # Each record's values in one call, those that need preparing replaced.
+    get = operator.attrgetter(*(f.attname for f in fields))
+    prepare = [(i, p) for i, f in enumerate(fields) if (p := _preparer(f, db)) is not None]
     qn = db.ops.quote_name
     table, columns = qn(model._meta.db_table), [qn(f.column) for f in fields]
     row_marks = "(" + ", ".join(["%s"] * len(fields)) + ")"
@@ -165,7 +168,14 @@ def create_many(
                     params.extend(row[f.attname] for f in fields)
                     continue
                 instance.version = 1
-                params.extend(p(instance) for p in prepare)
+                values = get(instance)
+                if len(fields) == 1:
+                    values = (values,)
+                if prepare:
+                    values = list(values)
+                    for i, p in prepare:
+                        values[i] = p(instance)
+                params.extend(values)
             cursor.execute(
                 f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
                 f"{', '.join([row_marks] * len(chunk))} RETURNING {qn(model._meta.pk.column)}",
@@ -183,8 +193,8 @@ def create_many(
 
 def _preparer(f: models.Field, db):
     """How one field's value goes to the database: as ``Field.get_db_prep_save`` for stamps
-    and times, as it is for the text, numbers, decimals and dates that both databases' drivers
-    take directly (the values were validated with ``full_clean``)."""
+    and times; None for the text, numbers, decimals and dates that both databases' drivers
+    take as they are (the values were validated with ``full_clean``)."""
     if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
         # One moment for the whole insert, as the records are written together.
         now = timezone.now() if isinstance(f, models.DateTimeField) else timezone.localdate()
@@ -192,8 +202,7 @@ def _preparer(f: models.Field, db):
         return lambda obj: (setattr(obj, name, now), prepared)[1]
     if isinstance(f, (models.DateTimeField, models.JSONField)):
         return lambda obj: f.get_db_prep_save(getattr(obj, f.attname), db)
-    name = f.attname
-    return lambda obj: getattr(obj, name)
+    return None
 
 
 @transaction.atomic

@@ -17,11 +17,14 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
-from django.db.models import UniqueConstraint
+from django.db.models import UniqueConstraint, signals
+from django.db.models.base import ModelState
 from import_export import fields, instance_loaders, resources, results, widgets
 
 from plans import models as m
@@ -108,6 +111,10 @@ def _kind_of(model_field) -> str:
 
 
 LEAVE = object()  # a blank cell in an update: the field stays as it is
+# The kinds of column whose cells repeat from row to row, and how many different texts of
+# each column an import remembers (``Column.clean_remembered``).
+REPEATING = frozenset({CHOICE, REF, YEAR, PERIOD, BOOL, DATE})
+MEMO_SIZE = 10_000
 
 
 class Column(fields.Field):
@@ -160,6 +167,23 @@ class Column(fields.Field):
     def clean(self, row, **kwargs):
         return cells.read(self, row.get(self.column_name))
 
+    def clean_remembered(self, row, memo: dict):
+        """``clean``, remembering in ``memo`` what each text read as, for the columns whose
+        cells repeat (a choice, a reference, a year, a date): a line's reference on each of
+        its 48 progress rows is read once. Only text that reads without a problem is
+        remembered (a problem is found again, and reported, on every row)."""
+        value = row.get(self.column_name)
+        if type(value) is not str:
+            return cells.read(self, value)
+        try:
+            return memo[value]
+        except KeyError:
+            pass
+        result = cells.read(self, value)
+        if len(memo) < MEMO_SIZE:
+            memo[value] = result
+        return result
+
     def settle(self, value, *, creating: bool):
         """What a read cell does to the field: ``(clear)`` empties it; a blank cell leaves it
         as it is in an update (``LEAVE``), and is ``None`` for a new record (the field's
@@ -202,9 +226,16 @@ class RecordChange:
     version: int | None = None
 
 
+@functools.lru_cache(maxsize=4096)
+def _show_date(value: date) -> str:
+    return value.strftime("%-d %b %Y")
+
+
 def show(value, col: Column | None = None) -> str:
     if value is None or value == "":
         return "(blank)"
+    if type(value) is date and (col is None or col.kind == DATE):
+        return _show_date(value)  # as below, remembered: a plan's progress shares its dates
     if isinstance(value, Amount):
         return format_amount(value)
     if isinstance(value, bool):
@@ -225,6 +256,40 @@ class _RowResult(results.RowResult):
     def add_instance_info(self, instance):
         """Nothing: the preview names each record itself (``note``), so import-export's
         text of every record is not made."""
+
+
+class _Result(results.Result):
+    """import-export's result of a sheet, keeping only the rows that went wrong: it keeps
+    every row's result otherwise (96,000 on the largest plan's Progress sheet), and the import
+    reads only the rows that failed."""
+
+    def append_row_result(self, row_result):
+        if row_result.errors:
+            super().append_row_result(row_result)
+
+    def row_errors(self):
+        """Each failed row's errors, by its row in the dataset (import-export counts the rows
+        it kept, which leaves out the records an update left as they were)."""
+        return [(row.number, row.errors) for row in self.error_rows]
+
+
+_PLAIN = (str, int, float, Decimal, date, type(None))  # values no two records can share
+
+
+@functools.cache
+def _blank_record(model) -> dict | None:
+    """The fields of a new ``model()``, to copy into each new record of an import (a model's
+    ``__init__`` works them out field by field, a tenth of the import of a long Progress
+    sheet), or None where copying would differ: a default made by a function, a default
+    value that could be changed in place, a receiver of the model's init signals."""
+    fields = model._meta.concrete_fields
+    if any(f.has_default() and callable(f.default) for f in fields):
+        return None
+    if signals.pre_init.has_listeners(model) or signals.post_init.has_listeners(model):
+        return None
+    values = dict(vars(model()))
+    del values["_state"]
+    return values if all(isinstance(v, _PLAIN) for v in values.values()) else None
 
 
 class SheetResource(resources.Resource):
@@ -297,9 +362,14 @@ class SheetResource(resources.Resource):
         self.invalid: set[str] = set()  # keys (lower case) of rows that are wrong
         self.row_key: tuple | None = None  # the key of the row being imported
         self.key_cells: dict = {}  # its key's cells, read
+        # Per column whose cells repeat: text -> what it reads as (``clean_remembered``).
+        self.memos = {c.field: {} for c in self.columns if c.kind in REPEATING}
 
     def get_row_result_class(self):
         return _RowResult
+
+    def get_result_class(self):
+        return _Result
 
     def import_row(self, row, instance_loader, **kwargs):
         result = super().import_row(row, instance_loader, **kwargs)
@@ -331,21 +401,28 @@ class SheetResource(resources.Resource):
     def norm(value):
         return value.lower() if isinstance(value, str) else value
 
+    def cell(self, col: Column, row):
+        """What ``col``'s cell in ``row`` reads as (``CellError`` if it is wrong)."""
+        memo = self.memos.get(col.field)
+        return col.clean(row) if memo is None else col.clean_remembered(row, memo)
+
     def key_of_row(self, row) -> tuple | None:
         self.key_cells = {}  # read once a row: ``import_instance`` takes them from here
         try:
             for k in self.key:
-                self.key_cells[k] = self.fields[k].clean(row)
+                self.key_cells[k] = self.cell(self.fields[k], row)
         except (ValueError, KeyError):
             return None
-        values = list(self.key_cells.values())
-        values = [self.default_key(k, v, row) for k, v in zip(self.key, values, strict=True)]
+        values = [
+            self.default_key(k, v, row) if v is None else v for k, v in self.key_cells.items()
+        ]
         if any(v is None or v is cells.CLEAR for v in values):
             return None
-        return tuple(self.norm(v) for v in values)
+        return tuple(v.lower() if isinstance(v, str) else v for v in values)  # ``norm``
 
     def default_key(self, name, value, row):
-        """A key an officer may leave blank, made as the template says (subclasses)."""
+        """A key an officer may leave blank, made as the template says (subclasses); asked
+        only for a blank key cell (``value`` None)."""
         if value is None and name in self.fields and not self.fields[name].required:
             return self.fields[name].blank()
         return value
@@ -355,9 +432,16 @@ class SheetResource(resources.Resource):
         return self.kept.pop(key, None) if key is not None else None
 
     def init_instance(self, row=None):
-        if self.parent:
-            return self.model()
-        return self.model(plan=self.plan)
+        blank = _blank_record(self.model)
+        if blank is None:
+            instance = self.model()
+        else:  # as ``model()`` makes it
+            instance = self.model.__new__(self.model)
+            instance.__dict__.update(blank)
+            instance._state = ModelState()
+        if not self.parent:
+            instance.plan = self.plan
+        return instance
 
     # ---- reading a row
 
@@ -389,7 +473,7 @@ class SheetResource(resources.Resource):
                 continue  # a column the sheet leaves out keeps the record's value
             try:
                 cells_ = self.key_cells
-                value = cells_[col.field] if col.field in cells_ else col.clean(row)
+                value = cells_[col.field] if col.field in cells_ else self.cell(col, row)
                 if col.kind == REF and value not in (None, cells.CLEAR):
                     value = self.resolve(col, value)
             except ValueError as exc:
@@ -537,11 +621,13 @@ class SheetResource(resources.Resource):
 
     def flush(self) -> None:
         """Save the new records in bulk, with their history."""
+        relations = [f for f in self.model._meta.concrete_fields if f.is_relation]
         for instance in self.created:
-            for f in instance._meta.concrete_fields:
-                if f.is_relation and f.is_cached(instance):
+            for f in relations:
+                if f.is_cached(instance):
                     related = f.get_cached_value(instance)
-                    if related is not None:
+                    # A record saved since it was set (a workstream the lines sheet named).
+                    if related is not None and getattr(instance, f.attname) != related.pk:
                         setattr(instance, f.attname, related.pk)
         if self.created:
             with transaction.atomic():  # a refusal must not poison the import's transaction

@@ -13,9 +13,7 @@ kept. The one removal is a planned amount whose year cell says ``(clear)``.
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import gc
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -31,7 +29,7 @@ from plans.workbook import cells
 from plans.workbook import resources as s
 from plans.workbook.columns import LEAVE, FieldChange, RecordChange, show
 from plans.workbook.parser import ParsedWorkbook, Problems, SheetData
-from plans.workbook.reader import Problem
+from plans.workbook.reader import Problem, collecting_less
 from recovery import fiscal
 from recovery.models import Authority
 
@@ -102,19 +100,6 @@ class _Rollback(Exception):
     pass
 
 
-@contextlib.contextmanager
-def _older_objects_left_alone():
-    """The objects that exist before an import (the whole application) are moved out of the
-    garbage collector's sight while it runs (``gc.freeze``), so each full collection that an
-    import's tens of thousands of new objects set off traverses only those: a third of a
-    5,000-line import's time otherwise. The import's own cycles are still collected."""
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
-
-
 def run(
     parsed: ParsedWorkbook,
     *,
@@ -138,7 +123,7 @@ def run(
     plan = into or m.Plan()
     saved = False
     try:
-        with _older_objects_left_alone(), transaction.atomic():
+        with collecting_less(), transaction.atomic():
             plan = _import_plan(parsed, into, user, authorities, reason, problems, records)
             if plan is not None:
                 _import_sheets(parsed, plan, into is None, user, reason, problems, records, kept)
