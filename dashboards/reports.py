@@ -23,7 +23,7 @@ from dashboards.templatetags.dashboards import kpi_value
 from plans import figures as fg
 from recovery import fiscal
 from recovery.money import format_money
-from recovery.spreadsheet import safe_value
+from recovery.spreadsheet import safe_value, styled
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MONEY_FORMAT = '"£"#,##0;-"£"#,##0'
@@ -410,10 +410,7 @@ class _Sheet:
         )
 
     def _styled(self, value, **styles) -> WriteOnlyCell:
-        cell = WriteOnlyCell(self.ws, value=value)
-        for name, style in styles.items():
-            setattr(cell, name, style)
-        return cell
+        return styled(self.ws, value, **styles)
 
     def row(self, values: list, *, money: tuple[int, ...] = ()):
         cells = []

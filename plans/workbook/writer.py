@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import io
 import json
-from copy import copy
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -20,7 +19,6 @@ from pathlib import Path
 
 from django.conf import settings
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -30,7 +28,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from plans.workbook import resources as s
 from recovery import fiscal
 from recovery.money import Amount, AmountKind, format_money, parse_amount
-from recovery.spreadsheet import neutralise
+from recovery.spreadsheet import neutralise, styled
 
 EXAMPLE = Path(settings.BASE_DIR) / "docs" / "templates" / "plan-workbook-example.json"
 BOLD, ITALIC = Font(bold=True), Font(italic=True)
@@ -79,21 +77,6 @@ class Content:
     sheets: dict[str, list[dict]] = field(default_factory=dict)  # lines: row["amounts"][year]
     summary: object = None  # a plan's totals from plans.figures, for the Summary sheet
     title: str = "Plan workbook"
-
-
-def styled(ws, value, **style) -> WriteOnlyCell:
-    """A cell with ``style``. Each style is registered with the workbook once: the cells that
-    share it share its entry (a 96,000-row sheet has a few styles, not a lookup a cell)."""
-    cell = WriteOnlyCell(ws, value)
-    known = ws.parent.__dict__.setdefault("_styles_written", {})
-    key = tuple(style.items())
-    if key in known:
-        cell._style = copy(known[key])
-        return cell
-    for name, setting in style.items():
-        setattr(cell, name, setting)
-    known[key] = copy(cell._style)
-    return cell
 
 
 def written(ws, value, kind=None, choices=None):
