@@ -114,6 +114,20 @@ def scope(queryset: QuerySet, user, authority_path: str = "plan__authority") -> 
     )
 
 
+def may_read(user, authority_id) -> bool:
+    """``scope`` for one record whose authority is known: the same rule (the user's own
+    authority, or one an administrator granted them; nothing without an authority and a
+    role), asked of one authority rather than put to the database as a filter. A grant is
+    looked up only for another authority's record."""
+    if user.is_superuser:
+        return True
+    if not user.is_authenticated or user.authority_id is None or role_of(user) is None:
+        return False
+    if authority_id == user.authority_id:
+        return True
+    return user.granted_authorities.filter(pk=authority_id).exists()
+
+
 def may_write(user, plan) -> bool:
     """Writes are for the plan's own authority only; a grant lets other users read."""
     if user.is_superuser:

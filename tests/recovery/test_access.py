@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from plans.access import plans_for
 from plans.models import Plan
-from recovery.access import edit_flags, may_write
+from recovery.access import edit_flags, may_read, may_write
 from tests.factories import PlanFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -57,3 +57,29 @@ def test_scoping_adds_no_query_for_grants(finance_manager, plan, django_assert_n
     with django_assert_num_queries(1):
         list(plans_for(finance_manager))
     assert Plan.objects.count() >= 1
+
+
+def test_may_read_states_the_scope_rule_for_one_plan(
+    django_user_model, finance_manager, director, scrutiny_member, outsider, plan
+):
+    """``may_read`` (one plan, as every plan page asks) and ``scope`` (a list) are the same
+    rule: for every kind of user and every plan they agree, grants included."""
+    foreign = PlanFactory(authority=outsider.authority)
+    granted = UserFactory(username="granted", authority=plan.authority)
+    granted.groups.set(director.groups.all())
+    granted.granted_authorities.add(outsider.authority)
+    users = [
+        finance_manager,
+        director,
+        scrutiny_member,
+        outsider,
+        granted,
+        UserFactory(username="no-role", authority=plan.authority),
+        django_user_model.objects.create_user("lost"),
+        django_user_model.objects.create_superuser("root", password="pw"),
+    ]
+    for user in users:
+        listed = set(plans_for(user))
+        for p in (plan, foreign):
+            assert may_read(user, p.authority_id) == (p in listed), (user.username, p)
+    assert may_read(granted, foreign.authority_id) and not may_read(director, foreign.authority_id)
