@@ -21,6 +21,8 @@ from plans.workbook.reader import HEADER_SEARCH_ROWS, MAX_ROWS, Problem, RawShee
 
 MAX_PROBLEMS = 1_000
 _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz$"
+# A day number counted from 1904 is this many days less than the same day's from 1900.
+DAYS_1900_TO_1904 = 1_462
 MAX_RECORDS = 120_000  # the largest plan benchmarked holds 106,000 (reader.MAX_ROWS)
 
 
@@ -131,6 +133,7 @@ def _parse_table(raw: RawSheet, spec, problems: Problems, warnings: list[str]) -
         return None
     header_row, headers = found
     columns: dict[int, str] = {}  # index -> canonical header (a column's, or a year)
+    day_numbers_from_1904: set[int] = set()  # date columns of a workbook counting from 1904
     letters: dict[str, str] = {}
     years: dict[str, bool] = {}
     unknown: list[str] = []
@@ -162,6 +165,8 @@ def _parse_table(raw: RawSheet, spec, problems: Problems, warnings: list[str]) -
             continue
         if col or year:
             columns[index], letters[label] = (col.header if col else year), letter
+            if col and col.kind == cells.DATE and raw.date1904:
+                day_numbers_from_1904.add(index)
             if year:
                 years[year] = years_thousands
         else:
@@ -196,6 +201,13 @@ def _parse_table(raw: RawSheet, spec, problems: Problems, warnings: list[str]) -
             _cell(raw, number, i, values[i] if i < len(values) else None, formatted)
             for i in columns
         )
+        if day_numbers_from_1904:
+            row = tuple(
+                v + DAYS_1900_TO_1904
+                if i in day_numbers_from_1904 and type(v) in (int, float)
+                else v
+                for i, v in zip(columns, row, strict=True)
+            )
         if all(cells.is_blank(v) for v in row):
             continue
         data.rows.append(row)

@@ -146,6 +146,9 @@ class RawSheet:
     merged: list[str] = field(default_factory=list)
     formulas_without_value: list[str] = field(default_factory=list)
     hidden: set[int] = field(default_factory=set)  # rows hidden in the spreadsheet
+    # Dates counted from 1904 (an old Mac workbook): a day number typed in a cell with no date
+    # format is that many days from 1 January 1904, not 1900.
+    date1904: bool = False
     last_row: int = 0
     last_column: int = 0
 
@@ -611,7 +614,7 @@ def read_workbook(data: bytes, *, wanted=None) -> RawWorkbook:
                 raise _rejected(
                     "The sheet is missing from the file; the workbook is damaged.", sheet=name
                 )
-            sheet = RawSheet(name)
+            sheet = RawSheet(name, date1904=book.parser.epoch == CALENDAR_MAC_1904)
             scan_sheet(archive, path, sheet, book, wanted(name) if wanted else None)
             sheets[name] = sheet
     return RawWorkbook(sheets)

@@ -10,9 +10,10 @@ import pytest
 from django.db import IntegrityError
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import PatternFill
+from openpyxl.utils.datetime import CALENDAR_MAC_1904
 
 from plans import workbook
-from plans.models import Plan, Risk, SavingsLine
+from plans.models import Plan, ProgressEntry, Risk, SavingsLine
 from plans.workbook import reader
 from tests.plans.workbook_files import (
     add_members,
@@ -626,3 +627,25 @@ def test_hidden_rows_are_read_and_said_to_be(authority):
         w.startswith("Savings lines: 1 hidden row (3) was read like any other")
         for w in changes.warnings
     ), changes.warnings
+
+
+def test_a_workbook_counting_dates_from_1904(authority):
+    """An old Mac workbook counts its dates from 1904: a date cell, and a day number left in a
+    cell that lost its date format, read as the days they are in that workbook."""
+
+    def add(wb):
+        wb.epoch = CALENDAR_MAC_1904
+        progress = wb.create_sheet("Progress")
+        progress.append(["Reference", "As at", "Achieved to date"])
+        progress.append(["SAV/1", date(2017, 10, 31), 1000])
+        progress.append(["SAV/2", 41577, 2000])  # 31 October 2017, counted from 1904
+        progress["B3"].number_format = "General"
+
+    data = edit(minimal_workbook(), add)
+    assert load_workbook(io.BytesIO(data)).epoch == CALENDAR_MAC_1904
+    plan = workbook.import_workbook(data, filename="mac.xlsx")
+    entries = ProgressEntry.objects.filter(line__plan=plan).order_by("line__reference")
+    assert [(e.line.reference, e.as_at) for e in entries] == [
+        ("SAV/1", date(2017, 10, 31)),
+        ("SAV/2", date(2017, 10, 31)),
+    ]
