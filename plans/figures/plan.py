@@ -484,31 +484,6 @@ class PlanFigures:
             ],
         }
 
-    @property
-    def shown_changes(self) -> list[Change]:
-        """What changed, for the report page: the lines it shows (all, or the most at risk of
-        a long plan) and everything that is not a line. The workbook lists every change."""
-        return self._changes_of(self.shown_lines)
-
-    @property
-    def pack_changes(self) -> list[Change]:
-        """What changed, for the committee pack: the lines it shows, and all but lines."""
-        return self._changes_of(self.pack_lines)
-
-    @property
-    def changes_not_shown(self) -> int:
-        return len(self.changes) - len(self.shown_changes)
-
-    @property
-    def pack_changes_not_shown(self) -> int:
-        return len(self.changes) - len(self.pack_changes)
-
-    def _changes_of(self, lines) -> list[Change]:
-        if len(lines) == len(self.target_lines):
-            return self.changes
-        keep = {x.line.pk for x in lines}
-        return [c for c in self.changes if c.line is None or c.line.pk in keep]
-
     # Read by the page, its workbook and the pack several times each; found once.
     @cached_property
     def changes(self) -> list[Change]:
