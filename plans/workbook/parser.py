@@ -23,6 +23,17 @@ MAX_PROBLEMS = 1_000
 _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz$"
 # A day number counted from 1904 is this many days less than the same day's from 1900.
 DAYS_1900_TO_1904 = 1_462
+
+
+def _from_1904(value):
+    """A date column's day number in a workbook counting from 1904, as the 1900 day number
+    the cell reader takes (``cells.a_date``). Only numbers that are then dates the reader
+    accepts are moved: any other number is left as typed, so its message quotes it."""
+    if type(value) in (int, float) and 20_000 <= value + DAYS_1900_TO_1904 <= 80_000:
+        return value + DAYS_1900_TO_1904
+    return value
+
+
 MAX_RECORDS = 120_000  # the largest plan benchmarked holds 106,000 (reader.MAX_ROWS)
 
 
@@ -203,9 +214,7 @@ def _parse_table(raw: RawSheet, spec, problems: Problems, warnings: list[str]) -
         )
         if day_numbers_from_1904:
             row = tuple(
-                v + DAYS_1900_TO_1904
-                if i in day_numbers_from_1904 and type(v) in (int, float)
-                else v
+                _from_1904(v) if i in day_numbers_from_1904 else v
                 for i, v in zip(columns, row, strict=True)
             )
         if all(cells.is_blank(v) for v in row):
@@ -277,7 +286,8 @@ def _parse_plan_sheet(raw: RawSheet, problems: Problems) -> SheetData:
         data.where[col.field], data.letters[col.field] = number, "B"
         data.numbers[0] = data.numbers[0] or number
         data.headers.append(col.header)
-        values.append(row[1] if len(row) > 1 else None)
+        value = row[1] if len(row) > 1 else None
+        values.append(_from_1904(value) if raw.date1904 and col.kind == cells.DATE else value)
     data.rows[0] = tuple(values)
     for col in spec.columns:
         if col.required and col.field not in data.where:

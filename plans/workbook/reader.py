@@ -19,6 +19,7 @@ import gc
 import io
 import posixpath
 import re
+import threading
 import zipfile
 import zlib
 from collections import Counter
@@ -39,6 +40,8 @@ OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 # 96,000 rows on its Progress sheet.
 MAX_ROWS = 120_000
 MAX_COLUMNS = 100
+# All sheets together: what the import takes at most (``parser.MAX_RECORDS``), headers aside.
+MAX_ROWS_IN_ALL = 125_000
 # What a plan's workbook can unpack to. That plan's export is a 3 MB file that unpacks to
 # 37 MB (a 5,000-line plan with no progress, about 4 MB); with the caps below and the import's
 # record cap (``parser.MAX_RECORDS``), no file under the upload limit costs much more to read
@@ -59,7 +62,11 @@ PROLOG_BYTES = 256 * 1024  # an XML part whose prolog runs longer than this is r
 # Container objects allocated between the garbage collector's youngest collections while a
 # workbook is read or imported (Python's default: 700). See ``collecting_less``.
 YOUNG_COLLECTION = 50_000
-_collecting_less = 0  # depth: nested uses leave the outer one's settings alone
+# How many reads and imports run now (nested, or in other threads of a threaded server): the
+# first to start sets the collector aside, the last to end restores it.
+_collecting_less = 0
+_collecting_lock = threading.Lock()
+_threshold_before: tuple = ()
 
 
 @contextlib.contextmanager
@@ -76,20 +83,21 @@ def collecting_less():
     2,000-line plan with monthly progress: a sixth of its read's and its import's time
     otherwise). Cycles are still collected, at most ``YOUNG_COLLECTION`` allocations late;
     the peak memory of that plan's read and import does not move (373 MB either way)."""
-    global _collecting_less
-    if _collecting_less:
-        yield
-        return
-    threshold = gc.get_threshold()
-    _collecting_less += 1
-    gc.freeze()
-    gc.set_threshold(max(threshold[0], YOUNG_COLLECTION), *threshold[1:])
+    global _collecting_less, _threshold_before
+    with _collecting_lock:
+        if not _collecting_less:
+            _threshold_before = gc.get_threshold()
+            gc.freeze()
+            gc.set_threshold(max(_threshold_before[0], YOUNG_COLLECTION), *_threshold_before[1:])
+        _collecting_less += 1
     try:
         yield
     finally:
-        gc.set_threshold(*threshold)
-        gc.unfreeze()
-        _collecting_less -= 1
+        with _collecting_lock:
+            _collecting_less -= 1
+            if not _collecting_less:
+                gc.set_threshold(*_threshold_before)
+                gc.unfreeze()
 
 
 @dataclass(frozen=True)
@@ -608,6 +616,7 @@ def read_workbook(data: bytes, *, wanted=None) -> RawWorkbook:
     archive = check_container(data)
     parts, book = sheet_parts(archive)
     sheets: dict[str, RawSheet] = {}
+    kept = 0
     with collecting_less():
         for name, path in parts.items():
             if path not in archive.NameToInfo:
@@ -617,6 +626,13 @@ def read_workbook(data: bytes, *, wanted=None) -> RawWorkbook:
             sheet = RawSheet(name, date1904=book.parser.epoch == CALENDAR_MAC_1904)
             scan_sheet(archive, path, sheet, book, wanted(name) if wanted else None)
             sheets[name] = sheet
+            kept += len(sheet.rows)
+            if kept > MAX_ROWS_IN_ALL:  # bounds what is held, whatever the sheets hold
+                raise _rejected(
+                    f"The workbook holds more than {MAX_ROWS_IN_ALL:,} rows, more than the "
+                    "largest plan. Split the plan into several workbooks, or remove the rows "
+                    "you do not need."
+                )
     return RawWorkbook(sheets)
 
 

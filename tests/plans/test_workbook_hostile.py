@@ -640,12 +640,31 @@ def test_a_workbook_counting_dates_from_1904(authority):
         progress.append(["SAV/1", date(2017, 10, 31), 1000])
         progress.append(["SAV/2", 41577, 2000])  # 31 October 2017, counted from 1904
         progress["B3"].number_format = "General"
+        wb["Plan"].append(["Savings expected from", 41516])  # 31 August 2017, from 1904
 
     data = edit(minimal_workbook(), add)
     assert load_workbook(io.BytesIO(data)).epoch == CALENDAR_MAC_1904
     plan = workbook.import_workbook(data, filename="mac.xlsx")
+    assert plan.savings_start == date(2017, 8, 31)
     entries = ProgressEntry.objects.filter(line__plan=plan).order_by("line__reference")
     assert [(e.line.reference, e.as_at) for e in entries] == [
         ("SAV/1", date(2017, 10, 31)),
         ("SAV/2", date(2017, 10, 31)),
     ]
+
+
+def test_a_number_that_is_no_date_is_quoted_as_typed_in_a_1904_workbook(authority):
+    def add(wb):
+        wb.epoch = CALENDAR_MAC_1904
+        progress = wb.create_sheet("Progress")
+        progress.append(["Reference", "As at", "Achieved to date"])
+        progress.append(["SAV/1", 5, 1000])
+
+    assert_refused(edit(minimal_workbook(), add), r"Progress!B2 \(As at\): 5 is a number")
+
+
+def test_rows_past_what_any_plan_holds_are_refused_while_reading(authority, monkeypatch):
+    """All sheets together: the file is refused as soon as it holds more rows than an import
+    takes, before the rest is read and held."""
+    monkeypatch.setattr(reader, "MAX_ROWS_IN_ALL", 5)
+    assert_refused(minimal_workbook(), "holds more than 5 rows")
