@@ -105,13 +105,18 @@ def scope(queryset: QuerySet, user, authority_path: str = "plan__authority") -> 
     any authority an administrator granted them (nothing at all without an authority)."""
     if user.is_superuser:
         return queryset
-    if not user.is_authenticated or user.authority_id is None or role_of(user) is None:
+    if _reads_nothing(user):
         return queryset.none()
     # One query: the grants are a subquery, not a list fetched first.
     granted = user.granted_authorities.values("pk")
     return queryset.filter(
         Q(**{authority_path: user.authority_id}) | Q(**{f"{authority_path}__in": granted})
     )
+
+
+def _reads_nothing(user) -> bool:
+    """A user outside every scope: not signed in, or with no authority or no role."""
+    return not user.is_authenticated or user.authority_id is None or role_of(user) is None
 
 
 def may_read(user, authority_id) -> bool:
@@ -121,7 +126,7 @@ def may_read(user, authority_id) -> bool:
     looked up only for another authority's record."""
     if user.is_superuser:
         return True
-    if not user.is_authenticated or user.authority_id is None or role_of(user) is None:
+    if _reads_nothing(user):
         return False
     if authority_id == user.authority_id:
         return True

@@ -20,6 +20,7 @@ def year_label(start: int) -> str:
     return f"{start}/{(start + 1) % 100:02d}"
 
 
+@lru_cache(maxsize=4096)  # an import's or a page's dates repeat
 def financial_year(day: date) -> str:
     """``date(2017, 3, 31)`` -> ``2016/17``; ``date(2017, 4, 1)`` -> ``2017/18``."""
     return year_label(day.year if day.month >= 4 else day.year - 1)

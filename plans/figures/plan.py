@@ -47,6 +47,9 @@ from plans.models import Commentary, PaperDiscrepancy, Risk
 from recovery import fiscal
 from recovery.money import PENNY
 
+# Red before Amber: the order every "most at risk" list follows (lines and KPIs alike).
+RISK_RANK = {"red": 0, "amber": 1}
+
 
 @dataclass
 class Change:
@@ -219,7 +222,7 @@ class PlanFigures:
     def _risk(x: LineFigures) -> tuple:
         """Most at risk first: Red, then Amber, then worsened, then by planned value."""
         return (
-            {"red": 0, "amber": 1}.get(x.rag, 2),
+            RISK_RANK.get(x.rag, 2),
             x.rag_move != "worsened",
             -(x.planned_low or 0),
             x.line.reference,
@@ -272,10 +275,9 @@ class PlanFigures:
     def worsened_lines(self) -> list[LineFigures]:
         """Lines whose RAG worsened since the previous month, worst first: Red before Amber,
         then the largest planned saving (not known last)."""
-        rank = {"red": 0, "amber": 1}
         return sorted(
             (x for x in self.lines if x.rag_move == "worsened"),
-            key=lambda x: (rank.get(x.rag, 2), -(x.planned_high or 0)),
+            key=lambda x: (RISK_RANK.get(x.rag, 2), -(x.planned_high or 0)),
         )
 
     @property
@@ -286,9 +288,9 @@ class PlanFigures:
     @property
     def kpis_off_trajectory(self) -> list[KpiFigures]:
         """KPIs rated Red or Amber against the target in force, worst first."""
-        rank = {"red": 0, "amber": 1}
         return sorted(
-            (k for k in self.kpis if k.rag in rank), key=lambda k: (rank[k.rag], k.kpi.name)
+            (k for k in self.kpis if k.rag in RISK_RANK),
+            key=lambda k: (RISK_RANK[k.rag], k.kpi.name),
         )
 
     @cached_property

@@ -168,35 +168,15 @@ def latest_recording(entries: Sequence[dict], up_to: date | None, having: str | 
     forecast, a RAG, a comment), or the last of any kind when ``having`` is None. A later
     entry that records only a comment neither blanks nor zeroes a figure recorded before it.
     None when ``up_to`` is None or nothing qualifies."""
-    return latest_recordings(entries, [up_to], having)[0]
-
-
-def latest_recordings(entries: Sequence[dict], days: Sequence[date | None], having=None) -> list:
-    """``latest_recording`` at each of ``days`` (in date order) in one pass over ``entries``,
-    so a figure wanted at every month end costs the entries once, not once a month."""
-
-    # Entries are all dicts (rows read for the figures) or all progress entries.
-    get = dict.__getitem__ if entries and isinstance(entries[0], dict) else getattr
-    out = []
-    found = None
-    i = 0
-    for day in days:
-        if day is None:
-            out.append(None)
-            continue
-        while i < len(entries) and get(entries[i], "as_at") <= day:
-            e = entries[i]
-            if having is None or get(e, having) not in (None, ""):
-                found = e
-            i += 1
-        out.append(found)
-    return out
+    return latest_recordings_of(entries, [up_to], (having,))[0][having]
 
 
 def latest_recordings_of(entries: Sequence[dict], days: Sequence[date | None], fields) -> list:
-    """``latest_recording`` of each of ``fields`` at each of ``days`` (in date order), as
-    ``[{field: entry or None}]``, in one pass over ``entries``: a line's figures read the same
-    entries for its achieved to date, forecast, comment and RAG, now and a month before."""
+    """``latest_recording`` of each of ``fields`` (None: any entry) at each of ``days`` (in
+    date order), as ``[{field: entry or None}]``, in one pass over ``entries``: a line's
+    figures read the same entries for its achieved to date, forecast, comment and RAG, now and
+    a month before."""
+    # Entries are all dicts (rows read for the figures) or all progress entries.
     get = dict.__getitem__ if entries and isinstance(entries[0], dict) else getattr
     out = []
     found = dict.fromkeys(fields)
@@ -208,7 +188,7 @@ def latest_recordings_of(entries: Sequence[dict], days: Sequence[date | None], f
         while i < len(entries) and get(entries[i], "as_at") <= day:
             e = entries[i]
             for name in fields:
-                if get(e, name) not in (None, ""):
+                if name is None or get(e, name) not in (None, ""):
                     found[name] = e
             i += 1
         out.append(dict(found))

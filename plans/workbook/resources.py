@@ -9,7 +9,6 @@ ignoring spaces and punctuation, so "Start period" and "start-period" are the sa
 
 from __future__ import annotations
 
-import functools
 from collections import Counter, defaultdict
 from types import SimpleNamespace
 
@@ -395,10 +394,7 @@ class ProgressResource(SheetResource):
     def complete(self, instance, row, creating):
         super().complete(instance, row, creating)
         if instance.as_at:
-            instance.year = _financial_year(instance.as_at)
-
-
-_financial_year = functools.lru_cache(maxsize=4096)(fiscal.financial_year)  # dates repeat
+            instance.year = fiscal.financial_year(instance.as_at)
 
 
 class ForecastResource(SheetResource):
