@@ -454,6 +454,8 @@ class RiskForm(RecordForm):
 
 
 class CommentaryForm(RecordForm):
+    context_years = ("year",)
+
     class Meta:
         model = m.Commentary
         fields = ["year", "period", "role", "body"]

@@ -1562,10 +1562,9 @@ class PlacementScenario(PlanChild):
 
 
 class Commentary(Versioned):
-    """The director's (or finance manager's) commentary on a plan for a month."""
-
-    # Year or date fields that must fall within the plan's years (forms and workbook).
-    STRICT_YEARS = ("year",)
+    """The director's (or finance manager's) commentary on a plan for a month: any month the
+    plan reports on, so within ten years of its own (the MTFS's as-at month is in 2016/17,
+    a year before its first)."""
 
     class Role(models.TextChoices):
         DIRECTOR = "director", "Director's commentary"

@@ -641,9 +641,9 @@ def test_recording_progress_moves_the_lines_current_rag(client, finance_manager,
         ),
         (
             "commentary_create",
-            {"year": "2016/17", "period": 1, "role": "finance", "body": "x"},
+            {"year": "2040/41", "period": 1, "role": "finance", "body": "x"},
             "year",
-            "outside the plan's years",
+            "typing slip",
         ),
     ],
 )
@@ -663,6 +663,21 @@ def test_a_forecast_just_before_the_plan_is_context_and_allowed(client, finance_
         {"year": "2016/17", "period": 3, "scenario": "base", "overspend": "£1.3m"},
     )
     assert response.status_code == 302
+
+
+def test_commentary_on_a_month_before_the_plan_is_allowed_as_its_sign_off_writes_it(
+    client, finance_manager, plan
+):
+    """The MTFS reports from November 2016, a year before its first: the month close signs
+    that month off with the director's commentary, so the commentary page and the workbook
+    take a month there too (and the plan's export imports again)."""
+    client.force_login(finance_manager)
+    response = client.post(
+        reverse("plans:commentary_create", args=[plan.pk]),
+        {"year": "2016/17", "period": 8, "role": "finance", "body": "Quarter 1 overspend"},
+    )
+    assert response.status_code == 302
+    assert m.Commentary.objects.get(plan=plan).year == "2016/17"
 
 
 def test_narrowing_a_plans_years_past_its_savings_is_refused(client, finance_manager, line):

@@ -10,7 +10,7 @@ import pytest
 
 from plans import workbook
 from plans.figures import plan_totals
-from plans.models import Plan
+from plans.models import Commentary, Plan
 from plans.workbook.resources import SAME
 from tests.plans.workbook_files import dump_plan
 
@@ -76,6 +76,20 @@ def test_second_export_of_an_imported_plan_reads_the_same(seeded, mtfs):
     imported = workbook.import_workbook(first, filename="mtfs.xlsx")
     again = workbook.preview(workbook.export_plan(imported), into=imported)
     assert not again.has_changes and again.problems == []
+
+
+def test_the_signed_off_as_at_month_round_trips_with_its_commentary(seeded, mtfs, director):
+    """The MTFS's as-at month (November 2016, before the plan's first year) signed off with
+    the director's commentary, as ``seed_demo`` does: its export imports as a new plan."""
+    Commentary.objects.create(
+        plan=mtfs, year="2016/17", period=8, role="director", body="Signed off", author=director
+    )
+    before = dump_plan(mtfs)
+    data = workbook.export_plan(mtfs)
+    mtfs.delete()
+    imported = workbook.import_workbook(data, filename="mtfs.xlsx")
+    assert dump_plan(imported) == before
+    assert imported.commentaries.get().year == "2016/17"
 
 
 def test_worked_example_imports_and_round_trips(authority):
