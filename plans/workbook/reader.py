@@ -38,15 +38,15 @@ from openpyxl.xml.constants import SHEET_MAIN_NS
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 # Per sheet. The largest plan benchmarked, 2,000 lines x 4 years with monthly progress, has
 # 96,000 rows on its Progress sheet.
-MAX_ROWS = 120_000
+MAX_ROWS = 110_000
 MAX_COLUMNS = 100
 # All sheets together: what the import takes at most (``parser.MAX_RECORDS``), headers aside.
-MAX_ROWS_IN_ALL = 125_000
+MAX_ROWS_IN_ALL = 115_000
 # What a plan's workbook can unpack to. That plan's export is a 3 MB file that unpacks to
 # 37 MB (a 5,000-line plan with no progress, about 4 MB); with the caps below and the import's
 # record cap (``parser.MAX_RECORDS``), no file under the upload limit costs much more to read
-# and import than that plan: about 7 s of CPU time (make benchmark) and 340 MB at the peak
-# of a process that reads and imports it.
+# and import than that plan: a file at the caps takes ``import_plan`` under 9 s and 320 MB
+# (SQLite or PostgreSQL, the two-core machine), the 2,000-line plan's own export under 8 s.
 MAX_UNPACKED_BYTES = 48 * 1024 * 1024
 MEMBER_CAPS = {"xl/styles.xml": 4 * 1024 * 1024, "xl/sharedstrings.xml": 32 * 1024 * 1024}
 # Reading a shared string costs far more than its bytes: a million cost about 8 s and 240 MB.
@@ -447,6 +447,7 @@ def _book(archive: zipfile.ZipFile, book, rels) -> _Book:
     parser = _CellParser(
         None, strings, data_only=True, epoch=epoch, date_formats=dates, timedelta_formats=durations
     )
+    parser.dates = {}
     return _Book(parser, [_mark_of(fmt) for fmt in formats])
 
 
@@ -485,6 +486,8 @@ class _CellParser(WorkSheetParser):
     text, an ISO date, an error, a date out of range) goes to openpyxl's own reader.
     ``read_cell`` gives ``(row, column, value, style)``."""
 
+    dates: dict
+
     def read_cell(self, element) -> tuple[int, int, object, int]:
         kind = element.get("t")
         if kind is not None and kind not in ("n", "s", "inlineStr"):
@@ -520,14 +523,22 @@ class _CellParser(WorkSheetParser):
             return row, column, None, style
         if kind == "s":
             return row, column, self.shared_strings[int(value)], style
-        value = _cast_number(value)
         if style in self.date_formats:
+            # A sheet's dates repeat (a progress row per line and month): each read once.
+            key = (value, style in self.timedelta_formats)
             try:
-                value = from_excel(value, self.epoch, timedelta=style in self.timedelta_formats)
+                return row, column, self.dates[key], style
+            except KeyError:
+                pass
+            try:
+                read = from_excel(_cast_number(value), self.epoch, timedelta=key[1])
             except (OverflowError, ValueError):  # openpyxl warns, and reads it as an error
                 cell = self.parse_cell(element)
                 return cell["row"], cell["column"], cell["value"], cell["style_id"]
-        return row, column, value, style
+            if len(self.dates) < 10_000:
+                self.dates[key] = read
+            return row, column, read, style
+        return row, column, _cast_number(value), style
 
 
 class _LocalNames(dict):

@@ -246,7 +246,7 @@ def test_data_after_a_long_gap_is_read(authority):
 
 def test_too_many_rows(authority):
     data = set_cells(minimal_workbook(), "Savings lines", {"A130000": "SAV/9", "C130000": "x"})
-    assert_refused(data, "data down to row 130,000; a sheet may hold at most 120,000 rows")
+    assert_refused(data, "data down to row 130,000; a sheet may hold at most 110,000 rows")
 
 
 def test_duplicate_references(authority):
