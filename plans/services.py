@@ -17,9 +17,10 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.db.backends.utils import CursorWrapper
 from django.db.models import F
+from django.db.models.deletion import Collector
 from django.utils import timezone
 
-from plans.models import Plan, is_money
+from plans.models import BULK_DELETING, is_money
 from recovery import fiscal
 
 MONEY_REASON_MESSAGE = "Say why this money figure changed; the reason is kept in the history."
@@ -150,16 +151,7 @@ def create_many(
     copying = db.vendor == "postgresql"
     # Within SQLite's bound-variable limit; PostgreSQL's COPY has none.
     batch = 5_000 if copying else max(1, min(500, 30_000 // len(fields)))
-    history = model.history.model._meta.db_table
-    # History leaves out what is not the record's content (a plan's data version).
-    kept = {f.column for f in model.history.model._meta.concrete_fields}
-    copied = ", ".join([pk_column, *(qn(f.column) for f in fields if f.column in kept)])
-    history_sql = (
-        f"INSERT INTO {qn(history)} ({copied}, {qn('history_date')}, "
-        f"{qn('history_change_reason')}, {qn('history_type')}, {qn('history_user_id')}) "
-        f"SELECT {copied}, %s, %s, '+', %s FROM {table} WHERE {pk_column} "
-    )
-    now, user_id = timezone.now(), getattr(user, "pk", None)
+    now = timezone.now()
     # For dict rows: what a field left out takes (no stamps or JSON on such models).
     defaults = {f.attname: f.get_default() for f in fields} | {"version": 1}
 
@@ -177,10 +169,7 @@ def create_many(
                 values[i] = p(instance)
         return values
 
-    # A cursor that is not logged under DEBUG: logging a 500-row insert quotes its thousands of
-    # values, on SQLite with a query of its own (a tenth of a large import's time).
-    db.ensure_connection()
-    with CursorWrapper(db.create_cursor(), db) as cursor:
+    with _logless_cursor(db) as cursor:
         for start in range(0, len(instances), batch):
             chunk = instances[start : start + batch]
             if copying:
@@ -214,15 +203,45 @@ def create_many(
                 if type(instance) is not dict:
                     instance.pk = pk
                     instance._state.adding, instance._state.db = False, db.alias
-            if copying:  # the keys as one array literal: integers need no quoting
-                keys = "{" + ",".join(map(str, pks)) + "}"
-                cursor.execute(
-                    f"{history_sql}= ANY(%s::bigint[])", [now, reason[:100], user_id, keys]
-                )
-            else:
-                marks = ", ".join(["%s"] * len(chunk))
-                cursor.execute(f"{history_sql}IN ({marks})", [now, reason[:100], user_id, *pks])
+            _copy_to_history(cursor, model, pks, kind="+", moment=now, reason=reason, user=user)
     data_changed([plan] if plan is not None else instances)
+
+
+def _logless_cursor(db) -> CursorWrapper:
+    """A cursor that is not logged under DEBUG: logging a 500-row insert quotes its thousands
+    of values, on SQLite with a query of its own (a tenth of a large import's time)."""
+    db.ensure_connection()
+    return CursorWrapper(db.create_cursor(), db)
+
+
+def _copy_to_history(cursor, model, pks: list, *, kind: str, moment, reason: str, user) -> None:
+    """The records ``pks`` of ``model`` as they are now, copied into its history table as
+    created (``kind`` "+") or deleted ("-"), in one statement per batch: no Python object per
+    history row."""
+    if not pks:
+        return
+    db = cursor.db
+    qn = db.ops.quote_name
+    # History leaves out what is not the record's content (a plan's data version).
+    kept = {f.column for f in model.history.model._meta.concrete_fields}
+    columns = ", ".join(qn(f.column) for f in model._meta.concrete_fields if f.column in kept)
+    sql = (
+        f"INSERT INTO {qn(model.history.model._meta.db_table)} ({columns}, "
+        f"{qn('history_date')}, {qn('history_change_reason')}, {qn('history_type')}, "
+        f"{qn('history_user_id')}) SELECT {columns}, %s, %s, %s, %s "
+        f"FROM {qn(model._meta.db_table)} WHERE {qn(model._meta.pk.column)} "
+    )
+    # The moment as the database keeps a DateTimeField's (SQLite: naive UTC text).
+    moment = db.ops.adapt_datetimefield_value(moment)
+    stamp = [moment, reason[:100], kind, getattr(user, "pk", None)]
+    if db.vendor == "postgresql":  # the keys as one array literal: integers need no quoting
+        for start in range(0, len(pks), 50_000):
+            keys = "{" + ",".join(map(str, pks[start : start + 50_000])) + "}"
+            cursor.execute(f"{sql}= ANY(%s::bigint[])", [*stamp, keys])
+        return
+    for start in range(0, len(pks), 500):  # within SQLite's bound-variable limit
+        chunk = pks[start : start + 500]
+        cursor.execute(f"{sql}IN ({', '.join(['%s'] * len(chunk))})", [*stamp, *chunk])
 
 
 def _preparer(f: models.Field, db):
@@ -316,13 +335,8 @@ def delete_record(
     _check_nothing_locked_goes_with(current)
     _ensure_baseline(current)
     reason = reason or "Deleted"
-    _stamp(current, user, reason)
     data_changed([current])  # while the record still leads to its plan
-    children = _cascade(current) if model is not Plan else {}
-    pk, said = current.pk, f"{DELETED_WITH}{model._meta.verbose_name} “{current}”: {reason}"
-    since = timezone.now()
-    current.delete()
-    _mark_deleted_with(model, pk, children, since, user, said[:100])
+    _delete_with_history(current, user, reason)
 
 
 def stale_edit(current: models.Model, expected_version: int | None) -> StaleEdit:
@@ -526,33 +540,33 @@ def save_commentary(
 DELETED_WITH = "Deleted with "
 
 
-def _cascade(instance: models.Model) -> dict[type, list]:
-    """The plan's records that go when ``instance`` is deleted (a line's amounts and
-    progress, a KPI's values), by model: their history is marked as deleted with it."""
-    from django.contrib.admin.utils import NestedObjects
-    from django.db import router
-
-    collector = NestedObjects(using=router.db_for_write(type(instance)))
+def _delete_with_history(instance: models.Model, user, reason: str) -> None:
+    """Delete ``instance`` and what goes with it, as Django deletes it (its collector: the
+    cascades, the references set to null), with every deletion in the history at one moment
+    and by one person: the record's own with ``reason``, the others' "Deleted with" it, so the
+    trail reads as one deletion and a restore brings them back together. The history is
+    written in one statement per table, not one per record: a 2,000-line plan's 110,000
+    records in seconds rather than a minute."""
+    model = type(instance)
+    said = f"{DELETED_WITH}{model._meta.verbose_name} “{instance}”: {reason}"
+    db = transaction.get_connection()
+    collector = Collector(using=db.alias)
     collector.collect([instance])
-    return {
-        model: [o.pk for o in objs]
-        for model, objs in collector.model_objs.items()
-        if model is not type(instance) and hasattr(model, "history") and objs
-    }
-
-
-def _mark_deleted_with(model, pk, children: dict[type, list], since, user, said: str) -> None:
-    """Give the cascaded records' deletions the parent's moment, person and reason, so the
-    trail reads as one deletion and a restore brings them back together."""
-    if not children:
-        return
-    moment = (
-        model.history.filter(id=pk, history_type="-").order_by("-history_id").first().history_date
-    )
-    for child, pks in children.items():
-        child.history.filter(history_type="-", id__in=pks, history_date__gte=since).update(
-            history_date=moment, history_user=user, history_change_reason=said
+    moment = timezone.now()
+    with _logless_cursor(db) as cursor:
+        for related, records in collector.data.items():
+            if not hasattr(related, "history"):
+                continue
+            pks = [r.pk for r in records if not (related is model and r.pk == instance.pk)]
+            _copy_to_history(cursor, related, pks, kind="-", moment=moment, reason=said, user=user)
+        _copy_to_history(
+            cursor, model, [instance.pk], kind="-", moment=moment, reason=reason, user=user
         )
+    token = BULK_DELETING.set(True)
+    try:
+        collector.delete()
+    finally:
+        BULK_DELETING.reset(token)
 
 
 RESTORED = "Restored"
