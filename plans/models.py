@@ -33,7 +33,14 @@ BULK_DELETING = contextvars.ContextVar("plans_bulk_deleting", default=False)
 
 class History(HistoricalRecords):
     """django-simple-history's records of a model, but a deletion under ``BULK_DELETING`` is
-    not written record by record (a 2,000-line plan's 110,000 records took a minute so)."""
+    not written record by record (a 2,000-line plan's 110,000 records took a minute so).
+    ``History.models``: the models so kept, whose deletions the bulk path writes itself."""
+
+    models: set[type] = set()
+
+    def contribute_to_class(self, cls, name):
+        super().contribute_to_class(cls, name)
+        History.models.add(cls)
 
     def pre_delete(self, instance, **kwargs):
         if not BULK_DELETING.get():

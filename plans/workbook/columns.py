@@ -646,7 +646,8 @@ def _relate(instance, field, value) -> None:
     """``instance.<field> = value`` for a record the import looked up itself: what the
     descriptor does, less its checks of the record's model and database (a twentieth of a
     96,000-row import). A record saved later in the import (pk None yet) is linked by
-    ``flush``."""
+    ``flush`` for new rows; an existing row that names one waits for it (the lines sheet's
+    ``update``)."""
     instance.__dict__[field.attname] = None if value is None else value.pk
     field.set_cached_value(instance, value)
 

@@ -322,9 +322,41 @@ def test_a_plan_is_deleted_with_its_records_history_in_a_few_statements(
         "Wrong file",
         finance_manager,
     )
+    said = f"Deleted with plan “{large}”: Wrong file"[:100]
     for model in (m.SavingsLine, m.PlannedAmount, m.ProgressEntry):
         gone = model.history.filter(history_type="-", history_date=plan_gone.history_date)
         assert gone.count() == 40
-        assert {(g.history_user, g.history_change_reason[:12]) for g in gone} == {
-            (finance_manager, "Deleted with")
+        assert {(g.history_user, g.history_change_reason) for g in gone} == {
+            (finance_manager, said)
         }
+
+
+def test_a_bulk_deletion_records_each_record_as_it_was(authority, finance_manager):
+    plan = _plan_with_lines(authority, 3)
+    before = {
+        line.pk: (line.reference, line.title, line.rag, line.workstream_id)
+        for line in m.SavingsLine.objects.filter(plan=plan)
+    }
+    entries = {
+        e.pk: (e.as_at, e.achieved_to_date, e.forecast, e.commentary)
+        for e in m.ProgressEntry.objects.filter(line__plan=plan)
+    }
+    services.delete_record(instance=plan, user=finance_manager, reason="Wrong file")
+
+    lines = m.SavingsLine.history.filter(history_type="-", plan_id=plan.pk)
+    assert {h.id: (h.reference, h.title, h.rag, h.workstream_id) for h in lines} == before
+    gone = m.ProgressEntry.history.filter(history_type="-", id__in=entries)
+    assert {h.id: (h.as_at, h.achieved_to_date, h.forecast, h.commentary) for h in gone} == entries
+
+
+def test_after_a_bulk_deletion_a_single_delete_still_writes_its_own_history(
+    authority, finance_manager
+):
+    plan = _plan_with_lines(authority, 1)
+    services.delete_record(
+        instance=_plan_with_lines(authority, 1), user=finance_manager, reason="x"
+    )
+    entry = m.ProgressEntry.objects.get(line__plan=plan)
+    pk = entry.pk
+    entry.delete()  # not through the service: django-simple-history's own signal
+    assert m.ProgressEntry.history.filter(id=pk, history_type="-").count() == 1

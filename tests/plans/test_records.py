@@ -881,3 +881,46 @@ def test_deleted_records_page_runs_a_fixed_number_of_queries(client, finance_man
             services.delete_record(instance=line, user=finance_manager, reason="x")
         counts.append(_queries(client, reverse("plans:deletion_list", args=[plan.pk])))
     assert counts[0] == counts[1]
+
+
+def test_bulk_created_records_keep_every_character_and_figure_exactly(finance_manager):
+    """An import's rows go to the database in bulk (PostgreSQL: COPY, whose text format
+    escapes tabs, newlines and backslashes): each value comes back as it was written, and its
+    history says so."""
+    from plans import services
+    from tests.factories import PlanFactory, SavingsLineFactory
+
+    plan = PlanFactory()
+    awkward = "Tab\there, new\nline, back\\slash \\N, “quotes”, ‘£’ and 'é'"
+    line = m.SavingsLine(plan=plan, reference="R\\1", title=awkward, rag="", version=1)
+    services.create_many(m.SavingsLine, [line], user=finance_manager, reason="Import", plan=plan)
+    blank_start = m.SavingsLine.objects.get(pk=line.pk)
+    assert (blank_start.title, blank_start.reference, blank_start.start_period) == (
+        awkward,
+        "R\\1",
+        None,
+    )
+    assert m.SavingsLine.history.get(id=line.pk).title == awkward
+
+    other = SavingsLineFactory(plan=plan, reference="R2")
+    rows = [
+        {
+            "line_id": other.pk,
+            "year": "2017/18",
+            "kind": "point",
+            "low": Decimal("0.01"),
+            "high": Decimal("0.01"),
+        },
+        {
+            "line_id": other.pk,
+            "year": "2018/19",
+            "kind": "range",
+            "low": Decimal("1234567.89"),
+            "high": Decimal("999999999999.99"),
+        },
+    ]
+    services.create_many(m.PlannedAmount, rows, user=finance_manager, reason="Import", plan=plan)
+    assert sorted(other.amounts.values_list("year", "low", "high")) == [
+        ("2017/18", Decimal("0.01"), Decimal("0.01")),
+        ("2018/19", Decimal("1234567.89"), Decimal("999999999999.99")),
+    ]

@@ -194,6 +194,19 @@ def test_a_blank_year_cell_in_an_update_keeps_the_amount_and_clear_removes_it(au
     assert amounts == {"2017/18": 1200000}  # blank kept it; (clear) removed 2018/19
 
 
+def test_an_update_may_move_a_line_to_a_workstream_the_sheet_creates(authority, finance_manager):
+    plan = workbook.import_workbook(minimal_workbook(), filename="first.xlsx")
+    lines = [["SAV/1", "Edge of care", "Fewer residential placements", "Amber", None, None]]
+    workbook.import_workbook(
+        minimal_workbook(lines=lines), filename="update.xlsx", into=plan, user=finance_manager
+    )
+    line = plan.lines.get(reference="SAV/1")
+    assert line.workstream.name == "Edge of care"
+    assert line.workstream.plan == plan
+    assert line.history.latest().history_user == finance_manager
+    assert plan.lines.get(reference="SAV/2").workstream.name == "Placements"
+
+
 @pytest.mark.parametrize(
     ("header", "said"),
     [
