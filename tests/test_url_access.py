@@ -10,7 +10,8 @@ authority whom an administrator granted read access (read, never write).
 The records and users are made once for the module, in a transaction rolled back after its
 last test; each test runs in a savepoint inside it, as any pytest-django test does. Every URL
 is fetched once per role: the status walk and the read-only-controls check read the same
-responses. (``--dist loadfile`` keeps the module on one xdist worker, so this happens once.)
+responses. (Its tests share one xdist group, ``--dist loadgroup``, so they run on one worker
+and this happens once; the rest of the suite is spread test by test.)
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from plans import models as m
 from tests.conftest import load_seeds
 from tests.factories import UserFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.xdist_group("url_walk")]
 
 # url name (with namespace) -> (what the view does, model the <pk> refers to)
 READ, WRITE, COMMENT, IMPORT = "read", "write", "comment", "import"
