@@ -88,9 +88,13 @@ class PolicyWatch:
         self.problems += [f"{response.url}: {found}" for found in inline_code(html)]
 
     def collect(self, label: str = "") -> None:
-        if self.page.locator("[data-plotly-figure]").count():
+        # One round trip for a page without charts: whether it has any, and what was refused.
+        charts, found = self.page.evaluate(
+            "() => [document.querySelectorAll('[data-plotly-figure]').length, window.__csp || []]"
+        )
+        if charts:
             self.exercise_charts()
-        found = self.page.evaluate("() => window.__csp || []")
+            found = self.page.evaluate("() => window.__csp || []")
         self.problems += [f"{label or self.page.url}: {v}" for v in found]
 
     def visit(self, path: str) -> None:
