@@ -245,7 +245,9 @@ class SavingsLineResource(SheetResource):
         self.amounts.append((instance, wanted))
 
     def save_instance(self, instance, is_create, row, **kwargs):
-        workstream = instance.workstream
+        # The workstream the sheet named, if it did (not read from the database otherwise).
+        field = m.SavingsLine.workstream.field
+        workstream = field.get_cached_value(instance, None)
         if not is_create and workstream is not None and workstream.pk is None:
             self.saved.append(instance)
             self.moved.append(instance)  # updated in ``after_import``
