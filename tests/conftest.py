@@ -12,7 +12,9 @@ import os
 from pathlib import Path
 
 import pytest
+from django.core.cache import cache
 from django.core.management import call_command
+from django.test import override_settings
 from hypothesis import settings as hypothesis_settings
 
 from tests.factories import AuthorityFactory, PlanFactory, UserFactory
@@ -175,3 +177,15 @@ def administrator(client, django_user_model):
     root = django_user_model.objects.create_superuser("root", password="pw")
     sign_in_as_administrator(client, root)
     return root
+
+
+@pytest.fixture
+def figure_cache():
+    """The figures cache as served (the suite's settings turn it off, so that one test's
+    figures cannot be read by the next), empty at the start and the end of the test."""
+    with override_settings(
+        CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    ):
+        cache.clear()
+        yield
+        cache.clear()

@@ -2,8 +2,7 @@
 values. Each response is a page, a message on a field, a 400, 403 or 404, never a crash."""
 
 import pytest
-from django.core.cache import cache
-from django.test import Client, override_settings
+from django.test import Client
 
 from tests.test_url_access import make_world, project_urls, url_for
 
@@ -37,26 +36,10 @@ def _client(user):
     return client
 
 
-@pytest.fixture
-def figure_cache():
-    """The figures cache as served (the suite's settings turn it off): a page's cached
-    figures and files depend on the month the query string selects, parsed before the cache
-    is read, so a mangled query string still meets every check; a committee pack is drawn
-    once per month rather than once per mangled value."""
-    with override_settings(
-        CACHES={
-            "default": {
-                "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-                "LOCATION": "fuzz",
-            }
-        }
-    ):
-        cache.clear()
-        yield
-        cache.clear()
-
-
 def test_no_query_string_breaks_a_page(walk, figure_cache):
+    # With the figures cache as served: a page's cached figures and files depend only on the
+    # month the query string selects, parsed before the cache is read, so every mangled value
+    # still meets every check, and the committee pack is drawn once, not once per value.
     client = _client(walk["users"]["finance"])
     for name, converters in project_urls():
         url = url_for(name, converters, walk)

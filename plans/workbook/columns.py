@@ -358,6 +358,9 @@ class SheetResource(resources.Resource):
         self.seen: dict[tuple, int] = {}
         self.noted: list[RecordChange] = []
         self.created: list[models.Model] = []  # saved in bulk by ``flush``
+        # Changed records that name one the import creates (a line moved to a new
+        # workstream): updated by ``flush`` once it is saved.
+        self.waiting: list[models.Model] = []
         self.saved: list[models.Model] = []  # created or updated
         self.invalid: set[str] = set()  # keys (lower case) of rows that are wrong
         self.row_key: tuple | None = None  # the key of the row being imported
@@ -606,6 +609,8 @@ class SheetResource(resources.Resource):
         self.saved.append(instance)
         if is_create:
             self.created.append(instance)  # saved in bulk by ``flush``
+        elif self._link(instance):
+            self.waiting.append(instance)
         else:
             self.update(instance)
 
@@ -622,21 +627,34 @@ class SheetResource(resources.Resource):
     def save_m2m(self, instance, row, **kwargs):
         pass
 
+    def _link(self, instance) -> bool:
+        """Set the keys of the records ``instance`` names that were saved since it was given
+        them (a workstream the lines sheet named); True if one is not saved yet."""
+        unsaved = False
+        for f in self.model._meta.concrete_fields:
+            if f.is_relation and f.is_cached(instance):
+                related = f.get_cached_value(instance)
+                if related is None:
+                    continue
+                if related.pk is None:
+                    unsaved = True
+                elif getattr(instance, f.attname) != related.pk:
+                    setattr(instance, f.attname, related.pk)
+        return unsaved
+
     def flush(self) -> None:
-        """Save the new records in bulk, with their history."""
-        relations = [f for f in self.model._meta.concrete_fields if f.is_relation]
+        """Save the new records in bulk, with their history; then the changed records that
+        waited for one of them."""
         for instance in self.created:
-            for f in relations:
-                if f.is_cached(instance):
-                    related = f.get_cached_value(instance)
-                    # A record saved since it was set (a workstream the lines sheet named).
-                    if related is not None and getattr(instance, f.attname) != related.pk:
-                        setattr(instance, f.attname, related.pk)
+            self._link(instance)
         if self.created:
             with transaction.atomic():  # a refusal must not poison the import's transaction
                 services.create_many(
                     self.model, self.created, user=self.user, reason=self.reason, plan=self.plan
                 )
+        for instance in self.waiting:
+            self._link(instance)
+            self.update(instance)
 
     def after_import(self, dataset, result, **kwargs):
         self.flush()
@@ -646,8 +664,7 @@ def _relate(instance, field, value) -> None:
     """``instance.<field> = value`` for a record the import looked up itself: what the
     descriptor does, less its checks of the record's model and database (a twentieth of a
     96,000-row import). A record saved later in the import (pk None yet) is linked by
-    ``flush`` for new rows; an existing row that names one waits for it (the lines sheet's
-    ``update``)."""
+    ``flush``, which updates an existing row that names one after saving it."""
     instance.__dict__[field.attname] = None if value is None else value.pk
     field.set_cached_value(instance, value)
 

@@ -200,8 +200,6 @@ class SavingsLineResource(SheetResource):
         super().__init__(**kwargs)
         self.years = years or {}
         self.new_workstreams: list[m.Workstream] = []
-        # Existing lines moved to a workstream the sheet creates: updated once it is saved.
-        self.moved: list[m.SavingsLine] = []
         self.amounts: list[tuple[m.SavingsLine, dict]] = []
         self.planned = {}
         self.plan_years = set(self.plan.years) if self.plan else set()
@@ -244,25 +242,12 @@ class SavingsLineResource(SheetResource):
             raise ValidationError(errors)
         self.amounts.append((instance, wanted))
 
-    def save_instance(self, instance, is_create, row, **kwargs):
-        # The workstream the sheet named, if it did (not read from the database otherwise).
-        field = m.SavingsLine.workstream.field
-        workstream = field.get_cached_value(instance, None)
-        if not is_create and workstream is not None and workstream.pk is None:
-            self.saved.append(instance)
-            self.moved.append(instance)  # updated in ``after_import``
-        else:
-            super().save_instance(instance, is_create, row, **kwargs)
-
     def after_import(self, dataset, result, **kwargs):
         for workstream in self.new_workstreams:
             workstream.plan = self.plan
         services.create_many(
             m.Workstream, self.new_workstreams, user=self.user, reason=self.reason, plan=self.plan
         )
-        for line in self.moved:
-            line.workstream = line.workstream  # its key, now the workstream is saved
-            self.update(line)
         super().after_import(dataset, result, **kwargs)
         if result.has_validation_errors() or result.has_errors():
             return

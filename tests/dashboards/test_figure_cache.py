@@ -11,7 +11,6 @@ from decimal import Decimal
 
 import pytest
 from django.contrib import admin
-from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection
 from django.test import RequestFactory, override_settings
@@ -25,9 +24,8 @@ from recovery.money import parse_amount
 from tests.dashboards.conftest import build_plan
 from tests.factories import UserFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("figure_cache")]
 
-LOCMEM = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 NONE = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
 # The cached page: session (1), the user with its role (1: recovery.backends reads the role's
 # group with the user), the plan with its authority (1, the navbar's too). The figures (19
@@ -35,14 +33,6 @@ NONE = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
 # published versions: 3) come from the cache; the session is not saved again on every request
 # (recovery.middleware).
 CACHED_QUERIES = 3
-
-
-@pytest.fixture(autouse=True)
-def figure_cache():
-    with override_settings(CACHES=LOCMEM):
-        cache.clear()
-        yield
-        cache.clear()
 
 
 @pytest.fixture
