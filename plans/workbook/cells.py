@@ -293,7 +293,7 @@ def integer(value, *, low: int | None = None, high: int | None = None) -> int:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, str) and re.fullmatch(r"\s*-?\d+(\.0+)?\s*", value):
-        value = int(float(value))
+        value = int(Decimal(value))  # Decimal strips what \s matched (\x1f too); float does not
     if not isinstance(value, int):
         raise CellError(f"{_describe(value)} is not a whole number")
     if (low is not None and value < low) or (high is not None and value > high):
