@@ -359,8 +359,8 @@ class SheetResource(resources.Resource):
         self.noted: list[RecordChange] = []
         self.created: list[models.Model] = []  # saved in bulk by ``flush``
         # Changed records that name one the import creates (a line moved to a new
-        # workstream): updated by ``flush`` once it is saved.
-        self.waiting: list[models.Model] = []
+        # workstream), with their row: updated by ``flush`` once it is saved.
+        self.waiting: list[tuple[models.Model, int]] = []
         self.saved: list[models.Model] = []  # created or updated
         self.invalid: set[str] = set()  # keys (lower case) of rows that are wrong
         self.row_key: tuple | None = None  # the key of the row being imported
@@ -610,7 +610,7 @@ class SheetResource(resources.Resource):
         if is_create:
             self.created.append(instance)  # saved in bulk by ``flush``
         elif self._link(instance):
-            self.waiting.append(instance)
+            self.waiting.append((instance, self.rows[self.number - 1]))
         else:
             self.update(instance)
 
@@ -652,9 +652,13 @@ class SheetResource(resources.Resource):
                 services.create_many(
                     self.model, self.created, user=self.user, reason=self.reason, plan=self.plan
                 )
-        for instance in self.waiting:
+        for instance, row in self.waiting:
             self._link(instance)
-            self.update(instance)
+            try:
+                self.update(instance)
+            except services.StaleEdit as exc:
+                exc.row = row  # the import's problem names the row, as a row's own would
+                raise
 
     def after_import(self, dataset, result, **kwargs):
         self.flush()

@@ -358,7 +358,8 @@ def _import_sheets(parsed, plan, new_plan, user, reason, problems, records, kept
             for error in errors:
                 problems.append(_database_problem(error.error, spec.name, data.numbers[number - 1]))
         for error in result.base_errors:
-            problems.append(_database_problem(error.error, spec.name, None))
+            row = getattr(error.error, "row", None)  # a record saved after its row, by flush
+            problems.append(_database_problem(error.error, spec.name, row))
         records.extend(resource.noted)
         if not new_plan and spec is not s.DETAILS:  # details belong to amounts, not kept alone
             kept[spec.name] = len(resource.kept)

@@ -113,8 +113,10 @@ class Problem:
     @property
     def where(self) -> str:
         place = self.sheet
-        if self.column or self.row:
+        if self.column:
             place += f"!{self.column}{self.row or ''}"
+        elif self.row:
+            place += f" row {self.row}"  # a whole row: "Savings lines!2" reads as a cell
         if self.header:
             place += f" ({self.header})"
         return place or "Workbook"

@@ -7,10 +7,12 @@ import zipfile
 from datetime import date, datetime
 
 import pytest
+from django.db.models import F
 from openpyxl import load_workbook
 
 from plans import workbook
-from plans.models import Plan
+from plans.models import Plan, SavingsLine
+from plans.workbook.columns import SheetResource
 from tests.plans.workbook_files import add_members, edit, minimal_workbook
 
 pytestmark = pytest.mark.django_db
@@ -205,6 +207,34 @@ def test_an_update_may_move_a_line_to_a_workstream_the_sheet_creates(authority, 
     assert line.workstream.plan == plan
     assert line.history.latest().history_user == finance_manager
     assert plan.lines.get(reference="SAV/2").workstream.name == "Placements"
+
+
+def test_a_moved_line_someone_saved_meanwhile_is_refused_on_its_row(
+    authority, finance_manager, monkeypatch
+):
+    # A line moved to a new workstream is saved after the sheet's rows (once the workstream
+    # is): a conflict found then still names the line's row, as any other row's would.
+    plan = workbook.import_workbook(minimal_workbook(), filename="first.xlsx")
+    flush = SheetResource.flush
+
+    def saved_meanwhile(resource):
+        if resource.model is SavingsLine:
+            SavingsLine.objects.filter(plan=plan, reference="SAV/1").update(
+                version=F("version") + 1
+            )
+        flush(resource)
+
+    monkeypatch.setattr(SheetResource, "flush", saved_meanwhile)
+    lines = [["SAV/1", "Edge of care", "Fewer residential placements", "Amber", None, None]]
+    with pytest.raises(workbook.WorkbookRejected) as caught:
+        workbook.import_workbook(
+            minimal_workbook(lines=lines), filename="update.xlsx", into=plan, user=finance_manager
+        )
+    [problem] = caught.value.problems
+    assert (problem.sheet, problem.row) == ("Savings lines", 2)
+    assert str(problem).startswith("Savings lines row 2: Someone changed this record")
+    assert plan.lines.get(reference="SAV/1").workstream.name == "Placements"
+    assert not plan.workstreams.filter(name="Edge of care").exists()
 
 
 @pytest.mark.parametrize(
