@@ -240,15 +240,16 @@ def _last(condition: Q) -> Window:
 
 
 def line_figures(plan, sel: Selection, factor: Decimal) -> list[LineFigures]:
-    """Every line with a planned amount or progress in the year. Four queries.
+    """Every line with a planned amount or progress in the year. Four queries, and a fifth
+    when a line was not rated in the year by the previous period's end.
 
     Each figure of a line follows one entry: its latest (by ``rules.latest_recording``) to
     record an achieved to date, a forecast, a comment or a RAG, by the period's end or the
     previous period's, or its latest of any kind. The progress query marks those entries with
     one window over the line's entries and returns only them (a handful a line, not a year of
     months), so the rule, applied to them, finds the very entries it would find among all.
-    The RAG at the previous period's end may be an entry of an earlier year; only the
-    year's entries count towards the figures."""
+    The RAG at the previous period's end may be an entry of an earlier year
+    (``_rated_before_year``); only the year's entries count towards the figures."""
     amounts = {
         line_id: Planned(kind, low, high)
         for line_id, kind, low, high in PlannedAmount.objects.filter(
@@ -256,7 +257,6 @@ def line_figures(plan, sel: Selection, factor: Decimal) -> list[LineFigures]:
         ).values_list("line_id", "kind", "low", "high")
     }
     entries = defaultdict(list)
-    rated_earlier = defaultdict(list)  # the latest rated entry of earlier years
     fields = (
         "line_id",
         "as_at",
@@ -281,14 +281,12 @@ def line_figures(plan, sel: Selection, factor: Decimal) -> list[LineFigures]:
         marks["previous_achieved"] = _last(
             in_year & up_to_previous & Q(achieved_to_date__isnull=False)
         )
-        marks["previous_rated"] = _last(up_to_previous & has_rag)  # earlier years too
+        marks["previous_rated"] = _last(in_year & up_to_previous & has_rag)
     marked = Q()
     for name in marks:
         marked |= Q(as_at=F(name))
-    # Earlier years' entries matter only for the RAG before the period: read their rated ones.
-    wanted = in_year | (Q(as_at__lt=fiscal.year_start(sel.year)) & has_rag)
     rows = list(
-        ProgressEntry.objects.filter(wanted, line__plan=plan, as_at__lte=sel.as_at)
+        ProgressEntry.objects.filter(in_year, line__plan=plan, as_at__lte=sel.as_at)
         .annotate(**marks)
         .filter(marked)
         .order_by()
@@ -297,7 +295,7 @@ def line_figures(plan, sel: Selection, factor: Decimal) -> list[LineFigures]:
     # Put in date order here, on the few rows returned, not by the database on all it read.
     rows.sort(key=itemgetter("line_id", "as_at"))
     for e in rows:
-        (entries if e["year"] == sel.year else rated_earlier)[e["line_id"]].append(e)
+        entries[e["line_id"]].append(e)
     out = []
     # Each workstream once, not a copy for each of its lines.
     workstreams = {w.pk: w for w in Workstream.objects.filter(plan=plan)}
@@ -307,6 +305,7 @@ def line_figures(plan, sel: Selection, factor: Decimal) -> list[LineFigures]:
     set_workstream = SavingsLine.workstream.field.set_cached_value
     as_at, previous_as_at = sel.as_at, sel.previous_as_at
     in_year_basis = plan.amount_basis == plan.AmountBasis.IN_YEAR
+    found = []
     for line in lines:
         if line.pk not in amounts and line.pk not in entries:
             continue
@@ -314,11 +313,12 @@ def line_figures(plan, sel: Selection, factor: Decimal) -> list[LineFigures]:
         mine = entries.get(line.pk, [])
         # The year's entries are all dated up to the period's end (the query reads no later).
         before, now = latest_recordings_of(mine, [previous_as_at, as_at], LineFigures.LATEST_OF)
+        found.append((line, mine, before, now))
+    unrated = [line.pk for line, _, before, _ in found if before["rag"] is None]
+    earlier = _rated_before_year(plan, sel, unrated)
+    for line, mine, before, now in found:
         rated = now["rag"]
-        # The RAG before the period may be an earlier year's (rated entries only, in order).
-        rated_before = before["rag"] or latest_recording(
-            rated_earlier.get(line.pk, []), previous_as_at, "rag"
-        )
+        rated_before = before["rag"] or earlier.get(line.pk)
         out.append(
             LineFigures(
                 line=line,
@@ -336,6 +336,32 @@ def line_figures(plan, sel: Selection, factor: Decimal) -> list[LineFigures]:
             )
         )
     return out
+
+
+def _rated_before_year(plan, sel: Selection, line_ids: list[int]) -> dict[int, dict]:
+    """For the RAG at the previous period's end of lines not rated in the year by then: each
+    one's latest rated entry of earlier years, up to that day (``latest_recording`` of its
+    rated entries). One query, none when every line was rated in the year or the period has no
+    previous one. Read apart from the year's entries: a long plan's earlier years would
+    double what the year's query reads, for a fallback most lines never need."""
+    if not line_ids or sel.previous_as_at is None:
+        return {}
+    # A short list of lines by key; a long one (most of the plan's) by the plan.
+    lines = Q(line_id__in=line_ids) if len(line_ids) <= 500 else Q(line__plan=plan)
+    wanted = set(line_ids)
+    rows = (
+        ProgressEntry.objects.filter(
+            lines,
+            ~Q(rag="") & Q(rag__isnull=False),
+            as_at__lt=fiscal.year_start(sel.year),
+            as_at__lte=sel.previous_as_at,
+        )
+        .annotate(last=Window(Max("as_at"), partition_by=[F("line_id")]))
+        .filter(as_at=F("last"))
+        .order_by()
+        .values("line_id", "as_at", "rag")
+    )
+    return {e["line_id"]: e for e in rows if e["line_id"] in wanted}
 
 
 _DELIVERED_BY_PERIOD = """

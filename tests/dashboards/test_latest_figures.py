@@ -14,6 +14,7 @@ import pytest
 from django.core.management import call_command
 
 from plans import figures as fg
+from plans.figures import lines as lines_module
 from plans.models import Plan, ProgressEntry, StatedFigure
 from tests.factories import PlannedAmountFactory, ProgressEntryFactory, SavingsLineFactory
 
@@ -201,6 +202,31 @@ def test_the_previous_rag_may_come_from_an_earlier_year(authority):
     assert (x.rag_previous, x.rag, x.rag_move) == ("amber", "red", "worsened")
     # The earlier year's entries count for the RAG only, never for the year's figures.
     assert x.entries and all(e["year"] == "2017/18" for e in x.entries)
+
+
+def test_an_earlier_years_rating_is_the_latest_one_up_to_the_previous_period(authority):
+    # Rated two years back, then twice last year: the later of last year's is the RAG before P2.
+    line = SavingsLineFactory(plan__authority=authority, rag="green", original_rag="green")
+    PlannedAmountFactory(line=line, year="2017/18", low=D("120000"))
+    _rated(line, date(2016, 3, 31), "green")
+    _rated(line, date(2016, 12, 31), "red")
+    _rated(line, date(2017, 2, 28), "amber")
+    ProgressEntryFactory(line=line, as_at=date(2017, 4, 30), achieved_to_date=D("1"), rag="")
+    ProgressEntryFactory(line=line, as_at=date(2017, 5, 31), achieved_to_date=D("2"), rag="")
+    [x] = fg.plan_figures(line.plan, fg.Selection("2017/18", 2)).lines
+    # Not rated in the year: the line's own RAG now (the last set), the same before.
+    assert (x.rag_previous, x.rag, x.rag_move) == ("amber", "amber", "unchanged")
+    # Read for the lines that need it, by key or (a long list) by the plan: the same entry.
+    sel = fg.Selection("2017/18", 2)
+    by_key = lines_module._rated_before_year(line.plan, sel, [line.pk])
+    by_plan = lines_module._rated_before_year(line.plan, sel, [line.pk, *range(-600, 0)])
+    assert (
+        by_key
+        == by_plan
+        == {line.pk: {"line_id": line.pk, "as_at": date(2017, 2, 28), "rag": "amber"}}
+    )
+    # Nothing is read when every line was rated in the year by then.
+    assert lines_module._rated_before_year(line.plan, sel, []) == {}
 
 
 def test_no_rating_recorded_in_the_year_is_no_change(authority):
