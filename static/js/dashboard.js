@@ -4,12 +4,68 @@
    its section opens, and printing opens them all. */
 (function () {
   "use strict";
+  // Words into lines of at most `width` characters, joined as plotly breaks a line.
+  function wrap(text, width) {
+    var lines = [], line = "";
+    String(text).split(" ").forEach(function (word) {
+      if (line && (line + " " + word).length > width) { lines.push(line); line = word; }
+      else { line = line ? line + " " + word : word; }
+    });
+    if (line) { lines.push(line); }
+    return lines;
+  }
+  // On a narrow screen (a phone) plotly cuts a long title and rotates the month names until
+  // they are cut too: titles wrap, month axes name at most six months, level, and the axes
+  // make room for their labels; long legend entries wrap.
+  function fitNarrow(el, fig) {
+    var width = el.clientWidth || window.innerWidth;
+    if (width >= 576) { return; }
+    var layout = fig.layout;
+    fig.data.forEach(function (trace) {  // legend entries, after their 40px symbol
+      if (trace.name) { trace.name = wrap(trace.name, Math.floor((width - 56) / 7)).join("<br>"); }
+    });
+    var title = layout.title;
+    if (title && title.text) {
+      var size = (title.font && title.font.size) || 15;
+      var lines = wrap(title.text, Math.max(16, Math.floor((width - 8) / (size * 0.6))));
+      title.text = lines.join("<br>");
+      layout.margin = layout.margin || {};
+      layout.margin.t = Math.max(layout.margin.t || 0, 20 + lines.length * size * 1.35);
+    }
+    (layout.annotations || []).forEach(function (note) {
+      var size = (note.font && note.font.size) || 12;
+      note.text = wrap(note.text, Math.max(16, Math.floor((width - 64) / (size * 0.6))))
+        .join("<br>");
+    });
+    Object.keys(layout).forEach(function (key) {
+      if (key.indexOf("xaxis") !== 0) { return; }
+      var axis = layout[key];
+      axis.automargin = true;
+      var months = axis.categoryarray;
+      var monthly = months && months.every(function (label) {
+        return /^[A-Z][a-z]{2}( \d{4})?$/.test(label);  // Apr 2017, or Apr
+      });
+      if (monthly) {
+        // At most six names, level: a year's months by name alone (every other one), a
+        // longer run with its years shortened (Apr 17). The table below has every month.
+        var step = Math.ceil(months.length / 6);
+        var shown = months.filter(function (label, i) { return i % step === 0; });
+        axis.tickmode = "array";
+        axis.tickangle = 0;
+        axis.tickvals = shown;
+        axis.ticktext = shown.map(function (label) {
+          return months.length <= 12 ? label.slice(0, 3) : label.slice(0, 4) + label.slice(-2);
+        });
+      }
+    });
+  }
   function draw() {
     if (typeof Plotly === "undefined") { return; }
     document.querySelectorAll("[data-plotly-figure]").forEach(function (el) {
       var source = document.getElementById(el.getAttribute("data-plotly-figure"));
       if (!source) { return; }
       var fig = JSON.parse(source.textContent);
+      fitNarrow(el, fig);
       Plotly.newPlot(el, fig.data, fig.layout, {
         displayModeBar: false, responsive: true, displaylogo: false
       });

@@ -149,3 +149,31 @@ def test_no_page_scrolls_sideways_on_a_phone(chromium_page, live_server, torbay_
             page.goto(live_server.url + url)
             width = page.evaluate("document.documentElement.scrollWidth")
             assert width <= 375, (role, url, width)
+    # Every chart's title, panel titles and month names are whole at that width, the
+    # sections opened (a long title wraps; a year's months are named by three letters).
+    page.goto(live_server.url + reverse("dashboards:plan_dashboard", args=[mtfs.pk]))
+    page.wait_for_selector(".js-plotly-plot .main-svg", state="attached")
+    page.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")
+    page.wait_for_timeout(300)
+    cut = page.evaluate(CUT_TEXT)
+    assert page.locator(".js-plotly-plot").count() >= 10
+    assert not cut, cut
+    months = page.locator("#chart-placements .xtick text").all_text_contents()
+    assert months == ["Apr", "Jun", "Aug", "Oct", "Dec", "Feb"], months
+
+
+# The texts of each chart (titles, panel titles, axis labels, legend) that reach past its
+# drawing.
+CUT_TEXT = """
+Array.from(document.querySelectorAll('.js-plotly-plot')).flatMap(plot => {
+  const box = plot.querySelector('.main-svg').getBoundingClientRect();
+  return Array.from(plot.querySelectorAll(
+    '.gtitle, .annotation-text, .xtick text, .ytick text, .legendtext'))
+    .filter(t => {
+      const r = t.getBoundingClientRect();
+      return r.width > 0 && (r.left < box.left - 1 || r.right > box.right + 1
+        || r.top < box.top - 1 || r.bottom > box.bottom + 1);
+    })
+    .map(t => plot.id + ': ' + t.textContent);
+})
+"""
