@@ -101,10 +101,16 @@ class PlanPageMixin:
         role = commentary_role(self.request.user)
         if role is None or not edit_flags(self.request.user, plan)["can_comment"]:
             return None
+        panel = close.month_panel(plan, sel.year, sel.period)
+        own = panel["commentary"].get(role)
         if form is None:
-            own = close.month_panel(plan, sel.year, sel.period)["commentary"].get(role)
             form = CommentaryForm(initial={"body": own.body, "version": own.version} if own else {})
         form.role_label = Commentary.Role(role).label
+        # Once the month is submitted (for finance) or signed off, the form says why it is
+        # closed rather than taking text the save would refuse.
+        form.locked = services.month_lock(
+            own or Commentary(role=role), sel.year, sel.period, panel["close"].state
+        )
         return form
 
     def plan_context(self, form=None):

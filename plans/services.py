@@ -726,7 +726,7 @@ def check_month_open(instance: models.Model) -> None:
     """Refuse a change to a month's figures once finance has submitted the month: the
     director signs off what was submitted, and the committee reads what was published. While
     the month is submitted the director may still write the director's commentary."""
-    from plans.models import Commentary, MonthClose
+    from plans.models import MonthClose
 
     found = month_of(instance)
     if found is None:
@@ -739,16 +739,26 @@ def check_month_open(instance: models.Model) -> None:
         .values_list("state", flat=True)
         .first()
     )
+    locked = month_lock(instance, year, period, state)
+    if locked:
+        raise ValidationError(locked)
+
+
+def month_lock(instance: models.Model, year: str, period: int, state: str | None) -> str:
+    """Why ``instance``, of a month whose close is in ``state``, may not change now ("" if it
+    may): the rule ``check_month_open`` enforces, asked by the pages that offer the change."""
+    from plans.models import Commentary, MonthClose
+
     State = MonthClose.State
     if state in (None, State.OPEN):
-        return
+        return ""
     if (
         state == State.SUBMITTED
         and isinstance(instance, Commentary)
         and instance.role == Commentary.Role.DIRECTOR
     ):
-        return
-    raise ValidationError(locked_message(year, period, state))
+        return ""
+    return locked_message(year, period, state)
 
 
 def locked_message(year: str, period: int, state: str) -> str:

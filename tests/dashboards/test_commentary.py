@@ -3,7 +3,8 @@
 import pytest
 from django.urls import reverse
 
-from plans.models import Commentary
+from plans import services
+from plans.models import Commentary, MonthClose
 
 pytestmark = pytest.mark.django_db
 
@@ -76,3 +77,29 @@ def test_directors_land_on_their_dashboard(client, torbay_users, mtfs):
     assert response.url == reverse("dashboards:plan_dashboard", args=[mtfs.pk])
     client.force_login(torbay_users["finance"])
     assert client.get(reverse("dashboards:landing")).url == reverse("plans:plan_list")
+
+
+@pytest.mark.parametrize(
+    ("state", "director_writes", "finance_writes"),
+    [
+        ("submitted", True, False),  # the director may still comment on what was submitted
+        ("signed_off", False, False),
+        ("published", False, False),
+    ],
+)
+def test_a_closed_month_offers_no_commentary_form_and_says_why(
+    client, torbay_users, mtfs, state, director_writes, finance_writes
+):
+    # The form was offered on a published month and its save refused with a 400.
+    MonthClose.objects.create(plan=mtfs, year="2017/18", period=7, state=state)
+    url = reverse("dashboards:plan_dashboard", args=[mtfs.pk])
+    for role, writes in (("director", director_writes), ("finance", finance_writes)):
+        client.force_login(torbay_users[role])
+        html = client.get(url, {"year": "2017/18", "period": "7"}).content.decode()
+        assert ("commentary-form" in html) is writes, role
+        assert ('id="commentary-locked"' in html) is not writes, role
+        if not writes:
+            assert "for P7 Oct 2017 cannot be changed now." in html
+            assert services.locked_message("2017/18", 7, state) in html.replace("&#x27;", "'")
+            assert _post(client, mtfs, "Too late.").status_code == 400
+    assert not Commentary.objects.filter(body="Too late.").exists()
