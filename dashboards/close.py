@@ -20,7 +20,7 @@ from django.views.generic import TemplateView, View
 from dashboards import publishing, reports
 from plans import cache, services
 from plans.access import get_plan, plans_for
-from plans.models import Commentary, PublishedReport
+from plans.models import Commentary, MonthClose, PublishedReport
 from plans.selectors import (
     as_at_month,
     latest_published,
@@ -113,6 +113,34 @@ def month_panel(plan, year: str, period: int) -> dict:
         panel["close"].plan = plan  # the request's own plan object, not a pickled copy
         read[(year, period)] = panel
     return read[(year, period)]
+
+
+# How a month not yet published stands, as a live report says it.
+_UNPUBLISHED = {
+    MonthClose.State.OPEN: "is open",
+    MonthClose.State.SUBMITTED: "is submitted for the director's sign-off",
+    MonthClose.State.SIGNED_OFF: "is signed off but not yet published",
+}
+
+
+def draft_notice(plan, year: str, period: int) -> str:
+    """What the live report of a month not yet published says of itself, on the page, in its
+    workbook and on every page of its pack, so that unchecked figures are never read as the
+    committee's: "" once the month is published (the live report then shows what was). One
+    query (the month's state alone); the report is cached by data version, which every step
+    of the close renews."""
+    state = (
+        MonthClose.objects.filter(plan=plan, year=year, period=period)
+        .values_list("state", flat=True)
+        .first()
+    ) or MonthClose.State.OPEN
+    if state not in _UNPUBLISHED:
+        return ""
+    return (
+        f"Draft, not published: {fiscal.period_label(year, period)} {_UNPUBLISHED[state]}, so "
+        "its figures may still change. The committee's record is the report published when "
+        "the month is closed."
+    )
 
 
 def close_context(user, plan, year: str, period: int, form=None, step_name="") -> dict:

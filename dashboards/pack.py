@@ -174,6 +174,7 @@ def pack_html(
     changes: list[fg.Change] | None = None,
     changes_heading: str = "",
     publication: dict | None = None,
+    draft: str = "",
 ) -> str:
     if changes is None:
         changes = f.changes
@@ -189,6 +190,7 @@ def pack_html(
             "changes_not_shown": len(changes) - len(shown),
             "changes_heading": changes_heading,
             "publication": publication,
+            "draft": draft,
             "f": f,
             "plan": f.plan,
             "sel": f.sel,
@@ -202,8 +204,8 @@ def pack_html(
 
 
 def committee_pack(f: fg.PlanFigures, **context) -> bytes:
-    """The pack as a PDF; ``context`` as ``pack_html`` takes it (what changed, and the
-    publication stamp of a published version)."""
+    """The pack as a PDF; ``context`` as ``pack_html`` takes it (what changed, the
+    publication stamp of a published version, the draft notice of a live one)."""
     from weasyprint import HTML
 
     return HTML(string=pack_html(f, **context)).write_pdf()

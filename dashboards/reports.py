@@ -548,10 +548,12 @@ def report_workbook(
     changes: list[fg.Change] | None = None,
     changes_heading: str = "",
     publication: dict | None = None,
+    draft: str = "",
 ) -> bytes:
     """The scrutiny report as an xlsx workbook: the same figures as the report page. What
     changed is the report's (``dashboards.publishing.report_changes``); a published version
-    says so on its first sheet, with what it corrects."""
+    says so on its first sheet, with what it corrects; a live one of a month not published
+    says it is a draft (``draft``, from ``dashboards.close.draft_notice``) in its title."""
     wb = Workbook(write_only=True)
     sel = f.sel
     if changes is None:
@@ -563,9 +565,11 @@ def report_workbook(
         wb,
         "Summary",
         f,
-        f"Scrutiny report {sel.label}",
+        f"DRAFT – scrutiny report {sel.label}" if draft else f"Scrutiny report {sel.label}",
         [("Figure", 55), ("Value", 16), ("High end (ranges)", 16), ("RAG", 14), ("Note", 60)],
     )
+    if draft:
+        s.row(["Draft, not published", None, None, None, draft])
     for r in summary_rows(f):
         note = r.note
         if r.low is None and r.unit != "text":

@@ -269,6 +269,7 @@ class ReportView(PlanPageMixin, TemplateView):
             "changes_not_shown": len(changes) - len(shown),
             "changes_heading": heading,
             "glossary": reports.GLOSSARY,
+            "draft": close.draft_notice(self.plan, sel.year, sel.period),
         }
         return render_to_string("dashboards/_report_body.html", context)
 
@@ -295,7 +296,10 @@ class ReportDownloadMixin(PlanPageMixin):
     def build(self, sel) -> tuple[str, bytes]:
         f = fg.plan_figures(self.plan, sel)
         changes, heading = publishing.report_changes(f)
-        return self.filename(f), self.render(f, changes=changes, changes_heading=heading)
+        draft = close.draft_notice(self.plan, sel.year, sel.period)
+        return self.filename(f), self.render(
+            f, changes=changes, changes_heading=heading, draft=draft
+        )
 
 
 class ReportWorkbookView(ReportDownloadMixin, View):

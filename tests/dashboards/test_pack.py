@@ -1,13 +1,16 @@
 """The committee pack: a real PDF from the report's figures, in £k, a few pages."""
 
+import io
 import re
+from html import escape
 
 import pytest
 from django.urls import reverse
+from openpyxl import load_workbook
 
-from dashboards import pack
+from dashboards import close, pack
 from plans import figures as fg
-from plans.models import Plan
+from plans.models import MonthClose, Plan
 
 pytestmark = pytest.mark.django_db
 
@@ -54,3 +57,52 @@ def test_a_shortfall_keeps_its_minus_sign_with_its_figure():
 
     assert format_money_k(Decimal("-933333.33")) == "\u2212£933k"
     assert format_money_k(None) == "not reported"
+
+
+def _page_texts(html: str) -> list[list[str]]:
+    """The text of each page of the PDF, margin boxes (header, footer) included."""
+    from weasyprint import HTML
+
+    return [
+        [b.text for b in page._page_box.descendants() if getattr(b, "text", None)]
+        for page in HTML(string=html).render().pages
+    ]
+
+
+@pytest.mark.parametrize(
+    ("state", "said"),
+    [
+        (None, "is open"),
+        ("submitted", "is submitted for the director's sign-off"),
+        ("signed_off", "is signed off but not yet published"),
+        ("published", None),
+    ],
+)
+def test_a_live_report_of_a_month_not_published_says_it_is_a_draft(
+    client, torbay_users, mtfs, state, said
+):
+    # Found walking the app: a month still open, with figures nobody had checked, gave a
+    # report and a "committee pack" that looked like the committee's own.
+    if state:
+        MonthClose.objects.create(plan=mtfs, year="2017/18", period=8, state=state)
+    client.force_login(torbay_users["director"])
+    month = {"year": "2017/18", "period": "8"}
+    page = client.get(reverse("dashboards:report", args=[mtfs.pk]), month).content.decode()
+    xlsx = client.get(reverse("dashboards:report_xlsx", args=[mtfs.pk]), month).content
+    summary = load_workbook(io.BytesIO(xlsx), read_only=True)["Summary"]
+    title, *_ = next(summary.iter_rows(values_only=True))
+    notice = close.draft_notice(mtfs, "2017/18", 8)
+    pages = _page_texts(
+        pack.pack_html(fg.plan_figures(mtfs, fg.Selection("2017/18", 8)), draft=notice)
+    )
+    if said is None:
+        assert notice == "" and 'id="draft-notice"' not in page
+        assert title == "Scrutiny report P8 Nov 2017"
+        assert not any("DRAFT" in text for texts in pages for text in texts)
+        return
+    assert notice.startswith(f"Draft, not published: P8 Nov 2017 {said}, so its figures may")
+    assert 'id="draft-notice"' in page and escape(notice) in page
+    assert title == "DRAFT – scrutiny report P8 Nov 2017"
+    assert ("Draft, not published", None, None, None, notice) in summary.iter_rows(values_only=True)
+    assert all("DRAFT – NOT PUBLISHED" in texts for texts in pages)  # at the top of each page
+    assert any(notice in " ".join(texts) for texts in pages[:1])
