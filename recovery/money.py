@@ -187,9 +187,12 @@ def format_money(value, *, pence: bool | None = None) -> str:
     if value is None:
         return "—"
     value = Decimal(value).quantize(PENNY, rounding=ROUND_HALF_UP)
+    show_pence = pence if pence is not None else value != value.to_integral_value()
+    if not show_pence:
+        value = value.quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    # The sign of the figure as shown: 50p short in whole pounds is £1 short, 40p is £0.
     sign = "-" if value < 0 else ""
     value = abs(value)
-    show_pence = pence if pence is not None else value != value.to_integral_value()
     body = f"{value:,.2f}" if show_pence else f"{value:,.0f}"
     return f"{sign}£{body}"
 
@@ -203,12 +206,14 @@ def format_money_k(value) -> str:
     if value is None:
         return NOT_REPORTED
     value = Decimal(value)
-    sign = MINUS if value < 0 else ""
     thousands = abs(value) / 1_000
     if thousands and thousands < 1:
-        body = f"{thousands.quantize(Decimal('0.1'), rounding=ROUND_HALF_UP)}"
+        shown = thousands.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+        body = f"{shown}"
     else:
-        body = f"{thousands.quantize(Decimal(1), rounding=ROUND_HALF_UP):,f}"
+        shown = thousands.quantize(Decimal(1), rounding=ROUND_HALF_UP)
+        body = f"{shown:,f}"
+    sign = MINUS if value < 0 and shown else ""  # never "−£0.0k"
     return f"{sign}£{body}k"
 
 
@@ -226,7 +231,7 @@ def format_money_short(value) -> str:
         body = f"{thousands.normalize():f}k" if thousands % 1 else f"{thousands:.0f}k"
     else:
         body = f"{value.quantize(Decimal(1), rounding=ROUND_HALF_UP)}"
-    return f"{sign}£{body}"
+    return f"{sign if body != '0' else ''}£{body}"  # never "-£0"
 
 
 def format_amount(amount: Amount, *, short: bool = False) -> str:

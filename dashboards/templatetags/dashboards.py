@@ -47,11 +47,10 @@ def gbp_signed(value, whole_pounds=None):
     with a true ``whole_pounds`` rounds to whole pounds as ``gbp`` does."""
     if value is None:
         return "—"
-    if value == 0:
+    text = format_money(value, pence=False if whole_pounds is True else None)
+    if text == "£0":  # nothing, or pence shown in whole pounds: no "+£0"
         return "no change"
-    return ("+" if value > 0 else "") + format_money(
-        value, pence=False if whole_pounds is True else None
-    )
+    return ("+" if value > 0 else "") + text
 
 
 @register.filter

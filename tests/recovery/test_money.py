@@ -8,6 +8,7 @@ from recovery.money import (
     MoneyError,
     format_amount,
     format_money,
+    format_money_k,
     format_money_short,
     parse_amount,
     parse_money,
@@ -140,3 +141,20 @@ def test_huge_or_over_precise_figures_are_refused_not_crashed(text):
         parse_money(text)
     with pytest.raises(MoneyError):
         parse_amount(text)
+
+
+@pytest.mark.parametrize(
+    ("value", "whole", "short", "k"),
+    [
+        # Found walking the app: a delivery variance of a few pence short read "-£0".
+        (D("-0.40"), "£0", "£0", "£0.0k"),
+        (D("-0.50"), "-£1", "-£1", "£0.0k"),
+        (D("-0.04"), "£0", "£0", "£0.0k"),
+        (D("-49.99"), "-£50", "-£50", "£0.0k"),
+        (D("-400"), "-£400", "-£400", "−£0.4k"),
+    ],
+)
+def test_a_figure_that_rounds_to_nothing_has_no_sign(value, whole, short, k):
+    assert format_money(value, pence=False) == whole
+    assert format_money_short(value) == short
+    assert format_money_k(value) == k
