@@ -15,7 +15,7 @@ from django.template.loader import render_to_string
 from django.utils.text import slugify
 
 from dashboards import reports
-from dashboards.charts import KIND_COLOURS, RAG_COLOURS
+from dashboards.charts import KIND_COLOURS, RAG_COLOURS, _money_tick_values
 from plans import figures as fg
 from recovery import fiscal
 from recovery.money import format_money_k
@@ -25,22 +25,24 @@ WIDTH, HEIGHT, LEFT, BOTTOM, TOP = 640, 220, 64, 36, 16
 
 
 def _scale(values: list[Decimal]):
-    nums = [float(v) for v in values if v is not None] + [0.0]
-    low, high = min(nums), max(nums)
+    """The axis of ``values``: round ticks from zero (the dashboard's own, ``£200k`` steps
+    rather than quarters of the largest figure), the lowest and highest, and the y of a value."""
+    ticks = (_money_tick_values(values) or {"tickvals": [0.0, 1.0]})["tickvals"]
+    low, high = min(ticks), max(ticks)
     span = (high - low) or 1.0
     plot_h = HEIGHT - BOTTOM - TOP
 
     def y(value) -> float:
         return TOP + (high - float(value)) / span * plot_h
 
+    y.ticks = ticks
     return low, high, y
 
 
 def _axis(low: float, high: float, y) -> list[str]:
-    """Four labelled gridlines, in £k."""
+    """A labelled gridline at each tick, in £k."""
     parts = []
-    for i in range(5):
-        value = low + (high - low) * i / 4
+    for value in y.ticks:
         yy = y(value)
         parts.append(
             f'<line x1="{LEFT}" x2="{WIDTH}" y1="{yy:.1f}" y2="{yy:.1f}" stroke="#e5e6e7"/>'

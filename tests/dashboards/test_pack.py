@@ -106,3 +106,18 @@ def test_a_live_report_of_a_month_not_published_says_it_is_a_draft(
     assert ("Draft, not published", None, None, None, notice) in summary.iter_rows(values_only=True)
     assert all("DRAFT – NOT PUBLISHED" in texts for texts in pages)  # at the top of each page
     assert any(notice in " ".join(texts) for texts in pages[:1])
+
+
+def test_the_packs_month_tables_fit_the_page(mtfs):
+    # Found walking the app: "not reported" in each of twelve month cells ran the placement
+    # cost table off the page after November; the axis ticks were quarters of the largest
+    # figure (£851k, £567k...) rather than round steps.
+    f = fg.plan_figures(mtfs, fg.Selection("2016/17", 12))
+    html = pack.pack_html(f)
+    months = re.search(r'<table class="months">.*?</table>', html, re.S).group(0)
+    assert "not reported" not in months and '<td class="num">–</td>' in months
+    assert "£443k" in months  # the actual cost from January's count
+    pages = _page_texts(html)
+    assert len(pages) <= 8
+    ticks = re.findall(r'text-anchor="end" font-size="10">([^<]+)</text>', html)
+    assert ticks and all(re.fullmatch(r"(£0k|£[\d,]+0k|£[\d,]*[05]0k)", t) for t in ticks), ticks
