@@ -294,6 +294,27 @@ class PlanFigures:
         )
 
     @cached_property
+    def driven_lines(self) -> list[tuple]:
+        """Each line driven by placement moves as ``(driven, recorded, same)``: the figures
+        the moves give it at the month, the line's own as recorded (``LineFigures``, None when
+        nothing is), and whether its RAG and achieved to date are the moves' (the month-end
+        records them: ``services.sync_lines_from_moves``). Where they differ both are shown,
+        so no page rates one line two ways unsaid."""
+        if self.placements is None:
+            return []
+        recorded = {x.line.pk: x for x in self.lines + self.outside_lines}
+        out = []
+        for driven in self.placements.lines:
+            x = recorded.get(driven.line.pk)
+            same = x is not None and (x.rag, x.achieved) == (driven.rag, driven.achieved)
+            out.append((driven, x, same))
+        return out
+
+    @property
+    def moves_not_recorded(self) -> list[tuple]:
+        return [(driven, x) for driven, x, same in self.driven_lines if not same]
+
+    @cached_property
     def red_amber_lines(self) -> list[LineFigures]:
         return [x for x in self.lines if x.rag in ("red", "amber")]
 

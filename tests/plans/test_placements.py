@@ -398,3 +398,27 @@ def test_the_month_end_page_offers_counts_and_due_moves(client, mtfs, moves, tor
     # A scrutiny member cannot reach it.
     client.force_login(torbay_users["scrutiny"])
     assert client.get(url).status_code == 403
+
+
+def test_a_line_its_moves_rate_otherwise_than_its_record_says_so(client, mtfs, torbay_users):
+    # Found walking the app: before the month-end, the placements section rated MTFS-02 Red
+    # from its late moves while the savings table said Not rated and "what needs attention"
+    # that no line was Red: one line, two ratings, nothing said.
+    sel = Selection("2017/18", 8)
+    [(driven, recorded)] = plan_figures(mtfs, sel).moves_not_recorded
+    assert driven.line.reference == "MTFS-02" and driven.rag == "red"
+    assert recorded is None or recorded.rag != "red"
+    client.force_login(torbay_users["director"])
+    url = reverse("dashboards:plan_dashboard", args=[mtfs.pk])
+    html = client.get(url, {"year": "2017/18", "period": "8"}).content.decode()
+    assert "MTFS-02: its placement moves give" in html
+    assert "not yet the moves' figures" in html or "Nothing for 2017/18 yet" in html
+    # The month-end records the moves' figures: one rating, said once.
+    services.sync_lines_from_moves(
+        plan=mtfs, year="2017/18", period=8, user=torbay_users["finance"]
+    )
+    f = plan_figures(mtfs, sel)
+    assert f.moves_not_recorded == []
+    assert [x.line.reference for x in f.red_amber_lines] == ["MTFS-02"]
+    html = client.get(url, {"year": "2017/18", "period": "8"}).content.decode()
+    assert "its placement moves give" not in html and ">The same</td>" in html
