@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils import timezone
 from django.utils.text import slugify
@@ -22,7 +22,7 @@ from openpyxl.utils import get_column_letter
 from dashboards.templatetags.dashboards import kpi_value
 from plans import figures as fg
 from recovery import fiscal
-from recovery.money import format_money
+from recovery.money import PENNY, format_money
 from recovery.spreadsheet import safe_value, styled
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -419,6 +419,7 @@ class _Sheet:
             if isinstance(v, str) and len(v) > 40:
                 v = self._styled(v, alignment=WRAP)
             elif i in money and isinstance(v, Decimal):
+                v = v.quantize(PENNY, rounding=ROUND_HALF_UP)  # as the pages show it
                 whole = v == v.to_integral_value()
                 v = self._styled(v, number_format=MONEY_FORMAT if whole else MONEY_PENCE_FORMAT)
             cells.append(v)

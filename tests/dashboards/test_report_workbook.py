@@ -120,3 +120,25 @@ def test_barking_achieved_is_not_reported_and_the_deficit_is_a_basis(client, see
     effect = summary["Effect of reserves and other savings: Children's Services, P10 Jan 2015"]
     assert effect[1] == -901000
     assert not [k for k in summary if k.startswith("Movement")]  # no movement is invented
+
+
+@pytest.mark.parametrize(("year", "period"), [("2016/17", 12), ("2017/18", 8)])
+def test_money_is_written_to_the_penny_as_the_pages_show_it(
+    client, torbay_users, mtfs, year, period
+):
+    # Found walking the app: a placement type's outturn was written as 5193333.333333333.
+    client.force_login(torbay_users["director"])
+    data = client.get(
+        reverse("dashboards:report_xlsx", args=[mtfs.pk]), {"year": year, "period": period}
+    ).content
+    book = load_workbook(io.BytesIO(data), read_only=True)
+    long = [
+        (ws.title, cell.coordinate, cell.value)
+        for ws in book.worksheets
+        for row in ws.iter_rows()
+        for cell in row
+        if isinstance(cell.value, float)
+        and "£" in (cell.number_format or "")
+        and Decimal(repr(cell.value)) != Decimal(repr(cell.value)).quantize(Decimal("0.01"))
+    ]
+    assert not long, long
