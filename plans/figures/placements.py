@@ -552,8 +552,30 @@ class PlacementFigures:
     previous: Position | None  # at the month before (movement), None at P1
     scenario: PlacementScenario | None = None
     lines: list[LineFromMoves] = field(default_factory=list)
+    # The month of the latest count of children by the as-at month (any type): an actual
+    # cost after it is that count carried forward with the moves made since, not a count.
+    last_count: int | None = None
 
     red_months_late = RED_MONTHS_LATE
+
+    @property
+    def last_count_label(self) -> str:
+        return "" if self.last_count is None else index_label(self.last_count)
+
+    @property
+    def cost_rows(self) -> list[tuple[str, Decimal | None, Decimal | None, bool]]:
+        """``cost_trend`` with, for each month, whether its actual cost comes from an earlier
+        month's count (carried forward) rather than its own."""
+        last = self.last_count
+        return [
+            (
+                month,
+                actual,
+                budget,
+                actual is not None and last is not None and self.first + i > last,
+            )
+            for i, (month, actual, budget) in enumerate(self.cost_trend)
+        ]
 
     @property
     def cost_known(self) -> bool:
@@ -696,7 +718,16 @@ def placement_figures(
     first, as_at = month_index(year, 1), month_index(year, period)
     position = _position(data, first, as_at, adj)
     previous = _position(data, first, as_at - 1, adj) if period > 1 else None
-    figures = PlacementFigures(plan, year, period, position, previous, scenario)
+    counted = [
+        index
+        for (_type, kind), series in data.counts.items()
+        if kind == PlacementCount.Kind.ACTUAL
+        for index, _ in series
+        if index <= as_at
+    ]
+    figures = PlacementFigures(
+        plan, year, period, position, previous, scenario, last_count=max(counted, default=None)
+    )
     by_line: dict[int, list[MoveFigures]] = defaultdict(list)
     for m in figures.moves:
         if m.move.line_id and m.in_year:

@@ -422,3 +422,21 @@ def test_a_line_its_moves_rate_otherwise_than_its_record_says_so(client, mtfs, t
     assert [x.line.reference for x in f.red_amber_lines] == ["MTFS-02"]
     html = client.get(url, {"year": "2017/18", "period": "8"}).content.decode()
     assert "its placement moves give" not in html and ">The same</td>" in html
+
+
+def test_an_actual_cost_after_the_latest_count_says_it_is_carried(client, mtfs, torbay_users):
+    # Found walking the app: P8 2017/18 showed £443,333 "actual" for every month from April,
+    # carried from January 2017's count of 28 children, with nothing to say so.
+    p = plan_figures(mtfs, Selection("2017/18", 8)).placements
+    assert p.last_count_label == "Jan 2017"
+    rows = p.cost_rows
+    assert all(carried for _, actual, _, carried in rows[:8] if actual is not None)
+    assert not any(carried for *_, carried in rows[8:])
+    client.force_login(torbay_users["director"])
+    url = reverse("dashboards:plan_dashboard", args=[mtfs.pk])
+    html = client.get(url, {"year": "2017/18", "period": "8"}).content.decode()
+    assert "The latest count of children is Jan 2017" in html
+    assert html.count("<td>carried from Jan 2017</td>") == sum(1 for *_, c in rows if c)
+    # In the month of the count itself the cost is counted.
+    p = plan_figures(mtfs, Selection("2016/17", 12)).placements
+    assert [c for _, a, _, c in p.cost_rows if a is not None][0] is False
