@@ -255,8 +255,14 @@ def forecast_chart(f: fg.PlanFigures) -> Chart:
                 threshold,
                 "Red threshold",
                 row=panel,
-                mode="lines",
+                # A month's threshold alone is a short level mark, not a line of one point.
+                mode="lines+markers",
                 line={"color": RAG_COLOURS["red"], "dash": "dash"},
+                marker={
+                    "symbol": "line-ew",
+                    "size": 18,
+                    "line": {"color": RAG_COLOURS["red"], "width": 2},
+                },
                 showlegend=i == 0,
             )
         )
@@ -524,6 +530,8 @@ def kpi_chart(k: fg.KpiFigures) -> Chart:
         range=[(first - pad).isoformat(), (last + pad).isoformat()],
     )
     layout["yaxis"].update(title={"text": unit}, rangemode="tozero")
+    # A legend even for one series: plotly drops it, and "Actual" or "Target" goes unsaid.
+    layout["showlegend"] = True
     if k.kpi.unit in ("count", "days"):
         # Children and days come whole: ticks at whole numbers (never 39.8, 79.6, 119.4).
         layout["yaxis"].update(_whole_number_axis([v.value for v in points]))

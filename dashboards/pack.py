@@ -69,31 +69,62 @@ def _svg(parts: list[str], title: str) -> str:
 
 
 def variance_chart(f: fg.PlanFigures) -> str | None:
-    """The headline series' variance by month, each bar in its RAG colour with the word."""
-    head = f.forecasts.headline_key
-    if head is None:
+    """The forecast variance by month of each series (service area, scenario) in a panel of
+    its own on one scale, as the dashboard draws them: each bar in its RAG colour with the
+    word. A pack that charted the headline alone understated a worse case beside it."""
+    series = [(key, points) for key, points in f.forecasts.series if any(points)]
+    if not series:
         return None
-    points = dict(f.forecasts.series)[head]
     labels = [fiscal.month_label(f.sel.year, p) for p in fg.MONTHS]
-    values = [p.variance if p else None for p in points]
-    low, high, y = _scale(values)
+    values = [p.variance for _, points in series for p in points if p]
+    ticks = (_money_tick_values(values) or {"tickvals": [0.0, 1.0]})["tickvals"]
+    low, high = min(ticks), max(ticks)
+    span = (high - low) or 1.0
+    panel, gap = 110, 34  # each panel's plot height, and the room for its title above it
     step = (WIDTH - LEFT) / 12
-    parts = _axis(low, high, y)
-    zero = y(0)
-    for i, p in enumerate(points):
-        if p is None:
-            continue
-        top, bottom = sorted((y(p.variance), zero))
-        x = LEFT + step * i + step * 0.15
+    parts = []
+    for n, (_key, points) in enumerate(series):
+        top = gap + n * (panel + gap)
+
+        def y(value, top=top) -> float:
+            return top + (high - float(value)) / span * panel
+
+        name = next(p for p in points if p).series_label
         parts.append(
-            f'<rect x="{x:.1f}" y="{top:.1f}" width="{step * 0.7:.1f}" '
-            f'height="{max(bottom - top, 0.5):.1f}" fill="{RAG_COLOURS[p.rag]}"/>'
-            f'<text x="{x + step * 0.35:.1f}" y="{top - 3:.1f}" text-anchor="middle" '
-            f'font-size="8">{escape(fg.RAG_LABELS[p.rag])}</text>'
+            f'<text x="{LEFT}" y="{top - 8}" font-size="10" font-weight="bold">'
+            f"Variance: {escape(name)}</text>"
         )
-    parts += _months_axis(labels, step)
-    series = next(p for p in points if p).series_label
-    return _svg(parts, f"Forecast variance by month, {series}, {f.sel.year}")
+        for value in ticks:
+            yy = y(value)
+            parts.append(
+                f'<line x1="{LEFT}" x2="{WIDTH}" y1="{yy:.1f}" y2="{yy:.1f}" stroke="#e5e6e7"/>'
+                f'<text x="{LEFT - 6}" y="{yy + 4:.1f}" text-anchor="end" font-size="9">'
+                f"{escape(format_money_k(Decimal(str(round(value)))))}</text>"
+            )
+        zero = y(0)
+        for i, p in enumerate(points):
+            if p is None:
+                continue
+            bar_top, bar_bottom = sorted((y(p.variance), zero))
+            x = LEFT + step * i + step * 0.15
+            parts.append(
+                f'<rect x="{x:.1f}" y="{bar_top:.1f}" width="{step * 0.7:.1f}" '
+                f'height="{max(bar_bottom - bar_top, 0.5):.1f}" fill="{RAG_COLOURS[p.rag]}"/>'
+                f'<text x="{x + step * 0.35:.1f}" y="{max(bar_top - 3, top + 7):.1f}" '
+                f'text-anchor="middle" font-size="8">{escape(fg.RAG_LABELS[p.rag])}</text>'
+            )
+    height = gap + len(series) * (panel + gap) - gap + BOTTOM
+    parts += [
+        f'<text x="{LEFT + step * (i + 0.5):.1f}" y="{height - BOTTOM + 14}" '
+        f'text-anchor="middle" font-size="9">{escape(label.split()[0])}</text>'
+        for i, label in enumerate(labels)
+    ]
+    title = f"Forecast variance by month, {f.sel.year}"
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
+        f'role="img" aria-label="{escape(title)}" font-family="DejaVu Sans, sans-serif">'
+        f"<title>{escape(title)}</title>{''.join(parts)}</svg>"
+    )
 
 
 def savings_chart(f: fg.PlanFigures) -> str | None:

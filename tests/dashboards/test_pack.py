@@ -121,3 +121,16 @@ def test_the_packs_month_tables_fit_the_page(mtfs):
     assert len(pages) <= 8
     ticks = re.findall(r'text-anchor="end" font-size="10">([^<]+)</text>', html)
     assert ticks and all(re.fullmatch(r"(£0k|£[\d,]+0k|£[\d,]*[05]0k)", t) for t in ticks), ticks
+
+
+def test_the_packs_variance_chart_draws_every_series_on_one_scale(mtfs):
+    # Found walking the app: the pack charted the headline (£1,300k) alone, while its table
+    # listed a worst case of £2,200k beside it.
+    f = fg.plan_figures(mtfs, fg.Selection("2016/17", 12))
+    svg = pack.variance_chart(f)
+    names = [next(p for p in points if p).series_label for _, points in f.forecasts.series]
+    assert len(names) >= 2
+    for name in names:
+        assert f"Variance: {escape(name)}</text>" in svg
+    assert svg.count("<rect ") == sum(1 for _, pts in f.forecasts.series for p in pts if p)
+    assert "£2,000k" in svg  # the worst case is on the scale
