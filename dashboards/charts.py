@@ -255,13 +255,14 @@ def forecast_chart(f: fg.PlanFigures) -> Chart:
                 threshold,
                 "Red threshold",
                 row=panel,
-                # A month's threshold alone is a short level mark, not a line of one point.
+                # Each month's threshold is a level mark too (a month alone draws no line),
+                # dark so that it shows across a Red bar.
                 mode="lines+markers",
                 line={"color": RAG_COLOURS["red"], "dash": "dash"},
                 marker={
                     "symbol": "line-ew",
-                    "size": 18,
-                    "line": {"color": RAG_COLOURS["red"], "width": 2},
+                    "size": 22,
+                    "line": {"color": KIND_COLOURS["target"], "width": 3},
                 },
                 showlegend=i == 0,
             )
