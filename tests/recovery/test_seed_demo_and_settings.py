@@ -125,3 +125,29 @@ def test_production_starts_with_secret_key():
 def test_bad_boolean_is_refused(monkeypatch):
     with pytest.raises(ImproperlyConfigured, match="DEBUG must be true or false"):
         _load_settings(monkeypatch, {"DEBUG": "perhaps"}, [ROOT / "manage.py", "check"])
+
+
+def test_the_navbar_does_not_repeat_what_the_users_name_says(client, db):
+    # Found walking the app: "Director (Telford & Wrekin Council) · Director · Telford &
+    # Wrekin Council" wrapped the navbar onto two lines.
+    from recovery.models import Authority
+    from tests.factories import UserFactory
+
+    telford = Authority.objects.filter(slug="telford").first() or Authority.objects.create(
+        slug="telford", name="Telford & Wrekin Council"
+    )
+    user = UserFactory(
+        username="d-nav",
+        role="director",
+        authority=telford,
+        first_name="Director",
+        last_name="(Telford & Wrekin Council)",
+    )
+    client.force_login(user)
+    html = client.get("/dashboards/published/").content.decode()
+    text = " ".join(html.split())
+    assert "Director (Telford &amp; Wrekin Council) </span>" in text
+    user.first_name, user.last_name = "Ann", "Smith"
+    user.save()
+    text = " ".join(client.get("/dashboards/published/").content.decode().split())
+    assert "Ann Smith · Director · Telford &amp; Wrekin Council </span>" in text
