@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
 from django.views.generic import TemplateView, View
 
 from dashboards import publishing, reports
@@ -126,20 +127,25 @@ _UNPUBLISHED = {
 def draft_notice(plan, year: str, period: int) -> str:
     """What the live report of a month not yet published says of itself, on the page, in its
     workbook and on every page of its pack, so that unchecked figures are never read as the
-    committee's: "" once the month is published (the live report then shows what was). One
-    query (the month's state alone); the report is cached by data version, which every step
-    of the close renews."""
-    state = (
-        MonthClose.objects.filter(plan=plan, year=year, period=period)
-        .values_list("state", flat=True)
-        .first()
-    ) or MonthClose.State.OPEN
+    committee's: "" once the month is published (the live report then shows what was). A
+    month reopened for a correction says which published version stands meanwhile. Read
+    from the month's panel (cached by data version, which every step of the close renews)."""
+    panel = month_panel(plan, year, period)
+    state, versions = panel["close"].state, panel["versions"]
     if state not in _UNPUBLISHED:
         return ""
+    label = fiscal.period_label(year, period)
+    if versions:
+        stands = versions[0]
+        day = timezone.localtime(stands.published_at)
+        return (
+            f"Draft correction, not published: {label} {_UNPUBLISHED[state]} after its "
+            f"version {stands.number}, published on {day.day} {day:%B %Y}. Version "
+            f"{stands.number} stays the committee's record until the correction is published."
+        )
     return (
-        f"Draft, not published: {fiscal.period_label(year, period)} {_UNPUBLISHED[state]}, so "
-        "its figures may still change. The committee's record is the report published when "
-        "the month is closed."
+        f"Draft, not published: {label} {_UNPUBLISHED[state]}, so its figures may still "
+        "change. The committee's record is the report published when the month is closed."
     )
 
 

@@ -186,10 +186,11 @@ def format_money(value, *, pence: bool | None = None) -> str:
     """``£1,578,000``; pence shown only when there are some (or when asked)."""
     if value is None:
         return "—"
-    value = Decimal(value).quantize(PENNY, rounding=ROUND_HALF_UP)
+    exact = Decimal(value)
+    value = exact.quantize(PENNY, rounding=ROUND_HALF_UP)
     show_pence = pence if pence is not None else value != value.to_integral_value()
-    if not show_pence:
-        value = value.quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    if not show_pence:  # rounded once, from the figure itself (£2.495 is £2, not £2.50 then £3)
+        value = exact.quantize(Decimal(1), rounding=ROUND_HALF_UP)
     # The sign of the figure as shown: 50p short in whole pounds is £1 short, 40p is £0.
     sign = "-" if value < 0 else ""
     value = abs(value)

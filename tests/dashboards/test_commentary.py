@@ -101,5 +101,9 @@ def test_a_closed_month_offers_no_commentary_form_and_says_why(
         if not writes:
             assert "for P7 Oct 2017 cannot be changed now." in html
             assert services.locked_message("2017/18", 7, state) in html.replace("&#x27;", "'")
-            assert _post(client, mtfs, "Too late.").status_code == 400
+            refused = _post(client, mtfs, "Too late.")
+            assert refused.status_code == 400
+            # What the officer typed is kept on the page to copy, not thrown away.
+            assert 'id="commentary-unsaved"' in refused.content.decode()
+            assert "Too late.</textarea>" in refused.content.decode()
     assert not Commentary.objects.filter(body="Too late.").exists()

@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 
 from dashboards import close, pack
 from plans import figures as fg
-from plans.models import MonthClose, Plan
+from plans.models import MonthClose, Plan, PublishedReport
 
 pytestmark = pytest.mark.django_db
 
@@ -134,3 +134,29 @@ def test_the_packs_variance_chart_draws_every_series_on_one_scale(mtfs):
         assert f"Variance: {escape(name)}</text>" in svg
     assert svg.count("<rect ") == sum(1 for _, pts in f.forecasts.series for p in pts if p)
     assert "£2,000k" in svg  # the worst case is on the scale
+
+
+def test_a_month_reopened_for_a_correction_says_which_version_stands(client, torbay_users, mtfs):
+    # A reopened month is open again, but its published version is still the record.
+    MonthClose.objects.create(plan=mtfs, year="2017/18", period=8, state="open")
+    PublishedReport.objects.create(
+        plan=mtfs,
+        year="2017/18",
+        period=8,
+        number=1,
+        published_at="2017-12-05T10:00:00Z",
+        figures={},
+        pdf=b"%PDF",
+        xlsx=b"PK",
+    )
+    notice = close.draft_notice(mtfs, "2017/18", 8)
+    assert notice == (
+        "Draft correction, not published: P8 Nov 2017 is open after its version 1, published "
+        "on 5 December 2017. Version 1 stays the committee's record until the correction is "
+        "published."
+    )
+    client.force_login(torbay_users["director"])
+    page = client.get(
+        reverse("dashboards:report", args=[mtfs.pk]), {"year": "2017/18", "period": "8"}
+    ).content.decode()
+    assert escape(notice) in page

@@ -152,6 +152,10 @@ def test_huge_or_over_precise_figures_are_refused_not_crashed(text):
         (D("-0.04"), "£0", "£0", "£0.0k"),
         (D("-49.99"), "-£50", "-£50", "£0.0k"),
         (D("-400"), "-£400", "-£400", "−£0.4k"),
+        # Rounded once, from the figure: not to the penny and then to the pound.
+        (D("-0.495"), "£0", "£0", "£0.0k"),
+        (D("2.495"), "£2", "£2", "£0.0k"),
+        (D("1234.4951"), "£1,234", "£1.2k", "£1k"),
     ],
 )
 def test_a_figure_that_rounds_to_nothing_has_no_sign(value, whole, short, k):
