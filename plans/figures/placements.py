@@ -352,6 +352,28 @@ def actual_count_months(data: PlacementData) -> dict[int, dict[int, int | None]]
     }
 
 
+def _cost_basis(data, first: int, as_at: int) -> list[str]:
+    """Where each month's actual cost comes from, to the as-at month: "counted" when every
+    type counted by child has a count of its own that month; else "carried from" the months
+    of the counts it carries forward (``_actual_count``'s rule); "the paper's total" when only
+    types costed as a total are costed."""
+    series = [
+        data.counts.get((t.pk, PlacementCount.Kind.ACTUAL), []) for t in counted_types(data.types)
+    ]
+    out = []
+    for index in range(first, first + 12):
+        found = [f for s in series if (f := _count_at(s, index)) is not None]
+        if index > as_at:
+            out.append("")
+        elif not found:
+            out.append("the paper's total")
+        elif earlier := sorted({at for at, _ in found if at < index}):
+            out.append("carried from " + " and ".join(index_label(at) for at in earlier))
+        else:
+            out.append("counted")
+    return out
+
+
 def _count_at(series: list[tuple[int, int]], index: int) -> tuple[int, int] | None:
     """The latest (index, count) at or before ``index``."""
     found = None
@@ -552,30 +574,40 @@ class PlacementFigures:
     previous: Position | None  # at the month before (movement), None at P1
     scenario: PlacementScenario | None = None
     lines: list[LineFromMoves] = field(default_factory=list)
-    # The month of the latest count of children by the as-at month (any type): an actual
-    # cost after it is that count carried forward with the moves made since, not a count.
-    last_count: int | None = None
+    # Where each month's actual cost comes from (``_cost_basis``): "counted", "carried from
+    # <month>" (a type's latest count before it, with the moves made since), "the paper's
+    # total" (types costed as a total alone) or "" (no actual cost).
+    cost_basis: list[str] = field(default_factory=lambda: [""] * 12)
 
     red_months_late = RED_MONTHS_LATE
 
     @property
-    def last_count_label(self) -> str:
-        return "" if self.last_count is None else index_label(self.last_count)
-
-    @property
-    def cost_rows(self) -> list[tuple[str, Decimal | None, Decimal | None, bool]]:
-        """``cost_trend`` with, for each month, whether its actual cost comes from an earlier
-        month's count (carried forward) rather than its own."""
-        last = self.last_count
+    def cost_rows(self) -> list[tuple[str, Decimal | None, Decimal | None, str]]:
+        """``cost_trend`` with where each month's actual cost comes from (``cost_basis``)."""
         return [
-            (
-                month,
-                actual,
-                budget,
-                actual is not None and last is not None and self.first + i > last,
-            )
+            (month, actual, budget, self.cost_basis[i] if actual is not None else "")
             for i, (month, actual, budget) in enumerate(self.cost_trend)
         ]
+
+    @property
+    def carried_any(self) -> bool:
+        return any(basis.startswith("carried") for *_, basis in self.cost_rows)
+
+    @property
+    def carried_note(self) -> str:
+        """The carried months in runs: "Apr–Nov carried from Jan 2017"."""
+        runs: list[list] = []  # [first month, last month, basis, index of the last]
+        for i, (month, _, _, basis) in enumerate(self.cost_rows):
+            if not basis.startswith("carried"):
+                continue
+            if runs and runs[-1][2] == basis and runs[-1][3] == i - 1:
+                runs[-1][1], runs[-1][3] = month, i
+            else:
+                runs.append([month, month, basis, i])
+        return "; ".join(
+            f"{first}{'–' + last if last != first else ''} {basis}"
+            for first, last, basis, _ in runs
+        )
 
     @property
     def cost_known(self) -> bool:
@@ -718,16 +750,8 @@ def placement_figures(
     first, as_at = month_index(year, 1), month_index(year, period)
     position = _position(data, first, as_at, adj)
     previous = _position(data, first, as_at - 1, adj) if period > 1 else None
-    counted = [
-        index
-        for (_type, kind), series in data.counts.items()
-        if kind == PlacementCount.Kind.ACTUAL
-        for index, _ in series
-        if index <= as_at
-    ]
-    figures = PlacementFigures(
-        plan, year, period, position, previous, scenario, last_count=max(counted, default=None)
-    )
+    figures = PlacementFigures(plan, year, period, position, previous, scenario)
+    figures.cost_basis = _cost_basis(data, first, as_at)
     by_line: dict[int, list[MoveFigures]] = defaultdict(list)
     for m in figures.moves:
         if m.move.line_id and m.in_year:

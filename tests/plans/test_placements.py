@@ -424,19 +424,34 @@ def test_a_line_its_moves_rate_otherwise_than_its_record_says_so(client, mtfs, t
     assert "its placement moves give" not in html and ">The same</td>" in html
 
 
-def test_an_actual_cost_after_the_latest_count_says_it_is_carried(client, mtfs, torbay_users):
+def test_an_actual_cost_says_whether_it_is_counted_or_carried(client, mtfs, torbay_users):
     # Found walking the app: P8 2017/18 showed £443,333 "actual" for every month from April,
     # carried from January 2017's count of 28 children, with nothing to say so.
     p = plan_figures(mtfs, Selection("2017/18", 8)).placements
-    assert p.last_count_label == "Jan 2017"
-    rows = p.cost_rows
-    assert all(carried for _, actual, _, carried in rows[:8] if actual is not None)
-    assert not any(carried for *_, carried in rows[8:])
+    bases = [basis for *_, basis in p.cost_rows]
+    assert bases[:8] == ["carried from Jan 2017"] * 8 and bases[8:] == [""] * 4
+    assert p.carried_note == "Apr–Nov carried from Jan 2017"
     client.force_login(torbay_users["director"])
     url = reverse("dashboards:plan_dashboard", args=[mtfs.pk])
     html = client.get(url, {"year": "2017/18", "period": "8"}).content.decode()
-    assert "The latest count of children is Jan 2017" in html
-    assert html.count("<td>carried from Jan 2017</td>") == sum(1 for *_, c in rows if c)
-    # In the month of the count itself the cost is counted.
+    assert "A month without a count of its own carries forward" in html
+    assert html.count("<td>carried from Jan 2017</td>") == 8
+    # A count in May for one type: May is carried still for the other types (each type's
+    # own latest count), and the months after say both counts they carry.
+    residential = mtfs.placement_types.get(name__startswith="Residential")
+    m.PlacementCount.objects.create(
+        type=residential, kind="actual", year="2017/18", period=2, count=27
+    )
+    bases = [b for *_, b in plan_figures(mtfs, Selection("2017/18", 8)).placements.cost_rows]
+    counted = mtfs.placement_types.exclude(cost_basis="total").count()
+    if counted == 1:
+        assert bases[1] == "counted" and bases[2] == "carried from May 2017"
+    else:
+        assert bases[1] == "carried from Jan 2017"
+        assert bases[2] == "carried from Jan 2017 and May 2017"
+    # In the month of the count itself, every counted type counted, the cost is counted.
     p = plan_figures(mtfs, Selection("2016/17", 12)).placements
-    assert [c for _, a, _, c in p.cost_rows if a is not None][0] is False
+    assert [b for _, a, _, b in p.cost_rows if a is not None][:2] == [
+        "counted",
+        "carried from Jan 2017",
+    ]
