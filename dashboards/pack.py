@@ -18,51 +18,61 @@ from dashboards import reports
 from dashboards.charts import KIND_COLOURS, RAG_COLOURS, _money_tick_values
 from plans import figures as fg
 from recovery import fiscal
-from recovery.money import format_money_k
+from recovery.money import MINUS, format_money_k
 
 PDF_TYPE = "application/pdf"
 WIDTH, HEIGHT, LEFT, BOTTOM, TOP = 640, 220, 64, 36, 16
+MAX_PANELS = 8  # the variance chart's panels: within one page however many series
 
 
-def _scale(values: list[Decimal]):
-    """The axis of ``values``: round ticks from zero (the dashboard's own, ``£200k`` steps
-    rather than quarters of the largest figure), the lowest and highest, and the y of a value."""
+def _scale(values: list[Decimal], top: float = TOP, plot_h: float = HEIGHT - BOTTOM - TOP):
+    """The axis of ``values`` on a plot ``plot_h`` high from ``top``: round ticks from zero
+    (the dashboard's own, ``£200k`` steps rather than quarters of the largest figure), the
+    lowest and highest, and the y of a value (with the ticks as ``y.ticks``)."""
     ticks = (_money_tick_values(values) or {"tickvals": [0.0, 1.0]})["tickvals"]
     low, high = min(ticks), max(ticks)
     span = (high - low) or 1.0
-    plot_h = HEIGHT - BOTTOM - TOP
 
     def y(value) -> float:
-        return TOP + (high - float(value)) / span * plot_h
+        return top + (high - float(value)) / span * plot_h
 
     y.ticks = ticks
     return low, high, y
 
 
-def _axis(low: float, high: float, y) -> list[str]:
+def _tick_label(value: float, ticks: list[float]) -> str:
+    """A tick in £k: whole thousands, or as fine as the steps are (£2.5k, £0.25k; not £3k)."""
+    fine = any(abs(t / 1000 - round(t / 1000)) > 1e-9 for t in ticks)
+    if fine:
+        sign = MINUS if value < 0 else ""
+        return f"{sign}£{(Decimal(str(abs(value))) / 1000).normalize():,f}k"
+    return format_money_k(Decimal(str(round(value))))
+
+
+def _axis(low: float, high: float, y, font: int = 10) -> list[str]:
     """A labelled gridline at each tick, in £k."""
     parts = []
     for value in y.ticks:
         yy = y(value)
         parts.append(
             f'<line x1="{LEFT}" x2="{WIDTH}" y1="{yy:.1f}" y2="{yy:.1f}" stroke="#e5e6e7"/>'
-            f'<text x="{LEFT - 6}" y="{yy + 4:.1f}" text-anchor="end" font-size="10">'
-            f"{escape(format_money_k(Decimal(str(round(value)))))}</text>"
+            f'<text x="{LEFT - 6}" y="{yy + 4:.1f}" text-anchor="end" font-size="{font}">'
+            f"{escape(_tick_label(value, y.ticks))}</text>"
         )
     return parts
 
 
-def _months_axis(labels: list[str], step: float) -> list[str]:
+def _months_axis(labels: list[str], step: float, bottom: float = HEIGHT - BOTTOM) -> list[str]:
     return [
-        f'<text x="{LEFT + step * (i + 0.5):.1f}" y="{HEIGHT - BOTTOM + 14}" '
+        f'<text x="{LEFT + step * (i + 0.5):.1f}" y="{bottom + 14}" '
         f'text-anchor="middle" font-size="9">{escape(label.split()[0])}</text>'
         for i, label in enumerate(labels)
     ]
 
 
-def _svg(parts: list[str], title: str) -> str:
+def _svg(parts: list[str], title: str, height: float = HEIGHT) -> str:
     return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height:.0f}" '
         f'role="img" aria-label="{escape(title)}" font-family="DejaVu Sans, sans-serif">'
         f"<title>{escape(title)}</title>{''.join(parts)}</svg>"
     )
@@ -71,36 +81,27 @@ def _svg(parts: list[str], title: str) -> str:
 def variance_chart(f: fg.PlanFigures) -> str | None:
     """The forecast variance by month of each series (service area, scenario) in a panel of
     its own on one scale, as the dashboard draws them: each bar in its RAG colour with the
-    word. A pack that charted the headline alone understated a worse case beside it."""
-    series = [(key, points) for key, points in f.forecasts.series if any(points)]
-    if not series:
+    word. A pack that charted the headline alone understated a worse case beside it. Panels
+    shrink as series are added, so the chart stays within half a page."""
+    every = [(key, points) for key, points in f.forecasts.series if any(points)]
+    if not every:
         return None
+    series = every[:MAX_PANELS]  # the table beneath lists every series
     labels = [fiscal.month_label(f.sel.year, p) for p in fg.MONTHS]
     values = [p.variance for _, points in series for p in points if p]
-    ticks = (_money_tick_values(values) or {"tickvals": [0.0, 1.0]})["tickvals"]
-    low, high = min(ticks), max(ticks)
-    span = (high - low) or 1.0
-    panel, gap = 110, 34  # each panel's plot height, and the room for its title above it
+    panel = max(44, min(110, 420 // len(series)))  # each panel's plot height
+    gap = 34 if panel >= 80 else 22  # the room for its title above it
     step = (WIDTH - LEFT) / 12
     parts = []
     for n, (_key, points) in enumerate(series):
         top = gap + n * (panel + gap)
-
-        def y(value, top=top) -> float:
-            return top + (high - float(value)) / span * panel
-
+        low, high, y = _scale(values, top, panel)
         name = next(p for p in points if p).series_label
         parts.append(
             f'<text x="{LEFT}" y="{top - 8}" font-size="10" font-weight="bold">'
             f"Variance: {escape(name)}</text>"
         )
-        for value in ticks:
-            yy = y(value)
-            parts.append(
-                f'<line x1="{LEFT}" x2="{WIDTH}" y1="{yy:.1f}" y2="{yy:.1f}" stroke="#e5e6e7"/>'
-                f'<text x="{LEFT - 6}" y="{yy + 4:.1f}" text-anchor="end" font-size="9">'
-                f"{escape(format_money_k(Decimal(str(round(value)))))}</text>"
-            )
+        parts += _axis(low, high, y, font=9)
         zero = y(0)
         for i, p in enumerate(points):
             if p is None:
@@ -113,18 +114,15 @@ def variance_chart(f: fg.PlanFigures) -> str | None:
                 f'<text x="{x + step * 0.35:.1f}" y="{max(bar_top - 3, top + 7):.1f}" '
                 f'text-anchor="middle" font-size="8">{escape(fg.RAG_LABELS[p.rag])}</text>'
             )
-    height = gap + len(series) * (panel + gap) - gap + BOTTOM
-    parts += [
-        f'<text x="{LEFT + step * (i + 0.5):.1f}" y="{height - BOTTOM + 14}" '
-        f'text-anchor="middle" font-size="9">{escape(label.split()[0])}</text>'
-        for i, label in enumerate(labels)
-    ]
+    bottom = len(series) * (panel + gap)
+    parts += _months_axis(labels, step, bottom)
     title = f"Forecast variance by month, {f.sel.year}"
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
-        f'role="img" aria-label="{escape(title)}" font-family="DejaVu Sans, sans-serif">'
-        f"<title>{escape(title)}</title>{''.join(parts)}</svg>"
-    )
+    if len(every) > len(series):
+        title += f" (the first {len(series)} of {len(every)} series; the table lists all)"
+        parts.append(
+            f'<text x="{WIDTH}" y="12" text-anchor="end" font-size="9">{escape(title)}</text>'
+        )
+    return _svg(parts, title, bottom + BOTTOM)
 
 
 def savings_chart(f: fg.PlanFigures) -> str | None:

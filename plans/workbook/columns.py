@@ -656,8 +656,8 @@ class SheetResource(resources.Resource):
             self._link(instance)
             try:
                 self.update(instance)
-            except services.StaleEdit as exc:
-                exc.row = row  # the import's problem names the row, as a row's own would
+            except Exception as exc:  # a conflict, a check or the database: said on its row
+                exc.row = row
                 raise
 
     def after_import(self, dataset, result, **kwargs):

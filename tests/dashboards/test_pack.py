@@ -160,3 +160,26 @@ def test_a_month_reopened_for_a_correction_says_which_version_stands(client, tor
         reverse("dashboards:report", args=[mtfs.pk]), {"year": "2017/18", "period": "8"}
     ).content.decode()
     assert escape(notice) in page
+
+
+def test_pack_axis_ticks_are_labelled_as_finely_as_they_step():
+    # £2,500 steps were labelled "£3k", "£8k" (whole thousands, rounded).
+    assert pack._tick_label(2500, [0.0, 2500.0, 5000.0]) == "£2.5k"
+    assert pack._tick_label(250, [0.0, 250.0]) == "£0.25k"
+    assert pack._tick_label(-2500, [-2500.0, 0.0]) == "−£2.5k"
+    assert pack._tick_label(200000, [0.0, 100000.0, 200000.0]) == "£200k"
+
+
+def test_the_variance_chart_stays_within_a_page_however_many_series(mtfs):
+    from types import SimpleNamespace
+
+    f = fg.plan_figures(mtfs, fg.Selection("2016/17", 12))
+    key, points = f.forecasts.series[0]
+    many = SimpleNamespace(
+        sel=f.sel, forecasts=SimpleNamespace(series=[(f"{key}-{i}", points) for i in range(9)])
+    )
+    svg = pack.variance_chart(many)
+    height = float(re.search(r'viewBox="0 0 \d+ (\d+)"', svg).group(1))
+    # At most eight panels (the table lists every series), within about 200 mm of the page.
+    assert height <= 700 and svg.count("Variance: ") == 8
+    assert "the first 8 of 9 series; the table lists all" in svg
