@@ -234,6 +234,9 @@ def _previous_rag(line, rated_now, rated_before) -> str:
     return line.rag or ""
 
 
+RATED = ~Q(rag="") & Q(rag__isnull=False)  # an entry that records a RAG
+
+
 def _last(condition: Q) -> Window:
     """The date of a line's latest entry meeting ``condition``, on each of its entries."""
     return Window(Max(Case(When(condition, then=F("as_at")))), partition_by=[F("line_id")])
@@ -268,7 +271,7 @@ def line_figures(plan, sel: Selection, factor: Decimal) -> list[LineFigures]:
         "commentary",
     )
     in_year = Q(year=sel.year)
-    has_rag = ~Q(rag="") & Q(rag__isnull=False)
+    has_rag = RATED
     marks = {
         "last_any": _last(in_year),
         "last_achieved": _last(in_year & Q(achieved_to_date__isnull=False)),
@@ -352,7 +355,7 @@ def _rated_before_year(plan, sel: Selection, line_ids: list[int]) -> dict[int, d
     rows = (
         ProgressEntry.objects.filter(
             lines,
-            ~Q(rag="") & Q(rag__isnull=False),
+            RATED,
             as_at__lt=fiscal.year_start(sel.year),
             as_at__lte=sel.previous_as_at,
         )

@@ -151,3 +151,24 @@ def test_the_navbar_does_not_repeat_what_the_users_name_says(client, db):
     user.save()
     text = " ".join(client.get("/dashboards/published/").content.decode().split())
     assert "Ann Smith · Director · Telford &amp; Wrekin Council </span>" in text
+
+
+def test_the_navbar_label_compares_whole_words():
+    from types import SimpleNamespace
+
+    from recovery.context_processors import user_label
+
+    def user(first, last, authority="Bath and North East Somerset Council"):
+        return SimpleNamespace(
+            get_full_name=lambda: f"{first} {last}".strip(),
+            username="u",
+            authority_id=1,
+            authority=SimpleNamespace(name=authority),
+        )
+
+    assert user_label(user("Bathsheba", "Directorova"), "director") == (
+        "Bathsheba Directorova · Director · Bath and North East Somerset Council"
+    )
+    assert user_label(user("Director", "(Bath and North East Somerset Council)"), "director") == (
+        "Director (Bath and North East Somerset Council)"
+    )
