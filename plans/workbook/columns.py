@@ -344,10 +344,6 @@ class SheetResource(resources.Resource):
         from one)."""
         return cls.model._default_manager.filter(**{m.plan_path(cls.model): plan})
 
-    @classmethod
-    def required_headers(cls) -> list[str]:
-        return [c.header for c in cls.columns if c.required]
-
     def __init__(self, *, plan=None, new_plan=False, user=None, reason="", rows=(), refs=None):
         """For an import into ``plan``; with no arguments, for an export."""
         super().__init__()

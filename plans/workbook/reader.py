@@ -124,15 +124,6 @@ class Problem:
     def __str__(self) -> str:
         return f"{self.where}: {self.message}"
 
-    def as_dict(self) -> dict:
-        return {
-            "sheet": self.sheet,
-            "row": self.row,
-            "column": self.column,
-            "header": self.header,
-            "message": self.message,
-        }
-
 
 class WorkbookRejected(Exception):
     """The file cannot be imported; ``problems`` says every reason found."""
