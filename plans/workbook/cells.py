@@ -87,10 +87,19 @@ _ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
 
 
 def unescape(text: str) -> str:
-    """Excel's ``_xHHHH_`` escapes decoded: ``Line one_x000D_`` is ``Line one\r``."""
+    """Excel's ``_xHHHH_`` escapes decoded: ``Line one_x000D_`` is ``Line one\r``. Two
+    escapes of the halves of a character beyond 16 bits (an emoji: ``_xD83D__xDE00_``) are
+    that character; a half alone is no character, and is refused."""
     if "_x" not in text:
         return text
-    return _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
+    decoded = _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
+    try:
+        return decoded.encode("utf-16", "surrogatepass").decode("utf-16")
+    except UnicodeDecodeError:
+        raise CellError(
+            "holds half of a character (an escape such as _xD83D_ with nothing to pair "
+            "with): retype the text in a spreadsheet and save it again"
+        ) from None
 
 
 def is_blank(value) -> bool:

@@ -97,6 +97,22 @@ def test_a_column_headed_in_thousands_is_read_as_thousands(authority):
     }
 
 
+def test_an_escaped_half_character_is_refused_and_a_pair_is_one_character(authority):
+    # Found by a fuzz of the importer: "_xD83D_" (half an emoji) was decoded to a lone
+    # surrogate, which the database could not store: a traceback, not a refusal.
+    lines = [["SAV/1", "Placements", "Smile _xD83D__xDE00_", "Amber", 95000, None]]
+    plan = workbook.import_workbook(minimal_workbook(lines=lines), filename="pair.xlsx")
+    assert plan.lines.get().title == "Smile \U0001f600"
+    before = Plan.objects.count()
+    lines = [["SAV/1", "Placements", "Half _xD83D_", "Amber", 95000, None]]
+    with pytest.raises(workbook.WorkbookRejected) as caught:
+        workbook.import_workbook(minimal_workbook(code="half", lines=lines), filename="h.xlsx")
+    [problem] = caught.value.problems
+    assert (problem.sheet, problem.row, problem.column) == ("Savings lines", 2, "C")
+    assert "holds half of a character" in problem.message
+    assert Plan.objects.count() == before
+
+
 def test_excel_escapes_are_decoded_and_overlong_cells_refused(authority):
     lines = [["SAV/1", "Placements", "Fewer_x000D_ placements", "Amber", 95000, None]]
     plan = workbook.import_workbook(minimal_workbook(lines=lines), filename="x.xlsx")
