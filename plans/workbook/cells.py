@@ -347,8 +347,9 @@ def a_date(value) -> date:
         except ValueError:
             continue
     match = re.fullmatch(r"([A-Za-z]+)\.? (\d{4})", raw)
-    if match and match.group(1).lower() in MONTHS:
-        # A month without a day is its last day (docs/fixture-conventions.md).
+    if match and match.group(1).lower() in MONTHS and int(match.group(2)) >= 1:
+        # A month without a day is its last day (docs/fixture-conventions.md). (Year 0 is no
+        # year: "Jan 0000" is refused below, not a traceback.)
         year, month = int(match.group(2)), MONTHS[match.group(1).lower()]
         return date(year, month, calendar.monthrange(year, month)[1])
     raise CellError(f"{_describe(value)} is not a date; write it like 31/10/2017")
