@@ -20,15 +20,30 @@ database cache to share it between several processes.
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 from django.conf import settings
 from django.core.cache import cache
 
 from plans import figures
 
-# Bump when what is cached changes shape (a fragment split differently, a new context);
-# deploying new templates behind a shared cache should also flush it (see README).
-KEY_VERSION = 1
+
+def _code_version() -> str:
+    """A fingerprint of the code and templates that render what is cached: a deploy that
+    changes any of them asks for keys nobody has written, so a cache shared between
+    processes and kept across a deploy (Redis, the database) never serves a fragment rendered
+    by the old code. Read once a process (a few hundred small files)."""
+    root = Path(settings.BASE_DIR)
+    digest = hashlib.sha256()
+    for folder in ("plans", "dashboards", "recovery", "templates"):
+        for path in sorted((root / folder).rglob("*")):
+            if path.suffix in (".py", ".html") and "migrations" not in path.parts:
+                digest.update(path.relative_to(root).as_posix().encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+KEY_VERSION = _code_version()
 
 
 def figures_key(plan, *parts) -> str:

@@ -323,3 +323,18 @@ def test_the_plan_lists_totals_are_cached_and_show_changes_at_once(client, finan
     )
     assert queries(client, url) == 9
     assert fresh() != before
+
+
+def test_the_keys_change_with_the_code_that_renders_what_is_cached(tmp_path, settings):
+    # A cache shared across a deploy (Redis, the database) must not serve a fragment the old
+    # templates rendered: the keys hold a fingerprint of the code and templates.
+    from plans import cache as plan_cache
+
+    (tmp_path / "templates").mkdir()
+    page = tmp_path / "templates" / "page.html"
+    page.write_text("<p>one</p>")
+    settings.BASE_DIR = tmp_path
+    before = plan_cache._code_version()
+    page.write_text("<p>two</p>")
+    assert plan_cache._code_version() != before
+    assert len(plan_cache.KEY_VERSION) == 16
