@@ -99,6 +99,15 @@
     window.addEventListener("beforeprint", function () {
       document.querySelectorAll("details").forEach(function (section) { section.open = true; });
     });
+    // A phone turned on its side (or a window resized) past the narrow width: draw again,
+    // so titles and month names are laid out for the new width.
+    var narrow = window.innerWidth < 576, waiting = null;
+    window.addEventListener("resize", function () {
+      clearTimeout(waiting);
+      waiting = setTimeout(function () {
+        if ((window.innerWidth < 576) !== narrow) { narrow = !narrow; draw(); }
+      }, 200);
+    });
   }
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", start);
