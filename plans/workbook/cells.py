@@ -93,6 +93,8 @@ def unescape(text: str) -> str:
     if "_x" not in text:
         return text
     decoded = _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
+    if "\x00" in decoded:  # _x0000_: no spreadsheet holds it, and PostgreSQL text cannot
+        raise CellError("holds a NUL character (_x0000_), which no cell holds: retype the text")
     try:
         return decoded.encode("utf-16", "surrogatepass").decode("utf-16")
     except UnicodeDecodeError:

@@ -381,7 +381,8 @@ def _check_sheets(raw: RawWorkbook, problems: Problems, warnings: list[str]) -> 
         header = _find_header(sheet, spec) if spec is not s.PLAN else None
         for ref in sheet.merged:
             first, last = (ref.split(":") + [ref])[:2]
-            if header and int(last.lstrip(_LETTERS) or 0) < header[0]:
+            row_text = last.lstrip(_LETTERS)
+            if header and row_text.isdigit() and int(row_text) < header[0]:
                 continue  # a title merged across the columns above the header row holds no data
             problems.add(
                 f"Cells {ref} are merged. Unmerge them (Home > Merge & Center) so "

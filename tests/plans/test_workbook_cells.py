@@ -325,3 +325,9 @@ def test_random_sheets_give_problems_with_places_never_exceptions(headers, rows,
         assert len(lines_sheet.rows) == len(lines_sheet.numbers)
         assert all(len(row) == len(lines_sheet.headers) for row in lines_sheet.rows)
         assert all(2 <= n <= len(rows) + 1 for n in lines_sheet.numbers)
+
+
+def test_an_escaped_nul_is_refused():
+    # Found by fuzzing import_plan: _x0000_ reached PostgreSQL, which refuses NUL in text.
+    with pytest.raises(cells.CellError, match="NUL"):
+        cells.text("Plan_x0000_")
