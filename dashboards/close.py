@@ -72,7 +72,6 @@ def month_panel(plan, year: str, period: int) -> dict:
     panel is never stale. Three queries when it is not cached, none when it is."""
 
     def build() -> dict:
-        from plans.models import MonthClose
 
         users = ("submitted_by", "signed_off_by", "published_by")
         close = (

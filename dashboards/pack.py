@@ -18,7 +18,7 @@ from dashboards import reports
 from dashboards.charts import KIND_COLOURS, RAG_COLOURS, _money_tick_values
 from plans import figures as fg
 from recovery import fiscal
-from recovery.money import MINUS, format_money_k
+from recovery.money import format_money_k
 
 PDF_TYPE = "application/pdf"
 WIDTH, HEIGHT, LEFT, BOTTOM, TOP = 640, 220, 64, 36, 16
@@ -43,10 +43,7 @@ def _scale(values: list[Decimal], top: float = TOP, plot_h: float = HEIGHT - BOT
 def _tick_label(value: float, ticks: list[float]) -> str:
     """A tick in £k: whole thousands, or as fine as the steps are (£2.5k, £0.25k; not £3k)."""
     fine = any(abs(t / 1000 - round(t / 1000)) > 1e-9 for t in ticks)
-    if fine:
-        sign = MINUS if value < 0 else ""
-        return f"{sign}£{(Decimal(str(abs(value))) / 1000).normalize():,f}k"
-    return format_money_k(Decimal(str(round(value))))
+    return format_money_k(Decimal(str(value if fine else round(value))), exact=fine)
 
 
 def _axis(low: float, high: float, y, font: int = 10) -> list[str]:

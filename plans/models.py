@@ -70,6 +70,26 @@ def is_money(field) -> bool:
 
 
 YEAR_Q = Q(year__regex=fiscal.YEAR_PATTERN)
+YEAR_MESSAGE = "The year must be a financial year written like 2017/18."
+PERIOD_MESSAGE = "The period must be between 1 (April) and 12 (March)."
+
+
+def year_written(name: str, *, blank: bool = False) -> models.CheckConstraint:
+    """The record's ``year`` is a financial year written like 2017/18 (or, ``blank``, none)."""
+    return models.CheckConstraint(
+        condition=(Q(year="") | YEAR_Q) if blank else YEAR_Q,
+        name=name,
+        violation_error_message=YEAR_MESSAGE,
+    )
+
+
+def period_1_12(name: str) -> models.CheckConstraint:
+    """The record's ``period`` is a month of the financial year, 1 (April) to 12 (March)."""
+    return models.CheckConstraint(
+        condition=Q(period__gte=1, period__lte=12),
+        name=name,
+        violation_error_message=PERIOD_MESSAGE,
+    )
 
 
 def year_field(**kwargs):
@@ -243,6 +263,8 @@ class Plan(Versioned):
                 condition=Q(first_year__regex=fiscal.YEAR_PATTERN)
                 & Q(last_year__regex=fiscal.YEAR_PATTERN),
                 name="plan_years_written_like_2017_18",
+                violation_error_message="The first and last years must be financial years "
+                "written like 2017/18.",
             ),
             models.CheckConstraint(
                 condition=Q(first_year__lte=F("last_year")),
@@ -509,7 +531,7 @@ class PlannedAmount(Versioned):
                 name="one_planned_amount_per_line_and_year",
                 violation_error_message="This line already has a planned amount for that year.",
             ),
-            models.CheckConstraint(condition=YEAR_Q, name="amount_year_written_like_2017_18"),
+            year_written("amount_year_written_like_2017_18"),
             models.CheckConstraint(
                 condition=Q(low__lte=F("high")) | Q(kind="tbc"),
                 name="amount_low_not_above_high",
@@ -588,10 +610,11 @@ class ProgressEntry(Versioned):
                 name="one_progress_entry_per_line_and_date",
                 violation_error_message="This line already has progress recorded at that date.",
             ),
-            models.CheckConstraint(condition=YEAR_Q, name="progress_year_written_like_2017_18"),
+            year_written("progress_year_written_like_2017_18"),
             models.CheckConstraint(
                 condition=Q(achieved_to_date__isnull=True) | Q(achieved_to_date__gte=0),
                 name="progress_achieved_not_negative",
+                violation_error_message="Achieved to date cannot be negative.",
             ),
         ]
 
@@ -642,9 +665,11 @@ class YearAdjustment(PlanChild):
                 name="one_adjustment_per_year",
                 violation_error_message="This plan already has an adjustment for that year.",
             ),
-            models.CheckConstraint(condition=YEAR_Q, name="adjustment_year_written_like_2017_18"),
+            year_written("adjustment_year_written_like_2017_18"),
             models.CheckConstraint(
-                condition=Q(factor__gte=0, factor__lte=1), name="adjustment_factor_0_1"
+                condition=Q(factor__gte=0, factor__lte=1),
+                name="adjustment_factor_0_1",
+                violation_error_message="The factor must be a share between 0 and 1 (0% to 100%).",
             ),
         ]
 
@@ -690,12 +715,11 @@ class StatedFigure(PlanChild):
                 name="stated_figure_key_unique",
                 violation_error_message="This plan already has a stated figure with that key.",
             ),
-            models.CheckConstraint(
-                condition=Q(year="") | YEAR_Q, name="stated_year_written_like_2017_18"
-            ),
+            year_written("stated_year_written_like_2017_18", blank=True),
             models.CheckConstraint(
                 condition=Q(low__isnull=True) | Q(high__isnull=True) | Q(low__lte=F("high")),
                 name="stated_low_not_above_high",
+                violation_error_message="The low figure must not be above the high figure.",
             ),
         ]
 
@@ -748,9 +772,7 @@ class PaperDiscrepancy(PlanChild):
                 name="discrepancy_key_unique",
                 violation_error_message="This plan already has a discrepancy with that key.",
             ),
-            models.CheckConstraint(
-                condition=Q(year="") | YEAR_Q, name="discrepancy_year_written_like_2017_18"
-            ),
+            year_written("discrepancy_year_written_like_2017_18", blank=True),
         ]
 
     def __str__(self):
@@ -843,12 +865,8 @@ class OverspendForecast(PlanChild):
                 violation_error_message="There is already a forecast for that month, scenario "
                 "and service area.",
             ),
-            models.CheckConstraint(condition=YEAR_Q, name="forecast_year_written_like_2017_18"),
-            models.CheckConstraint(
-                condition=Q(period__gte=1, period__lte=12),
-                name="forecast_period_1_12",
-                violation_error_message="The period must be between 1 (April) and 12 (March).",
-            ),
+            year_written("forecast_year_written_like_2017_18"),
+            period_1_12("forecast_period_1_12"),
             models.CheckConstraint(
                 condition=(Q(budget__isnull=False) & Q(forecast_outturn__isnull=False))
                 | Q(overspend__isnull=False),
@@ -859,6 +877,7 @@ class OverspendForecast(PlanChild):
             models.CheckConstraint(
                 condition=Q(overspend_high__isnull=True) | Q(overspend__lte=F("overspend_high")),
                 name="forecast_overspend_low_not_above_high",
+                violation_error_message="The stated overspend must not be above its high figure.",
             ),
         ]
 
@@ -919,12 +938,8 @@ class CostPressure(PlanChild):
                 name="one_pressure_per_title_and_month",
                 violation_error_message="That pressure is already recorded for that month.",
             ),
-            models.CheckConstraint(condition=YEAR_Q, name="pressure_year_written_like_2017_18"),
-            models.CheckConstraint(
-                condition=Q(period__gte=1, period__lte=12),
-                name="pressure_period_1_12",
-                violation_error_message="The period must be between 1 (April) and 12 (March).",
-            ),
+            year_written("pressure_year_written_like_2017_18"),
+            period_1_12("pressure_period_1_12"),
         ]
 
     def __str__(self):
@@ -966,10 +981,12 @@ class Funding(PlanChild):
                 name="funding_title_unique",
                 violation_error_message="This plan already has funding with that title.",
             ),
+            year_written("funding_year_written_like_2017_18", blank=True),
             models.CheckConstraint(
-                condition=Q(year="") | YEAR_Q, name="funding_year_written_like_2017_18"
+                condition=Q(amount__gte=0),
+                name="funding_not_negative",
+                violation_error_message="Funding cannot be negative.",
             ),
-            models.CheckConstraint(condition=Q(amount__gte=0), name="funding_not_negative"),
         ]
 
     def __str__(self):
@@ -1236,10 +1253,12 @@ class Risk(PlanChild):
             models.CheckConstraint(
                 condition=Q(likelihood__isnull=True) | Q(likelihood__gte=1, likelihood__lte=5),
                 name="risk_likelihood_1_5",
+                violation_error_message="The likelihood must be from 1 to 5.",
             ),
             models.CheckConstraint(
                 condition=Q(impact__isnull=True) | Q(impact__gte=1, impact__lte=5),
                 name="risk_impact_1_5",
+                violation_error_message="The impact must be from 1 to 5.",
             ),
         ]
 
@@ -1377,12 +1396,8 @@ class PlacementCount(Versioned):
                 violation_error_message="That placement type already has a count of that kind "
                 "for that month.",
             ),
-            models.CheckConstraint(condition=YEAR_Q, name="count_year_written_like_2017_18"),
-            models.CheckConstraint(
-                condition=Q(period__gte=1, period__lte=12),
-                name="count_period_1_12",
-                violation_error_message="The period must be between 1 (April) and 12 (March).",
-            ),
+            year_written("count_year_written_like_2017_18"),
+            period_1_12("count_period_1_12"),
         ]
 
     def __str__(self):
@@ -1453,6 +1468,7 @@ class PlacementMove(PlanChild):
             models.CheckConstraint(
                 condition=Q(planned_year__regex=fiscal.YEAR_PATTERN),
                 name="move_planned_year_written_like_2017_18",
+                violation_error_message=YEAR_MESSAGE,
             ),
             models.CheckConstraint(
                 condition=Q(planned_period__gte=1, planned_period__lte=12),
@@ -1620,10 +1636,8 @@ class Commentary(Versioned):
                 violation_error_message="There is already commentary of that kind for that "
                 "month; edit it instead.",
             ),
-            models.CheckConstraint(condition=YEAR_Q, name="commentary_year_written_like_2017_18"),
-            models.CheckConstraint(
-                condition=Q(period__gte=1, period__lte=12), name="commentary_period_1_12"
-            ),
+            year_written("commentary_year_written_like_2017_18"),
+            period_1_12("commentary_period_1_12"),
         ]
 
     def __str__(self):
@@ -1691,10 +1705,8 @@ class MonthClose(Versioned):
                 name="one_close_per_plan_month",
                 violation_error_message="This plan's month already has a close state.",
             ),
-            models.CheckConstraint(condition=YEAR_Q, name="close_year_written_like_2017_18"),
-            models.CheckConstraint(
-                condition=Q(period__gte=1, period__lte=12), name="close_period_1_12"
-            ),
+            year_written("close_year_written_like_2017_18"),
+            period_1_12("close_period_1_12"),
         ]
         # The steps of the close, as permissions of the role groups (recovery.access):
         # ``can(user, "submit", "month")`` and so on.
@@ -1752,11 +1764,13 @@ class PublishedReport(models.Model):
                 name="one_published_version_per_month",
                 violation_error_message="That version of this month's report is already published.",
             ),
-            models.CheckConstraint(condition=YEAR_Q, name="published_year_written_like_2017_18"),
+            year_written("published_year_written_like_2017_18"),
+            period_1_12("published_period_1_12"),
             models.CheckConstraint(
-                condition=Q(period__gte=1, period__lte=12), name="published_period_1_12"
+                condition=Q(number__gte=1),
+                name="published_version_from_1",
+                violation_error_message="A published version is numbered from 1.",
             ),
-            models.CheckConstraint(condition=Q(number__gte=1), name="published_version_from_1"),
         ]
 
     def __str__(self):

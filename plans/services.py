@@ -657,33 +657,37 @@ def _plan_record_models() -> list[type[models.Model]]:
 # The month's close: open -> submitted (finance) -> signed off (director) -> published
 
 
-def month_of(instance: models.Model) -> tuple[dict, str, int] | None:
-    """The plan month a record's figures belong to, as (filter to its plan, year, period); None
-    for records that are not a month's figures (lines, KPIs, targets, risks...)."""
-    from plans.models import (
-        Commentary,
-        CostPressure,
-        KpiPoint,
-        OverspendForecast,
-        Plan,
-        ProgressEntry,
-        plans_of,
-    )
-
-    def where() -> dict:
-        return {"plan__in": Plan.objects.filter(plans_of([instance]))}
+def month_of(instance: models.Model) -> tuple[str, str, int] | None:
+    """The plan month a record's figures belong to, as (the field that says so, year, period);
+    None for records that are not a month's figures (lines, KPIs, targets, risks...)."""
+    from plans.models import Commentary, CostPressure, KpiPoint, OverspendForecast, ProgressEntry
 
     if isinstance(instance, ProgressEntry) and instance.as_at and instance.line_id:
         day = instance.as_at
-        return where(), fiscal.financial_year(day), fiscal.period(day)
+        return "as_at", fiscal.financial_year(day), fiscal.period(day)
     if isinstance(instance, KpiPoint):
         if instance.kind != KpiPoint.Kind.ACTUAL or not instance.date or not instance.kpi_id:
             return None
         day = instance.date
-        return where(), fiscal.financial_year(day), fiscal.period(day)
+        return "date", fiscal.financial_year(day), fiscal.period(day)
     if isinstance(instance, OverspendForecast | CostPressure | Commentary) and instance.plan_id:
-        return where(), instance.year, instance.period
+        return "period", instance.year, instance.period
     return None
+
+
+def closed_months(plan) -> dict[tuple[str, int], str]:
+    """The plan's months that are not open, (year, period) -> state: one query, for a caller
+    that checks many records of one plan against ``month_lock`` (an import)."""
+    from plans.models import MonthClose
+
+    if plan is None or plan.pk is None:
+        return {}
+    return {
+        (year, period): state
+        for year, period, state in MonthClose.objects.filter(plan=plan)
+        .exclude(state=MonthClose.State.OPEN)
+        .values_list("year", "period", "state")
+    }
 
 
 def _check_nothing_locked_goes_with(instance: models.Model) -> None:
@@ -726,16 +730,18 @@ def check_month_open(instance: models.Model) -> None:
     """Refuse a change to a month's figures once finance has submitted the month: the
     director signs off what was submitted, and the committee reads what was published. While
     the month is submitted the director may still write the director's commentary."""
-    from plans.models import MonthClose
+    from plans.models import MonthClose, Plan, plans_of
 
     found = month_of(instance)
     if found is None:
         return
-    where, year, period = found
+    _, year, period = found
     if not isinstance(period, int) or not isinstance(year, str):
         return  # full_clean names the bad field
     state = (
-        MonthClose.objects.filter(year=year, period=period, **where)
+        MonthClose.objects.filter(
+            year=year, period=period, plan__in=Plan.objects.filter(plans_of([instance]))
+        )
         .values_list("state", flat=True)
         .first()
     )

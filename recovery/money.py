@@ -201,14 +201,18 @@ def format_money(value, *, pence: bool | None = None) -> str:
 MINUS = "\u2212"  # a true minus sign, which a line never breaks away from its figure
 
 
-def format_money_k(value) -> str:
+def format_money_k(value, *, exact: bool = False) -> str:
     """Thousands of pounds as committee papers print them, no pence: ``£1,578k``,
-    ``−£933k``; under £1k to one decimal place (``£0.5k``)."""
+    ``−£933k``; under £1k to one decimal place (``£0.5k``). ``exact``: to as many places as
+    the figure has (an axis that steps by £2.5k)."""
     if value is None:
         return NOT_REPORTED
     value = Decimal(value)
     thousands = abs(value) / 1_000
-    if thousands and thousands < 1:
+    if exact:
+        shown = thousands.normalize()
+        body = f"{shown:,f}"
+    elif thousands and thousands < 1:
         shown = thousands.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
         body = f"{shown}"
     else:

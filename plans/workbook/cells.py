@@ -279,8 +279,9 @@ def number(
             raise CellError(f"{_describe(value)} is not {what}") from None
     if not result.is_finite():
         raise CellError(f"{_describe(value)} is not {what}")
-    # Checked before rounding: quantizing 1e26 to pence overflows Decimal's precision.
-    if abs(result) >= Decimal(10) ** (max_digits - places):
+    # Checked before rounding (quantizing 1e26 to pence overflows Decimal's precision), by
+    # the exponent alone: any arithmetic on 1e999999999, even abs(), overflows.
+    if result and result.adjusted() >= max_digits - places:
         raise CellError(f"{_describe(value)} is too large for {what}")
     return result.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 

@@ -29,7 +29,7 @@ from import_export import fields, instance_loaders, resources, results, widgets
 
 from plans import models as m
 from plans import services
-from plans.rules import year_problem
+from plans.rules import constraint_problems, year_problem
 from plans.workbook import cells
 from plans.workbook.cells import (  # noqa: F401 - the kinds belong to reading, shared here
     BOOL,
@@ -351,6 +351,7 @@ class SheetResource(resources.Resource):
         self.rows = rows  # dataset row index -> the sheet's row number
         self.refs = refs  # "line" / "kpi" / "workstream" -> {lower-case key: record}
         self.kept = self.load_existing() if plan else {}  # what the sheet does not mention
+        self.closed = {} if new_plan else services.closed_months(plan)  # (year, period) -> state
         self.seen: dict[tuple, int] = {}
         self.noted: list[RecordChange] = []
         self.created: list[models.Model] = []  # saved in bulk by ``flush``
@@ -468,7 +469,7 @@ class SheetResource(resources.Resource):
         before = {} if creating else {c.field: getattr(instance, c.field) for c in self.columns}
         errors = {}
         for col in self.columns:
-            if col.column_name not in row:
+            if col.column_name not in row and not (creating and col.field in self.key_cells):
                 continue  # a column the sheet leaves out keeps the record's value
             try:
                 cells_ = self.key_cells
@@ -567,6 +568,18 @@ class SheetResource(resources.Resource):
                 problem = year_problem(self.plan, getattr(instance, col.field), strict=strict)
                 if problem:
                     errors[col.field] = [problem]
+        # The model's CHECK constraints (low not above high, a target in force before its
+        # date...), read here so each is said on its row and column, not by the database.
+        for name, problem in constraint_problems(instance, self.by_field, errors.keys()).items():
+            errors[name] = [problem]
+        month = services.month_of(instance)
+        if month is not None and month[0] not in errors:
+            # A new or changed figure of a month finance has submitted (or that is signed
+            # off, published) is refused as the month-end page refuses it.
+            field, year, period = month
+            locked = services.month_lock(instance, year, period, self.closed.get((year, period)))
+            if locked:
+                errors[field] = [locked]
         if errors:
             raise ValidationError(errors)
 

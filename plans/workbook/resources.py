@@ -319,8 +319,10 @@ class SavingsLineResource(SheetResource):
             while code.lower() in known:
                 n += 1
                 code = f"{base}-{n}"
-            order = len({id(w) for w in known.values()}) + 1
-            found = m.Workstream(code=code, name=text[:300], order=order, version=1)
+            if not self.new_workstreams:  # counted once: each name is found under two keys
+                self.workstream_order = len({id(w) for w in known.values()})
+            self.workstream_order += 1
+            found = m.Workstream(code=code, name=text[:300], order=self.workstream_order, version=1)
             self.new_workstreams.append(found)
             known[text.lower()] = known[code.lower()] = found
             label = f"{code} {text} (named on the Savings lines sheet)"
@@ -361,17 +363,30 @@ class AmountDetailResource(SheetResource):
 
     def import_instance(self, instance, row, **kwargs):
         if instance.pk is None:  # detail only: the amount itself is on the Savings lines sheet
-            line = self.fields["line"].clean(row)
-            if line and self.refs["line"].get(line.lower(), False) is None:
-                raise ValidationError({"line": cells.REPORTED})
-            raise ValidationError(
-                {
-                    "year": f"The savings line {line} has no planned amount in "
-                    f"{self.fields['year'].clean(row)} to add detail to. Give the amount in its "
-                    "year column on the Savings lines sheet."
-                }
-            )
+            read, errors = {}, {}
+            for name in self.key:  # the line's reference and the year, said on their cells
+                col = self.fields[name]
+                try:
+                    read[name] = self.cell(col, row)
+                    if read[name] is None:
+                        errors[name] = f"{col.header} is required."
+                    elif col.kind == REF:
+                        self.resolve(col, read[name])  # says so if there is no such line
+                except ValueError as exc:
+                    errors[name] = str(exc)
+            if not errors:
+                errors["year"] = (
+                    f"The savings line {read['line']} has no planned amount in {read['year']} "
+                    "to add detail to. Give the amount in its year column on the Savings lines "
+                    "sheet."
+                )
+            raise ValidationError(errors)
         super().import_instance(instance, row, **kwargs)
+
+    def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
+        if instance.pk is None:  # refused above, and never filled in to check further
+            raise ValidationError(import_validation_errors)
+        super().validate_instance(instance, import_validation_errors, validate_unique)
 
 
 class ProgressResource(SheetResource):

@@ -60,9 +60,15 @@ def test_tbc_is_only_for_year_columns():
 
 @pytest.mark.parametrize("reader", [cells.number, cells.share, cells.money, cells.amount])
 def test_enormous_numbers_are_refused_not_crashed_on(reader):
-    for value in (1e26, "1e26", 10**30, "9" * 40):
+    # 1e999999999 is past Decimal's own range: abs() of it overflowed, a traceback.
+    for value in (1e26, "1e26", 10**30, "9" * 40, "1e999999999", "-1E999999999"):
         with pytest.raises(cells.CellError):
             reader(value)
+
+
+@pytest.mark.parametrize("reader", [cells.number, cells.share])
+def test_vanishingly_small_numbers_are_zero(reader):
+    assert reader("1e-999999999") == 0 and reader("0e999999999") == 0
 
 
 def test_text_in_a_number_cell():

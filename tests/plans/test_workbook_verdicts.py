@@ -11,9 +11,9 @@ from django.db.models import F
 from openpyxl import load_workbook
 
 from plans import workbook
-from plans.models import Plan, SavingsLine
+from plans.models import MonthClose, Plan, SavingsLine
 from plans.workbook.columns import SheetResource
-from tests.plans.workbook_files import add_members, edit, minimal_workbook
+from tests.plans.workbook_files import add_members, dump_plan, edit, minimal_workbook
 
 pytestmark = pytest.mark.django_db
 
@@ -338,3 +338,132 @@ def test_a_dash_alone_is_no_figure_not_a_negative_or_a_range(authority, dash):
         f"Savings lines!E2 (2017/18): {dash!r} has no figure in it: leave the cell blank for "
         "none, or type 0"
     )
+
+
+def test_an_import_never_adds_or_changes_a_closed_months_figures(authority, finance_manager):
+    # The month-end page refuses a change to a published month; so does the workbook, on the
+    # row and column that name the month, and nothing of the file is saved.
+    def forecast_and_commentary(period, outturn):
+        def add(wb):
+            ws = wb.create_sheet("Overspend forecast")
+            ws.append(["Year", "Period", "Budget", "Forecast outturn"])
+            ws.append(["2017/18", 5, 1000000, 1100000])
+            ws.append(["2017/18", period, 1000000, outturn])
+            ws = wb.create_sheet("Commentary")
+            ws.append(["Year", "Period", "Role", "Body"])
+            ws.append(["2017/18", period, "Director", "On track."])
+
+        return minimal_workbook(extra=add)
+
+    plan = workbook.import_workbook(forecast_and_commentary(4, 1050000), filename="first.xlsx")
+    MonthClose.objects.create(plan=plan, year="2017/18", period=6, state="published")
+    MonthClose.objects.create(plan=plan, year="2017/18", period=4, state="submitted")
+    before = dump_plan(plan)
+
+    # The same figures again: nothing changes, so nothing is refused.
+    workbook.import_workbook(
+        forecast_and_commentary(4, 1050000), filename="same.xlsx", into=plan, user=finance_manager
+    )
+    assert dump_plan(plan) == before
+
+    with pytest.raises(workbook.WorkbookRejected) as caught:
+        workbook.import_workbook(
+            forecast_and_commentary(6, 1200000), filename="p6.xlsx", into=plan, user=finance_manager
+        )
+    said = {(p.sheet, p.row, p.column): str(p) for p in caught.value.problems}
+    assert set(said) == {("Overspend forecast", 3, "B"), ("Commentary", 2, "B")}
+    assert (
+        "Sep 2017 is published, so its figures are read only"
+        in said[("Overspend forecast", 3, "B")]
+    )
+
+    with pytest.raises(workbook.WorkbookRejected) as caught:  # a changed figure of P4
+        workbook.import_workbook(
+            forecast_and_commentary(4, 1070000), filename="p4.xlsx", into=plan, user=finance_manager
+        )
+    [problem] = [p for p in caught.value.problems if p.sheet == "Overspend forecast"]
+    assert problem.row == 3 and "submitted for the director's sign-off" in str(problem)
+    assert dump_plan(plan) == before
+
+
+def test_a_sheet_without_its_optional_key_column_makes_the_keys_from_the_names(authority):
+    # The Workstreams sheet's Code and the Stated totals' Key may be left out: each record's
+    # key is made from its name, as it is for a blank cell, on creating and on updating.
+    def sheets(description):
+        def add(wb):
+            ws = wb.create_sheet("Workstreams")
+            ws.append(["Name", "Description"])
+            ws.append(["Placements", description])
+            ws.append(["Staffing", "Agency workers"])
+            ws = wb.create_sheet("Stated totals")
+            ws.append(["Measure", "Year", "Label", "Low", "As printed"])
+            ws.append(["Planned", "2017/18", "Total savings", 1500000, "£1.5m"])
+            ws.append(["Planned", "2018/19", "Total savings", 129000, "£129k"])
+
+        return minimal_workbook(extra=add)
+
+    plan = workbook.import_workbook(sheets("Fewer placements"), filename="first.xlsx")
+    assert sorted(plan.workstreams.values_list("code", "description")) == [
+        ("placements", "Fewer placements"),
+        ("staffing", "Agency workers"),
+    ]
+    assert sorted(plan.stated_figures.values_list("key", flat=True)) == [
+        "total-savings-201718",
+        "total-savings-201819",
+    ]
+    workbook.import_workbook(sheets("Residential"), filename="again.xlsx", into=plan)
+    assert plan.workstreams.count() == 2 and plan.stated_figures.count() == 2
+    assert plan.workstreams.get(code="placements").description == "Residential"
+
+
+def test_amount_details_name_the_cell_that_cannot_be_read(authority):
+    def details(wb):
+        ws = wb.create_sheet("Amount details")
+        ws.append(["Reference", "Year", "Driver volume"])
+        ws.append(["SAV/1", "20xx", 2])
+        ws.append(["SAV/1", None, 2])
+        ws.append([None, "2017/18", 2])
+        ws.append(["SAV/9", "2017/18", 2])
+        ws.append(["SAV/3", "2018/19", 2])
+
+    with pytest.raises(workbook.WorkbookRejected) as caught:
+        workbook.import_workbook(edit(minimal_workbook(), details), filename="details.xlsx")
+    said = {(p.row, p.column): str(p) for p in caught.value.problems}
+    assert set(said) == {(2, "B"), (3, "B"), (4, "A"), (5, "A"), (6, "B")}
+    assert "'20xx'" in said[(2, "B")]
+    assert "Year is required" in said[(3, "B")]
+    assert "Reference is required" in said[(4, "A")]
+    assert "no savings line 'SAV/9'" in said[(5, "A")]
+    assert "SAV/3 has no planned amount in 2018/19" in said[(6, "B")]
+
+
+def test_a_rule_the_database_checks_is_said_on_its_row_and_column(authority):
+    # The model's CHECK constraints are read before saving: each is said where it was broken,
+    # in the constraint's own words, with every other problem of the file.
+    def add(wb):
+        ws = wb.create_sheet("Overspend forecast")
+        ws.append(["Year", "Period", "Stated overspend", "Stated overspend (high)"])
+        ws.append(["2017/18", 6, "£4m", "£3m"])
+        ws.append(["2017/18", 7, "£3m", "£4m"])
+        ws = wb.create_sheet("KPIs")
+        ws.append(["Code", "Name", "Better when"])
+        ws.append(["cla", "Children looked after", "Lower is better"])
+        ws = wb.create_sheet("KPI values")
+        ws.append(["KPI code", "Kind", "Date", "Value", "In force from"])
+        ws.append(["cla", "Target", "31/03/2018", 400, "01/04/2018"])
+        ws = wb.create_sheet("Stated totals")
+        ws.append(["Key", "Measure", "Label", "Low", "High", "As printed"])
+        ws.append(["total", "Planned", "Total", "£2m", "£1m", "£2m-£1m"])
+
+    with pytest.raises(workbook.WorkbookRejected) as caught:
+        workbook.import_workbook(edit(minimal_workbook(), add), filename="checks.xlsx")
+    said = {(p.sheet, p.row, p.column): str(p) for p in caught.value.problems}
+    assert said == {
+        ("Overspend forecast", 2, "D"): "Overspend forecast!D2 (Stated overspend (high)): "
+        "The stated overspend must not be above its high figure.",
+        ("KPI values", 2, "E"): "KPI values!E2 (In force from): A target must come into force "
+        "on or before its date.",
+        ("Stated totals", 2, "D"): "Stated totals!D2 (Low): The low figure must not be above "
+        "the high figure.",
+    }
+    assert not Plan.objects.filter(code="small-plan").exists()
