@@ -280,6 +280,19 @@ class PlanFigures:
             key=lambda x: (RISK_RANK.get(x.rag, 2), -(x.planned_high or 0)),
         )
 
+    @cached_property
+    def delivered_short(self) -> list[LineFigures]:
+        """Lines rated Blue (delivered) whose delivered figure is not reported, or is below
+        the saving due in the year: the rating and the figures disagree, and a reader is told
+        both rather than trusting the colour."""
+        return [
+            x
+            for x in self.lines
+            if x.rag == "blue"
+            and x.in_year_low is not None
+            and (x.delivered is None or x.delivered < x.in_year_low)
+        ]
+
     @property
     def at_risk(self) -> list:
         """The Red and Amber buckets of the year's savings (by current RAG), worst first."""

@@ -270,3 +270,39 @@ def test_worsened_lines_are_worst_first_and_the_dashboard_names_ten(authority, d
     assert "W/11" in attention and "W/02" in attention
     assert "W/01" not in attention and "W/00" not in attention
     assert "and 2 more lines" in attention
+
+
+def test_a_line_rated_delivered_short_of_its_saving_is_named_for_attention(
+    authority, director, client
+):
+    """Blue says "delivered": a Blue line whose delivered figure is below the saving due in
+    the year, or not reported, is named with both, not trusted for its colour."""
+    from plans.models import SavingsLine
+
+    plan = SavingsLineFactory(plan__authority=authority).plan
+    SavingsLine.objects.filter(plan=plan).delete()
+    short, unknown, done = (
+        SavingsLineFactory(plan=plan, reference=ref, rag="blue") for ref in ("B/1", "B/2", "B/3")
+    )
+    for line in (short, unknown, done):
+        PlannedAmountFactory(line=line, year="2017/18", low=D("120000"))
+    ProgressEntryFactory(
+        line=short, as_at=date(2017, 10, 31), achieved_to_date=D("80000"), rag="blue"
+    )
+    _rated(unknown, date(2017, 10, 31), "blue")
+    ProgressEntryFactory(
+        line=done, as_at=date(2017, 10, 31), achieved_to_date=D("120000"), rag="blue"
+    )
+    f = fg.plan_figures(plan, fg.Selection("2017/18", 7))
+    assert [x.line.reference for x in f.delivered_short] == ["B/1", "B/2"]
+    client.force_login(director)
+    page = client.get(f"/dashboards/plans/{plan.pk}/?year=2017%2F18&period=7").content.decode()
+    attention = page[page.index('id="h-attention"') : page.index("KPIs off trajectory")]
+    assert "B/1 is rated" in attention and "reports £80,000 delivered of the £120,000 due" in (
+        attention
+    )
+    assert (
+        "B/2 is rated" in attention
+        and "no figure delivered is reported against the £120,000" in (attention)
+    )
+    assert "B/3" not in attention
