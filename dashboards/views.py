@@ -109,7 +109,11 @@ class PlanPageMixin:
         # Once the month is submitted (for finance) or signed off, the form says why it is
         # closed rather than taking text the save would refuse.
         form.locked = services.month_lock(
-            own or Commentary(role=role), sel.year, sel.period, panel["close"].state
+            own or Commentary(role=role),
+            sel.year,
+            sel.period,
+            panel["close"].state,
+            self.request.user,
         )
         return form
 

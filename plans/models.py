@@ -669,7 +669,8 @@ class YearAdjustment(PlanChild):
             models.CheckConstraint(
                 condition=Q(factor__gte=0, factor__lte=1),
                 name="adjustment_factor_0_1",
-                violation_error_message="The factor must be a share between 0 and 1 (0% to 100%).",
+                # "%%": Django fills the message in with "%" formatting.
+                violation_error_message="The factor must be a share from 0 to 1 (0%% to 100%%).",
             ),
         ]
 
@@ -1581,7 +1582,7 @@ class PlacementScenario(PlanChild):
             models.CheckConstraint(
                 condition=Q(unit_cost_change__gte=-100),
                 name="scenario_unit_cost_change_not_below_minus_100",
-                violation_error_message="Unit costs cannot fall by more than 100%.",
+                violation_error_message="Unit costs cannot fall by more than 100%%.",
             ),
             models.CheckConstraint(
                 condition=Q(count_change=0) | ~Q(count_change_from=""),

@@ -7,8 +7,9 @@ import functools
 import operator
 import re
 from datetime import date
+from decimal import Decimal
 
-from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist
 from django.db.models import CheckConstraint, F, Q
 
 from recovery import fiscal
@@ -61,6 +62,7 @@ def year_problem(plan, value, *, strict: bool) -> str | None:
 # thousands of rows, and Django's own check asks the database once per row and constraint.
 
 _COMPARE = {
+    "": operator.eq,
     "exact": operator.eq,
     "lt": operator.lt,
     "lte": operator.le,
@@ -69,31 +71,56 @@ _COMPARE = {
 }
 
 
+def _value(instance, name: str):
+    return getattr(instance, instance._meta.get_field(name).attname)
+
+
+def _lookup(instance, lookup: str, wanted) -> bool | None:
+    """One lookup of a condition, as SQL reads it (None: unknown)."""
+    name, _, how = lookup.partition("__")
+    value = _value(instance, name)
+    if how == "isnull":
+        return (value is None) is bool(wanted)
+    if wanted is None and how in ("", "exact"):  # Q(field=None) is IS NULL
+        return value is None
+    if isinstance(wanted, F):
+        wanted = _value(instance, wanted.name)
+    if value is None or wanted is None:
+        return None  # a comparison with NULL
+    if how == "regex":
+        found = re.search(wanted, value) if isinstance(value, str) else None
+        # "$" at the end: the end of the text (PostgreSQL), not before a last newline.
+        return found is not None and not (wanted.endswith("$") and found.end() != len(value))
+    compare = _COMPARE.get(how)
+    if compare is None or not _comparable(value, wanted):
+        return None  # a lookup or a pair of types not read here: the database's to say
+    return compare(value, wanted)
+
+
+def _comparable(a, b) -> bool:
+    """Python compares them as SQL would: text with text (a choice is text), a number with
+    a number, or two of one type (dates; not a date with a datetime)."""
+    if isinstance(a, str) and isinstance(b, str):
+        return True
+    numbers = (int, Decimal)
+    if isinstance(a, numbers) and isinstance(b, numbers):
+        return not isinstance(a, bool) and not isinstance(b, bool)
+    return type(a) is type(b)
+
+
 def _holds(condition: Q, instance) -> bool | None:
     """``condition`` on ``instance`` as the database reads it: None where SQL's answer is
-    unknown (a comparison with NULL; a lookup not read here), which a CHECK lets pass."""
+    unknown (a comparison with NULL; a lookup or expression not read here), which a CHECK
+    lets pass."""
     found = []
     for child in condition.children:
         if isinstance(child, Q):
             found.append(_holds(child, instance))
             continue
-        lookup, wanted = child
-        name, _, how = lookup.partition("__")
-        value = getattr(instance, instance._meta.get_field(name).attname)
-        if isinstance(wanted, F):
-            wanted = getattr(instance, instance._meta.get_field(wanted.name).attname)
-        if how == "isnull" or (how in ("", "exact") and wanted is None):
-            found.append((value is None) is (wanted if how == "isnull" else True))
-        elif value is None or wanted is None:
-            found.append(None)
-        elif how == "regex":
-            found.append(isinstance(value, str) and re.search(wanted, value) is not None)
-        elif (compare := _COMPARE.get(how or "exact")) is not None:
-            try:
-                found.append(compare(value, wanted))
-            except TypeError:  # a wrong type is the field's own check's to name
-                found.append(None)
-        else:
+        try:
+            lookup, wanted = child
+            found.append(_lookup(instance, lookup, wanted))
+        except (TypeError, ValueError, FieldDoesNotExist):  # an expression, a path
             found.append(None)
     if condition.connector == Q.AND:
         result = False if False in found else None if None in found else True
@@ -128,7 +155,9 @@ def constraint_problems(instance, columns, skip=()) -> dict[str, str]:
     when none is. A constraint naming a field in ``skip`` (already wrong) is not read."""
     problems = {}
     for constraint, fields in _checks(type(instance)):
-        if skip and not skip.isdisjoint(fields):
+        # A row already wrong: not the constraints on its wrong fields, nor on the fields
+        # the import derives from others (a progress entry's year, from its date).
+        if skip and (not skip.isdisjoint(fields) or any(f not in columns for f in fields)):
             continue
         if _holds(constraint.condition, instance) is False:
             field = next((f for f in fields if f in columns), NON_FIELD_ERRORS)

@@ -21,7 +21,7 @@ from django.db.models.deletion import Collector
 from django.utils import timezone
 
 from plans.models import BULK_DELETING, History, is_money
-from recovery import fiscal
+from recovery import access, fiscal
 
 MONEY_REASON_MESSAGE = "Say why this money figure changed; the reason is kept in the history."
 
@@ -105,7 +105,7 @@ def _stamp(instance: models.Model, user, reason: str) -> None:
 
 @transaction.atomic
 def create_record(*, instance: models.Model, user, reason: str = "") -> models.Model:
-    check_month_open(instance)
+    check_month_open(instance, user)
     instance.full_clean()
     instance.version = 1
     _stamp(instance, user, reason or "Created")
@@ -283,8 +283,8 @@ def update_record(
     changes = diff(current, instance)
     if not changes:
         return current
-    check_month_open(current)
-    check_month_open(instance)
+    check_month_open(current, user)
+    check_month_open(instance, user)
     if require_reason_for_money and money_changed(changes, model) and not reason.strip():
         raise ValidationError({"change_reason": MONEY_REASON_MESSAGE})
     instance.full_clean()
@@ -336,7 +336,7 @@ def delete_record(
         return
     if expected_version is not None and current.version != expected_version:
         raise StaleEdit(current, [])
-    check_month_open(current)
+    check_month_open(current, user)
     _check_nothing_locked_goes_with(current)
     _ensure_baseline(current)
     reason = reason or "Deleted"
@@ -611,7 +611,7 @@ def restore_record(*, model: type[models.Model], history_id: int, user, reason: 
 def _restore_one(record, user, reason: str):
     instance = record.instance
     instance.version = (record.version or 0) + 1
-    check_month_open(instance)
+    check_month_open(instance, user)
     try:
         instance.full_clean(validate_unique=True)
     except ValidationError as exc:
@@ -726,7 +726,7 @@ def _check_nothing_locked_goes_with(instance: models.Model) -> None:
             )
 
 
-def check_month_open(instance: models.Model) -> None:
+def check_month_open(instance: models.Model, user=None) -> None:
     """Refuse a change to a month's figures once finance has submitted the month: the
     director signs off what was submitted, and the committee reads what was published. While
     the month is submitted the director may still write the director's commentary."""
@@ -745,14 +745,15 @@ def check_month_open(instance: models.Model) -> None:
         .values_list("state", flat=True)
         .first()
     )
-    locked = month_lock(instance, year, period, state)
+    locked = month_lock(instance, year, period, state, user)
     if locked:
         raise ValidationError(locked)
 
 
-def month_lock(instance: models.Model, year: str, period: int, state: str | None) -> str:
-    """Why ``instance``, of a month whose close is in ``state``, may not change now ("" if it
-    may): the rule ``check_month_open`` enforces, asked by the pages that offer the change."""
+def month_lock(instance: models.Model, year: str, period: int, state: str | None, user=None) -> str:
+    """Why ``user`` may not change ``instance``, of a month whose close is in ``state``, now
+    ("" if they may): the rule ``check_month_open`` enforces, asked by the pages that offer
+    the change and by the workbook import for each row."""
     from plans.models import Commentary, MonthClose
 
     State = MonthClose.State
@@ -763,7 +764,12 @@ def month_lock(instance: models.Model, year: str, period: int, state: str | None
         and isinstance(instance, Commentary)
         and instance.role == Commentary.Role.DIRECTOR
     ):
-        return ""
+        if user is not None and (user.is_superuser or access.role_of(user) == access.DIRECTOR):
+            return ""
+        return (
+            f"{fiscal.period_label(year, period)} has been submitted for the director's "
+            "sign-off: only the director may write the director's commentary now."
+        )
     return locked_message(year, period, state)
 
 

@@ -289,7 +289,7 @@ class PlanFigures:
             x
             for x in self.lines
             if x.rag == "blue"
-            and x.in_year_low is not None
+            and x.in_year_low  # a saving is due this year (not TBC, not from a later year)
             and (x.delivered is None or x.delivered < x.in_year_low)
         ]
 

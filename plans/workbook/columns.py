@@ -577,7 +577,8 @@ class SheetResource(resources.Resource):
             # A new or changed figure of a month finance has submitted (or that is signed
             # off, published) is refused as the month-end page refuses it.
             field, year, period = month
-            locked = services.month_lock(instance, year, period, self.closed.get((year, period)))
+            state = self.closed.get((year, period))
+            locked = services.month_lock(instance, year, period, state, self.user)
             if locked:
                 errors[field] = [locked]
         if errors:

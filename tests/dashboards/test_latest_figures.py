@@ -281,11 +281,13 @@ def test_a_line_rated_delivered_short_of_its_saving_is_named_for_attention(
 
     plan = SavingsLineFactory(plan__authority=authority).plan
     SavingsLine.objects.filter(plan=plan).delete()
-    short, unknown, done = (
-        SavingsLineFactory(plan=plan, reference=ref, rag="blue") for ref in ("B/1", "B/2", "B/3")
+    short, unknown, done, nothing_due = (
+        SavingsLineFactory(plan=plan, reference=ref, rag="blue")
+        for ref in ("B/1", "B/2", "B/3", "B/4")
     )
     for line in (short, unknown, done):
         PlannedAmountFactory(line=line, year="2017/18", low=D("120000"))
+    PlannedAmountFactory(line=nothing_due, year="2017/18", low=D("0"))
     ProgressEntryFactory(
         line=short, as_at=date(2017, 10, 31), achieved_to_date=D("80000"), rag="blue"
     )
@@ -305,4 +307,4 @@ def test_a_line_rated_delivered_short_of_its_saving_is_named_for_attention(
         "B/2 is rated" in attention
         and "no figure delivered is reported against the £120,000" in (attention)
     )
-    assert "B/3" not in attention
+    assert "B/3" not in attention and "B/4" not in attention  # nothing due: not short

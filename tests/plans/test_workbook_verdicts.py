@@ -467,3 +467,43 @@ def test_a_rule_the_database_checks_is_said_on_its_row_and_column(authority):
         "the high figure.",
     }
     assert not Plan.objects.filter(code="small-plan").exists()
+
+
+def test_a_row_already_wrong_gets_no_problem_about_what_the_import_derives(authority):
+    # A progress entry's year is worked out from its date: a bad date is said once, on its
+    # cell, not also as "the year must be written like 2017/18" on the row.
+    def add(wb):
+        ws = wb.create_sheet("Progress")
+        ws.append(["Reference", "As at", "Achieved to date"])
+        ws.append(["SAV/1", "not a date", 500])
+        ws.append(["SAV/1", None, 500])
+
+    with pytest.raises(workbook.WorkbookRejected) as caught:
+        workbook.import_workbook(edit(minimal_workbook(), add), filename="progress.xlsx")
+    assert [(p.row, p.column) for p in caught.value.problems] == [(2, "B"), (3, "B")]
+
+
+def test_only_the_director_writes_the_directors_commentary_of_a_submitted_month(
+    authority, finance_manager, director
+):
+    def commentary(body):
+        def add(wb):
+            ws = wb.create_sheet("Commentary")
+            ws.append(["Year", "Period", "Role", "Body"])
+            ws.append(["2017/18", 4, "Director", body])
+
+        return minimal_workbook(extra=add)
+
+    plan = workbook.import_workbook(commentary("First."), filename="first.xlsx")
+    MonthClose.objects.create(plan=plan, year="2017/18", period=4, state="submitted")
+    with pytest.raises(workbook.WorkbookRejected) as caught:
+        workbook.import_workbook(
+            commentary("Finance's words."), filename="f.xlsx", into=plan, user=finance_manager
+        )
+    [problem] = caught.value.problems
+    assert (problem.sheet, problem.row, problem.column) == ("Commentary", 2, "B")
+    assert "only the director may write the director's commentary" in str(problem)
+    workbook.import_workbook(
+        commentary("The director's words."), filename="d.xlsx", into=plan, user=director
+    )
+    assert plan.commentaries.get().body == "The director's words."
