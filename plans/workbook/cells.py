@@ -215,21 +215,23 @@ def year_header(value) -> tuple[str, bool] | None:
         ) from None
 
 
-def in_thousands(value, result):
+def in_thousands(value):
     """A figure typed as a plain number where the cell or column shows £k (95 shown as £95k)
-    is thousands of pounds; text with its own unit (£95,000, 95k, £1.2m) is as typed."""
+    is thousands of pounds: it is read as typed with "k" after it, so 12.3456 is £12,345.60
+    (scaled before it is checked for fractions of a penny, not rounded first). Text with its
+    own unit (£95,000, 95k, £1.2m) is read as typed."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        plain = True
-    else:
-        plain = isinstance(value, str) and bool(_PLAIN_NUMBER.fullmatch(value))
-    if not plain:
-        return result
-    if isinstance(result, Amount):
-        scale = Decimal(1000)
-        if result.low is None:
-            return result
-        return Amount(result.kind, result.low * scale, result.high * scale)
-    return result * 1000 if result is not None else None
+        figure = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+        return f"{figure:f}k" if figure.is_finite() else value
+    if isinstance(value, str) and _PLAIN_NUMBER.fullmatch(value):
+        return value.strip() + "k"
+    return value
+
+
+PERCENT_MONEY = (
+    "this cell shows its figure as a percentage, but the column takes pounds: format the "
+    "cell as a number or currency and type the amount"
+)
 
 
 _DASHES = {"-", "–", "—", "−"}  # a dash alone: "nothing" in a printed table, not a figure
@@ -465,8 +467,10 @@ def read(column, value, *, percent: bool = False, thousands: bool = False):
 
 
 def _money_cell(column, value, percent, thousands):
-    result = money(value, allow_negative=column.kind == SIGNED_MONEY)
-    return in_thousands(value, result) if thousands else result
+    if percent:
+        raise CellError(PERCENT_MONEY)
+    value = in_thousands(value) if thousands else value
+    return money(value, allow_negative=column.kind == SIGNED_MONEY)
 
 
 # How each kind of column reads a cell that is not blank, "(clear)" or an error.

@@ -558,6 +558,8 @@ class SheetResource(resources.Resource):
         ):
             if exclude is not None and exclude >= self.fields_of_model:
                 continue  # no field left to check
+            if check == instance.clean and errors:
+                continue  # the record's own checks read fields already found wrong
             try:
                 check(exclude) if exclude is not None else check()
             except ValidationError as exc:

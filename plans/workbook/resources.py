@@ -216,18 +216,22 @@ class SavingsLineResource(SheetResource):
         wanted = {}
         for year, thousands in self.years.items():
             value = row.get(year)
-            if isinstance(value, cells.Formatted):  # a cell shown in £k
+            if isinstance(value, cells.Formatted):  # a cell shown in £k (or as a percentage)
+                if value.percent:
+                    errors[year] = [ValidationError(cells.PERCENT_MONEY)]
+                    continue
                 value, thousands = value.value, thousands or value.thousands
             try:
                 if isinstance(value, str) and value.strip().lower() in cells.CLEAR_WORDS:
                     wanted[year] = cells.CLEAR
                     continue
-                amount = None if cells.is_blank(value) else cells.amount(value)
+                if cells.is_blank(value):
+                    amount = None
+                else:
+                    amount = cells.amount(cells.in_thousands(value) if thousands else value)
             except ValueError as exc:
                 errors[year] = [ValidationError(str(exc))]
                 continue
-            if amount is not None and thousands:
-                amount = cells.in_thousands(value, amount)
             if amount is not None and year not in self.plan_years:
                 errors[year] = [
                     ValidationError(

@@ -5,6 +5,7 @@ import io
 import re
 import zipfile
 from datetime import date, datetime
+from decimal import Decimal
 
 import pytest
 from django.db.models import F
@@ -507,3 +508,36 @@ def test_only_the_director_writes_the_directors_commentary_of_a_submitted_month(
         commentary("The director's words."), filename="d.xlsx", into=plan, user=director
     )
     assert plan.commentaries.get().body == "The director's words."
+
+
+def test_a_figure_in_thousands_is_scaled_before_it_is_checked_not_rounded_first(authority):
+    # 12.3456 shown as £12k is £12,345.60 (it was rounded to 12.35 first: £12,350); text in
+    # a £k column is read the same way ("20.520" is £20,520, not "ambiguous").
+    lines = [["SAV/1", "Placements", "Fewer placements", "Amber", 12.3456, "20.520"]]
+
+    def in_k(wb):
+        wb["Savings lines"]["E2"].number_format = '"£"#,##0"k"'
+        wb["Savings lines"]["F1"] = "2018/19 (£k)"
+
+    plan = workbook.import_workbook(edit(minimal_workbook(lines=lines), in_k), filename="k.xlsx")
+    assert _planned(plan) == {
+        ("SAV/1", "2017/18"): ("point", Decimal("12345.60"), Decimal("12345.60")),
+        ("SAV/1", "2018/19"): ("point", 20520, 20520),
+    }
+
+
+def test_a_money_cell_shown_as_a_percentage_is_refused_not_read_as_pounds(authority):
+    lines = [["SAV/1", "Placements", "Fewer placements", "Amber", 0.5, None]]
+
+    def percent(wb):
+        wb["Savings lines"]["E2"].number_format = "0%"
+        ws = wb.create_sheet("Overspend forecast")
+        ws.append(["Year", "Period", "Stated overspend"])
+        ws.append(["2017/18", 6, 0.05])
+        ws["C2"].number_format = "0.0%"
+
+    with pytest.raises(workbook.WorkbookRejected) as caught:
+        workbook.import_workbook(edit(minimal_workbook(lines=lines), percent), filename="p.xlsx")
+    said = {(p.sheet, p.row, p.column): str(p) for p in caught.value.problems}
+    assert set(said) == {("Savings lines", 2, "E"), ("Overspend forecast", 2, "C")}
+    assert all("shows its figure as a percentage" in text for text in said.values())
