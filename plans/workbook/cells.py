@@ -181,6 +181,10 @@ _PLAIN_NUMBER = re.compile(r"\s*\d[\d,]*(\.\d+)?\s*([-–]\s*\d[\d,]*(\.\d+)?\s*
 _HEADER_UNIT = re.compile(r"\s*\(?\s*(£\s*'?000s?|£\s*k|£|'?000s?|k)\s*\)?\s*$", re.IGNORECASE)
 _CALENDAR_YEAR = re.compile(r"(?:fy\s*)?\d{4}", re.IGNORECASE)
 _YEAR_LIKE = re.compile(r"(^\s*fy)|(\d{2,4}\s*[/\-–]\s*\d{2,4})", re.IGNORECASE)
+# A header of years alone, however joined: 2017.18, 2017_18, 2017 to 2018, Apr17-Mar18.
+_YEARS_ONLY = re.compile(
+    r"\s*(apr(il)?\s*)?\d{2,4}\s*([/\-–._ ]|to)?\s*(mar(ch)?\s*)?\d{2,4}\s*", re.IGNORECASE
+)
 
 
 def year_header(value) -> tuple[str, bool] | None:
@@ -201,17 +205,18 @@ def year_header(value) -> tuple[str, bool] | None:
             f"{raw!r} is a calendar year, not a financial year: head the column "
             f"{start - 1}/{start % 100:02d} or {start}/{(start + 1) % 100:02d}"
         )
-    if not _YEAR_LIKE.search(raw):
-        return None
     unit = _HEADER_UNIT.search(raw)
     thousands = bool(unit and ("k" in unit.group(1).lower() or "000" in unit.group(1)))
     core = raw[: unit.start()] if unit else raw
+    if not (_YEAR_LIKE.search(raw) or _YEARS_ONLY.fullmatch(core)):
+        return None
     try:
         return fiscal.parse_year(core), thousands
     except ValidationError as exc:
+        why = exc.messages[0]
         raise CellError(
-            f"{_describe(raw)} looks like a year column but is not a financial year "
-            f"({exc.messages[0]}); write it like 2014/15"
+            f"{_describe(raw)} looks like a year column but is not a financial year"
+            + (f": {why}" if "write it like" in why else f" ({why}); write it like 2014/15")
         ) from None
 
 

@@ -15,10 +15,12 @@ noted (``RecordChange``) for the preview, which is the same import rolled back.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from types import SimpleNamespace
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -418,7 +420,16 @@ class SheetResource(resources.Resource):
         ]
         if any(v is None or v is cells.CLEAR for v in values):
             return None
-        return tuple(v.lower() if isinstance(v, str) else v for v in values)  # ``norm``
+        return tuple(self.key_value(k, v) for k, v in zip(self.key, values, strict=True))
+
+    def key_value(self, name: str, value):
+        """A key cell as the records' keys hold it (``norm``): a record of another sheet named
+        by its name or code is matched as the record, whichever the row gives."""
+        col = self.fields.get(name)
+        if col is not None and col.kind == REF and isinstance(value, str):
+            with contextlib.suppress(ValueError):  # no such record: its row says so later
+                value = self.field_key(SimpleNamespace(ref=self.resolve(col, value)), "ref")
+        return value.lower() if isinstance(value, str) else value
 
     def default_key(self, name, value, row):
         """A key an officer may leave blank, made as the template says (subclasses); asked

@@ -25,6 +25,7 @@ from django.db.models import Q
 
 from plans import models as m
 from plans import services
+from plans.rules import year_problem
 from plans.workbook import cells
 from plans.workbook import resources as s
 from plans.workbook.columns import LEAVE, FieldChange, RecordChange, show
@@ -179,7 +180,9 @@ def _import_plan(parsed, into, user, authorities, reason, problems, records) -> 
                     f"belongs to {authority.name}.",
                 )
             )
-        if code and code != into.code:
+        if code and code.lower() == into.code.lower():
+            values["code"] = into.code  # matched without capitals, and kept as it is
+        elif code:
             problems.append(
                 data.problem(
                     None,
@@ -206,7 +209,9 @@ def _import_plan(parsed, into, user, authorities, reason, problems, records) -> 
                     "administrator adds new authorities."
                 )
             problems.append(data.problem(None, "authority", message))
-        elif code and (taken := m.Plan.objects.filter(authority=authority, code=code).first()):
+        elif code and (
+            taken := m.Plan.objects.filter(authority=authority, code__iexact=code).first()
+        ):
             problems.append(
                 data.problem(
                     None,
@@ -265,6 +270,15 @@ def _import_plan(parsed, into, user, authorities, reason, problems, records) -> 
                 f"{first} to {last} is more than 20 years; is one of them a typing slip?",
             )
         )
+        return None
+    dated = False
+    for col in spec.columns:  # approved, published: near the plan's years (2107 for 2017)
+        if col.kind == s.DATE and first and last and first <= last:
+            problem = year_problem(plan, getattr(plan, col.field), strict=False)
+            if problem:
+                problems.append(data.problem(None, col.field, problem))
+                dated = True
+    if dated:
         return None
     try:
         if existing is None:

@@ -205,9 +205,15 @@ def _parse_table(raw: RawSheet, spec, problems: Problems, warnings: list[str]) -
         return None
     data = SheetData(spec.name, list(columns.values()), [], [], letters, years)
     formatted = raw.percent | raw.thousands
+    # Columns with values but no header: said, not dropped without a word.
+    headerless = [i for i, v in enumerate(headers) if cells.is_blank(v)]
+    stray: dict[int, int] = {}  # column index -> the first row with a value there
     for number, values in raw.rows:
         if number <= header_row:
             continue
+        for i in (*headerless, *range(len(headers), len(values))):
+            if i < len(values) and i not in stray and not cells.is_blank(values[i]):
+                stray[i] = number
         row = tuple(
             _cell(raw, number, i, values[i] if i < len(values) else None, formatted)
             for i in columns
@@ -221,6 +227,11 @@ def _parse_table(raw: RawSheet, spec, problems: Problems, warnings: list[str]) -
             continue
         data.rows.append(row)
         data.numbers.append(number)
+    for i, number in sorted(stray.items()):
+        warnings.append(
+            f"{spec.name}: column {_letter(i)} has values (from row {number}) but no header, "
+            "so it was not read; head it with a column name from the template if it should be."
+        )
     if hidden := [n for n in data.numbers if n in raw.hidden]:
         shown = ", ".join(map(str, hidden[:10])) + (" ..." if len(hidden) > 10 else "")
         warnings.append(

@@ -379,8 +379,14 @@ def test_authority_must_exist():
 
 
 def test_plan_code_already_taken(authority):
-    workbook.import_workbook(minimal_workbook(), filename="first.xlsx")
+    plan = workbook.import_workbook(minimal_workbook(), filename="first.xlsx")
     assert_refused(minimal_workbook(), "already has a plan with the code 'small-plan'")
+    # Codes are matched without capitals, as "Revises" matches them: never a second plan
+    # whose code differs only in capitals; an update names its plan in any capitals.
+    assert_refused(minimal_workbook(code="SMALL-Plan"), "already has a plan with the code")
+    workbook.import_workbook(minimal_workbook(code="SMALL-PLAN"), filename="u.xlsx", into=plan)
+    plan.refresh_from_db()
+    assert plan.code == "small-plan"
 
 
 def test_unknown_plan_field(authority):

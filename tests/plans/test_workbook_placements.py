@@ -93,3 +93,34 @@ def test_the_about_sheet_lists_the_placement_sheets(mtfs):
     wb = load_workbook(__import__("io").BytesIO(workbook.export_plan(mtfs)))
     for name in ("Placement types", "Placement counts", "Placement moves", "What-if scenarios"):
         assert name in wb.sheetnames
+
+
+def test_a_placement_type_named_by_its_name_matches_the_count_it_keys(mtfs):
+    # A count's key names its type: by code or by name, it is the same count (the name used
+    # to miss the existing count and reach the database's unique constraint).
+    before = m.PlacementCount.objects.filter(type__plan=mtfs).count()
+    named = {}
+
+    def by_name(wb):
+        row = next(wb["Placement counts"].iter_rows(min_row=2, max_row=2))
+        kind = mtfs.placement_types.get(code=row[0].value)
+        named.update(type=kind, year=row[1].value, period=row[2].value, count=row[4].value)
+        row[0].value, row[4].value = kind.name.upper(), row[4].value + 1
+
+    workbook.import_workbook(_broken(mtfs, by_name), filename="names.xlsx", into=mtfs)
+    assert m.PlacementCount.objects.filter(type__plan=mtfs).count() == before
+    changed = m.PlacementCount.objects.get(
+        type=named["type"], year=named["year"], period=named["period"], kind="actual"
+    )
+    assert changed.count == named["count"] + 1
+
+    def twice(wb):  # the same count by code and by name
+        ws = wb["Placement counts"]
+        first = [c.value for c in next(ws.iter_rows(min_row=2, max_row=2))]
+        first[0] = mtfs.placement_types.get(code=first[0]).name
+        ws.append(first)
+
+    with pytest.raises(workbook.WorkbookRejected) as caught:
+        workbook.import_workbook(_broken(mtfs, twice), filename="twice.xlsx", into=mtfs)
+    [problem] = caught.value.problems
+    assert problem.sheet == "Placement counts" and "Duplicate" in str(problem)

@@ -541,3 +541,37 @@ def test_a_money_cell_shown_as_a_percentage_is_refused_not_read_as_pounds(author
     said = {(p.sheet, p.row, p.column): str(p) for p in caught.value.problems}
     assert set(said) == {("Savings lines", 2, "E"), ("Overspend forecast", 2, "C")}
     assert all("shows its figure as a percentage" in text for text in said.values())
+
+
+@pytest.mark.parametrize("day", ["1/1/2107", "1/1/1900"])
+def test_a_plans_dates_far_outside_its_years_are_refused(authority, day):
+    def approved(wb):
+        wb["Plan"].append(["Approved on", day])
+
+    with pytest.raises(workbook.WorkbookRejected) as caught:
+        workbook.import_workbook(edit(minimal_workbook(), approved), filename="d.xlsx")
+    [problem] = caught.value.problems
+    assert problem.sheet == "Plan" and "more than 10 years outside" in str(problem)
+    assert not Plan.objects.filter(code="small-plan").exists()
+
+
+@pytest.mark.parametrize("header", ["2017.18", "2017_18", "Apr17-Mar18", "2017 to 2018", 2017.18])
+def test_a_header_of_years_joined_oddly_is_an_error_never_a_skipped_column(authority, header):
+    def headers(wb):
+        wb["Savings lines"]["E1"] = header
+
+    with pytest.raises(workbook.WorkbookRejected) as caught:
+        workbook.import_workbook(edit(minimal_workbook(), headers), filename="years.xlsx")
+    [problem] = caught.value.problems
+    assert (problem.sheet, problem.row, problem.column) == ("Savings lines", 1, "E")
+    assert "looks like a year column but is not a financial year" in str(problem)
+
+
+def test_values_under_no_header_are_said_not_dropped_without_a_word(authority):
+    def stray(wb):
+        wb["Savings lines"]["H3"] = 555000
+
+    changes = workbook.preview(edit(minimal_workbook(), stray))
+    assert any("column H has values (from row 3) but no header" in w for w in changes.warnings), (
+        changes.warnings
+    )
