@@ -294,6 +294,10 @@ def _blank_record(model) -> dict | None:
     return values if all(isinstance(v, _PLAIN) for v in values.values()) else None
 
 
+class Ambiguous(str):
+    """What a reference map holds for a name two records go by: the problem to say."""
+
+
 class SheetResource(resources.Resource):
     """A sheet's import into ``plan``. Subclasses declare their columns and a ``Meta`` with
     ``model``, ``name`` (the sheet's name), ``help`` and, where they differ, ``required`` and
@@ -511,12 +515,19 @@ class SheetResource(resources.Resource):
             raise ValidationError(errors)
         self.note(instance, before, creating, kwargs["row_number"])
 
+    def known(self, kind: str, text: str):
+        """The record of ``kind`` that ``text`` names, or None: ``ValueError`` where its own
+        row is wrong (and says so) or where two records go by that name."""
+        found = self.refs[kind].get(text.lower())
+        if type(found) is Ambiguous:
+            raise ValueError(found)
+        if found is None and text.lower() in self.refs[kind]:
+            raise ValueError(cells.REPORTED)
+        return found
+
     def resolve(self, col: Column, text: str):
         """A reference to a record of another sheet (or already in the plan)."""
-        known = self.refs[col.field]
-        if text.lower() in known and known[text.lower()] is None:
-            raise ValueError(cells.REPORTED)  # its own row is wrong, and says so
-        found = known.get(text.lower())
+        found = self.known(col.field, text)
         if found is None:
             where = "" if self.new_plan else " or in the plan"
             if col.field == "kpi":

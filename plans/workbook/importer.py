@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import tablib
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import Q
 
 from plans import models as m
@@ -28,7 +28,7 @@ from plans import services
 from plans.rules import year_problem
 from plans.workbook import cells
 from plans.workbook import resources as s
-from plans.workbook.columns import LEAVE, FieldChange, RecordChange, show
+from plans.workbook.columns import LEAVE, Ambiguous, FieldChange, RecordChange, show
 from plans.workbook.parser import ParsedWorkbook, Problems, SheetData
 from plans.workbook.reader import Problem, collecting_less
 from recovery import fiscal
@@ -313,13 +313,23 @@ def _messages(exc: ValidationError):
         yield NON_FIELD_ERRORS, exc.messages
 
 
-def _refs(records, kind: str) -> dict:
+def _refs(records, kind: str, into: dict | None = None) -> dict:
     """What other sheets may refer to, by the key officers type: workstreams and placement
-    types by code and by name, lines by reference, KPIs by code (lower case)."""
-    found = {}
+    types by code and by name, lines by reference, KPIs by code (lower case); added to
+    ``into`` when given. A name two records go by refers to neither: the rows that use it
+    are told to give the code."""
+    found = {} if into is None else into
     for record in records:
         for name in REFERRED_BY[kind]:
-            found.setdefault(getattr(record, name).lower(), record)
+            key = getattr(record, name).lower()
+            other = found.get(key)
+            if isinstance(other, models.Model) and other is not record and other.pk != record.pk:
+                found[key] = Ambiguous(
+                    f"Two {kind.replace('type', 'placement type')}s go by {key!r} (the codes "
+                    f"{other.code!r} and {record.code!r}): give the code here."
+                )
+            elif type(other) is not Ambiguous:
+                found[key] = record
     return found
 
 
@@ -379,9 +389,9 @@ def _import_sheets(parsed, plan, new_plan, user, reason, problems, records, kept
             kept[spec.name] = len(resource.kept)
         if spec in REFERRED:  # what later sheets may now refer to; a wrong row says so itself
             kind = REFERRED[spec]
-            refs[kind].update(_refs(resource.saved, kind))
+            _refs(resource.saved, kind, refs[kind])
             if spec is s.LINES:  # lines may have named new workstreams
-                refs["workstream"].update(_refs(resource.new_workstreams, "workstream"))
+                _refs(resource.new_workstreams, "workstream", refs["workstream"])
             for text in resource.invalid:
                 refs[kind].setdefault(text, None)
 

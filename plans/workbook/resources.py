@@ -316,7 +316,7 @@ class SavingsLineResource(SheetResource):
         if col.field != "workstream":
             return super().resolve(col, text)
         known = self.refs["workstream"]
-        found = known.get(text.lower()) or known.get(slugify(text)[:60].lower())
+        found = self.known("workstream", text) or known.get(slugify(text)[:60].lower())
         if found is None:  # a new name creates a workstream
             base = slugify(text)[:55].strip("-") or "workstream"
             code, n = base, 1
@@ -661,10 +661,7 @@ class PlacementRefs:
     def resolve(self, col, text):
         if col.field not in self.TYPE_FIELDS:
             return super().resolve(col, text)
-        known = self.refs["type"]
-        if text.lower() in known and known[text.lower()] is None:
-            raise ValueError(cells.REPORTED)
-        found = known.get(text.lower())
+        found = self.known("type", text)
         if found is None:
             where = "" if self.new_plan else " or in the plan"
             raise ValueError(

@@ -575,3 +575,23 @@ def test_values_under_no_header_are_said_not_dropped_without_a_word(authority):
     assert any("column H has values (from row 3) but no header" in w for w in changes.warnings), (
         changes.warnings
     )
+
+
+def test_a_workstream_name_two_workstreams_go_by_is_refused_where_lines_use_it(mtfs):
+    # A second workstream named as the first in other capitals used to take its lines
+    # without a word; now each line naming it is told to give the code.
+    def second(wb):
+        ws = wb["Workstreams"]
+        ws.append([None, ws["B2"].value.upper()])
+
+    first = mtfs.workstreams.order_by("order").first()
+    named = mtfs.lines.filter(workstream=first).count()
+    before = dump_plan(mtfs)
+    with pytest.raises(workbook.WorkbookRejected) as caught:
+        workbook.import_workbook(
+            edit(workbook.export_plan(mtfs), second), filename="two.xlsx", into=mtfs
+        )
+    problems = caught.value.problems
+    assert len(problems) == named > 0
+    assert all(p.sheet == "Savings lines" and "Two workstreams go by" in str(p) for p in problems)
+    assert dump_plan(mtfs) == before
