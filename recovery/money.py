@@ -67,8 +67,19 @@ class Amount:
         return format_amount(self)
 
 
+_GBP = re.compile(r"^\s*gbp\b|\bgbp\s*$", re.IGNORECASE)  # "GBP 1,200" or "1,200 GBP"
+_MINUS_AFTER_POUND = re.compile(r"^£\s*[-−]")  # "£-100" is -£100
+
+
 def _clean(text: str) -> str:
-    return str(text).strip().replace("\u00a0", " ").replace("GBP", "").replace("gbp", "").strip()
+    """The text of a figure: no-break spaces as spaces, "GBP" before or after it removed,
+    and a minus after the pound sign put before it."""
+    text = _GBP.sub("", str(text).replace("\u00a0", " ")).strip()
+    return "-£" + _MINUS_AFTER_POUND.sub("", text) if _MINUS_AFTER_POUND.match(text) else text
+
+
+_SPACE_THOUSANDS = re.compile(r"(?<=\d) (?=\d{3}(?!\d))")
+_SPACE_IN_FIGURE = re.compile(r"\d\s+\d")
 
 
 def _parse_single(text: str, *, suffix_hint: str = "") -> tuple[Decimal, str]:
@@ -76,6 +87,13 @@ def _parse_single(text: str, *, suffix_hint: str = "") -> tuple[Decimal, str]:
     text = text.strip()
     if text.startswith("£"):
         text = text[1:].strip()
+    # Spaces between groups of three figures separate thousands (1 200 000); any other
+    # space inside a figure is a slip (12 34), not a figure to guess.
+    text = _SPACE_THOUSANDS.sub("", text)
+    if _SPACE_IN_FIGURE.search(text):
+        raise MoneyError(
+            f"{raw.strip()!r} has a space inside its figure; write it like £1,234 or £1,200,000"
+        )
     text = text.replace(" ", "")
     if not text:
         raise MoneyError(f"{raw.strip() or 'an empty value'!r} has no figure in it")
@@ -164,8 +182,12 @@ def parse_amount(text) -> Amount:
     if len(parts) != 2 or not all(p.strip() for p in parts):
         raise MoneyError(f"{cleaned!r} is not a range; write it like 50k-600k")
     high, high_suffix = _parse_single(parts[1])
-    # "50-600k": the low side borrows the high side's unit, as people write it.
+    # "50-600k": the low side borrows the high side's unit, as people write it; unless it
+    # is already in pounds ("£500,000-600k", "95000-1.2m"), which borrowing would overshoot.
     low, _ = _parse_single(parts[0], suffix_hint=high_suffix)
+    if high_suffix and low > high:
+        plain, own_suffix = _parse_single(parts[0])
+        low = low if own_suffix else plain
     for value in (low, high):
         if value >= MAX_AMOUNT:
             raise MoneyError(f"{format_money(value)} is not plausible (over £1bn)")

@@ -35,6 +35,9 @@ D = Decimal
         (D("12.5"), D("12.50")),
         (42, D("42.00")),
         (1314000.0, D("1314000.00")),
+        ("£1 200 000", D("1200000.00")),  # spaces between thousands
+        ("GBP 1,200", D("1200.00")),
+        ("1,200 gbp", D("1200.00")),
     ],
 )
 def test_parse_money_reads_what_officers_type(text, expected):
@@ -57,6 +60,9 @@ def test_parse_money_reads_what_officers_type(text, expected):
         ("2bn", "billions"),
         ("£1.234567k", "fractions of a penny"),
         ("£5,000,000,000", "not plausible"),
+        ("12 34", "a space inside its figure"),  # a slip, never £1,234
+        ("1GBP000", "not an amount of money"),
+        ("£-100", "negative"),  # not "'£' has no figure in it"
     ],
 )
 def test_parse_money_rejects_nonsense_with_a_clear_message(text, message):
@@ -78,6 +84,10 @@ def test_parse_money_allows_negative_only_when_asked():
         ("1.314m – 1.864m", AmountKind.RANGE, "1314000", "1864000"),
         ("247k to 797k", AmountKind.RANGE, "247000", "797000"),
         ("50-600k", AmountKind.RANGE, "50000", "600000"),
+        # A low already in pounds borrows no unit (it was read as £1.2bn and refused).
+        ("£1,200,000-£2m", AmountKind.RANGE, "1200000", "2000000"),
+        ("95000-1.2m", AmountKind.RANGE, "95000", "1200000"),
+        ("£500,000-600k", AmountKind.RANGE, "500000", "600000"),
         ("TBC", AmountKind.TBC, None, None),
         ("tbc", AmountKind.TBC, None, None),
         ("£1.2m", AmountKind.POINT, "1200000", "1200000"),
