@@ -232,6 +232,17 @@ def _parse_table(raw: RawSheet, spec, problems: Problems, warnings: list[str]) -
             f"{spec.name}: column {_letter(i)} has values (from row {number}) but no header, "
             "so it was not read; head it with a column name from the template if it should be."
         )
+    if raw.hidden_sheet:
+        warnings.append(
+            f"{spec.name}: the sheet is hidden in the spreadsheet and was read like any other; "
+            "delete it if it should not be imported."
+        )
+    if hidden_columns := [_letter(i) for i in columns if i in raw.hidden_columns]:
+        warnings.append(
+            f"{spec.name}: hidden column{'s' if len(hidden_columns) > 1 else ''} "
+            f"{', '.join(hidden_columns)} {'were' if len(hidden_columns) > 1 else 'was'} read "
+            "like any other; delete the values that should not be imported."
+        )
     if hidden := [n for n in data.numbers if n in raw.hidden]:
         shown = ", ".join(map(str, hidden[:10])) + (" ..." if len(hidden) > 10 else "")
         warnings.append(

@@ -147,6 +147,8 @@ class RawSheet:
     merged: list[str] = field(default_factory=list)
     formulas_without_value: list[str] = field(default_factory=list)
     hidden: set[int] = field(default_factory=set)  # rows hidden in the spreadsheet
+    hidden_columns: set[int] = field(default_factory=set)  # 0-based
+    hidden_sheet: bool = False  # the sheet itself hidden (or "very hidden")
     # Dates counted from 1904 (an old Mac workbook): a day number typed in a cell with no date
     # format is that many days from 1 January 1904, not 1900.
     date1904: bool = False
@@ -378,7 +380,7 @@ def sheet_parts(archive: zipfile.ZipFile) -> tuple[dict[str, str], _Book]:
                 else posixpath.normpath(posixpath.join("xl", target))
             )
             targets[rel.get("Id")] = path
-    parts = {}
+    parts, hidden = {}, set()
     for element in book.iter():
         if _local(element.tag) == "sheet":
             # r:id, whatever the namespace (transitional or strict OOXML) calls itself.
@@ -387,7 +389,9 @@ def sheet_parts(archive: zipfile.ZipFile) -> tuple[dict[str, str], _Book]:
             )
             if rid in targets:
                 parts[element.get("name", "")] = targets[rid]
-    return parts, _book(archive, book, rels)
+                if element.get("state") in ("hidden", "veryHidden"):
+                    hidden.add(element.get("name", ""))
+    return parts, _book(archive, book, rels, hidden)
 
 
 @dataclass
@@ -397,9 +401,10 @@ class _Book:
 
     parser: WorkSheetParser
     marks: list[str]  # each cell style: "percent", "thousands", "millions" or ""
+    hidden_sheets: set[str] = field(default_factory=set)
 
 
-def _book(archive: zipfile.ZipFile, book, rels) -> _Book:
+def _book(archive: zipfile.ZipFile, book, rels, hidden_sheets=frozenset()) -> _Book:
     epoch = CALENDAR_WINDOWS_1900
     for element in book.iter():
         if _local(element.tag) == "workbookPr" and element.get("date1904") in ("1", "true"):
@@ -441,7 +446,7 @@ def _book(archive: zipfile.ZipFile, book, rels) -> _Book:
         None, strings, data_only=True, epoch=epoch, date_formats=dates, timedelta_formats=durations
     )
     parser.dates = {}
-    return _Book(parser, [_mark_of(fmt) for fmt in formats])
+    return _Book(parser, [_mark_of(fmt) for fmt in formats], set(hidden_sheets))
 
 
 def _mark_of(fmt: str) -> str:
@@ -573,6 +578,10 @@ def scan_sheet(archive: zipfile.ZipFile, path: str, sheet: RawSheet, book: _Book
                     element.clear()
                     if sheet_data is not None:
                         sheet_data.clear()
+                elif tag == "col" and element.get("hidden") in ("1", "true"):
+                    with contextlib.suppress(TypeError, ValueError):  # a damaged range: shown
+                        first, last = int(element.get("min")), int(element.get("max"))
+                        sheet.hidden_columns.update(range(first - 1, min(last, MAX_COLUMNS)))
                 elif tag == "mergeCell" and element.get("ref"):
                     sheet.merged.append(element.get("ref"))
     except (ET.ParseError, ValueError, KeyError, IndexError, zipfile.BadZipFile) as exc:
@@ -627,7 +636,11 @@ def read_workbook(data: bytes, *, wanted=None) -> RawWorkbook:
                 raise _rejected(
                     "The sheet is missing from the file; the workbook is damaged.", sheet=name
                 )
-            sheet = RawSheet(name, date1904=book.parser.epoch == CALENDAR_MAC_1904)
+            sheet = RawSheet(
+                name,
+                date1904=book.parser.epoch == CALENDAR_MAC_1904,
+                hidden_sheet=name in book.hidden_sheets,
+            )
             scan_sheet(archive, path, sheet, book, wanted(name) if wanted else None)
             sheets[name] = sheet
             kept += len(sheet.rows)

@@ -636,6 +636,20 @@ def test_hidden_rows_are_read_and_said_to_be(authority):
     ), changes.warnings
 
 
+def test_hidden_columns_and_sheets_are_read_and_said_to_be(authority):
+    def hide(wb):
+        wb["Savings lines"].column_dimensions["D"].hidden = True
+        ws = wb.create_sheet("Risks")
+        ws.append(["Reference", "Description"])
+        ws.append(["R1", "Placement costs rise"])
+        ws.sheet_state = "hidden"
+
+    changes = workbook.preview(edit(minimal_workbook(), hide))
+    assert changes.problems == []
+    assert "Savings lines: hidden column D was read like any other" in " ".join(changes.warnings)
+    assert "Risks: the sheet is hidden in the spreadsheet" in " ".join(changes.warnings)
+
+
 def test_a_workbook_counting_dates_from_1904(authority):
     """An old Mac workbook counts its dates from 1904: a date cell, and a day number left in a
     cell that lost its date format, read as the days they are in that workbook."""
