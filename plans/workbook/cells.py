@@ -136,7 +136,9 @@ def text(value, *, max_length: int | None = None, long: bool = False) -> str:
         # A short field is one line; stray line breaks from pasting become spaces.
         value = re.sub(r"\s*[\r\n]+\s*", " ", value)
     if max_length is not None and len(value) > max_length:
-        raise CellError(f"is {len(value):,} characters long; at most {max_length:,} fit here")
+        raise CellError(
+            f"{_describe(value)} is {len(value):,} characters long; at most {max_length:,} fit here"
+        )
     return value
 
 
@@ -158,8 +160,13 @@ def _not_a_date_or_flag(value, what: str) -> None:
         raise CellError(f"holds a date, not {what}")
 
 
+NIL_WORDS = {"nil", "£nil"}  # as papers print a figure of nothing: £0, a known figure
+
+
 def money(value, *, allow_negative: bool = False) -> Decimal:
     _not_a_date_or_flag(value, "an amount of money")
+    if isinstance(value, str) and value.strip().lower() in NIL_WORDS:
+        value = 0
     _no_dash(value)
     if isinstance(value, str) and value.strip().lower() in {"tbc", "tbd", "to be confirmed"}:
         raise CellError(
@@ -251,6 +258,8 @@ def _no_dash(value) -> None:
 
 def amount(value) -> Amount:
     _not_a_date_or_flag(value, "a planned saving")
+    if isinstance(value, str) and value.strip().lower() in NIL_WORDS:
+        value = 0
     _no_dash(value)
     if isinstance(value, str) and value.strip() in ERROR_CODES:
         raise CellError(
@@ -356,11 +365,14 @@ def a_date(value) -> date:
             return datetime.strptime(raw, fmt).date()
         except ValueError:
             continue
-    match = re.fullmatch(r"([A-Za-z]+)\.? (\d{4})", raw)
+    # A month without a day: Oct 2017, and Oct-17 / Oct 17 as committee papers print it.
+    match = re.fullmatch(r"([A-Za-z]+)\.?[ -](\d{4}|\d{2})", raw)
     if match and match.group(1).lower() in MONTHS and int(match.group(2)) >= 1:
         # A month without a day is its last day (docs/fixture-conventions.md). (Year 0 is no
         # year: "Jan 0000" is refused below, not a traceback.)
-        year, month = int(match.group(2)), MONTHS[match.group(1).lower()]
+        digits = match.group(2)
+        year = int(digits) if len(digits) == 4 else 2000 + int(digits)
+        month = MONTHS[match.group(1).lower()]
         return date(year, month, calendar.monthrange(year, month)[1])
     raise CellError(f"{_describe(value)} is not a date; write it like 31/10/2017")
 
@@ -423,7 +435,14 @@ def _choice_keys(choices) -> dict[str, str]:
 
 
 def choice(value, choices) -> str:
-    found = _choice_keys(choices).get(header_key(text(value)))
+    keys = _choice_keys(choices)
+    found = keys.get(header_key(text(value)))
+    if found is not None:
+        return found
+    # A label's words before its explanation: "In-year values" for "In-year values (due in
+    # full by March from the start month)".
+    short = {header_key(re.sub(r"\s*\(.*", "", label)): v for v, label in choices.choices}
+    found = short.get(header_key(text(value)))
     if found is not None:
         return found
     allowed = ", ".join(choice_label(choices, v) for v in choices.values)

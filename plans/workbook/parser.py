@@ -334,8 +334,21 @@ def _stems(text: str) -> set[str]:
 def _looks_like(sheet: RawSheet, missing: list[type[s.SheetResource]]) -> str | None:
     """The template sheet an unknown sheet probably is (renamed), judged by its headers, then
     by its name; ``None`` if it looks like a sheet of the officer's own."""
+    best = _by_headers(sheet, missing)
+    if best:
+        return best
+    names = [spec.name for spec in missing]
+    close = difflib.get_close_matches(sheet.name, names, n=1, cutoff=0.6)
+    if close:
+        return close[0]
+    words = _stems(sheet.name)
+    return next((spec.name for spec in missing if words & _stems(spec.name)), None)
+
+
+def _by_headers(sheet: RawSheet, specs: list[type[s.SheetResource]]) -> str | None:
+    """The template sheet whose columns ``sheet`` has (its required ones, and more than one)."""
     best, best_score = None, 1
-    for spec in missing:
+    for spec in specs:
         if spec is s.PLAN:
             continue
         for number, values in sheet.rows:
@@ -347,14 +360,7 @@ def _looks_like(sheet: RawSheet, missing: list[type[s.SheetResource]]) -> str | 
             score = len(keys & wanted)
             if required <= keys and score > best_score:
                 best, best_score = spec.name, score
-    if best:
-        return best
-    names = [spec.name for spec in missing]
-    close = difflib.get_close_matches(sheet.name, names, n=1, cutoff=0.6)
-    if close:
-        return close[0]
-    words = _stems(sheet.name)
-    return next((spec.name for spec in missing if words & _stems(spec.name)), None)
+    return best
 
 
 def _check_sheets(raw: RawWorkbook, problems: Problems, warnings: list[str]) -> dict:
@@ -377,10 +383,18 @@ def _check_sheets(raw: RawWorkbook, problems: Problems, warnings: list[str]) -> 
         if not sheet.has_data:
             continue
         like = _looks_like(sheet, missing)
+        more = None if like else _by_headers(sheet, [s.BY_NAME[s.header_key(n)] for n in found])
         if like:
             problems.add(
                 f"The sheet {sheet.name!r} is not part of the template; it looks like "
                 f"the {like!r} sheet renamed. Rename it back to {like!r}.",
+                sheet=sheet.name,
+            )
+        elif more:  # "Savings lines (2)": rows continued on a second sheet
+            problems.add(
+                f"The sheet {sheet.name!r} has the columns of the {more!r} sheet, which "
+                f"the workbook already has. Move its rows onto {more!r}, or delete the sheet "
+                "if it is a copy; only that sheet is read.",
                 sheet=sheet.name,
             )
         else:

@@ -9,6 +9,7 @@ ignoring spaces and punctuation, so "Start period" and "start-period" are the sa
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from types import SimpleNamespace
 
@@ -213,6 +214,11 @@ class SavingsLineResource(SheetResource):
             super().import_instance(instance, row, **kwargs)
         except ValidationError as exc:
             errors = exc.error_dict
+        for name in ("reference", "title"):  # a totals or help row is not a line
+            said = self.not_a_line(getattr(instance, name, ""))
+            if said and name not in errors:
+                errors[name] = [ValidationError(said)]
+                break
         wanted = {}
         for year, thousands in self.years.items():
             value = row.get(year)
@@ -245,6 +251,28 @@ class SavingsLineResource(SheetResource):
         if errors:
             raise ValidationError(errors)
         self.amounts.append((instance, wanted))
+
+    TOTAL = re.compile(r"\s*(grand\s+|sub[\s-]?)?totals?(\s+savings?)?\s*:?\s*", re.IGNORECASE)
+    EXAMPLE = re.compile(r"\s*(e\.\s?g\.?|eg\b|example\b|for example\b)", re.IGNORECASE)
+
+    @classmethod
+    def not_a_line(cls, text) -> str:
+        """Why a row whose reference or title is ``text`` is no savings line ("" if it may be
+        one): a totals row (the tracker adds the lines up itself) or a help row."""
+        if not isinstance(text, str):
+            return ""
+        if cls.TOTAL.fullmatch(text):
+            return (
+                f"{text.strip()!r} looks like a totals row, not a savings line: the tracker adds "
+                "the lines up itself. Delete the row; to compare with the paper's total, put "
+                "it on the Stated totals sheet."
+            )
+        if cls.EXAMPLE.match(text):
+            return (
+                f"{text.strip()!r} looks like an example or a note, not a savings line: delete "
+                "the row."
+            )
+        return ""
 
     def after_import(self, dataset, result, **kwargs):
         for workstream in self.new_workstreams:

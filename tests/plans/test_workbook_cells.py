@@ -29,6 +29,7 @@ from recovery.money import Amount
         (129000, Amount.point(Decimal("129000"))),
         (1234.56, Amount.point(Decimal("1234.56"))),
         (0.1 + 0.2, Amount.point(Decimal("0.30"))),
+        ("Nil", Amount.point(Decimal("0"))),  # as papers print nothing: a known £0
     ],
 )
 def test_amounts_as_officers_type_them(typed, expected):
@@ -88,6 +89,8 @@ def test_text_in_a_number_cell():
         ("February 2012", date(2012, 2, 29)),
         (datetime(2017, 10, 31), date(2017, 10, 31)),
         (43039, date(2017, 10, 31)),
+        ("Oct-17", date(2017, 10, 31)),  # as committee papers print a month
+        ("Feb 16", date(2016, 2, 29)),
     ],
 )
 def test_dates(typed, expected):
@@ -122,6 +125,19 @@ def test_periods(typed, expected):
 def test_bad_periods(typed):
     with pytest.raises(cells.CellError, match="not a period"):
         cells.period(typed)
+
+
+def test_a_choice_may_be_its_label_without_the_explanation():
+    from plans.models import Plan
+
+    label = dict(Plan.AmountBasis.choices)[Plan.AmountBasis.IN_YEAR]
+    assert "(" in label
+    assert cells.choice("In-year values", Plan.AmountBasis) == Plan.AmountBasis.IN_YEAR
+
+
+def test_an_overlong_text_names_itself():
+    with pytest.raises(cells.CellError, match="'x{37}...' is 50 characters long; at most 40"):
+        cells.text("x" * 50, max_length=40)
 
 
 def test_choices_accept_values_labels_and_rag_letters():

@@ -595,3 +595,36 @@ def test_a_workstream_name_two_workstreams_go_by_is_refused_where_lines_use_it(m
     assert len(problems) == named > 0
     assert all(p.sheet == "Savings lines" and "Two workstreams go by" in str(p) for p in problems)
     assert dump_plan(mtfs) == before
+
+
+@pytest.mark.parametrize(
+    ("reference", "title", "said"),
+    [
+        ("Total", "Total savings", "looks like a totals row"),
+        ("SAV/9", "Sub-total", "looks like a totals row"),
+        ("e.g. CHS/SAV/34", "What the saving is", "looks like an example or a note"),
+    ],
+)
+def test_a_totals_or_help_row_is_refused_not_imported_as_a_line(authority, reference, title, said):
+    # A paper's totals row imported as a line counted the plan twice; a help row became a line.
+    lines = [
+        ["SAV/1", "Placements", "Fewer placements", "Amber", "129k", None],
+        [reference, "Placements", title, None, "129k", None],
+    ]
+    with pytest.raises(workbook.WorkbookRejected) as caught:
+        workbook.import_workbook(minimal_workbook(lines=lines), filename="total.xlsx")
+    [problem] = caught.value.problems
+    assert (problem.sheet, problem.row) == ("Savings lines", 3) and said in str(problem)
+
+
+def test_lines_continued_on_a_second_sheet_are_refused_not_dropped(authority):
+    def more(wb):
+        ws = wb.create_sheet("Savings lines (2)")
+        ws.append(["Reference", "Workstream", "Title", "Current RAG", "2017/18"])
+        ws.append(["SAV/4", "Placements", "Edge of care", "Green", "253k"])
+
+    with pytest.raises(workbook.WorkbookRejected) as caught:
+        workbook.import_workbook(edit(minimal_workbook(), more), filename="two.xlsx")
+    [problem] = caught.value.problems
+    assert problem.sheet == "Savings lines (2)"
+    assert "has the columns of the 'Savings lines' sheet" in str(problem)
