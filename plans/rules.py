@@ -9,7 +9,7 @@ import re
 from datetime import date
 from decimal import Decimal
 
-from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist
+from django.core.exceptions import FieldDoesNotExist
 from django.db.models import CheckConstraint, F, Q
 
 from recovery import fiscal
@@ -71,32 +71,6 @@ _COMPARE = {
 }
 
 
-def _value(instance, name: str):
-    return getattr(instance, instance._meta.get_field(name).attname)
-
-
-def _lookup(instance, lookup: str, wanted) -> bool | None:
-    """One lookup of a condition, as SQL reads it (None: unknown)."""
-    name, _, how = lookup.partition("__")
-    value = _value(instance, name)
-    if how == "isnull":
-        return (value is None) is bool(wanted)
-    if wanted is None and how in ("", "exact"):  # Q(field=None) is IS NULL
-        return value is None
-    if isinstance(wanted, F):
-        wanted = _value(instance, wanted.name)
-    if value is None or wanted is None:
-        return None  # a comparison with NULL
-    if how == "regex":
-        found = re.search(wanted, value) if isinstance(value, str) else None
-        # "$" at the end: the end of the text (PostgreSQL), not before a last newline.
-        return found is not None and not (wanted.endswith("$") and found.end() != len(value))
-    compare = _COMPARE.get(how)
-    if compare is None or not _comparable(value, wanted):
-        return None  # a lookup or a pair of types not read here: the database's to say
-    return compare(value, wanted)
-
-
 def _comparable(a, b) -> bool:
     """Python compares them as SQL would: text with text (a choice is text), a number with
     a number, or two of one type (dates; not a date with a datetime)."""
@@ -108,30 +82,80 @@ def _comparable(a, b) -> bool:
     return type(a) is type(b)
 
 
-def _holds(condition: Q, instance) -> bool | None:
-    """``condition`` on ``instance`` as the database reads it: None where SQL's answer is
+def _unknown(instance) -> None:
+    return None
+
+
+def _lookup(model, lookup: str, wanted):
+    """One lookup of a condition as a function of a record, reading it as SQL does (None:
+    unknown). Worked out once per constraint: an import reads it for every row."""
+    name, _, how = lookup.partition("__")
+    attname = model._meta.get_field(name).attname
+    if how == "isnull" or (wanted is None and how in ("", "exact")):  # Q(field=None): IS NULL
+        null = True if how != "isnull" else bool(wanted)
+        return lambda instance: (getattr(instance, attname) is None) is null
+    other = model._meta.get_field(wanted.name).attname if isinstance(wanted, F) else None
+    if how == "regex":
+        pattern = re.compile(wanted)
+        whole = wanted.endswith("$")  # the end of the text (PostgreSQL), not before a "\n"
+
+        def regex(instance):
+            value = getattr(instance, attname)
+            if value is None:
+                return None
+            found = pattern.search(value) if isinstance(value, str) else None
+            return found is not None and not (whole and found.end() != len(value))
+
+        return regex
+    compare = _COMPARE.get(how)
+    if compare is None:
+        return _unknown  # a lookup not read here: the database's to say
+
+    def comparison(instance):
+        value = getattr(instance, attname)
+        right = wanted if other is None else getattr(instance, other)
+        if value is None or right is None:
+            return None  # a comparison with NULL
+        return compare(value, right) if _comparable(value, right) else None
+
+    return comparison
+
+
+def _compile(condition: Q, model):
+    """``condition`` as a function of a record: True, False, or None where SQL's answer is
     unknown (a comparison with NULL; a lookup or expression not read here), which a CHECK
     lets pass."""
-    found = []
+    parts = []
     for child in condition.children:
         if isinstance(child, Q):
-            found.append(_holds(child, instance))
+            parts.append(_compile(child, model))
             continue
         try:
             lookup, wanted = child
-            found.append(_lookup(instance, lookup, wanted))
-        except (TypeError, ValueError, FieldDoesNotExist):  # an expression, a path
-            found.append(None)
-    if condition.connector == Q.AND:
-        result = False if False in found else None if None in found else True
-    else:
-        result = True if True in found else None if None in found else False
-    return (None if result is None else not result) if condition.negated else result
+            parts.append(_lookup(model, lookup, wanted))
+        except (TypeError, ValueError, AttributeError, FieldDoesNotExist):  # an expression
+            parts.append(_unknown)
+    every, negated = condition.connector == Q.AND, condition.negated
+
+    def holds(instance):
+        found = [part(instance) for part in parts]
+        if every:
+            result = False if False in found else None if None in found else True
+        else:
+            result = True if True in found else None if None in found else False
+        return (None if result is None else not result) if negated else result
+
+    return holds
+
+
+def _holds(condition: Q, instance) -> bool | None:
+    return _compile(condition, type(instance))(instance)
 
 
 @functools.cache
-def _checks(model) -> tuple[tuple[CheckConstraint, tuple[str, ...]], ...]:
-    """The model's CHECK constraints, each with the fields it names in order."""
+def _checks(model) -> tuple[tuple[CheckConstraint, tuple[str, ...], object], ...]:
+    """The model's CHECK constraints, each with the fields it names in order and its
+    condition as a function of a record."""
 
     def names(q: Q):
         for child in q.children:
@@ -143,23 +167,21 @@ def _checks(model) -> tuple[tuple[CheckConstraint, tuple[str, ...]], ...]:
                     yield child[1].name
 
     return tuple(
-        (c, tuple(dict.fromkeys(names(c.condition))))
+        (c, tuple(dict.fromkeys(names(c.condition))), _compile(c.condition, model))
         for c in model._meta.constraints
         if isinstance(c, CheckConstraint)
     )
 
 
 def constraint_problems(instance, columns, skip=()) -> dict[str, str]:
-    """The model constraints ``instance`` breaks, as {field: message}: each said on the first
-    of its fields in ``columns`` (the fields an officer typed), or on the record ("__all__")
-    when none is. A constraint naming a field in ``skip`` (already wrong) is not read."""
+    """The model constraints ``instance`` breaks among those on the fields an officer typed
+    (``columns``), as {field: message}, each said on the first of its fields. Constraints
+    naming a field the import sets itself (a progress entry's year, from its date) are the
+    import's to keep; one naming a field in ``skip`` (already wrong) is not read."""
     problems = {}
-    for constraint, fields in _checks(type(instance)):
-        # A row already wrong: not the constraints on its wrong fields, nor on the fields
-        # the import derives from others (a progress entry's year, from its date).
-        if skip and (not skip.isdisjoint(fields) or any(f not in columns for f in fields)):
+    for constraint, fields, holds in _checks(type(instance)):
+        if any(f not in columns for f in fields) or (skip and not skip.isdisjoint(fields)):
             continue
-        if _holds(constraint.condition, instance) is False:
-            field = next((f for f in fields if f in columns), NON_FIELD_ERRORS)
-            problems.setdefault(field, constraint.get_violation_error_message())
+        if holds(instance) is False:
+            problems.setdefault(fields[0], constraint.get_violation_error_message())
     return problems

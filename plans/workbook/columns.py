@@ -358,6 +358,8 @@ class SheetResource(resources.Resource):
         self.refs = refs  # "line" / "kpi" / "workstream" -> {lower-case key: record}
         self.kept = self.load_existing() if plan else {}  # what the sheet does not mention
         self.closed = {} if new_plan else services.closed_months(plan)  # (year, period) -> state
+        self.key_memo: dict[tuple[str, str], str] = {}  # ``key_value``: the sheets referred
+        # to are imported before this one, so what a key cell names stays the same
         self.seen: dict[tuple, int] = {}
         self.noted: list[RecordChange] = []
         self.created: list[models.Model] = []  # saved in bulk by ``flush``
@@ -430,10 +432,15 @@ class SheetResource(resources.Resource):
         """A key cell as the records' keys hold it (``norm``): a record of another sheet named
         by its name or code is matched as the record, whichever the row gives."""
         col = self.fields.get(name)
-        if col is not None and col.kind == REF and isinstance(value, str):
+        if col is None or col.kind != REF or not isinstance(value, str):
+            return value.lower() if isinstance(value, str) else value
+        memo = self.key_memo.get((name, value))  # a line's reference on its 48 progress rows
+        if memo is None:
+            memo = value
             with contextlib.suppress(ValueError):  # no such record: its row says so later
-                value = self.field_key(SimpleNamespace(ref=self.resolve(col, value)), "ref")
-        return value.lower() if isinstance(value, str) else value
+                memo = self.field_key(SimpleNamespace(ref=self.resolve(col, value)), "ref")
+            self.key_memo[(name, value)] = memo = memo.lower()
+        return memo
 
     def default_key(self, name, value, row):
         """A key an officer may leave blank, made as the template says (subclasses); asked
@@ -596,7 +603,7 @@ class SheetResource(resources.Resource):
         # date...), read here so each is said on its row and column, not by the database.
         for name, problem in constraint_problems(instance, self.by_field, errors.keys()).items():
             errors[name] = [problem]
-        month = services.month_of(instance)
+        month = services.month_of(instance) if self.closed else None
         if month is not None and month[0] not in errors:
             # A new or changed figure of a month finance has submitted (or that is signed
             # off, published) is refused as the month-end page refuses it.
