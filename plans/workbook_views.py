@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import pickle
 import secrets
+import zlib
 from datetime import timedelta
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -121,15 +123,33 @@ class ImportView(View):
             return _errors(request, plan, filename, changes.problems, changes.warnings)
         _expire()
         PendingImport.objects.filter(user=user).delete()  # a new upload replaces the one before
-        request.session[SESSION_KEY] = PendingImport.objects.create(
-            token=secrets.token_urlsafe(32),
+        token = secrets.token_urlsafe(32)
+        PendingImport.objects.create(
+            token=token,
             user=user,
             plan=plan,
             filename=filename,
-            parsed=pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL),
+            parsed=_pack(parsed),
             fingerprint=changes.fingerprint(),
-        ).token
+        )
+        request.session[SESSION_KEY] = token
+        # The preview page that follows shows these changes rather than working them out
+        # again (once: a reload works them out afresh; confirming checks them either way).
+        cache.set(_preview_key(token), changes, PREVIEW_SECONDS)
         return redirect("plans:import_confirm")
+
+
+PREVIEW_SECONDS = 300
+
+
+def _preview_key(token: str) -> str:
+    return f"plans:workbook-preview:{token}"
+
+
+def _pack(parsed) -> bytes:
+    """The parsed workbook as the pending import keeps it: pickled and compressed (a parsed
+    workbook repeats itself; kept plain it could outgrow the file uploaded)."""
+    return zlib.compress(pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL), 1)
 
 
 def _expire() -> None:
@@ -153,15 +173,22 @@ class ConfirmImportView(View):
 
     def parsed(self):
         """The workbook as parsed at upload: only the comparison with the database is redone."""
-        return pickle.loads(self.pending.parsed)  # noqa: S301 - written by this app, never uploaded
+        packed = bytes(self.pending.parsed)
+        # Written by this app (``_pack``), never uploaded.
+        return pickle.loads(zlib.decompress(packed))  # noqa: S301
 
     def get(self, request):
         if not self.pending:
             return _upload_page(request, None, nothing_pending=True)
-        authorities = _authorities(request.user)
-        changes = workbook.changes_for(
-            self.parsed(), into=self.plan, user=request.user, authorities=authorities
-        )
+        key = _preview_key(self.pending.token)
+        changes = cache.get(key)
+        if changes is None:
+            authorities = _authorities(request.user)
+            changes = workbook.changes_for(
+                self.parsed(), into=self.plan, user=request.user, authorities=authorities
+            )
+        else:
+            cache.delete(key)
         return self.preview(changes)
 
     def post(self, request):

@@ -287,7 +287,9 @@ def test_example_uploaded_by_a_finance_manager_imports(client, torbay_users):
     assert plan.kpis.get(code="cla").points.count() == 3
 
 
-def test_an_upload_is_parsed_once_and_waits_for_its_owner_only(client, torbay_users, monkeypatch):
+def test_an_upload_is_parsed_once_and_waits_for_its_owner_only(
+    client, torbay_users, monkeypatch, figure_cache
+):
     from plans.workbook import parser
 
     calls = []
@@ -295,11 +297,20 @@ def test_an_upload_is_parsed_once_and_waits_for_its_owner_only(client, torbay_us
     monkeypatch.setattr(
         "plans.workbook.parse", lambda raw: calls.append(1) or real(raw), raising=True
     )
+    compared = []
+    real_changes = workbook.changes_for
+    monkeypatch.setattr(
+        "plans.workbook_views.workbook.changes_for",
+        lambda *a, **k: compared.append(1) or real_changes(*a, **k),
+    )
     client.force_login(torbay_users["finance"])
     upload(client, reverse("plans:plan_import"), minimal_workbook(authority="torbay"))
     preview = client.get(reverse("plans:import_confirm"))
+    assert len(compared) == 1  # the preview after the upload shows the upload's comparison
+    assert "small-plan" in preview.content.decode()
     client.get(reverse("plans:import_confirm"))
     assert len(calls) == 1  # upload parsed it; the previews compare only
+    assert len(compared) == 2  # a reload compares afresh
     # Another finance manager with the same token is shown nothing.
     other = Client()
     other.force_login(UserFactory(authority=torbay_users["finance"].authority, role="finance"))
