@@ -12,6 +12,7 @@ changed in between, the preview is shown again instead.
 
 from __future__ import annotations
 
+import contextlib
 import pickle
 import secrets
 import zlib
@@ -174,8 +175,9 @@ class ConfirmImportView(View):
     def parsed(self):
         """The workbook as parsed at upload: only the comparison with the database is redone."""
         packed = bytes(self.pending.parsed)
-        # Written by this app (``_pack``), never uploaded.
-        return pickle.loads(zlib.decompress(packed))  # noqa: S301
+        with contextlib.suppress(zlib.error):  # one kept before workbooks were compressed
+            packed = zlib.decompress(packed)
+        return pickle.loads(packed)  # noqa: S301 - written by this app (``_pack``), never uploaded
 
     def get(self, request):
         if not self.pending:
