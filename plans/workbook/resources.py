@@ -253,7 +253,9 @@ class SavingsLineResource(SheetResource):
         self.amounts.append((instance, wanted))
 
     TOTAL = re.compile(r"\s*(grand\s+|sub[\s-]?)?totals?(\s+savings?)?\s*:?\s*", re.IGNORECASE)
-    EXAMPLE = re.compile(r"\s*(e\.\s?g\.?|eg\b|example\b|for example\b)", re.IGNORECASE)
+    EXAMPLE = re.compile(
+        r"\s*(e\.\s?g\.?|eg[.:]|for example\b|example\s*([:\-–]|$))", re.IGNORECASE
+    )
 
     @classmethod
     def not_a_line(cls, text) -> str:
