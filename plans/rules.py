@@ -173,15 +173,17 @@ def _checks(model) -> tuple[tuple[CheckConstraint, tuple[str, ...], object], ...
     )
 
 
-def constraint_problems(instance, columns, skip=()) -> dict[str, str]:
-    """The model constraints ``instance`` breaks among those on the fields an officer typed
-    (``columns``), as {field: message}, each said on the first of its fields. Constraints
-    naming a field the import sets itself (a progress entry's year, from its date) are the
-    import's to keep; one naming a field in ``skip`` (already wrong) is not read."""
+def constraint_problems(instance, columns, skip=(), present=None) -> dict[str, str]:
+    """The model constraints ``instance`` breaks among those on the fields an officer types
+    (``columns``), as {field: message}, each said on the first of its fields that the sheet
+    has (``present``; all ``columns`` if None). Constraints naming a field the import sets
+    itself (a progress entry's year, from its date) are the import's to keep; one naming a
+    field in ``skip`` (already wrong) is not read."""
     problems = {}
     for constraint, fields, holds in _checks(type(instance)):
         if any(f not in columns for f in fields) or (skip and not skip.isdisjoint(fields)):
             continue
         if holds(instance) is False:
-            problems.setdefault(fields[0], constraint.get_violation_error_message())
+            typed = [f for f in fields if present is None or f in present] or fields
+            problems.setdefault(typed[0], constraint.get_violation_error_message())
     return problems

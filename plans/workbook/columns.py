@@ -148,7 +148,9 @@ class Column(fields.Field):
         if self.kind == INT:
             bounds = {type(v): v.limit_value for v in f.validators}
             self.low = bounds.get(MinValueValidator, 0)
-            self.high = bounds.get(MaxValueValidator, 32767)
+            # The field's own bound where it has one (1 to 5); else what a list needs, not
+            # the database's 9,223,372,036,854,775,807.
+            self.high = min(bounds.get(MaxValueValidator, 32767), 32767)
         if self.kind in (NUMBER, SHARE, VOLUME):
             self.places, self.max_digits = f.decimal_places, f.max_digits
 
@@ -358,6 +360,7 @@ class SheetResource(resources.Resource):
         self.refs = refs  # "line" / "kpi" / "workstream" -> {lower-case key: record}
         self.kept = self.load_existing() if plan else {}  # what the sheet does not mention
         self.closed = {} if new_plan else services.closed_months(plan)  # (year, period) -> state
+        self.present: set[str] | None = None  # the fields whose columns the sheet has
         self.key_memo: dict[tuple[str, str], str] = {}  # ``key_value``: the sheets referred
         # to are imported before this one, so what a key cell names stays the same
         self.seen: dict[tuple, int] = {}
@@ -466,6 +469,10 @@ class SheetResource(resources.Resource):
         return instance
 
     # ---- reading a row
+
+    def before_import(self, dataset, **kwargs):
+        self.present = {c.field for c in self.columns if c.column_name in dataset.headers}
+        super().before_import(dataset, **kwargs)
 
     def before_import_row(self, row, row_number=None, **kwargs):
         self.number = row_number
@@ -601,7 +608,8 @@ class SheetResource(resources.Resource):
                     errors[col.field] = [problem]
         # The model's CHECK constraints (low not above high, a target in force before its
         # date...), read here so each is said on its row and column, not by the database.
-        for name, problem in constraint_problems(instance, self.by_field, errors.keys()).items():
+        found = constraint_problems(instance, self.by_field, errors.keys(), self.present)
+        for name, problem in found.items():
             errors[name] = [problem]
         month = services.month_of(instance) if self.closed else None
         if month is not None and month[0] not in errors:

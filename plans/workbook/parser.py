@@ -363,6 +363,25 @@ def _by_headers(sheet: RawSheet, specs: list[type[s.SheetResource]]) -> str | No
     return best
 
 
+def _more_of(sheet: RawSheet, found: dict[str, RawSheet]) -> str | None:
+    """The template sheet the workbook has whose every template column ``sheet`` has too:
+    more of its rows ("Savings lines (2)"), not a sheet of the officer's own that shares a
+    few columns."""
+    for name, template_sheet in found.items():
+        spec = s.BY_NAME[s.header_key(name)]
+        header = _find_header(template_sheet, spec)
+        if header is None:
+            continue
+        keys = {s.header_key(v) for v in header[1] if not cells.is_blank(v)}
+        columns = {k for k in keys if _match_column(spec, k)}  # the template's, not years
+        for number, values in sheet.rows:
+            if number > HEADER_SEARCH_ROWS:
+                break
+            if len(columns) > 1 and columns <= {s.header_key(v) for v in values if v is not None}:
+                return name
+    return None
+
+
 def _check_sheets(raw: RawWorkbook, problems: Problems, warnings: list[str]) -> dict:
     """Template sheets by their template name; unknown sheets reported or noted."""
     found: dict[str, RawSheet] = {}
@@ -383,7 +402,7 @@ def _check_sheets(raw: RawWorkbook, problems: Problems, warnings: list[str]) -> 
         if not sheet.has_data:
             continue
         like = _looks_like(sheet, missing)
-        more = None if like else _by_headers(sheet, [s.BY_NAME[s.header_key(n)] for n in found])
+        more = None if like else _more_of(sheet, found)
         if like:
             problems.add(
                 f"The sheet {sheet.name!r} is not part of the template; it looks like "

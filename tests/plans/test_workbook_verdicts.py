@@ -628,3 +628,45 @@ def test_lines_continued_on_a_second_sheet_are_refused_not_dropped(authority):
     [problem] = caught.value.problems
     assert problem.sheet == "Savings lines (2)"
     assert "has the columns of the 'Savings lines' sheet" in str(problem)
+
+
+def test_a_sheet_of_the_officers_own_sharing_some_columns_is_only_noted(authority):
+    def notes(wb):
+        ws = wb.create_sheet("Officer notes")
+        ws.append(["Reference", "Title", "Comment"])
+        ws.append(["SAV/1", "Fewer residential placements", "chase"])
+
+    changes = workbook.preview(edit(minimal_workbook(), notes))
+    assert changes.problems == []
+    assert any("'Officer notes' is not part of the template" in w for w in changes.warnings)
+
+
+def test_a_rule_broken_against_a_column_left_out_is_said_on_the_typed_cell(authority):
+    def stated(header, row):
+        def add(wb):
+            ws = wb.create_sheet("Stated totals")
+            ws.append(header)
+            ws.append(row)
+
+        return minimal_workbook(extra=add)
+
+    plan = workbook.import_workbook(
+        stated(
+            ["Key", "Measure", "Label", "Low", "High", "As printed"],
+            ["total", "Planned", "Total", 2000000, 3000000, "£2m-£3m"],
+        ),
+        filename="first.xlsx",
+    )
+    # No Low column: the low stays £2m, so a high of £1m is below it; said on the High cell.
+    with pytest.raises(workbook.WorkbookRejected) as caught:
+        workbook.import_workbook(
+            stated(
+                ["Key", "Measure", "Label", "High", "As printed"],
+                ["total", "Planned", "Total", "£1m", "£2m-£1m"],
+            ),
+            filename="update.xlsx",
+            into=plan,
+        )
+    [problem] = caught.value.problems
+    assert (problem.sheet, problem.row, problem.column) == ("Stated totals", 2, "D")
+    assert "low figure must not be above the high figure" in str(problem)
