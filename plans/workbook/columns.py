@@ -23,7 +23,7 @@ from decimal import Decimal
 from types import SimpleNamespace
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import DecimalValidator, MaxValueValidator, MinValueValidator
 from django.db import models, transaction
 from django.db.models import UniqueConstraint, signals
 from django.db.models.base import ModelState
@@ -127,6 +127,7 @@ class Column(fields.Field):
         self.header, self.help, self.width, self.aliases = header, help, width, aliases
         self.overrides = overrides  # kind, required, max_length where the workbook differs
         self.kind = self.required = self.choices = self.low = self.high = self.max_length = None
+        self.labels: dict = {}
 
     def __deepcopy__(self, memo):
         return self  # bound once, read-only after: every resource instance shares it
@@ -145,6 +146,7 @@ class Column(fields.Field):
         self.max_length = self.overrides.get("max_length", getattr(f, "max_length", None))
         if self.kind == CHOICE:
             self.choices = _choices_class(model, f)
+            self.labels = {v: str(label) for v, label in self.choices.choices}
         if self.kind == INT:
             bounds = {type(v): v.limit_value for v in f.validators}
             self.low = bounds.get(MinValueValidator, 0)
@@ -249,7 +251,7 @@ def show(value, col: Column | None = None) -> str:
     if col is not None and col.kind in MONEY_KINDS:
         return format_money(value)
     if col is not None and col.choices is not None:
-        return str(col.choices(value).label) if value in col.choices.values else str(value)
+        return col.labels.get(value, str(value))
     if hasattr(value, "strftime"):
         return value.strftime("%-d %b %Y")
     text = f"{value.normalize():f}" if hasattr(value, "normalize") else str(value)
@@ -339,7 +341,13 @@ class SheetResource(resources.Resource):
         # model field's own limits, or is a reference resolved to a record of the plan; the
         # fields no column fills are set by the import itself (a progress entry's year, who
         # entered it, the order), never typed.
-        numbers = {c.field for c in cls.columns if c.kind in (NUMBER, SHARE, VOLUME)}
+        numbers = {
+            c.field
+            for c in cls.columns
+            if c.kind in (NUMBER, SHARE, VOLUME)
+            # the cell reader applies the digits and places; other validators are the field's
+            and any(not isinstance(v, DecimalValidator) for v in c.model_field.validators)
+        }
         cls.fields_of_model = {f.name for f in cls.model._meta.concrete_fields}
         cls.checked = cls.fields_of_model - numbers
         # The key: the fields of the model's unique constraint, less the plan it hangs from.
