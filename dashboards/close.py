@@ -74,16 +74,25 @@ def month_panel(plan, year: str, period: int) -> dict:
     def build() -> dict:
 
         users = ("submitted_by", "signed_off_by", "published_by")
-        close = (
-            MonthClose.objects.filter(plan=plan, year=year, period=period)
+        # The month's close, and the year's later ones: a later month submitted, signed off
+        # or published holds this month's figures read only (services.closing_month).
+        closes = list(
+            MonthClose.objects.filter(plan=plan, year=year, period__gte=period)
             .select_related(*users)
             .only(
                 *(f.attname for f in MonthClose._meta.concrete_fields),
                 *(f"{u}__{name}" for u in users for name in _NAMES),
             )
-            .order_by("pk")  # one at most: no default ordering (which joins the authority)
-            .first()
-        ) or MonthClose(plan_id=plan.pk, year=year, period=period, version=0)
+            .order_by("period")  # no default ordering (which joins the authority)
+        )
+        close = next((c for c in closes if c.period == period), None) or MonthClose(
+            plan_id=plan.pk, year=year, period=period, version=0
+        )
+        closing = services.closing_month(
+            {(year, c.period): c.state for c in closes if c.state != MonthClose.State.OPEN},
+            year,
+            period,
+        )
         commentary = {
             c.role: c
             for c in Commentary.objects.filter(plan=plan, year=year, period=period)
@@ -104,7 +113,12 @@ def month_panel(plan, year: str, period: int) -> dict:
             .select_related("published_by")
             .order_by("-number")
         )
-        return {"close": close, "commentary": commentary, "versions": versions}
+        return {
+            "close": close,
+            "closing": closing,
+            "commentary": commentary,
+            "versions": versions,
+        }
 
     # Read once a request (the dashboard's commentary form and its close panel both ask).
     read = plan.__dict__.setdefault("_month_panels", {})

@@ -112,7 +112,7 @@ class PlanPageMixin:
             own or Commentary(role=role),
             sel.year,
             sel.period,
-            panel["close"].state,
+            panel["closing"],
             self.request.user,
         )
         return form

@@ -690,6 +690,16 @@ def closed_months(plan) -> dict[tuple[str, int], str]:
     }
 
 
+def closing_month(closed: dict, year: str, period: int) -> tuple[int, str] | None:
+    """The month whose close holds a month's figures read only, as (period, state): the month
+    itself if it is not open; else the first later month of the year that is not, whose
+    figures are read from the earlier months' (the latest forecast, each line's latest
+    progress, the latest commentary): changing them would change a report submitted, signed
+    off or published. None if no such month. ``closed``: ``closed_months``'s answer."""
+    later = [(p, state) for (y, p), state in closed.items() if y == year and p >= period]
+    return min(later) if later else None
+
+
 def _check_nothing_locked_goes_with(instance: models.Model) -> None:
     """A record whose delete would take a closed month's figures with it (a line's progress,
     a KPI's actuals; a plan's whole close) is refused like a change to those figures."""
@@ -718,18 +728,20 @@ def _check_nothing_locked_goes_with(instance: models.Model) -> None:
         )
     }
     for day in days if closed else []:
-        month = (fiscal.financial_year(day), fiscal.period(day))
-        if month in closed:
+        year, period = fiscal.financial_year(day), fiscal.period(day)
+        closing = closing_month(closed, year, period)
+        if closing is not None:
             raise ValidationError(
                 f"Deleting {instance} would delete its figures for "
-                f"{fiscal.period_label(*month)}. " + locked_message(*month, closed[month])
+                f"{fiscal.period_label(year, period)}. " + month_lock(None, year, period, closing)
             )
 
 
 def check_month_open(instance: models.Model, user=None) -> None:
-    """Refuse a change to a month's figures once finance has submitted the month: the
-    director signs off what was submitted, and the committee reads what was published. While
-    the month is submitted the director may still write the director's commentary."""
+    """Refuse a change to a month's figures once finance has submitted the month (or a later
+    month of the year, whose figures read them): the director signs off what was submitted,
+    and the committee reads what was published. While the month is submitted the director
+    may still write its director's commentary."""
     from plans.models import MonthClose, Plan, plans_of
 
     found = month_of(instance)
@@ -738,29 +750,34 @@ def check_month_open(instance: models.Model, user=None) -> None:
     _, year, period = found
     if not isinstance(period, int) or not isinstance(year, str):
         return  # full_clean names the bad field
-    state = (
-        MonthClose.objects.filter(
-            year=year, period=period, plan__in=Plan.objects.filter(plans_of([instance]))
+    closed = {
+        (year, p): state
+        for p, state in MonthClose.objects.filter(
+            year=year, period__gte=period, plan__in=Plan.objects.filter(plans_of([instance]))
         )
-        .values_list("state", flat=True)
-        .first()
-    )
-    locked = month_lock(instance, year, period, state, user)
+        .exclude(state=MonthClose.State.OPEN)
+        .values_list("period", "state")
+    }
+    locked = month_lock(instance, year, period, closing_month(closed, year, period), user)
     if locked:
         raise ValidationError(locked)
 
 
-def month_lock(instance: models.Model, year: str, period: int, state: str | None, user=None) -> str:
-    """Why ``user`` may not change ``instance``, of a month whose close is in ``state``, now
-    ("" if they may): the rule ``check_month_open`` enforces, asked by the pages that offer
-    the change and by the workbook import for each row."""
+def month_lock(
+    instance: models.Model, year: str, period: int, closing: tuple[int, str] | None, user=None
+) -> str:
+    """Why ``user`` may not change ``instance``, a figure of ``year``'s ``period``, now ("" if
+    they may); ``closing``: the month that holds it read only (``closing_month``). The rule
+    ``check_month_open`` enforces, asked by the pages that offer the change and by the
+    workbook import for each row."""
     from plans.models import Commentary, MonthClose
 
-    State = MonthClose.State
-    if state in (None, State.OPEN):
+    if closing is None:
         return ""
+    closing_period, state = closing
     if (
-        state == State.SUBMITTED
+        state == MonthClose.State.SUBMITTED
+        and closing_period == period
         and isinstance(instance, Commentary)
         and instance.role == Commentary.Role.DIRECTOR
     ):
@@ -770,7 +787,13 @@ def month_lock(instance: models.Model, year: str, period: int, state: str | None
             f"{fiscal.period_label(year, period)} has been submitted for the director's "
             "sign-off: only the director may write the director's commentary now."
         )
-    return locked_message(year, period, state)
+    said = locked_message(year, closing_period, state)
+    if closing_period == period:
+        return said
+    return (
+        f"{fiscal.period_label(year, period)} comes before "
+        f"{fiscal.period_label(year, closing_period)}, whose figures read it. {said}"
+    )
 
 
 def locked_message(year: str, period: int, state: str) -> str:

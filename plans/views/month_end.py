@@ -14,8 +14,8 @@ from plans import month_end, services
 from plans.access import get_plan
 from plans.figures.savings import year_totals
 from plans.forms import MoneyField
-from plans.models import RAG, MonthClose, ProgressEntry
-from plans.selectors import month_close, month_end_month
+from plans.models import RAG, ProgressEntry
+from plans.selectors import month_end_month
 from recovery import fiscal
 
 RAG_CHOICES = [("", "Not rated"), *RAG.choices]
@@ -137,12 +137,9 @@ class MonthEndView(TemplateView):
         # The month's overspend forecast and KPI actuals are on the first page only: each page
         # saves its own part of the month, and no two pages save the same record.
         self.plan_parts = self.page.number == 1
-        close = month_close(self.plan, self.year, self.period)
-        self.locked = (
-            None
-            if close.state == MonthClose.State.OPEN
-            else services.locked_message(self.year, self.period, close.state)
-        )
+        closed = services.closed_months(self.plan)
+        closing = services.closing_month(closed, self.year, self.period)
+        self.locked = services.month_lock(None, self.year, self.period, closing) or None
         return super().dispatch(request, *args, **kwargs)
 
     def page_of_lines(self):

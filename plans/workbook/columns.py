@@ -624,8 +624,8 @@ class SheetResource(resources.Resource):
             # A new or changed figure of a month finance has submitted (or that is signed
             # off, published) is refused as the month-end page refuses it.
             field, year, period = month
-            state = self.closed.get((year, period))
-            locked = services.month_lock(instance, year, period, state, self.user)
+            closing = services.closing_month(self.closed, year, period)
+            locked = services.month_lock(instance, year, period, closing, self.user)
             if locked:
                 errors[field] = [locked]
         if errors:

@@ -390,7 +390,10 @@ def test_a_line_with_figures_in_a_closed_month_cannot_be_deleted(
         reverse("plans:line_delete", args=[plan.pk, lines[0].pk]),
         {"version": lines[0].version, "change_reason": "Duplicate"},
     )
-    assert "would delete its figures for P7 Oct 2017" in response.content.decode()
+    # Its September figures go first: October's report reads them (the line's progress).
+    said = response.content.decode()
+    assert "would delete its figures for P6 Sep 2017" in said
+    assert "P6 Sep 2017 comes before P7 Oct 2017, whose figures read it." in said
     assert m.SavingsLine.objects.filter(pk=lines[0].pk).exists()
     # A line with no figures in a closed month can still go.
     spare = SavingsLineFactory(plan=plan, reference="SAV-9")
@@ -399,3 +402,23 @@ def test_a_line_with_figures_in_a_closed_month_cannot_be_deleted(
         {"version": spare.version, "change_reason": "Duplicate"},
     )
     assert response.status_code == 302 and not m.SavingsLine.objects.filter(pk=spare.pk).exists()
+
+
+def test_a_month_before_a_closed_month_of_the_year_is_read_only(
+    client, finance_manager, plan, lines
+):
+    # P12's report reads October's figures (each line's latest progress, the latest
+    # forecast): once P12 is published, changing October would change a published report.
+    m.MonthClose.objects.create(plan=plan, year="2017/18", period=12, state="published")
+    m.MonthClose.objects.create(plan=plan, year="2016/17", period=12, state="published")
+    client.force_login(finance_manager)
+    html = client.get(url(plan)).content.decode()
+    assert "P7 Oct 2017 comes before P12 Mar 2018, whose figures read it." in html
+    response = client.post(url(plan), post_data(plan, lines))
+    assert "Nothing was saved" in response.content.decode()
+    assert not m.ProgressEntry.objects.filter(line__plan=plan, as_at=date(2017, 10, 31)).exists()
+    # Reopened for a correction, P12 holds October read only no longer; a closed month of
+    # another year never did.
+    m.MonthClose.objects.filter(plan=plan, year="2017/18").update(state="open")
+    client.post(url(plan), post_data(plan, lines))
+    assert m.ProgressEntry.objects.filter(line__plan=plan, as_at=date(2017, 10, 31)).exists()

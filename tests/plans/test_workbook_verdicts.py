@@ -670,3 +670,25 @@ def test_a_rule_broken_against_a_column_left_out_is_said_on_the_typed_cell(autho
     [problem] = caught.value.problems
     assert (problem.sheet, problem.row, problem.column) == ("Stated totals", 2, "D")
     assert "low figure must not be above the high figure" in str(problem)
+
+
+def test_an_import_never_changes_a_month_a_later_closed_month_reads(authority, finance_manager):
+    def forecast(period, outturn):
+        def add(wb):
+            ws = wb.create_sheet("Overspend forecast")
+            ws.append(["Year", "Period", "Budget", "Forecast outturn"])
+            ws.append(["2017/18", period, 1000000, outturn])
+
+        return minimal_workbook(extra=add)
+
+    plan = workbook.import_workbook(forecast(3, 1100000), filename="first.xlsx")
+    MonthClose.objects.create(plan=plan, year="2017/18", period=12, state="published")
+    before = dump_plan(plan)
+    with pytest.raises(workbook.WorkbookRejected) as caught:
+        workbook.import_workbook(
+            forecast(3, 1150000), filename="p3.xlsx", into=plan, user=finance_manager
+        )
+    [problem] = caught.value.problems
+    assert (problem.sheet, problem.row, problem.column) == ("Overspend forecast", 2, "B")
+    assert "Jun 2017 comes before P12 Mar 2018, whose figures read it" in str(problem)
+    assert dump_plan(plan) == before
