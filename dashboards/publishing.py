@@ -307,6 +307,12 @@ def changes_since(report: PublishedReport, f: fg.PlanFigures) -> list[fg.Change]
     previous = report.figures
     same_year = report.year == f.sel.year
     note_since = f"since the report published for {report.label}"
+    # A first figure: of this month since that report, or of a year that report did not cover.
+    first = (
+        "first reported since the last published report"
+        if same_year
+        else f"the first for {f.sel.year} (the last published report was of {report.year})"
+    )
     out: list[fg.Change] = []
     before_series = {}
     for p in previous.get("forecasts", []) if same_year else []:
@@ -322,7 +328,7 @@ def changes_since(report: PublishedReport, f: fg.PlanFigures) -> list[fg.Change]
                 p.series_label,
                 before,
                 p.variance,
-                note=note_since if was else "first forecast since the last published report",
+                note=note_since if was else first,
             )
         )
     lines = {x["reference"]: x for x in previous.get("lines", [])}
@@ -338,7 +344,7 @@ def changes_since(report: PublishedReport, f: fg.PlanFigures) -> list[fg.Change]
                     item,
                     before,
                     x.delivered,
-                    note="first reported since the last published report" if before is None else "",
+                    note=first if before is None else "",
                     line=x.line,
                 )
             )

@@ -380,25 +380,32 @@ def related_deletions(instance: models.Model) -> dict[str, int]:
 def refresh_line_rag(*, line, user, reason: str = "") -> None:
     """A line's current RAG is that of its latest rated progress entry (its original RAG when
     no entry is rated). Called after progress is saved or deleted."""
-    from plans.models import ProgressEntry
+    refresh_line_rags(line_ids=[line.pk], user=user, reason=reason)
 
-    latest = (
-        ProgressEntry.objects.filter(line_id=line.pk)
+
+def refresh_line_rags(*, line_ids, user, reason: str = "") -> None:
+    """``refresh_line_rag`` for many lines (an import's progress): two queries, and a change
+    (version-checked, with its history) only for the lines whose RAG moves."""
+    from plans.models import ProgressEntry, SavingsLine
+
+    latest = {}
+    for line_id, rag in (
+        ProgressEntry.objects.filter(line_id__in=line_ids)
         .exclude(rag="")
-        .order_by("-as_at")
-        .values_list("rag", flat=True)
-        .first()
-    )
-    line.refresh_from_db()
-    rag = latest or line.original_rag
-    if line.rag != rag:
-        line.rag = rag
-        update_record(
-            instance=line,
-            user=user,
-            expected_version=line.version,
-            reason=reason or "RAG from the latest progress entry",
-        )
+        .order_by("line_id", "-as_at")
+        .values_list("line_id", "rag")
+    ):
+        latest.setdefault(line_id, rag)
+    for line in SavingsLine.objects.filter(pk__in=line_ids).order_by("pk"):
+        rag = latest.get(line.pk) or line.original_rag
+        if line.rag != rag:
+            line.rag = rag
+            update_record(
+                instance=line,
+                user=user,
+                expected_version=line.version,
+                reason=reason or "RAG from the latest progress entry",
+            )
 
 
 # --------------------------------------------------------------------------------------------

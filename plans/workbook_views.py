@@ -153,6 +153,10 @@ def _pack(parsed) -> bytes:
     return zlib.compress(pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL), 1)
 
 
+def _records(n: int) -> str:
+    return f"{n:,} record{'' if n == 1 else 's'}"
+
+
 def _expire() -> None:
     """Pending imports past their time are removed (whoever they belong to)."""
     cutoff = timezone.now() - timedelta(minutes=settings.PENDING_IMPORT_MINUTES)
@@ -222,7 +226,7 @@ class ConfirmImportView(View):
         counts = changes.counts()
         messages.success(
             request,
-            f"Imported {pending.filename}: {sum(c.create for c in counts)} records created, "
+            f"Imported {pending.filename}: {_records(sum(c.create for c in counts))} created, "
             f"{sum(c.update for c in counts)} changed, {sum(c.delete for c in counts)} removed.",
         )
         return redirect("plans:plan_detail", pk=changes.plan.pk)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -568,9 +569,15 @@ class SheetResource(resources.Resource):
 
     def label(self, instance) -> str:
         parts = []
+        month = {"year", "period"} <= set(self.key)
         for k in self.key:
             value = getattr(instance, k, None)
-            if value not in (None, ""):
+            if month and k in ("year", "period"):
+                if k == "period":  # "P3 Jun 2017", as every page names the month
+                    year, period = instance.year, instance.period
+                    shown = fiscal.period_label(year, period) if _is_month(year, period) else ""
+                    parts.append(shown or f"{year} {period}")
+            elif value not in (None, ""):
                 parts.append(show(value, self.by_field.get(k)))
         return " ".join(parts)
 
@@ -719,6 +726,15 @@ class SheetResource(resources.Resource):
 
     def after_import(self, dataset, result, **kwargs):
         self.flush()
+
+
+def _is_month(year, period) -> bool:
+    return (
+        isinstance(year, str)
+        and re.fullmatch(fiscal.YEAR_PATTERN, year) is not None
+        and isinstance(period, int)
+        and 1 <= period <= 12
+    )
 
 
 def _relate(instance, field, value) -> None:

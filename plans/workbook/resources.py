@@ -445,6 +445,14 @@ class ProgressResource(SheetResource):
         if instance.as_at:
             instance.year = fiscal.financial_year(instance.as_at)
 
+    def after_import(self, dataset, result, **kwargs):
+        super().after_import(dataset, result, **kwargs)
+        if self.saved and not (result.has_validation_errors() or result.has_errors()):
+            # As the month-end page does: a line's RAG is its latest rated entry's.
+            services.refresh_line_rags(
+                line_ids={e.line_id for e in self.saved}, user=self.user, reason=self.reason
+            )
+
 
 class ForecastResource(SheetResource):
     year = C("Year", width=10)

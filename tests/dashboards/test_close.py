@@ -274,3 +274,31 @@ def test_what_changed_is_since_the_last_published_report(client, mtfs, torbay_us
     changes = response.context["changes"]
     mine = next(c for c in changes if c.item.startswith(line.reference))
     assert (mine.before, mine.after) == (50000, 70000)
+
+
+def test_a_new_years_first_figures_are_said_to_be_the_years_first(mtfs, torbay_users, line):
+    # Against the last year's published report, a 2017/18 figure was "first reported since
+    # the last published report", beside a "not reported" that report had in fact reported.
+    from dashboards import publishing
+    from plans import figures as fg
+
+    march = fg.plan_figures(mtfs, fg.Selection("2016/17", 12))
+    report = PublishedReport.objects.create(
+        plan=mtfs,
+        year="2016/17",
+        period=12,
+        number=1,
+        published_at="2017-04-20T09:00:00Z",
+        figures=publishing.snapshot(march, [], "What changed"),
+        pdf=b"%PDF",
+        xlsx=b"PK",
+    )
+    services.create_record(
+        instance=ProgressEntry(line=line, as_at=date(2017, 6, 30), achieved_to_date=20000),
+        user=torbay_users["finance"],
+    )
+    june = fg.plan_figures(mtfs, fg.Selection("2017/18", 3))
+    changes = publishing.changes_since(report, june)
+    mine = next(c for c in changes if c.item.startswith(line.reference))
+    assert mine.before is None and mine.after == 20000
+    assert mine.note == "the first for 2017/18 (the last published report was of 2016/17)"

@@ -412,6 +412,9 @@ def test_a_line_its_moves_rate_otherwise_than_its_record_says_so(client, mtfs, t
     url = reverse("dashboards:plan_dashboard", args=[mtfs.pk])
     html = client.get(url, {"year": "2017/18", "period": "8"}).content.decode()
     assert "MTFS-02: its placement moves give" in html
+    # No move made yet: said so, not "£0 achieved" beside a record saying "not reported".
+    said = html[html.index("MTFS-02: its placement moves give") :][:400]
+    assert ("no move made yet" in said) == (driven.made == 0) and "£0 achieved" not in said
     assert "not yet the moves' figures" in html or "Nothing for 2017/18 yet" in html
     # The month-end records the moves' figures: one rating, said once.
     services.sync_lines_from_moves(

@@ -692,3 +692,36 @@ def test_an_import_never_changes_a_month_a_later_closed_month_reads(authority, f
     assert (problem.sheet, problem.row, problem.column) == ("Overspend forecast", 2, "B")
     assert "Jun 2017 comes before P12 Mar 2018, whose figures read it" in str(problem)
     assert dump_plan(plan) == before
+
+
+def test_imported_progress_sets_the_lines_rag_as_the_month_end_does(authority, finance_manager):
+    # The plan page showed "Not rated" while the dashboard rated the line from its progress.
+    lines = [["SAV/1", "Placements", "Fewer placements", None, "129k", None]]
+
+    def progress(wb):
+        ws = wb.create_sheet("Progress")
+        ws.append(["Reference", "As at", "Achieved to date", "RAG"])
+        ws.append(["SAV/1", "30/06/2017", 40000, "Amber"])
+
+    plan = workbook.import_workbook(minimal_workbook(lines=lines), filename="first.xlsx")
+    assert plan.lines.get().rag == ""
+    workbook.import_workbook(
+        edit(minimal_workbook(lines=lines), progress),
+        filename="progress.xlsx",
+        into=plan,
+        user=finance_manager,
+    )
+    line = plan.lines.get()
+    assert line.rag == "amber"
+    assert line.history.latest().history_user == finance_manager
+
+
+def test_the_preview_names_a_month_as_the_pages_do(authority):
+    def add(wb):
+        ws = wb.create_sheet("Overspend forecast")
+        ws.append(["Year", "Period", "Budget", "Forecast outturn"])
+        ws.append(["2017/18", 3, 1000000, 1100000])
+
+    changes = workbook.preview(edit(minimal_workbook(), add))
+    [record] = [r for r in changes.records if r.sheet == "Overspend forecast"]
+    assert record.label == "P3 Jun 2017 Base"
