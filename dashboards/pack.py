@@ -222,7 +222,7 @@ def pack_html(
             "f": f,
             "plan": f.plan,
             "sel": f.sel,
-            "summary": reports.summary_rows(f),
+            "summary": reports.summary_rows(f, money=format_money_k),
             "variance_svg": variance_chart(f),
             "savings_svg": savings_chart(f),
             "placements_svg": placements_chart(f),

@@ -116,10 +116,11 @@ def _direction(value: Decimal | None, ahead: str, behind: str, level: str) -> st
     return ahead if value > 0 else behind if value < 0 else level
 
 
-def summary_rows(f: fg.PlanFigures) -> list[SummaryRow]:
+def summary_rows(f: fg.PlanFigures, money=format_money) -> list[SummaryRow]:
     """The headline figures, in the order tiles, report and workbook show them. A figure
     nothing supports is None (shown as not reported, an empty cell in the workbook), with a
-    note saying why; a year with no savings planned says so in one row."""
+    note saying why; a year with no savings planned says so in one row. ``money`` writes the
+    notes' figures as the medium prints its own (the pack in £k)."""
     y, sel = f.year, f.sel
     rows: list[SummaryRow] = []
     if not y.lines:
@@ -182,7 +183,7 @@ def summary_rows(f: fg.PlanFigures) -> list[SummaryRow]:
         )
     elif y.lines:
         share = (
-            f"; {f.achieved_share}% of their planned {format_money(f.reporting_planned)}"
+            f"; {f.achieved_share}% of their planned {money(f.reporting_planned)}"
             if f.achieved_share is not None
             else ""
         )
@@ -268,7 +269,7 @@ def summary_rows(f: fg.PlanFigures) -> list[SummaryRow]:
                 head.variance,
                 head.variance_high,
                 rag=head.rag,
-                note=f"{kind}; Red from {format_money(head.threshold)}",
+                note=f"{kind}; Red from {money(head.threshold)}",
             )
         )
         if head.movement is not None:
@@ -292,7 +293,7 @@ def summary_rows(f: fg.PlanFigures) -> list[SummaryRow]:
             SummaryRow(
                 f"Effect of reserves and other savings: {m.label}",
                 m.effect,
-                note=f"{format_money(m.gross.variance)} before, {format_money(m.net.variance)} "
+                note=f"{money(m.gross.variance)} before, {money(m.net.variance)} "
                 "after, at the same date (a basis, not a movement)",
             )
         )
@@ -301,7 +302,7 @@ def summary_rows(f: fg.PlanFigures) -> list[SummaryRow]:
             SummaryRow(
                 "Slippage cost recorded (all months)",
                 f.slippage_total,
-                note="; ".join(f"{yr}: {format_money(v)}" for yr, v in f.slippage_years),
+                note="; ".join(f"{yr}: {money(v)}" for yr, v in f.slippage_years),
             )
         )
     funding = f.funding
