@@ -377,16 +377,9 @@ def related_deletions(instance: models.Model) -> dict[str, int]:
     return counts
 
 
-def refresh_line_rag(*, line, user, reason: str = "") -> None:
-    """A line's current RAG is that of its latest rated progress entry (its original RAG when
-    no entry is rated). Called after progress is saved or deleted."""
-    refresh_line_rags(line_ids=[line.pk], user=user, reason=reason)
-
-
-def refresh_line_rags(*, line_ids, user, reason: str = "") -> None:
-    """``refresh_line_rag`` for many lines (an import's progress): two queries, and a change
-    (version-checked, with its history) only for the lines whose RAG moves."""
-    from plans.models import ProgressEntry, SavingsLine
+def latest_rags(line_ids) -> dict[int, str]:
+    """Each line's latest rated progress entry's RAG (lines with none left out). One query."""
+    from plans.models import ProgressEntry
 
     latest = {}
     for line_id, rag in (
@@ -396,16 +389,56 @@ def refresh_line_rags(*, line_ids, user, reason: str = "") -> None:
         .values_list("line_id", "rag")
     ):
         latest.setdefault(line_id, rag)
-    for line in SavingsLine.objects.filter(pk__in=line_ids).order_by("pk"):
-        rag = latest.get(line.pk) or line.original_rag
-        if line.rag != rag:
-            line.rag = rag
-            update_record(
-                instance=line,
-                user=user,
-                expected_version=line.version,
-                reason=reason or "RAG from the latest progress entry",
+    return latest
+
+
+def refresh_line_rag(*, line, user, reason: str = "") -> None:
+    """A line's current RAG is that of its latest rated progress entry (its original RAG when
+    no entry is rated). Called after progress is saved or deleted."""
+    latest = latest_rags([line.pk]).get(line.pk)
+    line.refresh_from_db()
+    rag = latest or line.original_rag
+    if line.rag != rag:
+        line.rag = rag
+        update_record(
+            instance=line,
+            user=user,
+            expected_version=line.version,
+            reason=reason or "RAG from the latest progress entry",
+        )
+
+
+@transaction.atomic
+def follow_rated_progress(*, line_ids, user, reason: str = "") -> list[tuple]:
+    """``refresh_line_rag`` for the lines an import gave rated progress, in bulk: each takes
+    its latest rated entry's RAG (a line with no rated entry is left as it is). A handful of
+    queries, whatever the number of lines; each change versioned, with its history. Returns
+    ``(line, old RAG, new RAG)`` for the lines that changed."""
+    from plans.models import SavingsLine
+
+    latest = latest_rags(line_ids)
+    lines = SavingsLine.objects.select_for_update().filter(pk__in=latest).order_by("pk")
+    moved = [(line, line.rag, latest[line.pk]) for line in lines if line.rag != latest[line.pk]]
+    if not moved:
+        return []
+    pks = [line.pk for line, _, _ in moved]
+    History = SavingsLine.history.model
+    with_history = set(History.objects.filter(id__in=pks).values_list("id", flat=True))
+    now = timezone.now()
+    with transaction.get_connection().cursor() as cursor:
+        # Lines loaded from a paper keep their state before the change (``_ensure_baseline``).
+        fresh = [pk for pk in pks if pk not in with_history]
+        _copy_to_history(
+            cursor, SavingsLine, fresh, kind="+", moment=now, reason=BASELINE_REASON, user=None
+        )
+        for rag in {new for _, _, new in moved}:
+            SavingsLine.objects.filter(pk__in=[x.pk for x, _, new in moved if new == rag]).update(
+                rag=rag, version=F("version") + 1
             )
+        said = reason or "RAG from the latest progress entry"
+        _copy_to_history(cursor, SavingsLine, pks, kind="~", moment=now, reason=said, user=user)
+    data_changed([line for line, _, _ in moved])
+    return moved
 
 
 # --------------------------------------------------------------------------------------------

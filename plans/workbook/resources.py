@@ -447,11 +447,18 @@ class ProgressResource(SheetResource):
 
     def after_import(self, dataset, result, **kwargs):
         super().after_import(dataset, result, **kwargs)
-        if self.saved and not (result.has_validation_errors() or result.has_errors()):
-            # As the month-end page does: a line's RAG is its latest rated entry's.
-            services.refresh_line_rags(
-                line_ids={e.line_id for e in self.saved}, user=self.user, reason=self.reason
+        rated = {e.line_id for e in self.saved if e.rag}
+        if rated and not (result.has_validation_errors() or result.has_errors()):
+            # As the month-end page does: a line's RAG is its latest rated entry's; said in
+            # the preview as a change of the line.
+            moved = services.follow_rated_progress(
+                line_ids=rated, user=self.user, reason=self.reason
             )
+            col = self.by_field["rag"]
+            for line, old, new in moved:
+                header = "Current RAG (from its latest rated progress)"
+                change = FieldChange(header, show(old, col), show(new, col))
+                self.noted.append(RecordChange(LINES_SHEET, UPDATE, line.reference, None, [change]))
 
 
 class ForecastResource(SheetResource):

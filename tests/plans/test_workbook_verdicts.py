@@ -696,24 +696,57 @@ def test_an_import_never_changes_a_month_a_later_closed_month_reads(authority, f
 
 def test_imported_progress_sets_the_lines_rag_as_the_month_end_does(authority, finance_manager):
     # The plan page showed "Not rated" while the dashboard rated the line from its progress.
-    lines = [["SAV/1", "Placements", "Fewer placements", None, "129k", None]]
+    lines = [
+        ["SAV/1", "Placements", "Fewer placements", None, "129k", None],
+        ["SAV/2", "Placements", "Foster carers", "Red", "50k", None],
+    ]
 
     def progress(wb):
         ws = wb.create_sheet("Progress")
         ws.append(["Reference", "As at", "Achieved to date", "RAG"])
         ws.append(["SAV/1", "30/06/2017", 40000, "Amber"])
+        ws.append(["SAV/2", "30/06/2017", 10000, None])  # unrated: the line's RAG stays
 
     plan = workbook.import_workbook(minimal_workbook(lines=lines), filename="first.xlsx")
-    assert plan.lines.get().rag == ""
-    workbook.import_workbook(
-        edit(minimal_workbook(lines=lines), progress),
-        filename="progress.xlsx",
-        into=plan,
-        user=finance_manager,
+    data = edit(minimal_workbook(lines=lines), progress)
+    changes = workbook.preview(data, into=plan)
+    [said] = [r for r in changes.records if r.sheet == "Savings lines" and r.action == "update"]
+    assert said.label == "SAV/1" and (said.changes[0].old, said.changes[0].new) == (
+        "(blank)",
+        "Amber",
     )
-    line = plan.lines.get()
-    assert line.rag == "amber"
+    workbook.import_workbook(data, filename="progress.xlsx", into=plan, user=finance_manager)
+    rags = dict(plan.lines.values_list("reference", "rag"))
+    assert rags == {"SAV/1": "amber", "SAV/2": "red"}
+    line = plan.lines.get(reference="SAV/1")
+    assert line.version == 2
     assert line.history.latest().history_user == finance_manager
+    assert line.history.count() == 2  # created, then its RAG from the progress
+
+
+def test_rags_from_imported_progress_cost_the_same_queries_for_many_lines(authority):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def workbook_of(n, code):
+        lines = [[f"SAV/{i}", "Placements", f"Line {i}", None, "10k", None] for i in range(n)]
+
+        def progress(wb):
+            ws = wb.create_sheet("Progress")
+            ws.append(["Reference", "As at", "Achieved to date", "RAG"])
+            for i in range(n):
+                ws.append([f"SAV/{i}", "30/06/2017", 1000, "Green"])
+
+        return edit(minimal_workbook(lines=lines, code=code), progress)
+
+    counts = []
+    for n, code in ((5, "few"), (60, "many")):
+        data = workbook_of(n, code)
+        with CaptureQueriesContext(connection) as queries:
+            plan = workbook.import_workbook(data, filename=f"{code}.xlsx")
+        assert set(plan.lines.values_list("rag", flat=True)) == {"green"}
+        counts.append(len(queries))
+    assert counts[1] - counts[0] <= 5, counts
 
 
 def test_the_preview_names_a_month_as_the_pages_do(authority):
