@@ -175,6 +175,10 @@ def close_context(user, plan, year: str, period: int, form=None, step_name="") -
             for step in steps_for(user, plan, close, published=bool(versions))
         ],
         "close_versions": versions,
+        # Open, but read only while a later month of the year that reads it is closed.
+        "close_held": services.month_lock(None, year, period, panel["closing"])
+        if close.state == MonthClose.State.OPEN
+        else "",
         "director_commentary": panel["commentary"].get(Commentary.Role.DIRECTOR),
         "step_form": form,
         "step_failed": step_name,

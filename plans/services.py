@@ -782,14 +782,22 @@ def check_month_open(instance: models.Model, user=None) -> None:
     month of the year, whose figures read them): the director signs off what was submitted,
     and the committee reads what was published. While the month is submitted the director
     may still write its director's commentary."""
+    locked = lock_of(instance, user)
+    if locked:
+        raise ValidationError(locked)
+
+
+def lock_of(instance: models.Model, user=None) -> str:
+    """Why ``user`` may not change ``instance`` now, by ``check_month_open``'s rule ("" if
+    they may): asked by the pages that offer the change, before anything is typed."""
     from plans.models import MonthClose, Plan, plans_of
 
     found = month_of(instance)
     if found is None:
-        return
+        return ""
     _, year, period = found
     if not isinstance(period, int) or not isinstance(year, str):
-        return  # full_clean names the bad field
+        return ""  # full_clean names the bad field
     closed = {
         (year, p): state
         for p, state in MonthClose.objects.filter(
@@ -798,9 +806,7 @@ def check_month_open(instance: models.Model, user=None) -> None:
         .exclude(state=MonthClose.State.OPEN)
         .values_list("period", "state")
     }
-    locked = month_lock(instance, year, period, closing_month(closed, year, period), user)
-    if locked:
-        raise ValidationError(locked)
+    return month_lock(instance, year, period, closing_month(closed, year, period), user)
 
 
 def month_lock(
@@ -1063,7 +1069,8 @@ def publish_month(
 ):
     """The director publishes a signed-off month (``step`` "publish"), or finance or the
     director publishes the correction of a month published before and reopened (``step``
-    "republish", with the reason): ``render(publication)`` (the read side's report, pack and
+    "republish", with the reason; refused when no figure differs from the version that
+    stands): ``render(publication)`` (the read side's report, pack and
     workbook, as ``Rendered``) is stored as the month's next version, never to change.
     Returns the ``PublishedReport``."""
     from plans.models import PublishedReport
@@ -1095,6 +1102,14 @@ def publish_month(
         previous=previous,
     )
     rendered = render(publication)
+    if previous is not None and not rendered.changes:
+        raise ValidationError(
+            {
+                "note": f"No figure differs from version {previous.number}, which stands: "
+                "correct the figures first; a new version is published only to change what "
+                "the committee reads."
+            }
+        )
     report = PublishedReport(
         plan=plan,
         year=year,

@@ -258,6 +258,8 @@ class RecordFormView(PlanRecordMixin, FormView):
             **ctx,
             "object": self.object,
             "editing": editing,
+            # A figure of a closed month: said before anything is typed, the form read only.
+            "locked": services.lock_of(self.object, self.request.user) if editing else "",
             "cancel_url": self.url("detail", self.object.pk) if editing else self.url("list"),
         }
 
@@ -276,6 +278,7 @@ class RecordDeleteView(PlanRecordMixin, TemplateView):
             "form": form or DeleteForm(),
             "object": obj,
             "goes_with_it": services.related_deletions(obj),
+            "locked": services.lock_of(obj, self.request.user),
             "cancel_url": self.url("detail", obj.pk),
         }
 

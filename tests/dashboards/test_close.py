@@ -198,6 +198,15 @@ def test_the_month_cycle_from_entry_to_a_corrected_publication(client, mtfs, tor
         "after": "£56,000",
     } in v3.changes
 
+    # A correction that corrects nothing is refused: version 3 stands.
+    close.refresh_from_db()
+    assert step(client, mtfs, "reopen", version=close.version, reason="Check").status_code == 302
+    close.refresh_from_db()
+    response = step(client, mtfs, "republish", version=close.version, reason="No change")
+    assert response.status_code == 400
+    assert "No figure differs from version 3" in response.content.decode()
+    assert not PublishedReport.objects.filter(plan=mtfs, number=4, **OCT).exists()
+
     # The audit trail shows every step with formatted values.
     client.force_login(finance)
     page = client.get(reverse("plans:plan_history", args=[mtfs.pk])).content.decode()
@@ -302,3 +311,14 @@ def test_a_new_years_first_figures_are_said_to_be_the_years_first(mtfs, torbay_u
     mine = next(c for c in changes if c.item.startswith(line.reference))
     assert mine.before is None and mine.after == 20000
     assert mine.note == "the first for 2017/18 (the last published report was of 2016/17)"
+
+
+def test_an_open_month_a_later_closed_month_reads_says_it_is_read_only(client, mtfs, torbay_users):
+    MonthClose.objects.create(plan=mtfs, state="submitted", year="2017/18", period=8)
+    client.force_login(torbay_users["director"])
+    page = client.get(
+        reverse("dashboards:plan_dashboard", args=[mtfs.pk]), {"year": "2017/18", "period": "7"}
+    ).content.decode()
+    panel = page[page.index('id="month-close"') :][:2000]
+    assert "Open, but read only: P7 Oct 2017 comes before P8 Nov 2017" in panel
+    assert "finance is entering the month's figures" not in panel

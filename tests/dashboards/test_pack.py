@@ -36,6 +36,11 @@ def test_the_mtfs_pack_at_p8_is_a_pdf_of_at_most_eight_pages_in_k(client, torbay
     figures = re.sub(r"<[^>]+>", " ", html)
     # (The paper's own slip "£20.520" is quoted as printed, in the appendix.)
     assert not re.search(r"£[\d,]+\.\d\d(?!\d)", figures)
+    # Savings by RAG, as the dashboard and the workbook count them.
+    assert 'class="compact rag-summary keep"' in html
+    for b in f.rag.current:
+        if b.count:
+            assert re.search(rf"{b.label}</span>\s*</td><td class=\"num\">{b.count}\b", html), b
     # The summary's notes too: "Red from £100k", not "Red from £100,000".
     summary = figures[figures.index("1. Summary") : figures.index("2. ")]
     assert not re.search(r"£\d{1,3},\d{3}(?![\d,]*k)", summary), summary

@@ -422,3 +422,27 @@ def test_a_month_before_a_closed_month_of_the_year_is_read_only(
     m.MonthClose.objects.filter(plan=plan, year="2017/18").update(state="open")
     client.post(url(plan), post_data(plan, lines))
     assert m.ProgressEntry.objects.filter(line__plan=plan, as_at=date(2017, 10, 31)).exists()
+
+
+def test_a_record_of_a_read_only_month_says_so_before_anything_is_typed(
+    client, finance_manager, plan, lines
+):
+    # Found walking the app: the progress edit form of a locked month looked editable, and
+    # the refusal came after Save, twice.
+    entry = m.ProgressEntry.objects.create(
+        line=lines[0], as_at=date(2017, 10, 31), year="2017/18", achieved_to_date=1000
+    )
+    m.MonthClose.objects.create(plan=plan, year="2017/18", period=8, state="submitted")
+    client.force_login(finance_manager)
+    for name in ("progress_edit", "progress_delete"):
+        html = client.get(reverse(f"plans:{name}", args=[plan.pk, entry.pk])).content.decode()
+        notice = html[html.index('id="record-locked"') :][:400]
+        assert "P7 Oct 2017 comes before P8 Nov 2017" in notice, name
+        assert 'type="submit"' not in html.split('id="record-locked"')[1], name
+    response = client.post(
+        reverse("plans:progress_edit", args=[plan.pk, entry.pk]),
+        {"line": lines[0].pk, "as_at": "31/10/2017", "achieved_to_date": "2000", "version": 1},
+    )
+    assert "comes before P8 Nov 2017" in response.content.decode()
+    entry.refresh_from_db()
+    assert entry.achieved_to_date == 1000
