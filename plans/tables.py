@@ -379,7 +379,7 @@ class PlannedAmountTable(RecordTable):
 
 
 class ProgressEntryTable(RecordTable):
-    as_at = link_column("progress", "as_at", "As at")
+    as_at = link_column("progress", "as_at", "As at", tables.DateColumn, format="j M Y")
     line = tables.Column(accessor="line__reference", verbose_name="Line")
     title = tables.Column(accessor="line__title", verbose_name="Title")
     achieved_to_date = MoneyColumn(verbose_name="Achieved to date")
@@ -461,7 +461,7 @@ class KPITable(RecordTable):
 
 
 class KpiPointTable(RecordTable):
-    date = link_column("kpipoint", "date", "Date")
+    date = link_column("kpipoint", "date", "Date", tables.DateColumn, format="j M Y")
     kpi = tables.Column(accessor="kpi__name", verbose_name="KPI")
 
     class Meta(RecordTable.Meta):

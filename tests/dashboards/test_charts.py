@@ -58,3 +58,12 @@ def test_officers_words_are_text_in_every_chart(authority):
     drawn = json.dumps([c.figure for c in charts.dashboard_charts(f)["kpis"].values()])
     drawn += json.dumps(charts.dashboard_charts(f)["forecast"].figure)
     assert "<a href" not in drawn and "&lt;a href" in drawn
+
+
+def test_a_money_axis_is_labelled_in_one_unit():
+    # Found walking the app: the RAG chart's axis read £750k beside £1.0m.
+    from dashboards.charts import _money_tick_values
+
+    axis = _money_tick_values([0, 980_000])
+    assert axis["ticktext"] == ["£0", "£0.25m", "£0.5m", "£0.75m", "£1m"]
+    assert _money_tick_values([-400_000, 300_000])["ticktext"][:2] == ["-£400k", "-£200k"]
