@@ -150,9 +150,9 @@ class Column(fields.Field):
             self.labels = {v: str(label) for v, label in self.choices.choices}
         if self.kind == INT:
             bounds = {type(v): v.limit_value for v in f.validators}
-            self.low = bounds.get(MinValueValidator, 0)
-            # The field's own bound where it has one (1 to 5); else what a list needs, not
-            # the database's 9,223,372,036,854,775,807.
+            self.low = max(bounds.get(MinValueValidator, 0), -32768)
+            # The field's own bounds where it has them (1 to 5); else what a count or a list
+            # needs, the same on every database (not SQLite's or PostgreSQL's integer range).
             self.high = min(bounds.get(MaxValueValidator, 32767), 32767)
         if self.kind in (NUMBER, SHARE, VOLUME):
             self.places, self.max_digits = f.decimal_places, f.max_digits
