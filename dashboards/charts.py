@@ -17,7 +17,7 @@ from html import escape
 
 from plans import figures as fg
 from recovery import fiscal
-from recovery.money import NOT_REPORTED, format_money, format_money_short
+from recovery.money import NOT_REPORTED, format_money, format_money_axis, format_money_short
 
 RAG_COLOURS = {
     "red": "#d4351c",
@@ -110,25 +110,10 @@ def _money_tick_values(values, *, from_zero: bool = True) -> dict | None:
     ticks = [i * step for i in range(first, last + 1)]
     return {
         "tickvals": ticks,
-        "ticktext": _tick_texts(ticks),
+        "ticktext": format_money_axis(ticks),
         "tickprefix": "",
         "tickformat": "",
     }
-
-
-def _tick_texts(ticks: list[float]) -> list[str]:
-    """An axis's labels in one unit, the app's way: £0, £250k, £500k ... or £0.5m, £1m ...
-    (never £750k beside £1.0m)."""
-    top = max((abs(t) for t in ticks), default=0)
-    scale, unit = (
-        (1_000_000, "m") if top >= 1_000_000 else (1_000, "k") if top >= 1_000 else (1, "")
-    )
-    out = []
-    for t in ticks:
-        value = (Decimal(str(t)) / scale).quantize(Decimal("0.001")).normalize()
-        sign = "-" if value < 0 else ""
-        out.append("£0" if not value else f"{sign}£{abs(value):,f}{unit}")
-    return out
 
 
 def _axes_layout(layout: dict, rows: int, *, spacing: float, titles: list[str]) -> None:

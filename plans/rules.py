@@ -148,10 +148,6 @@ def _compile(condition: Q, model):
     return holds
 
 
-def _holds(condition: Q, instance) -> bool | None:
-    return _compile(condition, type(instance))(instance)
-
-
 @functools.cache
 def _checks(model) -> tuple[tuple[CheckConstraint, tuple[str, ...], object], ...]:
     """The model's CHECK constraints, each with the fields it names in order and its

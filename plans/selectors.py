@@ -201,19 +201,6 @@ def _describe(record) -> str:
 # The month's close and published reports
 
 
-def month_close(plan, year: str, period: int):
-    """The month's close state; an unsaved open one (version 0) when nothing is recorded."""
-    from plans.models import MonthClose
-
-    found = (
-        MonthClose.objects.filter(plan=plan, year=year, period=period)
-        .select_related("submitted_by", "signed_off_by", "published_by")
-        .order_by("pk")  # one at most: no default ordering (which joins the plan's authority)
-        .first()
-    )
-    return found or MonthClose(plan=plan, year=year, period=period, version=0)
-
-
 def month_closes(plan) -> list:
     """Every month of the plan that has left "open" at least once, newest first."""
     from plans.models import MonthClose

@@ -720,7 +720,7 @@ def closed_months(plan) -> dict[tuple[str, int], str]:
     that checks many records of one plan against ``month_lock`` (an import)."""
     from plans.models import MonthClose
 
-    if plan is None or plan.pk is None:
+    if plan is None or getattr(plan, "pk", plan) is None:  # a plan or its key
         return {}
     return {
         (year, period): state
@@ -761,12 +761,7 @@ def _check_nothing_locked_goes_with(instance: models.Model) -> None:
         )
     else:
         return
-    closed = {
-        (c.year, c.period): c.state
-        for c in MonthClose.objects.filter(plan_id=instance.plan_id).exclude(
-            state=MonthClose.State.OPEN
-        )
-    }
+    closed = closed_months(instance.plan_id)
     for day in days if closed else []:
         year, period = fiscal.financial_year(day), fiscal.period(day)
         closing = closing_month(closed, year, period)

@@ -71,10 +71,15 @@ _GBP = re.compile(r"^\s*gbp\b|\bgbp\s*$", re.IGNORECASE)  # "GBP 1,200" or "1,20
 _MINUS_AFTER_POUND = re.compile(r"^£\s*[-−]")  # "£-100" is -£100
 
 
+NIL_WORDS = {"nil", "£nil"}  # as papers print a figure of nothing: £0, a known figure
+
+
 def _clean(text: str) -> str:
     """The text of a figure: no-break spaces as spaces, "GBP" before or after it removed,
-    and a minus after the pound sign put before it."""
+    a minus after the pound sign put before it, and "nil" as 0."""
     text = _GBP.sub("", str(text).replace("\u00a0", " ")).strip()
+    if text.lower() in NIL_WORDS:
+        return "0"
     return "-£" + _MINUS_AFTER_POUND.sub("", text) if _MINUS_AFTER_POUND.match(text) else text
 
 
@@ -242,6 +247,21 @@ def format_money_k(value, *, exact: bool = False) -> str:
         body = f"{shown:,f}"
     sign = MINUS if value < 0 and shown else ""  # never "−£0.0k"
     return f"{sign}£{body}k"
+
+
+def format_money_axis(ticks) -> list[str]:
+    """A chart axis's labels in one unit: ``£0, £250k, £500k`` or ``£0.5m, £1m`` (never
+    £750k beside £1.0m)."""
+    top = max((abs(t) for t in ticks), default=0)
+    scale, unit = (
+        (1_000_000, "m") if top >= 1_000_000 else (1_000, "k") if top >= 1_000 else (1, "")
+    )
+    out = []
+    for t in ticks:
+        value = (Decimal(str(t)) / scale).quantize(Decimal("0.001")).normalize()
+        sign = "-" if value < 0 else ""
+        out.append("£0" if not value else f"{sign}£{abs(value):,f}{unit}")
+    return out
 
 
 def format_money_short(value) -> str:

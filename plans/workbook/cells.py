@@ -160,13 +160,8 @@ def _not_a_date_or_flag(value, what: str) -> None:
         raise CellError(f"holds a date, not {what}")
 
 
-NIL_WORDS = {"nil", "£nil"}  # as papers print a figure of nothing: £0, a known figure
-
-
 def money(value, *, allow_negative: bool = False) -> Decimal:
     _not_a_date_or_flag(value, "an amount of money")
-    if isinstance(value, str) and value.strip().lower() in NIL_WORDS:
-        value = 0
     _no_dash(value)
     if isinstance(value, str) and value.strip().lower() in {"tbc", "tbd", "to be confirmed"}:
         raise CellError(
@@ -258,8 +253,6 @@ def _no_dash(value) -> None:
 
 def amount(value) -> Amount:
     _not_a_date_or_flag(value, "a planned saving")
-    if isinstance(value, str) and value.strip().lower() in NIL_WORDS:
-        value = 0
     _no_dash(value)
     if isinstance(value, str) and value.strip() in ERROR_CODES:
         raise CellError(

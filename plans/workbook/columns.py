@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import re
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -320,7 +319,6 @@ class SheetResource(resources.Resource):
     required = False
     freeze = "B2"
     parent = None
-    strict_years: tuple[str, ...] = ()
 
     @classmethod
     def bind(cls) -> None:
@@ -331,7 +329,6 @@ class SheetResource(resources.Resource):
         cls.freeze = getattr(meta, "freeze", "B2")
         attname, parent = m.plan_link(cls.model)
         cls.parent = attname.removesuffix("_id") if parent else None  # line, KPI or type
-        cls.strict_years = getattr(cls.model, "STRICT_YEARS", ())
         cls.columns = tuple(cls.fields.values())
         for name, col in cls.fields.items():
             col.attribute = col.attribute or name
@@ -574,9 +571,7 @@ class SheetResource(resources.Resource):
             value = getattr(instance, k, None)
             if month and k in ("year", "period"):
                 if k == "period":  # "P3 Jun 2017", as every page names the month
-                    year, period = instance.year, instance.period
-                    shown = fiscal.period_label(year, period) if _is_month(year, period) else ""
-                    parts.append(shown or f"{year} {period}")
+                    parts.append(fiscal.period_label(instance.year, instance.period))
             elif value not in (None, ""):
                 parts.append(show(value, self.by_field.get(k)))
         return " ".join(parts)
@@ -615,12 +610,8 @@ class SheetResource(resources.Resource):
                 check(exclude) if exclude is not None else check()
             except ValidationError as exc:
                 errors = exc.update_error_dict(errors)
-        for col in self.columns:
-            if col.kind in (YEAR, DATE) and col.field not in errors:
-                strict = col.field in self.strict_years
-                problem = year_problem(self.plan, getattr(instance, col.field), strict=strict)
-                if problem:
-                    errors[col.field] = [problem]
+        for name, problem in dated_problems(self.plan, instance, self.columns, errors).items():
+            errors[name] = [problem]
         # The model's CHECK constraints (low not above high, a target in force before its
         # date...), read here so each is said on its row and column, not by the database.
         found = constraint_problems(instance, self.by_field, errors.keys(), self.present)
@@ -728,13 +719,19 @@ class SheetResource(resources.Resource):
         self.flush()
 
 
-def _is_month(year, period) -> bool:
-    return (
-        isinstance(year, str)
-        and re.fullmatch(fiscal.YEAR_PATTERN, year) is not None
-        and isinstance(period, int)
-        and 1 <= period <= 12
-    )
+def dated_problems(plan, instance, columns, skip=()) -> dict[str, str]:
+    """The years and dates of ``instance``'s ``columns`` that do not fit ``plan`` (a typing
+    slip such as 2107 for 2017), by field (``rules.year_problem``; within the plan's years for
+    the model's ``STRICT_YEARS``). Fields in ``skip`` (already wrong) are not read."""
+    strict_years = getattr(type(instance), "STRICT_YEARS", ())
+    problems = {}
+    for col in columns:
+        if col.kind in (YEAR, DATE) and col.field not in skip:
+            strict = col.field in strict_years
+            problem = year_problem(plan, getattr(instance, col.field), strict=strict)
+            if problem:
+                problems[col.field] = problem
+    return problems
 
 
 def _relate(instance, field, value) -> None:

@@ -25,10 +25,16 @@ from django.db.models import Q
 
 from plans import models as m
 from plans import services
-from plans.rules import year_problem
 from plans.workbook import cells
 from plans.workbook import resources as s
-from plans.workbook.columns import LEAVE, Ambiguous, FieldChange, RecordChange, show
+from plans.workbook.columns import (
+    LEAVE,
+    Ambiguous,
+    FieldChange,
+    RecordChange,
+    dated_problems,
+    show,
+)
 from plans.workbook.parser import ParsedWorkbook, Problems, SheetData
 from plans.workbook.reader import Problem, collecting_less
 from recovery import fiscal
@@ -271,13 +277,10 @@ def _import_plan(parsed, into, user, authorities, reason, problems, records) -> 
             )
         )
         return None
-    dated = False
-    for col in spec.columns:  # approved, published: near the plan's years (2107 for 2017)
-        if col.kind == s.DATE and first and last and first <= last:
-            problem = year_problem(plan, getattr(plan, col.field), strict=False)
-            if problem:
-                problems.append(data.problem(None, col.field, problem))
-                dated = True
+    # Approved and published on: near the plan's years (2107 for 2017), as every sheet's dates.
+    dated = dated_problems(plan, plan, spec.columns) if first and last and first <= last else {}
+    for name, problem in dated.items():
+        problems.append(data.problem(None, name, problem))
     if dated:
         return None
     try:
