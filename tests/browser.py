@@ -15,6 +15,16 @@ def log_in(page, live_server, username, password="pw"):
     page.wait_for_url(lambda url: "/accounts/login/" not in url)
 
 
+def submit(page, selector):
+    """Click a form's button and wait for the page the server answers with.
+
+    ``page.click`` returns once the click is sent; reading ``page.content()`` straight after may
+    catch the old page unloading (an empty document), so the next navigation is awaited.
+    """
+    with page.expect_navigation(wait_until="load"):
+        page.locator(selector).first.click()
+
+
 def serious_violations(page) -> list[str]:
     """axe's serious and critical findings on the page as it stands."""
     return [

@@ -16,7 +16,7 @@ from django.test import Client
 from django.urls import reverse
 
 from plans.models import Plan
-from tests.browser import PolicyWatch, log_in
+from tests.browser import PolicyWatch, log_in, submit
 from tests.test_url_access import make_world, project_urls, url_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -96,8 +96,7 @@ def test_forms_with_errors_workbook_preview_and_sign_in_pages(
     for _ in range(settings.AXES_FAILURE_LIMIT + 1):
         page.fill("#id_username", "no-such-officer")
         page.fill("#id_password", "wrong")
-        page.click("button[type=submit]")
-        page.wait_for_load_state("load")
+        submit(page, "button[type=submit]")
         watch.collect("failed sign-in")
         if "Signing in is paused" in page.content():
             break
@@ -107,14 +106,12 @@ def test_forms_with_errors_workbook_preview_and_sign_in_pages(
     # The month-end page with a bad cell: errors marked on the field.
     watch.visit(reverse("plans:month_end", args=[mtfs.pk]) + "?year=2017/18&period=7")
     page.locator("table.month-end input[name$=achieved_to_date]").first.fill("12..5k")
-    page.click("button:has-text('Save P7')")
-    page.wait_for_load_state("load")
+    submit(page, "button:has-text('Save P7')")
     assert "Nothing was saved" in page.content()
     watch.collect("month-end with an error")
     # A record form with an error.
     watch.visit(reverse("plans:line_create", args=[mtfs.pk]))
-    page.click("button:has-text('Save')")
-    page.wait_for_load_state("load")
+    submit(page, "button:has-text('Save')")
     watch.collect("savings line form with errors")
 
     # A workbook upload and its preview: the plan's own workbook, back into it.
@@ -124,8 +121,7 @@ def test_forms_with_errors_workbook_preview_and_sign_in_pages(
     workbook.write_bytes(client.get(reverse("plans:plan_export", args=[mtfs.pk])).content)
     watch.visit(reverse("plans:plan_import_into", args=[mtfs.pk]))
     page.set_input_files("input[type=file]", str(workbook))
-    page.locator("main form[enctype] button[type=submit]").first.click()
-    page.wait_for_load_state("load")
+    submit(page, "main form[enctype] button[type=submit]")
     assert "/import/" in page.url or "confirm" in page.url
     watch.collect("workbook preview")
 
@@ -154,8 +150,7 @@ def test_admin_and_its_one_time_password_sign_in(
     page.fill("#id_username", "root-csp")
     page.fill("#id_password", "pw")
     page.fill("#id_otp_token", "csp123")
-    page.click("input[type=submit], button[type=submit]")
-    page.wait_for_load_state("load")
+    submit(page, "input[type=submit], button[type=submit]")
     assert "/admin/login/" not in page.url, page.content()[:2000]
     watch.collect("admin index")
 

@@ -11,7 +11,7 @@ import pytest
 from django.urls import reverse
 
 from plans.models import Plan, ProgressEntry
-from tests.browser import log_in, serious_violations
+from tests.browser import log_in, serious_violations, submit
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -48,7 +48,7 @@ def test_month_end_journey_moves_the_dashboard(people, mtfs_pk, live_server, chr
     page.fill("#id_title", "Review of transport contracts")
     page.fill("#id_amount_2017_18", "£45k")
     page.fill("#id_amount_2018_19", "50k-80k")
-    page.click("button:has-text('Save')")
+    submit(page, "button:has-text('Save')")
     assert "Saved savings line" in page.content()
 
     # ... and records October for every line; a bad cell first, which saves nothing.
@@ -65,12 +65,12 @@ def test_month_end_journey_moves_the_dashboard(people, mtfs_pk, live_server, chr
     running = page.locator("#me-running")
     assert running.locator("[data-total=achieved_to_date]").inner_text() == "£160,000"
     assert "1 box not counted" in page.locator("[data-total=unread]").inner_text()
-    page.click("button:has-text('Save P7')")
+    submit(page, "button:has-text('Save P7')")
     assert "Nothing was saved" in page.content()
     assert not serious_violations(page)
     assert ProgressEntry.objects.filter(line__plan_id=mtfs_pk).count() == 0
     rows.nth(0).locator("input[name$=achieved_to_date]").fill("12.5k")
-    page.click("button:has-text('Save P7')")
+    submit(page, "button:has-text('Save P7')")
     assert "Saved 17 changed records for P7 Oct 2017" in page.content()
 
     # The plan totals moved: £12.5k + 14 × £10k achieved on the 15 lines with a 2017/18
