@@ -213,12 +213,18 @@ class MonthsView(TemplateView):
 
     def get_context_data(self, **kwargs):
         plan = self.plan
+        versions = list(published_reports(plans_for(self.request.user).filter(pk=plan.pk)))
+        # Each month beside the version that stands for it (newest first in ``versions``): a
+        # month reopened for a correction is open again, yet its published report stands.
+        stands = {}
+        for v in versions:
+            stands.setdefault((v.year, v.period), v)
         return {
             **super().get_context_data(**kwargs),
             "plan": plan,
             **edit_flags(self.request.user, plan),
-            "months": month_closes(plan),
-            "versions": list(published_reports(plans_for(self.request.user).filter(pk=plan.pk))),
+            "months": [(m, stands.get((m.year, m.period))) for m in month_closes(plan)],
+            "versions": versions,
         }
 
 

@@ -182,6 +182,11 @@ _PLAIN_NUMBER = re.compile(r"\s*\d[\d,]*(\.\d+)?\s*([-–]\s*\d[\d,]*(\.\d+)?\s*
 # A year header with a unit: 2014/15 (£), 2014/15 £k, 14/15 (£000).
 _HEADER_UNIT = re.compile(r"\s*\(?\s*(£\s*'?000s?|£\s*k|£|'?000s?|k)\s*\)?\s*$", re.IGNORECASE)
 _CALENDAR_YEAR = re.compile(r"(?:fy\s*)?\d{4}", re.IGNORECASE)
+_SAVINGS_WORDS = re.compile(
+    r"^\s*(planned\s+)?(savings?|targets?)(\s+(target|planned))?\s*[:\-–]?\s*"
+    r"|\s*[:\-–]?\s*(planned\s+)?(savings?|targets?)(\s+target)?\s*$",
+    re.IGNORECASE,
+)
 _YEAR_LIKE = re.compile(r"(^\s*fy)|(\d{2,4}\s*[/\-–]\s*\d{2,4})", re.IGNORECASE)
 # A header of years alone, however joined: 2017.18, 2017_18, 2017 to 2018, Apr17-Mar18.
 _YEARS_ONLY = re.compile(
@@ -210,11 +215,21 @@ def year_header(value) -> tuple[str, bool] | None:
     unit = _HEADER_UNIT.search(raw)
     thousands = bool(unit and ("k" in unit.group(1).lower() or "000" in unit.group(1)))
     core = raw[: unit.start()] if unit else raw
+    # "Savings 2017/18", "2017/18 target": words that say the column is the year's savings.
+    core = _SAVINGS_WORDS.sub("", core) if _YEAR_LIKE.search(core) else core
     if not (_YEAR_LIKE.search(raw) or _YEARS_ONLY.fullmatch(core)):
         return None
     try:
         return fiscal.parse_year(core), thousands
     except ValidationError as exc:
+        words = _YEAR_LIKE.sub(" ", core).strip(" -–:()")
+        if re.search(r"[a-z]{3}", words, re.IGNORECASE) and not _YEARS_ONLY.fullmatch(core):
+            # "Budget 2017/18", "Gross spend 2017/18": a column of something else for a year.
+            raise CellError(
+                f"{_describe(raw)} names a year with other words, so it is not read as that "
+                "year's savings: head a year's savings column with the year (2017/18, 2017/18 £k "
+                "or Savings 2017/18), and move any other figures to a sheet of your own"
+            ) from None
         why = exc.messages[0]
         raise CellError(
             f"{_describe(raw)} looks like a year column but is not a financial year"

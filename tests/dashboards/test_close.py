@@ -134,6 +134,10 @@ def test_the_month_cycle_from_entry_to_a_corrected_publication(client, mtfs, tor
         step(client, mtfs, "reopen", version=3, reason="Achieved was mistyped").status_code == 302
     )
     assert state(mtfs) == "open"
+    # The months table says October is open again and which version stands meanwhile.
+    months = client.get(reverse("dashboards:months", args=[mtfs.pk]) + "?year=2017/18&period=7")
+    row = next(r for r in months.content.decode().split("<tr>") if ">P7 Oct 2017</a>" in r)
+    assert "Reopened for a correction; version 1 stands" in row and ">Version 1</a>" in row
 
     # Finance corrects October and submits; the director signs off and publishes version 2.
     client.force_login(finance)

@@ -567,6 +567,30 @@ def test_a_header_of_years_joined_oddly_is_an_error_never_a_skipped_column(autho
     assert "looks like a year column but is not a financial year" in str(problem)
 
 
+@pytest.mark.parametrize("header", ["Budget 2017/18", "Gross spend 2017-18 (£k)", "Forecast 17/18"])
+def test_a_year_header_with_other_words_says_what_a_year_column_is_headed_by(authority, header):
+    def headers(wb):
+        wb["Savings lines"]["E1"] = header
+
+    with pytest.raises(workbook.WorkbookRejected) as caught:
+        workbook.import_workbook(edit(minimal_workbook(), headers), filename="years.xlsx")
+    [problem] = caught.value.problems
+    assert (problem.sheet, problem.row, problem.column) == ("Savings lines", 1, "E")
+    assert "names a year with other words" in str(problem)
+    assert "with the year (2017/18, 2017/18 £k or Savings 2017/18)" in str(problem)
+
+
+@pytest.mark.parametrize("header", ["Savings 2017/18", "2017/18 target", "Planned savings 17/18"])
+def test_a_year_header_may_say_it_holds_the_years_savings(authority, header):
+    def headers(wb):
+        wb["Savings lines"]["E1"] = header
+
+    workbook.import_workbook(edit(minimal_workbook(), headers), filename="years.xlsx")
+    plan = Plan.objects.get(code="small-plan")
+    years = {a.year for line in plan.lines.all() for a in line.amounts.all()}
+    assert years == {"2017/18", "2018/19"}
+
+
 def test_values_under_no_header_are_said_not_dropped_without_a_word(authority):
     def stray(wb):
         wb["Savings lines"]["H3"] = 555000
