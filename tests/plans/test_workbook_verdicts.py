@@ -555,8 +555,22 @@ def test_a_plans_dates_far_outside_its_years_are_refused(authority, day):
     assert not Plan.objects.filter(code="small-plan").exists()
 
 
-@pytest.mark.parametrize("header", ["2017.18", "2017_18", "Apr17-Mar18", "2017 to 2018", 2017.18])
-def test_a_header_of_years_joined_oddly_is_an_error_never_a_skipped_column(authority, header):
+ODD_YEARS = "looks like a year column but is not a financial year"
+# A year with words that do not say it is the year's savings.
+OTHER_WORDS = "names a year with other words"
+
+
+@pytest.mark.parametrize(
+    "header, said",
+    [
+        *[(h, ODD_YEARS) for h in ("2017.18", "2017_18", "Apr17-Mar18", "2017 to 2018", 2017.18)],
+        *[
+            (h, OTHER_WORDS)
+            for h in ("Budget 2017/18", "Gross spend 2017-18 (£k)", "Forecast 17/18")
+        ],
+    ],
+)
+def test_a_year_header_that_is_not_one_is_an_error_never_a_skipped_column(authority, header, said):
     def headers(wb):
         wb["Savings lines"]["E1"] = header
 
@@ -564,20 +578,9 @@ def test_a_header_of_years_joined_oddly_is_an_error_never_a_skipped_column(autho
         workbook.import_workbook(edit(minimal_workbook(), headers), filename="years.xlsx")
     [problem] = caught.value.problems
     assert (problem.sheet, problem.row, problem.column) == ("Savings lines", 1, "E")
-    assert "looks like a year column but is not a financial year" in str(problem)
-
-
-@pytest.mark.parametrize("header", ["Budget 2017/18", "Gross spend 2017-18 (£k)", "Forecast 17/18"])
-def test_a_year_header_with_other_words_says_what_a_year_column_is_headed_by(authority, header):
-    def headers(wb):
-        wb["Savings lines"]["E1"] = header
-
-    with pytest.raises(workbook.WorkbookRejected) as caught:
-        workbook.import_workbook(edit(minimal_workbook(), headers), filename="years.xlsx")
-    [problem] = caught.value.problems
-    assert (problem.sheet, problem.row, problem.column) == ("Savings lines", 1, "E")
-    assert "names a year with other words" in str(problem)
-    assert "with the year (2017/18, 2017/18 £k or Savings 2017/18)" in str(problem)
+    assert said in str(problem)
+    if said == OTHER_WORDS:
+        assert "with the year (2017/18, 2017/18 £k or Savings 2017/18)" in str(problem)
 
 
 @pytest.mark.parametrize("header", ["Savings 2017/18", "2017/18 target", "Planned savings 17/18"])
