@@ -621,6 +621,10 @@ class ProgressEntry(Versioned):
     def __str__(self):
         return f"{self.line.reference} at {self.as_at:%d %b %Y}"
 
+    # True only on the entries services.sync_lines_from_moves writes: the one writer of a
+    # move-driven line's progress (see PlacementMove.drives).
+    from_moves = False
+
     def save(self, *args, **kwargs):
         # The financial year is derived, never typed, so it cannot disagree with the date.
         self.year = fiscal.financial_year(self.as_at)
@@ -1500,6 +1504,21 @@ class PlacementMove(PlanChild):
 
     def __str__(self):
         return f"{self.reference} {self.from_type} → {self.to_type or 'out of care'}"
+
+    def drives(self, year: str) -> bool:
+        """Whether this move drives its savings line in ``year``: a line with a move planned
+        in a year takes that year's progress (achieved, forecast, RAG) from its moves at each
+        month end, never typed."""
+        return self.line_id is not None and self.planned_year == year
+
+    @staticmethod
+    def driven(plan) -> set[tuple[int, str]]:
+        """``(line id, year)`` of every line ``plan``'s moves drive (``drives``), one query."""
+        return set(
+            PlacementMove.objects.filter(plan=plan, line__isnull=False).values_list(
+                "line_id", "planned_year"
+            )
+        )
 
     @property
     def planned_label(self) -> str:

@@ -273,7 +273,7 @@ def _load_placements(month: MonthEnd) -> pl.PlacementData:
         .order_by("planned_year", "planned_period", "reference", "pk")
     )
     for move in moves:
-        if move.line_id and move.planned_year == year:
+        if move.drives(year):
             month.driven.add(move.line_id)
         made = month_key(move.actual_year, move.actual_period) if move.actual_year else None
         if made is None or made >= here:

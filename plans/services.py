@@ -106,6 +106,7 @@ def _stamp(instance: models.Model, user, reason: str) -> None:
 @transaction.atomic
 def create_record(*, instance: models.Model, user, reason: str = "") -> models.Model:
     check_month_open(instance, user)
+    check_typed_progress(instance)
     instance.full_clean()
     instance.version = 1
     _stamp(instance, user, reason or "Created")
@@ -285,6 +286,7 @@ def update_record(
         return current
     check_month_open(current, user)
     check_month_open(instance, user)
+    check_typed_progress(instance)
     if require_reason_for_money and money_changed(changes, model) and not reason.strip():
         raise ValidationError({"change_reason": MONEY_REASON_MESSAGE})
     instance.full_clean()
@@ -772,6 +774,38 @@ def _check_nothing_locked_goes_with(instance: models.Model) -> None:
             )
 
 
+def moves_lock(instance: models.Model, driven: set[tuple[int, str]] | None = None) -> str:
+    """Why ``instance``, a progress entry, may not be typed ("" if it may): its line takes
+    that year's progress from its placement moves (``PlacementMove.drives``), written by
+    ``sync_lines_from_moves`` alone. ``driven``: ``PlacementMove.driven(plan)``, for a
+    caller that checks many entries of one plan (an import)."""
+    from plans.models import PlacementMove, ProgressEntry
+
+    if not isinstance(instance, ProgressEntry) or instance.from_moves:
+        return ""
+    if not (instance.line_id and instance.as_at):
+        return ""
+    year = fiscal.financial_year(instance.as_at)
+    if driven is None:
+        found = PlacementMove.objects.filter(line_id=instance.line_id, planned_year=year)
+        if not any(m.drives(year) for m in found):
+            return ""
+    elif (instance.line_id, year) not in driven:
+        return ""
+    return (
+        f"{instance.line.reference} is driven by placement moves in {year}: its achieved, "
+        "forecast and RAG are written from its moves at each month end, never typed. Record "
+        "when each move happened (the month-end page, or the Placement moves sheet) instead."
+    )
+
+
+def check_typed_progress(instance: models.Model) -> None:
+    """Refuse a typed progress entry of a line its placement moves drive (``moves_lock``)."""
+    locked = moves_lock(instance)
+    if locked:
+        raise ValidationError({"line": locked})
+
+
 def check_month_open(instance: models.Model, user=None) -> None:
     """Refuse a change to a month's figures once finance has submitted the month (or a later
     month of the year, whose figures read them): the director signs off what was submitted,
@@ -1155,8 +1189,10 @@ def sync_lines_from_moves(*, plan, year: str, period: int, user) -> list:
         if entry is None:
             entry = ProgressEntry(line=line, as_at=as_at, commentary=driven.summary, **values)
             entry.entered_by = user
+            entry.from_moves = True
             create_record(instance=entry, user=user, reason=MOVES_REASON)
         else:
+            entry.from_moves = True
             version = entry.version
             for name, value in values.items():
                 setattr(entry, name, value)

@@ -754,7 +754,7 @@ def placement_figures(
     figures.cost_basis = _cost_basis(data, first, as_at)
     by_line: dict[int, list[MoveFigures]] = defaultdict(list)
     for m in figures.moves:
-        if m.move.line_id and m.in_year:
+        if m.move.drives(year):
             by_line[m.move.line_id].append(m)
     figures.lines = [LineFromMoves(ms[0].move.line, ms) for ms in by_line.values()]
     for t, share in figures.mix:

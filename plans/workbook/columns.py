@@ -366,6 +366,12 @@ class SheetResource(resources.Resource):
         self.refs = refs  # "line" / "kpi" / "workstream" -> {lower-case key: record}
         self.kept = self.load_existing() if plan else {}  # what the sheet does not mention
         self.closed = {} if new_plan else services.closed_months(plan)  # (year, period) -> state
+        # (line, year) of the lines the plan's placement moves drive (PlacementMove.drives).
+        self.driven = (
+            m.PlacementMove.driven(plan)
+            if plan is not None and not new_plan and self.model is m.ProgressEntry
+            else set()
+        )
         self.present: set[str] | None = None  # the fields whose columns the sheet has
         self.key_memo: dict[tuple[str, str], str] = {}  # ``key_value``: the sheets referred
         # to are imported before this one, so what a key cell names stays the same
@@ -617,6 +623,9 @@ class SheetResource(resources.Resource):
         found = constraint_problems(instance, self.by_field, errors.keys(), self.present)
         for name, problem in found.items():
             errors[name] = [problem]
+        typed = services.moves_lock(instance, self.driven) if self.driven else ""
+        if typed and "line" not in errors:
+            errors["line"] = [typed]
         month = services.month_of(instance) if self.closed else None
         if month is not None and month[0] not in errors:
             # A new or changed figure of a month finance has submitted (or that is signed

@@ -112,7 +112,7 @@ def test_no_edit_controls_for_scrutiny(client, torbay_users, mtfs):
 
 def test_dashboard_moves_when_finance_records_a_month(client, torbay_users, mtfs):
     finance = torbay_users["finance"]
-    line = SavingsLine.objects.get(plan=mtfs, reference="MTFS-02")
+    line = SavingsLine.objects.get(plan=mtfs, reference="MTFS-01")
     services.create_record(
         instance=ProgressEntry(
             line=line,

@@ -458,3 +458,37 @@ def test_an_actual_cost_says_whether_it_is_counted_or_carried(client, mtfs, torb
         "counted",
         "carried from Jan 2017",
     ]
+
+
+def test_a_line_its_moves_drive_takes_no_typed_progress_by_any_path(mtfs, torbay_users):
+    """MTFS-02's 2017/18 progress is written from its moves at each month end: a typed entry
+    (a record form, an import) is refused, by the one rule (PlacementMove.drives)."""
+    from plans import workbook
+    from tests.plans.workbook_files import edit
+
+    line = m.SavingsLine.objects.get(plan=mtfs, reference="MTFS-02")
+    before = list(
+        m.ProgressEntry.objects.filter(line=line).values_list("as_at", "achieved_to_date")
+    )
+    typed = m.ProgressEntry(line=line, as_at=date(2017, 11, 30), achieved_to_date=D(99_999))
+    with pytest.raises(ValidationError, match="MTFS-02 is driven by placement moves in 2017/18"):
+        services.create_record(instance=typed, user=torbay_users["finance"])
+
+    # The import: the row is refused on its sheet, row and column; nothing is saved.
+    exported = workbook.export_plan(mtfs)
+
+    def typed_row(wb):
+        wb["Progress"].append(["MTFS-02", "30/11/2017", 99999, "Achieved", 99999, "Green"])
+
+    with pytest.raises(workbook.WorkbookRejected) as caught:
+        workbook.import_workbook(edit(exported, typed_row), filename="p.xlsx", into=mtfs)
+    [problem] = caught.value.problems
+    assert (problem.sheet, problem.column) == ("Progress", "A")
+    assert "written from its moves at each month end" in str(problem)
+    after = list(m.ProgressEntry.objects.filter(line=line).values_list("as_at", "achieved_to_date"))
+    assert after == before
+    # The plan's own export, unchanged, still goes back in; a year the moves do not drive
+    # (2016/17, before the first move) is typed as any line's.
+    workbook.import_workbook(exported, filename="same.xlsx", into=mtfs)
+    earlier = m.ProgressEntry(line=line, as_at=date(2017, 3, 31), achieved_to_date=D(1))
+    assert services.moves_lock(earlier) == ""
