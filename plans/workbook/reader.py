@@ -600,7 +600,10 @@ def _scan_row(sheet: RawSheet, row, parser, book: _Book, keep: int, last_allowed
             continue
         row_no, col_no, value, style = parser.read_cell(element)
         if value is None:
-            if any(_local(child.tag) == "f" for child in element):
+            # A formula whose saved result is empty text (=IF(A5="","",...)) is saved as a
+            # text result (t="str") with an empty value: a blank cell. Only a formula with no
+            # result, or an empty number (as openpyxl writes one), was never calculated.
+            if element.get("t") != "str" and any(_local(c.tag) == "f" for c in element):
                 sheet.formulas_without_value.append(f"{get_column_letter(col_no)}{row_no}")
             continue
         if row_no > last_allowed:

@@ -308,6 +308,22 @@ def test_formula_without_a_saved_result(authority):
     assert (problems[0].row, problems[0].column) == (4, "F")
 
 
+def test_a_formula_whose_saved_result_is_empty_text_is_a_blank_cell(authority):
+    # =IF(A4="","",...) filled down: Excel saves the empty result as text with an empty value.
+    data = set_cells(minimal_workbook(), "Savings lines", {"F4": '=IF(1>2,1,"")'})
+    data = add_members(
+        data,
+        {},
+        replace={
+            "xl/worksheets/sheet2.xml": lambda xml: re.sub(
+                rb'<c r="F4"( [^>]*)?><f>', b'<c r="F4" t="str"><f>', xml
+            )
+        },
+    )
+    plan = workbook.import_workbook(data, filename="blank-result.xlsx")
+    assert not plan.lines.get(reference="SAV/3").amounts.filter(year="2018/19").exists()
+
+
 def test_dates_outside_the_plan(authority):
     def add(wb):
         progress = wb.create_sheet("Progress")
