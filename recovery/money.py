@@ -72,14 +72,32 @@ _MINUS_AFTER_POUND = re.compile(r"^£\s*[-−]")  # "£-100" is -£100
 
 
 NIL_WORDS = {"nil", "£nil"}  # as papers print a figure of nothing: £0, a known figure
+# Spaces a figure may carry: no-break, narrow no-break (French-style 181 000), thin.
+_SPACES = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2009": " "})
+# A dash before a figure is a minus: Word turns "-21,560" into "–21,560" as it is typed.
+_DASH_MINUS = re.compile(r"^[–—](?=\s*£?\s*\d)")
+# A ledger's minus after the figure: "1,234-".
+_TRAILING_MINUS = re.compile(r"^(£?\s*\d[\d,]*(?:\.\d+)?)\s*-$")
+_UNIT_WORDS = (
+    (re.compile(r"\s*(?:millions?|mn|mill?)\.?$", re.IGNORECASE), "m"),  # £1.2 million, £1.2mn
+    (re.compile(r"\s*thousands?\.?$", re.IGNORECASE), "k"),  # £500 thousand
+)
 
 
 def _clean(text: str) -> str:
     """The text of a figure: no-break spaces as spaces, "GBP" before or after it removed,
-    a minus after the pound sign put before it, and "nil" as 0."""
-    text = _GBP.sub("", str(text).replace("\u00a0", " ")).strip()
+    a minus written after the pound sign, after the figure or as a dash put before it,
+    "£(1,234)" as "(£1,234)", a unit in words as its letter, and "nil" as 0."""
+    text = _GBP.sub("", str(text).translate(_SPACES)).strip()
     if text.lower() in NIL_WORDS:
         return "0"
+    text = _DASH_MINUS.sub("-", text)
+    text = _TRAILING_MINUS.sub(r"-\1", text)
+    if text.startswith("£(") and text.endswith(")"):
+        text = "(£" + text[2:]
+    for words, letter in _UNIT_WORDS:
+        if re.search(r"\d", text):
+            text = words.sub(letter, text)
     return "-£" + _MINUS_AFTER_POUND.sub("", text) if _MINUS_AFTER_POUND.match(text) else text
 
 
@@ -186,10 +204,14 @@ def parse_amount(text) -> Amount:
         return Amount.point(parse_money(cleaned))
     if len(parts) != 2 or not all(p.strip() for p in parts):
         raise MoneyError(f"{cleaned!r} is not a range; write it like 50k-600k")
-    high, high_suffix = _parse_single(parts[1])
-    # "50-600k": the low side borrows the high side's unit, as people write it; unless it
-    # is already in pounds ("£500,000-600k", "95000-1.2m"), which borrowing would overshoot.
-    low, _ = _parse_single(parts[0], suffix_hint=high_suffix)
+    try:
+        high, high_suffix = _parse_single(parts[1])
+        # "50-600k": the low side borrows the high side's unit, as people write it; unless
+        # it is already in pounds ("£500,000-600k", "95000-1.2m"), which borrowing would
+        # overshoot.
+        low, _ = _parse_single(parts[0], suffix_hint=high_suffix)
+    except MoneyError as exc:  # "up to £100k": say the whole of what was typed
+        raise MoneyError(f"{cleaned!r} is not a range of two amounts ({exc})") from None
     if high_suffix and low > high:
         plain, own_suffix = _parse_single(parts[0])
         low = low if own_suffix else plain

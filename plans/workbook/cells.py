@@ -403,7 +403,8 @@ def period(value) -> int:
         raw = value.strip().lower().rstrip(".")
         if raw in MONTHS:
             return (MONTHS[raw] - 4) % 12 + 1
-        match = re.fullmatch(r"p?\s*(\d{1,2})", raw)
+        # P7, Period 7, Month 7, M7, Mth 7: as finance reports name the month.
+        match = re.fullmatch(r"(?:p|period|m|mth|month)?\s*(\d{1,2})", raw)
         if match:
             value = int(match.group(1))
     try:

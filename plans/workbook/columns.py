@@ -71,7 +71,7 @@ ACCEPTS = {
     DATE: "A date: 31/10/2017, 2017-10-31 or 31 Oct 2017; a month alone (Oct 2017) means its "
     "last day.",
     YEAR: "A financial year written like 2017/18.",
-    PERIOD: "1 (April) to 12 (March); P7, Oct or October are read too.",
+    PERIOD: "1 (April) to 12 (March); P7, Month 7, M7, Oct or October are read too.",
     BOOL: "Y or N (Yes/No, True/False).",
     REF: "Text, matched without regard to capitals.",
 }

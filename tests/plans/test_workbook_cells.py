@@ -115,13 +115,17 @@ def test_bad_dates(typed):
         ("October", 7),
         ("April", 1),
         ("March", 12),
+        ("Month 4", 4),  # as finance reports name the month
+        ("M5", 5),
+        ("Period 8", 8),
+        ("mth 10", 10),
     ],
 )
 def test_periods(typed, expected):
     assert cells.period(typed) == expected
 
 
-@pytest.mark.parametrize("typed", [0, 13, 7.5, "P13", "Octember"])
+@pytest.mark.parametrize("typed", [0, 13, 7.5, "P13", "Octember", "Month 13", "Q3"])
 def test_bad_periods(typed):
     with pytest.raises(cells.CellError, match="not a period"):
         cells.period(typed)

@@ -38,6 +38,10 @@ D = Decimal
         ("£1 200 000", D("1200000.00")),  # spaces between thousands
         ("GBP 1,200", D("1200.00")),
         ("1,200 gbp", D("1200.00")),
+        ("181\u202f000", D("181000.00")),  # a narrow no-break space between thousands
+        ("£1.2 million", D("1200000.00")),
+        ("£1.2mn", D("1200000.00")),
+        ("£500 thousand", D("500000.00")),
     ],
 )
 def test_parse_money_reads_what_officers_type(text, expected):
@@ -73,6 +77,11 @@ def test_parse_money_rejects_nonsense_with_a_clear_message(text, message):
 def test_parse_money_allows_negative_only_when_asked():
     assert parse_money("-£50k", allow_negative=True) == D("-50000.00")
     assert parse_money("(1,000)", allow_negative=True) == D("-1000.00")
+    # A minus as Word's dash, a ledger's trailing minus, brackets after the pound sign.
+    for typed in ("–1,000", "—1,000", "1,000-", "£(1,000)"):
+        assert parse_money(typed, allow_negative=True) == D("-1000.00"), typed
+        with pytest.raises(MoneyError, match="negative"):
+            parse_money(typed)
 
 
 @pytest.mark.parametrize(
@@ -111,6 +120,8 @@ def test_parse_amount_points_ranges_and_tbc(text, kind, low, high):
         ("-50k", "negative"),
         ("", "no amount given"),
         ("12..5k", "not an amount"),
+        ("–10k", "negative"),  # never "not a range"
+        ("up to £100k", "'up to £100k' is not a range of two amounts"),
     ],
 )
 def test_parse_amount_rejects_bad_ranges(text, message):
