@@ -466,7 +466,12 @@ class _Clear:
 
 
 CLEAR = _Clear()
-CLEAR_WORDS = {"(clear)", "[clear]"}
+_CLEAR_WORDS = re.compile(r"[(\[]\s*clear\s*[)\]]", re.IGNORECASE)  # (clear), [ Clear ]
+
+
+def is_clear(value) -> bool:
+    """Whether a cell says ``(clear)``, however bracketed, spaced or capitalised."""
+    return isinstance(value, str) and _CLEAR_WORDS.fullmatch(value.strip()) is not None
 
 
 @dataclass(frozen=True)
@@ -488,7 +493,7 @@ def read(column, value, *, percent: bool = False, thousands: bool = False):
         stripped = value.strip()
         if not stripped:
             return None
-        if stripped.lower() in CLEAR_WORDS:
+        if is_clear(stripped):
             if column.required:
                 raise CellError(f"{column.header} is required; it cannot be cleared")
             return CLEAR

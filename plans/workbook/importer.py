@@ -170,7 +170,8 @@ def _import_plan(parsed, into, user, authorities, reason, problems, records) -> 
             problems.append(data.problem(None, col.field, str(exc)))
             errors = True
             continue
-        if col.required and values[col.field] is None:
+        if col.required and values[col.field] is None and into is None:
+            # (a blank cell in an update leaves the plan's field as it is: ``settle``)
             problems.append(data.problem(None, col.field, f"{col.header} is required."))
             errors = True
     wanted, code = values.pop("authority", None), values.get("code")

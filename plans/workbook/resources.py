@@ -228,7 +228,7 @@ class SavingsLineResource(SheetResource):
                     continue
                 value, thousands = value.value, thousands or value.thousands
             try:
-                if isinstance(value, str) and value.strip().lower() in cells.CLEAR_WORDS:
+                if cells.is_clear(value):
                     wanted[year] = cells.CLEAR
                     continue
                 if cells.is_blank(value):

@@ -357,3 +357,13 @@ def test_an_escaped_nul_is_refused():
     # Found by fuzzing import_plan: _x0000_ reached PostgreSQL, which refuses NUL in text.
     with pytest.raises(cells.CellError, match="NUL"):
         cells.text("Plan_x0000_")
+
+
+@pytest.mark.parametrize("typed", ["(clear)", "( clear )", "[Clear]", " (CLEAR) "])
+def test_clear_is_read_however_bracketed_spaced_or_capitalised(typed):
+    assert cells.is_clear(typed)
+
+
+@pytest.mark.parametrize("typed", ["clear", "Clear the backlog", "(cleared)", None, 0])
+def test_text_that_only_mentions_clear_is_text(typed):
+    assert not cells.is_clear(typed)

@@ -181,7 +181,7 @@ def test_a_blank_cell_in_an_update_leaves_the_field_and_clear_empties_it(authori
     def blank_status_clear_notes(wb):
         ws = wb["Plan"]
         for row in ws.iter_rows(min_row=2):
-            if row[0].value == "Status":
+            if row[0].value in ("Status", "Title", "Kind", "First year"):  # required or not
                 row[1].value = None
         ws.append(["Notes", "(clear)"])
 
@@ -189,6 +189,7 @@ def test_a_blank_cell_in_an_update_leaves_the_field_and_clear_empties_it(authori
     workbook.import_workbook(data, filename="update.xlsx", into=plan)
     plan.refresh_from_db()
     assert plan.status == "approved"  # blank: left as it is
+    assert (plan.title, plan.first_year) == ("Small plan", "2017/18")
     assert plan.notes == ""  # (clear): emptied
 
 
