@@ -42,6 +42,19 @@ def test_import_into_an_existing_plan(tmp_path, mtfs, capsys, django_user_model)
     assert "nothing to import" in capsys.readouterr().out
 
 
+def test_an_update_says_what_the_workbook_leaves_out_and_keeps(tmp_path, authority, capsys):
+    path = tmp_path / "small.xlsx"
+    path.write_bytes(minimal_workbook())
+    call_command("import_plan", str(path))
+    plan = Plan.objects.get(code="small-plan")
+    lines = [["SAV/1", "Placements", "Fewer residential placements", "Amber", "£1.2m", "129k"]]
+    path.write_bytes(minimal_workbook(lines=lines))
+    call_command("import_plan", str(path), "--into", str(plan.pk), "--dry-run")
+    out = capsys.readouterr().out
+    assert "Savings lines: 2 in the plan but not in the workbook, kept as they are" in out
+    assert plan.lines.count() == 3
+
+
 def test_dry_run_saves_nothing(tmp_path, authority, capsys):
     path = tmp_path / "small.xlsx"
     path.write_bytes(minimal_workbook())

@@ -64,6 +64,12 @@ class Command(BaseCommand):
                     f"  {c.sheet}: {c.create} new, {c.update} changed, "
                     f"{c.delete} removed, {c.same} unchanged"
                 )
+        for c in changes.counts():
+            if c.kept:  # an update never deletes what the workbook leaves out; it says so
+                self.stdout.write(
+                    f"  {c.sheet}: {c.kept} in the plan but not in the workbook, kept as "
+                    f"{'they are' if c.kept != 1 else 'it is'}"
+                )
         if options["verbosity"] > 1:
             for rc in changes.of(CREATE, UPDATE, DELETE):
                 details = "; ".join(f"{ch.label}: {ch.old} -> {ch.new}" for ch in rc.changes)
