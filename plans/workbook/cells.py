@@ -212,6 +212,8 @@ def year_header(value) -> tuple[str, bool] | None:
             f"{raw!r} is a calendar year, not a financial year: head the column "
             f"{start - 1}/{start % 100:02d} or {start}/{(start + 1) % 100:02d}"
         )
+    if raw.lower().startswith(("total", "sub-total", "subtotal")):
+        return None  # "Total 2017/18-2019/20": the officer's own sum of the years, not a year
     unit = _HEADER_UNIT.search(raw)
     thousands = bool(unit and ("k" in unit.group(1).lower() or "000" in unit.group(1)))
     core = raw[: unit.start()] if unit else raw

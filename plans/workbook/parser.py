@@ -288,6 +288,13 @@ def _parse_plan_sheet(raw: RawSheet, problems: Problems) -> SheetData:
         col = _match_column(spec, key)
         if col is None and key in {"field", "about", "plan"} and number <= HEADER_SEARCH_ROWS:
             continue  # the header row, or a title
+        if (
+            col is None
+            and not data.where
+            and number <= HEADER_SEARCH_ROWS
+            and all(cells.is_blank(v) for v in row[1:])
+        ):
+            continue  # a title or an instruction above the fields ("Plan details")
         if col is None:
             fields = ", ".join(c.header for c in spec.columns)
             problems.add(

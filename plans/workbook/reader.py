@@ -370,6 +370,11 @@ def sheet_parts(archive: zipfile.ZipFile) -> tuple[dict[str, str], _Book]:
             f"The workbook's structure is damaged ({exc}). Open "
             "it in Excel, save it again and retry."
         ) from None
+    if book.tag.startswith("{http://purl.oclc.org/ooxml/"):
+        raise _rejected(
+            "This workbook is saved as a Strict Open XML Spreadsheet, which the tracker does not "
+            "read. In Excel choose File > Save As > Excel Workbook (*.xlsx), and use that file."
+        )
     targets = {}
     for rel in rels:
         if rel.get("Type", "").endswith("/worksheet"):
@@ -383,7 +388,7 @@ def sheet_parts(archive: zipfile.ZipFile) -> tuple[dict[str, str], _Book]:
     parts, hidden = {}, set()
     for element in book.iter():
         if _local(element.tag) == "sheet":
-            # r:id, whatever the namespace (transitional or strict OOXML) calls itself.
+            # r:id, whatever the namespace calls itself.
             rid = next(
                 (v for k, v in element.attrib.items() if k.endswith("}id")), element.get("id")
             )

@@ -367,3 +367,8 @@ def test_clear_is_read_however_bracketed_spaced_or_capitalised(typed):
 @pytest.mark.parametrize("typed", ["clear", "Clear the backlog", "(cleared)", None, 0])
 def test_text_that_only_mentions_clear_is_text(typed):
     assert not cells.is_clear(typed)
+
+
+@pytest.mark.parametrize("header", ["Total 2017/18-2019/20", "Sub-total 2017/18", "TOTAL (£k)"])
+def test_an_officers_total_column_is_not_a_year_column(header):
+    assert cells.year_header(header) is None  # noted as a column not read, never an error

@@ -408,6 +408,19 @@ def test_plan_code_already_taken(authority):
 def test_unknown_plan_field(authority):
     data = set_cells(minimal_workbook(), "Plan", {"A9": "Colour", "B9": "Blue"})
     assert_refused(data, "'Colour' is not a plan field")
+    # A label with no value after the first field is a field misnamed, not a title.
+    data = set_cells(minimal_workbook(), "Plan", {"A9": "Colour"})
+    assert_refused(data, "'Colour' is not a plan field")
+
+
+def test_title_rows_above_the_plan_fields_are_a_title(authority):
+    def titled(wb):
+        wb["Plan"].insert_rows(1, 3)
+        wb["Plan"]["A1"] = "Plan details"
+        wb["Plan"]["A2"] = "Please complete all yellow cells"
+
+    workbook.import_workbook(edit(minimal_workbook(), titled), filename="titled.xlsx")
+    assert Plan.objects.get(code="small-plan").title == "Small plan"
 
 
 def test_missing_plan_field(authority):
@@ -705,3 +718,24 @@ def test_rows_past_what_any_plan_holds_are_refused_while_reading(authority, monk
     takes, before the rest is read and held."""
     monkeypatch.setattr(reader, "MAX_ROWS_IN_ALL", 5)
     assert_refused(minimal_workbook(), "holds more than 5 rows")
+
+
+def test_a_strict_open_xml_workbook_is_refused_with_how_to_save_it(authority):
+    # Excel's "Strict Open XML Spreadsheet": the same parts under other namespaces.
+    strict = {
+        b"http://schemas.openxmlformats.org/spreadsheetml/2006/main": (
+            b"http://purl.oclc.org/ooxml/spreadsheetml/main"
+        ),
+        b"http://schemas.openxmlformats.org/officeDocument/2006/relationships": (
+            b"http://purl.oclc.org/ooxml/officeDocument/relationships"
+        ),
+    }
+
+    def to_strict(xml: bytes) -> bytes:
+        for old, new in strict.items():
+            xml = xml.replace(old, new)
+        return xml
+
+    data = add_members(minimal_workbook(), {}, replace={"xl/workbook.xml": to_strict})
+    assert_refused(data, "Strict Open XML Spreadsheet.*Save As > Excel Workbook")
+    assert not Plan.objects.filter(code="small-plan").exists()
