@@ -675,6 +675,10 @@ class PlacementFigures:
 
     @property
     def slippage_total(self) -> Decimal | None:
+        """What late moves cost in the year: £0 if every move is on time, None (not known,
+        never £0) when the plan records no move for the year."""
+        if not self.moves:
+            return None
         return self.slippage[-1].cumulative if self.slippage else ZERO
 
     @property

@@ -191,3 +191,15 @@ def test_the_variance_chart_stays_within_a_page_however_many_series(mtfs):
     # At most eight panels (the table lists every series), within about 200 mm of the page.
     assert height <= 700 and svg.count("Variance: ") == 8
     assert "the first 8 of 9 series; the table lists all" in svg
+
+
+def test_the_cost_of_late_moves_is_not_known_in_a_year_with_no_moves(mtfs):
+    # 2016/17: the paper reports slippage (Table 2) but the plan records no move that year.
+    f = fg.plan_figures(mtfs, fg.Selection("2016/17", 12))
+    assert not f.placements.moves and f.placements.slippage_total is None
+    html = pack.pack_html(f)
+    assert "cost of late moves not known: no move is recorded for 2016/17" in html
+    assert "cost of late moves £0k" not in html
+    # 2017/18 has moves: their late months are costed.
+    f = fg.plan_figures(mtfs, fg.Selection("2017/18", 8))
+    assert f.placements.slippage_total is not None
