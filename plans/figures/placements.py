@@ -374,6 +374,15 @@ def _cost_basis(data, first: int, as_at: int) -> list[str]:
     return out
 
 
+def _counted_in(data, first: int, as_at: int) -> bool:
+    """Whether any type counted by child has a count of its own from ``first`` to ``as_at``."""
+    return any(
+        first <= at <= as_at
+        for t in counted_types(data.types)
+        for at, _ in data.counts.get((t.pk, PlacementCount.Kind.ACTUAL), [])
+    )
+
+
 def _count_at(series: list[tuple[int, int]], index: int) -> tuple[int, int] | None:
     """The latest (index, count) at or before ``index``."""
     found = None
@@ -578,8 +587,21 @@ class PlacementFigures:
     # <month>" (a type's latest count before it, with the moves made since), "the paper's
     # total" (types costed as a total alone) or "" (no actual cost).
     cost_basis: list[str] = field(default_factory=lambda: [""] * 12)
+    # Whether the year has a count of its own by the as-at month (``_counted_in``).
+    counted_in_year: bool = True
 
     red_months_late = RED_MONTHS_LATE
+
+    @property
+    def uncounted_note(self) -> str:
+        """Said beside the forecast and variance of a year with no count of its own yet: every
+        figure then rests on counts carried forward from an earlier year ("" otherwise)."""
+        if self.counted_in_year or not self.carried_any:
+            return ""
+        return (
+            f"No placement count is recorded for {self.year} by {self.label}: the cost, "
+            f"forecast and variance carry earlier counts forward ({self.carried_note})."
+        )
 
     @property
     def cost_rows(self) -> list[tuple[str, Decimal | None, Decimal | None, str]]:
@@ -756,6 +778,7 @@ def placement_figures(
     previous = _position(data, first, as_at - 1, adj) if period > 1 else None
     figures = PlacementFigures(plan, year, period, position, previous, scenario)
     figures.cost_basis = _cost_basis(data, first, as_at)
+    figures.counted_in_year = _counted_in(data, first, as_at)
     by_line: dict[int, list[MoveFigures]] = defaultdict(list)
     for m in figures.moves:
         if m.move.drives(year):

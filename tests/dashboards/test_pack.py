@@ -203,3 +203,12 @@ def test_the_cost_of_late_moves_is_not_known_in_a_year_with_no_moves(mtfs):
     # 2017/18 has moves: their late months are costed.
     f = fg.plan_figures(mtfs, fg.Selection("2017/18", 8))
     assert f.placements.slippage_total is not None
+
+
+def test_a_year_with_no_count_of_its_own_says_its_placement_figures_are_carried(mtfs):
+    # The MTFS's last counts are of January 2017: 2017/18's placement forecast rests on them.
+    f = fg.plan_figures(mtfs, fg.Selection("2017/18", 8))
+    note = f.placements.uncounted_note
+    assert note.startswith("No placement count is recorded for 2017/18 by P8 Nov 2017")
+    assert "carried from Jan 2017" in note
+    assert note in pack.pack_html(f)
