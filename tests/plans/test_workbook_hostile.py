@@ -285,18 +285,20 @@ def test_text_in_number_cells_and_bad_amounts_all_reported_at_once(authority):
     assert "Savings lines!E2 (2017/18)" in text
 
 
+def _saved_as_excel_would(formula: str, pattern: bytes, saved: bytes) -> bytes:
+    """A workbook whose Savings lines!F4 holds ``formula`` saved as Excel saves its result:
+    openpyxl writes a formula with no result (``<v/>`` or ``<v></v>``); ``pattern`` in the
+    sheet's XML is replaced by ``saved``."""
+    data = set_cells(minimal_workbook(), "Savings lines", {"F4": formula})
+    sheet = "xl/worksheets/sheet2.xml"
+    return add_members(data, {}, replace={sheet: lambda xml: re.sub(pattern, saved, xml)})
+
+
 def test_formula_results_are_imported(authority):
-    data = set_cells(minimal_workbook(), "Savings lines", {"F4": "=100000+29000"})
-    # openpyxl saves formulas without a result; give it the one Excel would have saved.
-    data = add_members(
-        data,
-        {},
-        replace={
-            # openpyxl writes the empty result as <v /> or, with lxml, <v/> or <v></v>.
-            "xl/worksheets/sheet2.xml": lambda xml: re.sub(
-                rb"<f>100000\+29000</f><v ?(/>|></v>)", b"<f>100000+29000</f><v>129000</v>", xml
-            )
-        },
+    data = _saved_as_excel_would(
+        "=100000+29000",
+        rb"<f>100000\+29000</f><v ?(/>|></v>)",
+        b"<f>100000+29000</f><v>129000</v>",
     )
     plan = workbook.import_workbook(data, filename="formula.xlsx")
     assert plan.lines.get(reference="SAV/3").amounts.get(year="2018/19").low == 129000
@@ -310,15 +312,8 @@ def test_formula_without_a_saved_result(authority):
 
 def test_a_formula_whose_saved_result_is_empty_text_is_a_blank_cell(authority):
     # =IF(A4="","",...) filled down: Excel saves the empty result as text with an empty value.
-    data = set_cells(minimal_workbook(), "Savings lines", {"F4": '=IF(1>2,1,"")'})
-    data = add_members(
-        data,
-        {},
-        replace={
-            "xl/worksheets/sheet2.xml": lambda xml: re.sub(
-                rb'<c r="F4"( [^>]*)?><f>', b'<c r="F4" t="str"><f>', xml
-            )
-        },
+    data = _saved_as_excel_would(
+        '=IF(1>2,1,"")', rb'<c r="F4"( [^>]*)?><f>', b'<c r="F4" t="str"><f>'
     )
     plan = workbook.import_workbook(data, filename="blank-result.xlsx")
     assert not plan.lines.get(reference="SAV/3").amounts.filter(year="2018/19").exists()
