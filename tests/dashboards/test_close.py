@@ -168,6 +168,9 @@ def test_the_month_cycle_from_entry_to_a_corrected_publication(client, mtfs, tor
     assert response.url == reverse("dashboards:published_report", args=[v2.pk])
     page = client.get(response.url).content.decode()
     assert "What changed from version 1" in page and "£50,000" in page and "£55,000" in page
+    # Printed, each page carries the authority, the month and page n of N, as the live report.
+    assert "published report as at P7 Oct 2017 (31 October 2017)" in page
+    assert 'content: "Page " counter(page) " of " counter(pages)' in page
     old = client.get(reverse("dashboards:published_report", args=[v1.pk])).content.decode()
     assert "This version has been replaced" in old
     v1.refresh_from_db()
