@@ -314,3 +314,13 @@ def test_dashboard_shows_line_figures_in_whole_pounds(client, torbay_users, mtfs
     assert not re.findall(r"£[\d,]+\.\d\d", lines)
     report = _text(client.get(url.replace("/?", "/report/?")))
     assert "£12,345.67" in report
+
+
+def test_a_target_already_past_is_never_called_next(client, torbay_users, mtfs):
+    # The MTFS's adoptions target (22 by 31 Mar 2017) has no actual after it: at P8 Nov 2017
+    # it is past, not "next".
+    client.force_login(torbay_users["director"])
+    url = reverse("dashboards:plan_dashboard", args=[mtfs.pk]) + "?year=2017/18&period=8"
+    html = _text(client.get(url))
+    assert "was due by 31 Mar 2017; no actual is recorded against it" in html
+    assert "next 22 by 31 Mar 2017" not in html
