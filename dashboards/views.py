@@ -12,7 +12,7 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -289,6 +289,9 @@ class ReportDownloadMixin(PlanPageMixin):
     def get(self, request, *args, **kwargs):
         plan = self.plan
         years, sel, invalid = selection(request, plan)
+        if invalid:
+            # A file is named for its month: never another month's under the one asked for.
+            raise Http404("This plan has no report for that year or month.")
         key = cache.figures_key(
             plan, f"report_{self.kind}", sel.year, sel.period, role_of(request.user)
         )

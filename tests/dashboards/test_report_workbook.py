@@ -142,3 +142,12 @@ def test_money_is_written_to_the_penny_as_the_pages_show_it(
         and Decimal(repr(cell.value)) != Decimal(repr(cell.value)).quantize(Decimal("0.01"))
     ]
     assert not long, long
+
+
+@pytest.mark.parametrize("query", [{"year": "2030/31"}, {"year": "2017/18", "period": "13"}])
+@pytest.mark.parametrize("name", ["dashboards:report_xlsx", "dashboards:report_pdf"])
+def test_a_download_of_a_month_the_plan_has_not_is_a_404_never_another_month(
+    client, torbay_users, mtfs, query, name
+):
+    client.force_login(torbay_users["director"])
+    assert client.get(reverse(name, args=[mtfs.pk]), query).status_code == 404
