@@ -134,6 +134,10 @@ def run(
             plan = _import_plan(parsed, into, user, authorities, reason, problems, records)
             if plan is not None:
                 _import_sheets(parsed, plan, into is None, user, reason, problems, records, kept)
+            elif into is None and (stand_in := _stand_in(parsed, authorities)) is not None:
+                # The Plan sheet has problems: the other sheets are still checked, against a
+                # stand-in plan this transaction rolls back, so every problem is said at once.
+                _import_sheets(parsed, stand_in, True, user, reason, problems, [], {})
             changes = ChangeSet(
                 plan or into or m.Plan(),
                 into is None,
@@ -306,6 +310,40 @@ def _import_plan(parsed, into, user, authorities, reason, problems, records) -> 
     action = s.CREATE if existing is None else (s.UPDATE if changes else s.SAME)
     label = f"{plan.code} {plan.title}"
     records.append(RecordChange(s.PLAN_SHEET, action, label, None, changes, plan.version))
+    return plan
+
+
+def _stand_in(parsed, authorities) -> m.Plan | None:
+    """A new plan with the Plan sheet's years, to check the other sheets of a workbook whose
+    Plan sheet has problems; None when its years cannot be read (the sheets' dates are
+    checked against them). Made inside the import's transaction, which is rolled back."""
+    data = parsed.plan
+    if data is None:
+        return None
+    row = dict(zip(data.headers, data.rows[0], strict=True))
+    years = []
+    for name in ("first_year", "last_year"):
+        col = s.PLAN.by_field[name]
+        try:
+            years.append(col.clean(row) if col.header in row else None)
+        except cells.CellError:
+            return None
+    first, last = years
+    if not (isinstance(first, str) and isinstance(last, str) and first <= last):
+        return None
+    authority = (authorities if authorities is not None else Authority.objects).order_by("pk")
+    authority = authority.first()
+    if authority is None:
+        return None
+    plan = m.Plan(
+        authority=authority,
+        code=f"workbook-check-{m.Plan.objects.count() + 1}",
+        title="(checking the workbook)",
+        kind=m.Plan.Kind.choices[0][0],
+        first_year=first,
+        last_year=last,
+    )
+    plan.save()
     return plan
 
 

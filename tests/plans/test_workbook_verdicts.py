@@ -786,3 +786,18 @@ def test_the_preview_names_a_month_as_the_pages_do(authority):
     changes = workbook.preview(edit(minimal_workbook(), add))
     [record] = [r for r in changes.records if r.sheet == "Overspend forecast"]
     assert record.label == "P3 Jun 2017 Base"
+
+
+def test_the_plan_sheets_problems_and_the_other_sheets_are_said_at_once(authority):
+    def spoil(wb):
+        for row in wb["Plan"].iter_rows(min_row=2):
+            if row[0].value == "Kind":
+                row[1].value = "Budget"
+        wb["Savings lines"]["E2"] = "lots"
+
+    plans = Plan.objects.count()
+    with pytest.raises(workbook.WorkbookRejected) as caught:
+        workbook.import_workbook(edit(minimal_workbook(), spoil), filename="both.xlsx")
+    where = {(p.sheet, p.row, p.column) for p in caught.value.problems}
+    assert ("Savings lines", 2, "E") in where and any(s == "Plan" for s, _, _ in where)
+    assert Plan.objects.count() == plans  # the stand-in the lines were checked against is gone
