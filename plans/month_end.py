@@ -276,8 +276,11 @@ def _load_placements(month: MonthEnd) -> pl.PlacementData:
         if move.drives(year):
             month.driven.add(move.line_id)
         made = month_key(move.actual_year, move.actual_period) if move.actual_year else None
-        if made is None or made >= here:
-            month.moves.append(move)
+        if made is not None and made >= here:
+            month.moves.append(move)  # made this month or later: its month may be corrected
+        elif made is None and move.planned_year <= year:
+            month.moves.append(move)  # due this year or before; a later year's move waits
+
     return pl.PlacementData(types=types, counts=series, moves=moves)
 
 

@@ -492,3 +492,13 @@ def test_a_line_its_moves_drive_takes_no_typed_progress_by_any_path(mtfs, torbay
     workbook.import_workbook(exported, filename="same.xlsx", into=mtfs)
     earlier = m.ProgressEntry(line=line, as_at=date(2017, 3, 31), achieved_to_date=D(1))
     assert services.moves_lock(earlier) == ""
+
+
+def test_the_month_end_lists_the_years_moves_not_a_later_years(client, mtfs, torbay_users):
+    client.force_login(torbay_users["finance"])
+    url = reverse("plans:month_end", args=[mtfs.pk]) + "?year=2017/18&period=8"
+    html = client.get(url).content.decode()
+    assert "MTFS-02/2017-1" in html and "MTFS-02/2017-2" in html
+    assert "MTFS-02/2018-1" not in html  # listed from 2018/19
+    url = reverse("plans:month_end", args=[mtfs.pk]) + "?year=2018/19&period=1"
+    assert "MTFS-02/2018-1" in client.get(url).content.decode()
