@@ -153,8 +153,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # transaction-pooling PgBouncer.
     DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Wait for a writer instead of failing at once when two officers save together.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # Wait for a writer instead of failing at once when two officers save together: a
+    # transaction takes the write lock when it begins (IMMEDIATE), so the wait applies. A
+    # deferred one that read first could not upgrade its lock and failed at once with
+    # "database is locked" (a 500), whatever the timeout.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+    )
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 

@@ -172,3 +172,49 @@ def test_the_navbar_label_compares_whole_words():
     assert user_label(user("Director", "(Bath and North East Somerset Council)"), "director") == (
         "Director (Bath and North East Somerset Council)"
     )
+
+
+def test_two_officers_saving_together_on_sqlite_wait_for_each_other(
+    monkeypatch, tmp_path, django_db_blocker
+):
+    """Each save reads, then writes, in one transaction. SQLite's deferred transactions could
+    not upgrade a read lock and failed at once with "database is locked" (a 500 for 10 of 12
+    officers saving together); begun IMMEDIATE, the second waits for the first."""
+    import threading
+    import time
+
+    from django.db.utils import ConnectionHandler
+
+    url = f"sqlite:///{tmp_path / 'shared.sqlite3'}"
+    loaded = _load_settings(monkeypatch, {"DEBUG": "true", "DATABASE_URL": url}, ["manage.py"])
+    handlers = [ConnectionHandler({"default": dict(loaded.DATABASES["default"])}) for _ in "ab"]
+    with django_db_blocker.unblock():  # a database of the test's own, outside the test one
+        with handlers[0]["default"].cursor() as cursor:
+            cursor.execute("CREATE TABLE risk (id integer primary key, notes text)")
+            cursor.execute("INSERT INTO risk VALUES (1, ''), (2, '')")
+        failures = []
+
+        def save(handler, pk):
+            conn = handler["default"]
+            try:
+                # As transaction.atomic begins a transaction on SQLite (the settings' mode).
+                conn.set_autocommit(False, force_begin_transaction_with_broken_autocommit=True)
+                with conn.cursor() as cursor:
+                    cursor.execute("SELECT notes FROM risk WHERE id = %s", [pk])
+                    time.sleep(0.2)  # the other officer reads meanwhile, if it may
+                    cursor.execute("UPDATE risk SET notes = 'saved' WHERE id = %s", [pk])
+                conn.commit()
+            except Exception as exc:  # noqa: BLE001 - any failure is the finding
+                failures.append(exc)
+            finally:
+                conn.close()
+
+        threads = [
+            threading.Thread(target=save, args=(h, pk))
+            for h, pk in zip(handlers, (1, 2), strict=True)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert not failures, failures
