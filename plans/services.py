@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.db.backends.utils import CursorWrapper
 from django.db.models import F
-from django.db.models.deletion import Collector
+from django.db.models.deletion import Collector, ProtectedError, RestrictedError
 from django.utils import timezone
 
 from plans.models import BULK_DELETING, History, is_money
@@ -598,7 +598,19 @@ def _delete_with_history(instance: models.Model, user, reason: str) -> None:
     said = f"{DELETED_WITH}{model._meta.verbose_name} “{instance}”: {reason}"
     db = transaction.get_connection()
     collector = Collector(using=db.alias, origin=instance)
-    collector.collect([instance])
+    try:
+        collector.collect([instance])
+    except (ProtectedError, RestrictedError) as exc:
+        # A placement type that moves go from or to: said, never a 500.
+        users = getattr(exc, "restricted_objects", None) or exc.protected_objects
+        names = sorted({f"{type(o)._meta.verbose_name} {o}" for o in users})
+        shown = "; ".join(names[:5]) + (f"; and {len(names) - 5} more" if len(names) > 5 else "")
+        many = len(names) != 1
+        raise ValidationError(
+            f"{model._meta.verbose_name.capitalize()} “{instance}” cannot be deleted while "
+            f"{len(names)} record{'s use' if many else ' uses'} it ({shown}). Change or delete "
+            f"{'them' if many else 'it'} first."
+        ) from None
     moment = timezone.now()
     with _logless_cursor(db) as cursor:
         for related, records in collector.data.items():

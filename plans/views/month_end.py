@@ -155,6 +155,8 @@ class MonthEndView(TemplateView):
             ids = [int(i) for i in self.request.POST.get("lines", "").split(",") if i]
         except ValueError:
             raise BadRequest("The page of lines to save is not readable.") from None
+        if any(not 0 < i < 2**63 for i in ids) or len(ids) > month_end.LINES_PER_PAGE:
+            raise BadRequest("The page of lines to save is not one of this plan's pages.")
         page = paginator.get_page(number)
         if page.number != number:
             raise BadRequest("The page of lines to save is not one of this plan's pages.")

@@ -144,6 +144,8 @@ def test_a_save_naming_another_plans_line_or_no_page_is_refused(
         {"page": "9", "lines": ""},
         {"page": "two", "lines": ""},
         {"page": "1", "lines": "1;2"},
+        {"page": "1", "lines": "99999999999999999999"},  # beyond any key: was a 500
+        {"page": "1", "lines": "9,-3"},
     ):
         response = client.post(url(long_plan), {"year": "2017/18", "period": "7", **extra})
         assert response.status_code == 400, extra

@@ -502,3 +502,14 @@ def test_the_month_end_lists_the_years_moves_not_a_later_years(client, mtfs, tor
     assert "MTFS-02/2018-1" not in html  # listed from 2018/19
     url = reverse("plans:month_end", args=[mtfs.pk]) + "?year=2018/19&period=1"
     assert "MTFS-02/2018-1" in client.get(url).content.decode()
+
+
+def test_a_placement_type_that_moves_use_is_not_deleted_and_says_why(client, mtfs, torbay_users):
+    used = m.PlacementType.objects.get(plan=mtfs, code="residential")
+    client.force_login(torbay_users["finance"])
+    url = reverse("plans:placementtype_delete", args=[mtfs.pk, used.pk])
+    response = client.post(url, {"version": used.version, "change_reason": "Not needed"})
+    assert response.status_code == 400
+    text = response.content.decode()
+    assert "cannot be deleted while" in text and "MTFS-02/2017-1" in text
+    assert m.PlacementType.objects.filter(pk=used.pk).exists()
