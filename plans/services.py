@@ -714,8 +714,26 @@ def _plan_record_models() -> list[type[models.Model]]:
 def month_of(instance: models.Model) -> tuple[str, str, int] | None:
     """The plan month a record's figures belong to, as (the field that says so, year, period);
     None for records that are not a month's figures (lines, KPIs, targets, risks...)."""
-    from plans.models import Commentary, CostPressure, KpiPoint, OverspendForecast, ProgressEntry
+    from plans.models import (
+        Commentary,
+        CostPressure,
+        KpiPoint,
+        OverspendForecast,
+        PlacementCount,
+        PlacementMove,
+        ProgressEntry,
+    )
 
+    if isinstance(instance, PlacementCount):
+        # A month's count of children: its cost, and the KPIs fed from the counts.
+        if instance.kind != PlacementCount.Kind.ACTUAL or not instance.type_id:
+            return None
+        return "period", instance.year, instance.period
+    if isinstance(instance, PlacementMove):
+        # A move made in a month moves that month's placement cost and its driven lines.
+        if not (instance.actual_year and instance.actual_period and instance.plan_id):
+            return None
+        return "actual_period", instance.actual_year, instance.actual_period
     if isinstance(instance, ProgressEntry) and instance.as_at and instance.line_id:
         day = instance.as_at
         return "as_at", fiscal.financial_year(day), fiscal.period(day)

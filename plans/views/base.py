@@ -11,6 +11,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -198,7 +199,10 @@ class RecordFormView(PlanRecordMixin, FormView):
 
     def form_valid(self, form):
         try:
-            saved = self.save(form)
+            # One transaction: what a save does after the record (a move's driven lines) is
+            # refused with it, never half-saved.
+            with transaction.atomic():
+                saved = self.save(form)
         except services.StaleEdit as stale:
             return self.conflict(form, stale)
         except ValidationError as exc:

@@ -513,3 +513,24 @@ def test_a_placement_type_that_moves_use_is_not_deleted_and_says_why(client, mtf
     text = response.content.decode()
     assert "cannot be deleted while" in text and "MTFS-02/2017-1" in text
     assert m.PlacementType.objects.filter(pk=used.pk).exists()
+
+
+def test_a_closed_months_counts_and_moves_made_are_read_only(mtfs, torbay_users):
+    """Counts and moves made are a month's figures (its placement cost, the KPIs fed from the
+    counts, the lines the moves drive): read only once the month is submitted, as typed ones."""
+    finance = torbay_users["finance"]
+    services.submit_month(plan=mtfs, user=finance, expected_version=0, year="2017/18", period=1)
+    residential = m.PlacementType.objects.get(plan=mtfs, code="residential")
+    count = m.PlacementCount(type=residential, year="2017/18", period=1, count=35)
+    with pytest.raises(ValidationError, match="P1 Apr 2017 has been submitted"):
+        services.create_record(instance=count, user=finance)
+    move = mtfs.placement_moves.get(reference="MTFS-02/2017-1")
+    version = move.version
+    move.actual_year, move.actual_period = "2017/18", 1
+    with pytest.raises(ValidationError, match="P1 Apr 2017 has been submitted"):
+        services.update_record(instance=move, user=finance, expected_version=version)
+    move.refresh_from_db()
+    assert (move.actual_year, move.version) == ("", version)
+    # A move made in a month still open is recorded as before.
+    move.actual_year, move.actual_period = "2017/18", 2
+    services.update_record(instance=move, user=finance, expected_version=version)
