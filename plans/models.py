@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import re
 import uuid
 from collections import defaultdict
 
@@ -285,14 +286,27 @@ class Plan(Versioned):
     def years(self) -> list[str]:
         return fiscal.years_between(self.first_year, self.last_year)
 
-    def clean(self):
-        if self.first_year and self.last_year and self.first_year > self.last_year:
-            raise ValidationError(
-                {
-                    "last_year": f"The last year {self.last_year} is before the first year "
-                    f"{self.first_year}."
-                }
+    # A plan's years: more than this many is a typing slip (2017/18 to 2099/00).
+    MAX_YEARS = 20
+
+    def span_problem(self) -> str:
+        """What is wrong with the plan's years ("" if nothing): the one rule for the plan's
+        forms and its workbook."""
+        first, last = self.first_year, self.last_year
+        if not all(re.fullmatch(fiscal.YEAR_PATTERN, y or "") for y in (first, last)):
+            return ""  # each year's own check says so
+        if first > last:
+            return f"The last year {last} is before the first year {first}."
+        if fiscal.year_start_int(last) - fiscal.year_start_int(first) > self.MAX_YEARS:
+            return (
+                f"{first} to {last} is more than {self.MAX_YEARS} years; is one of them a "
+                "typing slip?"
             )
+        return ""
+
+    def clean(self):
+        if problem := self.span_problem():
+            raise ValidationError({"last_year": problem})
         if self.revises_id and self.revises_id == self.pk:
             raise ValidationError({"revises": "A plan cannot revise itself."})
         if self.revises_id and self.authority_id and self.revises.authority_id != self.authority_id:
@@ -1573,6 +1587,8 @@ class PlacementScenario(PlanChild):
     count_change = models.IntegerField(
         "change in children",
         default=0,
+        # A plausible change: no authority has more than a few thousand children in care.
+        validators=[MinValueValidator(-10_000), MaxValueValidator(10_000)],
         help_text="e.g. -10 for ten fewer children, from the year below, each year after.",
     )
     count_change_from = year_field(blank=True, default="", verbose_name="count change from year")

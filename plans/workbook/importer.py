@@ -37,7 +37,6 @@ from plans.workbook.columns import (
 )
 from plans.workbook.parser import ParsedWorkbook, Problems, SheetData
 from plans.workbook.reader import Problem, collecting_less
-from recovery import fiscal
 from recovery.models import Authority
 
 ORDER = [s.PLAN_SHEET, s.WORKSTREAMS_SHEET, s.LINES_SHEET, s.AMOUNTS] + [
@@ -267,22 +266,11 @@ def _import_plan(parsed, into, user, authorities, reason, problems, records) -> 
                 FieldChange(col.header, show(getattr(existing, name), col), show(value, col))
             )
         setattr(plan, name, value)
-    first, last = plan.first_year, plan.last_year
-    if (
-        first
-        and last
-        and first <= last
-        and fiscal.year_start_int(last) - fiscal.year_start_int(first) > 20
-    ):
-        problems.append(
-            data.problem(
-                None,
-                "last_year",
-                f"{first} to {last} is more than 20 years; is one of them a typing slip?",
-            )
-        )
+    if problem := plan.span_problem():
+        problems.append(data.problem(None, "last_year", problem))
         return None
     # Approved and published on: near the plan's years (2107 for 2017), as every sheet's dates.
+    first, last = plan.first_year, plan.last_year
     dated = dated_problems(plan, plan, spec.columns) if first and last and first <= last else {}
     for name, problem in dated.items():
         problems.append(data.problem(None, name, problem))

@@ -534,3 +534,19 @@ def test_a_closed_months_counts_and_moves_made_are_read_only(mtfs, torbay_users)
     # A move made in a month still open is recorded as before.
     move.actual_year, move.actual_period = "2017/18", 2
     services.update_record(instance=move, user=finance, expected_version=version)
+
+
+def test_a_what_ifs_change_in_children_is_bounded(mtfs):
+    # 2,147,483,647 more children gave a forecast outturn of £340 trillion.
+    scenario = m.PlacementScenario(
+        plan=mtfs, name="Huge", count_change=2_147_483_647, count_change_from="2017/18"
+    )
+    with pytest.raises(ValidationError) as caught:
+        scenario.full_clean()
+    assert "count_change" in caught.value.message_dict
+
+
+def test_a_plan_of_more_than_twenty_years_is_a_typing_slip(mtfs):
+    mtfs.last_year = "2099/00"
+    with pytest.raises(ValidationError, match="more than 20 years"):
+        mtfs.full_clean()
