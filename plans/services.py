@@ -747,16 +747,18 @@ def month_of(instance: models.Model) -> tuple[str, str, int] | None:
     return None
 
 
-def closed_months(plan) -> dict[tuple[str, int], str]:
+def closed_months(plan, **where) -> dict[tuple[str, int], str]:
     """The plan's months that are not open, (year, period) -> state: one query, for a caller
-    that checks many records of one plan against ``month_lock`` (an import)."""
+    that checks many records of one plan against ``month_lock`` (an import). ``plan``: a plan,
+    its key, or a queryset of plans; ``where`` narrows the months (``year=...``)."""
     from plans.models import MonthClose
 
     if plan is None or getattr(plan, "pk", plan) is None:  # a plan or its key
         return {}
+    plans = {"plan__in": plan} if isinstance(plan, models.QuerySet) else {"plan": plan}
     return {
         (year, period): state
-        for year, period, state in MonthClose.objects.filter(plan=plan)
+        for year, period, state in MonthClose.objects.filter(**plans, **where)
         .exclude(state=MonthClose.State.OPEN)
         .values_list("year", "period", "state")
     }
@@ -817,10 +819,8 @@ def moves_lock(instance: models.Model, driven: set[tuple[int, str]] | None = Non
         return ""
     year = fiscal.financial_year(instance.as_at)
     if driven is None:
-        found = PlacementMove.objects.filter(line_id=instance.line_id, planned_year=year)
-        if not any(m.drives(year) for m in found):
-            return ""
-    elif (instance.line_id, year) not in driven:
+        driven = PlacementMove.driven(instance.line.plan_id)
+    if (instance.line_id, year) not in driven:
         return ""
     return (
         f"{instance.line.reference} is driven by placement moves in {year}: its achieved, "
@@ -849,7 +849,7 @@ def check_month_open(instance: models.Model, user=None) -> None:
 def lock_of(instance: models.Model, user=None) -> str:
     """Why ``user`` may not change ``instance`` now, by ``check_month_open``'s rule ("" if
     they may): asked by the pages that offer the change, before anything is typed."""
-    from plans.models import MonthClose, Plan, plans_of
+    from plans.models import Plan, plans_of
 
     found = month_of(instance)
     if found is None:
@@ -857,14 +857,8 @@ def lock_of(instance: models.Model, user=None) -> str:
     _, year, period = found
     if not isinstance(period, int) or not isinstance(year, str):
         return ""  # full_clean names the bad field
-    closed = {
-        (year, p): state
-        for p, state in MonthClose.objects.filter(
-            year=year, period__gte=period, plan__in=Plan.objects.filter(plans_of([instance]))
-        )
-        .exclude(state=MonthClose.State.OPEN)
-        .values_list("period", "state")
-    }
+    plans = Plan.objects.filter(plans_of([instance]))
+    closed = closed_months(plans, year=year, period__gte=period)
     return month_lock(instance, year, period, closing_month(closed, year, period), user)
 
 

@@ -74,8 +74,9 @@ _MINUS_AFTER_POUND = re.compile(r"^£\s*[-−]")  # "£-100" is -£100
 NIL_WORDS = {"nil", "£nil"}  # as papers print a figure of nothing: £0, a known figure
 # Spaces a figure may carry: no-break, narrow no-break (French-style 181 000), thin.
 _SPACES = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2009": " "})
-# A dash before a figure is a minus: Word turns "-21,560" into "–21,560" as it is typed.
-_DASH_MINUS = re.compile(r"^[–—](?=\s*£?\s*\d)")
+# A dash or minus sign before a figure is a minus: Word turns "-21,560" into "–21,560" as
+# it is typed; papers print "−" (U+2212).
+_DASH_MINUS = re.compile(r"^[–—−](?=\s*£?\s*\d)")
 # A ledger's minus after the figure: "1,234-".
 _TRAILING_MINUS = re.compile(r"^(£?\s*\d[\d,]*(?:\.\d+)?)\s*-$")
 _UNIT_WORDS = (
@@ -164,7 +165,7 @@ def parse_money(text, *, allow_negative: bool = False) -> Decimal:
         negative = False
         if cleaned.startswith("(") and cleaned.endswith(")"):
             negative, cleaned = True, cleaned[1:-1]
-        elif cleaned.startswith("-") or cleaned.startswith("−"):
+        elif cleaned.startswith("-"):
             negative, cleaned = True, cleaned[1:]
         elif cleaned.lower() in TBC_WORDS:
             raise MoneyError("TBC is not allowed here: give an amount")

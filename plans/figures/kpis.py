@@ -51,6 +51,7 @@ class KpiFigures:
     actuals: list[KpiValue]
     targets: list[KpiValue]
     comparators: dict[str, list[KpiValue]]
+    as_at: date | None = None  # the month end the figures are read at
 
     @property
     def shows_rate(self) -> bool:
@@ -88,6 +89,13 @@ class KpiFigures:
         after = self.latest.date if self.latest else None
         later = [t for t in self.targets if after is None or t.date > after]
         return later[0] if later else None
+
+    @property
+    def next_target_passed(self) -> bool:
+        """The next target's date is past at ``as_at``, with no actual since: it was due, it
+        is not "next"."""
+        t = self.next_target
+        return t is not None and self.as_at is not None and t.date <= self.as_at
 
     def display(self, value: Decimal) -> str:
         """A value with its unit, as the pages write it (12%, 447 days, 279)."""
@@ -285,7 +293,7 @@ def kpi_figures(
                 targets.append(value)
             elif p.kind == KpiPoint.Kind.COMPARATOR:
                 comparators[p.label or "Comparator"].append(value)
-        out.append(KpiFigures(kpi, population, actuals, targets, dict(comparators)))
+        out.append(KpiFigures(kpi, population, actuals, targets, dict(comparators), as_at))
     return out
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import uuid
 from dataclasses import dataclass, field
 
 import tablib
@@ -317,20 +318,19 @@ def _stand_in(parsed, authorities) -> m.Plan | None:
         except cells.CellError:
             return None
     first, last = years
-    if not (isinstance(first, str) and isinstance(last, str) and first <= last):
+    if not (isinstance(first, str) and isinstance(last, str)):  # blank, or "(clear)"
         return None
     authority = (authorities if authorities is not None else Authority.objects).order_by("pk")
-    authority = authority.first()
-    if authority is None:
-        return None
     plan = m.Plan(
-        authority=authority,
-        code=f"workbook-check-{m.Plan.objects.count() + 1}",
+        authority=authority.first(),
+        code=f"workbook-check-{uuid.uuid4().hex[:12]}",
         title="(checking the workbook)",
-        kind=m.Plan.Kind.choices[0][0],
+        kind=m.Plan.Kind.RECOVERY,
         first_year=first,
         last_year=last,
     )
+    if plan.authority is None or plan.span_problem():
+        return None
     plan.save()
     return plan
 

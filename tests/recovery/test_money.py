@@ -121,6 +121,7 @@ def test_parse_amount_points_ranges_and_tbc(text, kind, low, high):
         ("", "no amount given"),
         ("12..5k", "not an amount"),
         ("–10k", "negative"),  # never "not a range"
+        ("−10k", "negative"),  # a printed minus sign too
         ("up to £100k", "'up to £100k' is not a range of two amounts"),
     ],
 )
