@@ -412,7 +412,7 @@ class PublishedListView(TemplateView):
         }
 
 
-class PublishedReportView(TemplateView):
+class PublishedReportView(reports.PrintedInThousands, TemplateView):
     """A published report as it was published: the stored figures, never the live ones."""
 
     template_name = "dashboards/published_report.html"

@@ -239,7 +239,7 @@ class CommentaryView(PlanPageMixin, View):
         return render(request, PlanDashboardView.template_name, context, status=400)
 
 
-class ReportView(PlanPageMixin, TemplateView):
+class ReportView(reports.PrintedInThousands, PlanPageMixin, TemplateView):
     """The live report (finance and directors): what would be published now. "What changed"
     is since the last published report, when there is one.
 

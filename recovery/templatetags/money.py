@@ -39,17 +39,43 @@ def gbp_short(value):
     return money.format_money_short(value)
 
 
-_POUNDS = re.compile(r"([−-])?£(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{2}))?(?![\dkm])")
+# A figure in pounds as ``format_money`` writes it (``-£84,333.33``, ``£1,578,000``), never
+# part of a figure already in thousands or millions (``£95k``, ``£1.58m``).
+_POUNDS = re.compile(r"([−-])?£(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{2}))?(?![\dkm]|\.\d)")
+
+
+def _k(match) -> str:
+    sign = "-" if match.group(1) else ""
+    digits = match.group(2).replace(",", "")
+    return money.format_money_k(Decimal(f"{sign}{digits}.{match.group(3) or '00'}"))
 
 
 @register.filter
 def in_k(text):
     """Text with figures written in pounds (a published version's "what changed", stated as
     the report states money) with each figure in £k, as the committee pack prints money."""
+    return _POUNDS.sub(_k, str(text))
 
-    def k(match):
-        sign = "-" if match.group(1) else ""
-        digits = match.group(2).replace(",", "")
-        return money.format_money_k(Decimal(f"{sign}{digits}.{match.group(3) or '00'}"))
 
-    return _POUNDS.sub(k, str(text))
+# The page's text between its tags; a script's or style's body and the tags themselves
+# (attributes: an aria-label's figures) are left as they are.
+_TEXT = re.compile(r"(<script\b.*?</script>|<style\b.*?</style>|<[^>]*>)", re.DOTALL | re.I)
+
+
+def print_in_k(html: str) -> str:
+    """A page's figures in pounds, each followed by the same figure in £k: the screen shows
+    pounds (pence where there are some), a printout shows £k as the committee pack prints
+    money (``.money-k`` and ``.money-pounds`` in the print style sheet). Screen readers read
+    the figure once: the £k copy is hidden from the screen and from them."""
+
+    def both(match) -> str:
+        return (
+            f'<span class="money-pounds">{match.group(0)}</span>'
+            f'<span class="money-k" aria-hidden="true">{_k(match)}</span>'
+        )
+
+    parts = _TEXT.split(html)
+    for i in range(0, len(parts), 2):  # the text between the tags
+        if "£" in parts[i]:
+            parts[i] = _POUNDS.sub(both, parts[i])
+    return "".join(parts)

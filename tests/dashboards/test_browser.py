@@ -66,7 +66,13 @@ def test_report_is_accessible_and_prints_without_navigation(
     violations = serious_violations(page)
     assert not violations, "\n".join(violations)
 
+    on_screen = page.locator("main").inner_text()
+    assert re.search(r"£[\d,]+\.\d\d", on_screen)  # the page itself keeps pence
     page.emulate_media(media="print")
+    # On paper, money follows the committee pack's rules: £k, no pence, no sign apart.
+    printed = page.locator("main").inner_text()
+    assert not re.search(r"£[\d,]+\.\d\d(?!\d)", printed)
+    assert "£1,578k" in printed
     assert not page.locator("nav.navbar").is_visible()
     assert not page.locator("form[aria-label='Choose the financial year and month']").is_visible()
     # The as-at date sits in the bottom margin box of every printed page.

@@ -13,6 +13,7 @@ from recovery.money import (
     parse_amount,
     parse_money,
 )
+from recovery.templatetags.money import print_in_k
 
 D = Decimal
 
@@ -184,3 +185,19 @@ def test_a_figure_that_rounds_to_nothing_has_no_sign(value, whole, short, k):
     assert format_money(value, pence=False) == whole
     assert format_money_short(value) == short
     assert format_money_k(value) == k
+
+
+def test_a_report_prints_its_figures_in_thousands_and_shows_pounds_on_screen():
+    html = (
+        '<td aria-label="Variance £933,333.33">-£933,333.33</td><td>+£12,000</td>'
+        "<p>As printed: £190k, £1.58m and £20.520</p><script>var x = '£5,000';</script>"
+    )
+    out = print_in_k(html)
+    assert (
+        '<td aria-label="Variance £933,333.33"><span class="money-pounds">-£933,333.33</span>'
+        '<span class="money-k" aria-hidden="true">\u2212£933k</span></td>'
+    ) in out
+    assert '+<span class="money-pounds">£12,000</span>' in out
+    # Figures already in £k or £m, a paper's misprint, attributes and scripts stay as they are.
+    assert "<p>As printed: £190k, £1.58m and £20.520</p>" in out
+    assert "<script>var x = '£5,000';</script>" in out
