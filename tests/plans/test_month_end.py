@@ -446,3 +446,18 @@ def test_a_record_of_a_read_only_month_says_so_before_anything_is_typed(
     assert "comes before P8 Nov 2017" in response.content.decode()
     entry.refresh_from_db()
     assert entry.achieved_to_date == 1000
+
+
+def test_the_plans_figures_say_the_in_year_target_and_which_lines_have_one(
+    client, finance_manager, plan, lines
+):
+    # A year planned at half its value (gradual delivery) and a line with no target that year:
+    # the month's totals state both as the dashboard does, never only the full-year £300,000.
+    m.YearAdjustment.objects.create(
+        plan=plan, year="2017/18", factor=D("0.5"), reason="Gradual delivery"
+    )
+    SavingsLineFactory(plan=plan, reference="SAV-LATER")
+    client.force_login(finance_manager)
+    html = client.get(url(plan)).content.decode()
+    assert "4 lines, 3 with a 2017/18 target" in html
+    assert "£300,000" in html and "in-year adjusted £150,000" in html
