@@ -161,7 +161,12 @@ def line_rows(f, sel, whole_pounds=False, show_commentary=False):
             planned = escape(gbp_range(x.planned_low, x.planned_high))
         else:
             planned = muted("none this year")
-        start = f"P{x.start_period}" if x.starts_this_year else muted("later year")
+        if not x.starts_this_year:
+            start = muted("later year")
+        elif x.start_stated:
+            start = f"P{x.start_period}"
+        else:  # no start month in the paper: the profile's April is an assumption, said so
+            start = f'P{x.start_period}<div class="small text-muted">assumed</div>'
         low, high = x.expected_low, x.expected_high
         if low is None:
             expected = muted("not known (TBC)")

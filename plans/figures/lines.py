@@ -67,6 +67,9 @@ class LineFigures:
     rag: str = ""
     rag_previous: str = ""
     start: int = 1  # the period delivery starts in the year (13: not in this year)
+    # Whether that start is the paper's (the line's start month or the plan's stated start),
+    # or April for want of one: a page says which.
+    start_stated: bool = True
     in_year: bool = False  # the plan's amounts are in-year values, due in full by March
     # The latest entries (``rules.latest_recording``) recording each of LATEST_OF, at the
     # period's end and at the previous period's: read by several figures each (achieved,
@@ -333,6 +336,7 @@ def line_figures(plan, sel: Selection, factor: Decimal) -> list[LineFigures]:
                 rag=rated["rag"] if rated else line.rag,
                 rag_previous=_previous_rag(line, rated, rated_before),
                 start=start_period(line.start_period, plan.savings_start, sel.year),
+                start_stated=bool(line.start_period or plan.savings_start),
                 in_year=in_year_basis,
                 latest=now,
                 latest_before=before,

@@ -216,6 +216,12 @@ class PlanFigures:
         """Lines with a planned amount in the year: the rows the totals foot."""
         return [x for x in self.lines if x.amount is not None]
 
+    @property
+    def starts_assumed(self) -> int:
+        """Lines with a planned amount in the year whose profile starts in April for want of
+        a start month: neither the line nor the plan states one."""
+        return sum(1 for x in self.target_lines if not x.start_stated)
+
     SHOWN_LINES = 50  # a long plan's pages show the lines most at risk, and link to all
 
     @staticmethod

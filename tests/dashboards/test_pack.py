@@ -212,3 +212,24 @@ def test_a_year_with_no_count_of_its_own_says_its_placement_figures_are_carried(
     assert note.startswith("No placement count is recorded for 2017/18 by P8 Nov 2017")
     assert "carried from Jan 2017" in note
     assert note in pack.pack_html(f)
+
+
+def test_the_savings_total_says_which_lines_its_achieved_and_forecast_cover(mtfs):
+    from datetime import date
+    from decimal import Decimal
+
+    from plans.models import ProgressEntry, SavingsLine
+
+    line = SavingsLine.objects.filter(plan=mtfs).order_by("reference").first()
+    ProgressEntry.objects.create(
+        line=line,
+        as_at=date(2017, 11, 30),
+        achieved_to_date=Decimal("21000"),
+        forecast=Decimal("50000"),
+    )
+    html = pack.pack_html(fg.plan_figures(mtfs, fg.Selection("2017/18", 8)))
+    total = html[html.index('<tr class="total"><th colspan="2">Total') :]
+    total = total[: total.index("</tr>")]
+    # A total over the lines that reported is never stated as the whole plan's.
+    assert "£21k" in total and "£50k" in total
+    assert total.count("on 1 of 14") == 2

@@ -96,6 +96,9 @@ def test_mtfs_dashboard_reads_like_the_paper(client, torbay_users, mtfs):
         assert f">{value}<" in html or f">{value} per 10,000<" in html, value
     assert "Red</span>" in html  # a RAG shown with its word
     assert "at least the lower of 5% of budget or £100,000" in html
+    # The paper gives no start month: the profile's April is said to be an assumption.
+    assert "spread evenly from April: the paper gives no start month" in html
+    assert html.count('P1<div class="small text-muted">assumed</div>') == 14
     # plotly from the app's own static files, never a CDN.
     assert "/static/vendor/plotly.min.js" in html
     assert "cdn" not in html.lower()
@@ -324,3 +327,11 @@ def test_a_target_already_past_is_never_called_next(client, torbay_users, mtfs):
     html = _text(client.get(url))
     assert "was due by 31 Mar 2017; no actual is recorded against it" in html
     assert "next 22 by 31 Mar 2017" not in html
+
+
+def test_a_profile_starts_where_the_paper_says(client, torbay_users, torbay):
+    plan = Plan.objects.get(authority=torbay, code="recovery-2011-12")
+    client.force_login(torbay_users["director"])
+    html = _text(client.get(reverse("dashboards:plan_dashboard", args=[plan.pk])))
+    assert "savings expected from February 2012" in html
+    assert "assumed</div>" not in html and "no start month" not in html
