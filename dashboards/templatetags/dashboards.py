@@ -183,6 +183,11 @@ def line_rows(f, sel, whole_pounds=False, show_commentary=False):
         variance = money(variance) if variance is not None else muted("not known")
         forecast = money(x.forecast) if x.forecast is not None else muted("not reported")
         rag = rag_badge(x.rag)
+        if x.rag_carried_from:  # not rated in the year yet: an earlier year's rating, dated
+            rag += format_html(
+                '<div class="small text-muted">rated {}</div>',
+                _day(x.rag_carried_from, get_language()),
+            )
         if x.rag_move != "unchanged":
             rag += format_html('<div class="small">{} {}</div>', x.rag_move, moved_since)
         delay = money(x.month_of_delay) if x.month_of_delay is not None else "–"

@@ -15,6 +15,7 @@ from django.db.models import (
     Case,
     F,
     Max,
+    Min,
     Q,
     Sum,
     When,
@@ -66,6 +67,9 @@ class LineFigures:
     previous_as_at: date | None = None
     rag: str = ""
     rag_previous: str = ""
+    # The date of the rating behind ``rag`` when it is an earlier year's (the line not rated in
+    # the selected year by the period's end): a page says the RAG was carried, and from when.
+    rag_carried_from: date | None = None
     start: int = 1  # the period delivery starts in the year (13: not in this year)
     # Whether that start is the paper's (the line's start month or the plan's stated start),
     # or April for want of one: a page says which.
@@ -222,19 +226,28 @@ def latest_achieved(plans) -> dict[int, dict]:
     return out
 
 
-def _previous_rag(line, rated_now, rated_before) -> str:
+def _rag_then(line, rated, later_rated: bool) -> str:
+    """The line's RAG at the period's end: its latest rated entry up to then (earlier years
+    included); else, when it was first rated after the period, its original RAG (its current
+    RAG is a later entry's, which a page of an earlier month never shows); else its own."""
+    if rated:
+        return rated["rag"]
+    return (line.original_rag if later_rated else line.rag) or ""
+
+
+def _previous_rag(line, rated_now, rated_before, rag_then: str) -> str:
     """The line's RAG at the previous period's end, for "what changed".
 
     The latest rated entry up to then (earlier years included); else, when the line was
     rated for the first time in the selected period, its original RAG ("" = not rated);
-    else (no rating recorded in the year up to the period end, so the current RAG is the
-    line's own) the current RAG, as nothing dated records a change.
+    else (no rating recorded up to the period end) the RAG then, as nothing dated records a
+    change.
     """
     if rated_before:
         return rated_before["rag"]
     if rated_now:
         return line.original_rag or ""
-    return line.rag or ""
+    return rag_then
 
 
 RATED = ~Q(rag="") & Q(rag__isnull=False)  # an entry that records a RAG
@@ -255,7 +268,7 @@ def line_figures(plan, sel: Selection, factor: Decimal) -> list[LineFigures]:
     one window over the line's entries and returns only them (a handful a line, not a year of
     months), so the rule, applied to them, finds the very entries it would find among all.
     The RAG at the previous period's end may be an entry of an earlier year
-    (``_rated_before_year``); only the year's entries count towards the figures."""
+    (``_rated_outside_year``); only the year's entries count towards the figures."""
     amounts = {
         line_id: Planned(kind, low, high)
         for line_id, kind, low, high in PlannedAmount.objects.filter(
@@ -321,10 +334,12 @@ def line_figures(plan, sel: Selection, factor: Decimal) -> list[LineFigures]:
         before, now = latest_recordings_of(mine, [previous_as_at, as_at], LineFigures.LATEST_OF)
         found.append((line, mine, before, now))
     unrated = [line.pk for line, _, before, _ in found if before["rag"] is None]
-    earlier = _rated_before_year(plan, sel, unrated)
+    earlier, later_rated = _rated_outside_year(plan, sel, unrated)
     for line, mine, before, now in found:
-        rated = now["rag"]
-        rated_before = before["rag"] or earlier.get(line.pk)
+        rated_earlier = earlier.get(line.pk)
+        rated = now["rag"] or rated_earlier
+        rated_before = before["rag"] or (rated_earlier if sel.previous else None)
+        rag = _rag_then(line, rated, line.pk in later_rated)
         out.append(
             LineFigures(
                 line=line,
@@ -333,8 +348,9 @@ def line_figures(plan, sel: Selection, factor: Decimal) -> list[LineFigures]:
                 period=sel.period,
                 entries=mine,
                 previous_as_at=previous_as_at,
-                rag=rated["rag"] if rated else line.rag,
-                rag_previous=_previous_rag(line, rated, rated_before),
+                rag=rag,
+                rag_previous=_previous_rag(line, now["rag"], rated_before, rag),
+                rag_carried_from=None if now["rag"] or not rated else rated["as_at"],
                 start=start_period(line.start_period, plan.savings_start, sel.year),
                 start_stated=bool(line.start_period or plan.savings_start),
                 in_year=in_year_basis,
@@ -345,30 +361,41 @@ def line_figures(plan, sel: Selection, factor: Decimal) -> list[LineFigures]:
     return out
 
 
-def _rated_before_year(plan, sel: Selection, line_ids: list[int]) -> dict[int, dict]:
-    """For the RAG at the previous period's end of lines not rated in the year by then: each
-    one's latest rated entry of earlier years, up to that day (``latest_recording`` of its
-    rated entries). One query, none when every line was rated in the year or the period has no
-    previous one. Read apart from the year's entries: a long plan's earlier years would
-    double what the year's query reads, for a fallback most lines never need."""
-    if not line_ids or sel.previous_as_at is None:
-        return {}
+def _rated_outside_year(plan, sel: Selection, line_ids: list[int]) -> tuple[dict, set]:
+    """For lines not rated in the year by the previous period's end: each one's latest rated
+    entry of earlier years (``{line: entry}``, the RAG then if the year has none by the
+    period's end), and the lines rated after the period's end (``{line}``: their current RAG
+    is a later entry's). One query, none when every line was rated in the year by then. Read
+    apart from the year's entries: a long plan's other years would double what the year's
+    query reads, for a fallback most lines never need."""
+    if not line_ids:
+        return {}, set()
     # A short list of lines by key; a long one (most of the plan's) by the plan.
     lines = Q(line_id__in=line_ids) if len(line_ids) <= 500 else Q(line__plan=plan)
     wanted = set(line_ids)
+    start = fiscal.year_start(sel.year)
+    earlier, later = Q(as_at__lt=start), Q(as_at__gt=sel.as_at)
+    by_line = {"partition_by": [F("line_id")]}
     rows = (
-        ProgressEntry.objects.filter(
-            lines,
-            RATED,
-            as_at__lt=fiscal.year_start(sel.year),
-            as_at__lte=sel.previous_as_at,
+        ProgressEntry.objects.filter(lines, RATED)
+        .filter(earlier | later)
+        .annotate(
+            last=Window(Max(Case(When(earlier, then=F("as_at")))), **by_line),
+            next=Window(Min(Case(When(later, then=F("as_at")))), **by_line),
         )
-        .annotate(last=Window(Max("as_at"), partition_by=[F("line_id")]))
-        .filter(as_at=F("last"))
+        .filter(Q(as_at=F("last")) | Q(as_at=F("next")))
         .order_by()
         .values("line_id", "as_at", "rag")
     )
-    return {e["line_id"]: e for e in rows if e["line_id"] in wanted}
+    found, rated_later = {}, set()
+    for e in rows:
+        if e["line_id"] not in wanted:
+            continue
+        if e["as_at"] > sel.as_at:
+            rated_later.add(e["line_id"])
+        else:
+            found[e["line_id"]] = e
+    return found, rated_later
 
 
 _DELIVERED_BY_PERIOD = """

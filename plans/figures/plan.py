@@ -305,6 +305,12 @@ class PlanFigures:
         return [b for b in self.rag.current if b.rag in ("red", "amber")]
 
     @property
+    def carried_at_risk(self) -> int:
+        """Red and Amber lines of the year whose rating is an earlier year's (none yet in the
+        year by the period's end)."""
+        return sum(1 for x in self.target_lines if x.rag in ("red", "amber") and x.rag_carried_from)
+
+    @property
     def kpis_off_trajectory(self) -> list[KpiFigures]:
         """KPIs rated Red or Amber against the target in force, worst first."""
         return sorted(

@@ -214,19 +214,35 @@ def test_an_earlier_years_rating_is_the_latest_one_up_to_the_previous_period(aut
     ProgressEntryFactory(line=line, as_at=date(2017, 4, 30), achieved_to_date=D("1"), rag="")
     ProgressEntryFactory(line=line, as_at=date(2017, 5, 31), achieved_to_date=D("2"), rag="")
     [x] = fg.plan_figures(line.plan, fg.Selection("2017/18", 2)).lines
-    # Not rated in the year: the line's own RAG now (the last set), the same before.
+    # Not rated in the year: last year's latest rating, the same before, and dated.
     assert (x.rag_previous, x.rag, x.rag_move) == ("amber", "amber", "unchanged")
+    assert x.rag_carried_from == date(2017, 2, 28)
     # Read for the lines that need it, by key or (a long list) by the plan: the same entry.
     sel = fg.Selection("2017/18", 2)
-    by_key = lines_module._rated_before_year(line.plan, sel, [line.pk])
-    by_plan = lines_module._rated_before_year(line.plan, sel, [line.pk, *range(-600, 0)])
+    by_key = lines_module._rated_outside_year(line.plan, sel, [line.pk])
+    by_plan = lines_module._rated_outside_year(line.plan, sel, [line.pk, *range(-600, 0)])
     assert (
         by_key
         == by_plan
-        == {line.pk: {"line_id": line.pk, "as_at": date(2017, 2, 28), "rag": "amber"}}
+        == ({line.pk: {"line_id": line.pk, "as_at": date(2017, 2, 28), "rag": "amber"}}, set())
     )
     # Nothing is read when every line was rated in the year by then.
-    assert lines_module._rated_before_year(line.plan, sel, []) == {}
+    assert lines_module._rated_outside_year(line.plan, sel, []) == ({}, set())
+
+
+def test_a_month_before_a_lines_first_rating_shows_its_original_rag(authority):
+    # Rated Red in November 2017 (the line's current RAG now): June 2017 shows its RAG then.
+    line = SavingsLineFactory(plan__authority=authority, rag="red", original_rag="green")
+    PlannedAmountFactory(line=line, year="2017/18", low=D("120000"))
+    _rated(line, date(2017, 11, 30), "red")
+    [x] = fg.plan_figures(line.plan, fg.Selection("2017/18", 3)).lines
+    assert (x.rag, x.rag_previous, x.rag_carried_from) == ("green", "green", None)
+    [x] = fg.plan_figures(line.plan, fg.Selection("2017/18", 8)).lines
+    assert (x.rag, x.rag_previous, x.rag_carried_from) == ("red", "green", None)
+    # The next year, with nothing rated in it: November 2017's Red, said to be carried.
+    PlannedAmountFactory(line=line, year="2018/19", low=D("120000"))
+    [x] = fg.plan_figures(line.plan, fg.Selection("2018/19", 3)).lines
+    assert (x.rag, x.rag_carried_from) == ("red", date(2017, 11, 30))
 
 
 def test_no_rating_recorded_in_the_year_is_no_change(authority):
