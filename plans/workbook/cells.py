@@ -194,6 +194,34 @@ _YEARS_ONLY = re.compile(
 )
 
 
+# A unit in a money column's header, after or before its name: "Achieved to date (£k)",
+# "Budget £'000", "£k 2014/15", "Forecast (£m)". Only a pound sign or thousands in pounds
+# ('000) says money: a bare "k" or "m" after a name is a word's end.
+_UNIT = r"£\s*'?000s?|£\s*k|£\s*m(?:n|illions?)?|£|'000s?|gbp"
+_UNIT_AFTER = re.compile(rf"\s*[(\[]?\s*({_UNIT})\s*[)\]]?\s*$", re.IGNORECASE)
+_UNIT_BEFORE = re.compile(rf"^\s*[(\[]?\s*({_UNIT})\s*[)\]]?\s+(?=\S)", re.IGNORECASE)
+_FOOTNOTE_MARKS = re.compile(r"\s*[*†‡]+\s*$")
+MILLIONS_HEADER = (
+    "gives its figures in £m, which are not read from a header: head the column in £k "
+    "(2017/18 £k) and type thousands, or type each figure with its unit (£1.2m)"
+)
+
+
+def header_unit(value) -> tuple[str, str] | None:
+    """A header's name and the money unit it gives: ``("Achieved to date", "k")`` for
+    ``Achieved to date (£k)``; the unit is "k" (thousands), "m" (millions) or "" (pounds).
+    None when the header gives no unit."""
+    if not isinstance(value, str):
+        return None
+    for pattern in (_UNIT_AFTER, _UNIT_BEFORE):
+        found = pattern.search(value)
+        if found and (core := (value[: found.start()] + value[found.end() :]).strip()):
+            unit = found.group(1).lower()
+            scale = "k" if ("000" in unit or "k" in unit) else "m" if "m" in unit else ""
+            return core, scale
+    return None
+
+
 def year_header(value) -> tuple[str, bool] | None:
     """A savings-line year column header: ``(year, in_thousands)``, None for a header that
     names no year, ``CellError`` for one that looks like a year but is not (2014/16)."""
@@ -214,6 +242,12 @@ def year_header(value) -> tuple[str, bool] | None:
         )
     if raw.lower().startswith(("total", "sub-total", "subtotal")):
         return None  # "Total 2017/18-2019/20": the officer's own sum of the years, not a year
+    raw = _FOOTNOTE_MARKS.sub("", raw)  # "2014/15*": a paper's footnote mark
+    if (given := header_unit(raw)) and _YEAR_LIKE.search(given[0]):
+        if given[1] == "m":
+            raise CellError(f"{_describe(raw)} {MILLIONS_HEADER}")
+        if _UNIT_BEFORE.search(raw):  # "£k 2014/15": the unit first, as ledgers print it
+            raw = f"{given[0]} ({_UNIT_BEFORE.search(raw).group(1)})"
     unit = _HEADER_UNIT.search(raw)
     thousands = bool(unit and ("k" in unit.group(1).lower() or "000" in unit.group(1)))
     core = raw[: unit.start()] if unit else raw

@@ -148,11 +148,28 @@ def _parse_table(raw: RawSheet, spec, problems: Problems, warnings: list[str]) -
     letters: dict[str, str] = {}
     years: dict[str, bool] = {}
     unknown: list[str] = []
+    in_k: set[int] = set()  # money columns whose header says £k: "Achieved to date (£k)"
     for index, value in enumerate(headers):
         if value is None or (isinstance(value, str) and not value.strip()):
             continue
         letter, key = _letter(index), s.header_key(value)
         col = _match_column(spec, key)
+        if col is None and (given := cells.header_unit(value)):
+            # A money column's header with its unit: read in that unit, never skipped.
+            col = _match_column(spec, s.header_key(given[0]))
+            unit_problem = None
+            if col is not None and col.kind not in cells.MONEY_KINDS:
+                unit_problem = (
+                    f"{str(value).strip()!r} gives a unit of money, but {col.header} is not an "
+                    f"amount: head the column {col.header!r}"
+                )
+            elif col is not None and given[1] == "m":
+                unit_problem = f"{str(value).strip()!r} {cells.MILLIONS_HEADER}"
+            if unit_problem:
+                problems.add(unit_problem, sheet=spec.name, row=header_row, column=letter)
+                continue
+            if col is not None and given[1] == "k":
+                in_k.add(index)
         year = None
         if col is None and spec is s.LINES:
             try:
@@ -215,7 +232,7 @@ def _parse_table(raw: RawSheet, spec, problems: Problems, warnings: list[str]) -
             if i < len(values) and i not in stray and not cells.is_blank(values[i]):
                 stray[i] = number
         row = tuple(
-            _cell(raw, number, i, values[i] if i < len(values) else None, formatted)
+            _cell(raw, number, i, values[i] if i < len(values) else None, formatted, in_k)
             for i in columns
         )
         if day_numbers_from_1904:
@@ -250,7 +267,7 @@ def _parse_table(raw: RawSheet, spec, problems: Problems, warnings: list[str]) -
             f"({shown}) {'were' if len(hidden) > 1 else 'was'} read like any other; delete "
             "the rows that should not be imported."
         )
-    if any(c[0] > header_row for c in raw.thousands) or any(years.values()):
+    if any(c[0] > header_row for c in raw.thousands) or any(years.values()) or in_k:
         warnings.append(
             f"{spec.name}: figures in cells or columns shown in £k were read as thousands of "
             "pounds (95 shown as £95k is £95,000)."
@@ -258,12 +275,16 @@ def _parse_table(raw: RawSheet, spec, problems: Problems, warnings: list[str]) -
     return data
 
 
-def _cell(raw: RawSheet, number: int, index: int, value, formatted: set):
-    if (number, index) in formatted and not isinstance(value, bool):
+def _cell(raw: RawSheet, number: int, index: int, value, formatted: set, in_k: set):
+    """A cell's value, marked when its cell or its column's header shows it in £k (or the
+    cell as a percentage)."""
+    if isinstance(value, bool) or cells.is_blank(value):
+        return value
+    if (number, index) in formatted or index in in_k:
         return cells.Formatted(
             value,
             percent=(number, index) in raw.percent,
-            thousands=(number, index) in raw.thousands,
+            thousands=(number, index) in raw.thousands or index in in_k,
         )
     return value
 
@@ -454,9 +475,10 @@ def _check_sheets(raw: RawWorkbook, problems: Problems, warnings: list[str]) -> 
             )
         for coordinate in sheet.formulas_without_value:
             problems.add(
-                "This cell holds a formula with no saved result (the file was not "
-                "saved by a spreadsheet that calculates). Open it in Excel or "
-                "LibreOffice and save it, or type the value.",
+                "This cell holds a formula with no calculated result (the file was "
+                "written by a program that does not calculate, not saved by a "
+                "spreadsheet). Open it in Excel or LibreOffice and save it, or type the "
+                "value.",
                 sheet=name,
                 **_at(coordinate),
             )

@@ -407,13 +407,19 @@ class _Book:
     parser: WorkSheetParser
     marks: list[str]  # each cell style: "percent", "thousands", "millions" or ""
     hidden_sheets: set[str] = field(default_factory=set)
+    # The file asks to be calculated when opened (calcPr fullCalcOnLoad): written by a program
+    # that does not calculate (XlsxWriter, pandas), its formulas' saved results are stand-ins
+    # (0), never figures.
+    uncalculated: bool = False
 
 
 def _book(archive: zipfile.ZipFile, book, rels, hidden_sheets=frozenset()) -> _Book:
-    epoch = CALENDAR_WINDOWS_1900
+    epoch, uncalculated = CALENDAR_WINDOWS_1900, False
     for element in book.iter():
         if _local(element.tag) == "workbookPr" and element.get("date1904") in ("1", "true"):
             epoch = CALENDAR_MAC_1904
+        elif _local(element.tag) == "calcPr":
+            uncalculated = element.get("fullCalcOnLoad") in ("1", "true")
     strings: list = []
     formats: list[str] = []
     dates: set[int] = set()
@@ -451,7 +457,7 @@ def _book(archive: zipfile.ZipFile, book, rels, hidden_sheets=frozenset()) -> _B
         None, strings, data_only=True, epoch=epoch, date_formats=dates, timedelta_formats=durations
     )
     parser.dates = {}
-    return _Book(parser, [_mark_of(fmt) for fmt in formats], set(hidden_sheets))
+    return _Book(parser, [_mark_of(fmt) for fmt in formats], set(hidden_sheets), uncalculated)
 
 
 def _mark_of(fmt: str) -> str:
@@ -604,12 +610,17 @@ def _scan_row(sheet: RawSheet, row, parser, book: _Book, keep: int, last_allowed
         if _local(element.tag) != "c":
             continue
         row_no, col_no, value, style = parser.read_cell(element)
-        if value is None:
+        if book.uncalculated and any(_local(c.tag) == "f" for c in element):
+            value = None  # a stand-in result: the formula was never calculated
+        elif value is None:
             # A formula whose saved result is empty text (=IF(A5="","",...)) is saved as a
             # text result (t="str") with an empty value: a blank cell. Only a formula with no
             # result, or an empty number (as openpyxl writes one), was never calculated.
             if element.get("t") != "str" and any(_local(c.tag) == "f" for c in element):
                 sheet.formulas_without_value.append(f"{get_column_letter(col_no)}{row_no}")
+            continue
+        if value is None:
+            sheet.formulas_without_value.append(f"{get_column_letter(col_no)}{row_no}")
             continue
         if row_no > last_allowed:
             sheet.last_row = row_no

@@ -291,7 +291,15 @@ def _saved_as_excel_would(formula: str, pattern: bytes, saved: bytes) -> bytes:
     sheet's XML is replaced by ``saved``."""
     data = set_cells(minimal_workbook(), "Savings lines", {"F4": formula})
     sheet = "xl/worksheets/sheet2.xml"
-    return add_members(data, {}, replace={sheet: lambda xml: re.sub(pattern, saved, xml)})
+    # Excel saves its results and never asks to be recalculated on opening, as openpyxl does.
+    return add_members(
+        data,
+        {},
+        replace={
+            sheet: lambda xml: re.sub(pattern, saved, xml),
+            "xl/workbook.xml": lambda xml: xml.replace(b' fullCalcOnLoad="1"', b""),
+        },
+    )
 
 
 def test_formula_results_are_imported(authority):
@@ -306,7 +314,26 @@ def test_formula_results_are_imported(authority):
 
 def test_formula_without_a_saved_result(authority):
     data = set_cells(minimal_workbook(), "Savings lines", {"F4": "=100000+29000"})
-    problems = assert_refused(data, "formula with no saved result")
+    problems = assert_refused(data, "formula with no calculated result")
+    assert (problems[0].row, problems[0].column) == (4, "F")
+
+
+def test_a_formula_result_saved_by_a_program_that_does_not_calculate_is_refused(authority):
+    # XlsxWriter and pandas save 0 as every formula's result and ask the spreadsheet to
+    # calculate when the file is opened: the 0 is a stand-in, never £0.
+    data = _saved_as_excel_would(
+        "=100000+29000",
+        rb"<f>100000\+29000</f><v ?(/>|></v>)",
+        b"<f>100000+29000</f><v>0</v>",
+    )
+    data = add_members(
+        data,
+        {},
+        replace={
+            "xl/workbook.xml": lambda xml: xml.replace(b"<calcPr ", b'<calcPr fullCalcOnLoad="1" ')
+        },
+    )
+    problems = assert_refused(data, "formula with no calculated result")
     assert (problems[0].row, problems[0].column) == (4, "F")
 
 

@@ -34,6 +34,7 @@ def _planned(plan):
         ("17/18", "18/19"),  # as the Telford paper prints them
         ("2017/18 (£)", "2018/19 (£)"),
         ("FY2017/18", "FY2018/19"),
+        ("2017/18*", "2018/19 †"),  # a paper's footnote marks
     ],
 )
 def test_years_are_read_as_officers_write_them(authority, first, second):
@@ -801,3 +802,75 @@ def test_the_plan_sheets_problems_and_the_other_sheets_are_said_at_once(authorit
     where = {(p.sheet, p.row, p.column) for p in caught.value.problems}
     assert ("Savings lines", 2, "E") in where and any(s == "Plan" for s, _, _ in where)
     assert Plan.objects.count() == plans  # the stand-in the lines were checked against is gone
+
+
+@pytest.mark.parametrize("first", ["£k 2017/18", "£000 2017/18", "(£k) 2017/18", "2017/18 £'000"])
+def test_a_year_headed_with_its_unit_first_or_last_reads_thousands(authority, first):
+    lines = [["SAV/1", "Placements", "Fewer placements", "Amber", 95, "129k"]]
+
+    def headers(wb):
+        wb["Savings lines"]["E1"] = first
+
+    plan = workbook.import_workbook(
+        edit(minimal_workbook(lines=lines), headers), filename="years.xlsx"
+    )
+    assert _planned(plan)[("SAV/1", "2017/18")] == ("point", 95000, 95000)
+
+
+def test_a_year_headed_in_millions_is_told_how_to_give_its_figures(authority):
+    def headers(wb):
+        wb["Savings lines"]["E1"] = "2017/18 £m"
+
+    with pytest.raises(workbook.WorkbookRejected) as caught:
+        workbook.import_workbook(edit(minimal_workbook(), headers), filename="m.xlsx")
+    [problem] = caught.value.problems
+    assert (problem.sheet, problem.row, problem.column) == ("Savings lines", 1, "E")
+    assert "£m" in problem.message and "£1.2m" in problem.message
+    assert "not a financial year" not in problem.message
+
+
+def _with_progress(header_achieved, header_forecast, achieved, forecast):
+    def progress(wb):
+        ws = wb.create_sheet("Progress")
+        ws.append(["Reference", "As at", header_achieved, header_forecast, "RAG"])
+        ws.append(["SAV/1", "31/10/2017", achieved, forecast, "G"])
+
+    return minimal_workbook(extra=progress)
+
+
+@pytest.mark.parametrize(
+    ("achieved", "forecast", "typed", "stored"),
+    [
+        ("Achieved to date (£k)", "Forecast for the year (£k)", (60, 120), (60000, 120000)),
+        ("Achieved to date (£000)", "Forecast for the year £'000", (60, "120"), (60000, 120000)),
+        ("Achieved to date (£)", "Forecast for the year (£)", (60000, 120000), (60000, 120000)),
+        # A figure with its own unit is read as typed, whatever the header says.
+        (
+            "Achieved to date (£k)",
+            "Forecast for the year (£k)",
+            ("£60,000", "0.12m"),
+            (60000, 120000),
+        ),
+    ],
+)
+def test_a_money_columns_header_may_give_its_unit(authority, achieved, forecast, typed, stored):
+    data = _with_progress(achieved, forecast, *typed)
+    assert not any("not part of the template" in w for w in workbook.preview(data).warnings)
+    plan = workbook.import_workbook(data, filename="progress.xlsx")
+    entry = plan.lines.get(reference="SAV/1").progress.get()
+    assert (entry.achieved_to_date, entry.forecast) == stored
+
+
+def test_a_unit_on_a_column_that_holds_no_money_or_in_millions_is_an_error(authority):
+    def progress(wb):
+        ws = wb.create_sheet("Progress")
+        ws.append(["Reference", "As at (£k)", "Achieved to date (£m)", "RAG"])
+        ws.append(["SAV/1", "31/10/2017", 0.06, "G"])
+
+    before = Plan.objects.count()
+    with pytest.raises(workbook.WorkbookRejected) as caught:
+        workbook.import_workbook(minimal_workbook(extra=progress), filename="units.xlsx")
+    where = {(p.sheet, p.row, p.column): p.message for p in caught.value.problems}
+    assert "is not an amount" in where[("Progress", 1, "B")]
+    assert "£m" in where[("Progress", 1, "C")]
+    assert Plan.objects.count() == before
