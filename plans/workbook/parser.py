@@ -105,12 +105,16 @@ class ParsedWorkbook:
     warnings: list[str]
 
 
-def _find_header(raw: RawSheet, spec: type[s.SheetResource]) -> tuple[int, tuple] | None:
+def _find_header(
+    raw: RawSheet, spec: type[s.SheetResource], search: int = HEADER_SEARCH_ROWS
+) -> tuple[int, tuple] | None:
+    """The sheet's header row within its first ``search`` rows: the first to name one of the
+    sheet's required columns."""
     wanted = {s.header_key(c.header) for c in spec.columns if c.required} or {
         s.header_key(spec.columns[0].header)
     }
     for number, values in raw.rows:
-        if number > HEADER_SEARCH_ROWS:
+        if number > search:
             break
         keys = {s.header_key(v) for v in values if v is not None}
         if keys & wanted:
@@ -135,12 +139,18 @@ def _parse_table(raw: RawSheet, spec, problems: Problems, warnings: list[str]) -
     found = _find_header(raw, spec)
     if found is None:
         names = ", ".join(c.header for c in spec.columns[:6])
-        problems.add(
-            f"The header row is missing: row 1 should hold the column names ({names}, "
-            "...). Copy it from the template.",
-            sheet=spec.name,
-            row=1,
-        )
+        lower = _find_header(raw, spec, search=HEADER_SEARCH_ROWS * 10)
+        if lower:  # a header further down than a title block goes: said where it is
+            message = (
+                f"The header row is row {lower[0]}, below the first {HEADER_SEARCH_ROWS} rows "
+                "where headers are read: delete the rows above it (or move the header up)."
+            )
+        else:
+            message = (
+                f"The header row is missing: row 1 should hold the column names ({names}, "
+                "...). Copy it from the template."
+            )
+        problems.add(message, sheet=spec.name, row=lower[0] if lower else 1)
         return None
     header_row, headers = found
     columns: dict[int, str] = {}  # index -> canonical header (a column's, or a year)

@@ -190,6 +190,13 @@ def _not_a_zip(data: bytes) -> str:
             "This is an old-style Excel 97-2003 (.xls) or other Office file. Open it in "
             "Excel and save it as an Excel Workbook (.xlsx), then upload that."
         )
+    if data.startswith(b"PK\x03\x04"):
+        # A zip's first part with no directory at its end: a download or copy cut short.
+        return (
+            "The workbook is damaged or incomplete: its end is missing (a download or copy "
+            "cut short). Download or copy it again, or open it in Excel and save it again, "
+            "and retry."
+        )
     if head.startswith(b"%PDF"):
         return "This is a PDF, not an Excel workbook. Upload the plan as an .xlsx workbook."
     if head[:15].lower().startswith((b"<!doctype html", b"<html")):

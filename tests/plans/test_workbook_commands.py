@@ -38,6 +38,8 @@ def test_import_into_an_existing_plan(tmp_path, mtfs, capsys, django_user_model)
     assert "Updated plan" in capsys.readouterr().out
     line = mtfs.lines.get(reference="NEW/1")
     assert line.history.latest().history_user == officer
+    call_command("import_plan", str(path), "--into", "torbay/mtfs-2017-21", "--dry-run")
+    assert "importing it would change nothing" in capsys.readouterr().out
     call_command("import_plan", str(path), "--into", "torbay/mtfs-2017-21")
     assert "nothing to import" in capsys.readouterr().out
 

@@ -101,7 +101,8 @@ def test_old_xls_workbook():
 
 def test_truncated_workbook(authority):
     data = minimal_workbook()
-    assert_refused(data[: len(data) // 2], "not an Excel workbook|damaged")
+    for cut in (data[: len(data) // 2], data[:-200]):
+        assert_refused(cut, "damaged or incomplete: its end is missing")
 
 
 def test_macro_workbook(authority):
@@ -193,6 +194,14 @@ def test_missing_header_row(authority):
         wb["Savings lines"].delete_rows(1)
 
     assert_refused(edit(minimal_workbook(), clear), "header row is missing")
+
+
+def test_a_header_row_too_far_down_is_said_where_it_is(authority):
+    def push_down(wb):
+        wb["Savings lines"].insert_rows(1, 11)
+
+    [problem] = assert_refused(edit(minimal_workbook(), push_down), "The header row is row 12")
+    assert (problem.sheet, problem.row) == ("Savings lines", 12)
 
 
 def test_header_row_may_sit_below_a_title(authority):

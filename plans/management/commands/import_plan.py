@@ -75,6 +75,10 @@ class Command(BaseCommand):
                 details = "; ".join(f"{ch.label}: {ch.old} -> {ch.new}" for ch in rc.changes)
                 self.stdout.write(f"    {rc.action} {rc.sheet}: {rc.label} {details}".rstrip())
         if dry_run:
+            if not changes.has_changes:
+                self.stdout.write(
+                    "The workbook matches the plan: importing it would change nothing."
+                )
             self.stdout.write("Dry run: nothing saved.")
             return
         if not changes.has_changes:
