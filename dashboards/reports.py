@@ -800,7 +800,8 @@ def report_workbook(
                 _rag(k.rag),
                 k.tolerance_percent,
                 "; ".join(
-                    f"{c.label}: {kpi_value(c.value, k.kpi.unit)}" for c in k.latest_comparators
+                    f"{c.label}: {kpi_value(c.value, k.kpi.unit)} ({c.date:%b %Y})"
+                    for c in k.latest_comparators
                 ),
             ],
             money=money,

@@ -159,7 +159,16 @@ class KpiFigures:
 
     @property
     def latest_comparators(self) -> list[KpiValue]:
-        return [values[-1] for _, values in sorted(self.comparators.items())]
+        """Each comparator's point for the latest actual's date (else the month's): the one
+        in force then, as a target is (``rules.target_in_force``); else, for a series whose
+        first point is later, that first point. Pages show each with its date, never a
+        trajectory's last point beside this month's actual."""
+        day = self.latest.date if self.latest else self.as_at
+        out = []
+        for _, values in sorted(self.comparators.items()):
+            point = target_in_force(values, day) if day is not None else None
+            out.append(point or values[0])
+        return out
 
     @property
     def chartable(self) -> bool:

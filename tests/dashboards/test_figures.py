@@ -474,3 +474,22 @@ def test_what_changed_in_the_first_month_is_what_was_recorded_in_it(mtfs):
     # Risks in their natural order: R2 before R10.
     refs = [r.reference for r in f.risks]
     assert refs.index("R2") < refs.index("R10")
+
+
+def test_a_comparator_is_the_point_for_the_actuals_date_never_its_last(mtfs):
+    # The previous five-year plan's CLA trajectory (242/211/180 to March 2019) beside the
+    # latest actual (279 in November 2016): its first point, March 2017's 242, dated on the
+    # pages, never March 2019's 180.
+    f = fg.plan_figures(mtfs, fg.Selection("2017/18", 8))
+    [cla] = [k for k in f.kpis if k.kpi.name == "Children looked after"]
+    assert cla.latest.date == date(2016, 11, 30)
+    [previous] = [c for c in cla.latest_comparators if c.label.startswith("Previous")]
+    assert (previous.value, previous.date) == (242, date(2017, 3, 31))
+    # With an actual of March 2018, the trajectory's point of that date.
+    KpiPoint.objects.create(
+        kpi=cla.kpi, kind=KpiPoint.Kind.ACTUAL, date=date(2018, 3, 31), value=Decimal("250")
+    )
+    f = fg.plan_figures(mtfs, fg.Selection("2017/18", 12))
+    [cla] = [k for k in f.kpis if k.kpi.name == "Children looked after"]
+    [previous] = [c for c in cla.latest_comparators if c.label.startswith("Previous")]
+    assert (previous.value, previous.date) == (211, date(2018, 3, 31))
