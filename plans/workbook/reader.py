@@ -415,8 +415,8 @@ class _Book:
     marks: list[str]  # each cell style: "percent", "thousands", "millions" or ""
     hidden_sheets: set[str] = field(default_factory=set)
     # The file asks to be calculated when opened (calcPr fullCalcOnLoad): written by a program
-    # that does not calculate (XlsxWriter, pandas), its formulas' saved results are stand-ins
-    # (0), never figures.
+    # that does not calculate (XlsxWriter, pandas), its formulas' saved results of 0 are
+    # stand-ins, never figures (a result other than 0 was calculated by something).
     uncalculated: bool = False
 
 
@@ -617,7 +617,8 @@ def _scan_row(sheet: RawSheet, row, parser, book: _Book, keep: int, last_allowed
         if _local(element.tag) != "c":
             continue
         row_no, col_no, value, style = parser.read_cell(element)
-        if book.uncalculated and any(_local(c.tag) == "f" for c in element):
+        stand_in = value == "" or (type(value) in (int, float) and value == 0)
+        if book.uncalculated and stand_in and any(_local(c.tag) == "f" for c in element):
             value = None  # a stand-in result: the formula was never calculated
         elif value is None:
             # A formula whose saved result is empty text (=IF(A5="","",...)) is saved as a
