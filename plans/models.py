@@ -1025,6 +1025,18 @@ class KPI(PlanChild):
         MONEY = "money", "£"
         RATIO = "ratio", "Ratio"
 
+    # What a value of each unit can be: children, days and rates are never negative, and a
+    # percentage is a share of 100. A count of a change ("Net reduction in children looked
+    # after in the year") may be negative.
+    BOUNDS = {
+        Unit.COUNT: (0, None),
+        Unit.DAYS: (0, None),
+        Unit.RATE: (0, None),
+        Unit.RATIO: (0, None),
+        Unit.PERCENT: (0, 100),
+    }
+    CHANGE_WORDS = re.compile(r"\b(net|reduction|increase|change|difference)\b", re.IGNORECASE)
+
     class Direction(models.TextChoices):
         LOWER = "lower", "Lower is better"
         HIGHER = "higher", "Higher is better"
@@ -1091,6 +1103,17 @@ class KPI(PlanChild):
 
     def __str__(self):
         return self.name
+
+    def value_problem(self, value) -> str | None:
+        """Why ``value`` cannot be a value of this KPI (None when it can)."""
+        low, high = self.BOUNDS.get(self.unit, (None, None))
+        if self.unit == self.Unit.COUNT and self.CHANGE_WORDS.search(self.name):
+            low = None
+        if low is not None and value < low:
+            return f"{self.name} cannot be negative: {value:f} was given."
+        if high is not None and value > high:
+            return f"{self.name} is a percentage, from 0 to {high}: {value:f} was given."
+        return None
 
     @property
     def derived(self) -> bool:
@@ -1231,9 +1254,14 @@ class KpiPoint(Versioned):
     natural_key.dependencies = ["plans.kpi"]
 
     def clean(self):
-        # The one rule: a KPI derived from the placement counts has no typed actuals.
+        # A KPI derived from the placement counts has no typed actuals.
         if self.kind == self.Kind.ACTUAL and self.kpi_id and self.kpi.derived:
             raise ValidationError({"kind": derived_actual_message(self.kpi)})
+        problem = (
+            self.kpi.value_problem(self.value) if self.kpi_id and self.value is not None else None
+        )
+        if problem:
+            raise ValidationError({"value": problem})
 
 
 class Risk(PlanChild):

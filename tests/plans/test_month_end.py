@@ -461,3 +461,29 @@ def test_the_plans_figures_say_the_in_year_target_and_which_lines_have_one(
     html = client.get(url(plan)).content.decode()
     assert "4 lines, 3 with a 2017/18 target" in html
     assert "£300,000" in html and "in-year adjusted £150,000" in html
+
+
+@pytest.mark.parametrize(
+    ("name", "unit", "typed", "said"),
+    [
+        ("Children looked after", "count", "-3", "cannot be negative"),
+        ("Share in residential placements", "percent", "150", "from 0 to 100"),
+    ],
+)
+def test_a_kpi_value_it_cannot_have_is_refused_by_name(
+    client, finance_manager, plan, lines, name, unit, typed, said
+):
+    kpi = KPIFactory(plan=plan, name=name, unit=unit)
+    client.force_login(finance_manager)
+    response = client.post(url(plan), post_data(plan, lines, **{f"kpi-{kpi.pk}-value": typed}))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert name in html and said in html and "nothing was saved" in html
+    assert not m.KpiPoint.objects.filter(kpi=kpi).exists()
+    assert not m.ProgressEntry.objects.filter(as_at=date(2017, 10, 31)).exists()
+
+
+def test_a_count_of_a_change_may_be_negative(plan):
+    kpi = KPIFactory(plan=plan, name="Net reduction in children looked after in the year")
+    assert kpi.value_problem(D("-4")) is None
+    assert KPIFactory(plan=plan, name="Children looked after").value_problem(D("-4"))
