@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from plans.models import BULK_DELETING, History, is_money
 from recovery import access, fiscal
+from recovery.money import format_money
 
 MONEY_REASON_MESSAGE = "Say why this money figure changed; the reason is kept in the history."
 
@@ -32,6 +33,22 @@ class Change:
     label: str
     old: object
     new: object
+    # As pages write them (£20,000, a choice's label); None for nothing. Default: as stored.
+    shown_old: object = ...
+    shown_new: object = ...
+
+    def __post_init__(self):
+        if self.shown_old is ...:
+            self.shown_old = self.old
+        if self.shown_new is ...:
+            self.shown_new = self.new
+
+    @property
+    def said(self) -> str:
+        """``achieved to date £10,000 → £20,000``: for a message."""
+        return f"{self.label} {self.shown_old if self.shown_old is not None else 'none'} → " + (
+            f"{self.shown_new if self.shown_new is not None else 'none'}"
+        )
 
 
 class StaleEdit(Exception):
@@ -52,13 +69,33 @@ def editable_fields(model: type[models.Model]) -> list[models.Field]:
     ]
 
 
+def _shown(field: models.Field, value):
+    """A field's value as pages write it: money as money (£20,000), a choice by its label."""
+    if value is None or value == "":
+        return None
+    if is_money(field):
+        return format_money(value)
+    if field.choices:
+        return dict(field.flatchoices).get(value, value)
+    return value
+
+
 def diff(old: models.Model, new: models.Model) -> list[Change]:
-    """Field-by-field differences between two states of a record."""
+    """Field-by-field differences between two states of a record, as pages write them."""
     changes = []
     for f in editable_fields(type(new)):
         before, after = getattr(old, f.attname), getattr(new, f.attname)
         if before != after:
-            changes.append(Change(f.name, str(f.verbose_name), before, after))
+            changes.append(
+                Change(
+                    f.name,
+                    str(f.verbose_name),
+                    before,
+                    after,
+                    shown_old=_shown(f, before),
+                    shown_new=_shown(f, after),
+                )
+            )
     return changes
 
 

@@ -490,7 +490,7 @@ class MonthEndView(TemplateView):
         forms_ = self.build_forms(data, month)
         for form in [f for _, f in forms_[0]] + [forms_[1]] + [f for _, f in forms_[2]]:
             form.is_valid()
-        changed = "; ".join(f"{c.label} {c.old} → {c.new}" for c in stale.changes)
+        changed = "; ".join(c.said for c in stale.changes)
         if conflicts:
             refs = ", ".join(row.line.reference for row in conflicts)
             one = len(conflicts) == 1

@@ -131,7 +131,7 @@ def test_a_colleagues_save_in_between_is_not_overwritten(client, finance_manager
     response = client.post(url(plan), data)
     html = response.content.decode()
     assert "Nothing was saved" in html
-    assert "achieved to date 30000.00 → 31000.00" in html  # what the colleague changed
+    assert "achieved to date £30,000 → £31,000" in html  # what the colleague changed
     assert 'value="50k"' in html  # what this officer typed is still on the page
     entry.refresh_from_db()
     assert entry.achieved_to_date == D("31000.00")
