@@ -30,15 +30,25 @@ register.filter("rag_label", rag_label)  # the one RAG-words filter, from plans
 register.filter("rag_badge", rag_badge)  # and the one RAG badge
 
 
+def _range(low, high, pence=None) -> str:
+    if low is None:
+        return NOT_REPORTED
+    if high is None or low == high:
+        return format_money(low, pence=pence)
+    return f"{format_money(low, pence=pence)} – {format_money(high, pence=pence)}"
+
+
 @register.filter
 def gbp_range(low, high):
     """``£50,000 – £600,000``, or one figure when both ends agree; "not reported" when the
     figure is not known."""
-    if low is None:
-        return NOT_REPORTED
-    if high is None or low == high:
-        return format_money(low)
-    return f"{format_money(low)} – {format_money(high)}"
+    return _range(low, high)
+
+
+@register.filter
+def gbp_range_whole(low, high):
+    """``gbp_range`` in whole pounds, as the dashboard shows every figure."""
+    return _range(low, high, pence=False)
 
 
 @register.filter
