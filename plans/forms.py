@@ -12,6 +12,7 @@ from decimal import Decimal
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import UniqueConstraint
+from django.utils.text import capfirst
 
 from plans import models as m
 from plans.rules import year_problem
@@ -41,7 +42,7 @@ class MoneyField(forms.CharField):
         try:
             return parse_money(value, allow_negative=self.allow_negative)
         except MoneyError as exc:
-            raise ValidationError(str(exc).capitalize(), code="money") from exc
+            raise ValidationError(capfirst(str(exc)), code="money") from exc
 
 
 class AmountField(forms.CharField):
@@ -59,7 +60,7 @@ class AmountField(forms.CharField):
         try:
             return parse_amount(value)
         except MoneyError as exc:
-            raise ValidationError(str(exc).capitalize(), code="money") from exc
+            raise ValidationError(capfirst(str(exc)), code="money") from exc
 
 
 class YearField(forms.CharField):

@@ -489,6 +489,9 @@ def _save_forecast(plan, year, period, data: ForecastInput, user, reason) -> int
     if current is not None and data.version != current.version:
         raise services.stale_edit(current, data.version)
     if data.budget is None and data.forecast_outturn is None and not data.commentary.strip():
+        if current is not None:  # every box cleared: the month's forecast is removed
+            services.delete_record(instance=current, user=user, reason=reason)
+            return 1
         return 0
     if (data.budget is None) != (data.forecast_outturn is None):
         raise ValidationError(
@@ -498,7 +501,16 @@ def _save_forecast(plan, year, period, data: ForecastInput, user, reason) -> int
         copy.copy(current) if current else OverspendForecast(plan=plan, year=year, period=period)
     )
     if data.budget is None and record.overspend is None:
-        raise ValidationError({"budget": "Give the budget and the forecast outturn."})
+        raise ValidationError(
+            {
+                "budget": "Give the budget and the forecast outturn"
+                + (
+                    "; to remove this month's forecast, clear its commentary too."
+                    if current is not None
+                    else "."
+                )
+            }
+        )
     record.budget, record.forecast_outturn = data.budget, data.forecast_outturn
     record.commentary = data.commentary
     if current is not None and not services.diff(current, record):

@@ -227,7 +227,11 @@ class MonthEndView(TemplateView):
                 KpiMonthForm(
                     data,
                     prefix=f"kpi-{row.kpi.pk}",
-                    initial={"version": row.current.version, "value": row.current.value}
+                    # 275, not 275.00: a count as the officer typed it.
+                    initial={
+                        "version": row.current.version,
+                        "value": f"{row.current.value.normalize():f}",
+                    }
                     if row.current
                     else {},
                 ),

@@ -487,3 +487,26 @@ def test_a_count_of_a_change_may_be_negative(plan):
     kpi = KPIFactory(plan=plan, name="Net reduction in children looked after in the year")
     assert kpi.value_problem(D("-4")) is None
     assert KPIFactory(plan=plan, name="Children looked after").value_problem(D("-4"))
+
+
+def test_clearing_every_forecast_box_removes_the_months_forecast(
+    client, finance_manager, plan, lines
+):
+    client.force_login(finance_manager)
+    client.post(url(plan), post_data(plan, lines))
+    forecast = m.OverspendForecast.objects.get(plan=plan, year="2017/18", period=7)
+    cleared = {
+        "forecast-budget": "",
+        "forecast-forecast_outturn": "",
+        "forecast-version": str(forecast.version),
+    }
+    for entry in m.ProgressEntry.objects.filter(line__in=lines, as_at=date(2017, 10, 31)):
+        cleared[f"line-{entry.line_id}-version"] = str(entry.version)
+    # The commentary left: said how to remove the forecast, nothing saved.
+    response = client.post(url(plan), post_data(plan, lines, **cleared))
+    assert "clear its commentary too" in response.content.decode()
+    assert m.OverspendForecast.objects.filter(pk=forecast.pk).exists()
+    cleared["forecast-commentary"] = ""
+    data = post_data(plan, lines, **cleared, reason="Entered against the wrong month")
+    assert client.post(url(plan), data).status_code == 302
+    assert not m.OverspendForecast.objects.filter(pk=forecast.pk).exists()
