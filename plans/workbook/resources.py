@@ -293,6 +293,8 @@ class SavingsLineResource(SheetResource):
                 if amount is cells.CLEAR or amount is None:
                     if old is None:
                         continue
+                    # Its detail goes with it: the Amount details sheet says so of its row.
+                    self.refs.setdefault(CLEARED, set()).add((line.reference.lower(), year))
                     services.delete_record(
                         instance=old,
                         user=self.user,
@@ -366,6 +368,9 @@ class SavingsLineResource(SheetResource):
         return found
 
 
+CLEARED = "cleared amounts"  # refs: (line reference, year) of amounts an import clears
+
+
 class AmountDetailResource(SheetResource):
     line = C("Reference", max_length=40, aliases=("ref",), help="Reference of the line.")
     year = C("Year", width=10, help="The financial year; the line must have an amount then.")
@@ -408,7 +413,14 @@ class AmountDetailResource(SheetResource):
                         self.resolve(col, read[name])  # says so if there is no such line
                 except ValueError as exc:
                     errors[name] = str(exc)
-            if not errors:
+            if not errors and (str(read["line"]).lower(), read["year"]) in self.refs.get(
+                CLEARED, ()
+            ):
+                errors["year"] = (
+                    f"The {read['year']} amount of {read['line']} is cleared on the Savings lines "
+                    "sheet, and its detail with it: delete this row too, or keep the amount."
+                )
+            elif not errors:
                 errors["year"] = (
                     f"The savings line {read['line']} has no planned amount in {read['year']} "
                     "to add detail to. Give the amount in its year column on the Savings lines "

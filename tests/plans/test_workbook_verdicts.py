@@ -874,3 +874,23 @@ def test_a_unit_on_a_column_that_holds_no_money_or_in_millions_is_an_error(autho
     assert "is not an amount" in where[("Progress", 1, "B")]
     assert "£m" in where[("Progress", 1, "C")]
     assert Plan.objects.count() == before
+
+
+def test_clearing_an_amount_with_a_detail_row_says_to_delete_the_row_too(authority):
+    def details(wb):
+        ws = wb.create_sheet("Amount details")
+        ws.append(["Reference", "Year", "Driver volume", "Driver unit", "Driver unit value"])
+        ws.append(["SAV/1", "2018/19", 2, "placements", 64500])
+
+    plan = workbook.import_workbook(minimal_workbook(extra=details), filename="first.xlsx")
+    lines = [["SAV/1", "Placements", "Fewer residential placements", "Amber", None, "(clear)"]]
+    with pytest.raises(workbook.WorkbookRejected) as caught:
+        workbook.import_workbook(
+            minimal_workbook(lines=lines, extra=details), filename="update.xlsx", into=plan
+        )
+    [problem] = caught.value.problems
+    assert (problem.sheet, problem.row) == ("Amount details", 2)
+    assert "cleared on the Savings lines sheet" in problem.message
+    assert "delete this row too" in problem.message
+    # Nothing was cleared.
+    assert plan.lines.get(reference="SAV/1").amounts.filter(year="2018/19").exists()
