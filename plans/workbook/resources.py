@@ -301,7 +301,7 @@ class SavingsLineResource(SheetResource):
                         expected_version=old.version,
                         reason=self.reason,
                     )
-                    change = FieldChange(year, show(amount_of(old)), "(none)")
+                    change = FieldChange("Planned saving", show(amount_of(old)), "(none)")
                     self.noted.append(RecordChange(AMOUNTS, DELETE, label, None, [change]))
                 elif old is None:
                     kind, low, high = str(amount.kind), amount.low, amount.high
@@ -312,7 +312,7 @@ class SavingsLineResource(SheetResource):
                         RecordChange(AMOUNTS, CREATE, f"{label}: {show(amount)}", None)
                     )
                 elif amount_of(old) != amount:
-                    change = FieldChange(year, show(amount_of(old)), show(amount))
+                    change = FieldChange("Planned saving", show(amount_of(old)), show(amount))
                     old.kind, old.low, old.high = str(amount.kind), amount.low, amount.high
                     update.append(old)
                     self.noted.append(RecordChange(AMOUNTS, UPDATE, label, None, [change]))
@@ -429,6 +429,13 @@ class AmountDetailResource(SheetResource):
             raise ValidationError(errors)
         super().import_instance(instance, row, **kwargs)
 
+    def after_import(self, dataset, result, **kwargs):
+        super().after_import(dataset, result, **kwargs)
+        if self.new_plan:  # a new plan's amounts are created with their detail, not changed
+            for rc in self.noted:
+                if rc.action == UPDATE:
+                    rc.action = CREATE
+
     def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
         if instance.pk is None:  # refused above, and never filled in to check further
             raise ValidationError(import_validation_errors)
@@ -467,7 +474,9 @@ class ProgressResource(SheetResource):
                 line_ids=rated, user=self.user, reason=self.reason
             )
             col = self.by_field["rag"]
-            for line, old, new in moved:
+            # A new plan's lines are new: their RAG from the progress is part of what they are
+            # created with, not a change of them.
+            for line, old, new in [] if self.new_plan else moved:
                 header = "Current RAG (from its latest rated progress)"
                 change = FieldChange(header, show(old, col), show(new, col))
                 self.noted.append(RecordChange(LINES_SHEET, UPDATE, line.reference, None, [change]))

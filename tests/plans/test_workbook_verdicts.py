@@ -894,3 +894,19 @@ def test_clearing_an_amount_with_a_detail_row_says_to_delete_the_row_too(authori
     assert "delete this row too" in problem.message
     # Nothing was cleared.
     assert plan.lines.get(reference="SAV/1").amounts.filter(year="2018/19").exists()
+
+
+def test_a_new_plan_is_counted_as_created_whatever_its_other_sheets_fill_in(authority):
+    # Progress rates the lines and the details fill in the amounts: a new plan's records are
+    # still all new, none "changed".
+    def more(wb):
+        ws = wb.create_sheet("Progress")
+        ws.append(["Reference", "As at", "Achieved to date", "RAG"])
+        ws.append(["SAV/1", "31/10/2017", 60000, "G"])
+        ws = wb.create_sheet("Amount details")
+        ws.append(["Reference", "Year", "Driver volume", "Driver unit", "Driver unit value"])
+        ws.append(["SAV/1", "2018/19", 2, "placements", 64500])
+
+    counts = {c.sheet: c for c in workbook.preview(minimal_workbook(extra=more)).counts()}
+    assert (counts["Savings lines"].create, counts["Savings lines"].update) == (3, 0)
+    assert (counts["Amount details"].create, counts["Amount details"].update) == (1, 0)
