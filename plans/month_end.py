@@ -32,7 +32,7 @@ from plans.models import (
 )
 from plans.selectors import amount_of
 from recovery import fiscal
-from recovery.money import Amount, format_money
+from recovery.money import Amount
 
 
 @dataclass
@@ -409,9 +409,9 @@ def save(
             services.refresh_line_rag(line=line, user=user, reason=reason or default_reason)
     if unexplained:
         raise ValidationError({"reason": [_why_message(unexplained, year, period)]})
-    reason = reason or default_reason
+    explained, reason = bool(reason.strip()), reason or default_reason
     if forecast is not None:
-        saved += _save_forecast(plan, year, period, forecast, user, reason)
+        saved += _save_forecast(plan, year, period, forecast, user, reason, explained)
     for row in kpis:
         saved += _save_kpi(plan, as_at, row, user, reason)
     if placements is not None:
@@ -426,18 +426,13 @@ def save(
     return saved
 
 
-def _money(value) -> str:
-    return "not reported" if value is None else format_money(value)
-
-
 def _why_message(unexplained, year: str, period: int) -> str:
     """Which figures already saved for the month an officer changed without saying why."""
     money = {f.name for f in ProgressEntry._meta.concrete_fields if is_money(f)}
+    money |= {f.name for f in OverspendForecast._meta.concrete_fields if is_money(f)}
     parts = [
-        f"{line.reference} "
-        + ", ".join(
-            f"{c.label} {_money(c.old)} → {_money(c.new)}" for c in changes if c.field in money
-        )
+        f"{getattr(line, 'reference', line)} "
+        + (", ".join(c.said for c in changes if c.field in money) or "removed")
         for line, changes in unexplained
     ]
     return (
@@ -472,7 +467,11 @@ def _create_first_entry(entry: ProgressEntry, user, reason: str) -> None:
         raise services.StaleEdit(theirs, []) from None
 
 
-def _save_forecast(plan, year, period, data: ForecastInput, user, reason) -> int:
+def _save_forecast(plan, year, period, data: ForecastInput, user, reason, explained) -> int:
+    """The month's forecast for the whole service (base scenario): created, changed or, with
+    every box cleared, removed. Changing or removing a budget or outturn already saved needs a
+    reason, as a line's saved figures do; a forecast stated as an overspend alone (which the
+    page does not show) is never removed from it."""
     current = (
         OverspendForecast.objects.select_for_update()
         .filter(
@@ -489,10 +488,13 @@ def _save_forecast(plan, year, period, data: ForecastInput, user, reason) -> int
     if current is not None and data.version != current.version:
         raise services.stale_edit(current, data.version)
     if data.budget is None and data.forecast_outturn is None and not data.commentary.strip():
-        if current is not None:  # every box cleared: the month's forecast is removed
-            services.delete_record(instance=current, user=user, reason=reason)
-            return 1
-        return 0
+        if current is None or current.overspend is not None:
+            return 0
+        # Every box cleared: the month's forecast is removed.
+        if not explained and current.budget is not None:
+            raise ValidationError({"reason": [_why_message([("Forecast", [])], year, period)]})
+        services.delete_record(instance=current, user=user, reason=reason)
+        return 1
     if (data.budget is None) != (data.forecast_outturn is None):
         raise ValidationError(
             {"forecast_outturn": "Give both the budget and the forecast outturn, or neither."}
@@ -513,8 +515,11 @@ def _save_forecast(plan, year, period, data: ForecastInput, user, reason) -> int
         )
     record.budget, record.forecast_outturn = data.budget, data.forecast_outturn
     record.commentary = data.commentary
-    if current is not None and not services.diff(current, record):
+    changes = services.diff(current, record) if current is not None else None
+    if current is not None and not changes:
         return 0
+    if changes and not explained and services.money_changed(changes, OverspendForecast):
+        raise ValidationError({"reason": [_why_message([("Forecast", changes)], year, period)]})
     record.entered_by = user
     services.save_record(
         instance=record,

@@ -45,10 +45,11 @@ class Change:
 
     @property
     def said(self) -> str:
-        """``achieved to date £10,000 → £20,000``: for a message."""
-        return f"{self.label} {self.shown_old if self.shown_old is not None else 'none'} → " + (
-            f"{self.shown_new if self.shown_new is not None else 'none'}"
+        """``achieved to date £10,000 → £20,000``: for a message ("not reported" for none)."""
+        old, new = (
+            "not reported" if shown is None else shown for shown in (self.shown_old, self.shown_new)
         )
+        return f"{self.label} {old} → {new}"
 
 
 class StaleEdit(Exception):
@@ -77,6 +78,8 @@ def _shown(field: models.Field, value):
         return format_money(value)
     if field.choices:
         return dict(field.flatchoices).get(value, value)
+    if field.is_relation:  # a record by its name, never its key
+        return str(field.related_model._default_manager.filter(pk=value).first() or value)
     return value
 
 

@@ -39,9 +39,14 @@ def gbp_short(value):
     return money.format_money_short(value)
 
 
-# A figure in pounds as ``format_money`` writes it (``-£84,333.33``, ``£1,578,000``), never
-# part of a figure already in thousands or millions (``£95k``, ``£1.58m``).
-_POUNDS = re.compile(r"([−-])?£(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{2}))?(?![\dkm]|\.\d)")
+# A whole figure in pounds as ``format_money`` writes it (``-£84,333.33``, ``£1,578,000``):
+# never the start of a longer one (``£1,578.5``, ``£20.520``) nor a figure with a unit after it
+# (``£95k``, ``£129K``, ``£1.58m``, ``£3 million``, ``£1bn``).
+_POUNDS = re.compile(
+    r"([−-])?£(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{2}))?"
+    r"(?![\d,.]*\d)(?![a-z])(?!\s*(?:million|billion|thousand|bn|mn|m|k)\b)",
+    re.IGNORECASE,
+)
 
 
 def _k(match) -> str:
@@ -57,9 +62,17 @@ def in_k(text):
     return _POUNDS.sub(_k, str(text))
 
 
-# The page's text between its tags; a script's or style's body and the tags themselves
-# (attributes: an aria-label's figures) are left as they are.
-_TEXT = re.compile(r"(<script\b.*?</script>|<style\b.*?</style>|<[^>]*>)", re.DOTALL | re.I)
+# The page's text between its tags. Left as they are: the tags themselves (an aria-label's
+# figures), what is not the page's text (a script, a style, the title, a text box, a list's
+# options) and a paper's words quoted as printed (``<span class="as-printed">``).
+_TEXT = re.compile(
+    "("
+    + "|".join(
+        rf"<{tag}\b.*?</{tag}>" for tag in ("script", "style", "title", "textarea", "option")
+    )
+    + r'|<span class="as-printed">[^<]*</span>|<[^>]*>)',
+    re.DOTALL | re.IGNORECASE,
+)
 
 
 def print_in_k(html: str) -> str:

@@ -510,3 +510,38 @@ def test_clearing_every_forecast_box_removes_the_months_forecast(
     data = post_data(plan, lines, **cleared, reason="Entered against the wrong month")
     assert client.post(url(plan), data).status_code == 302
     assert not m.OverspendForecast.objects.filter(pk=forecast.pk).exists()
+
+
+def test_a_forecast_stated_as_an_overspend_alone_is_never_removed_by_the_page(
+    client, finance_manager, plan, lines
+):
+    # The paper states the overspend only: the page has no box for it, so saving the month
+    # (its forecast boxes empty) leaves it as it is.
+    stated = m.OverspendForecast.objects.create(
+        plan=plan, year="2017/18", period=7, overspend=D("2200000")
+    )
+    client.force_login(finance_manager)
+    data = post_data(plan, lines, **{"forecast-budget": "", "forecast-forecast_outturn": ""})
+    data |= {"forecast-commentary": "", "forecast-version": str(stated.version)}
+    assert client.post(url(plan), data).status_code == 302
+    assert m.OverspendForecast.objects.get(pk=stated.pk).overspend == D("2200000")
+
+
+def test_removing_or_changing_a_saved_forecast_asks_why(client, finance_manager, plan, lines):
+    client.force_login(finance_manager)
+    client.post(url(plan), post_data(plan, lines))
+    forecast = m.OverspendForecast.objects.get(plan=plan, year="2017/18", period=7)
+    versions = {
+        f"line-{e.line_id}-version": str(e.version)
+        for e in m.ProgressEntry.objects.filter(line__in=lines, as_at=date(2017, 10, 31))
+    }
+    changed = post_data(
+        plan,
+        lines,
+        **versions,
+        **{"forecast-forecast_outturn": "£29.6m", "forecast-version": str(forecast.version)},
+    )
+    html = client.post(url(plan), changed).content.decode()
+    assert "Forecast forecast outturn £29,400,000 → £29,600,000" in html
+    assert "Reason for changing saved figures" in html
+    assert m.OverspendForecast.objects.get(pk=forecast.pk).forecast_outturn == D("29400000")

@@ -13,7 +13,7 @@ from recovery.money import (
     parse_amount,
     parse_money,
 )
-from recovery.templatetags.money import print_in_k
+from recovery.templatetags.money import in_k, print_in_k
 
 D = Decimal
 
@@ -201,3 +201,35 @@ def test_a_report_prints_its_figures_in_thousands_and_shows_pounds_on_screen():
     # Figures already in £k or £m, a paper's misprint, attributes and scripts stay as they are.
     assert "<p>As printed: £190k, £1.58m and £20.520</p>" in out
     assert "<script>var x = '£5,000';</script>" in out
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "£3 million",
+        "£129K",
+        "£1,578.5",
+        "£1bn",
+        "£10M",
+        "£1,582k",
+        "£420K",
+        "£1,265 million",
+        "£20.520",
+        "£1.58m",
+    ],
+)
+def test_only_a_whole_figure_in_pounds_is_printed_in_thousands(text):
+    # Never the start of a longer figure, nor a figure with its unit after it.
+    assert in_k(text) == text
+    assert print_in_k(f"<p>{text}</p>") == f"<p>{text}</p>"
+
+
+def test_a_papers_quote_a_title_and_form_fields_are_never_rewritten():
+    html = (
+        '<title>Plan £5,000</title><p>£5,000 <span class="as-printed">£1,007,221</span></p>'
+        "<textarea>£7,000</textarea><select><option>£9,000</option></select>"
+    )
+    out = print_in_k(html)
+    assert out.count("money-k") == 1 and "£5k" in out
+    for kept in ["<title>Plan £5,000</title>", "£1,007,221</span>", ">£7,000<", ">£9,000<"]:
+        assert kept in out
