@@ -417,6 +417,7 @@ class KPIForm(RecordForm):
             "unit",
             "direction",
             "per_child_population",
+            "open_range",
             "source",
             "baseline_value",
             "baseline_date",

@@ -1025,9 +1025,9 @@ class KPI(PlanChild):
         MONEY = "money", "£"
         RATIO = "ratio", "Ratio"
 
-    # What a value of each unit can be: children, days and rates are never negative, and a
-    # percentage is a share of 100. A count of a change ("Net reduction in children looked
-    # after in the year") may be negative.
+    # What a value of each unit can be, unless the KPI says its values have an open range
+    # (``open_range``): children, days and rates are never negative; a percentage is a share
+    # of 100. Money may be anything.
     BOUNDS = {
         Unit.COUNT: (0, None),
         Unit.DAYS: (0, None),
@@ -1035,7 +1035,6 @@ class KPI(PlanChild):
         Unit.RATIO: (0, None),
         Unit.PERCENT: (0, 100),
     }
-    CHANGE_WORDS = re.compile(r"\b(net|reduction|increase|change|difference)\b", re.IGNORECASE)
 
     class Direction(models.TextChoices):
         LOWER = "lower", "Lower is better"
@@ -1064,6 +1063,13 @@ class KPI(PlanChild):
     direction = models.CharField(max_length=6, choices=Direction.choices)
     per_child_population = models.BooleanField(
         default=False, help_text="Show a rate per 10,000 children beside the count."
+    )
+    open_range = models.BooleanField(
+        "may be negative or over 100%",
+        default=False,
+        help_text="A change or a difference (a net reduction can be negative), or a percentage "
+        "that can pass 100% (spend against budget). Otherwise a value is never negative and a "
+        "percentage is at most 100.",
     )
     baseline_value = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     baseline_date = models.DateField(null=True, blank=True)
@@ -1106,13 +1112,15 @@ class KPI(PlanChild):
 
     def value_problem(self, value) -> str | None:
         """Why ``value`` cannot be a value of this KPI (None when it can)."""
-        low, high = self.BOUNDS.get(self.unit, (None, None))
-        if self.unit == self.Unit.COUNT and self.CHANGE_WORDS.search(self.name):
-            low = None
+        low, high = (None, None) if self.open_range else self.BOUNDS.get(self.unit, (None, None))
+        said = f"{value.normalize():f} was given"
         if low is not None and value < low:
-            return f"{self.name} cannot be negative: {value:f} was given."
+            return f"{self.name} cannot be negative: {said} (a KPI of a change can be marked so)."
         if high is not None and value > high:
-            return f"{self.name} is a percentage, from 0 to {high}: {value:f} was given."
+            return (
+                f"{self.name} is a percentage, from 0 to {high}: {said} (a KPI that can pass "
+                "100% can be marked so)."
+            )
         return None
 
     @property

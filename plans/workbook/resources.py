@@ -555,6 +555,12 @@ class KpiResource(SheetResource):
         "looked after, the in-house share of fostering, or the children in one kind of "
         "placement): then the KPI values sheet holds no actuals for it.",
     )
+    open_range = C(
+        "May be negative or over 100%",
+        width=10,
+        help="Y for a change or a difference (a net reduction can be negative) or a percentage "
+        "that can pass 100%; otherwise a value is never negative and a percentage at most 100.",
+    )
     baseline_value = C("Baseline value")
     baseline_date = C("Baseline date", width=12)
     tolerance = C(

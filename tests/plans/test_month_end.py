@@ -483,10 +483,14 @@ def test_a_kpi_value_it_cannot_have_is_refused_by_name(
     assert not m.ProgressEntry.objects.filter(as_at=date(2017, 10, 31)).exists()
 
 
-def test_a_count_of_a_change_may_be_negative(plan):
-    kpi = KPIFactory(plan=plan, name="Net reduction in children looked after in the year")
-    assert kpi.value_problem(D("-4")) is None
-    assert KPIFactory(plan=plan, name="Children looked after").value_problem(D("-4"))
+def test_a_kpi_marked_as_of_a_change_may_be_negative_or_over_100(plan):
+    change = KPIFactory(plan=plan, name="Net reduction in CLA in the year", open_range=True)
+    assert change.value_problem(D("-4")) is None
+    share = KPIFactory(plan=plan, name="Spend against budget", unit="percent", open_range=True)
+    assert share.value_problem(D("112")) is None
+    # Unmarked, whatever its name: a level, never negative; a share, at most 100.
+    assert KPIFactory(plan=plan, name="Net reduction in CLA").value_problem(D("-4"))
+    assert KPIFactory(plan=plan, unit="percent").value_problem(D("112"))
 
 
 def test_clearing_every_forecast_box_removes_the_months_forecast(
