@@ -161,13 +161,17 @@ class KpiFigures:
     def latest_comparators(self) -> list[KpiValue]:
         """Each comparator's point for the latest actual's date (else the month's): the one
         in force then, as a target is (``rules.target_in_force``); else, for a series whose
-        first point is later, that first point. Pages show each with its date, never a
-        trajectory's last point beside this month's actual."""
+        first point is later, that first point if it is dated by the month (none otherwise).
+        Pages show each with its date, never a trajectory's last point beside this month's
+        actual, nor a point dated after the month."""
         day = self.latest.date if self.latest else self.as_at
         out = []
         for _, values in sorted(self.comparators.items()):
             point = target_in_force(values, day) if day is not None else None
-            out.append(point or values[0])
+            # Else the series' first point, if it is dated by the month: never a later one.
+            first = values[0] if self.as_at is None or values[0].date <= self.as_at else None
+            if point or first:
+                out.append(point or first)
         return out
 
     @property

@@ -333,7 +333,13 @@ def line_figures(plan, sel: Selection, factor: Decimal) -> list[LineFigures]:
         # The year's entries are all dated up to the period's end (the query reads no later).
         before, now = latest_recordings_of(mine, [previous_as_at, as_at], LineFigures.LATEST_OF)
         found.append((line, mine, before, now))
-    unrated = [line.pk for line, _, before, _ in found if before["rag"] is None]
+    # Lines with no rating in the year by the period's end (their RAG then is another year's
+    # or their own), or by the previous period's end where the month has one.
+    unrated = [
+        line.pk
+        for line, _, before, now in found
+        if now["rag"] is None or (sel.previous and before["rag"] is None)
+    ]
     earlier, later_rated = _rated_outside_year(plan, sel, unrated)
     for line, mine, before, now in found:
         rated_earlier = earlier.get(line.pk)
@@ -375,13 +381,12 @@ def _rated_outside_year(plan, sel: Selection, line_ids: list[int]) -> tuple[dict
     wanted = set(line_ids)
     start = fiscal.year_start(sel.year)
     earlier, later = Q(as_at__lt=start), Q(as_at__gt=sel.as_at)
-    by_line = {"partition_by": [F("line_id")]}
     rows = (
         ProgressEntry.objects.filter(lines, RATED)
         .filter(earlier | later)
         .annotate(
-            last=Window(Max(Case(When(earlier, then=F("as_at")))), **by_line),
-            next=Window(Min(Case(When(later, then=F("as_at")))), **by_line),
+            last=_last(earlier),
+            next=Window(Min(Case(When(later, then=F("as_at")))), partition_by=[F("line_id")]),
         )
         .filter(Q(as_at=F("last")) | Q(as_at=F("next")))
         .order_by()

@@ -9,6 +9,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from plans.models import ProgressEntry
+
 pytestmark = pytest.mark.django_db
 
 # A plan page: session and user with its role (2: recovery.backends), the plan with its
@@ -105,3 +107,24 @@ def test_a_long_plans_report_lists_the_changes_of_the_lines_it_shows(client, dir
     xlsx = client.get(reverse("dashboards:report_xlsx", args=[plan.pk])).content
     items = [c.value for c in load_workbook(io.BytesIO(xlsx))["Changes"]["B"]]
     assert sum(1 for v in items if v and str(v).startswith("SAV-")) >= 60
+
+
+def test_a_month_with_lines_not_rated_reads_other_years_in_one_query(client, director, built_plan):
+    # P1, and lines with no rating in the year: their RAG then is another year's or their own,
+    # read in one more query however many lines and months there are.
+    small = built_plan(3, months=2, code="small")
+    large = built_plan(60, months=9, code="large")
+    client.force_login(director)
+    for plan in (small, large):
+        ProgressEntry.objects.filter(line__plan=plan, line__reference__endswith="1").update(rag="")
+    counts = [
+        {
+            name: _count(client, f"{url}?year=2017/18&period={period}")
+            for name, url in _urls(plan).items()
+            if name != "overview"
+        }
+        for plan in (small, large)
+        for period in (1, 2)
+    ]
+    assert all(c == counts[0] for c in counts)
+    assert all(counts[0][name] <= EXPECTED[name] + 1 for name in counts[0])
