@@ -179,8 +179,14 @@ def money(value, *, allow_negative: bool = False) -> Decimal:
 
 
 _PLAIN_NUMBER = re.compile(r"\s*\d[\d,]*(\.\d+)?\s*([-–]\s*\d[\d,]*(\.\d+)?\s*)?")
-# A year header with a unit: 2014/15 (£), 2014/15 £k, 14/15 (£000).
-_HEADER_UNIT = re.compile(r"\s*\(?\s*(£\s*'?000s?|£\s*k|£|'?000s?|k)\s*\)?\s*$", re.IGNORECASE)
+# A unit in a money column's header, after or before its name: "Achieved to date (£k)",
+# "Budget £'000", "(£000's)", "(£ thousands)", "£k 2014/15", "Forecast (£m)". Only a pound
+# sign, GBP or thousands of pounds ('000) says money: a bare "k" or "m" after a name is a
+# word's end. The one list of units, for year headers and every other money column.
+_UNIT = r"£\s*['’]?000['’]?s?|£\s*k|£\s*thousands?|£\s*m(?:n|illions?)?|£|['’]000['’]?s?|gbp"
+# A year header with a unit: 2014/15 (£), 2014/15 £k, 14/15 (£000); after a year, a bare
+# "k" or "000" is a unit too.
+_HEADER_UNIT = re.compile(rf"\s*\(?\s*({_UNIT}|000s?|k)\s*\)?\s*$", re.IGNORECASE)
 _CALENDAR_YEAR = re.compile(r"(?:fy\s*)?\d{4}", re.IGNORECASE)
 _SAVINGS_WORDS = re.compile(
     r"^\s*(planned\s+)?(savings?|targets?)(\s+(target|planned))?\s*[:\-–]?\s*"
@@ -194,10 +200,6 @@ _YEARS_ONLY = re.compile(
 )
 
 
-# A unit in a money column's header, after or before its name: "Achieved to date (£k)",
-# "Budget £'000", "£k 2014/15", "Forecast (£m)". Only a pound sign or thousands in pounds
-# ('000) says money: a bare "k" or "m" after a name is a word's end.
-_UNIT = r"£\s*'?000s?|£\s*k|£\s*m(?:n|illions?)?|£|'000s?|gbp"
 _UNIT_AFTER = re.compile(rf"\s*[(\[]?\s*({_UNIT})\s*[)\]]?\s*$", re.IGNORECASE)
 _UNIT_BEFORE = re.compile(rf"^\s*[(\[]?\s*({_UNIT})\s*[)\]]?\s+(?=\S)", re.IGNORECASE)
 _FOOTNOTE_MARKS = re.compile(r"\s*[*†‡]+\s*$")
@@ -205,6 +207,14 @@ MILLIONS_HEADER = (
     "gives its figures in £m, which are not read from a header: head the column in £k "
     "(2017/18 £k) and type thousands, or type each figure with its unit (£1.2m)"
 )
+
+
+def _scale(unit: str) -> str:
+    """A header unit's scale: "k" (thousands), "m" (millions) or "" (pounds)."""
+    unit = unit.lower()
+    if "000" in unit or "k" in unit or "thousand" in unit:
+        return "k"
+    return "m" if "m" in unit else ""
 
 
 def header_unit(value) -> tuple[str, str] | None:
@@ -216,9 +226,7 @@ def header_unit(value) -> tuple[str, str] | None:
     for pattern in (_UNIT_AFTER, _UNIT_BEFORE):
         found = pattern.search(value)
         if found and (core := (value[: found.start()] + value[found.end() :]).strip()):
-            unit = found.group(1).lower()
-            scale = "k" if ("000" in unit or "k" in unit) else "m" if "m" in unit else ""
-            return core, scale
+            return core, _scale(found.group(1))
     return None
 
 
@@ -249,7 +257,7 @@ def year_header(value) -> tuple[str, bool] | None:
         if _UNIT_BEFORE.search(raw):  # "£k 2014/15": the unit first, as ledgers print it
             raw = f"{given[0]} ({_UNIT_BEFORE.search(raw).group(1)})"
     unit = _HEADER_UNIT.search(raw)
-    thousands = bool(unit and ("k" in unit.group(1).lower() or "000" in unit.group(1)))
+    thousands = bool(unit and _scale(unit.group(1)) == "k")
     core = raw[: unit.start()] if unit else raw
     # "Savings 2017/18", "2017/18 target": words that say the column is the year's savings.
     core = _SAVINGS_WORDS.sub("", core) if _YEAR_LIKE.search(core) else core

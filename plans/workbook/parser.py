@@ -180,6 +180,19 @@ def _parse_table(raw: RawSheet, spec, problems: Problems, warnings: list[str]) -
                 continue
             if col is not None and given[1] == "k":
                 in_k.add(index)
+        elif col is None and isinstance(value, str) and "£" in value:
+            # A money column's name with a unit the tracker does not read: said, never a
+            # column of figures skipped.
+            named = _match_column(spec, s.header_key(re.split(r"[(\[£]", value)[0]))
+            if named is not None and named.kind in cells.MONEY_KINDS:
+                problems.add(
+                    f"{value.strip()!r}: the unit is not one the tracker reads; head the column "
+                    f"{named.header!r} with (£), (£k) or (£000) after it",
+                    sheet=spec.name,
+                    row=header_row,
+                    column=letter,
+                )
+                continue
         year = None
         if col is None and spec is s.LINES:
             try:

@@ -844,6 +844,12 @@ def _with_progress(header_achieved, header_forecast, achieved, forecast):
         ("Achieved to date (£k)", "Forecast for the year (£k)", (60, 120), (60000, 120000)),
         ("Achieved to date (£000)", "Forecast for the year £'000", (60, "120"), (60000, 120000)),
         ("Achieved to date (£)", "Forecast for the year (£)", (60000, 120000), (60000, 120000)),
+        (
+            "Achieved to date (£000's)",
+            "Forecast for the year (£ thousands)",
+            (60, 120),
+            (60000, 120000),
+        ),
         # A figure with its own unit is read as typed, whatever the header says.
         (
             "Achieved to date (£k)",
@@ -910,3 +916,16 @@ def test_a_new_plan_is_counted_as_created_whatever_its_other_sheets_fill_in(auth
     counts = {c.sheet: c for c in workbook.preview(minimal_workbook(extra=more)).counts()}
     assert (counts["Savings lines"].create, counts["Savings lines"].update) == (3, 0)
     assert (counts["Amount details"].create, counts["Amount details"].update) == (1, 0)
+
+
+def test_a_money_columns_unit_that_cannot_be_read_is_an_error_never_a_skipped_column(authority):
+    def progress(wb):
+        ws = wb.create_sheet("Progress")
+        ws.append(["Reference", "As at", "Achieved to date (£ in 1000s)", "RAG"])
+        ws.append(["SAV/1", "31/10/2017", 60, "G"])
+
+    with pytest.raises(workbook.WorkbookRejected) as caught:
+        workbook.import_workbook(minimal_workbook(extra=progress), filename="units.xlsx")
+    [problem] = caught.value.problems
+    assert (problem.sheet, problem.row, problem.column) == ("Progress", 1, "C")
+    assert "unit is not one the tracker reads" in problem.message
