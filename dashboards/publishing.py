@@ -19,7 +19,7 @@ from plans.models import PublishedReport
 from recovery.money import NOT_REPORTED, format_money
 
 SCHEMA = 1
-DATE_KEYS = {"as_at", "written", "latest_date"}
+DATE_KEYS = {"as_at", "commentary_as_at", "written", "latest_date"}
 # Keys whose values are money (kept as strings in JSON, read back as Decimal).
 MONEY_KEYS = {
     "low",
@@ -109,6 +109,9 @@ def snapshot(f: fg.PlanFigures, changes: list[fg.Change], changes_heading: str) 
                 "original_rag": x.line.original_rag,
                 "commentary": x.commentary,
                 "as_at": x.as_at.isoformat() if x.as_at else None,
+                "commentary_as_at": (
+                    x.commentary_as_at.isoformat() if x.commentary_as_at else None
+                ),
             }
             for x in f.lines + f.outside_lines
         ],

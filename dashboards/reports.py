@@ -639,6 +639,7 @@ def report_workbook(
             ("Cost of one month's delay", 14),
             ("Progress as at", 12),
             ("Commentary", 60),
+            ("Commentary written", 12),
         ],
     )
     for x in f.lines + f.outside_lines:
@@ -664,6 +665,7 @@ def report_workbook(
                 x.month_of_delay,
                 x.as_at,
                 x.commentary,
+                x.commentary_as_at,
             ],
             money=(4, 5, 8, 9, 10, 11, 12, 13, 17),
         )

@@ -202,6 +202,13 @@ class LineFigures:
         return self.entry["as_at"] if self.entry else None
 
     @property
+    def commentary_as_at(self) -> date | None:
+        """The date of the entry that wrote the comment: a later figures-only update is not
+        when it was written."""
+        entry = self.latest.get("commentary")
+        return entry["as_at"] if entry else None
+
+    @property
     def rag_move(self) -> str:
         return rag_movement(self.rag_previous, self.rag)
 

@@ -12,6 +12,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.urls import reverse
 
 from plans import figures as fg
 from plans.figures import lines as lines_module
@@ -324,3 +325,27 @@ def test_a_line_rated_delivered_short_of_its_saving_is_named_for_attention(
         and "no figure delivered is reported against the £120,000" in (attention)
     )
     assert "B/3" not in attention and "B/4" not in attention  # nothing due: not short
+
+
+def test_a_comment_carries_the_date_it_was_written_not_the_latest_entrys(
+    client, director, authority
+):
+    line = SavingsLineFactory(plan__authority=authority, rag="red", original_rag="red")
+    PlannedAmountFactory(line=line, year="2017/18", low=D("120000"))
+    ProgressEntryFactory(
+        line=line,
+        as_at=date(2017, 9, 30),
+        achieved_to_date=D("1"),
+        rag="red",
+        commentary="Slipping",
+    )
+    ProgressEntryFactory(line=line, as_at=date(2017, 10, 31), achieved_to_date=D("2"), rag="red")
+    [x] = fg.plan_figures(line.plan, fg.Selection("2017/18", 7)).lines
+    assert (x.commentary, x.commentary_as_at, x.as_at) == (
+        "Slipping",
+        date(2017, 9, 30),
+        date(2017, 10, 31),
+    )
+    client.force_login(director)
+    url = reverse("dashboards:report", args=[line.plan.pk]) + "?year=2017/18&period=7"
+    assert "Slipping (30 Sep 2017)" in client.get(url).content.decode()
