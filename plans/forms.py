@@ -20,6 +20,27 @@ from recovery import fiscal
 from recovery.money import Amount, AmountKind, MoneyError, format_amount, parse_amount, parse_money
 
 
+class KpiValueField(forms.DecimalField):
+    """A KPI value as officers type it: ``55%``, ``1,234``, ``12.5``; shown as typed (``275``,
+    never ``275.00``)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_digits", 12)
+        kwargs.setdefault("decimal_places", 2)
+        kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "decimal"}))
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        if isinstance(value, str):
+            value = value.strip().removesuffix("%").replace(",", "").strip()
+        return super().to_python(value)
+
+    def prepare_value(self, value):
+        if isinstance(value, Decimal):
+            return f"{value.normalize():f}"
+        return value
+
+
 class MoneyField(forms.CharField):
     """A money input that reads ``£1.2m``, ``129k``, ``£1,120,000``."""
 
@@ -434,6 +455,7 @@ class KpiPointForm(RecordForm):
     class Meta:
         model = m.KpiPoint
         fields = ["kpi", "kind", "date", "value", "label", "notes"]
+        field_classes = {"value": KpiValueField}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -11,7 +11,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 
 from plans.figures.rules import format_kpi_value
-from plans.templatetags.figures import num, rag_badge, rag_label
+from plans.templatetags.figures import kpi_value, num, rag_badge, rag_label
 from recovery.money import NOT_REPORTED, format_money
 from recovery.templatetags.money import gbp
 
@@ -21,9 +21,7 @@ register = template.Library()
 register.filter("num", num)
 
 
-@register.filter
-def kpi_value(value, unit="count"):
-    return format_kpi_value(value, unit)
+register.filter("kpi_value", kpi_value)  # the one KPI-value filter, from plans
 
 
 register.filter("rag_label", rag_label)  # the one RAG-words filter, from plans

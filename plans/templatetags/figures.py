@@ -3,7 +3,7 @@
 from django import template
 from django.utils.html import format_html
 
-from plans.figures.rules import RAG_LABELS, format_number
+from plans.figures.rules import RAG_LABELS, format_kpi_value, format_number
 
 register = template.Library()
 
@@ -23,3 +23,9 @@ def rag_badge(rag):
 def num(value):
     """``279``, ``2,351``, ``96.3``."""
     return format_number(value)
+
+
+@register.filter
+def kpi_value(value, unit="count"):
+    """A KPI value with its unit, as every page writes it: 12%, 447 days, 279."""
+    return format_kpi_value(value, unit)

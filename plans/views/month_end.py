@@ -13,7 +13,7 @@ from django.views.generic import TemplateView
 from plans import month_end, services
 from plans.access import get_plan
 from plans.figures.savings import year_totals
-from plans.forms import MoneyField
+from plans.forms import KpiValueField, MoneyField
 from plans.models import RAG, ProgressEntry
 from plans.selectors import month_end_month
 from recovery import fiscal
@@ -107,7 +107,7 @@ def move_months(plan, year: str, period: int) -> list[tuple[str, str]]:
 
 class KpiMonthForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
-    value = forms.DecimalField(label="Actual", required=False, max_digits=12, decimal_places=2)
+    value = KpiValueField(label="Actual", required=False)
 
 
 def _initial_line(row: month_end.LineMonth, year: str) -> dict:
@@ -227,10 +227,10 @@ class MonthEndView(TemplateView):
                 KpiMonthForm(
                     data,
                     prefix=f"kpi-{row.kpi.pk}",
-                    # 275, not 275.00: a count as the officer typed it.
+                    # Shown as typed (275, never 275.00): the page writes the box itself.
                     initial={
                         "version": row.current.version,
-                        "value": f"{row.current.value.normalize():f}",
+                        "value": KpiValueField().prepare_value(row.current.value),
                     }
                     if row.current
                     else {},

@@ -1,5 +1,6 @@
 """The month-end update: one page, one transaction, conflicts refused, RAG changes shown."""
 
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -549,3 +550,16 @@ def test_removing_or_changing_a_saved_forecast_asks_why(client, finance_manager,
     assert "Forecast forecast outturn £29,400,000 → £29,600,000" in html
     assert "Reason for changing saved figures" in html
     assert m.OverspendForecast.objects.get(pk=forecast.pk).forecast_outturn == D("29400000")
+
+
+def test_a_percentage_kpi_takes_its_value_as_officers_type_it(client, finance_manager, plan, lines):
+    kpi = KPIFactory(plan=plan, name="Contract carer usage", unit="percent")
+    client.force_login(finance_manager)
+    response = client.post(url(plan), post_data(plan, lines, **{f"kpi-{kpi.pk}-value": "55%"}))
+    assert response.status_code == 302
+    assert m.KpiPoint.objects.get(kpi=kpi).value == D("55")
+    # Shown again as typed: 55, never 55.00.
+
+    html = client.get(url(plan)).content.decode()
+    box = re.search(rf'<input[^>]*name="kpi-{kpi.pk}-value"[^>]*>', html).group(0)
+    assert 'value="55"' in box
