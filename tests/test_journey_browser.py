@@ -65,6 +65,12 @@ def test_month_end_journey_moves_the_dashboard(people, mtfs_pk, live_server, chr
     running = page.locator("#me-running")
     assert running.locator("[data-total=achieved_to_date]").inner_text() == "£160,000"
     assert "1 box not counted" in page.locator("[data-total=unread]").inner_text()
+    # A figure recorded as achievable is counted apart, as the save records it.
+    rows.nth(1).locator("select[name$=basis]").select_option("achievable")
+    assert running.locator("[data-total=achieved_to_date]").inner_text() == (
+        "£150,000 (+ £10,000 achievable)"
+    )
+    rows.nth(1).locator("select[name$=basis]").select_option("achieved")
     submit(page, "button:has-text('Save P7')")
     assert "Nothing was saved" in page.content()
     assert not serious_violations(page)

@@ -28,7 +28,7 @@
   }
 
   function update() {
-    var sums = { achieved_to_date: null, forecast: null, target: null };
+    var sums = { achieved_to_date: null, achievable: null, forecast: null, target: null };
     var unread = 0, forecastTarget = 0, forecastLines = 0;
     form.querySelectorAll("tr[data-target]").forEach(function (row) {
       var target = row.getAttribute("data-target");
@@ -36,6 +36,9 @@
       // "Same for this month" ticked: a box left blank will be saved as last recorded.
       var carry = row.querySelector(".me-carry input[type=checkbox]");
       var carried = carry !== null && carry.checked;
+      // A figure recorded as achievable is not yet achieved: counted apart, as saved.
+      var basis = row.querySelector('select[name$="-basis"]');
+      var achievable = basis !== null && basis.value === "achievable";
       if (target !== "") { sums.target = (sums.target || 0) + parseFloat(target); }
       row.querySelectorAll("input[data-sum]").forEach(function (input) {
         var value = parseMoney(input.value);
@@ -45,6 +48,7 @@
         if (value === null) { return; }
         if (isNaN(value)) { unread += 1; return; }
         var name = input.getAttribute("data-sum");
+        if (name === "achieved_to_date" && achievable) { name = "achievable"; }
         sums[name] = (sums[name] || 0) + value;
         if (name === "forecast") { rowForecast = value; }
       });
@@ -54,7 +58,12 @@
       }
     });
     show("target", sums.target);
-    show("achieved_to_date", sums.achieved_to_date);
+    show("achieved_to_date", sums.achieved_to_date,
+      sums.achievable === null ? "" : " (+ " + pounds.format(sums.achievable) + " achievable)");
+    if (sums.achieved_to_date === null && sums.achievable !== null) {
+      table.querySelector('[data-total="achieved_to_date"]').textContent =
+        "not reported (+ " + pounds.format(sums.achievable) + " achievable)";
+    }
     show("forecast", sums.forecast);
     var cell = table.querySelector('[data-total="variance"]');
     if (forecastLines === 0) {
