@@ -37,6 +37,7 @@ MONEY_KEYS = {
     "movement",
     "before",
     "after",
+    "after_high",
     "change",
     "latest",
     "target",
@@ -154,8 +155,9 @@ def snapshot(f: fg.PlanFigures, changes: list[fg.Change], changes_heading: str) 
             {
                 "area": c.area,
                 "item": c.item,
-                "before": _dec(c.before),
-                "after": _dec(c.after),
+                "before": c.before if c.unit == "rag" else _dec(c.before),
+                "after": c.after if c.unit == "rag" else _dec(c.after),
+                "after_high": _dec(c.after_high),
                 "change": _dec(c.change),
                 "unit": c.unit,
                 "note": c.note,
@@ -171,6 +173,8 @@ def readable(figures: dict) -> dict:
 
     def walk(value, key=None):
         if isinstance(value, dict):
+            if value.get("unit") == "rag":  # a change of RAG: its before and after are words
+                return {k: v if k in ("before", "after") else walk(v, k) for k, v in value.items()}
             return {k: walk(v, k) for k, v in value.items()}
         if isinstance(value, list):
             return [walk(v) for v in value]

@@ -894,8 +894,13 @@ def report_workbook(
         [("Area", 24), ("Item", 50), ("Before", 15), ("After", 15), ("Change", 15), ("Note", 40)],
     )
     for c in changes:
+        before, after = c.before, c.after
+        if c.unit == "rag":
+            before, after = _rag(before), _rag(after)
+        elif c.after_high is not None and c.after_high != c.after:  # a range, whole
+            after = f"{format_money(c.after)} – {format_money(c.after_high)}"
         s.row(
-            [c.area, c.item, c.before, c.after, c.change, c.note],
+            [c.area, c.item, before, after, c.change, c.note],
             money=(2, 3, 4) if c.unit == "money" else (),
         )
 

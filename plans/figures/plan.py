@@ -32,7 +32,7 @@ from plans.figures.money_position import (
     pressure_months,
 )
 from plans.figures.placements import PlacementFigures, WhatIf, load, placement_figures, what_ifs
-from plans.figures.rules import RAG_LABELS, RAG_ORDER, share
+from plans.figures.rules import RAG_ORDER, share
 from plans.figures.savings import (
     PlanTotals,
     Reconciliation,
@@ -57,16 +57,19 @@ class Change:
 
     area: str
     item: str
-    before: Decimal | None
-    after: Decimal | None
-    unit: str = "money"  # "money" or a KPI unit
+    before: Decimal | str | None
+    after: Decimal | str | None
+    unit: str = "money"  # "money", "rag" (before and after are RAGs) or a KPI unit
     note: str = ""
     line: object = None  # the savings line it concerns, if any
+    after_high: Decimal | None = None  # the top of a range (an overspend of £3m–£4m)
 
     @property
     def change(self) -> Decimal | None:
-        if self.before is None or self.after is None:
+        if self.unit == "rag" or self.before is None or self.after is None:
             return None
+        if self.after_high is not None and self.after_high != self.after:
+            return None  # a range's movement is not one figure
         return self.after - self.before
 
 
@@ -547,6 +550,7 @@ class PlanFigures:
                         p.previous_variance,
                         p.variance,
                         note=note,
+                        after_high=p.variance_high,
                     )
                 )
             else:
@@ -557,6 +561,7 @@ class PlanFigures:
                         None,
                         p.variance,
                         note="first forecast this year",
+                        after_high=p.variance_high,
                     )
                 )
         # In P1 the comparison is with nothing reported yet this year: a figure first
@@ -578,9 +583,10 @@ class PlanFigures:
                     Change(
                         "Savings RAG",
                         f"{x.line.reference} {x.line.title}",
-                        None,
-                        None,
-                        note=f"{RAG_LABELS[x.rag_previous]} to {RAG_LABELS[x.rag]} ({x.rag_move})",
+                        x.rag_previous,
+                        x.rag,
+                        unit="rag",
+                        note=x.rag_move,
                         line=x.line,
                     )
                 )

@@ -1,10 +1,12 @@
 """plans.figures against the seed papers' own figures, and the rules on their own."""
 
+import re
 from datetime import date
 from decimal import Decimal
 
 import pytest
 from django.test import override_settings
+from django.urls import reverse
 
 from plans import figures as fg
 from plans.models import KPI, KpiPoint, Plan
@@ -493,3 +495,35 @@ def test_a_comparator_is_the_point_for_the_actuals_date_never_its_last(mtfs):
     [cla] = [k for k in f.kpis if k.kpi.name == "Children looked after"]
     [previous] = [c for c in cla.latest_comparators if c.label.startswith("Previous")]
     assert (previous.value, previous.date) == (211, date(2018, 3, 31))
+
+
+def test_what_changed_shows_a_range_whole_and_a_rag_by_its_words(client, director, plan):
+    OverspendForecastFactory(
+        plan=plan,
+        period=7,
+        budget=None,
+        forecast_outturn=None,
+        overspend=D("3000000"),
+        overspend_high=D("4000000"),
+    )
+    line = SavingsLineFactory(plan=plan, rag="red", original_rag="green")
+    PlannedAmountFactory(line=line, year="2017/18", low=D("120000"))
+    ProgressEntryFactory(line=line, as_at=date(2017, 10, 31), achieved_to_date=None, rag="red")
+    f = fg.plan_figures(plan, fg.Selection("2017/18", 7))
+    [forecast] = [c for c in f.changes if c.area == "Overspend forecast"]
+    assert (forecast.after, forecast.after_high, forecast.change) == (
+        D("3000000"),
+        D("4000000"),
+        None,
+    )
+    [rag] = [c for c in f.changes if c.area == "Savings RAG"]
+    assert (rag.before, rag.after, rag.unit) == ("green", "red", "rag")
+    client.force_login(director)
+    html = client.get(
+        reverse("dashboards:report", args=[plan.pk]) + "?year=2017/18&period=7"
+    ).content.decode()
+    changes = html[html.index('aria-label="Table: what changed"') :]
+    assert "Green</td>" in changes and "Red</td>" in changes
+    # (On paper each figure is in £k: the page keeps both, the pounds shown on screen.)
+    shown = re.sub(r'<span class="money-k"[^>]*>[^<]*</span>|<[^>]+>', "", changes)
+    assert "£3,000,000 – £4,000,000" in shown

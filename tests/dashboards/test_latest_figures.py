@@ -191,7 +191,7 @@ def test_a_line_rated_for_the_first_time_shows_the_change(authority, original, b
     [x] = f.lines
     assert (x.rag_previous, x.rag, x.rag_move) == (original, "red", move)
     [change] = [c for c in f.changes if c.area == "Savings RAG"]
-    assert change.note == f"{before} to Red ({move})"
+    assert (change.before, change.after, change.unit, change.note) == (original, "red", "rag", move)
 
 
 def test_the_previous_rag_may_come_from_an_earlier_year(authority):

@@ -116,7 +116,8 @@ def test_a_month_with_lines_not_rated_reads_other_years_in_one_query(client, dir
     large = built_plan(60, months=9, code="large")
     client.force_login(director)
     for plan in (small, large):
-        ProgressEntry.objects.filter(line__plan=plan, line__reference__endswith="1").update(rag="")
+        first = plan.lines.order_by("pk").first()
+        ProgressEntry.objects.filter(line=first).update(rag="")
     counts = [
         {
             name: _count(client, f"{url}?year=2017/18&period={period}")
