@@ -352,11 +352,14 @@ def actual_count_months(data: PlacementData) -> dict[int, dict[int, int | None]]
     }
 
 
+PAPERS_TOTAL = "the paper's total, spread evenly (assumed)"
+
+
 def _cost_basis(data, first: int, as_at: int) -> list[str]:
     """Where each month's actual cost comes from, to the as-at month: "counted" when every
     type counted by child has a count of its own that month; else "carried from" the months
-    of the counts it carries forward (``_actual_count``'s rule); "the paper's total" when only
-    types costed as a total are costed."""
+    of the counts it carries forward (``_actual_count``'s rule); "the paper's total, spread
+    evenly (assumed)" when only types costed as a total are costed: no spend was reported."""
     series = [
         data.counts.get((t.pk, PlacementCount.Kind.ACTUAL), []) for t in counted_types(data.types)
     ]
@@ -366,7 +369,7 @@ def _cost_basis(data, first: int, as_at: int) -> list[str]:
         if index > as_at:
             out.append("")
         elif not found:
-            out.append("the paper's total")
+            out.append(PAPERS_TOTAL)
         elif earlier := sorted({at for at, _ in found if at < index}):
             out.append("carried from " + " and ".join(index_label(at) for at in earlier))
         else:
@@ -596,6 +599,13 @@ class PlacementFigures:
     def uncounted_note(self) -> str:
         """Said beside the forecast and variance of a year with no count of its own yet: every
         figure then rests on counts carried forward from an earlier year ("" otherwise)."""
+        known = [basis for basis in self.cost_basis if basis]
+        if known and all(basis == PAPERS_TOTAL for basis in known):
+            return (
+                f"No placement spend is reported for {self.year}: the cost to date, forecast "
+                "and variance spread the paper's yearly total evenly over the months, an "
+                "assumption, not a spend."
+            )
         if self.counted_in_year or not self.carried_any:
             return ""
         return (

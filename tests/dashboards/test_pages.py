@@ -336,3 +336,16 @@ def test_a_profile_starts_where_the_paper_says(client, torbay_users, torbay):
     html = _text(client.get(reverse("dashboards:plan_dashboard", args=[plan.pk])))
     assert "savings expected from February 2012" in html
     assert "assumed</div>" not in html and "no start month" not in html
+
+
+def test_a_spend_no_paper_reported_is_said_to_be_assumed(client, seeded):
+    # Barking gives only "1% = £170,000 over a full year": the £17m a year spread over the
+    # months is an assumption, never shown as spend without saying so.
+    from tests.factories import UserFactory
+
+    plan = Plan.objects.get(authority__slug="barking-dagenham")
+    client.force_login(UserFactory(authority=plan.authority, role="director"))
+    html = _text(client.get(reverse("dashboards:plan_dashboard", args=[plan.pk])))
+    assert "Assumed, not reported" in html
+    assert "spread the paper's yearly total evenly over the months" in html
+    assert "the paper's total, spread evenly (assumed)" in html
