@@ -161,7 +161,11 @@ def summary_rows(f: fg.PlanFigures, money=format_money) -> list[SummaryRow]:
             )
         low, high = f.expected_in_year
         start = f.plan.savings_start
-        if start:
+        if start and f.plan.savings_start_assumed:
+            note = (
+                f"spread evenly from {start:%B %Y}, an assumption: the paper gives no start month"
+            )
+        elif start:
             note = f"from each line's start month; savings expected from {start:%B %Y}"
         elif f.starts_assumed == len(f.target_lines):
             note = "spread evenly from April: the paper gives no start month"

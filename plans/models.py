@@ -241,6 +241,12 @@ class Plan(Versioned):
         help_text="Where the paper says when savings start (e.g. February 2012): nothing is "
         "expected before this month, for lines without a start month of their own.",
     )
+    savings_start_assumed = models.BooleanField(
+        "savings start assumed",
+        default=False,
+        help_text="The paper gives no month: the start was taken from what it says (an autumn "
+        "review: October). Pages say the profile rests on an assumption.",
+    )
     summary = models.TextField(blank=True)
     notes = models.TextField(blank=True)
     # A fresh random token whenever any of the plan's records changes (plans.services sets it

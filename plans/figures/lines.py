@@ -365,7 +365,9 @@ def line_figures(plan, sel: Selection, factor: Decimal) -> list[LineFigures]:
                 rag_previous=_previous_rag(line, now["rag"], rated_before, rag),
                 rag_carried_from=None if now["rag"] or not rated else rated["as_at"],
                 start=start_period(line.start_period, plan.savings_start, sel.year),
-                start_stated=bool(line.start_period or plan.savings_start),
+                start_stated=bool(
+                    line.start_period or (plan.savings_start and not plan.savings_start_assumed)
+                ),
                 in_year=in_year_basis,
                 latest=now,
                 latest_before=before,

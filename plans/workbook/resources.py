@@ -90,6 +90,10 @@ class PlanResource(SheetResource):
         help="Where the paper says when savings start (e.g. Feb 2012): nothing is expected "
         "before that month.",
     )
+    savings_start_assumed = C(
+        "Savings start assumed",
+        help="Y when the paper gives no month and the start above was taken from what it says.",
+    )
     revises = C(
         "Revises (plan code)",
         max_length=60,

@@ -349,3 +349,6 @@ def test_a_spend_no_paper_reported_is_said_to_be_assumed(client, seeded):
     assert "Assumed, not reported" in html
     assert "spread the paper's yearly total evenly over the months" in html
     assert "the paper's total, spread evenly (assumed)" in html
+    # Nor does it give a start month: October 2014 (its autumn review) is said to be assumed.
+    assert "spread evenly from October 2014, an assumption: the paper gives no start month" in html
+    assert 'P7<div class="small text-muted">assumed</div>' in html
