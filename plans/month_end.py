@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from plans import services
 from plans.figures import placements as pl
 from plans.figures.kpis import derived_actuals
+from plans.figures.money_position import headline_series
 from plans.figures.rules import latest_recording, target_in_force
 from plans.models import (
     KPI,
@@ -148,6 +149,7 @@ class MonthEnd:
     lines: list[LineMonth] = field(default_factory=list)
     forecast: OverspendForecast | None = None
     previous_forecast: OverspendForecast | None = None
+    forecast_area: str = ""  # the service area the month's forecast continues ("": whole)
     kpis: list[KpiMonth] = field(default_factory=list)
     counts: list[CountMonth] = field(default_factory=list)
     # Moves not made before this month: due, late, or made this month (or later).
@@ -207,13 +209,9 @@ def load(plan: Plan, year: str, period: int, lines: list[SavingsLine] | None = N
             )
         )
 
-    forecasts = list(
-        OverspendForecast.objects.filter(
-            plan=plan, scenario=OverspendForecast.Scenario.BASE, service_area=""
-        )
-        .filter(year=year, period__lte=period)
-        .order_by("period")
-    )
+    base = list(_base_forecasts(plan, year, period).order_by("period"))
+    month.forecast_area = forecast_area(base)
+    forecasts = [f for f in base if f.service_area == month.forecast_area]
     if forecasts and forecasts[-1].period == period:
         month.forecast = forecasts.pop()
     month.previous_forecast = forecasts[-1] if forecasts else None
@@ -467,11 +465,29 @@ def _create_first_entry(entry: ProgressEntry, user, reason: str) -> None:
         raise services.StaleEdit(theirs, []) from None
 
 
+def _base_forecasts(plan, year: str, period: int):
+    return OverspendForecast.objects.filter(
+        plan=plan, year=year, period__lte=period, scenario=OverspendForecast.Scenario.BASE
+    )
+
+
+def forecast_area(forecasts) -> str:
+    """The service area the month's forecast continues, of the year's base-case forecasts to
+    the month: the series the plan's pages head with (``money_position.headline_series``: the
+    whole service if recorded, else the series with the latest month), so a month entered here
+    moves against the last; the whole service ("") for a year with no forecast yet."""
+    found = headline_series(forecasts)
+    return found[0] if found else ""
+
+
 def _save_forecast(plan, year, period, data: ForecastInput, user, reason, explained) -> int:
-    """The month's forecast for the whole service (base scenario): created, changed or, with
-    every box cleared, removed. Changing or removing a budget or outturn already saved needs a
-    reason, as a line's saved figures do; a forecast stated as an overspend alone (which the
-    page does not show) is never removed from it."""
+    """The month's forecast for its series (base scenario, ``forecast_area``): created,
+    changed or, with every box cleared, removed. Changing or removing a budget or outturn
+    already saved needs a reason, as a line's saved figures do; a forecast stated as an
+    overspend alone (which the page does not show) is never removed from it."""
+    area = forecast_area(
+        _base_forecasts(plan, year, period).only("service_area", "scenario", "period")
+    )
     current = (
         OverspendForecast.objects.select_for_update()
         .filter(
@@ -479,7 +495,7 @@ def _save_forecast(plan, year, period, data: ForecastInput, user, reason, explai
             year=year,
             period=period,
             scenario=OverspendForecast.Scenario.BASE,
-            service_area="",
+            service_area=area,
         )
         .first()
     )
@@ -500,7 +516,9 @@ def _save_forecast(plan, year, period, data: ForecastInput, user, reason, explai
             {"forecast_outturn": "Give both the budget and the forecast outturn, or neither."}
         )
     record = (
-        copy.copy(current) if current else OverspendForecast(plan=plan, year=year, period=period)
+        copy.copy(current)
+        if current
+        else OverspendForecast(plan=plan, year=year, period=period, service_area=area)
     )
     if data.budget is None and record.overspend is None:
         raise ValidationError(

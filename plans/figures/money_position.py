@@ -133,8 +133,8 @@ def headline_series(points: list[ForecastPoint]) -> tuple[str, str] | None:
     base = [p for p in points if p.scenario == "base"] or points
     whole = [p for p in base if p.service_area == ""]
     counts: dict[tuple, list[int]] = defaultdict(list)
-    for p in whole or base:
-        counts[p.series].append(p.period)
+    for p in whole or base:  # forecast points or records: anything with a series and a month
+        counts[(p.service_area, p.scenario)].append(p.period)
     if not counts:
         return None
     return max(counts, key=lambda s: (max(counts[s]), len(counts[s]), s))

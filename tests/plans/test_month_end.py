@@ -563,3 +563,20 @@ def test_a_percentage_kpi_takes_its_value_as_officers_type_it(client, finance_ma
     html = client.get(url(plan)).content.decode()
     box = re.search(rf'<input[^>]*name="kpi-{kpi.pk}-value"[^>]*>', html).group(0)
     assert 'value="55"' in box
+
+
+def test_the_months_forecast_continues_the_series_the_plan_heads_with(
+    client, finance_manager, plan, lines
+):
+    # The paper forecasts for "Children's Services": October's forecast continues it (and
+    # moves against September's), never a new "whole service" series beside it.
+    m.OverspendForecast.objects.create(
+        plan=plan, year="2017/18", period=6, service_area="Children's Services", overspend=D("3e6")
+    )
+    client.force_login(finance_manager)
+    page = client.get(url(plan)).content.decode()
+    assert "Overspend forecast for P7 Oct 2017: Children&#x27;s Services" in page
+    assert client.post(url(plan), post_data(plan, lines)).status_code == 302
+    october = m.OverspendForecast.objects.get(plan=plan, year="2017/18", period=7)
+    assert october.service_area == "Children's Services"
+    assert not m.OverspendForecast.objects.filter(plan=plan, service_area="").exists()
