@@ -84,9 +84,9 @@ class PlanPageMixin:
     # A reader who sees only published reports (a scrutiny member) gets the published
     # version of this page instead: "html" (the stored report) or a stored file.
     published = None
-    # The dashboard reads at a glance: line figures in whole pounds like its tiles. The
-    # report keeps pence, as its workbook does, so that the two can be checked cell by cell.
-    whole_pounds = False
+    # Pages read at a glance: every figure in whole pounds, the dashboard and the report
+    # alike (a printout in £k); the workbook keeps pence for checking cell by cell.
+    whole_pounds = True
 
     def dispatch(self, request, *args, **kwargs):
         if self.published and reads_published_only(request.user):

@@ -67,7 +67,7 @@ def test_report_is_accessible_and_prints_without_navigation(
     assert not violations, "\n".join(violations)
 
     on_screen = page.locator("main").inner_text()
-    assert re.search(r"£[\d,]+\.\d\d", on_screen)  # the page itself keeps pence
+    assert re.search(r"£[\d,]+,\d{3}(?![\d.])", on_screen)  # whole pounds on the screen
     page.emulate_media(media="print")
     # On paper, money follows the committee pack's rules: £k, no pence, no sign apart.
     printed = page.locator("main").inner_text()
