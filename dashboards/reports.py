@@ -136,7 +136,7 @@ def summary_rows(f: fg.PlanFigures, money=format_money) -> list[SummaryRow]:
                 f"Savings {sel.year}",
                 None,
                 unit="text",
-                note=f"no savings are planned in {sel.year}{where}",
+                note=f"{f.nothing_planned[0].lower()}{f.nothing_planned[1:]}{where}",
             )
         )
     else:
@@ -712,7 +712,7 @@ def report_workbook(
         ],
     )
     if not f.year.lines:
-        s.row([f"No savings are planned in {sel.year}, so none is rated."])
+        s.row([f"{f.nothing_planned}, so none is rated."])
     for cur, orig in zip(f.rag.current, f.rag.original, strict=True) if f.year.lines else ():
         s.row(
             [

@@ -220,6 +220,19 @@ class PlanFigures:
         return [x for x in self.lines if x.amount is not None]
 
     @property
+    def nothing_planned(self) -> str:
+        """A year with no line counting towards the target, in words: "No savings are planned
+        in 2015/16", or, where lines are planned outside the target, that they are."""
+        outside = [x for x in self.outside_lines if x.amount is not None]
+        if not outside:
+            return f"No savings are planned in {self.sel.year}"
+        n = len(outside)
+        return (
+            f"No savings towards the target are planned in {self.sel.year} ({n} line"
+            f"{'s are' if n != 1 else ' is'} planned outside the target)"
+        )
+
+    @property
     def starts_assumed(self) -> int:
         """Lines with a planned amount in the year whose profile starts in April for want of
         a start month: neither the line nor the plan states one."""

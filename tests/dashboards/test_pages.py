@@ -352,3 +352,16 @@ def test_a_spend_no_paper_reported_is_said_to_be_assumed(client, seeded):
     # Nor does it give a start month: October 2014 (its autumn review) is said to be assumed.
     assert "spread evenly from October 2014, an assumption: the paper gives no start month" in html
     assert 'P7<div class="small text-muted">assumed</div>' in html
+
+
+def test_a_year_with_lines_planned_outside_the_target_says_so(client, seeded):
+    # Barking's 2015/16: the placement review and Troubled Families lines are planned that
+    # year, outside the in-year target; never "no savings are planned".
+    from tests.factories import UserFactory
+
+    plan = Plan.objects.get(authority__slug="barking-dagenham")
+    client.force_login(UserFactory(authority=plan.authority, role="director"))
+    url = reverse("dashboards:report", args=[plan.pk]) + "?year=2015/16&period=3"
+    html = _text(client.get(url))
+    assert "No savings towards the target are planned in 2015/16 (2 lines are planned" in html
+    assert "No savings are planned in 2015/16" not in html
