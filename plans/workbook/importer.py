@@ -71,8 +71,14 @@ class ChangeSet:
         return not self.problems
 
     def counts(self) -> list[SheetCounts]:
+        """Each sheet's records by what the import does to them. A record the sheet leaves as
+        it is but another sheet changes (a line rated by its progress) is counted once, as
+        changed."""
         out: dict[str, SheetCounts] = {}
+        changed = {(rc.sheet, rc.label) for rc in self.records if rc.action != s.SAME}
         for rc in self.records:
+            if rc.action == s.SAME and (rc.sheet, rc.label) in changed:
+                continue
             c = out.setdefault(rc.sheet, SheetCounts(rc.sheet))
             setattr(c, rc.action, getattr(c, rc.action) + 1)
         for sheet, n in self.kept.items():

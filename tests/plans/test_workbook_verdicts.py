@@ -929,3 +929,18 @@ def test_a_money_columns_unit_that_cannot_be_read_is_an_error_never_a_skipped_co
     [problem] = caught.value.problems
     assert (problem.sheet, problem.row, problem.column) == ("Progress", 1, "C")
     assert "unit is not one the tracker reads" in problem.message
+
+
+def test_a_line_rated_by_its_progress_is_counted_once_as_changed(authority):
+    plan = workbook.import_workbook(minimal_workbook(), filename="first.xlsx")
+
+    def progress(wb):
+        ws = wb.create_sheet("Progress")
+        ws.append(["Reference", "As at", "Achieved to date", "RAG"])
+        ws.append(["SAV/1", "31/10/2017", 60000, "Red"])
+
+    counts = {
+        c.sheet: c for c in workbook.preview(minimal_workbook(extra=progress), into=plan).counts()
+    }
+    lines = counts["Savings lines"]
+    assert (lines.create, lines.update, lines.same) == (0, 1, 2)
