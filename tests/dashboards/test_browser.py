@@ -43,6 +43,16 @@ def test_mtfs_dashboard_charts_draw_offline(chromium_page, live_server, torbay_d
     # The CLA trajectory chart has its points: actual 279 and the three targets.
     assert page.locator("#chart-kpi-cla-count .scatterlayer .point").count() >= 4
     assert "£1,578,000" in page.content() and "£1,007,221" in page.content()
+    # At 1280 px the month's attention and commentary are on the first screen, and the whole
+    # page (its detail folded) is within three screens of 800 px.
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(
+        live_server.url
+        + reverse("dashboards:plan_dashboard", args=[mtfs.pk])
+        + "?year=2017/18&period=8"
+    )
+    top = page.evaluate("document.getElementById('h-commentary').getBoundingClientRect().top")
+    assert top < 800 and page.evaluate("document.body.scrollHeight") <= 3 * 800
     assert not errors
 
     app_host = urlsplit(live_server.url).netloc
