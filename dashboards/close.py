@@ -30,6 +30,7 @@ from plans.selectors import (
 )
 from recovery import fiscal
 from recovery.access import can, edit_flags, may_write, require, scope
+from recovery.templatetags.money import printed_in_k
 
 
 class StepForm(forms.Form):
@@ -412,10 +413,16 @@ class PublishedListView(TemplateView):
         }
 
 
-class PublishedReportView(reports.PrintedInThousands, TemplateView):
+class PublishedReportView(TemplateView):
     """A published report as it was published: the stored figures, never the live ones."""
 
     template_name = "dashboards/published_report.html"
+
+    def render_to_response(self, context, **kwargs):
+        response = super().render_to_response(context, **kwargs)
+        with printed_in_k():  # each figure with its £k form, for the printout
+            response.render()
+        return response
 
     def get_context_data(self, **kwargs):
         report = get_published(self.request.user, kwargs["pk"])

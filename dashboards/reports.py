@@ -24,7 +24,6 @@ from plans import figures as fg
 from recovery import fiscal
 from recovery.money import PENNY, format_money
 from recovery.spreadsheet import safe_value, styled
-from recovery.templatetags.money import print_in_k
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MONEY_FORMAT = '"£"#,##0;-"£"#,##0'
@@ -356,20 +355,6 @@ def summary_rows(f: fg.PlanFigures, money=format_money) -> list[SummaryRow]:
         )
     )
     return rows
-
-
-class PrintedInThousands:
-    """A report page (live or published) whose printout follows the committee pack's rules:
-    every figure in pounds on the page is printed in £k, no pence (``print_in_k``)."""
-
-    def render_to_response(self, context, **kwargs):
-        response = super().render_to_response(context, **kwargs)
-
-        def in_k(response):
-            response.content = print_in_k(response.content.decode(response.charset))
-
-        response.add_post_render_callback(in_k)
-        return response
 
 
 def changes_for(changes: list[fg.Change], lines) -> list[fg.Change]:

@@ -26,6 +26,7 @@ from plans.access import get_plan, plans_for
 from plans.models import Commentary
 from recovery import fiscal
 from recovery.access import DIRECTOR, FINANCE, SCRUTINY, edit_flags, reads_published_only, role_of
+from recovery.templatetags.money import printed_in_k
 
 PERIOD_CHOICES = [(p, f"P{p} {fiscal.MONTH_ABBR[p - 1]}") for p in fg.MONTHS]
 
@@ -239,7 +240,7 @@ class CommentaryView(PlanPageMixin, View):
         return render(request, PlanDashboardView.template_name, context, status=400)
 
 
-class ReportView(reports.PrintedInThousands, PlanPageMixin, TemplateView):
+class ReportView(PlanPageMixin, TemplateView):
     """The live report (finance and directors): what would be published now. "What changed"
     is since the last published report, when there is one.
 
@@ -275,7 +276,8 @@ class ReportView(reports.PrintedInThousands, PlanPageMixin, TemplateView):
             "glossary": reports.GLOSSARY,
             "draft": close.draft_notice(self.plan, sel.year, sel.period),
         }
-        return render_to_string("dashboards/_report_body.html", context)
+        with printed_in_k():  # each figure with its £k form, for the printout
+            return render_to_string("dashboards/_report_body.html", context)
 
 
 class ReportDownloadMixin(PlanPageMixin):

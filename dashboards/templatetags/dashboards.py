@@ -6,14 +6,14 @@ import functools
 from django import template
 from django.template.defaultfilters import truncatechars
 from django.utils.dateformat import format as date_format
-from django.utils.html import escape, format_html
+from django.utils.html import conditional_escape, escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 
 from plans.figures.rules import format_kpi_value
 from plans.templatetags.figures import kpi_value, num, rag_badge, rag_label
-from recovery.money import NOT_REPORTED, format_money
-from recovery.templatetags.money import gbp
+from recovery.money import NOT_REPORTED, format_money, format_money_k
+from recovery.templatetags.money import gbp, range_k, shown
 
 register = template.Library()
 
@@ -32,8 +32,10 @@ def _range(low, high, pence=None) -> str:
     if low is None:
         return NOT_REPORTED
     if high is None or low == high:
-        return format_money(low, pence=pence)
-    return f"{format_money(low, pence=pence)} – {format_money(high, pence=pence)}"
+        text = format_money(low, pence=pence)
+    else:
+        text = f"{format_money(low, pence=pence)} – {format_money(high, pence=pence)}"
+    return shown(text, range_k(low, high))
 
 
 @register.filter
@@ -58,7 +60,8 @@ def gbp_signed(value, whole_pounds=None):
     text = format_money(value, pence=False if whole_pounds is True else None)
     if text == "£0":  # nothing, or pence shown in whole pounds: no "+£0"
         return "no change"
-    return ("+" if value > 0 else "") + text
+    plus = "+" if value > 0 else ""
+    return shown(plus + text, plus + format_money_k(value))
 
 
 @register.filter
@@ -147,7 +150,7 @@ def line_rows(f, sel, whole_pounds=False, show_commentary=False):
     dozen figures each, written here rather than through a template each."""
 
     def money(value):
-        return escape(gbp(value, whole_pounds))
+        return conditional_escape(gbp(value, whole_pounds))
 
     def muted(text):
         return f'<span class="text-muted">{text}</span>'
