@@ -7,6 +7,7 @@ also take ranges (``50k-600k``) and ``TBC``. Every edit form carries the record'
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from django import forms
@@ -18,6 +19,8 @@ from plans import models as m
 from plans.rules import year_problem
 from recovery import fiscal
 from recovery.money import Amount, AmountKind, MoneyError, format_amount, parse_amount, parse_money
+
+_GROUPED = re.compile(r"-?\d{1,3}(,\d{3})+(\.\d+)?")
 
 
 class KpiValueField(forms.DecimalField):
@@ -31,8 +34,13 @@ class KpiValueField(forms.DecimalField):
         super().__init__(**kwargs)
 
     def to_python(self, value):
-        if isinstance(value, str):
-            value = value.strip().removesuffix("%").replace(",", "").strip()
+        if isinstance(value, str) and value.strip():
+            typed = value.strip().removesuffix("%").strip()
+            if _GROUPED.fullmatch(typed):  # 1,234.5: thousands grouped as written
+                typed = typed.replace(",", "")
+            if not typed:  # "%" alone: no figure, never a cleared box
+                raise ValidationError("Enter a number, like 55 or 55%.", code="invalid")
+            value = typed
         return super().to_python(value)
 
     def prepare_value(self, value):

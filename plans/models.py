@@ -1140,6 +1140,7 @@ class KPI(PlanChild):
         return self.Unit.PERCENT if self.source == self.Source.IN_HOUSE_SHARE else self.Unit.COUNT
 
     def clean(self):
+        self._check_range()
         if not self.derived:
             return
         if self.unit != self.derived_unit:
@@ -1167,6 +1168,31 @@ class KPI(PlanChild):
                         "is silently replaced."
                     }
                 )
+
+    def _check_range(self) -> None:
+        """The baseline and the KPI's saved values fit its unit and range
+        (``value_problem``): changing the unit or the range never leaves a value it refuses."""
+        if self.baseline_value is not None and (problem := self.value_problem(self.baseline_value)):
+            raise ValidationError({"baseline_value": problem})
+        if not self.pk:
+            return
+        bad = [
+            (day, value)
+            for day, value in KpiPoint.objects.filter(kpi=self)
+            .order_by("date")
+            .values_list("date", "value")
+            if self.value_problem(value)
+        ]
+        if bad:
+            said = ", ".join(f"{v.normalize():f} on {d:%-d %b %Y}" for d, v in bad[:3])
+            more = f" and {len(bad) - 3} more" if len(bad) > 3 else ""
+            raise ValidationError(
+                {
+                    "open_range": f"This KPI has saved values its unit and range would refuse "
+                    f"({said}{more}): tick “may be negative or over 100%” or correct them "
+                    "first."
+                }
+            )
 
 
 def derived_actual_message(kpi: KPI) -> str:

@@ -574,11 +574,15 @@ def _save_kpi(plan, as_at, row: KpiInput, user, reason) -> int:
     point = current or KpiPoint(kpi=kpi, kind=KpiPoint.Kind.ACTUAL, date=as_at, label="")
     point.value = row.value
     point.entered_by = user
-    services.save_record(
-        instance=point,
-        user=user,
-        expected_version=row.version,
-        reason=reason,
-        require_reason_for_money=False,
-    )
+    try:
+        services.save_record(
+            instance=point,
+            user=user,
+            expected_version=row.version,
+            reason=reason,
+            require_reason_for_money=False,
+        )
+    except ValidationError as exc:
+        exc.kpi_id = kpi.pk  # said on the KPI's own box
+        raise
     return 1

@@ -423,9 +423,14 @@ class MonthEndView(TemplateView):
             return self.conflict(request, stale)
         except ValidationError as exc:
             by_field = exc.error_dict if hasattr(exc, "error_dict") else {None: exc.error_list}
+            kpi_form = next(
+                (f for row, f in kpi_forms if row.kpi.pk == getattr(exc, "kpi_id", None)), None
+            )
             for field, errors in by_field.items():
                 if field == "reason":
                     reason_form.add_error("reason", errors)
+                elif kpi_form is not None:  # a KPI's value it cannot have: said on its box
+                    kpi_form.add_error(field if field in kpi_form.fields else None, errors)
                 else:
                     forecast_form.add_error(
                         field if field in forecast_form.fields else None, errors

@@ -479,7 +479,8 @@ def test_a_kpi_value_it_cannot_have_is_refused_by_name(
     response = client.post(url(plan), post_data(plan, lines, **{f"kpi-{kpi.pk}-value": typed}))
     assert response.status_code == 200
     html = response.content.decode()
-    assert name in html and said in html and "nothing was saved" in html
+    assert said in html and "nothing was saved" in html
+    assert f"KPI {name} – Actual" in html  # said on the KPI's own box, not the forecast's
     assert not m.KpiPoint.objects.filter(kpi=kpi).exists()
     assert not m.ProgressEntry.objects.filter(as_at=date(2017, 10, 31)).exists()
 
@@ -580,3 +581,33 @@ def test_the_months_forecast_continues_the_series_the_plan_heads_with(
     october = m.OverspendForecast.objects.get(plan=plan, year="2017/18", period=7)
     assert october.service_area == "Children's Services"
     assert not m.OverspendForecast.objects.filter(plan=plan, service_area="").exists()
+
+
+@pytest.mark.parametrize("typed", ["%", "6,0,0", "55%%"])
+def test_a_kpi_box_with_no_readable_figure_is_refused_never_cleared(
+    client, finance_manager, plan, lines, typed
+):
+    kpi = KPIFactory(plan=plan, name="Contract carer usage", unit="percent")
+    client.force_login(finance_manager)
+    response = client.post(url(plan), post_data(plan, lines, **{f"kpi-{kpi.pk}-value": typed}))
+    assert response.status_code == 200 and "nothing was saved" in response.content.decode()
+
+
+def test_a_kpis_unit_or_range_never_changes_under_its_saved_values(plan):
+    from django.core.exceptions import ValidationError
+
+    kpi = KPIFactory(plan=plan, name="Net change in CLA", open_range=True)
+    m.KpiPoint.objects.create(kpi=kpi, kind="actual", date=date(2017, 10, 31), value=D("-3"))
+    kpi.open_range = False
+    with pytest.raises(ValidationError) as caught:
+        kpi.full_clean()
+    assert "-3 on 31 Oct 2017" in str(caught.value.message_dict["open_range"])
+    cla = KPIFactory(plan=plan, name="Children looked after")
+    m.KpiPoint.objects.create(kpi=cla, kind="actual", date=date(2017, 10, 31), value=D("279"))
+    cla.unit = "percent"
+    with pytest.raises(ValidationError):
+        cla.full_clean()
+    cla.unit, cla.baseline_value = "count", D("-5")
+    with pytest.raises(ValidationError) as caught:
+        cla.full_clean()
+    assert "baseline_value" in caught.value.message_dict

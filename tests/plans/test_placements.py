@@ -334,7 +334,7 @@ def test_the_report_its_workbook_and_the_pack_carry_the_scenario(client, mtfs, m
     client.force_login(torbay_users["director"])  # scrutiny members read published reports
     query = {"year": "2017/18", "period": "8"}
     html = client.get(reverse("dashboards:report", args=[mtfs.pk]), query).content.decode()
-    assert "£5,203,853.75" in html and "£73,911.25" in html  # the report keeps pence
+    assert "£5,203,854" in html and "£73,911" in html  # the page in whole pounds
     data = client.get(reverse("dashboards:report_xlsx", args=[mtfs.pk]), query).content
     ws = load_workbook(io.BytesIO(data))["Placements"]
     rows = {r[0]: r for r in ws.iter_rows(min_row=5, values_only=True)}
