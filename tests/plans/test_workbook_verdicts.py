@@ -918,10 +918,16 @@ def test_a_new_plan_is_counted_as_created_whatever_its_other_sheets_fill_in(auth
     assert (counts["Amount details"].create, counts["Amount details"].update) == (1, 0)
 
 
-def test_a_money_columns_unit_that_cannot_be_read_is_an_error_never_a_skipped_column(authority):
+@pytest.mark.parametrize(
+    "header",
+    ["Achieved to date (£ in 1000s)", "Achieved to date (k)", "Achieved to date in thousands"],
+)
+def test_a_money_columns_unit_that_cannot_be_read_is_an_error_never_a_skipped_column(
+    authority, header
+):
     def progress(wb):
         ws = wb.create_sheet("Progress")
-        ws.append(["Reference", "As at", "Achieved to date (£ in 1000s)", "RAG"])
+        ws.append(["Reference", "As at", header, "RAG"])
         ws.append(["SAV/1", "31/10/2017", 60, "G"])
 
     with pytest.raises(workbook.WorkbookRejected) as caught:
