@@ -80,7 +80,10 @@ class ForecastPoint:
     @property
     def stated_differs(self) -> bool:
         """The paper's stated overspend disagrees with its budget and outturn."""
-        return self.stated is not None and self.budget is not None and self.stated != self.variance
+        if self.stated is None or self.budget is None:
+            return False
+        high = self.stated_high if self.stated_high is not None else self.stated
+        return not self.stated <= self.variance <= high  # a stated range holds its variance
 
 
 def forecast_points(plans, year: str | None = None) -> list[ForecastPoint]:
