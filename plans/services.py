@@ -1256,12 +1256,14 @@ def sync_lines_from_moves(*, plan, year: str, period: int, user) -> list:
             entry.from_moves = True
             create_record(instance=entry, user=user, reason=MOVES_REASON)
         else:
+            if not entry.commentary or entry.commentary.startswith("From placement moves"):
+                values["commentary"] = driven.summary
+            if all(getattr(entry, k) == v for k, v in values.items()):
+                continue  # already the moves' figures: nothing written, nothing counted
             entry.from_moves = True
             version = entry.version
             for name, value in values.items():
                 setattr(entry, name, value)
-            if not entry.commentary or entry.commentary.startswith("From placement moves"):
-                entry.commentary = driven.summary
             entry.entered_by = user
             update_record(instance=entry, user=user, expected_version=version, reason=MOVES_REASON)
         refresh_line_rag(line=line, user=user, reason=MOVES_REASON)

@@ -550,3 +550,13 @@ def test_a_plan_of_more_than_twenty_years_is_a_typing_slip(mtfs):
     mtfs.last_year = "2099/00"
     with pytest.raises(ValidationError, match="more than 20 years"):
         mtfs.full_clean()
+
+
+def test_saving_the_moves_figures_again_writes_and_counts_nothing(mtfs, torbay_users):
+    finance = torbay_users["finance"]
+    first = services.sync_lines_from_moves(plan=mtfs, year="2017/18", period=3, user=finance)
+    assert first  # MTFS-02's month, written from its moves
+    versions = {e.pk: e.version for e in first}
+    again = services.sync_lines_from_moves(plan=mtfs, year="2017/18", period=3, user=finance)
+    assert again == []  # already the moves' figures: an untouched month end says so
+    assert {e.pk: e.version for e in m.ProgressEntry.objects.filter(pk__in=versions)} == versions
