@@ -32,12 +32,12 @@ from plans import workbook
 from plans.access import get_plan, plans_for
 from plans.forms_workbook import XLSX, WorkbookUploadForm
 from plans.models import PendingImport
+from plans.workbook.columns import LISTED
 from plans.workbook.resources import AMOUNTS, CREATE, DELETE, UPDATE
 from recovery.access import can, may_write, require
 from recovery.models import Authority
 
 SESSION_KEY = "plan_workbook_import"
-LISTED = 200  # records listed per table on the preview; the counts cover the rest
 
 
 def _xlsx(data: bytes, filename: str) -> HttpResponse:

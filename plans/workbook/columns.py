@@ -57,6 +57,7 @@ from recovery import fiscal
 from recovery.money import Amount, format_amount, format_money
 
 CREATE, UPDATE, DELETE, SAME = "create", "update", "delete", "same"
+LISTED = 200  # records a preview lists per table (with their figures); counts cover the rest
 
 ACCEPTS = {
     TEXT: "Text.",
@@ -582,10 +583,22 @@ class SheetResource(resources.Resource):
                 parts.append(show(value, self.by_field.get(k)))
         return " ".join(parts)
 
+    @functools.cached_property
+    def money_columns(self) -> list:
+        return [col for col in self.columns if col.kind in MONEY_KINDS]
+
     def note(self, instance, before, creating, number) -> None:
         row = self.rows[number - 1]
         if creating:
-            self.noted.append(RecordChange(self.name, CREATE, self.label(instance), row))
+            # The first records' figures, for the officer to check how they were read (95
+            # under a "(£k)" header is £95,000); a long sheet's rest are counted, not listed.
+            figures = []
+            if len(self.noted) < LISTED:
+                for col in self.money_columns:
+                    value = getattr(instance, col.field)
+                    if value is not None:
+                        figures.append(FieldChange(col.header, "", show(value, col)))
+            self.noted.append(RecordChange(self.name, CREATE, self.label(instance), row, figures))
             return
         changes = []
         for col in self.columns:

@@ -336,3 +336,17 @@ def test_a_pending_import_expires(client, torbay_users, settings):
     )
     response = client.get(reverse("plans:import_confirm"))
     assert response.context["nothing_pending"] and not PendingImport.objects.exists()
+
+
+def test_the_preview_lists_new_records_figures_as_read(client, torbay_users):
+    # 60 under "Achieved to date (£k)": the officer sees it read as £60,000 before importing.
+    def progress(wb):
+        ws = wb.create_sheet("Progress")
+        ws.append(["Reference", "As at", "Achieved to date (£k)", "RAG"])
+        ws.append(["SAV/1", "31/10/2017", 60, "G"])
+
+    client.force_login(torbay_users["finance"])
+    data = minimal_workbook(authority="Torbay Council", extra=progress)
+    response = upload(client, reverse("plans:plan_import"), data)
+    html = client.get(response.url).content.decode()
+    assert "Figures, as read" in html and "Achieved to date: £60,000" in html
