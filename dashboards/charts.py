@@ -17,7 +17,13 @@ from html import escape
 
 from plans import figures as fg
 from recovery import fiscal
-from recovery.money import NOT_REPORTED, format_money, format_money_axis, format_money_short
+from recovery.money import (
+    NOT_REPORTED,
+    format_money,
+    format_money_axis,
+    format_money_short,
+    format_range,
+)
 
 RAG_COLOURS = {
     "red": "#d4351c",
@@ -76,12 +82,6 @@ def _num(value: Decimal | None) -> float | None:
 
 def _money_text(values) -> list[str]:
     return ["not reported" if v is None else format_money(v) for v in values]
-
-
-def _range(low, high) -> str:
-    if high is None or high == low:
-        return format_money(low)
-    return f"{format_money(low)} – {format_money(high)}"
 
 
 def as_text(value) -> str:
@@ -295,8 +295,9 @@ def forecast_chart(f: fg.PlanFigures) -> Chart:
             layout[f"yaxis{'' if panel == 1 else panel}"].update(ticks)
     head_point = f.forecasts.headline
     if head_point:
+        variance = format_range(head_point.variance, head_point.variance_high)
         text = (
-            f"Latest forecast variance {_range(head_point.variance, head_point.variance_high)} at "
+            f"Latest forecast variance {variance} at "
             f"{head_point.label} ({fg.RAG_LABELS[head_point.rag]})."
         )
     else:

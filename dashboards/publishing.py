@@ -16,7 +16,7 @@ from plans import figures as fg
 from plans import services
 from plans.figures.rules import format_kpi_value
 from plans.models import PublishedReport
-from recovery.money import NOT_REPORTED, format_money
+from recovery.money import NOT_REPORTED, format_money, format_range
 
 SCHEMA = 1
 DATE_KEYS = {"as_at", "commentary_as_at", "written", "latest_date"}
@@ -198,11 +198,7 @@ def _money(value) -> str:
 
 
 def _money_range(low, high) -> str:
-    if low is None:
-        return NOT_REPORTED
-    if high is None or high == low:
-        return _money(low)
-    return f"{_money(low)} – {_money(high)}"
+    return format_range(low, high, _money)
 
 
 def _rag(value) -> str:

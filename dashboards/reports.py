@@ -22,7 +22,7 @@ from openpyxl.utils import get_column_letter
 from dashboards.templatetags.dashboards import kpi_value
 from plans import figures as fg
 from recovery import fiscal
-from recovery.money import PENNY, format_money
+from recovery.money import PENNY, format_money, format_range
 from recovery.spreadsheet import safe_value, styled
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -887,7 +887,7 @@ def report_workbook(
         if c.unit == "rag":
             before, after = _rag(before), _rag(after)
         elif c.after_high is not None and c.after_high != c.after:  # a range, whole
-            after = f"{format_money(c.after)} – {format_money(c.after_high)}"
+            after = format_range(c.after, c.after_high)
         s.row(
             [c.area, c.item, before, after, c.change, c.note],
             money=(2, 3, 4) if c.unit == "money" else (),

@@ -29,7 +29,6 @@ from plans.models import (
     ProgressEntry,
     SavingsLine,
     derived_actual_message,
-    is_money,
 )
 from plans.selectors import amount_of
 from recovery import fiscal
@@ -424,10 +423,10 @@ def save(
     return saved
 
 
-def _why_message(unexplained, year: str, period: int) -> str:
-    """Which figures already saved for the month an officer changed without saying why."""
-    money = {f.name for f in ProgressEntry._meta.concrete_fields if is_money(f)}
-    money |= {f.name for f in OverspendForecast._meta.concrete_fields if is_money(f)}
+def _why_message(unexplained, year: str, period: int, model=ProgressEntry) -> str:
+    """Which figures already saved for the month an officer changed without saying why:
+    ``unexplained`` is ``(record, its changes)`` of ``model``."""
+    money = services.money_fields(model)
     parts = [
         f"{getattr(line, 'reference', line)} "
         + (", ".join(c.said for c in changes if c.field in money) or "removed")
@@ -438,6 +437,12 @@ def _why_message(unexplained, year: str, period: int) -> str:
         f"({'; '.join(parts)}). Say why in “Reason for changing saved figures”; the reason is "
         "kept in the history."
     )
+
+
+def _unexplained_forecast(changes, year: str, period: int) -> ValidationError:
+    """The month's saved forecast changed (or, with no changes, removed) with no reason."""
+    message = _why_message([("Forecast", changes)], year, period, OverspendForecast)
+    return ValidationError({"reason": [message]})
 
 
 def _create_first_entry(entry: ProgressEntry, user, reason: str) -> None:
@@ -508,7 +513,9 @@ def _save_forecast(plan, year, period, data: ForecastInput, user, reason, explai
             return 0
         # Every box cleared: the month's forecast is removed.
         if not explained and current.budget is not None:
-            raise ValidationError({"reason": [_why_message([("Forecast", [])], year, period)]})
+            raise ValidationError(
+                {"reason": [_why_message([("Forecast", [])], year, period, OverspendForecast)]}
+            )
         services.delete_record(instance=current, user=user, reason=reason)
         return 1
     if (data.budget is None) != (data.forecast_outturn is None):
@@ -537,7 +544,9 @@ def _save_forecast(plan, year, period, data: ForecastInput, user, reason, explai
     if current is not None and not changes:
         return 0
     if changes and not explained and services.money_changed(changes, OverspendForecast):
-        raise ValidationError({"reason": [_why_message([("Forecast", changes)], year, period)]})
+        raise ValidationError(
+            {"reason": [_why_message([("Forecast", changes)], year, period, OverspendForecast)]}
+        )
     record.entered_by = user
     services.save_record(
         instance=record,

@@ -102,8 +102,14 @@ def diff(old: models.Model, new: models.Model) -> list[Change]:
     return changes
 
 
+@functools.cache
+def money_fields(model: type[models.Model]) -> frozenset[str]:
+    """The fields of ``model`` that hold money (``is_money``)."""
+    return frozenset(f.name for f in model._meta.concrete_fields if is_money(f))
+
+
 def money_changed(changes: list[Change], model: type[models.Model]) -> bool:
-    money = {f.name for f in model._meta.concrete_fields if is_money(f)}
+    money = money_fields(model)
     return any(c.field in money and _as_decimal(c.old) != _as_decimal(c.new) for c in changes)
 
 

@@ -123,9 +123,7 @@ class RangeColumn(tables.Column):
         low, high = value
         if low is None:
             return self.unknown
-        if low == high:
-            return money.format_money(low)
-        return f"{money.format_money(low)} – {money.format_money(high)}"
+        return money.format_range(low, high)
 
     def order(self, queryset, is_descending):
         return queryset, False

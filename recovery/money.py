@@ -248,6 +248,18 @@ def format_money(value, *, pence: bool | None = None) -> str:
     return f"{sign}£{body}"
 
 
+def format_range(low, high, fmt=None) -> str:
+    """A figure and the top of its range as pages write them (``fmt``, ``format_money`` by
+    default): ``£50,000 – £600,000``, or the one figure when the two agree; "not reported"
+    when the figure is not known."""
+    fmt = fmt or format_money
+    if low is None:
+        return NOT_REPORTED
+    if high is None or high == low:
+        return fmt(low)
+    return f"{fmt(low)} – {fmt(high)}"
+
+
 MINUS = "\u2212"  # a true minus sign, which a line never breaks away from its figure
 
 

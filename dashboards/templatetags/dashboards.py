@@ -12,7 +12,7 @@ from django.utils.translation import get_language
 
 from plans.figures.rules import format_kpi_value
 from plans.templatetags.figures import kpi_value, num, rag_badge, rag_label
-from recovery.money import NOT_REPORTED, format_money, format_money_k
+from recovery.money import format_money, format_money_k, format_range
 from recovery.templatetags.money import gbp, range_k, shown
 
 register = template.Library()
@@ -29,12 +29,7 @@ register.filter("rag_badge", rag_badge)  # and the one RAG badge
 
 
 def _range(low, high, pence=None) -> str:
-    if low is None:
-        return NOT_REPORTED
-    if high is None or low == high:
-        text = format_money(low, pence=pence)
-    else:
-        text = f"{format_money(low, pence=pence)} – {format_money(high, pence=pence)}"
+    text = format_range(low, high, lambda v: format_money(v, pence=pence))
     return shown(text, range_k(low, high))
 
 

@@ -209,6 +209,21 @@ MILLIONS_HEADER = (
 )
 
 
+# Where a header's name ends and words of a unit may start: "Achieved to date (k)",
+# "Budget in thousands", "Forecast £ thousands".
+_BEFORE_UNIT = re.compile(r"\s*[(\[£]|\s+in\s+", re.IGNORECASE)
+
+
+def name_before_unit(value) -> str | None:
+    """The name of a header that goes on with other words, perhaps of a unit that
+    ``header_unit`` does not read (``Achieved to date (k)``); None for a header of a name
+    alone."""
+    if not isinstance(value, str):
+        return None
+    name = _BEFORE_UNIT.split(value)[0]
+    return name if name and name != value.strip() else None
+
+
 def _scale(unit: str) -> str:
     """A header unit's scale: "k" (thousands), "m" (millions) or "" (pounds)."""
     unit = unit.lower()

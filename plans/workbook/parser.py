@@ -122,11 +122,6 @@ def _find_header(
     return None
 
 
-# Where a header's name ends and words of a unit may start: "Achieved to date (k)",
-# "Budget in thousands", "Forecast £ thousands".
-_BEFORE_UNIT = re.compile(r"\s*[(\[£]|\s+in\s+", re.IGNORECASE)
-
-
 def _match_column(spec: type[s.SheetResource], key: str) -> s.Column | None:
     for col in spec.columns:
         if key == s.header_key(col.header) or key in {s.header_key(a) for a in col.aliases}:
@@ -185,10 +180,10 @@ def _parse_table(raw: RawSheet, spec, problems: Problems, warnings: list[str]) -
                 continue
             if col is not None and given[1] == "k":
                 in_k.add(index)
-        elif col is None and isinstance(value, str) and (name := _BEFORE_UNIT.split(value)[0]):
+        elif col is None and (name := cells.name_before_unit(value)):
             # A money column's name with a unit the tracker does not read ("(k)", "in
             # thousands"): said, never a column of figures skipped.
-            named = _match_column(spec, s.header_key(name)) if name != value.strip() else None
+            named = _match_column(spec, s.header_key(name))
             if named is not None and named.kind in cells.MONEY_KINDS:
                 problems.add(
                     f"{value.strip()!r}: the unit is not one the tracker reads; head the column "

@@ -56,8 +56,6 @@ def gbp_k(value):
 
 @register.filter
 def gbp_k_range(low, high):
-    if low is None:
-        return money.NOT_REPORTED
     return range_k(low, high)
 
 
@@ -87,9 +85,7 @@ def _k(match) -> str:
 
 def range_k(low, high) -> str:
     """A figure or a range in £k: ``£3,000k – £4,000k``."""
-    if high is None or high == low:
-        return money.format_money_k(low)
-    return f"{money.format_money_k(low)} – {money.format_money_k(high)}"
+    return money.format_range(low, high, money.format_money_k)
 
 
 @register.filter
