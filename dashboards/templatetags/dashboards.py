@@ -144,6 +144,8 @@ def line_rows(f, sel, whole_pounds=False, show_commentary=False):
     """The rows of the savings lines table (``_lines_table.html``): up to fifty lines of a
     dozen figures each, written here rather than through a template each."""
 
+    pence = False if whole_pounds else None
+
     def money(value):
         return conditional_escape(gbp(value, whole_pounds))
 
@@ -164,7 +166,7 @@ def line_rows(f, sel, whole_pounds=False, show_commentary=False):
         if x.kind == "tbc":
             planned = "TBC"
         elif x.amount:
-            planned = escape(gbp_range(x.planned_low, x.planned_high))
+            planned = conditional_escape(_range(x.planned_low, x.planned_high, pence))
         else:
             planned = muted("none this year")
         if not x.starts_this_year:
@@ -179,7 +181,7 @@ def line_rows(f, sel, whole_pounds=False, show_commentary=False):
         elif whole_pounds:
             expected = money(low) + (f" – {money(high)}" if high != low else "")
         else:
-            expected = escape(gbp_range(low, high))
+            expected = conditional_escape(_range(low, high))
         achieved = money(x.achieved) if x.achieved is not None else muted("not reported")
         if x.anticipated:
             achieved += f'<div class="small">+ {money(x.anticipated)} achievable</div>'

@@ -14,6 +14,7 @@ from plans import services
 from plans.figures.rules import format_number as number
 from plans.models import Commentary, OverspendForecast, Plan, ProgressEntry, SavingsLine
 from recovery.money import format_money
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -365,3 +366,18 @@ def test_a_year_with_lines_planned_outside_the_target_says_so(client, seeded):
     html = _text(client.get(url))
     assert "No savings towards the target are planned in 2015/16 (2 lines are planned" in html
     assert "No savings are planned in 2015/16" not in html
+
+
+@pytest.mark.parametrize("name", ["dashboards:plan_dashboard", "dashboards:report"])
+def test_no_page_shows_markup_as_text(client, seeded, name):
+    """The figures a report writes in both forms (pounds on the screen, £k on paper) are
+    markup: a cell that escaped them showed `<span class="money-pounds">` to its reader."""
+    for plan in Plan.objects.select_related("authority"):
+        client.force_login(
+            UserFactory(username=f"director-{plan.pk}", authority=plan.authority, role="director")
+        )
+        for year in plan.years:
+            for period in (8,):
+                page = client.get(reverse(name, args=[plan.pk]), {"year": year, "period": period})
+                assert page.status_code == 200
+                assert "&lt;" not in page.content.decode(), (plan.code, year, period)
