@@ -203,11 +203,11 @@ def line_rows(f, sel, whole_pounds=False, show_commentary=False):
             "<tr>"
             f'<td class="text-nowrap">{escape(line.reference)}</td>'
             f'<th scope="row" class="fw-normal">{title}</th>'
-            f'<td class="num">{planned}</td><td class="num">{start}</td>'
+            f'<td class="num">{planned}</td><td class="num print-hide">{start}</td>'
             f'<td class="num">{expected}</td><td class="num">{achieved}</td>'
-            f'<td class="num">{variance}</td><td class="num">{forecast}</td>'
-            f"<td>{rag_badge(line.original_rag)}</td><td>{rag}</td>"
-            f'<td class="num">{delay}</td>'
+            f'<td class="num print-hide">{variance}</td><td class="num">{forecast}</td>'
+            f'<td class="print-hide">{rag_badge(line.original_rag)}</td><td>{rag}</td>'
+            f'<td class="num print-hide">{delay}</td>'
             "</tr>"
         )
     return mark_safe("".join(out))

@@ -392,6 +392,11 @@ class PlanFigures:
         return [r for r in self.reconciliation if r.agrees]
 
     @property
+    def unchecked(self) -> list[Reconciliation]:
+        """Stated totals with nothing to set beside them: not computed, or not yet reported."""
+        return [r for r in self.reconciliation if r.agrees is None]
+
+    @property
     def rate_differences(self) -> list[tuple]:
         """(KPI, value) where the paper's printed rate per 10,000 differs from the computed."""
         return [(k, v) for k in self.kpis for v in k.rate_differences]

@@ -284,7 +284,7 @@ def test_what_changed_is_since_the_last_published_report(client, mtfs, torbay_us
     response = client.get(
         reverse("dashboards:report", args=[mtfs.pk]), {"year": "2017/18", "period": "12"}
     )
-    assert "6. What changed since the report published for P7 Oct 2017 (version 1, 6 November" in (
+    assert "2. What changed since the report published for P7 Oct 2017 (version 1, 6 November" in (
         response.content.decode()
     )
     changes = response.context["changes"]
