@@ -1,8 +1,8 @@
 """Text bound for a spreadsheet (xlsx or CSV) that a spreadsheet would run as a formula.
 
 Every download that carries text an officer typed goes through ``neutralise``: the plan
-workbook, the scrutiny report's workbook and the list exports (OWASP "CSV injection"). The two
-workbooks write their styled cells with ``styled``.
+workbook, the scrutiny report's workbook and the list exports (OWASP "CSV injection"). The plan
+workbook writes its styled cells with ``styled``.
 """
 
 from copy import copy
@@ -10,6 +10,9 @@ from copy import copy
 from openpyxl.cell import WriteOnlyCell
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# The most a spreadsheet cell holds (Excel's limit): longer text is refused on the way in and
+# cut on the way out.
+MAX_CELL_CHARACTERS = 32_767
 
 
 def neutralise(text: str) -> str:

@@ -22,7 +22,12 @@ from openpyxl.utils.datetime import from_excel
 
 from recovery import fiscal
 from recovery.money import Amount, MoneyError, parse_amount, parse_money
-from recovery.spreadsheet import FORMULA_STARTS, neutralise, unneutralise  # noqa: F401
+from recovery.spreadsheet import (  # noqa: F401
+    FORMULA_STARTS,
+    MAX_CELL_CHARACTERS,
+    neutralise,
+    unneutralise,
+)
 
 MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
 MONTHS.update({name.lower(): i for i, name in enumerate(calendar.month_abbr) if name})
@@ -79,8 +84,6 @@ class CellError(ValueError):
 REPORTED = "(reported on its own row)"
 
 
-# The most a spreadsheet cell holds (Excel's limit); longer text was not typed in one.
-MAX_CELL_CHARACTERS = 32_767
 # Excel writes characters XML cannot hold as _xHHHH_ (a pasted carriage return is _x000D_),
 # and a literal "_x" sequence as _x005F_x...; openpyxl leaves both as they are.
 _ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
