@@ -80,8 +80,14 @@ def _num(value: Decimal | None) -> float | None:
     return None if value is None else float(value)
 
 
+def _pounds(value) -> str:
+    """A chart's figure as the page around it shows it: whole pounds (the tiles and tables
+    read £746,667, so the chart does not say £746,666.67)."""
+    return format_money(value, pence=False)
+
+
 def _money_text(values) -> list[str]:
-    return ["not reported" if v is None else format_money(v) for v in values]
+    return ["not reported" if v is None else _pounds(v) for v in values]
 
 
 def as_text(value) -> str:
@@ -91,7 +97,7 @@ def as_text(value) -> str:
 
 
 def _known(value) -> str:
-    return NOT_REPORTED if value is None else format_money(value)
+    return NOT_REPORTED if value is None else _pounds(value)
 
 
 def _money_tick_values(values, *, from_zero: bool = True) -> dict | None:
@@ -429,7 +435,7 @@ def rag_chart(f: fg.PlanFigures) -> Chart:
         layout["xaxis"].update(ticks)
     layout["yaxis"].update(categoryorder="array", categoryarray=list(reversed(labels)))
     summary = "; ".join(
-        f"{b.label} {format_money(b.value_low)} ({b.count})" for b in f.rag.current if b.count
+        f"{b.label} {_pounds(b.value_low)} ({b.count})" for b in f.rag.current if b.count
     )
     return Chart(
         "rag",
@@ -550,6 +556,9 @@ def kpi_chart(k: fg.KpiFigures) -> Chart:
             "title": {"text": "per 10,000 children"},
             "showgrid": False,
             "automargin": True,
+            # Its own whole-number ticks: plotly otherwise syncs them to the count axis's
+            # (0, 39.8, 79.6, 119.4 per 10,000).
+            **_whole_number_axis([top * 10_000 / k.population]),
         }
         rated = [v for v in k.actuals + k.targets if v.rate is not None]
         traces.append(
@@ -615,7 +624,7 @@ def slippage_chart(f: fg.PlanFigures) -> Chart:
         "slippage",
         "Monthly cost of slipped actions",
         f"Bar chart of the monthly slippage cost with its running total; total "
-        f"{format_money(f.slippage_total)}.",
+        f"{_pounds(f.slippage_total)}.",
         {"data": traces, "layout": layout},
     )
 
@@ -642,7 +651,7 @@ def funding_chart(f: fg.PlanFigures) -> Chart:
         "Reserves drawn and repaid, and other funding",
         "Bar chart by year of "
         + "; ".join(
-            f"{label.lower()} {format_money(total)}"
+            f"{label.lower()} {_pounds(total)}"
             for label, total in zip(f.funding.kinds, f.funding.totals, strict=True)
         )
         + (" (no agreed repayment plan)." if f.funding.owed else "."),

@@ -185,7 +185,14 @@ class PlanDashboardView(PlanPageMixin, TemplateView):
 
 
 class CommentaryView(PlanPageMixin, View):
-    """POST the month's commentary from the dashboard; back to the dashboard for the month."""
+    """POST the month's commentary from the dashboard; back to the dashboard for the month.
+    The address a refused save leaves in the browser's bar opens the dashboard when it is
+    reloaded or followed, not an empty 405."""
+
+    def get(self, request, pk):
+        query = request.GET.urlencode()
+        url = reverse("dashboards:plan_dashboard", args=[self.plan.pk])
+        return redirect(f"{url}?{query}#h-commentary" if query else f"{url}#h-commentary")
 
     def post(self, request, pk):
         role = commentary_role(request.user)

@@ -76,11 +76,13 @@ def get(mapping, key):
 @register.filter
 def css_string(value) -> str:
     """``value`` as the inside of a CSS string, safe in a <style> element: every character but
-    letters, digits and spaces as a CSS escape (``&`` is ``\\000026``). escapejs writes
-    ``\\u0026``, which CSS reads as "u0026"; HTML escaping writes ``&amp;``, which a <style>
-    element does not decode; and neither stops a ``</style>`` breaking out."""
+    letters, digits and spaces as a CSS escape (``&`` is ``\\26`` and a space). escapejs
+    writes ``\\u0026``, which CSS reads as "u0026"; HTML escaping writes ``&amp;``, which a
+    <style> element does not decode; and neither stops a ``</style>`` breaking out. Each escape
+    ends with a space, which CSS takes as its end: a space of the text after it is kept
+    (``Telford & Wrekin``, not ``Telford &Wrekin``)."""
     out = "".join(
-        c if (c.isascii() and c.isalnum()) or c == " " else f"\\{ord(c):06x}" for c in str(value)
+        c if (c.isascii() and c.isalnum()) or c == " " else f"\\{ord(c):x} " for c in str(value)
     )
     return mark_safe(out)  # nothing but [A-Za-z0-9 \\] is left unescaped
 

@@ -27,6 +27,10 @@ def test_rate_axis_is_worked_out_in_decimal_and_aligned(mtfs):
     # The same top on both axes: a count reads as its rate across the chart.
     y_top, y2_top = layout["yaxis"]["range"][1], layout["yaxis2"]["range"][1]
     assert abs(279 / y_top - float(cla.latest.rate) / y2_top) < 0.001
+    # Each axis ticks at whole numbers of its own (never 0, 39.8, 79.6, 119.4 per 10,000).
+    for axis in ("yaxis", "yaxis2"):
+        assert layout[axis]["tickmode"] == "linear" and layout[axis]["tick0"] == 0
+        assert isinstance(layout[axis]["dtick"], int) and layout[axis]["tickformat"] == ",d"
 
 
 def test_a_kpi_at_zero_gets_no_empty_axis_range(authority):

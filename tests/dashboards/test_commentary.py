@@ -107,3 +107,27 @@ def test_a_closed_month_offers_no_commentary_form_and_says_why(
             assert 'id="commentary-unsaved"' in refused.content.decode()
             assert "Too late.</textarea>" in refused.content.decode()
     assert not Commentary.objects.filter(body="Too late.").exists()
+
+
+def test_the_form_bounds_its_text_and_its_address_reopens_the_dashboard(
+    client, torbay_users, mtfs
+):
+    client.force_login(torbay_users["director"])
+    page = client.get(
+        reverse("dashboards:plan_dashboard", args=[mtfs.pk]), {"year": "2017/18", "period": "7"}
+    ).content.decode()
+    assert 'name="body" id="id_body" rows="4" maxlength="10000"' in page
+    # A refused save leaves the commentary address in the browser's bar: reloading it (a GET)
+    # opens the month's dashboard, not an empty 405.
+    response = client.get(
+        reverse("dashboards:commentary", args=[mtfs.pk]), {"year": "2017/18", "period": "7"}
+    )
+    dashboard = reverse("dashboards:plan_dashboard", args=[mtfs.pk])
+    assert response.status_code == 302
+    assert response.url == f"{dashboard}?year=2017%2F18&period=7#h-commentary"
+    # Another authority's plan is still a 404, whatever the method.
+    client.force_login(torbay_users["director"])
+    from plans.models import Plan
+
+    telford = Plan.objects.get(authority__slug="telford")
+    assert client.get(reverse("dashboards:commentary", args=[telford.pk])).status_code == 404

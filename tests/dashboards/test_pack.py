@@ -233,3 +233,21 @@ def test_the_savings_total_says_which_lines_its_achieved_and_forecast_cover(mtfs
     # A total over the lines that reported is never stated as the whole plan's.
     assert "£21k" in total and "£50k" in total
     assert total.count("on 1 of 14") == 2
+
+
+@pytest.mark.parametrize(
+    "name", ["Telford & Wrekin Council", "King's Lynn & West Norfolk", "</style><b>x", "Café 1"]
+)
+def test_a_printed_pages_footer_reads_the_name_as_written(name):
+    """The report page's print footer is a CSS string (``css_string``): read back by a CSS
+    parser, it is the name exactly, the space after an escape included."""
+    import tinycss2
+
+    from dashboards.templatetags.dashboards import css_string
+
+    written = css_string(name)
+    assert "<" not in written and "&" not in written
+    (token,) = [
+        t for t in tinycss2.parse_component_value_list(f'"{written}"') if t.type != "whitespace"
+    ]
+    assert token.type == "string" and token.value == name
