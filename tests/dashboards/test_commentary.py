@@ -109,9 +109,7 @@ def test_a_closed_month_offers_no_commentary_form_and_says_why(
     assert not Commentary.objects.filter(body="Too late.").exists()
 
 
-def test_the_form_bounds_its_text_and_its_address_reopens_the_dashboard(
-    client, torbay_users, mtfs
-):
+def test_the_form_bounds_its_text_and_its_address_reopens_the_dashboard(client, torbay_users, mtfs):
     client.force_login(torbay_users["director"])
     page = client.get(
         reverse("dashboards:plan_dashboard", args=[mtfs.pk]), {"year": "2017/18", "period": "7"}
