@@ -812,6 +812,13 @@ class PaperDiscrepancy(PlanChild):
         return ""
 
     @property
+    def used_value(self):
+        """The figure the plan uses, as a number (None if neither, or not recorded)."""
+        return {self.Uses.FIRST: self.first_value, self.Uses.SECOND: self.second_value}.get(
+            self.uses
+        )
+
+    @property
     def difference(self):
         if self.first_value is None or self.second_value is None:
             return None

@@ -251,3 +251,14 @@ def test_a_printed_pages_footer_reads_the_name_as_written(name):
         t for t in tinycss2.parse_component_value_list(f'"{written}"') if t.type != "whitespace"
     ]
     assert token.type == "string" and token.value == name
+
+
+def test_the_footer_keeps_to_one_line_for_a_long_name_and_title(seeded):
+    # Found walking the app: Barking and Dagenham's name and plan title ran the footer onto
+    # two lines, "Page 1 of" above "6".
+    plan = Plan.objects.get(authority__slug="barking-dagenham")
+    pages = _page_texts(pack.pack_html(fg.plan_figures(plan, fg.Selection("2014/15", 10))))
+    for n, texts in enumerate(pages, start=1):
+        assert f"Page {n} of {len(pages)}" in texts
+        [footer] = [t for t in texts if " · as at " in t]
+        assert footer.startswith(f"{plan.authority.name} · ") and footer.endswith(" P10 Jan 2015")

@@ -129,7 +129,7 @@ def test_the_issue_scenario_figure_for_figure(client, mtfs, moves, torbay_users)
     assert "P8 Nov 2017" in html
     for text in (
         "£5,203,854",  # forecast outturn, whole pounds
-        "£5,129,942",  # budget, £5,129,942.50 (whole pounds round half to even here)
+        "£5,129,943",  # budget, £5,129,942.50, rounded half up as every figure is
         "£73,911",  # variance
         "+£10,559",  # movement since October
         "Made in Sep 2017, 2 months late",
@@ -139,6 +139,8 @@ def test_the_issue_scenario_figure_for_figure(client, mtfs, moves, torbay_users)
         "£31,676",  # achieved to date
     ):
         assert text in html, text
+    # The chart's caption and hover agree with the table (they once read £5,129,942).
+    assert "£5,129,942" not in html
     figures = plan_figures(mtfs, Selection("2017/18", 8))
     shown = next(x for x in figures.lines if x.line.reference == "MTFS-02")
     assert shown.achieved == money(achieved)
