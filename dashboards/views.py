@@ -282,6 +282,11 @@ class ReportView(PlanPageMixin, TemplateView):
             "changes_heading": heading,
             "glossary": reports.GLOSSARY,
             "draft": close.draft_notice(self.plan, sel.year, sel.period),
+            # The month's charts as the committee pack draws them (static SVG, on the
+            # screen and on paper), each beside its data table.
+            "variance_svg": pack.variance_chart(f),
+            "savings_svg": pack.savings_chart(f),
+            "placements_svg": pack.placements_chart(f),
         }
         with printed_in_k():  # each figure with its £k form, for the printout
             return render_to_string("dashboards/_report_body.html", context)

@@ -93,3 +93,13 @@ def in_k(text):
     """Text with figures written in pounds (a published version's "what changed", stated as
     the report states money) with each figure in £k, as the committee pack prints money."""
     return _POUNDS.sub(_k, str(text))
+
+
+@register.filter
+def gbp_text(text):
+    """Text with figures in pounds that the app wrote (a summary row's note: "Red from
+    £100,000"): while a report is rendered, its £k form beside it for the printed page, as
+    ``gbp`` does for a figure."""
+    text = str(text)
+    converted = in_k(text)
+    return text if converted == text else shown(text, converted)

@@ -382,3 +382,30 @@ def test_no_page_shows_markup_as_text(client, seeded, name):
                 page = client.get(reverse(name, args=[plan.pk]), {"year": year, "period": period})
                 assert page.status_code == 200
                 assert "&lt;" not in page.content.decode(), (plan.code, year, period)
+
+
+def test_the_report_draws_the_months_charts_and_prints_its_notes_in_k(client, torbay_users, mtfs):
+    # Found walking the app: the printed report had no charts (and said they were on the
+    # page), and its notes kept whole pounds ("2016/17: £1,007,221") under a £k heading.
+    client.force_login(torbay_users["director"])
+    html = client.get(
+        reverse("dashboards:report", args=[mtfs.pk]), {"year": "2016/17", "period": "12"}
+    ).content.decode()
+    charts = re.findall(r'<figure class="report-chart"><svg [^>]*aria-label="([^"]+)"', html)
+    assert charts == [
+        "Forecast variance by month, 2016/17",
+        "Placement cost by month, budgeted and actual, 2016/17",
+    ]
+    later = client.get(
+        reverse("dashboards:report", args=[mtfs.pk]), {"year": "2017/18", "period": "8"}
+    ).content.decode()
+    assert 'aria-label="Cumulative savings expected and achieved, 2017/18"' in later
+    assert 'aria-label="Table: cumulative savings by month"' in later
+    # Each beside its figures as a table.
+    assert 'aria-label="Table: overspend forecasts"' in html
+    # A note written in pounds carries its £k form for the printed page.
+    assert re.search(
+        r'<span class="money-pounds">[^<]*£1,007,221[^<]*</span>'
+        r'<span class="money-k" aria-hidden="true">[^<]*£1,007k',
+        html,
+    )
