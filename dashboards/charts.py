@@ -186,73 +186,103 @@ def _months(year: str) -> list[str]:
 
 def forecast_chart(f: fg.PlanFigures) -> Chart:
     """Forecast outturn against budget by month, the variance, its movement and the Red
-    threshold of the headline series. Plain data, laid out as plotly's subplots."""
+    threshold of each series. Plain data, laid out as plotly's subplots."""
     months = _months(f.sel.year)
     series = f.forecasts.series
-    with_budget = any(p and p.budget is not None for _, pts in series for p in pts)
-    # Small multiples: the variance of each service area and scenario in a panel of its own,
-    # sharing one axis, rather than lines overlaid into a tangle.
-    panels = max(1, len(series))
-    rows = panels + (1 if with_budget else 0)
-    traces = []
-    for i, (_key, points) in enumerate(series):
-        colour = KIND_COLOURS["outturn"]
+    # Small multiples: each service area and scenario in panels of its own (its budget and
+    # outturn, when it has a budget, then its variance), rather than lines overlaid into a
+    # tangle or a £250k service drawn on a £30m axis.
+    panels = []  # (kind, title, points)
+    for _key, points in series:
         name = as_text(next(p for p in points if p).series_label)
-        panel = i + 1 + (1 if with_budget else 0)
-        if with_budget and any(p and p.budget is not None for p in points):
-            budget = [p.budget if p else None for p in points]
-            outturn = [p.outturn if p else None for p in points]
-            traces.append(
-                _trace(
+        if any(p and p.budget is not None for p in points):
+            panels.append(("level", f"Budget and forecast outturn: {name}", points))
+        panels.append(("variance", f"Variance: {name}", points))
+    rows = max(1, len(panels))
+    traces = []
+    legend_shown = set()
+
+    def legend_once(kind: str) -> bool:
+        first = kind not in legend_shown
+        legend_shown.add(kind)
+        return first
+
+    for row, (kind, _title, points) in enumerate(panels, start=1):
+        name = as_text(next(p for p in points if p).series_label)
+        if kind == "level":
+            for values, label, line in (
+                ([p.budget if p else None for p in points], "Budget", {"dash": "dot"}),
+                ([p.outturn if p else None for p in points], "Forecast outturn", {}),
+            ):
+                colour = KIND_COLOURS["budget" if label == "Budget" else "outturn"]
+                trace = _trace(
                     "scatter",
                     months,
-                    budget,
-                    f"Budget – {name}",
-                    row=1,
+                    values,
+                    label,  # one legend entry for every panel's budget (and outturn)
+                    row=row,
                     mode="lines+markers",
-                    line={"color": KIND_COLOURS["budget"], "dash": "dot"},
+                    line={"color": colour, **line},
+                    legendgroup=label,
+                    showlegend=legend_once(label),
                 )
-            )
-            traces.append(
-                _trace(
-                    "scatter",
-                    months,
-                    outturn,
-                    f"Forecast outturn – {name}",
-                    row=1,
-                    mode="lines+markers",
-                    line={"color": colour},
-                )
-            )
+                trace["hovertemplate"] = f"{name}, %{{x}}: %{{customdata}}<extra>{label}</extra>"
+                traces.append(trace)
+            continue
         variance = [p.variance if p else None for p in points]
-        traces.append(
-            _trace(
-                "bar",
-                months,
-                variance,
-                f"Variance – {name}",
-                row=panel,
-                # Each bar in its RAG colour, with the RAG word on it: never colour alone.
-                marker={"color": [RAG_COLOURS[p.rag] if p else RAG_COLOURS[""] for p in points]},
-                text=[fg.RAG_LABELS[p.rag] if p else "" for p in points],
-                textposition="outside",
-                showlegend=False,
-            )
+        bar = _trace(
+            "bar",
+            months,
+            variance,
+            f"Variance – {name}",
+            row=row,
+            # Each bar in its RAG colour, with the RAG word on it: never colour alone.
+            marker={"color": [RAG_COLOURS[p.rag] if p else RAG_COLOURS[""] for p in points]},
+            text=[fg.RAG_LABELS[p.rag] if p else "" for p in points],
+            textposition="outside",
+            showlegend=False,
         )
+        ranged = [
+            p and p.variance_high is not None and p.variance_high != p.variance for p in points
+        ]
+        if any(ranged):
+            # A forecast stated as a range (£3m–£4m): the bar to its low end, a whisker to
+            # its high end, and the range in the hover.
+            bar["error_y"] = {
+                "type": "data",
+                "symmetric": False,
+                "array": [
+                    _num(p.variance_high - p.variance) if r else None
+                    for p, r in zip(points, ranged, strict=True)
+                ],
+                "arrayminus": [0 if r else None for r in ranged],
+                "color": KIND_COLOURS["target"],
+                "thickness": 2,
+                "width": 8,
+            }
+            bar["customdata"] = [
+                format_range(p.variance, p.variance_high, _pounds)
+                if p and p.variance is not None
+                else "not reported"
+                for p in points
+            ]
+        traces.append(bar)
         movement = [p.movement if p else None for p in points]
         if any(m is not None for m in movement):
-            traces.append(
-                _trace(
-                    "scatter",
-                    months,
-                    movement,
-                    f"Movement – {name}",
-                    row=panel,
-                    mode="markers",
-                    marker={"symbol": "diamond", "size": 10, "color": KIND_COLOURS["target"]},
-                    showlegend=i == 0,
-                )
+            label = "Movement since the previous forecast"
+            trace = _trace(
+                "scatter",
+                months,
+                movement,
+                label,
+                row=row,
+                mode="markers",
+                marker={"symbol": "diamond", "size": 10, "color": KIND_COLOURS["target"]},
+                legendgroup="movement",
+                showlegend=legend_once("movement"),
             )
+            trace["hovertemplate"] = f"{name}, %{{x}}: %{{customdata}}<extra>{label}</extra>"
+            traces.append(trace)
         threshold = [p.threshold if p else None for p in points]
         traces.append(
             _trace(
@@ -260,7 +290,7 @@ def forecast_chart(f: fg.PlanFigures) -> Chart:
                 months,
                 threshold,
                 "Red threshold",
-                row=panel,
+                row=row,
                 # Each month's threshold is a level mark too (a month alone draws no line),
                 # dark so that it shows across a Red bar.
                 mode="lines+markers",
@@ -270,7 +300,8 @@ def forecast_chart(f: fg.PlanFigures) -> Chart:
                     "size": 22,
                     "line": {"color": KIND_COLOURS["target"], "width": 3},
                 },
-                showlegend=i == 0,
+                legendgroup="threshold",
+                showlegend=legend_once("threshold"),
             )
         )
     layout = _layout_dict(
@@ -279,26 +310,27 @@ def forecast_chart(f: fg.PlanFigures) -> Chart:
     layout["xaxis"].update(categoryorder="array", categoryarray=months)
     layout["yaxis"].update(rangemode="normal")
     _axes_layout(
-        layout,
-        rows,
-        spacing=min(0.12, 0.3 / rows),
-        titles=(["Budget and forecast outturn"] if with_budget else [])
-        + [f"Variance: {as_text(next(p for p in pts if p).series_label)}" for _, pts in series],
+        layout, rows, spacing=min(0.12, 0.3 / rows), titles=[title for _, title, _ in panels]
     )
-    points = [p for _, pts in series for p in pts if p]
-    if with_budget:
-        # Budget and outturn are millions apart from zero: start the axis near them.
-        ticks = _money_tick_values(
-            [v for p in points for v in (p.budget, p.outturn)], from_zero=False
-        )
+    # Every variance panel on one scale (its range as well as its ticks: a £197k bar beside a
+    # £1.3m one keeps its axis), so the panels compare at a glance; each budget panel on its
+    # own series' scale.
+    every = [p for _, pts in series for p in pts if p]
+    variances = [v for p in every for v in (p.variance, p.variance_high, p.movement, p.threshold)]
+    shared = _money_tick_values(variances)
+    for row, (kind, _title, points) in enumerate(panels, start=1):
+        axis = layout[f"yaxis{'' if row == 1 else row}"]
+        if kind == "level":
+            # Budget and outturn are millions apart from zero: start the axis near them.
+            ticks = _money_tick_values(
+                [v for p in points if p for v in (p.budget, p.outturn)], from_zero=False
+            )
+        else:
+            ticks = shared
         if ticks:
-            layout["yaxis"].update(ticks)
-    variances = [v for p in points for v in (p.variance, p.movement, p.threshold)]
-    ticks = _money_tick_values(variances)
-    for panel in range(1 + (1 if with_budget else 0), rows + 1):
-        # The same scale in every panel, so the panels compare at a glance.
-        if ticks:
-            layout[f"yaxis{'' if panel == 1 else panel}"].update(ticks)
+            low, high = ticks["tickvals"][0], ticks["tickvals"][-1]
+            room = (high - low) * 0.12  # for the RAG word above a bar at the top tick
+            axis.update(ticks, range=[low - (room if low < 0 else 0), high + room])
     head_point = f.forecasts.headline
     if head_point:
         variance = format_range(head_point.variance, head_point.variance_high)

@@ -17,6 +17,35 @@
   // On a narrow screen (a phone) plotly cuts a long title and rotates the month names until
   // they are cut too: titles wrap, month axes name at most six months, level, and the axes
   // make room for their labels; long legend entries wrap.
+  // Stacked panels whose wrapped titles would overlap the panel above: the figure grows,
+  // and each panel keeps its plot height with room above it for its title's lines.
+  function respace(layout, titled) {
+    if (!titled.length) { return; }
+    var axes = Object.keys(layout).filter(function (key) {
+      return key.indexOf("yaxis") === 0 && layout[key].domain && !layout[key].overlaying;
+    }).sort(function (a, b) { return layout[b].domain[0] - layout[a].domain[0]; });
+    if (axes.length !== titled.length) { return; }
+    var margin = layout.margin || {};
+    var plotArea = (layout.height || 450) - (margin.t || 0) - (margin.b || 0);
+    var rooms = titled.map(function (t) { return t.lines * t.size * 1.3 + 18; });
+    var plots = axes.map(function (key) {
+      var d = layout[key].domain;
+      return Math.max(90, (d[1] - d[0]) * plotArea);
+    });
+    var total = plots.reduce(function (a, b) { return a + b; }, 0) +
+      rooms.slice(1).reduce(function (a, b) { return a + b; }, 0);
+    var y = total;
+    axes.forEach(function (key, i) {
+      if (i > 0) { y -= rooms[i]; }
+      var top = y, bottom = y - plots[i];
+      layout[key].domain = [bottom / total, top / total];
+      titled[i].note.y = top / total;
+      y = bottom;
+    });
+    margin.t = (margin.t || 0) + rooms[0];
+    layout.margin = margin;
+    layout.height = total + margin.t + (margin.b || 0);
+  }
   function fitNarrow(el, fig) {
     var width = el.clientWidth || window.innerWidth;
     if (width >= 576) { return; }
@@ -32,11 +61,16 @@
       layout.margin = layout.margin || {};
       layout.margin.t = Math.max(layout.margin.t || 0, 20 + lines.length * size * 1.35);
     }
+    var titled = [];  // the panels' titles (subplot annotations above each y axis domain)
     (layout.annotations || []).forEach(function (note) {
+      var panelTitle = note.yref === "paper" && note.yanchor === "bottom";
+      if (panelTitle) { note.font = note.font || {}; note.font.size = 13; }
       var size = (note.font && note.font.size) || 12;
-      note.text = wrap(note.text, Math.max(16, Math.floor((width - 64) / (size * 0.6))))
-        .join("<br>");
+      var lines = wrap(note.text, Math.max(16, Math.floor((width - 16) / (size * 0.6))));
+      note.text = lines.join("<br>");
+      if (panelTitle) { titled.push({note: note, lines: lines.length, size: size}); }
     });
+    respace(layout, titled);
     Object.keys(layout).forEach(function (key) {
       if (key.indexOf("xaxis") !== 0) { return; }
       var axis = layout[key];

@@ -183,6 +183,11 @@ def test_no_page_scrolls_sideways_on_a_phone(chromium_page, live_server, torbay_
     cut = page.evaluate(CUT_TEXT)
     assert page.locator(".js-plotly-plot").count() >= 10
     assert not cut, cut
+    # Wrapped panel titles never sit on one another, the chart's title or the panel above
+    # (the forecast's five panels: its budget panels and variances, one per service area).
+    assert page.locator("#chart-forecast .annotation").count() >= 5
+    overlaps = page.evaluate(OVERLAPPING_TITLES)
+    assert not overlaps, overlaps
     months = page.locator("#chart-placements .xtick text").all_text_contents()
     assert months == ["Apr", "Jun", "Aug", "Oct", "Dec", "Feb"], months
     # Turned on its side past the narrow width, the charts are drawn again for the width.
@@ -194,6 +199,31 @@ def test_no_page_scrolls_sideways_on_a_phone(chromium_page, live_server, torbay_
         page.wait_for_timeout(100)
     assert page.evaluate(ticks) == 12
 
+
+# Pairs of a chart's titles (its own, its panels') whose boxes overlap, and panel titles that
+# overlap the plot area of another panel.
+OVERLAPPING_TITLES = """
+() => {
+  const out = [];
+  const hit = (a, b) => a.left < b.right - 1 && b.left < a.right - 1 &&
+    a.top < b.bottom - 1 && b.top < a.bottom - 1;
+  document.querySelectorAll(".js-plotly-plot").forEach(chart => {
+    const titles = [...chart.querySelectorAll(".g-gtitle text, .annotation")]
+      .map(el => [el.textContent, el.getBoundingClientRect()]);
+    const plots = [...chart.querySelectorAll(".subplot .bg, .cartesianlayer .bg")]
+      .map(el => el.getBoundingClientRect());
+    titles.forEach(([text, box], i) => {
+      titles.slice(i + 1).forEach(([other, box2]) => {
+        if (hit(box, box2)) out.push(`${chart.id}: "${text}" on "${other}"`);
+      });
+      plots.forEach(plot => {
+        if (hit(box, plot)) out.push(`${chart.id}: "${text}" on a plot area`);
+      });
+    });
+  });
+  return out;
+}
+"""
 
 # The texts of each chart (titles, panel titles, axis labels, legend) that reach past its
 # drawing.

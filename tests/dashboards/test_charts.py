@@ -71,3 +71,37 @@ def test_a_money_axis_is_labelled_in_one_unit():
     axis = _money_tick_values([0, 980_000])
     assert axis["ticktext"] == ["£0", "£0.25m", "£0.5m", "£0.75m", "£1m"]
     assert _money_tick_values([-400_000, 300_000])["ticktext"][:2] == ["-£400k", "-£200k"]
+
+
+def test_the_forecast_chart_gives_each_service_area_its_own_panels(mtfs, seeded):
+    # Found walking the app: Whole service (£28.9m) and Leaving care (£250k) shared one budget
+    # panel, so Leaving care sat on £0; the Leaving care variance panel ticked at £0 alone; a
+    # range forecast (£3m–£4m) was a bar to £3m; the movement marker had no legend entry.
+    f = fg.plan_figures(mtfs, fg.Selection("2016/17", 12))
+    figure = charts.forecast_chart(f).figure
+    layout, data = figure["layout"], figure["data"]
+    titles = [a["text"] for a in layout["annotations"]]
+    assert titles == [
+        "Budget and forecast outturn: Whole service",
+        "Variance: Whole service",
+        "Variance: Whole service (worst case)",
+        "Budget and forecast outturn: Leaving care",
+        "Variance: Leaving care",
+    ]
+    axes = [layout["yaxis" if row == 1 else f"yaxis{row}"] for row in range(1, 6)]
+    variance_ranges = {tuple(axes[i]["range"]) for i in (1, 2, 4)}
+    assert len(variance_ranges) == 1  # one scale for every variance panel, range and ticks
+    low, high = variance_ranges.pop()
+    assert low <= 0 < 197_086 < high
+    leaving = axes[3]["range"]
+    assert leaving[0] <= 250_000 and 447_000 <= leaving[1] < 1_000_000  # its own scale
+    legend = [t["name"] for t in data if t.get("showlegend", True)]
+    assert len(legend) == len(set(legend))  # each kind once in the legend
+
+    barking = Plan.objects.get(authority__slug="barking-dagenham")
+    figure = charts.forecast_chart(fg.plan_figures(barking, fg.Selection("2014/15", 10))).figure
+    ranged = [t for t in figure["data"] if "error_y" in t]
+    assert ranged and 1_000_000 in ranged[0]["error_y"]["array"]
+    assert "£3,000,000 – £4,000,000" in ranged[0]["customdata"]
+    legend = [t["name"] for t in figure["data"] if t.get("showlegend", True)]
+    assert "Movement since the previous forecast" in legend
