@@ -15,7 +15,7 @@ from dashboards import pack, reports
 from plans import figures as fg
 from plans import services
 from plans.figures.rules import format_kpi_value
-from plans.models import PublishedReport
+from plans.models import PublishedReport, person_name
 from recovery.money import NOT_REPORTED, format_money, format_range
 
 SCHEMA = 1
@@ -46,12 +46,6 @@ MONEY_KEYS = {
 
 def _dec(value):
     return None if value is None else str(value)
-
-
-def _who(user) -> str:
-    if user is None:
-        return "the paper"
-    return user.get_full_name() or user.username
 
 
 # --------------------------------------------------------------------------------------------
@@ -90,8 +84,9 @@ def snapshot(f: fg.PlanFigures, changes: list[fg.Change], changes_heading: str) 
                 "role": c.get_role_display(),
                 "month": c.label,
                 "body": c.body,
-                "by": _who(c.author),
-                "written": c.updated_at.date().isoformat(),
+                "by": person_name(c.written_by if c.written_at else c.author),
+                "written": (c.written_at or c.updated_at).date().isoformat(),
+                "byline": c.byline,
             }
             for c in f.commentary
         ],
@@ -130,6 +125,12 @@ def snapshot(f: fg.PlanFigures, changes: list[fg.Change], changes_heading: str) 
             }
             for p in f.forecasts.to_period
         ],
+        "placements": {
+            "year": sel.year,
+            "variance": _dec(f.placements.position.variance)
+            if f.placements is not None and not f.placements.empty
+            else None,
+        },
         "kpis": [
             {
                 "name": k.kpi.name,
@@ -334,6 +335,20 @@ def changes_since(report: PublishedReport, f: fg.PlanFigures) -> list[fg.Change]
                 note=note_since if was else first,
             )
         )
+    if f.placements is not None and not f.placements.empty:
+        now = f.placements.position.variance
+        was = (previous.get("placements") or {}) if same_year else {}
+        before = Decimal(was["variance"]) if was.get("variance") is not None else None
+        if now is not None and now != before:
+            out.append(
+                fg.Change(
+                    "Placements",
+                    f.PLACEMENT_VARIANCE,
+                    before,
+                    now,
+                    note=note_since if before is not None else first,
+                )
+            )
     lines = {x["reference"]: x for x in previous.get("lines", [])}
     for x in f.lines + f.outside_lines:
         was = lines.get(x.line.reference)
@@ -414,7 +429,7 @@ def render(publication: services.Publication) -> services.Rendered:
     stamp = {
         "number": publication.number,
         "published_at": publication.published_at,
-        "published_by": _who(publication.published_by),
+        "published_by": person_name(publication.published_by),
         "note": publication.note,
         "previous": previous,
         "corrections": corrected,

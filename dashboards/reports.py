@@ -633,14 +633,13 @@ def report_workbook(
             money=(1, 2) if r.unit == "money" else (),
         )
     for c in f.commentary:
-        who = c.author.get_full_name() or c.author.username if c.author else "the paper"
         s.row(
             [
                 f"{c.get_role_display()}, {c.label}",
                 None,
                 None,
                 None,
-                f"{c.body}\n(Written by {who} on {c.updated_at:%d %B %Y}.)",
+                f"{c.body}\n({c.byline}.)",
             ]
         )
 

@@ -20,6 +20,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from recovery import fiscal
@@ -1727,6 +1728,17 @@ class Commentary(Versioned):
     period = period_field()
     role = models.CharField(max_length=8, choices=Role.choices, default=Role.DIRECTOR)
     body = models.TextField()
+    # Who wrote it and when, kept through edits; ``author`` and ``updated_at`` are the
+    # latest edit's. None for the paper's own commentary (loaded from the seed).
+    written_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+    written_at = models.DateTimeField(null=True, blank=True, editable=False)
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -1757,6 +1769,29 @@ class Commentary(Versioned):
     @property
     def label(self) -> str:
         return fiscal.period_label(self.year, self.period)
+
+    @property
+    def byline(self) -> str:
+        """Who wrote it and when, and who last edited it and when if anyone did:
+        "Written by Ann Lee on 3 December 2017; last edited by Bob Roe on 5 December 2017".
+        Every page, report, pack and workbook says it so."""
+        first_at = self.written_at or self.updated_at
+        first_by = self.written_by if self.written_at else self.author
+        text = f"Written by {person_name(first_by)} on {_day(first_at)}"
+        if self.version > 1:
+            text += f"; last edited by {person_name(self.author)} on {_day(self.updated_at)}"
+        return text
+
+
+def person_name(user) -> str:
+    """A person as a byline or a publication names them: their full name, else their user name."""
+    if user is None:
+        return "the paper"
+    return user.get_full_name() or user.username
+
+
+def _day(moment) -> str:
+    return f"{timezone.localtime(moment):%-d %B %Y}" if moment else "an unknown date"
 
 
 # --------------------------------------------------------------------------------------------

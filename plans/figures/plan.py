@@ -553,6 +553,28 @@ class PlanFigures:
             ],
         }
 
+    PLACEMENT_VARIANCE = "Placement forecast outturn against budget"
+
+    @property
+    def placement_variance_change(self) -> Change | None:
+        """The placement forecast's variance against the previous month's, when it moved (a
+        move made late, a count changed): the cost driver's change, for "what changed"."""
+        p = self.placements
+        if p is None or p.empty or p.position.variance is None:
+            return None
+        before = p.previous.variance if p.previous is not None else None
+        if before == p.position.variance:
+            return None
+        note = (
+            f"since {fiscal.period_label(p.year, p.period - 1)}"
+            if before is not None
+            else "first this year"
+        )
+        late = sum(1 for m in p.moves if m.months_late)
+        if late:
+            note = f"{note}; {late} planned move{'s' if late > 1 else ''} late".lstrip("; ")
+        return Change("Placements", self.PLACEMENT_VARIANCE, before, p.position.variance, note=note)
+
     # Read by the page, its workbook and the pack several times each; found once.
     @cached_property
     def changes(self) -> list[Change]:
@@ -582,6 +604,9 @@ class PlanFigures:
                         after_high=p.variance_high,
                     )
                 )
+        placement = self.placement_variance_change
+        if placement is not None:
+            out.append(placement)
         # In P1 the comparison is with nothing reported yet this year: a figure first
         # reported in April is a change from "not reported".
         for x in self.lines + self.outside_lines:
@@ -639,7 +664,7 @@ def latest_commentary(plan, sel: Selection) -> list:
     found = {}
     for c in (
         Commentary.objects.filter(earlier, plan=plan)
-        .select_related("author")
+        .select_related("author", "written_by")
         .order_by("role", "-year", "-period")
     ):
         found.setdefault(c.role, c)

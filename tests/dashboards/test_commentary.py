@@ -36,6 +36,24 @@ def test_a_director_writes_and_edits_the_months_commentary_on_the_dashboard(
     _post(client, mtfs, "Updated: three moves slipped.", version="1")
     c.refresh_from_db()
     assert (c.body, c.version) == ("Updated: three moves slipped.", 2)
+    # Edited by a colleague, it still says who wrote it and when, and who edited it.
+    from django.utils import timezone
+
+    c.written_at = timezone.now() - timezone.timedelta(days=2)
+    c.save(update_fields=["written_at"])
+    colleague = torbay_users["finance"]
+    Commentary.objects.filter(pk=c.pk).update(author=colleague)
+    c.refresh_from_db()
+    assert c.written_by == director
+    written = f"{timezone.localtime(c.written_at):%-d %B %Y}"
+    edited = f"{timezone.localtime(c.updated_at):%-d %B %Y}"
+    byline = (
+        f"Written by {director.get_full_name() or director.username} on {written}; "
+        f"last edited by {colleague.get_full_name() or colleague.username} on {edited}"
+    )
+    assert c.byline == byline
+    page = client.get(url, {"year": "2017/18", "period": "7"}).content.decode()
+    assert byline in page
     # A later month's report shows the latest commentary with its own month and date.
     report = client.get(
         reverse("dashboards:report", args=[mtfs.pk]), {"year": "2017/18", "period": "9"}

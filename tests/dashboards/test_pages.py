@@ -10,6 +10,7 @@ import pytest
 from django.urls import reverse
 from openpyxl import load_workbook
 
+from plans import figures as fg
 from plans import services
 from plans.figures.rules import format_number as number
 from plans.models import Commentary, OverspendForecast, Plan, ProgressEntry, SavingsLine
@@ -409,3 +410,18 @@ def test_the_report_draws_the_months_charts_and_prints_its_notes_in_k(client, to
         r'<span class="money-k" aria-hidden="true">[^<]*£1,007k',
         html,
     )
+
+
+def test_what_changed_includes_the_placement_forecast(client, torbay_users, mtfs):
+    # Found walking the app: the report for P8 2017/18 said "Nothing was recorded as
+    # changing" while the placement forecast had risen £21,118 with two moves late.
+    f = fg.plan_figures(mtfs, fg.Selection("2017/18", 8))
+    [change] = [c for c in f.changes if c.area == "Placements"]
+    assert change.before == Decimal("84470.00") and change.after == Decimal("105587.50")
+    assert change.note == "since P7 Oct 2017; 2 planned moves late"
+    client.force_login(torbay_users["director"])
+    html = client.get(
+        reverse("dashboards:report", args=[mtfs.pk]), {"year": "2017/18", "period": "8"}
+    ).content.decode()
+    assert "Placement forecast outturn against budget" in html
+    assert "Nothing was recorded as changing" not in html
