@@ -425,3 +425,22 @@ def test_what_changed_includes_the_placement_forecast(client, torbay_users, mtfs
     ).content.decode()
     assert "Placement forecast outturn against budget" in html
     assert "Nothing was recorded as changing" not in html
+
+
+def test_the_attention_tiles_give_the_placement_forecast_and_the_commentary_first(
+    client, torbay_users, mtfs
+):
+    # Found walking the app: with no overspend forecast recorded for 2017/18, the tile said
+    # "Not reported" while the placements forecast was £105,588 over budget and rising, and
+    # the month's commentary began below the first screen.
+    client.force_login(torbay_users["director"])
+    html = client.get(
+        reverse("dashboards:plan_dashboard", args=[mtfs.pk]), {"year": "2017/18", "period": "8"}
+    ).content.decode()
+    tiles = html[html.index('id="h-attention"') : html.index("Jump to:")]
+    assert re.search(
+        r'<a href="#h-placements">Placements</a>: forecast £5,235,530 against a budget of '
+        r"£5,129,943, £105,588 over \(\+£21,118 since P7 Oct 2017\)",
+        tiles,
+    )
+    assert html.index("Jump to:") < html.index('id="h-commentary"') < html.index('id="month-close"')
