@@ -139,3 +139,19 @@ def test_export_resaved_by_libreoffice_imports_unchanged(seeded, mtfs, tmp_path)
     changes = workbook.preview((out / "mtfs.xlsx").read_bytes(), into=mtfs)
     assert changes.problems == []
     assert not changes.has_changes
+
+
+def test_the_risks_sheet_lists_references_as_officers_number_them(plan):
+    # Found walking the app: the export listed R1, R10, R11, R12, R2 (sorted as text).
+    import io
+
+    from openpyxl import load_workbook
+
+    from tests.factories import RiskFactory
+
+    for n in (10, 2, 1, 12, 11):
+        RiskFactory(plan=plan, reference=f"R{n}")
+    book = load_workbook(io.BytesIO(workbook.export_plan(plan)), read_only=True)
+    sheet = next(ws for ws in book.worksheets if ws.title.startswith("Risk"))
+    references = [row[0] for row in sheet.iter_rows(min_row=2, values_only=True) if row[0]]
+    assert references == ["R1", "R2", "R10", "R11", "R12"]
