@@ -95,9 +95,44 @@ def _upload_page(request, plan, form=None, status=200, **context):
 
 
 def _errors(request, plan, filename, problems, warnings=()):
-    """Every problem, by sheet, row and column, with the form to upload the corrected file."""
-    context = {"problems": problems, "warnings": warnings, "filename": filename, **_form(plan)}
+    """Every problem, by sheet, row and column, with the form to upload the corrected file.
+    The same problem in the same column on several rows (a year heading outside the plan, a
+    column of text) is one entry naming its rows, not a page of repeats."""
+    context = {
+        "problems": problems,
+        "grouped": _grouped(problems),
+        "warnings": warnings,
+        "filename": filename,
+        **_form(plan),
+    }
     return render(request, "plans/workbook/errors.html", context)
+
+
+def _grouped(problems) -> list[dict]:
+    groups: dict[tuple, dict] = {}
+    for p in problems:
+        key = (p.sheet, p.column, p.header, p.message)
+        group = groups.setdefault(key, {"problem": p, "rows": []})
+        if p.row is not None:
+            group["rows"].append(p.row)
+    return [{**g, "rows": _row_runs(g["rows"])} for g in groups.values()]
+
+
+def _row_runs(rows: list[int]) -> str:
+    """Rows as a reader counts them: "2, 3, 5–15, 17"."""
+    runs: list[list[int]] = []
+    for row in sorted(set(rows)):
+        if runs and row == runs[-1][-1] + 1:
+            runs[-1].append(row)
+        else:
+            runs.append([row])
+    parts: list[str] = []
+    for run in runs:
+        if len(run) >= 3:
+            parts.append(f"{run[0]}–{run[-1]}")
+        else:
+            parts.extend(str(row) for row in run)
+    return ", ".join(parts)
 
 
 class ImportView(View):

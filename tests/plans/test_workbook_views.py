@@ -350,3 +350,20 @@ def test_the_preview_lists_new_records_figures_as_read(client, torbay_users):
     response = upload(client, reverse("plans:plan_import"), data)
     html = client.get(response.url).content.decode()
     assert "Figures, as read" in html and "Achieved to date: £60,000" in html
+
+
+def test_the_same_problem_down_a_column_is_listed_once_with_its_rows(client, torbay_users, mtfs):
+    # Found walking the app: a year heading outside the plan gave fourteen identical rows.
+    client.force_login(torbay_users["finance"])
+    book = load_workbook(io.BytesIO(workbook.export_plan(mtfs)))
+    sheet = book["Savings lines"]
+    year_column = next(c for c in sheet[1] if c.value == "2017/18")
+    year_column.value = "14/15"
+    out = io.BytesIO()
+    book.save(out)
+    response = upload(client, reverse("plans:plan_import_into", args=[mtfs.pk]), out.getvalue())
+    html = response.content.decode()
+    assert "Nothing has been saved" in html
+    rows = re.findall(r'<td class="num">([^<]+)</td>\s*<td>[A-Z]+ \(2014/15\)</td>', html)
+    assert len(rows) == 1 and "–" in rows[0], rows
+    assert html.count("so it has no 2014/15") == 1
