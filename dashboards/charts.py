@@ -686,7 +686,11 @@ def funding_chart(f: fg.PlanFigures) -> Chart:
             f"{label.lower()} {_pounds(total)}"
             for label, total in zip(f.funding.kinds, f.funding.totals, strict=True)
         )
-        + (" (no agreed repayment plan)." if f.funding.owed else "."),
+        + (
+            " (no agreed repayment plan)."
+            if f.funding.owed and not any("no agreed repayment plan" in k for k in f.funding.kinds)
+            else "."
+        ),
         {"data": traces, "layout": layout},
     )
 
@@ -715,8 +719,12 @@ def placements_chart(f: fg.PlanFigures) -> Chart:
         "placements",
         f"Placement cost by month {p.year}",
         f"Bars of the budgeted placement cost each month and a line of the actual cost to "
-        f"{p.label}; forecast outturn {_known(p.position.outturn)} against a budget of "
-        f"{_known(p.position.budget)}.",
+        f"{p.label}; forecast outturn {_known(p.position.outturn)}"
+        + (
+            f" against a budget of {_pounds(p.position.budget)}."
+            if p.position.budget is not None
+            else "; no budget is recorded."
+        ),
         {"data": traces, "layout": layout},
     )
 

@@ -85,11 +85,12 @@ def variance_chart(f: fg.PlanFigures) -> str | None:
         return None
     series = every[:MAX_PANELS]  # the table beneath lists every series
     labels = [fiscal.month_label(f.sel.year, p) for p in fg.MONTHS]
-    values = [p.variance for _, points in series for p in points if p]
+    values = [v for _, points in series for p in points if p for v in (p.variance, p.variance_high)]
     panel = max(44, min(110, 420 // len(series)))  # each panel's plot height
     gap = 34 if panel >= 80 else 22  # the room for its title above it
     step = (WIDTH - LEFT) / 12
     parts = []
+    ranged = False
     for n, (_key, points) in enumerate(series):
         top = gap + n * (panel + gap)
         low, high, y = _scale(values, top, panel)
@@ -111,9 +112,25 @@ def variance_chart(f: fg.PlanFigures) -> str | None:
                 f'<text x="{x + step * 0.35:.1f}" y="{max(bar_top - 3, top + 7):.1f}" '
                 f'text-anchor="middle" font-size="8">{escape(fg.RAG_LABELS[p.rag])}</text>'
             )
+            if p.variance_high is not None and p.variance_high != p.variance:
+                # A forecast stated as a range (£3m–£4m): a whisker from the bar's end (its
+                # low) to the high end, capped, beside the RAG word.
+                mid, y_high = x + step * 0.35, y(p.variance_high)
+                parts.append(
+                    f'<path d="M{mid:.1f},{y(p.variance):.1f} V{y_high:.1f} '
+                    f'M{mid - 5:.1f},{y_high:.1f} H{mid + 5:.1f}" stroke="#0b0c0c" '
+                    f'stroke-width="1.5" fill="none"/>'
+                )
+                ranged = True
     bottom = len(series) * (panel + gap)
     parts += _months_axis(labels, step, bottom)
     title = f"Forecast variance by month, {f.sel.year}"
+    if ranged:
+        title += " (a forecast stated as a range: the bar to its low end, a line to its high)"
+        parts.append(
+            f'<text x="{WIDTH}" y="{gap - 8}" text-anchor="end" font-size="9">'
+            "line above a bar: the high end of a range</text>"
+        )
     if len(every) > len(series):
         title += f" (the first {len(series)} of {len(every)} series; the table lists all)"
         parts.append(

@@ -11,6 +11,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
+from django.utils import timezone
+
 from dashboards import pack, reports
 from plans import figures as fg
 from plans import services
@@ -18,7 +20,7 @@ from plans.figures.rules import format_kpi_value
 from plans.models import PublishedReport, person_name
 from recovery.money import NOT_REPORTED, format_money, format_range
 
-SCHEMA = 1
+SCHEMA = 2  # 2: the placement forecast's variance ("placements")
 DATE_KEYS = {"as_at", "commentary_as_at", "written", "latest_date"}
 # Keys whose values are money (kept as strings in JSON, read back as Decimal).
 MONEY_KEYS = {
@@ -85,7 +87,7 @@ def snapshot(f: fg.PlanFigures, changes: list[fg.Change], changes_heading: str) 
                 "month": c.label,
                 "body": c.body,
                 "by": person_name(c.written_by if c.written_at else c.author),
-                "written": (c.written_at or c.updated_at).date().isoformat(),
+                "written": timezone.localdate(c.written_at or c.updated_at).isoformat(),
                 "byline": c.byline,
             }
             for c in f.commentary
@@ -335,9 +337,13 @@ def changes_since(report: PublishedReport, f: fg.PlanFigures) -> list[fg.Change]
                 note=note_since if was else first,
             )
         )
-    if f.placements is not None and not f.placements.empty:
+    if "placements" not in previous:
+        # Published before reports kept the placement forecast (schema 1): month on month.
+        if f.placement_variance_change is not None:
+            out.append(f.placement_variance_change)
+    elif f.placements is not None and not f.placements.empty:
         now = f.placements.position.variance
-        was = (previous.get("placements") or {}) if same_year else {}
+        was = (previous["placements"] or {}) if same_year else {}
         before = Decimal(was["variance"]) if was.get("variance") is not None else None
         if now is not None and now != before:
             out.append(
@@ -406,7 +412,7 @@ def report_changes(f: fg.PlanFigures) -> tuple[list[fg.Change], str]:
     if previous is not None:
         heading = (
             f"What changed since the report published for {previous.label} "
-            f"(version {previous.number}, {previous.published_at:%d %B %Y})"
+            f"(version {previous.number}, {timezone.localtime(previous.published_at):%d %B %Y})"
         ).replace(" 0", " ")
         return changes_since(previous, f), heading
     sel = f.sel

@@ -1048,7 +1048,7 @@ def _publication_sheet(wb: _Book, f: fg.PlanFigures, publication: dict) -> None:
         f"Published report, version {number}",
         [("Figure", 40), ("Item", 50), ("Previous version", 30), ("This version", 30)],
     )
-    when = publication["published_at"]
+    when = timezone.localtime(publication["published_at"])
     s.row(["Published", f"{when:%d %B %Y %H:%M} by {publication['published_by']}"])
     if publication.get("note"):
         s.row(["Why this version", publication["note"]])
@@ -1059,7 +1059,8 @@ def _publication_sheet(wb: _Book, f: fg.PlanFigures, publication: dict) -> None:
     s.row(
         [
             "Replaces",
-            f"version {previous.number}, published {previous.published_at:%d %B %Y %H:%M}",
+            f"version {previous.number}, published "
+            f"{timezone.localtime(previous.published_at):%d %B %Y %H:%M}",
         ]
     )
     corrections = publication.get("corrections") or []

@@ -813,13 +813,6 @@ class PaperDiscrepancy(PlanChild):
         return ""
 
     @property
-    def used_value(self):
-        """The figure the plan uses, as a number (None if neither, or not recorded)."""
-        return {self.Uses.FIRST: self.first_value, self.Uses.SECOND: self.second_value}.get(
-            self.uses
-        )
-
-    @property
     def difference(self):
         if self.first_value is None or self.second_value is None:
             return None
@@ -1766,21 +1759,39 @@ class Commentary(Versioned):
     def __str__(self):
         return f"{self.get_role_display()} {self.label}"
 
+    def save(self, *args, **kwargs):
+        self.mark_written()
+        super().save(*args, **kwargs)
+
     @property
     def label(self) -> str:
         return fiscal.period_label(self.year, self.period)
+
+    def mark_written(self) -> None:
+        """A new commentary records who wrote it and when (its author, now): once, whatever
+        creates it (the dashboard, the record pages, a workbook import in bulk)."""
+        if self._state.adding and self.written_at is None and self.author_id is not None:
+            self.written_by_id = self.author_id
+            self.written_at = timezone.now()
 
     @property
     def byline(self) -> str:
         """Who wrote it and when, and who last edited it and when if anyone did:
         "Written by Ann Lee on 3 December 2017; last edited by Bob Roe on 5 December 2017".
         Every page, report, pack and workbook says it so."""
-        first_at = self.written_at or self.updated_at
-        first_by = self.written_by if self.written_at else self.author
-        text = f"Written by {person_name(first_by)} on {_day(first_at)}"
+        if self.written_at is None:  # the paper's own, or written before writers were kept
+            text = f"Written by {person_name(self.author)} on {_day(self.updated_at)}"
+        else:
+            text = f"Written by {officer_name(self.written_by)} on {_day(self.written_at)}"
         if self.version > 1:
-            text += f"; last edited by {person_name(self.author)} on {_day(self.updated_at)}"
+            text += f"; last edited by {officer_name(self.author)} on {_day(self.updated_at)}"
         return text
+
+
+def officer_name(user) -> str:
+    """An officer who wrote something: named, or "a former user" once their account is gone
+    (never "the paper")."""
+    return "a former user" if user is None else person_name(user)
 
 
 def person_name(user) -> str:

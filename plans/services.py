@@ -611,8 +611,7 @@ def save_commentary(
             # The officer saw a commentary that has since been deleted.
             raise StaleEdit(Commentary(plan=plan, year=year, period=period, role=role), [], True)
         instance = Commentary(plan=plan, year=year, period=period, role=role, body=body)
-        instance.author = instance.written_by = user
-        instance.written_at = timezone.now()
+        instance.author = user
         return create_record(instance=instance, user=user, reason="Commentary written")
     if expected_version is None:
         # Someone wrote this month's commentary while the officer was writing theirs.

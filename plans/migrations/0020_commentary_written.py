@@ -9,12 +9,17 @@ def written_from_history(apps, schema_editor):
     """Who first wrote each officer's commentary, and when: its first history record."""
     Commentary = apps.get_model("plans", "Commentary")
     History = apps.get_model("plans", "HistoricalCommentary")
-    for c in Commentary.objects.filter(author__isnull=False, written_at__isnull=True):
+    User = apps.get_model(*settings.AUTH_USER_MODEL.split("."))
+    users = set(User.objects.values_list("pk", flat=True))
+    for c in Commentary.objects.filter(written_at__isnull=True):
         first = History.objects.filter(id=c.pk).order_by("history_date").first()
-        c.written_at = first.history_date if first else c.updated_at
-        c.written_by_id = first.author_id if first else c.author_id
+        by = first.author_id if first else c.author_id
+        if by is None:
+            continue  # the paper's own commentary: its byline is the paper's
         Commentary.objects.filter(pk=c.pk).update(
-            written_at=c.written_at, written_by_id=c.written_by_id
+            written_at=first.history_date if first else c.updated_at,
+            # A writer whose account has since been deleted is not known.
+            written_by_id=by if by in users else None,
         )
 
 

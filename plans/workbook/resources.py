@@ -727,6 +727,7 @@ class CommentaryResource(SheetResource):
     def complete(self, instance, row, creating):
         if creating:
             instance.author = self.user
+            instance.mark_written()  # saved in bulk, without ``save``
 
 
 class PlacementRefs:

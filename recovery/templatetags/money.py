@@ -26,14 +26,17 @@ def printed_in_k():
         _PRINTED_IN_K.reset(token)
 
 
-def shown(pounds: str, in_k: str):
+def shown(pounds: str, in_k: str, *, text: bool = False):
     """A figure as written in pounds; while a report is rendered, followed by its £k form
-    (``.money-pounds`` on the screen, ``.money-k`` on paper; screen readers read it once)."""
+    (``.money-pounds`` on the screen, ``.money-k`` on paper; screen readers read it once).
+    ``text``: a sentence with figures in it, which wraps as any text does (a figure alone
+    never breaks from its sign)."""
     if not _PRINTED_IN_K.get() or pounds == money.NOT_REPORTED:
         return pounds
+    wraps = " money-text" if text else ""
     return mark_safe(
-        f'<span class="money-pounds">{escape(pounds)}</span>'
-        f'<span class="money-k" aria-hidden="true">{escape(in_k)}</span>'
+        f'<span class="money-pounds{wraps}">{escape(pounds)}</span>'
+        f'<span class="money-k{wraps}" aria-hidden="true">{escape(in_k)}</span>'
     )
 
 
@@ -74,11 +77,19 @@ _POUNDS = re.compile(
 )
 
 
+# Under this, a figure in text keeps its pounds (whole, no pence): "£3,500 a week" rounded to
+# "£4k a week", or "a £40 rate" to "£0.0k", would misquote the words it stands in.
+K_FROM = 10_000
+
+
 def _k(match) -> str:
     sign = "-" if match.group(1) else ""
     digits = match.group(2).replace(",", "")
     try:
-        return money.format_money_k(Decimal(f"{sign}{digits}.{match.group(3) or '00'}"))
+        value = Decimal(f"{sign}{digits}.{match.group(3) or '00'}")
+        if abs(value) < K_FROM:
+            return money.format_money(value, pence=False)
+        return money.format_money_k(value)
     except ArithmeticError:  # no figure a page could hold: left as typed
         return match.group(0)
 
@@ -102,4 +113,4 @@ def gbp_text(text):
     ``gbp`` does for a figure."""
     text = str(text)
     converted = in_k(text)
-    return text if converted == text else shown(text, converted)
+    return text if converted == text else shown(text, converted, text=True)

@@ -75,6 +75,12 @@
       if (key.indexOf("xaxis") !== 0) { return; }
       var axis = layout[key];
       axis.automargin = true;
+      if (axis.type === "date") {
+        // A date axis: a few whole month names, level (never "Jan", "Jan", "Jan 2018").
+        axis.nticks = 4;
+        axis.tickangle = 0;
+        axis.tickformat = "%b %Y";
+      }
       var months = axis.categoryarray;
       var monthly = months && months.every(function (label) {
         return /^[A-Z][a-z]{2}( \d{4})?$/.test(label);  // Apr 2017, or Apr

@@ -147,3 +147,32 @@ def test_the_form_bounds_its_text_and_its_address_reopens_the_dashboard(client, 
 
     telford = Plan.objects.get(authority__slug="telford")
     assert client.get(reverse("dashboards:commentary", args=[telford.pk])).status_code == 404
+
+
+def test_who_wrote_a_commentary_is_kept_whatever_creates_it(torbay_users, mtfs):
+    # Found in review: only the dashboard's save kept the writer; the record pages and a
+    # workbook import left the byline to the latest editor.
+    director, finance = torbay_users["director"], torbay_users["finance"]
+    c = Commentary.objects.create(
+        plan=mtfs, year="2017/18", period=6, body="Made.", author=director
+    )
+    assert c.written_by == director and c.written_at is not None
+    services.save_commentary(
+        plan=mtfs,
+        year="2017/18",
+        period=6,
+        role="director",
+        body="Edited.",
+        user=finance,
+        expected_version=c.version,
+    )
+    c.refresh_from_db()
+    assert c.written_by == director and c.author == finance
+    assert c.byline.startswith(f"Written by {director.get_full_name() or director.username} on ")
+    assert "; last edited by " in c.byline
+    # A writer whose account is gone is "a former user", never "the paper".
+    c.written_by = None
+    assert "Written by a former user on " in c.byline
+    # The paper's own commentary (no author) is the paper's.
+    paper = Commentary.objects.create(plan=mtfs, year="2017/18", period=5, body="As printed.")
+    assert paper.written_at is None and paper.byline.startswith("Written by the paper on ")

@@ -262,3 +262,11 @@ def test_the_footer_keeps_to_one_line_for_a_long_name_and_title(seeded):
         assert f"Page {n} of {len(pages)}" in texts
         [footer] = [t for t in texts if " · as at " in t]
         assert footer.startswith(f"{plan.authority.name} · ") and footer.endswith(" P10 Jan 2015")
+
+
+def test_the_packs_variance_chart_shows_a_range_forecast_to_its_high_end(seeded):
+    # Found in review: Barking's £3m–£4m forecast was a bar to £3m with nothing else.
+    plan = Plan.objects.get(authority__slug="barking-dagenham")
+    svg = pack.variance_chart(fg.plan_figures(plan, fg.Selection("2014/15", 10)))
+    assert "the high end of a range" in svg and "a forecast stated as a range" in svg
+    assert re.search(r'<path d="M[\d.]+,[\d.]+ V[\d.]+ M', svg)

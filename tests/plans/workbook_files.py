@@ -21,6 +21,8 @@ IGNORED_FIELDS = {
     "entered_by",
     "entered_at",
     "author",
+    "written_by",
+    "written_at",
     "updated_at",
 }
 

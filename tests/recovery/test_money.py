@@ -223,3 +223,34 @@ def test_a_figure_no_page_could_hold_is_left_as_typed_and_read_in_linear_time():
     huge = "£" + "1" * 40
     assert in_k(f"Worst case {huge}") == f"Worst case {huge}"
     assert in_k("£" + "9" * 8000).startswith("£999")
+
+
+@pytest.mark.parametrize(
+    ("text", "printed"),
+    [
+        ("2016/17: £1,007,221", "2016/17: £1,007k"),
+        ("Red from £100,000", "Red from £100k"),
+        # Found in review: a small figure in an officer's words, rounded to £k, misquoted it.
+        ("£3,500 a week", "£3,500 a week"),
+        ("a £40 nightly rate", "a £40 nightly rate"),
+        ("£9,999.50 short", "£10,000 short"),  # whole pounds: never pence in a report
+        ("-£84,333.33", "−£84k"),
+    ],
+)
+def test_text_prints_large_figures_in_k_and_keeps_small_ones_in_pounds(text, printed):
+    assert in_k(text) == printed
+
+
+def test_a_sentence_with_figures_wraps_as_text_on_the_report():
+    # Found walking the app: a risk's whole description kept to one line (2,716 px wide),
+    # since its two forms were spans that never wrap, as a single figure's are.
+    from recovery.templatetags.money import gbp_text
+
+    with printed_in_k():
+        shown = gbp_text("A long risk that costs £1,007,221 if the moves slip")
+    assert shown == (
+        '<span class="money-pounds money-text">A long risk that costs £1,007,221 if the moves '
+        'slip</span><span class="money-k money-text" aria-hidden="true">A long risk that costs '
+        "£1,007k if the moves slip</span>"
+    )
+    assert gbp_text("No figure here") == "No figure here"
