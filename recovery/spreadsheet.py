@@ -1,13 +1,9 @@
 """Text bound for a spreadsheet (xlsx or CSV) that a spreadsheet would run as a formula.
 
 Every download that carries text an officer typed goes through ``neutralise``: the plan
-workbook, the scrutiny report's workbook and the list exports (OWASP "CSV injection"). The plan
-workbook writes its styled cells with ``styled``.
+workbook, the scrutiny report's workbook and the list exports (OWASP "CSV injection"). Both
+workbooks are written by XlsxWriter with text always written as text (never a formula).
 """
-
-from copy import copy
-
-from openpyxl.cell import WriteOnlyCell
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # The most a spreadsheet cell holds (Excel's limit): longer text is refused on the way in and
@@ -35,20 +31,3 @@ def unneutralise(text: str) -> str:
 def safe_value(value):
     """A cell value for export: text neutralised, numbers and dates left as they are."""
     return neutralise(value) if isinstance(value, str) else value
-
-
-def styled(ws, value, **style) -> WriteOnlyCell:
-    """A write-only cell with ``style`` (font, fill, number format...). Each style is
-    registered with the workbook once, and the cells that share it share its entry: setting
-    the styles cell by cell looks each up in the workbook's tables, most of the time of a
-    long sheet's rows."""
-    cell = WriteOnlyCell(ws, value)
-    known = ws.parent.__dict__.setdefault("_styles_written", {})
-    key = tuple(style.items())
-    if key in known:
-        cell._style = copy(known[key])
-        return cell
-    for name, setting in style.items():
-        setattr(cell, name, setting)
-    known[key] = copy(cell._style)
-    return cell
