@@ -12,7 +12,6 @@ import io
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-import xlsxwriter
 from django.utils import timezone
 from django.utils.text import slugify
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -21,7 +20,7 @@ from dashboards.templatetags.dashboards import kpi_value
 from plans import figures as fg
 from recovery import fiscal
 from recovery.money import PENNY, format_money, format_range
-from recovery.spreadsheet import MAX_CELL_CHARACTERS, safe_value
+from recovery.spreadsheet import MAX_CELL_CHARACTERS, safe_value, xlsx_workbook
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MONEY_FORMAT = '"£"#,##0;-"£"#,##0'
@@ -423,15 +422,7 @@ class _Book:
 
     def __init__(self):
         self.out = io.BytesIO()
-        self.wb = xlsxwriter.Workbook(
-            self.out,
-            {
-                "in_memory": True,
-                "strings_to_formulas": False,
-                "strings_to_urls": False,
-                "strings_to_numbers": False,
-            },
-        )
+        self.wb = xlsx_workbook(self.out)
         self.formats = {name: self.wb.add_format(spec) for name, spec in FORMATS.items()}
 
     def close(self, title: str) -> bytes:

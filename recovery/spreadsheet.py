@@ -5,6 +5,8 @@ workbook, the scrutiny report's workbook and the list exports (OWASP "CSV inject
 workbooks are written by XlsxWriter with text always written as text (never a formula).
 """
 
+import xlsxwriter
+
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # The most a spreadsheet cell holds (Excel's limit): longer text is refused on the way in and
 # cut on the way out.
@@ -31,3 +33,18 @@ def unneutralise(text: str) -> str:
 def safe_value(value):
     """A cell value for export: text neutralised, numbers and dates left as they are."""
     return neutralise(value) if isinstance(value, str) else value
+
+
+def xlsx_workbook(out) -> xlsxwriter.Workbook:
+    """A workbook written by XlsxWriter into ``out`` (a file or BytesIO), in memory (no
+    temporary files), with each cell's type the value's own: text is never turned into a
+    formula, a link or a number."""
+    return xlsxwriter.Workbook(
+        out,
+        {
+            "in_memory": True,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+            "strings_to_numbers": False,
+        },
+    )

@@ -19,7 +19,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import NamedTuple
 
-import xlsxwriter
 from django.conf import settings
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from xlsxwriter.utility import xl_cell_to_rowcol
@@ -27,7 +26,7 @@ from xlsxwriter.utility import xl_cell_to_rowcol
 from plans.workbook import resources as s
 from recovery import fiscal
 from recovery.money import Amount, AmountKind, format_money, parse_amount
-from recovery.spreadsheet import MAX_CELL_CHARACTERS, neutralise
+from recovery.spreadsheet import MAX_CELL_CHARACTERS, neutralise, xlsx_workbook
 
 EXAMPLE = Path(settings.BASE_DIR) / "docs" / "templates" / "plan-workbook-example.json"
 BOLD, ITALIC = (("bold", True),), (("italic", True),)
@@ -167,15 +166,7 @@ COMMENT = {"author": "Recovery tracker", "x_scale": 2.2, "y_scale": 1.6}
 class Book:
     def __init__(self):
         self.out = io.BytesIO()
-        self.wb = xlsxwriter.Workbook(
-            self.out,
-            {
-                "in_memory": True,
-                "strings_to_formulas": False,
-                "strings_to_urls": False,
-                "strings_to_numbers": False,
-            },
-        )
+        self.wb = xlsx_workbook(self.out)
         self.formats = {}
 
     def format(self, style: tuple):
