@@ -686,11 +686,7 @@ def funding_chart(f: fg.PlanFigures) -> Chart:
             f"{label.lower()} {_pounds(total)}"
             for label, total in zip(f.funding.kinds, f.funding.totals, strict=True)
         )
-        + (
-            " (no agreed repayment plan)."
-            if f.funding.owed and not any("no agreed repayment plan" in k for k in f.funding.kinds)
-            else "."
-        ),
+        + ".",  # reserves owed are a kind of their own, labelled "(no agreed repayment plan)"
         {"data": traces, "layout": layout},
     )
 

@@ -86,9 +86,7 @@ def snapshot(f: fg.PlanFigures, changes: list[fg.Change], changes_heading: str) 
                 "role": c.get_role_display(),
                 "month": c.label,
                 "body": c.body,
-                "by": person_name(c.written_by if c.written_at else c.author),
-                "written": timezone.localdate(c.written_at or c.updated_at).isoformat(),
-                "byline": c.byline,
+                "byline": c.byline,  # versions before schema 2 kept "by" and "written"
             }
             for c in f.commentary
         ],

@@ -8,19 +8,17 @@ pounds format (pence shown only where there are some, as on the page); headers a
 from __future__ import annotations
 
 import datetime as dt
-import io
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils import timezone
 from django.utils.text import slugify
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from dashboards.templatetags.dashboards import kpi_value
 from plans import figures as fg
 from recovery import fiscal
 from recovery.money import PENNY, format_money, format_range
-from recovery.spreadsheet import MAX_CELL_CHARACTERS, safe_value, xlsx_workbook
+from recovery.spreadsheet import XlsxBook, cell_text, excel_serial
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MONEY_FORMAT = '"£"#,##0;-"£"#,##0'
@@ -386,49 +384,9 @@ FORMATS = {
 
 
 def _cell(value):
-    """A value as the workbook writes it: text a spreadsheet would run as a formula gets a
-    leading apostrophe (``recovery.spreadsheet``), control characters a workbook cannot hold
-    are dropped, and text is cut to what a cell can hold; numbers and dates are left as they
-    are."""
-    if isinstance(value, str):
-        value = ILLEGAL_CHARACTERS_RE.sub("", value)
-        value = safe_value(value)
-        return (
-            value if len(value) <= MAX_CELL_CHARACTERS else value[: MAX_CELL_CHARACTERS - 1] + "…"
-        )
-    return value
-
-
-EXCEL_EPOCH = dt.date(1899, 12, 30)
-
-
-def _serial(value: dt.date) -> float:
-    """A date (or a local date and time) as the serial number a spreadsheet stores: what
-    XlsxWriter's ``write_datetime`` writes, worked out here (it cost a 2,000-line plan's
-    workbook a tenth of a second through XlsxWriter's general conversion)."""
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is not None:
-            value = timezone.localtime(value).replace(tzinfo=None)
-        seconds = value.hour * 3600 + value.minute * 60 + value.second
-        return (value.date() - EXCEL_EPOCH).days + seconds / 86400
-    return (value - EXCEL_EPOCH).days
-
-
-class _Book:
-    """The report's workbook, written by XlsxWriter in memory (no temporary files): a
-    2,000-line plan's 50,000 cells take about a third of the time openpyxl's write-only mode
-    took. Text is never read as a formula, a link or a number: every cell's type is the
-    figure's own."""
-
-    def __init__(self):
-        self.out = io.BytesIO()
-        self.wb = xlsx_workbook(self.out)
-        self.formats = {name: self.wb.add_format(spec) for name, spec in FORMATS.items()}
-
-    def close(self, title: str) -> bytes:
-        self.wb.set_properties({"title": title, "created": timezone.now().replace(tzinfo=None)})
-        self.wb.close()
-        return self.out.getvalue()
+    """A value as the workbook writes it: text as a cell holds it (``cell_text``: typed by
+    officers, never run as a formula); numbers and dates left as they are."""
+    return cell_text(value) if isinstance(value, str) else value
 
 
 class _Sheet:
@@ -437,26 +395,24 @@ class _Sheet:
 
     def __init__(
         self,
-        book: _Book,
+        book: XlsxBook,
         title: str,
         f: fg.PlanFigures,
         heading: str,
         columns: list[tuple[str, int]],
     ):
         self.ws = book.wb.add_worksheet(title)
-        self.formats = book.formats
+        self.formats = {name: book.format(spec) for name, spec in FORMATS.items()}
         self.next_row = 0
         for i, (_, width) in enumerate(columns):
             self.ws.set_column(i, i, width)
         self.ws.freeze_panes(4, 1)
-        self._write([heading], style="title")
-        self._write([f"{f.plan.title} – {f.plan.authority.name}"])
-        self._write(
-            [f"As at {f.sel.label} ({f.sel.as_at:%d %B %Y}); figures in pounds unless stated"]
-        )
-        self._write([name for name, _ in columns], style="header")
+        self.row([heading], style="title")
+        self.row([f"{f.plan.title} – {f.plan.authority.name}"])
+        self.row([f"As at {f.sel.label} ({f.sel.as_at:%d %B %Y}); figures in pounds unless stated"])
+        self.row([name for name, _ in columns], style="header")
 
-    def _write(self, values: list, *, money: tuple[int, ...] = (), style: str = ""):
+    def row(self, values: list, *, money: tuple[int, ...] = (), style: str = ""):
         ws, formats, r = self.ws, self.formats, self.next_row
         self.next_row += 1
         for i, v in enumerate(values):
@@ -475,21 +431,18 @@ class _Sheet:
                     fmt = formats["money" if v == v.to_integral_value() else "pence"]
                 ws.write_number(r, i, v, fmt)
             elif isinstance(v, dt.datetime):
-                ws.write_number(r, i, _serial(v), formats["datetime"])
+                ws.write_number(r, i, excel_serial(v), formats["datetime"])
             elif isinstance(v, dt.date):
-                ws.write_number(r, i, _serial(v), formats["date"])
+                ws.write_number(r, i, excel_serial(v), formats["date"])
             else:
-                ws.write_string(r, i, _cell(str(v)))
-
-    def row(self, values: list, *, money: tuple[int, ...] = ()):
-        self._write(values, money=money)
+                ws.write_string(r, i, cell_text(v))
 
 
 def _rag(rag: str | None) -> str:
     return "" if rag is None else fg.RAG_LABELS[rag]
 
 
-def _placement_sheets(wb: _Book, f: fg.PlanFigures) -> None:
+def _placement_sheets(wb: XlsxBook, f: fg.PlanFigures) -> None:
     """Placements: the forecast beside its budget by type, the moves, the slippage of late
     moves (computed) and the what-ifs, as the report page shows them."""
     p = f.placements
@@ -614,7 +567,7 @@ def report_workbook(
     changed is the report's (``dashboards.publishing.report_changes``); a published version
     says so on its first sheet, with what it corrects; a live one of a month not published
     says it is a draft (``draft``, from ``dashboards.close.draft_notice``) in its title."""
-    wb = _Book()
+    wb = XlsxBook()
     sel = f.sel
     if changes is None:
         changes = f.changes
@@ -1027,10 +980,13 @@ def report_workbook(
     for term, meaning in GLOSSARY:
         s.row([term, meaning])
 
-    return wb.close(f"{f.plan.title}: scrutiny report {sel.label}")
+    return wb.close(
+        title=f"{f.plan.title}: scrutiny report {sel.label}",
+        created=timezone.now().replace(tzinfo=None),
+    )
 
 
-def _publication_sheet(wb: _Book, f: fg.PlanFigures, publication: dict) -> None:
+def _publication_sheet(wb: XlsxBook, f: fg.PlanFigures, publication: dict) -> None:
     number = publication["number"]
     s = _Sheet(
         wb,

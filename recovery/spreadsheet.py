@@ -1,11 +1,17 @@
-"""Text bound for a spreadsheet (xlsx or CSV) that a spreadsheet would run as a formula.
+"""What a spreadsheet download is made of, stated once for every download.
 
 Every download that carries text an officer typed goes through ``neutralise``: the plan
-workbook, the scrutiny report's workbook and the list exports (OWASP "CSV injection"). Both
-workbooks are written by XlsxWriter with text always written as text (never a formula).
+workbook, the scrutiny report's workbook and the list exports (OWASP "CSV injection"). The two
+workbooks are ``XlsxBook``s (XlsxWriter, text always written as text, never a formula), their
+text is ``cell_text`` and their dates ``excel_serial``.
 """
 
+import io
+from datetime import date, datetime
+
 import xlsxwriter
+from django.utils import timezone
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # The most a spreadsheet cell holds (Excel's limit): longer text is refused on the way in and
@@ -35,16 +41,54 @@ def safe_value(value):
     return neutralise(value) if isinstance(value, str) else value
 
 
-def xlsx_workbook(out) -> xlsxwriter.Workbook:
-    """A workbook written by XlsxWriter into ``out`` (a file or BytesIO), in memory (no
-    temporary files), with each cell's type the value's own: text is never turned into a
-    formula, a link or a number."""
-    return xlsxwriter.Workbook(
-        out,
-        {
-            "in_memory": True,
-            "strings_to_formulas": False,
-            "strings_to_urls": False,
-            "strings_to_numbers": False,
-        },
-    )
+def cell_text(value) -> str:
+    """Text as a workbook cell holds it: control characters a workbook cannot hold dropped,
+    neutralised, and cut to what a cell holds."""
+    return neutralise(ILLEGAL_CHARACTERS_RE.sub("", str(value)))[:MAX_CELL_CHARACTERS]
+
+
+EXCEL_EPOCH = date(1899, 12, 30)
+
+
+def excel_serial(value: date) -> float:
+    """A date (or a date and time, in local time) as the serial number a spreadsheet stores,
+    worked out here: XlsxWriter's general conversion cost a 2,000-line plan's workbook a
+    tenth of a second."""
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = timezone.localtime(value).replace(tzinfo=None)
+        seconds = value.hour * 3600 + value.minute * 60 + value.second
+        return (value.date() - EXCEL_EPOCH).days + seconds / 86400
+    return (value - EXCEL_EPOCH).days
+
+
+class XlsxBook:
+    """A workbook written by XlsxWriter in memory (no temporary files), with each cell's
+    type the value's own: text is never turned into a formula, a link or a number. Each cell
+    format (XlsxWriter's properties) is registered once and shared by the cells that use it."""
+
+    def __init__(self):
+        self.out = io.BytesIO()
+        self.wb = xlsxwriter.Workbook(
+            self.out,
+            {
+                "in_memory": True,
+                "strings_to_formulas": False,
+                "strings_to_urls": False,
+                "strings_to_numbers": False,
+            },
+        )
+        self._formats = {}
+
+    def format(self, style):
+        """The format of ``style``: a dict of properties, or their (name, value) pairs."""
+        key = tuple(sorted(dict(style).items()))
+        if key not in self._formats:
+            self._formats[key] = self.wb.add_format(dict(key))
+        return self._formats[key]
+
+    def close(self, **properties) -> bytes:
+        if properties:
+            self.wb.set_properties(properties)
+        self.wb.close()
+        return self.out.getvalue()

@@ -572,7 +572,7 @@ class PlanFigures:
         )
         late = sum(1 for m in p.moves if m.months_late)
         if late:
-            note = f"{note}; {late} planned move{'s' if late > 1 else ''} late".lstrip("; ")
+            note += f"; {late} planned move{'s' if late > 1 else ''} late"
         return Change("Placements", self.PLACEMENT_VARIANCE, before, p.position.variance, note=note)
 
     # Read by the page, its workbook and the pack several times each; found once.

@@ -666,16 +666,7 @@ class SheetResource(resources.Resource):
         queryset = self.export_queryset(queryset)
         dataset = self.export(queryset.values(*names))
         fields = [c.field for c in self.columns]
-        rows = [dict(zip(fields, row, strict=True)) for row in dataset]
-        if list(queryset.query.order_by or self._meta.model._meta.ordering) == [
-            "plan",
-            "reference",
-        ]:
-            # References as officers number them: R2 before R10 (SQL sorts them as text).
-            from plans.figures.plan import natural_key
-
-            rows.sort(key=lambda row: natural_key(str(row.get("reference") or "")))
-        return rows
+        return [dict(zip(fields, row, strict=True)) for row in dataset]
 
     def get_field_name(self, field):
         """The column's field (import-export looks it up among all the sheet's fields)."""

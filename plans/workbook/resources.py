@@ -19,6 +19,7 @@ from django.utils.text import slugify
 
 from plans import models as m
 from plans import services
+from plans.figures.plan import natural_key
 from plans.selectors import amount_of
 from plans.workbook import cells
 from plans.workbook.columns import (  # noqa: F401 - the vocabulary of the workbook package
@@ -628,6 +629,12 @@ class RiskResource(SheetResource):
     class Meta:
         model, name = m.Risk, "Risks"
         help = "The plan's risks with their likelihood and impact (1-5)."
+
+    def export_rows(self, plan) -> list[dict]:
+        """In the order officers number them, R2 before R10 (SQL sorts references as text),
+        as the report lists them."""
+        rows = super().export_rows(plan)
+        return sorted(rows, key=lambda row: natural_key(str(row["reference"] or "")))
 
 
 class AdjustmentResource(SheetResource):

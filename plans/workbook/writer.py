@@ -11,28 +11,27 @@ in a fraction of openpyxl's time (openpyxl still reads every workbook on import)
 
 from __future__ import annotations
 
-import io
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import NamedTuple
 
 from django.conf import settings
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from xlsxwriter.utility import xl_cell_to_rowcol
 
 from plans.workbook import resources as s
 from recovery import fiscal
 from recovery.money import Amount, AmountKind, format_money, parse_amount
-from recovery.spreadsheet import MAX_CELL_CHARACTERS, neutralise, xlsx_workbook
+from recovery.spreadsheet import XlsxBook, cell_text, excel_serial
 
 EXAMPLE = Path(settings.BASE_DIR) / "docs" / "templates" / "plan-workbook-example.json"
 BOLD, ITALIC = (("bold", True),), (("italic", True),)
 WRAP = (("text_wrap", True), ("valign", "top"))
 HEADER = (("bold", True), ("bg_color", "#DDE4EE"), ("text_wrap", True), ("valign", "top"))
 TITLE, SHEET_TITLE = (("bold", True), ("font_size", 14)), (("bold", True), ("font_size", 12))
+DATE = (("num_format", "dd/mm/yyyy"),)
 VALIDATION_ROWS = 1000
 ABOUT = (
     "Fill in one sheet per kind of record. Keep the sheet names and the column headers in row "
@@ -93,14 +92,14 @@ def styled(value, style: tuple = (), **properties) -> Styled | None:
     return Styled(value, tuple(sorted(dict(style + tuple(properties.items())).items())))
 
 
-def written(ws, value, kind=None, choices=None):
+def written(value, kind=None, choices=None):
     """``value`` as its cell, written the way a column of ``kind`` is read back: a plain value,
     or a value carrying its number format or wrapping."""
     if value is None or value == "":
         return None
     if isinstance(value, Amount):
         if value.kind == AmountKind.POINT:
-            return written(ws, value.low, s.MONEY)
+            return written(value.low, s.MONEY)
         if value.kind == AmountKind.RANGE:
             return f"{format_money(value.low)} – {format_money(value.high)}"
         return "TBC"
@@ -117,23 +116,23 @@ def written(ws, value, kind=None, choices=None):
         return int(value)
     if kind == s.DATE:
         value = date.fromisoformat(value) if isinstance(value, str) else value
-        return styled(value, num_format="dd/mm/yyyy")
+        return styled(value, DATE)
     if kind == s.BOOL:
         return "Y" if value else "N"
     if kind == s.CHOICE:
         return s.choice_label(choices, value)
-    text = neutralise(ILLEGAL_CHARACTERS_RE.sub("", str(value)))[:MAX_CELL_CHARACTERS]
+    text = cell_text(value)
     return styled(text, WRAP) if kind == s.LONG else text
 
 
-def wrapped(ws, text):
+def wrapped(text):
     return styled(text, WRAP) if text else None
 
 
 class Sheet:
     """A sheet written a row at a time, its cells typed as the values are (text is text)."""
 
-    def __init__(self, book: Book, name: str, widths: list[int], freeze: str):
+    def __init__(self, book: XlsxBook, name: str, widths: list[int], freeze: str):
         self.book, self.ws, self.rows = book, book.wb.add_worksheet(name), 0
         for index, width in enumerate(widths):
             self.ws.set_column(index, index, width)
@@ -150,8 +149,8 @@ class Sheet:
                 cell, fmt = cell.value, self.book.format(cell.style)
             if isinstance(cell, str):
                 ws.write_string(row, col, cell, fmt)
-            elif isinstance(cell, datetime | date):
-                ws.write_datetime(row, col, cell, fmt or self.book.format(DATE))
+            elif isinstance(cell, date):
+                ws.write_number(row, col, excel_serial(cell), fmt or self.book.format(DATE))
             else:
                 ws.write_number(row, col, cell, fmt)
         for col, text in enumerate(comments):
@@ -159,33 +158,11 @@ class Sheet:
                 ws.write_comment(row, col, text, COMMENT)
 
 
-DATE = (("num_format", "dd/mm/yyyy"),)
 COMMENT = {"author": "Recovery tracker", "x_scale": 2.2, "y_scale": 1.6}
 
 
-class Book:
-    def __init__(self):
-        self.out = io.BytesIO()
-        self.wb = xlsx_workbook(self.out)
-        self.formats = {}
-
-    def format(self, style: tuple):
-        if style not in self.formats:
-            self.formats[style] = self.wb.add_format(dict(style))
-        return self.formats[style]
-
-    def close(self) -> bytes:
-        self.wb.close()
-        return self.out.getvalue()
-
-
-def headers(ws, texts) -> list:
-    return [styled(written(ws, text), HEADER) for text in texts]
-
-
-def sheet(book: Book, name: str, widths: list[int], freeze: str) -> Sheet:
-    """A new sheet: its column widths and frozen panes."""
-    return Sheet(book, name, widths, freeze)
+def headers(texts) -> list:
+    return [styled(written(text), HEADER) for text in texts]
 
 
 def validate(ws: Sheet, col: s.Column, column: int, first: int, last: int) -> None:
@@ -214,48 +191,48 @@ def help_of(col: s.Column) -> str:
 
 
 def write_about(wb, title: str) -> None:
-    ws = sheet(wb, s.ABOUT_SHEET, [28, 11, 70, 60], "A3")
-    ws.append([styled(written(ws, title), TITLE)])
+    ws = Sheet(wb, s.ABOUT_SHEET, [28, 11, 70, 60], "A3")
+    ws.append([styled(written(title), TITLE)])
     ws.append([])
     for text in [*ABOUT, None]:
         ws.append([text])
     for spec in s.SHEETS:
-        ws.append([styled(spec.name, SHEET_TITLE), None, wrapped(ws, spec.help)])
+        ws.append([styled(spec.name, SHEET_TITLE), None, wrapped(spec.help)])
         if spec is not s.PLAN:
             keys = ", ".join(spec.by_field[k].header for k in spec.key if k in spec.by_field)
             ws.append([None, None, f"Each row is identified by: {keys}."])
         first = "Field" if spec is s.PLAN else "Column"
-        ws.append(headers(ws, [first, "Required", "Meaning", "What to type"]))
+        ws.append(headers([first, "Required", "Meaning", "What to type"]))
         rows = [
             (c.header, "Required" if c.required else None, c.help, c.accepts) for c in spec.columns
         ]
         for name, required, meaning, accepts in rows + ([YEARS_ABOUT] if spec is s.LINES else []):
-            ws.append([name, required, wrapped(ws, meaning), wrapped(ws, accepts)])
+            ws.append([name, required, wrapped(meaning), wrapped(accepts)])
 
 
 def write_plan_sheet(wb, plan: dict) -> None:
-    ws = sheet(wb, s.PLAN_SHEET, [22, 60, 80], s.PLAN.freeze)
-    ws.append(headers(ws, ["Field", "Value", "Meaning"]))
+    ws = Sheet(wb, s.PLAN_SHEET, [22, 60, 80], s.PLAN.freeze)
+    ws.append(headers(["Field", "Value", "Meaning"]))
     for row, col in enumerate(s.PLAN.columns, start=1):
-        value = written(ws, plan.get(col.field), col.kind, col.choices)
-        ws.append([styled(col.header, BOLD), value, wrapped(ws, help_of(col))])
+        value = written(plan.get(col.field), col.kind, col.choices)
+        ws.append([styled(col.header, BOLD), value, wrapped(help_of(col))])
         validate(ws, col, 1, row, row)
 
 
 def write_table(wb, spec: type[s.SheetResource], rows: list[dict], years: list[str]) -> None:
     columns, years = list(spec.columns), years if spec is s.LINES else []
     widths = [max(c.width, min(len(c.header) + 2, 30)) for c in columns] + [14] * len(years)
-    ws = sheet(wb, spec.name, widths, spec.freeze)
+    ws = Sheet(wb, spec.name, widths, spec.freeze)
     year_help = [f"Planned saving in {y}: an amount, a range (50k-600k) or TBC." for y in years]
     ws.append(
-        headers(ws, [c.header for c in columns] + years),
+        headers([c.header for c in columns] + years),
         comments=[help_of(c) for c in columns] + year_help,
     )
     for record in rows:
         amounts = record.get("amounts", {})
         ws.append(
-            [written(ws, record.get(c.field), c.kind, c.choices) for c in columns]
-            + [written(ws, amounts.get(year)) for year in years]
+            [written(record.get(c.field), c.kind, c.choices) for c in columns]
+            + [written(amounts.get(year)) for year in years]
         )
     last = max(len(rows) + 1, VALIDATION_ROWS)
     for index, col in enumerate(columns):
@@ -264,21 +241,21 @@ def write_table(wb, spec: type[s.SheetResource], rows: list[dict], years: list[s
 
 
 def write_summary(wb, totals) -> None:
-    ws = sheet(wb, s.SUMMARY_SHEET, [12] + [16] * len(SUMMARY), "B4")
+    ws = Sheet(wb, s.SUMMARY_SHEET, [12] + [16] * len(SUMMARY), "B4")
     ws.append([styled(SUMMARY_NOTE, ITALIC)])
     ws.append([])
-    ws.append(headers(ws, ["Year", *SUMMARY]))
+    ws.append(headers(["Year", *SUMMARY]))
     for t in [*totals.years.values(), totals.total]:
         every = t.year == "all"  # the whole plan has no in-year factor
         cells = [
-            written(ws, None if every and name == "factor" else getattr(t, name), kind)
+            written(None if every and name == "factor" else getattr(t, name), kind)
             for name, kind in SUMMARY.values()
         ]
         ws.append(["All years" if every else t.year, *cells])
 
 
 def write_workbook(content: Content) -> bytes:
-    wb = Book()
+    wb = XlsxBook()
     write_about(wb, content.title)
     write_plan_sheet(wb, content.plan)
     for spec in s.SHEETS[1:]:
