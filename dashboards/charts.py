@@ -260,6 +260,8 @@ def forecast_chart(f: fg.PlanFigures) -> Chart:
                 "thickness": 2,
                 "width": 8,
             }
+            # The RAG word inside a bar with a whisker: above it, the whisker ran through it.
+            bar["textposition"] = ["inside" if r else "outside" for r in ranged]
             bar["customdata"] = [
                 format_range(p.variance, p.variance_high, _pounds)
                 if p and p.variance is not None
@@ -703,7 +705,7 @@ def placements_chart(f: fg.PlanFigures) -> Chart:
             "scatter",
             months,
             actual,
-            "Actual cost",
+            f"{p.cost_word} cost",
             mode="lines+markers",
             line={"color": KIND_COLOURS["actual"]},
         ),
@@ -714,7 +716,8 @@ def placements_chart(f: fg.PlanFigures) -> Chart:
     return Chart(
         "placements",
         f"Placement cost by month {p.year}",
-        f"Bars of the budgeted placement cost each month and a line of the actual cost to "
+        f"Bars of the budgeted placement cost each month and a line of the "
+        f"{p.cost_word.lower()} cost to "
         f"{p.label}; forecast outturn {_known(p.position.outturn)}"
         + (
             f" against a budget of {_pounds(p.position.budget)}."

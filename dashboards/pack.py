@@ -106,13 +106,16 @@ def variance_chart(f: fg.PlanFigures) -> str | None:
                 continue
             bar_top, bar_bottom = sorted((y(p.variance), zero))
             x = LEFT + step * i + step * 0.15
+            ranged_here = p.variance_high is not None and p.variance_high != p.variance
+            # The RAG word above the bar, and above its whisker where it has one.
+            word_y = min(bar_top, y(p.variance_high)) if ranged_here else bar_top
             parts.append(
                 f'<rect x="{x:.1f}" y="{bar_top:.1f}" width="{step * 0.7:.1f}" '
                 f'height="{max(bar_bottom - bar_top, 0.5):.1f}" fill="{RAG_COLOURS[p.rag]}"/>'
-                f'<text x="{x + step * 0.35:.1f}" y="{max(bar_top - 3, top + 7):.1f}" '
+                f'<text x="{x + step * 0.35:.1f}" y="{max(word_y - 3, top + 7):.1f}" '
                 f'text-anchor="middle" font-size="8">{escape(fg.RAG_LABELS[p.rag])}</text>'
             )
-            if p.variance_high is not None and p.variance_high != p.variance:
+            if ranged_here:
                 # A forecast stated as a range (£3m–£4m): a whisker from the bar's end (its
                 # low) to the high end, capped, beside the RAG word.
                 mid, y_high = x + step * 0.35, y(p.variance_high)
@@ -206,10 +209,10 @@ def placements_chart(f: fg.PlanFigures) -> str | None:
             )
     parts += _months_axis(labels, step)
     parts.append(
-        f'<text x="{LEFT}" y="{TOP - 4}" font-size="9">dashed: budgeted cost; solid: actual cost'
-        "</text>"
+        f'<text x="{LEFT}" y="{TOP - 4}" font-size="9">dashed: budgeted cost; solid: '
+        f"{p.cost_word.lower()} cost</text>"
     )
-    return _svg(parts, f"Placement cost by month, budgeted and actual, {f.sel.year}")
+    return _svg(parts, f"Placement cost by month, budgeted and {p.cost_word.lower()}, {f.sel.year}")
 
 
 def pack_html(

@@ -85,6 +85,7 @@ def snapshot(f: fg.PlanFigures, changes: list[fg.Change], changes_heading: str) 
             {
                 "role": c.get_role_display(),
                 "month": c.label,
+                "earlier": c.earlier,  # "(the latest written; none for ...)" or ""
                 "body": c.body,
                 "byline": c.byline,  # versions before schema 2 kept "by" and "written"
             }

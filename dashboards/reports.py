@@ -24,6 +24,13 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MONEY_FORMAT = '"£"#,##0;-"£"#,##0'
 MONEY_PENCE_FORMAT = '"£"#,##0.00;-"£"#,##0.00'
 
+# Said wherever rounded figures stand beside their sum or difference.
+ROUNDING = (
+    "Figures are rounded for display (to the pound on the pages, to £1,000 in the pack); "
+    "totals and differences are worked out before rounding, so they can differ by £1 (£1k) "
+    "from the rounded figures beside them."
+)
+
 GLOSSARY = [
     ("CLA", "Children looked after: children in the council's care (also LAC, CiC)."),
     (
@@ -88,6 +95,7 @@ GLOSSARY = [
         "Department for Education compares councils.",
     ),
     ("P1 ... P12", "Periods of the financial year: P1 is April, P12 is March."),
+    ("Rounding", ROUNDING),
 ]
 
 
@@ -389,6 +397,9 @@ def _cell(value):
     return cell_text(value) if isinstance(value, str) else value
 
 
+HEADER_ROW = 3  # a report sheet's column headers: under its title, plan and as-at rows
+
+
 class _Sheet:
     """A sheet with a title block, one header row frozen beneath it, and typed cells. Every
     value goes through ``_cell``: titles, line names and commentary are typed by officers."""
@@ -406,11 +417,11 @@ class _Sheet:
         self.next_row = 0
         for i, (_, width) in enumerate(columns):
             self.ws.set_column(i, i, width)
-        self.ws.freeze_panes(4, 1)
+        self.ws.freeze_panes(HEADER_ROW + 1, 1)
         self.row([heading], style="title")
         self.row([f"{f.plan.title} – {f.plan.authority.name}"])
         self.row([f"As at {f.sel.label} ({f.sel.as_at:%d %B %Y}); figures in pounds unless stated"])
-        self.row([name for name, _ in columns], style="header")
+        self.row([name for name, _ in columns], style="header")  # HEADER_ROW
 
     def row(self, values: list, *, money: tuple[int, ...] = (), style: str = ""):
         ws, formats, r = self.ws, self.formats, self.next_row
@@ -594,7 +605,7 @@ def report_workbook(
     for c in f.commentary:
         s.row(
             [
-                f"{c.get_role_display()}, {c.label}",
+                f"{c.get_role_display()}, {c.label} {c.earlier}".strip(),
                 None,
                 None,
                 None,
@@ -888,8 +899,13 @@ def report_workbook(
             before, after = _rag(before), _rag(after)
         elif c.after_high is not None and c.after_high != c.after:  # a range, whole
             after = format_range(c.after, c.after_high)
+        note = c.note
+        if c.change is None and c.before is None and c.after is not None:
+            # As the report says it in the Change column; the cell itself stays empty.
+            first = "First reported" if c.unit == "money" else "First recorded"
+            note = f"{first}; {note}" if note else first
         s.row(
-            [c.area, c.item, before, after, c.change, c.note],
+            [c.area, c.item, before, after, c.change, note],
             money=(2, 3, 4) if c.unit == "money" else (),
         )
 
@@ -980,6 +996,9 @@ def report_workbook(
     for term, meaning in GLOSSARY:
         s.row([term, meaning])
 
+    for ws in wb.wb.worksheets():  # a sheet with its headers and no row says so
+        if ws.dim_rowmax == HEADER_ROW:
+            ws.write_string(HEADER_ROW + 1, 0, f"None recorded for {sel.year} up to {sel.label}.")
     return wb.close(
         title=f"{f.plan.title}: scrutiny report {sel.label}",
         created=timezone.now().replace(tzinfo=None),

@@ -2,6 +2,7 @@
 format the other figures (KPI values, rates, RAG words) the same way on every page."""
 
 import functools
+import re
 
 from django import template
 from django.template.defaultfilters import truncatechars
@@ -213,3 +214,26 @@ def line_rows(f, sel, whole_pounds=False, show_commentary=False):
             "</tr>"
         )
     return mark_safe("".join(out))
+
+
+@register.filter
+def cut_at_word(text, length: int) -> str:
+    """``text`` cut to at most ``length`` characters at a word's end, with an ellipsis: a
+    footer's plan title ("Children's Services Medium…", never "Medium Te…")."""
+    text = str(text)
+    if len(text) <= length:
+        return text
+    head = text[: length - 1]
+    if text[length - 1] != " " and " " in head:
+        head = head.rsplit(" ", 1)[0]
+    return head.rstrip(" ,;:–-") + "…"
+
+
+_RANGE_DASH = re.compile(r"(\S) +([–-]) +(?=\S)")
+
+
+@register.filter
+def keep_ranges(text) -> str:
+    """A quoted figure's range kept on one line ("£1.769m – £2.319m"): the spaces around its
+    dash made non-breaking. Escaped here, as the template would."""
+    return mark_safe(_RANGE_DASH.sub("\\1\u00a0\\2\u00a0", str(conditional_escape(text))))

@@ -596,11 +596,22 @@ class PlacementFigures:
     red_months_late = RED_MONTHS_LATE
 
     @property
+    def cost_assumed(self) -> bool:
+        """Every month's cost to date is the paper's yearly total spread evenly: no spend
+        was reported, and no page calls it actual."""
+        known = [basis for basis in self.cost_basis if basis]
+        return bool(known) and all(basis == PAPERS_TOTAL for basis in known)
+
+    @property
+    def cost_word(self) -> str:
+        """What the month-by-month cost is called on every page, chart and the pack."""
+        return "Assumed" if self.cost_assumed else "Actual"
+
+    @property
     def uncounted_note(self) -> str:
         """Said beside the forecast and variance of a year with no count of its own yet: every
         figure then rests on counts carried forward from an earlier year ("" otherwise)."""
-        known = [basis for basis in self.cost_basis if basis]
-        if known and all(basis == PAPERS_TOTAL for basis in known):
+        if self.cost_assumed:
             return (
                 f"No placement spend is reported for {self.year}: the cost to date, forecast "
                 "and variance spread the paper's yearly total evenly over the months, an "
@@ -608,6 +619,12 @@ class PlacementFigures:
             )
         if self.counted_in_year or not self.carried_any:
             return ""
+        if not self.cost_known:
+            return (
+                f"No placement count is recorded for {self.year} by {self.label}: the "
+                f"children shown by type are earlier counts carried forward "
+                f"({self.carried_note})."
+            )
         return (
             f"No placement count is recorded for {self.year} by {self.label}: the cost, "
             f"forecast and variance carry earlier counts forward ({self.carried_note})."
@@ -623,13 +640,16 @@ class PlacementFigures:
 
     @property
     def carried_any(self) -> bool:
-        return any(basis.startswith("carried") for *_, basis in self.cost_rows)
+        """A month to the as-at month shows counts carried forward from an earlier one,
+        whether or not a unit cost makes a cost of them (the counts are shown either way)."""
+        return any(basis.startswith("carried") for basis in self.cost_basis)
 
     @property
     def carried_note(self) -> str:
         """The carried months in runs: "Apr–Nov carried from Jan 2017"."""
         runs: list[list] = []  # [first month, last month, basis, index of the last]
-        for i, (month, _, _, basis) in enumerate(self.cost_rows):
+        months = [month for month, _, _ in self.cost_trend]
+        for i, (month, basis) in enumerate(zip(months, self.cost_basis, strict=True)):
             if not basis.startswith("carried"):
                 continue
             if runs and runs[-1][2] == basis and runs[-1][3] == i - 1:

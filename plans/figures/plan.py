@@ -659,7 +659,10 @@ def natural_key(text: str) -> list:
 
 def latest_commentary(plan, sel: Selection) -> list:
     """Each role's latest commentary written for a month up to the selected one (a later
-    month's report shows it with its own month and date). One query."""
+    month's report shows it with its own month and date, and says so: ``earlier`` is
+    "(the latest written; none for P8 Nov 2017)" for a commentary of an earlier month, ""
+    otherwise; every page, the pack, the workbook and a published version use it). One
+    query."""
     earlier = Q(year__lt=sel.year) | Q(year=sel.year, period__lte=sel.period)
     found = {}
     for c in (
@@ -668,6 +671,9 @@ def latest_commentary(plan, sel: Selection) -> list:
         .order_by("role", "-year", "-period")
     ):
         found.setdefault(c.role, c)
+    for c in found.values():
+        mine = (c.year, c.period) == (sel.year, sel.period)
+        c.earlier = "" if mine else f"(the latest written; none for {sel.label})"
     return [found[role] for role in sorted(found)]
 
 

@@ -270,3 +270,91 @@ def test_the_packs_variance_chart_shows_a_range_forecast_to_its_high_end(seeded)
     svg = pack.variance_chart(fg.plan_figures(plan, fg.Selection("2014/15", 10)))
     assert "the high end of a range" in svg and "a forecast stated as a range" in svg
     assert re.search(r'<path d="M[\d.]+,[\d.]+ V[\d.]+ M', svg)
+
+
+def test_the_rag_word_of_a_range_stands_above_its_whisker(seeded):
+    # Found walking the app: Barking's "Red" sat on the line to the high end of £3m–£4m.
+    plan = Plan.objects.get(authority__slug="barking-dagenham")
+    svg = pack.variance_chart(fg.plan_figures(plan, fg.Selection("2014/15", 10)))
+    whisker = re.search(r'<path d="M([\d.]+),[\d.]+ V([\d.]+) M', svg)
+    x, high = float(whisker[1]), float(whisker[2])
+    words = re.findall(r'<text x="([\d.]+)" y="([\d.]+)" text-anchor="middle" font-size="8">', svg)
+    # The bar's own word: the nearest at the whisker's x (each panel has a bar there).
+    y = min(
+        (float(wy) for wx, wy in words if abs(float(wx) - x) < 0.2), key=lambda v: abs(v - high)
+    )
+    assert y < high  # above the whisker's top, not across it
+
+
+def test_a_cost_spread_from_the_papers_total_is_called_assumed_never_actual(seeded):
+    # Found walking the app: Barking's pack printed "Actual £1,417k" a month, and its chart
+    # "solid: actual cost", for the paper's yearly total spread evenly: no spend reported.
+    plan = Plan.objects.get(authority__slug="barking-dagenham")
+    f = fg.plan_figures(plan, fg.Selection("2014/15", 10))
+    assert f.placements.cost_assumed and f.placements.cost_word == "Assumed"
+    html = pack.pack_html(f)
+    assert "<th>Assumed</th>" in html and "<th>Actual</th>" not in html
+    assert "solid: assumed cost" in html and "actual cost" not in html
+    # Torbay's cost is worked out from counts: actual.
+    mtfs = Plan.objects.get(authority__slug="torbay", code="mtfs-2017-21")
+    assert fg.plan_figures(mtfs, fg.Selection("2017/18", 8)).placements.cost_word == "Actual"
+
+
+def test_counts_carried_from_an_earlier_year_say_so_with_no_unit_cost(seeded):
+    # Found walking the app: Telford's P12 2014/15 showed September 2013's counts (84, 130)
+    # as the children in placement, with no word that they were carried: no unit cost made
+    # a cost of them, and only a cost used to carry the note.
+    plan = Plan.objects.get(authority__slug="telford")
+    f = fg.plan_figures(plan, fg.Selection("2014/15", 12))
+    assert not f.placements.cost_known and f.placements.carried_any
+    note = f.placements.uncounted_note
+    assert "earlier counts carried forward (Apr–Mar carried from Sep 2013)" in note
+    assert note in pack.pack_html(f)
+
+
+def test_an_earlier_months_commentary_says_it_is_the_latest_written_everywhere(
+    client, torbay_users, mtfs
+):
+    # Found walking the app: the pack and workbook dropped the page's "(the latest written;
+    # none for P8 Nov 2017)", so October's words read as November's.
+    from plans.models import Commentary
+
+    Commentary.objects.create(
+        plan=mtfs, role="director", year="2017/18", period=7, body="October.", author=None
+    )
+    f = fg.plan_figures(mtfs, fg.Selection("2017/18", 8))
+    said = "(the latest written; none for P8 Nov 2017)"
+    [c] = [c for c in f.commentary if c.role == "director"]
+    assert c.earlier == said
+    assert said in pack.pack_html(f)
+    client.force_login(torbay_users["director"])
+    url = reverse("dashboards:report", args=[mtfs.pk]) + "?year=2017/18&period=8"
+    assert said in client.get(url).content.decode()
+    book = client.get(reverse("dashboards:report_xlsx", args=[mtfs.pk]) + "?year=2017/18&period=8")
+    sheet = load_workbook(io.BytesIO(book.content), read_only=True)["Summary"]
+    assert any(row[0] and said in str(row[0]) for row in sheet.iter_rows(values_only=True))
+    # The month's own commentary carries no such words.
+    f = fg.plan_figures(mtfs, fg.Selection("2017/18", 7))
+    assert [c.earlier for c in f.commentary if c.role == "director"] == [""]
+
+
+@pytest.mark.parametrize(
+    ("title", "cut"),
+    [
+        ("Children's Services Medium Term Financial Plan", "Children's Services Medium…"),
+        ("Budget Update", "Budget Update"),
+        ("Safeguarding and Early Help – Savings", "Safeguarding and Early Help…"),
+        ("Averyveryveryveryveryverylongwordindeed", "Averyveryveryveryveryverylong…"),
+    ],
+)
+def test_the_footer_cuts_a_long_title_at_a_word(title, cut):
+    from dashboards.templatetags.dashboards import cut_at_word
+
+    assert cut_at_word(title, 30) == cut
+    assert len(cut_at_word(title, 30)) <= 30
+
+
+def test_a_quoted_range_keeps_to_one_line():
+    from dashboards.templatetags.dashboards import keep_ranges
+
+    assert keep_ranges("£1.769m – £2.319m <b>") == "£1.769m\u00a0–\u00a0£2.319m &lt;b&gt;"

@@ -151,3 +151,27 @@ def test_a_download_of_a_month_the_plan_has_not_is_a_404_never_another_month(
 ):
     client.force_login(torbay_users["director"])
     assert client.get(reverse(name, args=[mtfs.pk]), query).status_code == 404
+
+
+def test_a_sheet_with_nothing_to_list_says_so_and_a_first_figure_is_first_reported(
+    client, torbay_users, mtfs
+):
+    # Found walking the app: the Overspend forecast sheet of P8 2017/18 was its headers
+    # alone, and the Changes sheet left Change blank where the report says "first reported".
+    from io import BytesIO
+
+    from openpyxl import load_workbook as load
+
+    client.force_login(torbay_users["director"])
+    url = reverse("dashboards:report_xlsx", args=[mtfs.pk]) + "?year=2017/18&period={}"
+    book = load(BytesIO(client.get(url.format(8)).content), read_only=True)
+    rows = list(book["Overspend forecast"].iter_rows(values_only=True))
+    assert rows[4][0] == "None recorded for 2017/18 up to P8 Nov 2017."
+    first = []
+    for period in (1, 8):
+        book = load(BytesIO(client.get(url.format(period)).content), read_only=True)
+        for row in list(book["Changes"].iter_rows(values_only=True))[4:]:
+            if row[2] is None and row[3] is not None and row[4] is None:
+                first.append(row)  # not reported before: the cells stay empty, the note says
+                assert row[5].startswith(("First reported", "First recorded")), row
+    assert first
