@@ -235,28 +235,10 @@ class PlanForm(RecordForm):
     def clean(self):
         cleaned = super().clean()
         first, last = cleaned.get("first_year"), cleaned.get("last_year")
-        if self.instance.pk and first and last and not self.errors:
-            years = fiscal.years_between(first, last) if first <= last else []
-            stranded = sorted(
-                set(
-                    m.PlannedAmount.objects.filter(line__plan=self.instance)
-                    .exclude(year__in=years)
-                    .values_list("year", flat=True)
-                )
-                | set(
-                    m.ProgressEntry.objects.filter(line__plan=self.instance)
-                    .exclude(year__in=years)
-                    .values_list("year", flat=True)
-                )
-            )
+        if first and last and not self.errors:
+            stranded = self.instance.stranded_problem(first, last)
             if stranded:
-                field = "first_year" if stranded[0] < first else "last_year"
-                self.add_error(
-                    field,
-                    "Planned savings or progress are recorded in "
-                    f"{', '.join(stranded)}; move or delete them before changing "
-                    "the plan's years.",
-                )
+                self.add_error(*stranded)
         return cleaned
 
     def _post_clean(self):

@@ -311,6 +311,33 @@ class Plan(Versioned):
             )
         return ""
 
+    def stranded_problem(self, first: str, last: str) -> tuple[str, str] | None:
+        """``(field, message)`` if this saved plan has planned savings or progress recorded
+        in a year outside ``first`` to ``last`` (its years would strand them), else None: the
+        one rule for the plan's form and its workbook import."""
+        if self.pk is None:
+            return None
+        years = fiscal.years_between(first, last) if first <= last else []
+        stranded = sorted(
+            set(
+                PlannedAmount.objects.filter(line__plan=self)
+                .exclude(year__in=years)
+                .values_list("year", flat=True)
+            )
+            | set(
+                ProgressEntry.objects.filter(line__plan=self)
+                .exclude(year__in=years)
+                .values_list("year", flat=True)
+            )
+        )
+        if not stranded:
+            return None
+        return (
+            "first_year" if stranded[0] < first else "last_year",
+            f"Planned savings or progress are recorded in {', '.join(stranded)}; move or "
+            "delete them before changing the plan's years.",
+        )
+
     def clean(self):
         if problem := self.span_problem():
             raise ValidationError({"last_year": problem})

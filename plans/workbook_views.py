@@ -100,6 +100,7 @@ def _errors(request, plan, filename, problems, warnings=()):
     column of text) is one entry naming its rows, not a page of repeats."""
     context = {
         "problems": problems,
+        "total": workbook.Problem.total(problems),
         "grouped": _grouped(problems),
         "warnings": warnings,
         "filename": filename,

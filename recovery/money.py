@@ -130,11 +130,14 @@ def _parse_single(text: str, *, suffix_hint: str = "") -> tuple[Decimal, str]:
     if suffix == "bn":
         raise MoneyError(f"{raw.strip()!r} is in billions; no savings line is that large")
     frac = match.group("frac")
-    if frac is not None and len(frac) == 3 and not (suffix or suffix_hint):
-        # "£20.520": a typing slip for £20,520, or £20.52? Refuse to guess.
+    whole = match.group("int") or "0"
+    if frac is not None and len(frac) == 3 and not (suffix or suffix_hint) and "," not in whole:
+        # "£20.520": a typing slip for £20,520, or £20.52? Refuse to guess. (With thousands
+        # separators before the point, "£116,000.555", it can only be pence: see below.)
+        thousands = int(whole + frac)
         raise MoneyError(
             f"{raw.strip()!r} is ambiguous: three figures after the point could be pence or a "
-            "mistyped thousands separator; write £20,520 or £20.52"
+            f"mistyped thousands separator; write £{thousands:,} or £{int(whole):,}.{frac[:2]}"
         )
     digits = (match.group("int") or "0").replace(",", "")
     if len(digits.lstrip("0")) > 12:

@@ -25,6 +25,8 @@ from plans.views.base import (
 )
 from recovery.access import can, edit_flags, may_write, reads_published_only, require
 
+SECTIONS_SHOWN = 20  # narrative sections on the plan's page; the rest are listed
+
 
 class PlanListView(TemplateView):
     """The user's plans, 25 to a page, each with its savings totals.
@@ -75,6 +77,7 @@ class PlanDetailView(TemplateView):
             row.latest = latest.get(row.line.pk)
         counting = [r for r in rows if r.line.counts_towards_target]
         outside = [r for r in rows if not r.line.counts_towards_target]
+        sections = list(plan.sections.all()[: SECTIONS_SHOWN + 1])
         return {
             **super().get_context_data(**kwargs),
             "plan": plan,
@@ -85,7 +88,12 @@ class PlanDetailView(TemplateView):
             "year_totals": [totals.years.get(y) for y in years],
             "reconciliation": reconcile(plan, totals=totals),
             "discrepancies": plan.discrepancies.select_related("line").order_by("key"),
-            "sections": plan.sections.all(),
+            # A plan's narrative is a few sections; a workbook can hold thousands: the page
+            # shows the first and links to the list of all.
+            "sections": sections[:SECTIONS_SHOWN],
+            "sections_total": (
+                len(sections) if len(sections) <= SECTIONS_SHOWN else plan.sections.count()
+            ),
             "revisions": Plan.objects.filter(revises=plan).only("pk", "title"),
             "may_change_plan": may_write(user, plan) and can(user, "change", "plan"),
             "may_delete_plan": may_write(user, plan) and can(user, "delete", "plan"),

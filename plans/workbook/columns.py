@@ -114,6 +114,9 @@ def _kind_of(model_field) -> str:
 
 
 LEAVE = object()  # a blank cell in an update: the field stays as it is
+# refs: the kinds of record ("line", "kpi"...) whose sheet has a problem of its shape (missing,
+# a required column or a year column unreadable): what other sheets say of them is not checked.
+UNREAD = "sheets not read"
 # The kinds of column whose cells repeat from row to row, and how many different texts of
 # each column an import remembers (``Column.clean_remembered``).
 REPEATING = frozenset({CHOICE, REF, YEAR, PERIOD, BOOL, DATE})
@@ -553,8 +556,12 @@ class SheetResource(resources.Resource):
         return found
 
     def resolve(self, col: Column, text: str):
-        """A reference to a record of another sheet (or already in the plan)."""
+        """A reference to a record of another sheet (or already in the plan). Where that
+        sheet could not be read (missing, or a required column missing), the reference is
+        not said to be wrong on every row: the sheet's own problem is said."""
         found = self.known(col.field, text)
+        if found is None and col.field in self.refs.get(UNREAD, ()):
+            raise ValueError(cells.REPORTED)
         if found is None:
             where = "" if self.new_plan else " or in the plan"
             if col.field == "kpi":

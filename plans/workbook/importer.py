@@ -30,6 +30,7 @@ from plans.workbook import cells
 from plans.workbook import resources as s
 from plans.workbook.columns import (
     LEAVE,
+    UNREAD,
     Ambiguous,
     FieldChange,
     RecordChange,
@@ -140,6 +141,10 @@ def run(
             plan = _import_plan(parsed, into, user, authorities, reason, problems, records)
             if plan is not None:
                 _import_sheets(parsed, plan, into is None, user, reason, problems, records, kept)
+                # The plan's years, once every sheet is in: none may strand an amount or
+                # progress the import left outside them.
+                if stranded := plan.stranded_problem(plan.first_year, plan.last_year):
+                    problems.append(parsed.plan.problem(None, *stranded))
             elif into is None and (stand_in := _stand_in(parsed, authorities)) is not None:
                 # The Plan sheet has problems: the other sheets are still checked, against a
                 # stand-in plan this transaction rolls back, so every problem is said at once.
@@ -188,6 +193,22 @@ def _import_plan(parsed, into, user, authorities, reason, problems, records) -> 
     known = len(problems)  # the plan is not made if the checks below find a problem
     if into is not None:
         authority = into.authority
+        # An update names the plan it updates: a workbook of another plan, its Authority or
+        # Plan code blanked, would otherwise overwrite this one.
+        for field, blank, names in (
+            ("authority", not wanted, f"the plan's authority ({authority.slug})"),
+            ("code", not code, f"the plan's code ({into.code})"),
+        ):
+            if blank and spec.by_field[field].header in row:
+                problems.append(
+                    data.problem(
+                        None,
+                        field,
+                        f"{spec.by_field[field].header} is blank. A workbook imported into a "
+                        f"plan names {names}, so that it never changes another plan by "
+                        "mistake.",
+                    )
+                )
         if wanted and wanted.lower() not in {authority.slug.lower(), authority.name.lower()}:
             problems.append(
                 data.problem(
@@ -389,6 +410,8 @@ def _import_sheets(parsed, plan, new_plan, user, reason, problems, records, kept
         kind: {} if new_plan else _refs(spec.records_of(plan), kind)
         for spec, kind in REFERRED.items()
     }
+    wrong_shape = {p.sheet for p in parsed.problems}
+    refs[UNREAD] = {kind for spec, kind in REFERRED.items() if spec.name in wrong_shape}
     for spec in s.SHEETS[1:]:
         data: SheetData | None = parsed.sheets.get(spec.name)
         if data is None or not data.rows:

@@ -57,7 +57,8 @@ class Problems(list):
             out.append(
                 Problem(
                     f"... and {self.dropped:,} more problems not listed. Fix those "
-                    "above and upload again to see the rest."
+                    "above and upload again to see the rest.",
+                    more=self.dropped,
                 )
             )
         return out
@@ -67,7 +68,7 @@ def problem_order(p: Problem) -> tuple:
     """Whole-file problems first, then sheet by sheet in template order, row by row."""
     names = [spec.name for spec in s.SHEETS]
     sheet = names.index(p.sheet) + 1 if p.sheet in names else (0 if not p.sheet else 99)
-    if p.message.startswith("... and "):
+    if p.more:
         sheet = 1000  # the count of problems not listed goes last
     return (sheet, p.sheet, p.row or 0, len(p.column), p.column)
 

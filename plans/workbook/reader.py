@@ -109,6 +109,12 @@ class Problem:
     row: int | None = None
     column: str = ""  # letter, e.g. "C"
     header: str = ""
+    more: int = 0  # on the last of a long list: how many more were found and not listed
+
+    @staticmethod
+    def total(problems) -> int:
+        """How many problems ``problems`` stands for: those listed and those left out."""
+        return sum(p.more or 1 for p in problems)
 
     @property
     def where(self) -> str:

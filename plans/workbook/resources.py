@@ -41,6 +41,7 @@ from plans.workbook.columns import (  # noqa: F401 - the vocabulary of the workb
     SIGNED_MONEY,
     SLUG,
     TEXT,
+    UNREAD,
     UPDATE,
     VOLUME,
     YEAR,
@@ -289,6 +290,14 @@ class SavingsLineResource(SheetResource):
         )
         super().after_import(dataset, result, **kwargs)
         if result.has_validation_errors() or result.has_errors():
+            # Nothing is saved; the amounts the sheet gives are not missing for the Amount
+            # details sheet, which would otherwise say so of each of their rows.
+            self.refs[UNSAVED] = {
+                (line.reference.lower(), year)
+                for line, wanted in self.amounts
+                for year, amount in wanted.items()
+                if amount is not None and amount is not cells.CLEAR
+            }
             return
         create, update = [], []
         for line, wanted in self.amounts:
@@ -374,6 +383,7 @@ class SavingsLineResource(SheetResource):
 
 
 CLEARED = "cleared amounts"  # refs: (line reference, year) of amounts an import clears
+UNSAVED = "unsaved amounts"  # refs: (line reference, year) of amounts a wrong sheet gave
 
 
 class AmountDetailResource(SheetResource):
@@ -418,9 +428,11 @@ class AmountDetailResource(SheetResource):
                         self.resolve(col, read[name])  # says so if there is no such line
                 except ValueError as exc:
                     errors[name] = str(exc)
-            if not errors and (str(read["line"]).lower(), read["year"]) in self.refs.get(
-                CLEARED, ()
-            ):
+            given = (str(read.get("line")).lower(), read.get("year"))
+            unread = "line" in self.refs.get(UNREAD, ())
+            if not errors and (unread or given in self.refs.get(UNSAVED, ())):
+                errors["year"] = cells.REPORTED  # its sheet's own problems are said
+            elif not errors and given in self.refs.get(CLEARED, ()):
                 errors["year"] = (
                     f"The {read['year']} amount of {read['line']} is cleared on the Savings lines "
                     "sheet, and its detail with it: delete this row too, or keep the amount."

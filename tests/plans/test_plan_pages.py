@@ -168,3 +168,22 @@ def test_plan_list_is_sorted_and_paged_by_the_database(client, finance_manager):
     labels = [str(label) for value, label in Plan.Kind.choices if value in kinds]
     positions = [by_kind.index(label) for label in sorted(labels)]
     assert positions == sorted(positions)
+
+
+def test_a_plan_with_thousands_of_narrative_sections_shows_the_first_and_links_to_all(
+    client, finance_manager
+):
+    # Found walking the app: a workbook's 30,000 narrative rows made the plan's page 32 MB.
+    from plans.models import NarrativeSection
+    from plans.views.pages import SECTIONS_SHOWN
+
+    plan = PlanFactory(authority=finance_manager.authority)
+    NarrativeSection.objects.bulk_create(
+        NarrativeSection(plan=plan, order=n, heading=f"Section {n}", body="Text.")
+        for n in range(1, 61)
+    )
+    client.force_login(finance_manager)
+    page = client.get(reverse("plans:plan_detail", args=[plan.pk])).content.decode()
+    assert f"Section {SECTIONS_SHOWN}<" in page and f"Section {SECTIONS_SHOWN + 1}<" not in page
+    assert "All 60 narrative sections" in page
+    assert reverse("plans:section_list", args=[plan.pk]) in page

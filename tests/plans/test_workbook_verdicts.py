@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 from plans import workbook
 from plans.models import MonthClose, Plan, SavingsLine
 from plans.workbook.columns import SheetResource
-from tests.plans.workbook_files import add_members, dump_plan, edit, minimal_workbook
+from tests.plans.workbook_files import add_members, dump_plan, edit, minimal_workbook, set_cells
 
 pytestmark = pytest.mark.django_db
 
@@ -950,3 +950,101 @@ def test_a_line_rated_by_its_progress_is_counted_once_as_changed(authority):
     }
     lines = counts["Savings lines"]
     assert (lines.create, lines.update, lines.same) == (0, 1, 2)
+
+
+def _problems(data, **kwargs) -> list[str]:
+    with pytest.raises(workbook.WorkbookRejected) as caught:
+        workbook.import_workbook(data, filename="wrong.xlsx", **kwargs)
+    return [str(p) for p in caught.value.problems]
+
+
+@pytest.mark.parametrize("blank", ["Authority", "Plan code"])
+def test_an_update_never_takes_a_blank_authority_or_plan_code_as_leave_it(authority, blank):
+    # Found walking the app: another plan's export with its Plan code blanked was imported
+    # into the plan it was uploaded to, retitling it and moving its years.
+    plan = workbook.import_workbook(minimal_workbook(), filename="small.xlsx")
+    before = dump_plan(plan)
+    other = minimal_workbook(code="another-plan", years=("2019/20", "2020/21"))
+
+    def blank_it(wb):
+        for row in wb["Plan"].iter_rows(min_row=2):
+            if row[0].value == blank:
+                row[1].value = None
+
+    problems = _problems(edit(other, blank_it), into=plan)
+    assert any(f"{blank} is blank. A workbook imported into a plan names" in p for p in problems)
+    plan.refresh_from_db()
+    assert dump_plan(plan) == before
+
+
+def test_an_update_never_leaves_amounts_outside_the_plans_years(authority):
+    # Found walking the app: Telford's export with its last year brought forward and that
+    # year's column deleted imported, leaving £1,329,000 outside the plan.
+    plan = workbook.import_workbook(minimal_workbook(), filename="small.xlsx")
+    before = dump_plan(plan)
+    shorter = minimal_workbook(
+        years=("2017/18",), lines=[["SAV/1", "Placements", "Fewer residential", "Amber", "£1.2m"]]
+    )
+    problems = _problems(shorter, into=plan)
+    assert problems == [
+        "Plan!B7 (Last year): Planned savings or progress are recorded in 2018/19; move or "
+        "delete them before changing the plan's years."
+    ]
+    plan.refresh_from_db()
+    assert dump_plan(plan) == before
+
+    # Clearing that year's amounts in the same workbook lets the years change.
+    def clear(wb):
+        ws = wb["Plan"]
+        ws["B7"] = "2017/18"  # Last year
+
+    cleared = edit(minimal_workbook(), clear)
+    cleared = set_cells(cleared, "Savings lines", {"F2": "(clear)", "F3": "(clear)"})
+    plan = workbook.import_workbook(cleared, filename="shorter.xlsx", into=plan)
+    assert (plan.first_year, plan.last_year) == ("2017/18", "2017/18")
+
+
+def _with_details(wb):
+    ws = wb.create_sheet("Amount details")
+    ws.append(["Reference", "Year", "As printed"])
+    ws.append(["SAV/1", "2017/18", "£1.2m"])
+    ws.append(["SAV/3", "2017/18", "£250,000"])
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        # One amount wrong: the lines sheet saves nothing, and no detail row is said to have
+        # no amount (36 such problems were listed beside the one real one).
+        (
+            lambda wb: wb["Savings lines"].__setitem__("E4", "lots"),
+            "Savings lines!E4 (2017/18): 'lots' is not an amount of money",
+        ),
+        # A required column missing, or the sheet itself: its problem, not one per reference.
+        (
+            lambda wb: wb["Savings lines"].delete_cols(3),
+            "Savings lines row 1: The required column 'Title' is missing.",
+        ),
+        (
+            lambda wb: setattr(wb["Savings lines"], "title", "Savings line"),
+            "Savings lines: The workbook has no 'Savings lines' sheet.",
+        ),
+    ],
+)
+def test_a_new_plans_wrong_lines_sheet_is_said_once_not_on_every_row_that_names_it(
+    authority, change, said
+):
+    problems = _problems(edit(minimal_workbook(extra=_with_details), change))
+    assert problems[0].startswith(said), problems
+    assert not [p for p in problems if p.startswith("Amount details")], problems
+
+
+def test_a_long_list_of_problems_counts_those_it_leaves_out():
+    from plans.workbook.parser import MAX_PROBLEMS, Problems
+
+    found = Problems()
+    for n in range(MAX_PROBLEMS + 250):
+        found.add(f"Problem {n}", sheet="Risks", row=n + 2)
+    final = found.final()
+    assert len(final) == MAX_PROBLEMS + 1 and final[-1].more == 250
+    assert workbook.Problem.total(final) == MAX_PROBLEMS + 250

@@ -95,8 +95,9 @@ class Command(BaseCommand):
     def fail(self, name, problems):
         for problem in problems:
             self.stderr.write(str(problem))
+        total = workbook.Problem.total(problems)
         raise CommandError(
-            f"{name} was not imported: {len(problems)} "
-            f"problem{'s' if len(problems) != 1 else ''} (listed above). "
+            f"{name} was not imported: {total:,} problem{'s' if total != 1 else ''} "
+            f"({'listed above' if total == len(problems) else 'the first listed above'}). "
             "Nothing was saved."
         )
