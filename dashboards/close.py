@@ -474,16 +474,16 @@ def published_instead(request, plan_pk: int, kind: str = "html"):
     """What a reader who sees only published reports gets for a live report page: the latest
     published version of the month asked for (or of the latest published month). A month
     that is not published is never shown: the page says so and shows the latest published
-    instead; a download of it is a 404."""
+    instead; a download of it is never another month's file under its name: the reader is
+    taken to the latest published report's page, which says so."""
     plan = get_plan(request.user, plan_pk, "view", "publishedreport")
     asked = asked_month(request)
     report = latest_published(plan, *asked) if asked else None
     if kind != "html":
         if asked is None:
             report = latest_published(plan)
-        if report is None:
-            raise Http404("No report of that month has been published.")
-        return stored_file(report, kind)
+        if report is not None:
+            return stored_file(report, kind)
     if report is None:
         latest = latest_published(plan)
         if latest is None:
