@@ -22,7 +22,6 @@ from recovery.spreadsheet import XlsxBook, cell_text, excel_serial
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MONEY_FORMAT = '"£"#,##0;-"£"#,##0'
-MONEY_PENCE_FORMAT = '"£"#,##0.00;-"£"#,##0.00'
 
 # Said wherever rounded figures stand beside their sum or difference.
 ROUNDING = (
@@ -385,7 +384,6 @@ FORMATS = {
     },
     "wrap": {"text_wrap": True, "valign": "top"},
     "money": {"num_format": MONEY_FORMAT},
-    "pence": {"num_format": MONEY_PENCE_FORMAT},
     "date": {"num_format": "dd mmm yyyy"},
     "datetime": {"num_format": "dd mmm yyyy hh:mm"},
 }
@@ -420,7 +418,12 @@ class _Sheet:
         self.ws.freeze_panes(HEADER_ROW + 1, 1)
         self.row([heading], style="title")
         self.row([f"{f.plan.title} – {f.plan.authority.name}"])
-        self.row([f"As at {f.sel.label} ({f.sel.as_at:%d %B %Y}); figures in pounds unless stated"])
+        self.row(
+            [
+                f"As at {f.sel.label} ({f.sel.as_at:%d %B %Y}); figures in pounds unless "
+                "stated, shown to the pound (each cell holds the figure to the penny)"
+            ]
+        )
         self.row([name for name, _ in columns], style="header")  # HEADER_ROW
 
     def row(self, values: list, *, money: tuple[int, ...] = (), style: str = ""):
@@ -438,8 +441,11 @@ class _Sheet:
             elif isinstance(v, (Decimal, int, float)):
                 fmt = None
                 if i in money and isinstance(v, Decimal):
-                    v = v.quantize(PENNY, rounding=ROUND_HALF_UP)  # as the pages show it
-                    fmt = formats["money" if v == v.to_integral_value() else "pence"]
+                    # The figure to the penny, shown in whole pounds as the pages show it (a
+                    # column never mixes £43,000 with £84,333.33); a sum in the sheet adds
+                    # the exact figures.
+                    v = v.quantize(PENNY, rounding=ROUND_HALF_UP)
+                    fmt = formats["money"]
                 ws.write_number(r, i, v, fmt)
             elif isinstance(v, dt.datetime):
                 ws.write_number(r, i, excel_serial(v), formats["datetime"])

@@ -175,3 +175,30 @@ def test_a_sheet_with_nothing_to_list_says_so_and_a_first_figure_is_first_report
                 first.append(row)  # not reported before: the cells stay empty, the note says
                 assert row[5].startswith(("First reported", "First recorded")), row
     assert first
+
+
+def test_money_columns_are_shown_in_whole_pounds_and_hold_the_pence(client, torbay_users, mtfs):
+    # Found walking the app: £43,000 sat above £84,333.33 in one column, and a budget read
+    # £5,129,942.50 where every page says £5,129,943.
+    from io import BytesIO
+
+    from openpyxl import load_workbook as load
+
+    client.force_login(torbay_users["director"])
+    url = reverse("dashboards:report_xlsx", args=[mtfs.pk]) + "?year=2017/18&period=8"
+    book = load(BytesIO(client.get(url).content))
+    formats = {
+        c.number_format
+        for ws in book.worksheets
+        for row in ws.iter_rows(min_row=5)
+        for c in row
+        if "£" in c.number_format
+    }
+    assert formats == {'"£"#,##0;-"£"#,##0'}
+    assert any(
+        isinstance(c.value, float) and c.value != int(c.value)
+        for ws in book.worksheets
+        for row in ws.iter_rows(min_row=5)
+        for c in row
+        if "£" in c.number_format
+    )
