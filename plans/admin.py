@@ -1,7 +1,9 @@
+from django import forms
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
 from plans import models as m
+from plans.forms import KeepsPlanYears
 from plans.services import data_changed
 
 
@@ -50,8 +52,15 @@ class KpiPointInline(admin.TabularInline):
     exclude = ["entered_by"]
 
 
+class PlanAdminForm(KeepsPlanYears, forms.ModelForm):
+    class Meta:
+        model = m.Plan
+        fields = "__all__"  # noqa: DJ007 - the admin chooses the fields it shows
+
+
 @admin.register(m.Plan)
 class PlanAdmin(VersionedAdmin):
+    form = PlanAdminForm
     list_display = ["title", "authority", "kind", "first_year", "last_year", "status"]
     list_filter = ["authority", "kind", "status"]
     search_fields = ["title", "code"]

@@ -202,7 +202,22 @@ class RecordForm(forms.ModelForm):
         super()._post_clean()
 
 
-class PlanForm(RecordForm):
+class KeepsPlanYears:
+    """A plan form whose years may not strand the plan's amounts or progress
+    (``Plan.stranded_problem``): the plan's page and the admin's."""
+
+    def clean(self):
+        cleaned = super().clean()
+        first, last = cleaned.get("first_year"), cleaned.get("last_year")
+        stranded = (
+            first and last and not self.errors and self.instance.stranded_problem(first, last)
+        )
+        if stranded:
+            self.add_error(*stranded)
+        return cleaned
+
+
+class PlanForm(KeepsPlanYears, RecordForm):
     class Meta:
         model = m.Plan
         fields = [
@@ -231,15 +246,6 @@ class PlanForm(RecordForm):
 
     def plan_queryset(self):
         return m.Plan.objects.filter(authority=self.plan.authority)
-
-    def clean(self):
-        cleaned = super().clean()
-        first, last = cleaned.get("first_year"), cleaned.get("last_year")
-        if first and last and not self.errors:
-            stranded = self.instance.stranded_problem(first, last)
-            if stranded:
-                self.add_error(*stranded)
-        return cleaned
 
     def _post_clean(self):
         if not self.instance.authority_id:

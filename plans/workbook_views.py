@@ -1,6 +1,6 @@
 """Plan workbooks on the web: template, export, and import as upload -> preview -> confirm.
 
-Access goes through recovery.access: any role of an authority may download the template and
+Access goes through recovery.access: finance managers and directors may download the template and
 export its plans; only finance managers may import (others 403; another authority's plan 404).
 
 An upload is read and parsed once. The parsed workbook (plain data, not the file) is kept as

@@ -130,14 +130,14 @@ def _parse_single(text: str, *, suffix_hint: str = "") -> tuple[Decimal, str]:
     if suffix == "bn":
         raise MoneyError(f"{raw.strip()!r} is in billions; no savings line is that large")
     frac = match.group("frac")
-    whole = match.group("int") or "0"
-    if frac is not None and len(frac) == 3 and not (suffix or suffix_hint) and "," not in whole:
-        # "£20.520": a typing slip for £20,520, or £20.52? Refuse to guess. (With thousands
-        # separators before the point, "£116,000.555", it can only be pence: see below.)
-        thousands = int(whole + frac)
+    if frac is not None and len(frac) == 3 and not (suffix or suffix_hint):
+        # "£20.520": a typing slip for £20,520, or £20.52? Refuse to guess; the advice is the
+        # figure's own two readings ("£1,000.500": £1,000,500 or £1,000.50).
+        whole = int((match.group("int") or "0").replace(",", ""))
         raise MoneyError(
             f"{raw.strip()!r} is ambiguous: three figures after the point could be pence or a "
-            f"mistyped thousands separator; write £{thousands:,} or £{int(whole):,}.{frac[:2]}"
+            f"mistyped thousands separator; write £{whole * 1000 + int(frac):,} or "
+            f"£{whole:,}.{frac[:2]}"
         )
     digits = (match.group("int") or "0").replace(",", "")
     if len(digits.lstrip("0")) > 12:

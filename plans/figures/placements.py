@@ -599,7 +599,7 @@ class PlacementFigures:
     def cost_assumed(self) -> bool:
         """Every month's cost to date is the paper's yearly total spread evenly: no spend
         was reported, and no page calls it actual."""
-        known = [basis for basis in self.cost_basis if basis]
+        known = [basis for *_, basis in self.cost_rows if basis]  # months with a cost
         return bool(known) and all(basis == PAPERS_TOTAL for basis in known)
 
     @property

@@ -114,8 +114,9 @@ def _kind_of(model_field) -> str:
 
 
 LEAVE = object()  # a blank cell in an update: the field stays as it is
-# refs: the kinds of record ("line", "kpi"...) whose sheet has a problem of its shape (missing,
-# a required column or a year column unreadable): what other sheets say of them is not checked.
+# refs: the kinds of record ("line", "kpi"...) whose sheet could not be read (a required sheet
+# missing, a problem of its header row: ``importer._unread``): what other sheets say of them
+# is not checked.
 UNREAD = "sheets not read"
 # The kinds of column whose cells repeat from row to row, and how many different texts of
 # each column an import remembers (``Column.clean_remembered``).

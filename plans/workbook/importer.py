@@ -141,9 +141,19 @@ def run(
             plan = _import_plan(parsed, into, user, authorities, reason, problems, records)
             if plan is not None:
                 _import_sheets(parsed, plan, into is None, user, reason, problems, records, kept)
-                # The plan's years, once every sheet is in: none may strand an amount or
-                # progress the import left outside them.
-                if stranded := plan.stranded_problem(plan.first_year, plan.last_year):
+                # The plan's years, if the workbook changes them, once every sheet is in (its
+                # clears applied): none may strand an amount or progress left outside them.
+                # Not asked when a sheet is wrong: its clears were not applied.
+                moved = into is not None and (plan.first_year, plan.last_year) != (
+                    into.first_year,
+                    into.last_year,
+                )
+                stranded = (
+                    moved
+                    and not problems
+                    and plan.stranded_problem(plan.first_year, plan.last_year)
+                )
+                if stranded:
                     problems.append(parsed.plan.problem(None, *stranded))
             elif into is None and (stand_in := _stand_in(parsed, authorities)) is not None:
                 # The Plan sheet has problems: the other sheets are still checked, against a
@@ -195,11 +205,13 @@ def _import_plan(parsed, into, user, authorities, reason, problems, records) -> 
         authority = into.authority
         # An update names the plan it updates: a workbook of another plan, its Authority or
         # Plan code blanked, would otherwise overwrite this one.
+        said = {p.header for p in problems}  # a cell already wrong is not blank as well
         for field, blank, names in (
             ("authority", not wanted, f"the plan's authority ({authority.slug})"),
             ("code", not code, f"the plan's code ({into.code})"),
         ):
-            if blank and spec.by_field[field].header in row:
+            header = spec.by_field[field].header
+            if blank and header in row and header not in said:
                 problems.append(
                     data.problem(
                         None,
@@ -405,13 +417,26 @@ REFERRED_BY = {
 }
 
 
+def _unread(parsed, name: str) -> bool:
+    """A problem of the sheet ``name`` as a whole (a required sheet missing) or of its header
+    row (a required column missing, a year heading unreadable) leaves its records unread: what
+    other sheets say of them cannot be checked. A problem in a data row (a merged cell) is not
+    such a problem, nor is an optional sheet left out (a reference to its records is wrong)."""
+    data = parsed.sheets.get(name)
+    first_row = data.numbers[0] if data is not None and data.numbers else None
+    return any(
+        p.sheet == name
+        and (data is None or (p.row is not None and (first_row is None or p.row < first_row)))
+        for p in parsed.problems
+    )
+
+
 def _import_sheets(parsed, plan, new_plan, user, reason, problems, records, kept) -> None:
     refs = {
         kind: {} if new_plan else _refs(spec.records_of(plan), kind)
         for spec, kind in REFERRED.items()
     }
-    wrong_shape = {p.sheet for p in parsed.problems}
-    refs[UNREAD] = {kind for spec, kind in REFERRED.items() if spec.name in wrong_shape}
+    refs[UNREAD] = {kind for spec, kind in REFERRED.items() if _unread(parsed, spec.name)}
     for spec in s.SHEETS[1:]:
         data: SheetData | None = parsed.sheets.get(spec.name)
         if data is None or not data.rows:

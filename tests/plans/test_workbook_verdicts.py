@@ -1048,3 +1048,27 @@ def test_a_long_list_of_problems_counts_those_it_leaves_out():
     final = found.final()
     assert len(final) == MAX_PROBLEMS + 1 and final[-1].more == 250
     assert workbook.Problem.total(final) == MAX_PROBLEMS + 250
+
+
+def test_an_update_that_keeps_the_years_is_not_refused_for_amounts_already_outside_them(
+    authority,
+):
+    # Found in review: the years rule asked of every update refused a plan's own workbook
+    # where an amount already lay outside its years ("before changing the plan's years").
+    plan = workbook.import_workbook(minimal_workbook(), filename="small.xlsx")
+    line = plan.lines.get(reference="SAV/3")
+    line.amounts.create(year="2019/20", kind="point", low=Decimal(5), high=Decimal(5))
+    again = workbook.import_workbook(minimal_workbook(), filename="again.xlsx", into=plan)
+    assert (again.first_year, again.last_year) == ("2017/18", "2018/19")
+
+
+def test_a_problem_in_a_data_row_still_lets_other_sheets_references_be_checked(authority):
+    # Found in review: a merged cell on Savings lines hid a mistyped reference on Amount
+    # details until the next upload.
+    def merged_and_mistyped(wb):
+        wb["Savings lines"].merge_cells("F2:F3")
+        wb["Amount details"]["A3"] = "SAV/9"
+
+    problems = _problems(edit(minimal_workbook(extra=_with_details), merged_and_mistyped))
+    assert any("merged" in p for p in problems)
+    assert any(p.startswith("Amount details!A3") and "SAV/9" in p for p in problems), problems

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.conf import settings
@@ -21,26 +22,29 @@ from django.db import connection
 from recovery.access import ROLES
 
 ROOT = Path(__file__).resolve().parents[2]
+PREFIX = "recovery_migrations_"
 
 
 @pytest.fixture
 def empty_database(tmp_path):
-    """The URL of a new, empty database of the suite's engine; dropped afterwards."""
-    db = settings.DATABASES["default"]
-    if db["ENGINE"].endswith("sqlite3"):
+    """The URL of a new, empty database of the suite's engine; dropped afterwards (and any
+    left by a run that was killed, first)."""
+    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         yield f"sqlite:///{tmp_path / 'migrations.sqlite3'}"
         return
-    name = f"recovery_migrations_{uuid.uuid4().hex[:12]}"
+    name = f"{PREFIX}{uuid.uuid4().hex[:12]}"
     with connection._nodb_cursor() as cursor:
+        cursor.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", [PREFIX + "%"])
+        for (stale,) in cursor.fetchall():
+            cursor.execute(f'DROP DATABASE IF EXISTS "{stale}" WITH (FORCE)')
         cursor.execute(f'CREATE DATABASE "{name}"')
-    user, host, port = db.get("USER") or "", db.get("HOST") or "", db.get("PORT") or ""
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    at = f"{user}{password}@" if user else ""
+    # The suite's own URL with the new database's name: credentials as they were given.
+    url = urlsplit(os.environ["DATABASE_URL"])
     try:
-        yield f"postgres://{at}{host}{':' + str(port) if port else ''}/{name}"
+        yield urlunsplit(url._replace(path=f"/{name}"))
     finally:
         with connection._nodb_cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 # Run in the new database's own process: every migration, then the models against them.

@@ -56,9 +56,10 @@ def test_parse_money_reads_what_officers_type(text, expected):
         ("£", "has no figure"),
         ("abc", "not an amount of money"),
         ("£20.520", "ambiguous.*write £20,520 or £20.52"),
-        # The advice is the figure's own, and thousands separators leave only pence.
+        # The advice is the figure's own two readings.
         ("116.555", "ambiguous.*write £116,555 or £116.55"),
-        ("£116,000.555", "fractions of a penny"),
+        ("£116,000.555", "ambiguous.*write £116,000,555 or £116,000.55"),
+        ("£1,000.500", "ambiguous.*write £1,000,500 or £1,000.50"),
         ("1,2,3", "not an amount of money"),
         ("12,34", "not an amount of money"),
         ("", "has no figure"),

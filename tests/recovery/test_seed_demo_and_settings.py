@@ -111,7 +111,8 @@ def test_production_management_commands_that_sign_nothing_run_without_the_key(
     production = _load_settings(monkeypatch, PRODUCTION, argv)
     assert production.DEBUG is False
     assert production.SECRET_KEY and production.SECRET_KEY != production._DEV_SECRET
-    call_command("makemigrations", "--check", "--dry-run", verbosity=0)  # no missing migration
+    # (That no migration is missing is tested on a migrated database of its own:
+    # tests/recovery/test_migrations.py; this suite's databases are made from the models.)
     settings.DEBUG = False
     with pytest.raises(CommandError, match="refuses to run with DEBUG off"):
         call_command("seed_demo")  # but never the demo users
