@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import pickle
+import re
 import secrets
 import zlib
 from datetime import timedelta
@@ -109,14 +110,23 @@ def _errors(request, plan, filename, problems, warnings=()):
     return render(request, "plans/workbook/errors.html", context)
 
 
+# What a problem says less the figures and quoted text of its own cell: the same problem down
+# a column ("32768 is not between 0 and 32767", "32769 is not...") is one entry.
+_PARTICULARS = re.compile(r"'[^']*'|\"[^\"]*\"|£?-?\d[\d,.]*")
+
+
 def _grouped(problems) -> list[dict]:
     groups: dict[tuple, dict] = {}
     for p in problems:
-        key = (p.sheet, p.column, p.header, p.message)
-        group = groups.setdefault(key, {"problem": p, "rows": []})
+        key = (p.sheet, p.column, p.header, _PARTICULARS.sub("…", p.message))
+        group = groups.setdefault(key, {"problem": p, "rows": [], "messages": set()})
+        group["messages"].add(p.message)
         if p.row is not None:
             group["rows"].append(p.row)
-    return [{**g, "rows": _row_runs(g["rows"])} for g in groups.values()]
+    return [
+        {"problem": g["problem"], "rows": _row_runs(g["rows"]), "varies": len(g["messages"]) > 1}
+        for g in groups.values()
+    ]
 
 
 def _row_runs(rows: list[int]) -> str:

@@ -367,3 +367,22 @@ def test_the_same_problem_down_a_column_is_listed_once_with_its_rows(client, tor
     rows = re.findall(r'<td class="num">([^<]+)</td>\s*<td>[A-Z]+ \(2014/15\)</td>', html)
     assert len(rows) == 1 and "–" in rows[0], rows
     assert html.count("so it has no 2014/15") == 1
+
+
+def test_the_same_problem_with_each_rows_own_figure_is_listed_once(client, torbay_users, mtfs):
+    # Found walking the app: a thousand rows of "32768 is not between 0 and 32767", "32769
+    # is not..." were listed one by one.
+    client.force_login(torbay_users["finance"])
+    book = load_workbook(io.BytesIO(workbook.export_plan(mtfs)))
+    sheet = book["Savings lines"]
+    order = next(c.column_letter for c in sheet[1] if c.value == "Order")
+    for n in range(2, 8):
+        sheet[f"{order}{n}"] = 40000 + n
+    out = io.BytesIO()
+    book.save(out)
+    response = upload(client, reverse("plans:plan_import_into", args=[mtfs.pk]), out.getvalue())
+    html = response.content.decode()
+    assert "6 problems" in html
+    assert html.count("is not between") == 1, html
+    assert "The same on each row listed, each with its own figure or name" in html
+    assert re.search(r'<td class="num">2–7</td>', html)
