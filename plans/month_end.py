@@ -114,6 +114,7 @@ class KpiMonth:
     # the counts already saved. It has no box: its actual is not typed.
     from_counts: list[tuple[date, Decimal]] | None = None
     month_end: date | None = None
+    theirs: KpiPoint | None = None  # saved by a colleague after the page was opened
 
     @property
     def derived(self) -> bool:
@@ -137,6 +138,7 @@ class CountMonth:
     type: PlacementType
     previous: PlacementCount | None
     current: PlacementCount | None
+    theirs: PlacementCount | None = None  # saved by a colleague after the page was opened
 
 
 @dataclass
@@ -155,6 +157,7 @@ class MonthEnd:
     moves: list[PlacementMove] = field(default_factory=list)
     # Lines with moves planned in the year: their month comes from the moves, not typed.
     driven: set[int] = field(default_factory=set)
+    forecast_theirs: bool = False  # the forecast was saved by a colleague meanwhile
 
     @property
     def label(self) -> str:

@@ -16,6 +16,7 @@ from plans.figures.savings import year_totals
 from plans.forms import KpiValueField, MoneyField
 from plans.models import RAG, ProgressEntry
 from plans.selectors import month_end_month
+from plans.templatetags.figures import kpi_value
 from recovery import fiscal
 
 RAG_CHOICES = [("", "Not rated"), *RAG.choices]
@@ -473,19 +474,38 @@ class MonthEndView(TemplateView):
 
     def conflict(self, request, stale: services.StaleEdit):
         """A colleague saved part of this month after the page was opened: nothing of this
-        officer's was saved. Show, on each line they saved, what they saved, and keep what
-        this officer typed, starting from the versions now saved, so that saving again is a
-        deliberate replacement of the colleague's figures."""
+        officer's was saved. Name every record they saved (lines, the forecast, KPI actuals,
+        counts, moves) and show theirs beside each, and keep what this officer typed, starting
+        from the versions now saved, so that saving again is a deliberate replacement of the
+        colleague's figures: never one they were not told of."""
         posted = request.POST
         month = self.load()
+
+        def stale_version(key: str, record) -> bool:
+            """A record saved since the page was opened (or made: posted with none)."""
+            return record is not None and posted.get(key, "") != str(record.version)
+
         conflicts = [
-            row
-            for row in month.lines
-            if row.current is not None
-            and posted.get(f"line-{row.line.pk}-version", "") != str(row.current.version)
+            row for row in month.lines if stale_version(f"line-{row.line.pk}-version", row.current)
         ]
         for row in conflicts:
             row.theirs = row.current
+        others = []  # what else a colleague saved, as the message names it
+        if stale_version("forecast-version", month.forecast):
+            month.forecast_theirs = True
+            others.append("the overspend forecast")
+        for row in month.kpis:
+            if not row.derived and stale_version(f"kpi-{row.kpi.pk}-version", row.current):
+                row.theirs = row.current
+                value = kpi_value(row.current.value, row.kpi.unit)
+                others.append(f"the KPI {row.kpi.name} ({value})")
+        for row in month.counts:
+            if stale_version(f"count-{row.type.pk}-version", row.current):
+                row.theirs = row.current
+                others.append(f"the count of {row.type.name} ({row.current.count})")
+        for move in month.moves:
+            if stale_version(f"move-{move.pk}-version", move):
+                others.append(f"the move {move}")
         data = posted.copy()
         for row in month.lines:
             data[f"line-{row.line.pk}-version"] = row.current.version if row.current else ""
@@ -500,18 +520,20 @@ class MonthEndView(TemplateView):
         for form in [f for _, f in forms_[0]] + [forms_[1]] + [f for _, f in forms_[2]]:
             form.is_valid()
         changed = "; ".join(c.said for c in stale.changes)
+        named = []
         if conflicts:
             refs = ", ".join(row.line.reference for row in conflicts)
-            one = len(conflicts) == 1
+            named.append(f"{len(conflicts)} line{'' if len(conflicts) == 1 else 's'} ({refs})")
+        named += others
+        if named:
+            said = "; ".join(named)
             messages.error(
                 request,
-                f"Nothing was saved: a colleague saved {month.label} figures for "
-                f"{len(conflicts)} line{'' if one else 's'} ({refs}) after you opened this "
-                f"page{f' ({changed})' if changed else ''}. Their figures are shown on "
-                f"{'that line' if one else 'those lines'}; none of yours was saved, for "
-                f"{'that line' if one else 'those lines'} or any other on this page. Your "
-                "figures are still in the boxes: check theirs, then save again to replace "
-                "them with yours.",
+                f"Nothing was saved: a colleague saved {month.label} figures for {said} after "
+                f"you opened this page{f' ({changed})' if changed else ''}. Their figures are "
+                "shown beside yours; none of yours was saved, for those or any other on this "
+                "page. Your figures are still in the boxes: check theirs, then save again to "
+                "replace them with yours.",
             )
         else:
             messages.error(

@@ -611,3 +611,45 @@ def test_a_kpis_unit_or_range_never_changes_under_its_saved_values(plan):
     with pytest.raises(ValidationError) as caught:
         cla.full_clean()
     assert "baseline_value" in caught.value.message_dict
+
+
+def test_a_colleagues_kpi_and_forecast_saved_in_between_are_named_and_shown(
+    client, finance_manager, plan, lines
+):
+    # Found walking the app: two officers saved the same month; the second was told only of
+    # the line they both changed, and saving again silently replaced the colleague's KPI.
+    from tests.factories import KPIFactory
+
+    kpi = KPIFactory(plan=plan, name="CLA per 10,000")
+    client.force_login(finance_manager)
+    first = post_data(plan, lines, **{f"kpi-{kpi.pk}-value": "120"})
+    assert client.post(url(plan), first).status_code == 302
+    point = m.KpiPoint.objects.get(kpi=kpi, date=date(2017, 10, 31))
+    entry = m.ProgressEntry.objects.get(line=lines[0], as_at=date(2017, 10, 31))
+    forecast = m.OverspendForecast.objects.get(plan=plan, year="2017/18", period=7)
+    # A colleague saves the line, the KPI and the forecast.
+    for record, field, value in (
+        (entry, "achieved_to_date", D("38000")),
+        (point, "value", D("123")),
+        (forecast, "forecast_outturn", D("29500000")),
+    ):
+        setattr(record, field, value)
+        services.update_record(
+            instance=record, user=finance_manager, expected_version=record.version, reason="Mine"
+        )
+    # The second officer saves from the page opened before.
+    data = post_data(plan, lines, **{f"kpi-{kpi.pk}-value": "124", "reason": "Corrected"})
+    data[f"line-{lines[0].pk}-achieved_to_date"] = "39k"
+    for line in lines:
+        data[f"line-{line.pk}-version"] = "1"
+    data[f"kpi-{kpi.pk}-version"] = "1"
+    data["forecast-version"] = "1"
+    response = client.post(url(plan), data)
+    html = response.content.decode()
+    assert "Nothing was saved" in html
+    assert "1 line (SAV-0)" in html and "the KPI CLA per 10,000 (123" in html
+    assert "the overspend forecast" in html
+    assert "A colleague saved this month's forecast after you opened this page" in html
+    assert re.search(r"Saved by .{0,60} after you opened this page: 123", html)
+    point.refresh_from_db()
+    assert point.value == D("123")
