@@ -18,6 +18,7 @@ from plans import figures as fg
 from plans import services
 from plans.figures.rules import format_kpi_value
 from plans.models import PublishedReport, person_name
+from plans.selectors import latest_published
 from recovery.money import NOT_REPORTED, format_money, format_range
 
 SCHEMA = 2  # 2: the placement forecast's variance ("placements")
@@ -417,6 +418,30 @@ def report_changes(f: fg.PlanFigures) -> tuple[list[fg.Change], str]:
     sel = f.sel
     since = f"since {sel.previous_label}" if sel.previous else "in the first month of the year"
     return f.changes, f"What changed {since}"
+
+
+def live_notice(f: fg.PlanFigures, changes: list[fg.Change], heading: str) -> str:
+    """What the live report of a month already published says of itself when its figures
+    are no longer those published (a target edited since, a figure of the plan changed): ""
+    when they are the same, or the month is not published. The published version stays the
+    committee's record; the live report says so, and what differs, on the page, in its
+    workbook and on every page of its pack."""
+    report = latest_published(f.plan, f.sel.year, f.sel.period)
+    if report is None:
+        return ""
+    differ = version_changes(report.figures, snapshot(f, changes, heading))
+    if not differ:
+        return ""
+    first = differ[0]
+    day = timezone.localtime(report.published_at)
+    more = f" and {len(differ) - 1} more" if len(differ) > 1 else ""
+    return (
+        f"Live figures, not the published record: since {report.label}'s version "
+        f"{report.number} was published on {day.day} {day:%B %Y}, {first['area'].lower()} "
+        f"{first['item']}, {first['figure']}, changed from {first['before']} to "
+        f"{first['after']}{more}. Version {report.number} stays the committee's record until "
+        "the month is reopened and a correction published."
+    )
 
 
 # --------------------------------------------------------------------------------------------

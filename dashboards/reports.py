@@ -645,7 +645,7 @@ def report_workbook(
             ("Cost of one month's delay", 14),
             ("Progress as at", 12),
             ("Commentary", 60),
-            ("Commentary written", 12),
+            ("Commentary as at", 12),  # the month it was given for
         ],
     )
     for x in f.lines + f.outside_lines:

@@ -371,7 +371,11 @@ def _cost_basis(data, first: int, as_at: int) -> list[str]:
         elif not found:
             out.append(PAPERS_TOTAL)
         elif earlier := sorted({at for at, _ in found if at < index}):
-            out.append("carried from " + " and ".join(index_label(at) for at in earlier))
+            carried = "carried from " + " and ".join(index_label(at) for at in earlier)
+            counted = sum(1 for at, _ in found if at == index)
+            if counted:  # some types counted this month, the others carried
+                carried = f"{counted} of {len(found)} types counted; the others {carried}"
+            out.append(carried)
         else:
             out.append("counted")
     return out
@@ -642,7 +646,7 @@ class PlacementFigures:
     def carried_any(self) -> bool:
         """A month to the as-at month shows counts carried forward from an earlier one,
         whether or not a unit cost makes a cost of them (the counts are shown either way)."""
-        return any(basis.startswith("carried") for basis in self.cost_basis)
+        return any("carried from" in basis for basis in self.cost_basis)
 
     @property
     def carried_note(self) -> str:
@@ -650,7 +654,7 @@ class PlacementFigures:
         runs: list[list] = []  # [first month, last month, basis, index of the last]
         months = [month for month, _, _ in self.cost_trend]
         for i, (month, basis) in enumerate(zip(months, self.cost_basis, strict=True)):
-            if not basis.startswith("carried"):
+            if "carried from" not in basis:
                 continue
             if runs and runs[-1][2] == basis and runs[-1][3] == i - 1:
                 runs[-1][1], runs[-1][3] = month, i

@@ -333,3 +333,27 @@ def test_an_open_month_a_later_closed_month_reads_says_it_is_read_only(client, m
     panel = page[page.index('id="month-close"') :][:2000]
     assert "Open, but read only: P7 Oct 2017 comes before P8 Nov 2017" in panel
     assert "finance is entering the month's figures" not in panel
+
+
+def test_a_published_months_live_report_says_when_its_figures_differ_from_the_record(
+    client, torbay_users, mtfs
+):
+    # Found walking the app: a target edited after October was published changed the live
+    # report and pack of October, headed "committee pack", with nothing to say they were no
+    # longer the published record.
+    from plans.models import PlannedAmount
+
+    client.force_login(torbay_users["finance"])
+    assert step(client, mtfs, "submit", version=0).status_code == 302
+    client.force_login(torbay_users["director"])
+    assert step(client, mtfs, "signoff", version=1, commentary="On track.").status_code == 302
+    assert step(client, mtfs, "publish", version=2).status_code == 302
+    report = reverse("dashboards:report", args=[mtfs.pk]) + "?year=2017/18&period=7"
+    assert "Live figures, not the published record" not in client.get(report).content.decode()
+    amount = PlannedAmount.objects.filter(line__plan=mtfs, year="2017/18").first()
+    amount.low = amount.high = amount.low + 10000
+    amount.save()
+    services.data_changed([amount])
+    html = client.get(report).content.decode()
+    assert "Live figures, not the published record: since P7 Oct 2017&#x27;s version 1" in html
+    assert "stays the committee&#x27;s record" in html
