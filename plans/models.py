@@ -312,30 +312,32 @@ class Plan(Versioned):
         return ""
 
     def stranded_problem(self, first: str, last: str) -> tuple[str, str] | None:
-        """``(field, message)`` if this saved plan has planned savings or progress recorded
-        in a year outside ``first`` to ``last`` (its years would strand them), else None: the
-        one rule for the plan's form and its workbook import."""
+        """``(field, message)`` if this saved plan holds records that must fall within its
+        years (each model's ``STRICT_YEARS``: planned amounts, progress, year adjustments,
+        planned moves) in a year outside ``first`` to ``last``, else None: the one rule for
+        the plan's forms, the admin's and its workbook import."""
         if self.pk is None:
             return None
         years = fiscal.years_between(first, last) if first <= last else []
-        stranded = sorted(
-            set(
-                PlannedAmount.objects.filter(line__plan=self)
-                .exclude(year__in=years)
-                .values_list("year", flat=True)
-            )
-            | set(
-                ProgressEntry.objects.filter(line__plan=self)
-                .exclude(year__in=years)
-                .values_list("year", flat=True)
-            )
-        )
-        if not stranded:
+        found: dict[str, set[str]] = {}
+        for what, records, field in (
+            ("planned savings", PlannedAmount.objects.filter(line__plan=self), "year"),
+            ("progress", ProgressEntry.objects.filter(line__plan=self), "year"),
+            ("year adjustments", YearAdjustment.objects.filter(plan=self), "year"),
+            ("planned placement moves", PlacementMove.objects.filter(plan=self), "planned_year"),
+        ):
+            outside = records.exclude(**{f"{field}__in": years}).values_list(field, flat=True)
+            if stranded := set(outside.distinct().order_by()):
+                found[what] = stranded
+        if not found:
             return None
+        every = sorted(set().union(*found.values()))
+        kinds = list(found)
+        said = ", ".join(kinds[:-1]) + " and " + kinds[-1] if len(kinds) > 1 else kinds[0]
         return (
-            "first_year" if stranded[0] < first else "last_year",
-            f"Planned savings or progress are recorded in {', '.join(stranded)}; move or "
-            "delete them before changing the plan's years.",
+            "first_year" if every[0] < first else "last_year",
+            f"The plan has {said} recorded in {', '.join(every)}; move or delete them before "
+            "changing the plan's years.",
         )
 
     def clean(self):

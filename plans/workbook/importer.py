@@ -77,9 +77,14 @@ class ChangeSet:
         changed."""
         out: dict[str, SheetCounts] = {}
         changed = {(rc.sheet, rc.label) for rc in self.records if rc.action != s.SAME}
+        counted = set()  # a record changed twice (its sheet, then its progress) counts once
         for rc in self.records:
             if rc.action == s.SAME and (rc.sheet, rc.label) in changed:
                 continue
+            if rc.action == s.UPDATE:
+                if (rc.sheet, rc.label) in counted:
+                    continue
+                counted.add((rc.sheet, rc.label))
             c = out.setdefault(rc.sheet, SheetCounts(rc.sheet))
             setattr(c, rc.action, getattr(c, rc.action) + 1)
         for sheet, n in self.kept.items():

@@ -987,7 +987,7 @@ def test_an_update_never_leaves_amounts_outside_the_plans_years(authority):
     )
     problems = _problems(shorter, into=plan)
     assert problems == [
-        "Plan!B7 (Last year): Planned savings or progress are recorded in 2018/19; move or "
+        "Plan!B7 (Last year): The plan has planned savings recorded in 2018/19; move or "
         "delete them before changing the plan's years."
     ]
     plan.refresh_from_db()
@@ -1072,3 +1072,19 @@ def test_a_problem_in_a_data_row_still_lets_other_sheets_references_be_checked(a
     problems = _problems(edit(minimal_workbook(extra=_with_details), merged_and_mistyped))
     assert any("merged" in p for p in problems)
     assert any(p.startswith("Amount details!A3") and "SAV/9" in p for p in problems), problems
+
+
+def test_an_update_never_leaves_a_year_adjustment_or_planned_move_outside_the_years(authority):
+    # Found walking the app: a 2020/21 year adjustment stayed when the plan's last year was
+    # brought forward to 2019/20, though the same adjustment typed for that plan is refused.
+    from plans.models import YearAdjustment
+
+    plan = workbook.import_workbook(minimal_workbook(), filename="small.xlsx")
+    YearAdjustment.objects.create(plan=plan, year="2018/19", factor=Decimal("0.5"))
+    cleared = edit(minimal_workbook(), lambda wb: wb["Plan"].__setitem__("B7", "2017/18"))
+    cleared = set_cells(cleared, "Savings lines", {"F2": "(clear)", "F3": "(clear)"})
+    problems = _problems(cleared, into=plan)
+    assert problems == [
+        "Plan!B7 (Last year): The plan has year adjustments recorded in 2018/19; move or "
+        "delete them before changing the plan's years."
+    ]
