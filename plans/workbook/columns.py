@@ -380,7 +380,7 @@ class SheetResource(resources.Resource):
         self.present: set[str] | None = None  # the fields whose columns the sheet has
         self.key_memo: dict[tuple[str, str], str] = {}  # ``key_value``: the sheets referred
         # to are imported before this one, so what a key cell names stays the same
-        self.seen: dict[tuple, int] = {}
+        self.seen: dict[tuple, tuple[int, list[str]]] = {}  # key -> (row, key cells blank)
         self.noted: list[RecordChange] = []
         self.created: list[models.Model] = []  # saved in bulk by ``flush``
         # Changed records that name one the import creates (a line moved to a new
@@ -496,19 +496,28 @@ class SheetResource(resources.Resource):
         self.row_key = key = self.key_of_row(row)  # read once a row
         if key is None:
             return
+        blank = [k for k in self.key if row.get(self.fields[k].column_name) in (None, "")]
         if key in self.seen:
             shown = ", ".join(
                 f"{self.fields[k].header.lower()} {show(self.fields[k].clean(row))}"
                 for k in self.key
-                if row.get(self.fields[k].column_name) not in (None, "")
+                if k not in blank
+            )
+            other, blank_there = self.seen[key]
+            # A key the other row left blank was made for it (a blank Order is the row's
+            # position): said, since that row's cell shows nothing.
+            made = "".join(
+                f", where {self.fields[k].header} is blank and taken as {show(v, self.fields[k])}"
+                for k, v in zip(self.key, key, strict=True)
+                if k in blank_there
             )
             raise ValidationError(
                 {
-                    self.key[0]: f"Duplicate: {shown} is also on row {self.seen[key]}. "
-                    "Each must be unique."
+                    self.key[0]: f"Duplicate: {shown or 'the same key'} is also on row {other}"
+                    f"{made}. Each must be unique."
                 }
             )
-        self.seen[key] = self.rows[row_number - 1]
+        self.seen[key] = (self.rows[row_number - 1], blank)
 
     def import_instance(self, instance, row, **kwargs):
         creating = instance.pk is None

@@ -1088,3 +1088,21 @@ def test_an_update_never_leaves_a_year_adjustment_or_planned_move_outside_the_ye
         "Plan!B7 (Last year): The plan has year adjustments recorded in 2018/19; move or "
         "delete them before changing the plan's years."
     ]
+
+
+def test_a_duplicate_made_by_a_blank_key_cell_says_so(authority):
+    # Found walking the app: a section inserted with its Order blank took its position, 3,
+    # and the next row's message said "order 3 is also on row 4" of a row showing no order.
+    def narrative(wb):
+        ws = wb.create_sheet("Narrative")
+        ws.append(["Order", "Heading", "Body"])
+        ws.append([1, "Background", "Text."])
+        ws.append([2, "Why previous plans failed", "Text."])
+        ws.append([None, "Inserted section", "Text."])
+        ws.append([3, "Key objectives", "Text."])
+
+    problems = _problems(minimal_workbook(extra=narrative))
+    assert problems == [
+        "Narrative!A5 (Order): Duplicate: order 3 is also on row 4, where Order is blank and "
+        "taken as 3. Each must be unique."
+    ]
