@@ -697,7 +697,14 @@ class StatedResource(SheetResource):
                 label, year = self.fields["label"].clean(row), self.fields["year"].clean(row)
             except ValueError:
                 return None
-            return slugify(f"{label} {year or ''}")[:80].strip("-") or None if label else None
+            if not label:
+                return None
+            # In an update, the plan's total of that label and year, whatever its key (as a
+            # workstream is found by its name): a blank key never makes a second of it.
+            for stated in self.kept.values():
+                if stated.label.lower() == label.lower() and (stated.year or None) == year:
+                    return stated.key
+            return slugify(f"{label} {year or ''}")[:80].strip("-") or None
         return super().default_key(name, value, row)
 
 

@@ -1106,3 +1106,25 @@ def test_a_duplicate_made_by_a_blank_key_cell_says_so(authority):
         "Narrative!A5 (Order): Duplicate: order 3 is also on row 4, where Order is blank and "
         "taken as 3. Each must be unique."
     ]
+
+
+def test_a_blank_key_on_an_existing_stated_total_updates_it_rather_than_adding_another(mtfs):
+    # Found walking the app: blanking a stated total's Key (and editing its notes) added a
+    # second total of the same label and year beside it.
+    from plans.models import StatedFigure
+
+    before = StatedFigure.objects.filter(plan=mtfs).count()
+    book = load_workbook(io.BytesIO(workbook.export_plan(mtfs)))
+    ws = book["Stated totals"]
+    headers = [c.value for c in ws[1]]
+    key, notes, label = (headers.index(h) for h in ("Key", "Notes", "Label"))
+    row = ws[2]
+    kept_key, kept_label = row[key].value, row[label].value
+    row[key].value = None
+    row[notes].value = "Checked against the paper."
+    out = io.BytesIO()
+    book.save(out)
+    workbook.import_workbook(out.getvalue(), filename="stated.xlsx", into=mtfs)
+    assert StatedFigure.objects.filter(plan=mtfs).count() == before
+    stated = StatedFigure.objects.get(plan=mtfs, key=kept_key)
+    assert stated.label == kept_label and stated.notes == "Checked against the paper."
