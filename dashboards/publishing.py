@@ -429,10 +429,20 @@ def live_notice(f: fg.PlanFigures, changes: list[fg.Change], heading: str) -> st
     report = latest_published(f.plan, f.sel.year, f.sel.period)
     if report is None:
         return ""
-    differ = version_changes(report.figures, snapshot(f, changes, heading))
+
+    def of_the_month(figures: dict) -> dict:
+        """The figures of the month itself: its lines (by reference, so a title reworded is
+        no change of figure), forecasts to the month, KPIs as at it and its commentary. The
+        headline rows are left out: some add up the whole year or every year (cost pressures,
+        slippage, reserves), which later months' entries move without changing this one's."""
+        lines = [{**x, "title": ""} for x in figures.get("lines", [])]
+        return {**figures, "summary": [], "lines": lines}
+
+    now = snapshot(f, changes, heading)
+    differ = version_changes(of_the_month(report.figures), of_the_month(now))
     if not differ:
         return ""
-    first = differ[0]
+    first = {**differ[0], "item": differ[0]["item"].strip()}
     day = timezone.localtime(report.published_at)
     more = f" and {len(differ) - 1} more" if len(differ) > 1 else ""
     return (

@@ -313,9 +313,9 @@ class Plan(Versioned):
 
     def stranded_problem(self, first: str, last: str) -> tuple[str, str] | None:
         """``(field, message)`` if this saved plan holds records that must fall within its
-        years (each model's ``STRICT_YEARS``: planned amounts, progress, year adjustments,
-        planned moves) in a year outside ``first`` to ``last``, else None: the one rule for
-        the plan's forms, the admin's and its workbook import."""
+        years (the models with ``STRICT_YEARS``: planned amounts, progress, year adjustments,
+        planned moves; each by its financial year) in a year outside ``first`` to ``last``,
+        else None: the one rule for the plan's forms, the admin's and its workbook import."""
         if self.pk is None:
             return None
         years = fiscal.years_between(first, last) if first <= last else []

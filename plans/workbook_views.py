@@ -112,7 +112,7 @@ def _errors(request, plan, filename, problems, warnings=()):
 
 # What a problem says less the figures and quoted text of its own cell: the same problem down
 # a column ("32768 is not between 0 and 32767", "32769 is not...") is one entry.
-_PARTICULARS = re.compile(r"'[^']*'|\"[^\"]*\"|£?-?\d[\d,.]*")
+_PARTICULARS = re.compile(r"(?<!\w)'[^']*'(?!\w)|(?<!\w)\"[^\"]*\"(?!\w)|£?-?\d[\d,.]*")
 
 
 def _grouped(problems) -> list[dict]:

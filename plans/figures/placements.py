@@ -374,7 +374,7 @@ def _cost_basis(data, first: int, as_at: int) -> list[str]:
             carried = "carried from " + " and ".join(index_label(at) for at in earlier)
             counted = sum(1 for at, _ in found if at == index)
             if counted:  # some types counted this month, the others carried
-                carried = f"{counted} of {len(found)} types counted; the others {carried}"
+                carried = f"{counted} of {len(found)} types counted, the others {carried}"
             out.append(carried)
         else:
             out.append("counted")

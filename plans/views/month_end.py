@@ -491,21 +491,29 @@ class MonthEndView(TemplateView):
         for row in conflicts:
             row.theirs = row.current
         others = []  # what else a colleague saved, as the message names it
-        if stale_version("forecast-version", month.forecast):
+        # The forecast, KPIs, counts and moves are on the first page only: a later page posts
+        # no version of them, and none of them is this officer's to replace there.
+        parts = self.plan_parts
+        if parts and stale_version("forecast-version", month.forecast):
             month.forecast_theirs = True
             others.append("the overspend forecast")
-        for row in month.kpis:
+        for row in month.kpis if parts else []:
             if not row.derived and stale_version(f"kpi-{row.kpi.pk}-version", row.current):
                 row.theirs = row.current
                 value = kpi_value(row.current.value, row.kpi.unit)
                 others.append(f"the KPI {row.kpi.name} ({value})")
-        for row in month.counts:
+        for row in month.counts if parts else []:
             if stale_version(f"count-{row.type.pk}-version", row.current):
                 row.theirs = row.current
                 others.append(f"the count of {row.type.name} ({row.current.count})")
-        for move in month.moves:
+        for move in month.moves if parts else []:
             if stale_version(f"move-{move.pk}-version", move):
-                others.append(f"the move {move}")
+                made = (
+                    f"made in {fiscal.month_label(move.actual_year, move.actual_period)}"
+                    if move.actual_period
+                    else "not made"
+                )
+                others.append(f"the move {move} (now recorded as {made})")
         data = posted.copy()
         for row in month.lines:
             data[f"line-{row.line.pk}-version"] = row.current.version if row.current else ""

@@ -147,7 +147,7 @@ def run(
             if plan is not None:
                 _import_sheets(parsed, plan, into is None, user, reason, problems, records, kept)
                 # The plan's years, if the workbook changes them, once every sheet is in (its
-                # clears applied): none may strand an amount or progress left outside them.
+                # clears applied): none may strand a record that must fall within them.
                 # Not asked when a sheet is wrong: its clears were not applied.
                 moved = into is not None and (plan.first_year, plan.last_year) != (
                     into.first_year,

@@ -337,9 +337,6 @@ class SavingsLineResource(SheetResource):
         )
         for pa in update:
             self.update(pa)
-        # A line's Current RAG is its latest rated progress entry's, whatever the sheet typed
-        # (as after the Progress sheet below): the same workbook gives the same RAG each time.
-        follow_rated_progress(self, {line.pk for line in self.saved if line.pk})
 
     def export_rows(self, plan) -> list[dict]:
         """Lines name their workstream (its code where two share a name) and carry their

@@ -653,3 +653,46 @@ def test_a_colleagues_kpi_and_forecast_saved_in_between_are_named_and_shown(
     assert re.search(r"Saved by .{0,60} after you opened this page: 123", html)
     point.refresh_from_db()
     assert point.value == D("123")
+
+
+def test_a_conflict_on_a_later_page_names_only_that_pages_records(
+    client, finance_manager, plan, monkeypatch
+):
+    # Found in review: on page 2 the forecast and KPIs (shown on page 1 only) post no
+    # version, and were named as a colleague's saves alongside the line that was.
+    from tests.factories import KPIFactory
+
+    monkeypatch.setattr(month_end, "LINES_PER_PAGE", 2)
+    lines = []
+    for i in range(4):
+        line = SavingsLineFactory(plan=plan, reference=f"SAV-{i}", rag="green")
+        PlannedAmountFactory(line=line, year="2017/18", low=D("100000"), high=D("100000"))
+        lines.append(line)
+    kpi = KPIFactory(plan=plan, name="CLA per 10,000")
+    client.force_login(finance_manager)
+    assert client.post(url(plan), post_data(plan, lines[:2], **{f"kpi-{kpi.pk}-value": "120"}))
+    page2 = url(plan) + "&page=2"
+    first = {"year": "2017/18", "period": "7", "page": "2"}
+    for line in lines[2:]:
+        p = f"line-{line.pk}"
+        first.update(
+            {
+                f"{p}-achieved_to_date": "30k",
+                f"{p}-basis": "achieved",
+                f"{p}-forecast": "95k",
+                f"{p}-rag": "amber",
+                f"{p}-commentary": "",
+            }
+        )
+    assert client.post(page2, first).status_code == 302
+    entry = m.ProgressEntry.objects.get(line=lines[2], as_at=date(2017, 10, 31))
+    entry.achieved_to_date = D("31000")
+    services.update_record(
+        instance=entry, user=finance_manager, expected_version=entry.version, reason="Mine"
+    )
+    again = dict(first, **{f"line-{line.pk}-version": "1" for line in lines[2:]})
+    again[f"line-{lines[2].pk}-achieved_to_date"] = "32k"
+    again["reason"] = "Corrected"
+    html = client.post(page2, again).content.decode()
+    assert "1 line (SAV-2)" in html
+    assert "the overspend forecast" not in html and "the KPI" not in html

@@ -452,7 +452,7 @@ def test_an_actual_cost_says_whether_it_is_counted_or_carried(client, mtfs, torb
     if counted == 1:
         assert bases[1] == "counted" and bases[2] == "carried from May 2017"
     else:  # found walking the app: a month with one type counted said only "carried"
-        assert bases[1] == f"1 of {counted} types counted; the others carried from Jan 2017"
+        assert bases[1] == f"1 of {counted} types counted, the others carried from Jan 2017"
         assert bases[2] == "carried from Jan 2017 and May 2017"
     # In the month of the count itself, every counted type counted, the cost is counted.
     p = plan_figures(mtfs, Selection("2016/17", 12)).placements

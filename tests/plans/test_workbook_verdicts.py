@@ -1128,3 +1128,25 @@ def test_a_blank_key_on_an_existing_stated_total_updates_it_rather_than_adding_a
     assert StatedFigure.objects.filter(plan=mtfs).count() == before
     stated = StatedFigure.objects.get(plan=mtfs, key=kept_key)
     assert stated.label == kept_label and stated.notes == "Checked against the paper."
+
+
+def test_a_line_changed_by_its_sheet_and_by_its_progress_counts_once(authority):
+    # Found walking the app: "0 new, 2 changed, 11 unchanged" for a 12-line plan, where one
+    # line's Current RAG was typed and then taken from its new rated progress.
+    lines = [
+        ["SAV/1", "Placements", "Fewer placements", None, "129k", None],
+        ["SAV/2", "Placements", "Foster carers", "Red", "50k", None],
+    ]
+    plan = workbook.import_workbook(minimal_workbook(lines=lines), filename="first.xlsx")
+    typed = [["SAV/1", "Placements", "Fewer placements", "Green", "129k", None], lines[1]]
+
+    def progress(wb):
+        ws = wb.create_sheet("Progress")
+        ws.append(["Reference", "As at", "Achieved to date", "RAG"])
+        ws.append(["SAV/1", "30/06/2017", 40000, "Amber"])
+
+    changes = workbook.preview(edit(minimal_workbook(lines=typed), progress), into=plan)
+    [counts] = [c for c in changes.counts() if c.sheet == "Savings lines"]
+    assert (counts.create, counts.update, counts.same) == (0, 1, 1)
+    said = [r for r in changes.records if r.sheet == "Savings lines" and r.action == "update"]
+    assert [c.new for r in said for c in r.changes] == ["Green", "Amber"]  # both are shown

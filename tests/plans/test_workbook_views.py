@@ -386,3 +386,20 @@ def test_the_same_problem_with_each_rows_own_figure_is_listed_once(client, torba
     assert html.count("is not between") == 1, html
     assert "The same on each row listed, each with its own figure or name" in html
     assert re.search(r'<td class="num">2–7</td>', html)
+
+
+def test_problems_differing_in_words_between_apostrophes_are_not_merged():
+    # Found in review: "The plan's ... the month's" lost everything between its apostrophes,
+    # so two different problems of one column were listed as one.
+    from plans.workbook.reader import Problem
+    from plans.workbook_views import _grouped
+
+    problems = [
+        Problem("The plan's years end before the month's close.", sheet="Risks", row=2, column="B"),
+        Problem("The plan's owner is not the month's author.", sheet="Risks", row=3, column="B"),
+        Problem("'SAV/9' is not a line.", sheet="Risks", row=4, column="C"),
+        Problem("'SAV/10' is not a line.", sheet="Risks", row=5, column="C"),
+    ]
+    grouped = _grouped(problems)
+    assert len(grouped) == 3
+    assert [g["rows"] for g in grouped] == ["2", "3", "4, 5"] and grouped[2]["varies"]
