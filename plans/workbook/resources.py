@@ -170,7 +170,9 @@ class SavingsLineResource(SheetResource):
     rag = C(
         "Current RAG",
         aliases=("rag",),
-        help="Delivery confidence now (B, G, A or R are read too); blank for not rated.",
+        help="Delivery confidence now (B, G, A or R are read too); blank for not rated. A line "
+        "whose progress the workbook changes takes its latest rated progress's RAG, as on the "
+        "month-end page.",
     )
     original_rag = C("Original RAG", help="Delivery confidence at budget setting.")
     in_revenue_budget = C(
