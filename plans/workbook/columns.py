@@ -537,6 +537,8 @@ class SheetResource(resources.Resource):
             value = col.settle(value, creating=creating)
             if value is LEAVE:
                 continue
+            if not creating and col.field in self.key and _same_text(value, before[col.field]):
+                continue  # matched without capitals ("r1" for R1): the record keeps its own
             if value is None:
                 value = self.default_key(col.field, None, row)
                 if value is None and col.required:
@@ -780,6 +782,10 @@ def _relate(instance, field, value) -> None:
     ``flush``, which updates an existing row that names one after saving it."""
     instance.__dict__[field.attname] = None if value is None else value.pk
     field.set_cached_value(instance, value)
+
+
+def _same_text(a, b) -> bool:
+    return isinstance(a, str) and isinstance(b, str) and a.lower() == b.lower()
 
 
 def _same(a, b) -> bool:

@@ -1150,3 +1150,12 @@ def test_a_line_changed_by_its_sheet_and_by_its_progress_counts_once(authority):
     assert (counts.create, counts.update, counts.same) == (0, 1, 1)
     said = [r for r in changes.records if r.sheet == "Savings lines" and r.action == "update"]
     assert [c.new for r in said for c in r.changes] == ["Green", "Amber"]  # both are shown
+
+
+def test_a_key_typed_in_other_capitals_matches_and_keeps_the_records_own(authority):
+    # Found walking the app: "sav/1" matched SAV/1 and rewrote its reference in lower case.
+    plan = workbook.import_workbook(minimal_workbook(), filename="small.xlsx")
+    lines = [["sav/1", "Placements", "Fewer residential placements", "Red", "£1.2m", "129k"]]
+    workbook.import_workbook(minimal_workbook(lines=lines), filename="lower.xlsx", into=plan)
+    line = plan.lines.get(reference__iexact="sav/1")
+    assert line.reference == "SAV/1" and line.rag == "red"
