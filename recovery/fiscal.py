@@ -54,7 +54,12 @@ def parse_year(text: str) -> str:
             params={"value": text},
         )
     if not 1990 <= start <= 2100:
-        raise ValidationError("%(value)s is out of range", params={"value": text})
+        raise ValidationError(
+            "%(value)s is not a year a plan can have (1990/91 to 2100/01): is it a typing slip, "
+            "such as 2107/08 for 2017/18?",
+            params={"value": text},
+            code="fy_range",
+        )
     return year_label(start)
 
 

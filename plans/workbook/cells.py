@@ -453,7 +453,9 @@ def year(value) -> str:
     _not_a_date_or_flag(value, "a financial year")
     try:
         return fiscal.parse_year(str(value).strip())
-    except ValidationError:
+    except ValidationError as exc:
+        if exc.code == "fy_range":  # a year, but none a plan can have: a typing slip?
+            raise CellError(exc.messages[0]) from None
         raise CellError(
             f"{_describe(value)} is not a financial year; write it like 2017/18"
         ) from None

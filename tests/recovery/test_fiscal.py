@@ -67,3 +67,17 @@ def test_periods_and_ranges():
     assert fiscal.year_end("2017/18") == date(2018, 3, 31)
     with pytest.raises(ValidationError):
         fiscal.period_end("2017/18", 13)
+
+
+def test_a_year_no_plan_can_have_is_asked_about_as_a_typing_slip():
+    # Found walking the app: "2107/08 is not a financial year" for what is one, mistyped.
+    with pytest.raises(ValidationError) as caught:
+        fiscal.parse_year("2107/08")
+    assert caught.value.code == "fy_range"
+    assert "typing slip" in caught.value.messages[0]
+    from plans.workbook import cells
+
+    with pytest.raises(cells.CellError, match="is it a typing slip"):
+        cells.year("2107/08")
+    with pytest.raises(cells.CellError, match="is not a financial year; write it like"):
+        cells.year("2O17/18")
