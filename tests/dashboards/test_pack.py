@@ -358,3 +358,17 @@ def test_a_quoted_range_keeps_to_one_line():
     from dashboards.templatetags.dashboards import keep_ranges
 
     assert keep_ranges("£1.769m – £2.319m <b>") == "£1.769m\u00a0–\u00a0£2.319m &lt;b&gt;"
+
+
+def test_the_packs_forecast_table_gives_budget_and_outturn_beside_the_variance(mtfs):
+    # Found walking the app: the pack gave the £1,625k variance but not the £24.5m budget
+    # and £26.1m outturn it is the difference of.
+    from recovery.money import format_money_k
+
+    f = fg.plan_figures(mtfs, fg.Selection("2016/17", 8))
+    html = pack.pack_html(f)
+    assert '<th class="num">Budget £k</th><th class="num">Forecast outturn £k</th>' in html
+    points = [p for p in f.forecasts.to_period if p.budget is not None]
+    assert points
+    for p in points:
+        assert format_money_k(p.budget) in html and format_money_k(p.outturn) in html
