@@ -608,8 +608,16 @@ class PlacementFigures:
 
     @property
     def cost_word(self) -> str:
-        """What the month-by-month cost is called on every page, chart and the pack."""
-        return "Assumed" if self.cost_assumed else "Actual"
+        """What the month-by-month cost is called on every page, chart and the pack:
+        "Assumed" when it is the paper's total spread evenly; "Estimated" when no month of it
+        was counted (every month carries earlier counts forward: a cost nobody reported);
+        else "Actual"."""
+        if self.cost_assumed:
+            return "Assumed"
+        known = [basis for *_, basis in self.cost_rows if basis]
+        if known and all(basis.startswith("carried from") for basis in known):
+            return "Estimated"
+        return "Actual"
 
     @property
     def uncounted_note(self) -> str:

@@ -515,6 +515,33 @@ class MonthEndView(TemplateView):
                 )
                 others.append(f"the move {move} (now recorded as {made})")
         data = posted.copy()
+
+        def untouched(prefix: str, boxes) -> bool:
+            """Opened with no record of the month and left blank: the officer had nothing of
+            their own to say there, so the colleague's figures fill the boxes (saving again
+            then keeps them, never blanks them)."""
+            return posted.get(f"{prefix}-version", "") == "" and not any(
+                posted.get(f"{prefix}-{box}", "").strip() for box in boxes
+            )
+
+        for row in conflicts:
+            prefix, boxes = f"line-{row.line.pk}", ("achieved_to_date", "forecast", "rag")
+            if untouched(prefix, (*boxes, "commentary")):
+                theirs = row.current
+                for box in (*boxes, "basis", "commentary"):
+                    value = getattr(theirs, box)
+                    data[f"{prefix}-{box}"] = "" if value is None else str(value)
+        for row in month.kpis if parts else []:
+            if row.theirs is not None and untouched(f"kpi-{row.kpi.pk}", ("value",)):
+                data[f"kpi-{row.kpi.pk}-value"] = str(row.theirs.value)
+        for row in month.counts if parts else []:
+            if row.theirs is not None and untouched(f"count-{row.type.pk}", ("count",)):
+                data[f"count-{row.type.pk}-count"] = str(row.theirs.count)
+        boxes = ("budget", "forecast_outturn", "commentary")
+        if month.forecast_theirs and untouched("forecast", boxes):
+            for box in boxes:
+                value = getattr(month.forecast, box)
+                data[f"forecast-{box}"] = "" if value is None else str(value)
         for row in month.lines:
             data[f"line-{row.line.pk}-version"] = row.current.version if row.current else ""
         data["forecast-version"] = month.forecast.version if month.forecast else ""

@@ -295,9 +295,14 @@ def test_a_cost_spread_from_the_papers_total_is_called_assumed_never_actual(seed
     html = pack.pack_html(f)
     assert "<th>Assumed</th>" in html and "<th>Actual</th>" not in html
     assert "solid: assumed cost" in html and "actual cost" not in html
-    # Torbay's cost is worked out from counts: actual.
+    # Torbay's cost is worked out from counts: actual in the year they were counted, and
+    # estimated in a year that only carries them forward (found walking the app: 2017/18's
+    # pack read "Actual £443k" a month, from January 2017's counts).
     mtfs = Plan.objects.get(authority__slug="torbay", code="mtfs-2017-21")
-    assert fg.plan_figures(mtfs, fg.Selection("2017/18", 8)).placements.cost_word == "Actual"
+    assert fg.plan_figures(mtfs, fg.Selection("2016/17", 12)).placements.cost_word == "Actual"
+    later = fg.plan_figures(mtfs, fg.Selection("2017/18", 8))
+    assert later.placements.cost_word == "Estimated"
+    assert "<th>Estimated</th>" in pack.pack_html(later)
 
 
 def test_counts_carried_from_an_earlier_year_say_so_with_no_unit_cost(seeded):

@@ -696,3 +696,29 @@ def test_a_conflict_on_a_later_page_names_only_that_pages_records(
     html = client.post(page2, again).content.decode()
     assert "1 line (SAV-2)" in html
     assert "the overspend forecast" not in html and "the KPI" not in html
+
+
+def test_a_box_left_blank_takes_the_colleagues_figure_and_is_never_blanked_on_saving_again(
+    client, finance_manager, plan, lines
+):
+    # Found walking the app: tab B never typed in a KPI's box; after the conflict, saving
+    # again blanked the 111 a colleague had saved in tab A.
+    from tests.factories import KPIFactory
+
+    kpi = KPIFactory(plan=plan, name="Children looked after")
+    client.force_login(finance_manager)
+    # Tab A saves the KPI alone after tab B opened the month (no records of it yet).
+    a = untouched(lines, **{f"kpi-{kpi.pk}-value": "111"})
+    assert client.post(url(plan), a).status_code == 302
+    # Tab B saves a line and leaves the KPI's box as it found it: blank.
+    b = post_data(plan, lines, **{f"kpi-{kpi.pk}-value": "", "forecast-version": ""})
+    b[f"kpi-{kpi.pk}-version"] = ""
+    response = client.post(url(plan), b)
+    html = response.content.decode()
+    assert "Nothing was saved" in html and "the KPI Children looked after (111" in html
+    [(row, form)] = [(r, f) for r, f in response.context["kpi_forms"] if r.kpi.pk == kpi.pk]
+    assert form["value"].value() == "111.00"
+    # Saving again from that page keeps the colleague's 111.
+    again = dict(form.data.items())
+    assert client.post(url(plan), again).status_code == 302
+    assert m.KpiPoint.objects.get(kpi=kpi, date=date(2017, 10, 31)).value == D("111")
