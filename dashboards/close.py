@@ -163,6 +163,15 @@ def draft_notice(plan, year: str, period: int) -> str:
     )
 
 
+def report_notice(f, changes, heading: str) -> str:
+    """What a live report (page, workbook, pack) says of itself: a draft of a month not
+    published (``draft_notice``), or a published month whose figures have moved since
+    (``publishing.live_notice``); "" when it is the published record."""
+    return draft_notice(f.plan, f.sel.year, f.sel.period) or publishing.live_notice(
+        f, changes, heading
+    )
+
+
 def close_context(user, plan, year: str, period: int, form=None, step_name="") -> dict:
     """What the month's close panel shows: the state, who took each step and when, the
     published versions, and the forms of the steps the user may take."""

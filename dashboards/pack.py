@@ -247,6 +247,7 @@ def pack_html(
             "savings_svg": savings_chart(f),
             "placements_svg": placements_chart(f),
             "glossary": reports.GLOSSARY,
+            "rounding": reports.ROUNDING,
         },
     )
 

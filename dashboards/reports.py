@@ -25,9 +25,9 @@ MONEY_FORMAT = '"£"#,##0;-"£"#,##0'
 
 # Said wherever rounded figures stand beside their sum or difference.
 ROUNDING = (
-    "Figures are rounded for display (to the pound on the pages, to £1,000 in the pack); "
-    "totals and differences are worked out before rounding, so they can differ by £1 (£1k) "
-    "from the rounded figures beside them."
+    "Figures are rounded for display (to the nearest pound on the pages, to the nearest £1k "
+    "in the pack); totals and differences are worked out before rounding, so they can differ "
+    "by £1 (£1k in the pack) from the rounded figures beside them."
 )
 
 GLOSSARY = [
@@ -906,10 +906,8 @@ def report_workbook(
         elif c.after_high is not None and c.after_high != c.after:  # a range, whole
             after = format_range(c.after, c.after_high)
         note = c.note
-        if c.change is None and c.before is None and c.after is not None:
-            # As the report says it in the Change column; the cell itself stays empty.
-            first = "First reported" if c.unit == "money" else "First recorded"
-            note = f"{first}; {note}" if note else first
+        if c.first:  # as the report says it in the Change column; the cell stays empty
+            note = f"{c.first.capitalize()}; {note}" if note else c.first.capitalize()
         s.row(
             [c.area, c.item, before, after, c.change, note],
             money=(2, 3, 4) if c.unit == "money" else (),

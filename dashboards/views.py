@@ -282,8 +282,7 @@ class ReportView(PlanPageMixin, TemplateView):
             "changes_not_shown": len(changes) - len(shown),
             "changes_heading": heading,
             "glossary": reports.GLOSSARY,
-            "draft": close.draft_notice(self.plan, sel.year, sel.period)
-            or publishing.live_notice(f, changes, heading),
+            "draft": close.report_notice(f, changes, heading),
             # The month's charts as the committee pack draws them (static SVG, on the
             # screen and on paper), each beside its data table.
             "variance_svg": pack.variance_chart(f),
@@ -319,9 +318,7 @@ class ReportDownloadMixin(PlanPageMixin):
     def build(self, sel) -> tuple[str, bytes]:
         f = fg.plan_figures(self.plan, sel)
         changes, heading = publishing.report_changes(f)
-        draft = close.draft_notice(self.plan, sel.year, sel.period) or publishing.live_notice(
-            f, changes, heading
-        )
+        draft = close.report_notice(f, changes, heading)
         return self.filename(f), self.render(
             f, changes=changes, changes_heading=heading, draft=draft
         )

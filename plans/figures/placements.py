@@ -600,10 +600,15 @@ class PlacementFigures:
     red_months_late = RED_MONTHS_LATE
 
     @property
+    def costed_bases(self) -> list[str]:
+        """Where the cost of each month that has one comes from (``cost_rows``)."""
+        return [basis for *_, basis in self.cost_rows if basis]
+
+    @property
     def cost_assumed(self) -> bool:
         """Every month's cost to date is the paper's yearly total spread evenly: no spend
         was reported, and no page calls it actual."""
-        known = [basis for *_, basis in self.cost_rows if basis]  # months with a cost
+        known = self.costed_bases
         return bool(known) and all(basis == PAPERS_TOTAL for basis in known)
 
     @property
@@ -614,7 +619,7 @@ class PlacementFigures:
         else "Actual"."""
         if self.cost_assumed:
             return "Assumed"
-        known = [basis for *_, basis in self.cost_rows if basis]
+        known = self.costed_bases
         if known and all(basis.startswith("carried from") for basis in known):
             return "Estimated"
         return "Actual"

@@ -72,6 +72,14 @@ class Change:
             return None  # a range's movement is not one figure
         return self.after - self.before
 
+    @property
+    def first(self) -> str:
+        """What the Change column says of a figure with nothing before it: "first reported"
+        (money), "first recorded" (a KPI), "" otherwise."""
+        if self.unit == "rag" or self.before is not None or self.after is None:
+            return ""
+        return "first reported" if self.unit == "money" else "first recorded"
+
 
 @dataclass
 class PlanFigures:

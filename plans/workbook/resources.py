@@ -487,24 +487,18 @@ class ProgressResource(SheetResource):
         super().after_import(dataset, result, **kwargs)
         rated = {e.line_id for e in self.saved if e.rag}
         if rated and not (result.has_validation_errors() or result.has_errors()):
-            follow_rated_progress(self, rated)
-
-
-def follow_rated_progress(resource: SheetResource, line_ids: set[int]) -> None:
-    """As the month-end page does: each of these lines takes its latest rated progress
-    entry's RAG (``services.follow_rated_progress``), said in the preview as a change of the
-    line. A new plan's lines are new: their RAG from the progress is part of what they are
-    created with, not a change of them."""
-    if not line_ids:
-        return
-    moved = services.follow_rated_progress(
-        line_ids=line_ids, user=resource.user, reason=resource.reason
-    )
-    col = SavingsLineResource.fields["rag"]
-    for line, old, new in [] if resource.new_plan else moved:
-        header = "Current RAG (from its latest rated progress)"
-        change = FieldChange(header, show(old, col), show(new, col))
-        resource.noted.append(RecordChange(LINES_SHEET, UPDATE, line.reference, None, [change]))
+            # As the month-end page does: a line's RAG is its latest rated entry's; said in
+            # the preview as a change of the line.
+            moved = services.follow_rated_progress(
+                line_ids=rated, user=self.user, reason=self.reason
+            )
+            col = self.by_field["rag"]
+            # A new plan's lines are new: their RAG from the progress is part of what they are
+            # created with, not a change of them.
+            for line, old, new in [] if self.new_plan else moved:
+                header = "Current RAG (from its latest rated progress)"
+                change = FieldChange(header, show(old, col), show(new, col))
+                self.noted.append(RecordChange(LINES_SHEET, UPDATE, line.reference, None, [change]))
 
 
 class ForecastResource(SheetResource):
