@@ -23,14 +23,24 @@ from django.db.models import F, Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from plans.rules import WHOLE_NUMBER_LIMIT
 from recovery import fiscal
 from recovery.models import Authority
+from recovery.spreadsheet import fits_a_cell
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
 # Set while ``services.delete_record`` deletes a record and what goes with it: it writes their
 # deletions into the history itself, one statement per table.
 BULK_DELETING = contextvars.ContextVar("plans_bulk_deleting", default=False)
+
+
+class Text(models.TextField):
+    """Text an officer types: at most what a spreadsheet cell holds as a download writes it
+    (``recovery.spreadsheet.cell_problem``), so every record exports whole and imports back
+    unchanged; the form, the month-end page, the admin and the import all refuse longer."""
+
+    default_validators = [fits_a_cell]
 
 
 class History(HistoricalRecords):
@@ -248,8 +258,8 @@ class Plan(Versioned):
         help_text="The paper gives no month: the start was taken from what it says (an autumn "
         "review: October). Pages say the profile rests on an assumption.",
     )
-    summary = models.TextField(blank=True)
-    notes = models.TextField(blank=True)
+    summary = Text(blank=True)
+    notes = Text(blank=True)
     # A fresh random token whenever any of the plan's records changes (plans.services sets it
     # in the writing transaction): cached figures are keyed by it, so a change is seen at
     # once. Random rather than a counter: saving a plan read before another change would set
@@ -382,7 +392,7 @@ class NarrativeSection(PlanChild):
     plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="sections")
     order = models.PositiveSmallIntegerField()
     heading = models.CharField(max_length=300)
-    body = models.TextField()
+    body = Text()
     history = History()
 
     objects = PlanChildManager()
@@ -407,7 +417,7 @@ class Workstream(PlanChild):
     plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="workstreams")
     code = models.SlugField(max_length=60)
     name = models.CharField(max_length=300)
-    description = models.TextField(blank=True)
+    description = Text(blank=True)
     lead = models.CharField(max_length=200, blank=True)
     order = models.PositiveSmallIntegerField(default=0)
     history = History()
@@ -459,8 +469,8 @@ class SavingsLine(PlanChild):
     )
     reference = models.CharField(max_length=40, help_text="e.g. CHS/SAV/34")
     title = models.CharField(max_length=300)
-    description = models.TextField(blank=True)
-    actions = models.TextField(blank=True)
+    description = Text(blank=True)
+    actions = Text(blank=True)
     owner = models.CharField(max_length=200, blank=True)
     category = models.CharField(max_length=16, choices=Category.choices, default=Category.OTHER)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PROPOSED)
@@ -491,7 +501,7 @@ class SavingsLine(PlanChild):
         "paper reports separately from its target.",
     )
     order = models.PositiveSmallIntegerField(default=0)
-    notes = models.TextField(blank=True, help_text="Discrepancies between papers and other notes.")
+    notes = Text(blank=True, help_text="Discrepancies between papers and other notes.")
     history = History()
 
     objects = PlanChildManager()
@@ -568,7 +578,7 @@ class PlannedAmount(Versioned):
     stated_text = models.CharField(
         max_length=100, blank=True, help_text="The figure as the paper printed it."
     )
-    notes = models.TextField(blank=True)
+    notes = Text(blank=True)
     history = History()
 
     objects = LineChildManager()
@@ -638,7 +648,7 @@ class ProgressEntry(Versioned):
     basis = models.CharField(max_length=10, choices=Basis.choices, default=Basis.ACHIEVED)
     forecast = MoneyField("forecast for the year", null=True, blank=True)
     rag = models.CharField("RAG", max_length=5, choices=RAG.choices, blank=True)
-    commentary = models.TextField(blank=True)
+    commentary = Text(blank=True)
     entered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -706,7 +716,7 @@ class YearAdjustment(PlanChild):
         validators=[MinValueValidator(0), MaxValueValidator(1)],
         help_text="0.5 means half the year's planned savings are expected in-year.",
     )
-    reason = models.TextField(blank=True)
+    reason = Text(blank=True)
     history = History()
 
     objects = PlanChildManager()
@@ -757,7 +767,7 @@ class StatedFigure(PlanChild):
     low = MoneyField(signed=True, null=True, blank=True)
     high = MoneyField(signed=True, null=True, blank=True)
     stated_text = models.CharField(max_length=100, help_text="As printed, e.g. 1.314m – 1.864m")
-    notes = models.TextField(blank=True)
+    notes = Text(blank=True)
     history = History()
 
     objects = PlanChildManager()
@@ -812,7 +822,7 @@ class PaperDiscrepancy(PlanChild):
     uses = models.CharField(
         "the plan uses", max_length=7, choices=Uses.choices, default=Uses.SECOND
     )
-    notes = models.TextField(blank=True)
+    notes = Text(blank=True)
     history = History()
 
     objects = PlanChildManager()
@@ -899,7 +909,7 @@ class OverspendForecast(PlanChild):
         blank=True,
         help_text="Upper end when the overspend is stated as a range (£3m-£4m).",
     )
-    commentary = models.TextField(blank=True)
+    commentary = Text(blank=True)
     entered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -980,7 +990,7 @@ class CostPressure(PlanChild):
     line = models.ForeignKey(
         SavingsLine, on_delete=models.SET_NULL, null=True, blank=True, related_name="pressures"
     )
-    notes = models.TextField(blank=True)
+    notes = Text(blank=True)
     history = History()
 
     objects = CostPressureManager()
@@ -1022,7 +1032,7 @@ class Funding(PlanChild):
     year = year_field(blank=True, default="")
     amount = MoneyField()
     source = models.CharField(max_length=200, blank=True, help_text="Who provides it.")
-    notes = models.TextField(blank=True)
+    notes = Text(blank=True)
     history = History()
 
     objects = PlanChildManager()
@@ -1125,8 +1135,8 @@ class KPI(PlanChild):
         help_text="Typed in each month, or derived from the plan's placement counts (then an "
         "actual cannot be typed: record the counts and moves instead).",
     )
-    definition = models.TextField(blank=True)
-    notes = models.TextField(blank=True)
+    definition = Text(blank=True)
+    notes = Text(blank=True)
     order = models.PositiveSmallIntegerField(default=0)
     history = History()
 
@@ -1287,7 +1297,7 @@ class KpiPoint(Versioned):
         help_text="Where the paper prints a rate per 10,000 children beside the count, so the "
         "app can show it beside the rate it computes.",
     )
-    notes = models.TextField(blank=True)
+    notes = Text(blank=True)
     entered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -1344,8 +1354,8 @@ class Risk(PlanChild):
     KEY_FIELD = "reference"
     plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="risks")
     reference = models.CharField(max_length=20)
-    description = models.TextField()
-    mitigations = models.TextField(blank=True)
+    description = Text()
+    mitigations = Text(blank=True)
     likelihood = models.PositiveSmallIntegerField(
         null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)]
     )
@@ -1354,7 +1364,7 @@ class Risk(PlanChild):
     )
     owner = models.CharField(max_length=200, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
-    notes = models.TextField(blank=True)
+    notes = Text(blank=True)
     history = History()
 
     objects = PlanChildManager()
@@ -1428,11 +1438,11 @@ class PlacementType(PlanChild):
     stated_text = models.CharField(
         max_length=100, blank=True, help_text="The unit cost as the paper printed it."
     )
-    assumption = models.TextField(
+    assumption = Text(
         blank=True,
         help_text="What is assumed where the paper gives only a total or a difference.",
     )
-    notes = models.TextField(blank=True)
+    notes = Text(blank=True)
     order = models.PositiveSmallIntegerField(default=0)
     history = History()
 
@@ -1491,8 +1501,12 @@ class PlacementCount(Versioned):
     year = year_field()
     period = period_field()
     kind = models.CharField(max_length=6, choices=Kind.choices, default=Kind.ACTUAL)
-    count = models.PositiveIntegerField(help_text="Number of children; never who they are.")
-    notes = models.TextField(blank=True)
+    count = models.PositiveIntegerField(
+        help_text="Number of children; never who they are.",
+        # Every form, the month-end page and the workbook read the bound from here.
+        validators=[MaxValueValidator(WHOLE_NUMBER_LIMIT)],
+    )
+    notes = Text(blank=True)
     entered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -1569,7 +1583,7 @@ class PlacementMove(PlanChild):
         verbose_name="savings line",
         help_text="The savings line this move delivers.",
     )
-    notes = models.TextField(blank=True)
+    notes = Text(blank=True)
     history = History()
 
     objects = PlanChildManager()
@@ -1665,7 +1679,7 @@ class PlacementScenario(PlanChild):
     KEY_FIELD = "name"
     plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="placement_scenarios")
     name = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
+    description = Text(blank=True)
     unit_cost_change = models.DecimalField(
         "unit cost change (%)",
         max_digits=6,
@@ -1699,7 +1713,7 @@ class PlacementScenario(PlanChild):
         blank=True,
         help_text="The first N moves not yet made are late; blank: all of them.",
     )
-    notes = models.TextField(blank=True)
+    notes = Text(blank=True)
     history = History()
 
     objects = PlanChildManager()
@@ -1749,7 +1763,7 @@ class Commentary(Versioned):
     year = year_field()
     period = period_field()
     role = models.CharField(max_length=8, choices=Role.choices, default=Role.DIRECTOR)
-    body = models.TextField()
+    body = Text()
     # Who wrote it and when, kept through edits; ``author`` and ``updated_at`` are the
     # latest edit's. None for the paper's own commentary (loaded from the seed).
     written_by = models.ForeignKey(

@@ -348,7 +348,8 @@ def save(
     """Record the month for every line, the forecast and KPI actuals; all or nothing.
 
     Raises ``services.StaleEdit`` if anyone saved one of these records after the page was
-    opened (nothing is saved then), ``ValidationError`` for bad input.
+    opened (nothing is saved then), ``ValidationError`` for bad input: its ``each`` lists
+    every record refused, each tagged with its ``line_id`` or ``kpi_id`` where it has one.
     """
     as_at = fiscal.period_end(year, period)
     if year not in plan.years:
@@ -369,6 +370,10 @@ def save(
     valid_lines = {line.pk: line for line in SavingsLine.objects.filter(plan=plan, pk__in=ids)}
     saved = 0
     unexplained = []  # lines whose money already saved for this month changes, with no reason
+    # Every record the rules refuse, each said on its own boxes: the officer sees them all at
+    # once, not one a save. (A refusal comes before its record is written; nothing is saved
+    # when there is one, as the transaction is rolled back.)
+    problems: list[ValidationError] = []
     for row in lines:
         line = valid_lines.get(row.line_id)
         if line is None:
@@ -386,43 +391,59 @@ def save(
         target.rag = row.rag
         target.commentary = row.commentary
         target.basis = row.basis
-        if entry is None:
-            target.entered_by = user
-            _create_first_entry(target, user, reason or default_reason)
-        else:
-            changes = services.diff(entry, target)
-            if not changes:
-                continue  # saved again as it was: nothing changed, nothing counted
-            if services.money_changed(changes, ProgressEntry) and not reason.strip():
-                unexplained.append((line, changes))
-                continue
-            target.entered_by = user
-            services.save_record(
-                instance=target,
-                user=user,
-                expected_version=row.version,
-                reason=reason or default_reason,
-                require_reason_for_money=False,
-            )
+        try:
+            if entry is None:
+                target.entered_by = user
+                _create_first_entry(target, user, reason or default_reason)
+            else:
+                changes = services.diff(entry, target)
+                if not changes:
+                    continue  # saved again as it was: nothing changed, nothing counted
+                if services.money_changed(changes, ProgressEntry) and not reason.strip():
+                    unexplained.append((line, changes))
+                    continue
+                target.entered_by = user
+                services.save_record(
+                    instance=target,
+                    user=user,
+                    expected_version=row.version,
+                    reason=reason or default_reason,
+                    require_reason_for_money=False,
+                )
+        except ValidationError as exc:
+            exc.line_id = line.pk  # said on the line's own boxes
+            problems.append(exc)
+            continue
         saved += 1
         if target.rag:
             services.refresh_line_rag(line=line, user=user, reason=reason or default_reason)
     if unexplained:
-        raise ValidationError({"reason": [_why_message(unexplained, year, period)]})
+        problems.append(ValidationError({"reason": [_why_message(unexplained, year, period)]}))
     explained, reason = bool(reason.strip()), reason or default_reason
+    steps = []
     if forecast is not None:
-        saved += _save_forecast(plan, year, period, forecast, user, reason, explained)
-    for row in kpis:
-        saved += _save_kpi(plan, as_at, row, user, reason)
+        steps.append(lambda: _save_forecast(plan, year, period, forecast, user, reason, explained))
+    steps += [lambda row=row: _save_kpi(plan, as_at, row, user, reason) for row in kpis]
     if placements is not None:
-        saved += services.save_placement_month(
-            plan=plan,
-            year=year,
-            period=period,
-            counts=placements.counts,
-            moves=placements.moves,
-            user=user,
+        steps.append(
+            lambda: services.save_placement_month(
+                plan=plan,
+                year=year,
+                period=period,
+                counts=placements.counts,
+                moves=placements.moves,
+                user=user,
+            )
         )
+    for step in steps:
+        try:
+            saved += step()
+        except ValidationError as exc:
+            problems.append(exc)
+    if problems:
+        refused = ValidationError("Nothing was saved: some figures were refused.")
+        refused.each = problems  # each with the record it belongs to (line_id, kpi_id)
+        raise refused
     return saved
 
 

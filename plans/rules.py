@@ -10,9 +10,23 @@ from datetime import date
 from decimal import Decimal
 
 from django.core.exceptions import FieldDoesNotExist
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import CheckConstraint, F, Q
 
 from recovery import fiscal
+
+# The largest whole number a count or a list position takes where its field sets no bound of
+# its own: the same on every database (not SQLite's or PostgreSQL's integer range).
+WHOLE_NUMBER_LIMIT = 32_767
+
+
+def whole_number_bounds(model_field) -> tuple[int, int]:
+    """The whole numbers ``model_field`` takes, for every form and the workbook import: its
+    own validators' bounds where it has them (1 to 5), within +/- ``WHOLE_NUMBER_LIMIT``."""
+    bounds = {type(v): v.limit_value for v in model_field.validators}
+    low = max(bounds.get(MinValueValidator, 0), -WHOLE_NUMBER_LIMIT - 1)
+    return low, min(bounds.get(MaxValueValidator, WHOLE_NUMBER_LIMIT), WHOLE_NUMBER_LIMIT)
+
 
 # Dated context (forecasts, pressures, funding, KPI values) may reach this far outside the
 # plan's years: a plan is written after the overspend it answers. Anything further is a typing

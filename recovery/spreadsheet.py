@@ -30,6 +30,34 @@ def neutralise(text: str) -> str:
     return text
 
 
+def cell_problem(text: str) -> str:
+    """Why a spreadsheet cell could not hold ``text`` as a download writes it (neutralised),
+    or "": the one limit of every text an officer types, on the web and in a workbook, so
+    that every record exports whole and imports back unchanged."""
+    if len(neutralise(text)) <= MAX_CELL_CHARACTERS:
+        return ""
+    limit = MAX_CELL_CHARACTERS
+    if len(text) <= limit:  # within the limit, but for the apostrophe that neutralises it
+        return (
+            f"This text is {len(text):,} characters long and starts with "
+            f"{text.lstrip(chr(39))[:1]!r}, which a spreadsheet would read as a formula: a "
+            f"spreadsheet cell holds it as text in at most {limit - 1:,} characters."
+        )
+    return (
+        f"This text is {len(text):,} characters long; a spreadsheet cell holds at most "
+        f"{limit:,}, so it could not be downloaded whole. Shorten it."
+    )
+
+
+def fits_a_cell(text: str) -> None:
+    """The model fields' validator of ``cell_problem``."""
+    problem = cell_problem(text or "")
+    if problem:
+        from django.core.exceptions import ValidationError
+
+        raise ValidationError(problem, code="max_length")
+
+
 def unneutralise(text: str) -> str:
     if text.startswith("'") and text.lstrip("'").startswith(FORMULA_STARTS):
         return text[1:]

@@ -380,6 +380,16 @@ class PlanFigures:
     def red_amber_not_shown(self) -> int:
         return len(self.red_amber_lines) - len(self.shown_red_amber_lines)
 
+    PACK_RED_AMBER = 10
+
+    @property
+    def pack_red_amber_lines(self) -> list[LineFigures]:
+        """The pack's Red and Amber lines with their commentary: the ten most at risk, so that
+        a long plan's pack stays a few pages (the report and its workbook list them all)."""
+        if len(self.red_amber_lines) <= self.PACK_RED_AMBER:
+            return self.red_amber_lines
+        return sorted(self.red_amber_lines, key=self._risk)[: self.PACK_RED_AMBER]
+
     @property
     def kpi_rag_counts(self) -> list[tuple[str, int]]:
         counts = defaultdict(int)

@@ -14,7 +14,8 @@ from plans import month_end, services
 from plans.access import get_plan
 from plans.figures.savings import year_totals
 from plans.forms import KpiValueField, MoneyField
-from plans.models import RAG, ProgressEntry
+from plans.models import RAG, PlacementCount, ProgressEntry
+from plans.rules import whole_number_bounds
 from plans.selectors import month_end_month
 from plans.templatetags.figures import kpi_value
 from recovery import fiscal
@@ -72,9 +73,17 @@ class ReasonForm(forms.Form):
     )
 
 
+_COUNT_LOW, _COUNT_HIGH = whole_number_bounds(PlacementCount._meta.get_field("count"))
+
+
 class CountMonthForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
-    count = forms.IntegerField(label="Children at month end", required=False, min_value=0)
+    count = forms.IntegerField(
+        label="Children at month end",
+        required=False,
+        min_value=_COUNT_LOW,
+        max_value=_COUNT_HIGH,
+    )
 
 
 class MoveMonthForm(forms.Form):
@@ -422,20 +431,21 @@ class MonthEndView(TemplateView):
             )
         except services.StaleEdit as stale:
             return self.conflict(request, stale)
-        except ValidationError as exc:
-            by_field = exc.error_dict if hasattr(exc, "error_dict") else {None: exc.error_list}
-            kpi_form = next(
-                (f for row, f in kpi_forms if row.kpi.pk == getattr(exc, "kpi_id", None)), None
-            )
-            for field, errors in by_field.items():
-                if field == "reason":
-                    reason_form.add_error("reason", errors)
-                elif kpi_form is not None:  # a KPI's value it cannot have: said on its box
-                    kpi_form.add_error(field if field in kpi_form.fields else None, errors)
-                else:
-                    forecast_form.add_error(
-                        field if field in forecast_form.fields else None, errors
-                    )
+        except ValidationError as refused:
+            # Every record refused, each on its own boxes: a line's, a KPI's, the reason's;
+            # the rest on the forecast's.
+            lines_by_pk = {row.line.pk: f for row, f in line_forms}
+            kpis_by_pk = {row.kpi.pk: f for row, f in kpi_forms}
+            for exc in getattr(refused, "each", [refused]):
+                by_field = exc.error_dict if hasattr(exc, "error_dict") else {None: exc.error_list}
+                form = lines_by_pk.get(getattr(exc, "line_id", None)) or kpis_by_pk.get(
+                    getattr(exc, "kpi_id", None), forecast_form
+                )
+                for field, errors in by_field.items():
+                    if field == "reason":
+                        reason_form.add_error("reason", errors)
+                    else:
+                        form.add_error(field if field in form.fields else None, errors)
             problems = self.problems_of(line_forms, forecast_form, kpi_forms, reason_form)
             return self.refuse(month, forms_, reason_form, problems)
         if not saved:

@@ -25,6 +25,7 @@ from recovery.money import Amount, MoneyError, parse_amount, parse_money
 from recovery.spreadsheet import (  # noqa: F401
     FORMULA_STARTS,
     MAX_CELL_CHARACTERS,
+    cell_problem,
     neutralise,
     unneutralise,
 )
@@ -135,6 +136,8 @@ def text(value, *, max_length: int | None = None, long: bool = False) -> str:
             f"({MAX_CELL_CHARACTERS:,}); the file was not saved by a spreadsheet as typed"
         )
     value = unneutralise(unescape(value)).strip()
+    if problem := cell_problem(value):  # as the export would write it back
+        raise CellError(problem)
     if not long and ("\n" in value or "\r" in value):
         # A short field is one line; stray line breaks from pasting become spaces.
         value = re.sub(r"\s*[\r\n]+\s*", " ", value)

@@ -31,7 +31,7 @@ from import_export import fields, instance_loaders, resources, results, widgets
 
 from plans import models as m
 from plans import services
-from plans.rules import constraint_problems, year_problem
+from plans.rules import constraint_problems, whole_number_bounds, year_problem
 from plans.workbook import cells
 from plans.workbook.cells import (  # noqa: F401 - the kinds belong to reading, shared here
     BOOL,
@@ -153,11 +153,7 @@ class Column(fields.Field):
             self.choices = _choices_class(model, f)
             self.labels = {v: str(label) for v, label in self.choices.choices}
         if self.kind == INT:
-            bounds = {type(v): v.limit_value for v in f.validators}
-            self.low = max(bounds.get(MinValueValidator, 0), -32768)
-            # The field's own bounds where it has them (1 to 5); else what a count or a list
-            # needs, the same on every database (not SQLite's or PostgreSQL's integer range).
-            self.high = min(bounds.get(MaxValueValidator, 32767), 32767)
+            self.low, self.high = whole_number_bounds(f)
         if self.kind in (NUMBER, SHARE, VOLUME):
             self.places, self.max_digits = f.decimal_places, f.max_digits
 

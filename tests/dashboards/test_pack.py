@@ -377,3 +377,44 @@ def test_the_packs_forecast_table_gives_budget_and_outturn_beside_the_variance(m
     assert points
     for p in points:
         assert format_money_k(p.budget) in html and format_money_k(p.outturn) in html
+
+
+def test_the_pack_says_why_lines_are_at_red_or_amber_with_the_date_it_was_written(mtfs):
+    from datetime import date
+    from decimal import Decimal
+
+    from plans.models import ProgressEntry, SavingsLine
+
+    first, second = SavingsLine.objects.filter(plan=mtfs).order_by("reference")[:2]
+    ProgressEntry.objects.create(
+        line=first, as_at=date(2017, 10, 31), rag="red", commentary="Placements slipped & more"
+    )
+    # A later figures-only update: the comment keeps the date it was written.
+    ProgressEntry.objects.create(
+        line=first, as_at=date(2017, 11, 30), achieved_to_date=Decimal("1000"), rag="red"
+    )
+    ProgressEntry.objects.create(line=second, as_at=date(2017, 11, 30), rag="amber")
+    f = fg.plan_figures(mtfs, fg.Selection("2017/18", 8))
+    html = pack.pack_html(f)
+    section = html[html.index("Why lines are at Red or Amber") : html.index("6. Key performance")]
+    assert "Placements slipped &amp; more (31 Oct 2017)" in section
+    assert first.reference in section and second.reference in section
+    assert "No commentary recorded." in section
+    assert _pages(html) <= 8
+
+
+def test_the_pack_lists_the_ten_red_or_amber_lines_most_at_risk(mtfs):
+    from datetime import date
+
+    from plans.models import ProgressEntry, SavingsLine
+
+    lines = list(SavingsLine.objects.filter(plan=mtfs).order_by("reference"))
+    for i, line in enumerate(lines[:12]):
+        rag = "red" if i % 2 else "amber"
+        ProgressEntry.objects.create(line=line, as_at=date(2017, 11, 30), rag=rag)
+    f = fg.plan_figures(mtfs, fg.Selection("2017/18", 8))
+    shown = f.pack_red_amber_lines
+    assert len(f.red_amber_lines) == 12 and len(shown) == 10
+    # The six Reds come before any Amber.
+    assert [x.rag for x in shown[:6]] == ["red"] * 6
+    assert "The 10 most at risk of 12 Red or Amber lines are shown" in pack.pack_html(f)

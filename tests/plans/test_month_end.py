@@ -722,3 +722,37 @@ def test_a_box_left_blank_takes_the_colleagues_figure_and_is_never_blanked_on_sa
     again = dict(form.data.items())
     assert client.post(url(plan), again).status_code == 302
     assert m.KpiPoint.objects.get(kpi=kpi, date=date(2017, 10, 31)).value == D("111")
+
+
+def test_every_figure_the_rules_refuse_is_listed_in_one_save(client, finance_manager, plan, lines):
+    count = KPIFactory(plan=plan, name="Children looked after", unit="count")
+    share = KPIFactory(plan=plan, name="Share in residential placements", unit="percent")
+    client.force_login(finance_manager)
+    data = post_data(
+        plan,
+        lines,
+        **{
+            "forecast-forecast_outturn": "",  # half a forecast
+            f"kpi-{count.pk}-value": "-3",
+            f"kpi-{share.pk}-value": "150",
+        },
+    )
+    html = client.post(url(plan), data).content.decode()
+    # All three at once, each on its own box: not one a save.
+    assert "3 problems to correct" in html
+    assert "Give both the budget and the forecast outturn" in html
+    assert "KPI Children looked after – Actual" in html and "cannot be negative" in html
+    assert "KPI Share in residential placements – Actual" in html and "from 0 to 100" in html
+    assert not m.KpiPoint.objects.filter(kpi__plan=plan).exists()
+    assert not m.ProgressEntry.objects.filter(as_at=date(2017, 10, 31)).exists()
+
+
+def test_a_month_end_comment_longer_than_a_spreadsheet_cell_is_refused_on_its_box(
+    client, finance_manager, plan, lines
+):
+    client.force_login(finance_manager)
+    data = post_data(plan, lines, **{f"line-{lines[1].pk}-commentary": "x" * 40_000})
+    html = client.post(url(plan), data).content.decode()
+    assert f"{lines[1].reference} {lines[1].title} – Comment" in html
+    assert "40,000 characters long; a spreadsheet cell holds at most 32,767" in html
+    assert not m.ProgressEntry.objects.filter(as_at=date(2017, 10, 31)).exists()

@@ -562,3 +562,20 @@ def test_saving_the_moves_figures_again_writes_and_counts_nothing(mtfs, torbay_u
     again = services.sync_lines_from_moves(plan=mtfs, year="2017/18", period=3, user=finance)
     assert again == []  # already the moves' figures: an untouched month end says so
     assert {e.pk: e.version for e in m.ProgressEntry.objects.filter(pk__in=versions)} == versions
+
+
+def test_a_count_no_council_could_have_is_refused_on_its_box(client, mtfs, torbay_users):
+    client.force_login(torbay_users["finance"])
+    url = reverse("plans:month_end", args=[mtfs.pk]) + "?year=2017/18&period=8"
+    ptype = m.PlacementType.objects.filter(plan=mtfs).first()
+    before = m.PlacementCount.objects.filter(type__plan=mtfs).count()
+    for typed in ("3000000000", "99999999999999999999"):
+        data = {"year": "2017/18", "period": "8", f"count-{ptype.pk}-count": typed}
+        html = client.post(url, data).content.decode()
+        assert f"Children in {ptype.name} – Children at month end" in html
+        assert "less than or equal to 32767" in html
+    assert m.PlacementCount.objects.filter(type__plan=mtfs).count() == before
+    # The same bound as the workbook's and the record form's: stated once, on the model.
+    from plans.rules import whole_number_bounds
+
+    assert whole_number_bounds(m.PlacementCount._meta.get_field("count")) == (0, 32_767)

@@ -221,6 +221,17 @@ def test_text_change_needs_no_reason(client, finance_manager, line):
     assert line.title == "Placements review (revised)" and line.version == 2
 
 
+def test_text_longer_than_a_spreadsheet_cell_is_refused_on_its_field(client, finance_manager, line):
+    client.force_login(finance_manager)
+    response = _edit(client, line, notes="=" + "A" * 39_999)
+    assert response.status_code == 200
+    assert "40,000 characters long; a spreadsheet cell holds at most 32,767" in (
+        response.content.decode()
+    )
+    line.refresh_from_db()
+    assert line.notes == "" and line.version == 1
+
+
 def test_two_officers_editing_the_same_line_never_overwrite_each_other(
     client, finance_manager, line, django_user_model
 ):

@@ -182,6 +182,15 @@ def test_text_length_and_codes():
     assert cells.read(s.LINES.by_field["reference"], 34.0) == "34"
 
 
+def test_a_text_a_download_could_not_write_back_whole_is_refused():
+    # 32,767 characters fit a cell, but one starting "-" is exported with the apostrophe that
+    # keeps it from being read as a formula: it would be cut, and change on re-import.
+    notes = s.LINES.by_field["notes"]
+    assert len(cells.read(notes, "x" * 32_767)) == 32_767
+    with pytest.raises(cells.CellError, match="starts with '-'.*at most 32,766 characters"):
+        cells.read(notes, "-" + "x" * 32_766)
+
+
 def test_formula_text_is_neutralised_and_restored():
     for text in ["=SUM(A1)", "+44", "-5", "@cmd", "'=already", "''=x", "\tTab"]:
         out = cells.neutralise(text)
