@@ -21,7 +21,8 @@ from plans.models import PublishedReport, person_name
 from plans.selectors import latest_published
 from recovery.money import NOT_REPORTED, format_money, format_range
 
-SCHEMA = 2  # 2: the placement forecast's variance ("placements")
+# 2: the placement forecast's variance ("placements"); 3: its whole table, note and counts.
+SCHEMA = 3
 DATE_KEYS = {"as_at", "commentary_as_at", "written", "latest_date"}
 # Keys whose values are money (kept as strings in JSON, read back as Decimal).
 MONEY_KEYS = {
@@ -44,6 +45,12 @@ MONEY_KEYS = {
     "change",
     "latest",
     "target",
+    "to_date",
+    "carried",
+    "moves_to_come",
+    "slippage_total",
+    "annual",
+    "budget_total",
 }
 
 
@@ -127,12 +134,7 @@ def snapshot(f: fg.PlanFigures, changes: list[fg.Change], changes_heading: str) 
             }
             for p in f.forecasts.to_period
         ],
-        "placements": {
-            "year": sel.year,
-            "variance": _dec(f.placements.position.variance)
-            if f.placements is not None and not f.placements.empty
-            else None,
-        },
+        "placements": _placements(f),
         "kpis": [
             {
                 "name": k.kpi.name,
@@ -164,10 +166,47 @@ def snapshot(f: fg.PlanFigures, changes: list[fg.Change], changes_heading: str) 
                 "change": _dec(c.change),
                 "unit": c.unit,
                 "note": c.note,
+                "first": c.first,  # "first reported", "first estimated"...: as the pack says
             }
             for c in changes
         ],
         "reconciliation_summary": f.reconciliation_summary,
+    }
+
+
+def _placements(f: fg.PlanFigures) -> dict:
+    """The placement forecast as the report gives it (schema 3: the whole table, its note and
+    each type's count; schema 2 kept the variance alone)."""
+    p = f.placements
+    if p is None or p.empty:
+        return {"year": f.sel.year, "variance": None}
+    pos = p.position
+    return {
+        "year": f.sel.year,
+        "label": p.label,
+        "cost_word": p.cost_word,
+        "budget": _dec(pos.budget),
+        "to_date": _dec(pos.to_date),
+        "carried": _dec(pos.carried),
+        "moves_to_come": _dec(pos.moves_to_come),
+        "outturn": _dec(pos.outturn),
+        "variance": _dec(pos.variance),
+        "movement": _dec(p.movement),
+        "slippage_total": _dec(p.slippage_total),
+        "note": p.uncounted_note,
+        "types": [
+            {
+                "name": t.type.name,
+                "by_child": not t.is_total,
+                "children": None if t.is_total else t.current,
+                "carried_from": t.counted,
+                "budgeted": None if t.is_total else t.budget_now,
+                "annual": _dec(t.annual),
+                "outturn": _dec(t.outturn),
+                "budget_total": _dec(t.budget_total),
+            }
+            for t in p.types
+        ],
     }
 
 
@@ -275,6 +314,18 @@ def version_changes(before: dict, after: dict) -> list[dict]:
             ("RAG", lambda p: _rag(p["rag"])),
         ],
     )
+    # The placement forecast, by what both versions kept (schema 2 kept its variance alone).
+    was, now = before.get("placements") or {}, after.get("placements") or {}
+    kept = [k for k in ("budget", "outturn", "variance") if k in was and k in now]
+    if kept:
+        names = {"budget": "budget", "outturn": "forecast outturn", "variance": "variance"}
+        _compare(
+            out,
+            "Placements",
+            {"Placement forecast": was},
+            {"Placement forecast": now},
+            [(names[k], lambda p, k=k: _money(p[k])) for k in kept],
+        )
     _compare(
         out,
         "KPI",
@@ -353,6 +404,7 @@ def changes_since(report: PublishedReport, f: fg.PlanFigures) -> list[fg.Change]
                     before,
                     now,
                     note=note_since if before is not None else first,
+                    basis=f.placement_basis,
                 )
             )
     lines = {x["reference"]: x for x in previous.get("lines", [])}

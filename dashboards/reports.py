@@ -474,6 +474,7 @@ def _placement_sheets(wb: XlsxBook, f: fg.PlanFigures) -> None:
             ("Placement type", 36),
             ("Unit cost a year", 16),
             ("Children", 10),
+            ("Count carried from", 14),
             ("Budgeted", 10),
             ("Forecast outturn", 16),
             ("Budget", 16),
@@ -486,16 +487,17 @@ def _placement_sheets(wb: XlsxBook, f: fg.PlanFigures) -> None:
                 t.type.name,
                 t.annual,
                 None if t.is_total else t.current,
+                t.counted or None,  # the month of an earlier count, carried to this one
                 None if t.is_total else t.budget_now,
                 t.outturn,
                 t.budget_total,
                 t.type.assumption,
             ],
-            money=(1, 4, 5),
+            money=(1, 5, 6),
         )
     pos = p.position
-    s.row(["All types", None, p.children, None, pos.outturn, pos.budget], money=(4, 5))
-    s.row(["Variance (positive = overspend)", None, None, None, pos.variance], money=(4,))
+    s.row(["All types", None, p.children, None, None, pos.outturn, pos.budget], money=(5, 6))
+    s.row(["Variance (positive = overspend)", None, None, None, None, pos.variance], money=(5,))
     # As the page shows it: a movement of nothing is "no change", not £0.
     movement = "no change" if p.movement == 0 else p.movement
     s.row(["Movement since the previous month", None, None, None, movement], money=(4,))

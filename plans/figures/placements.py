@@ -232,6 +232,7 @@ class TypeFigures:
     carried: list[int | None]  # counts after the as-at month: current + moves to come
     period: int  # the as-at period within the year (0: before the year, 12: after)
     share: Decimal | None = None  # of the children at the as-at month (counted types)
+    counted: str = ""  # the month of the count behind ``current`` when it is an earlier one
 
     @property
     def budget_now(self) -> int | None:
@@ -451,7 +452,10 @@ def _type_figures(data, t, annual, first, as_at, moves, adj) -> TypeFigures:
         carried[i] = changed(count, index)
     if current is not None:
         current = changed(current, as_at)
-    return TypeFigures(t, annual, actual, budget, current, carried, period)
+    # A count carried forward from an earlier month says which: the as-at month was not counted.
+    base = _count_at(data.counts.get((t.pk, PlacementCount.Kind.ACTUAL), []), as_at)
+    counted = index_label(base[0]) if base is not None and base[0] != as_at else ""
+    return TypeFigures(t, annual, actual, budget, current, carried, period, counted=counted)
 
 
 @dataclass

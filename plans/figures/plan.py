@@ -63,6 +63,7 @@ class Change:
     note: str = ""
     line: object = None  # the savings line it concerns, if any
     after_high: Decimal | None = None  # the top of a range (an overspend of £3m–£4m)
+    basis: str = ""  # how a figure nobody reported is known: "estimated", "assumed"
 
     @property
     def change(self) -> Decimal | None:
@@ -78,6 +79,8 @@ class Change:
         (money), "first recorded" (a KPI), "" otherwise."""
         if self.unit == "rag" or self.before is not None or self.after is None:
             return ""
+        if self.basis:  # worked out from counts carried forward, or the paper's total spread
+            return f"first {self.basis}"
         return "first reported" if self.unit == "money" else "first recorded"
 
 
@@ -425,11 +428,16 @@ class PlanFigures:
         parts = []
         checked = len(self.agreements) + len(self.differences)
         if checked:
+            agree = len(self.agreements)
+            verb = "agrees" if agree else "differs"
             parts.append(
-                f"{len(self.agreements)} of {checked} stated totals that can be computed agree"
+                f"the paper's one stated total that can be computed {verb}"
+                if checked == 1
+                else f"{agree} of {checked} stated totals that can be computed agree"
             )
-            if self.differences:
-                parts[-1] += f"; {len(self.differences)} differ"
+            if self.differences and checked > 1:
+                n = len(self.differences)
+                parts[-1] += f"; {n} {'differs' if n == 1 else 'differ'}"
         if self.discrepancies:
             n = len(self.discrepancies)
             parts.append(f"the paper disagrees with itself in {n} place{'s' * (n != 1)}")
@@ -571,7 +579,15 @@ class PlanFigures:
             ],
         }
 
-    PLACEMENT_VARIANCE = "Placement forecast outturn against budget"
+    PLACEMENT_VARIANCE = "Placement forecast variance against budget"
+
+    @property
+    def placement_basis(self) -> str:
+        """How the placement forecast is known where nobody reported its cost, for "first
+        estimated" ("estimated", "assumed"; "" where counts of the year cost it)."""
+        p = self.placements
+        word = p.cost_word if p is not None and not p.empty else "Actual"
+        return "" if word == "Actual" else word.lower()
 
     @property
     def placement_variance_change(self) -> Change | None:
@@ -583,15 +599,25 @@ class PlanFigures:
         before = p.previous.variance if p.previous is not None else None
         if before == p.position.variance:
             return None
-        note = (
-            f"since {fiscal.period_label(p.year, p.period - 1)}"
-            if before is not None
-            else "first this year"
-        )
+        basis = self.placement_basis
+        if before is not None:
+            note = f"since {fiscal.period_label(p.year, p.period - 1)}"
+        else:  # what the Change column's "first estimated" (or "first assumed") rests on
+            note = {
+                "estimated": "from counts carried forward from an earlier year",
+                "assumed": "the paper's yearly total spread evenly",
+            }.get(basis, "first this year")
         late = sum(1 for m in p.moves if m.months_late)
         if late:
             note += f"; {late} planned move{'s' if late > 1 else ''} late"
-        return Change("Placements", self.PLACEMENT_VARIANCE, before, p.position.variance, note=note)
+        return Change(
+            "Placements",
+            self.PLACEMENT_VARIANCE,
+            before,
+            p.position.variance,
+            note=note,
+            basis=basis,
+        )
 
     # Read by the page, its workbook and the pack several times each; found once.
     @cached_property

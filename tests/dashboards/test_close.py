@@ -3,6 +3,7 @@ submits it; the director signs it off with commentary and publishes; the scrutin
 October and never November; finance corrects October after the director reopens it; the
 director republishes and the councillor reads version 2 with what changed from version 1."""
 
+import dataclasses
 from datetime import date
 
 import pytest
@@ -368,3 +369,48 @@ def test_a_published_months_live_report_says_when_its_figures_differ_from_the_re
     html = client.get(report).content.decode()
     assert "Live figures, not the published record: since P7 Oct 2017&#x27;s version 1" in html
     assert "stays the committee&#x27;s record" in html
+
+
+def test_a_published_report_gives_the_placement_forecast_its_pack_gives(client, mtfs, torbay_users):
+    # The published page had no placements section: the year's only overspend was in its
+    # PDF and workbook alone, and its "what changed" row said neither how it was known.
+    from dashboards import publishing
+    from plans import figures as fg
+
+    f = fg.plan_figures(mtfs, fg.Selection("2017/18", 7))
+    # As against a report of another year: the variance with nothing before it.
+    change = next(c for c in f.changes if c.area == "Placements")
+    change = dataclasses.replace(change, before=None)
+    report = PublishedReport.objects.create(
+        plan=mtfs,
+        year="2017/18",
+        period=7,
+        number=1,
+        published_at="2017-11-20T09:00:00Z",
+        figures=publishing.snapshot(f, [change], "What changed since P12 Mar 2017"),
+        pdf=b"%PDF",
+        xlsx=b"PK",
+    )
+    client.force_login(torbay_users["scrutiny"])
+    html = client.get(reverse("dashboards:published_report", args=[report.pk])).content.decode()
+    section = html[html.index('id="h-placements"') : html.index('id="h-kpis"')]
+    assert "5. Placements, 2017/18" in section and "£84,470" in section
+    assert "Cost to date (estimated)" in section
+    assert "carried" in section  # the note: no count of 2017/18's own
+    for t in f.placements.types:
+        assert t.type.name in section
+    assert "6. Key performance indicators" in html
+    # A variance worked out from counts carried forward is "first estimated", never reported.
+    assert change.item == "Placement forecast variance against budget"
+    assert change.first == "first estimated"
+    row = html[html.index("Placement forecast variance against budget") :]
+    assert "first estimated" in row[: row.index("</tr>")]
+    # A correction that moves the placement forecast says so, from version to version; a
+    # version kept before the whole table was (its variance alone) is compared on that.
+    corrected = {**report.figures, "placements": {**report.figures["placements"]}}
+    corrected["placements"]["variance"] = "90000.00"
+    [moved] = publishing.version_changes(report.figures, corrected)
+    assert (moved["area"], moved["figure"]) == ("Placements", "variance")
+    assert (moved["before"], moved["after"]) == ("£84,470", "£90,000")
+    old = {**report.figures, "placements": {"year": "2017/18", "variance": "84470.00"}}
+    assert publishing.version_changes(old, report.figures) == []

@@ -426,7 +426,7 @@ def test_what_changed_includes_the_placement_forecast(client, torbay_users, mtfs
     html = client.get(
         reverse("dashboards:report", args=[mtfs.pk]), {"year": "2017/18", "period": "8"}
     ).content.decode()
-    assert "Placement forecast outturn against budget" in html
+    assert "Placement forecast variance against budget" in html
     assert "Nothing was recorded as changing" not in html
 
 
@@ -447,3 +447,21 @@ def test_the_attention_tiles_give_the_placement_forecast_and_the_commentary_firs
         tiles,
     )
     assert html.index("Jump to:") < html.index('id="h-commentary"') < html.index('id="month-close"')
+
+
+def test_telfords_placements_say_which_counts_are_carried_and_claim_no_cost(client, seeded):
+    # Found walking the app: September's 84 and 130 children shown as December's with no word,
+    # a month table headed "Actual cost" with no cost in it, "1 of 1 stated totals agree".
+    from plans.models import Plan
+    from tests.factories import UserFactory
+
+    telford = Plan.objects.get(authority__slug="telford")
+    client.force_login(UserFactory(role="director", authority=telford.authority))
+    html = client.get(
+        reverse("dashboards:report", args=[telford.pk]), {"year": "2013/14", "period": "9"}
+    ).content.decode()
+    assert html.count("carried from Sep 2013") >= 2
+    assert "Actual cost" not in html
+    assert "No placement cost can be worked out month by month: no unit cost" in html
+    assert "The paper&#x27;s one stated total that can be computed agrees." in html
+    assert "first this year" not in html  # no variance is known, so none is first
