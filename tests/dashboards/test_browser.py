@@ -144,6 +144,11 @@ def test_scrolling_tables_are_keyboard_regions_with_data(
         assert not violations, url + "\n" + "\n".join(violations)
 
 
+CUT_CAPTIONS = """() => Array.from(document.querySelectorAll('caption'))
+    .filter(c => { const r = c.getBoundingClientRect(); return r.width && r.right > innerWidth; })
+    .map(c => c.textContent.slice(0, 60))"""
+
+
 def test_no_page_scrolls_sideways_on_a_phone(chromium_page, live_server, torbay_users):
     """At 375px wide a table scrolls inside its wrapper, never the page: the wrapper is also
     the containing block of its cells' visually hidden labels, which otherwise widen the page
@@ -174,6 +179,9 @@ def test_no_page_scrolls_sideways_on_a_phone(chromium_page, live_server, torbay_
             page.goto(live_server.url + url)
             width = page.evaluate("document.documentElement.scrollWidth")
             assert width <= 375, (role, url, width)
+            # A table's caption wraps at the screen's width, not the wide table's: whole.
+            cut = page.evaluate(CUT_CAPTIONS)
+            assert not cut, (role, url, cut)
     # Every chart's title, panel titles and month names are whole at that width, the
     # sections opened (a long title wraps; a year's months are named by three letters).
     page.goto(live_server.url + reverse("dashboards:plan_dashboard", args=[mtfs.pk]))
