@@ -474,11 +474,11 @@ def _placement_sheets(wb: XlsxBook, f: fg.PlanFigures) -> None:
             ("Placement type", 36),
             ("Unit cost a year", 16),
             ("Children", 10),
-            ("Count carried from", 14),
             ("Budgeted", 10),
             ("Forecast outturn", 16),
             ("Budget", 16),
             ("Assumption", 60),
+            ("Count carried from", 14),
         ],
     )
     for t in p.types:
@@ -487,17 +487,17 @@ def _placement_sheets(wb: XlsxBook, f: fg.PlanFigures) -> None:
                 t.type.name,
                 t.annual,
                 None if t.is_total else t.current,
-                t.counted or None,  # the month of an earlier count, carried to this one
                 None if t.is_total else t.budget_now,
                 t.outturn,
                 t.budget_total,
                 t.type.assumption,
+                t.counted or None,  # the month of an earlier count, carried to this one
             ],
-            money=(1, 5, 6),
+            money=(1, 4, 5),
         )
     pos = p.position
-    s.row(["All types", None, p.children, None, None, pos.outturn, pos.budget], money=(5, 6))
-    s.row(["Variance (positive = overspend)", None, None, None, None, pos.variance], money=(5,))
+    s.row(["All types", None, p.children, None, pos.outturn, pos.budget], money=(4, 5))
+    s.row(["Variance (positive = overspend)", None, None, None, pos.variance], money=(4,))
     # As the page shows it: a movement of nothing is "no change", not £0.
     movement = "no change" if p.movement == 0 else p.movement
     s.row(["Movement since the previous month", None, None, None, movement], money=(4,))
@@ -731,7 +731,9 @@ def report_workbook(
             money=(3, 4, 6),
         )
     if f.year.lines:
-        s.row(["Total", f.rag.total_count, None, f.rag.total_low, f.rag.total_high], money=(3, 4))
+        r = f.rag  # the same lines by their RAG now and at budget setting: the same totals
+        total = [r.total_count, r.total_tbc, r.total_low, r.total_high, r.total_count, r.total_low]
+        s.row(["Total", *total], money=(3, 4, 6))
 
     s = _Sheet(
         wb,

@@ -441,8 +441,10 @@ def save(
         except ValidationError as exc:
             problems.append(exc)
     if problems:
-        refused = ValidationError("Nothing was saved: some figures were refused.")
-        refused.each = problems  # each with the record it belongs to (line_id, kpi_id)
+        # Every message, for a caller that reads them together; ``each`` keeps each with the
+        # record it belongs to (line_id, kpi_id), for the page to say on its own boxes.
+        refused = ValidationError([message for exc in problems for message in exc.messages])
+        refused.each = problems
         raise refused
     return saved
 

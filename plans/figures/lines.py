@@ -534,7 +534,12 @@ class RagSummary:
         return sum(b.count for b in self.current)
 
     @property
+    def total_tbc(self) -> int:
+        return sum(b.tbc for b in self.current)
+
+    @property
     def total_low(self) -> Decimal:
+        """The planned total (low): the same lines, rated now or at budget setting."""
         return sum((b.value_low for b in self.current), ZERO)
 
     @property

@@ -383,6 +383,15 @@ class PlanFigures:
     def red_amber_not_shown(self) -> int:
         return len(self.red_amber_lines) - len(self.shown_red_amber_lines)
 
+    @cached_property
+    def noted_lines(self) -> list[LineFigures]:
+        """Lines with no planned amount in the year whose progress this year carries a note
+        (Telford's December 2013 notes on its 2014/15 lines): said, never dropped because no
+        figure is planned. The 25 most recently noted."""
+        targeted = {id(x) for x in self.target_lines}
+        noted = [x for x in self.lines if x.commentary and id(x) not in targeted]
+        return sorted(noted, key=lambda x: x.commentary_as_at, reverse=True)[:25]
+
     PACK_RED_AMBER = 10
 
     @property

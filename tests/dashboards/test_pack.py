@@ -418,3 +418,15 @@ def test_the_pack_lists_the_ten_red_or_amber_lines_most_at_risk(mtfs):
     # The six Reds come before any Amber.
     assert [x.rag for x in shown[:6]] == ["red"] * 6
     assert "The 10 most at risk of 12 Red or Amber lines are shown" in pack.pack_html(f)
+
+
+def test_a_lines_achievable_figure_is_in_the_pack_as_on_the_page(seeded):
+    # Found walking the app: Barking's IA-08 read "not reported" in the pack, where the page
+    # gives "+ £224,537 achievable at 31 Jan 2015".
+    barking = Plan.objects.get(authority__slug="barking-dagenham")
+    f = fg.plan_figures(barking, fg.plan_calendar(barking)[1])
+    [x] = [x for x in f.pack_lines if x.line.reference == "IA-08"]
+    assert x.anticipated is not None
+    html = pack.pack_html(f)
+    row = html[html.index("<td>IA-08</td>") :]
+    assert "+ £225k achievable" in row[: row.index("</tr>")]

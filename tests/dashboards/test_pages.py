@@ -465,3 +465,27 @@ def test_telfords_placements_say_which_counts_are_carried_and_claim_no_cost(clie
     assert "No placement cost can be worked out month by month: no unit cost" in html
     assert "The paper&#x27;s one stated total that can be computed agrees." in html
     assert "first this year" not in html  # no variance is known, so none is first
+    # December's progress notes on lines planned for 2014/15 are said, not dropped.
+    assert "Progress notes recorded in 2013/14 up to P9 Dec 2013" in html
+    assert "Workforce Development Strategy agreed by" in html
+    from dashboards import pack
+    from plans import figures as fg
+
+    f = fg.plan_figures(telford, fg.Selection("2013/14", 9))
+    assert len(f.noted_lines) == 10
+    assert "Workforce Development Strategy agreed by" in pack.pack_html(f)
+
+
+def test_the_first_screen_gives_the_commentary_and_each_mitigation_from_its_own_figure(
+    client, seeded
+):
+    from plans.models import Plan
+    from tests.factories import UserFactory
+
+    barking = Plan.objects.get(authority__slug="barking-dagenham")
+    client.force_login(UserFactory(role="director", authority=barking.authority))
+    html = client.get(reverse("dashboards:plan_dashboard", args=[barking.pk])).content.decode()
+    attention = html[html.index('id="h-attention"') : html.index('id="h-commentary"')]
+    # The -£901,000 beside the figures it is the difference of, not the £3m–£4m headline.
+    assert "£4,652,000 before reserves and other savings, £3,751,000 after them" in attention
+    assert 'class="attention-commentary' in attention

@@ -203,3 +203,19 @@ def test_money_columns_are_shown_in_whole_pounds_and_hold_the_pence(client, torb
         for c in row
         if "£" in c.number_format
     )
+
+
+def test_the_savings_by_rag_total_fills_every_column(client, torbay_users, mtfs):
+    # Found walking the app: the total row left the original RAG's lines and planned blank
+    # where the dashboard gives 14 lines and £1,578,000 at budget setting.
+    from io import BytesIO
+
+    from openpyxl import load_workbook as load
+
+    client.force_login(torbay_users["director"])
+    url = reverse("dashboards:report_xlsx", args=[mtfs.pk]) + "?year=2017/18&period=8"
+    rows = list(
+        load(BytesIO(client.get(url).content))["Savings by RAG"].iter_rows(values_only=True)
+    )
+    [total] = [r for r in rows if r[0] == "Total"]
+    assert total[1:] == (14, 0, 1578000, 1578000, 14, 1578000)
