@@ -42,6 +42,12 @@ class Text(models.TextField):
 
     default_validators = [fits_a_cell]
 
+    def deconstruct(self):
+        # A TextField to the migrations: the limit is a validator, not a column change (else
+        # SQLite would rebuild every table holding text for nothing).
+        name, _path, args, kwargs = super().deconstruct()
+        return name, "django.db.models.TextField", args, kwargs
+
 
 class History(HistoricalRecords):
     """django-simple-history's records of a model, but a deletion under ``BULK_DELETING`` is

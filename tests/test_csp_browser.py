@@ -1,10 +1,11 @@
 """Every kind of page under the Content-Security-Policy, in headless Chromium, for each role.
 
 An init script records every ``securitypolicyviolation`` event before any of the page's own
-scripts run, and the console is watched for CSP errors; a page fails on either. Each role walks
+scripts run, and the console is watched for CSP errors; a page fails on either. Finance walks
 every HTML page of the project (the same walk as tests/test_url_access.py: plan list, plan
 page, every record list, detail, history, add, edit and delete form, month-end, workbook pages,
-dashboards, report, commentary), and the charts are drawn and hovered. Then the pages the walk
+dashboards, report, commentary); a director and a scrutiny member every page they may open and
+the page that refuses them the rest. The charts are drawn and hovered. Then the pages the walk
 cannot reach by GET: the month-end page with errors, a workbook upload and its preview, the
 sign-in and lockout pages, the admin with its one-time-password sign-in, and error pages.
 """
@@ -17,7 +18,16 @@ from django.urls import reverse
 
 from plans.models import Plan
 from tests.browser import PolicyWatch, log_in, submit
-from tests.test_url_access import make_world, project_urls, url_for
+from tests.test_url_access import (
+    ANY_SIGNED_IN,
+    READ,
+    REDIRECTS,
+    classify,
+    expected_get,
+    make_world,
+    project_urls,
+    url_for,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -49,19 +59,28 @@ def world(seeded):
     return make_world(mtfs, mtfs.authority)
 
 
-def html_pages(world) -> list[str]:
-    paths = []
+def html_pages(world, role: str = "finance") -> list[str]:
+    """The pages ``role`` walks: every HTML page for finance (who may open them all); for a
+    director and a scrutiny member, the pages they may open (tests/test_url_access.py says
+    which) and one page refused them: every refusal is the same 403 page, walked once."""
+    paths, refused = [], []
     for name, converters in project_urls():
         if name in NOT_PAGES:
             continue
-        paths.append(url_for(name, converters, world))
+        path = url_for(name, converters, world)
+        kind = READ if name in ANY_SIGNED_IN | REDIRECTS else classify(name)
+        if role != "finance" and 200 not in expected_get(kind, role, name):
+            refused.append(path)
+            continue
+        paths.append(path)
     mtfs = world["plan"]
     month = "?year=2017/18&period=8"
     paths += [
         reverse("dashboards:plan_dashboard", args=[mtfs.pk]) + month,
         reverse("dashboards:report", args=[mtfs.pk]) + month,
-        reverse("plans:month_end", args=[mtfs.pk]) + month,
     ]
+    month_end = reverse("plans:month_end", args=[mtfs.pk]) + month
+    paths.append(month_end if role == "finance" else refused[0])
     barking = Plan.objects.get(authority__slug="barking-dagenham")
     paths.append(reverse("dashboards:plan_dashboard", args=[barking.pk]))
     return paths
@@ -78,7 +97,7 @@ def test_every_page_loads_under_the_policy_for_each_role(chromium_page, live_ser
     user.granted_authorities.add(Authority.objects.get(slug="barking-dagenham"))
     log_in(chromium_page, live_server, user.username)
     watch.collect("sign-in")
-    for path in html_pages(world):
+    for path in html_pages(world, role):
         watch.visit(path)
     watch.assert_clean()
 
