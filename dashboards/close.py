@@ -367,6 +367,12 @@ class PublishView(StepView):
         return self.report
 
     def done_message(self, label):
+        if getattr(self.report, "unchanged", False):
+            return (
+                f"No figure of {label} differs from version {self.report.number}, so no new "
+                f"version was published: {label} is published again, and version "
+                f"{self.report.number} stands."
+            )
         return (
             f"Published the report for {label} (version {self.report.number}). Scrutiny "
             "members can read it now."

@@ -13,6 +13,7 @@ for those records and their earlier versions, and one per kind of related name.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -220,7 +221,8 @@ def entry(source: Source, record, before, names: Names) -> Entry:
 
 
 def label(f) -> str:
-    return str(f.verbose_name)[:1].upper() + str(f.verbose_name)[1:]
+    text = str(f.verbose_name)[:1].upper() + str(f.verbose_name)[1:]
+    return re.sub(r"\bKpi\b", "KPI", text)  # a field named after its model ("kpi")
 
 
 _FIELDS: dict[type, list] = {}
@@ -248,6 +250,7 @@ class Names:
         m.Workstream: "name",
         m.KPI: "name",
         m.Plan: "title",
+        m.PlacementType: "name",
     }
 
     def __init__(self, pairs):
@@ -263,9 +266,9 @@ class Names:
                     value = getattr(r, f.attname, None)
                     if f.is_relation and value is not None and target is not None:
                         wanted[self._key(target)].add(value)
-                for parent in ("line_id", "kpi_id"):
+                parents = {"line_id": m.SavingsLine, "kpi_id": m.KPI, "type_id": m.PlacementType}
+                for parent, model in parents.items():
                     if getattr(r, parent, None) is not None:
-                        model = m.SavingsLine if parent == "line_id" else m.KPI
                         wanted[model].add(getattr(r, parent))
         self.names: dict[type, dict] = {}
         for model, ids in wanted.items():
@@ -361,6 +364,10 @@ class Names:
             return f"{r.reference} {r.description[:60]}"
         if key == "discrepancy":
             return r.subject
+        if key == "placementcount":
+            kind = m.PlacementCount.Kind(r.kind).label.lower()
+            month = fiscal.period_label(r.year, r.period)
+            return f"{self.related(m.PlacementType, r.type_id)} {month} ({kind})"
         for name in ("name", "title", "label"):
             if getattr(r, name, ""):
                 return str(getattr(r, name))

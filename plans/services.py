@@ -1082,7 +1082,62 @@ def take_step(step_name: str, *, plan, year, period, user, expected_version, rea
     step = STEPS[step_name]
     close = _locked_close(plan, year, period)
     _check_step(close, plan, year, period, step, expected_version, reason)
+    if step_name == "reopen":
+        _check_correctable(plan, year, period)
+    if step_name == "submit":
+        _check_something_saved(plan, year, period)
     return _apply_step(close, plan, year, period, step, user, reason)
+
+
+def _check_correctable(plan, year: str, period: int) -> None:
+    """A published month is reopened only if its figures can then be corrected: not while a
+    later month of the year, whose figures read it, is submitted, signed off or published
+    (the month would open read only, stuck out of the close)."""
+    later = closing_month(closed_months(plan, year=year, period__gt=period), year, period)
+    if later is not None:
+        from plans.models import MonthClose
+
+        label, then = fiscal.period_label(year, period), fiscal.period_label(year, later[0])
+        raise ValidationError(
+            {
+                "state": f"{label} cannot be corrected while {then} is "
+                f"{MonthClose.State(later[1]).label.lower()}: {then}'s figures read "
+                f"{label}'s. Return {then} to finance (or reopen it) first; {label}'s "
+                "published report stands meanwhile."
+            }
+        )
+
+
+def _check_something_saved(plan, year: str, period: int) -> None:
+    """A month goes to the director only with figures of its own: a line's progress, the
+    overspend forecast, a KPI actual, a placement count or a cost pressure for the month.
+    Submitted empty, its dashboard would state the month before's figures as the month's."""
+    from plans.models import (
+        CostPressure,
+        KpiPoint,
+        OverspendForecast,
+        PlacementCount,
+        ProgressEntry,
+    )
+
+    as_at = fiscal.period_end(year, period)
+    month = {"year": year, "period": period}
+    saved = (
+        ProgressEntry.objects.filter(line__plan=plan, as_at=as_at).exists()
+        or OverspendForecast.objects.filter(plan=plan, **month).exists()
+        or KpiPoint.objects.filter(kpi__plan=plan, kind="actual", date=as_at).exists()
+        or PlacementCount.objects.filter(type__plan=plan, kind="actual", **month).exists()
+        or CostPressure.objects.filter(plan=plan, **month).exists()
+    )
+    if not saved:
+        label = fiscal.period_label(year, period)
+        raise ValidationError(
+            {
+                "state": f"Nothing is saved for {label} yet: no line's progress, overspend "
+                f"forecast, KPI actual or placement count of {label}. Save the month's figures "
+                "(the month-end page) before submitting it."
+            }
+        )
 
 
 submit_month = functools.partial(take_step, "submit")
@@ -1202,13 +1257,15 @@ def publish_month(
     )
     rendered = render(publication)
     if previous is not None and not rendered.changes:
-        raise ValidationError(
-            {
-                "note": f"No figure differs from version {previous.number}, which stands: "
-                "correct the figures first; a new version is published only to change what "
-                "the committee reads."
-            }
-        )
+        # Nothing was corrected: no new version (one is published only to change what the
+        # committee reads); the month goes back to published, the version it had standing.
+        said = (
+            f"Published again as version {previous.number}, which stands: no figure differs "
+            f"from it. {note.strip()}"
+        ).strip()
+        _apply_step(close, plan, year, period, step, user, said)
+        previous.unchanged = True  # for the page's message
+        return previous
     report = PublishedReport(
         plan=plan,
         year=year,

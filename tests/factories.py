@@ -154,3 +154,14 @@ class CostPressureFactory(factory.django.DjangoModelFactory):
     year = "2017/18"
     period = factory.Sequence(lambda n: n % 12 + 1)
     amount = Decimal("10000.00")
+
+
+def note_the_month(plan, year: str, period: int) -> None:
+    """Something saved for the month (a line's comment, no figure), as a month has when
+    finance submits it (``services.submit_month`` refuses an empty one)."""
+    from recovery import fiscal
+
+    line = plan.lines.order_by("reference").first()
+    m.ProgressEntry.objects.create(
+        line=line, as_at=fiscal.period_end(year, period), commentary="Checked; no change."
+    )

@@ -534,16 +534,40 @@ class MonthEndView(TemplateView):
                 posted.get(f"{prefix}-{box}", "").strip() for box in boxes
             )
 
-        for row in conflicts:
-            prefix, boxes = f"line-{row.line.pk}", ("achieved_to_date", "forecast", "rag")
-            if untouched(prefix, (*boxes, "commentary")):
-                theirs = row.current
-                for box in (*boxes, "basis", "commentary"):
+        def theirs_where_untouched(prefix: str, theirs, form_class, boxes) -> None:
+            """A box left as the page showed it when opened (the record at the version the
+            officer saw, from its history) takes the colleague's figure: only what the officer
+            changed is theirs to replace the colleague's with."""
+            seen = posted.get(f"{prefix}-version", "")
+            opened = theirs.history.filter(version=seen).first() if seen.isdigit() else None
+            if opened is None:
+                return
+            fields = form_class.base_fields
+            for box in boxes:
+                try:
+                    typed = fields[box].clean(posted.get(f"{prefix}-{box}", ""))
+                except ValidationError:
+                    continue  # something the officer typed, wrong: theirs to correct
+                was = getattr(opened, box)
+                if typed == was or (typed in ("", None) and was in ("", None)):
                     value = getattr(theirs, box)
                     data[f"{prefix}-{box}"] = "" if value is None else str(value)
+
+        line_boxes = ("achieved_to_date", "basis", "forecast", "rag", "commentary")
+        for row in conflicts:
+            prefix = f"line-{row.line.pk}"
+            if untouched(prefix, ("achieved_to_date", "forecast", "rag", "commentary")):
+                theirs = row.current
+                for box in line_boxes:
+                    value = getattr(theirs, box)
+                    data[f"{prefix}-{box}"] = "" if value is None else str(value)
+            else:
+                theirs_where_untouched(prefix, row.current, LineMonthForm, line_boxes)
         for row in month.kpis if parts else []:
             if row.theirs is not None and untouched(f"kpi-{row.kpi.pk}", ("value",)):
                 data[f"kpi-{row.kpi.pk}-value"] = str(row.theirs.value)
+            elif row.theirs is not None:
+                theirs_where_untouched(f"kpi-{row.kpi.pk}", row.theirs, KpiMonthForm, ("value",))
         for row in month.counts if parts else []:
             if row.theirs is not None and untouched(f"count-{row.type.pk}", ("count",)):
                 data[f"count-{row.type.pk}-count"] = str(row.theirs.count)
@@ -552,6 +576,8 @@ class MonthEndView(TemplateView):
             for box in boxes:
                 value = getattr(month.forecast, box)
                 data[f"forecast-{box}"] = "" if value is None else str(value)
+        elif month.forecast_theirs:
+            theirs_where_untouched("forecast", month.forecast, ForecastMonthForm, boxes)
         for row in month.lines:
             data[f"line-{row.line.pk}-version"] = row.current.version if row.current else ""
         data["forecast-version"] = month.forecast.version if month.forecast else ""
@@ -587,4 +613,7 @@ class MonthEndView(TemplateView):
                 f"opened this page{f' ({changed})' if changed else ''}. Your figures are still "
                 "below; check theirs and save again to replace them with yours.",
             )
-        return self.render_to_response(self.get_context_data(month=month, forms=forms_))
+        # The reason the officer gave is theirs too: kept for the save again.
+        return self.render_to_response(
+            self.get_context_data(month=month, forms=forms_, reason_form=ReasonForm(posted))
+        )

@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from plans import services
 from plans.models import Commentary, MonthClose, ProgressEntry, PublishedReport
+from tests.factories import note_the_month
 
 pytestmark = pytest.mark.django_db
 
@@ -210,13 +211,16 @@ def test_the_month_cycle_from_entry_to_a_corrected_publication(client, mtfs, tor
         "after": "£56,000",
     } in v3.changes
 
-    # A correction that corrects nothing is refused: version 3 stands.
+    # A correction that corrects nothing publishes no new version: the month is published
+    # again, version 3 standing (it used to be refused, and the month left open for good).
     close.refresh_from_db()
     assert step(client, mtfs, "reopen", version=close.version, reason="Check").status_code == 302
     close.refresh_from_db()
     response = step(client, mtfs, "republish", version=close.version, reason="No change")
-    assert response.status_code == 400
-    assert "No figure differs from version 3" in response.content.decode()
+    assert response.status_code == 302
+    said = client.get(response.url).content.decode()
+    assert "no new version was published" in said and "version 3 stands" in said
+    assert state(mtfs) == "published"
     assert not PublishedReport.objects.filter(plan=mtfs, number=4, **OCT).exists()
 
     # The audit trail shows every step with formatted values.
@@ -254,6 +258,7 @@ def test_each_step_only_from_its_state_and_with_a_current_version(mtfs, torbay_u
         services.publish_month(
             plan=mtfs, user=director, expected_version=0, render=None, **OCT
         )  # an open month is not signed off
+    note_the_month(mtfs, **OCT)
     services.submit_month(plan=mtfs, user=finance, expected_version=0, **OCT)
     with pytest.raises(services.StaleEdit):
         services.withdraw_month(
@@ -345,6 +350,7 @@ def test_a_published_months_live_report_says_when_its_figures_differ_from_the_re
     from plans.models import PlannedAmount
 
     client.force_login(torbay_users["finance"])
+    note_the_month(mtfs, **OCT)
     assert step(client, mtfs, "submit", version=0).status_code == 302
     client.force_login(torbay_users["director"])
     assert step(client, mtfs, "signoff", version=1, commentary="On track.").status_code == 302
@@ -414,3 +420,35 @@ def test_a_published_report_gives_the_placement_forecast_its_pack_gives(client, 
     assert (moved["before"], moved["after"]) == ("£84,470", "£90,000")
     old = {**report.figures, "placements": {"year": "2017/18", "variance": "84470.00"}}
     assert publishing.version_changes(old, report.figures) == []
+
+
+def test_a_month_is_reopened_only_if_it_can_then_be_corrected(mtfs, torbay_users, line):
+    # Found walking the close: P7 reopened while P10 was signed off opened read only, and
+    # could never be published again.
+    from django.core.exceptions import ValidationError
+
+    from plans.models import OverspendForecast
+
+    finance, director = torbay_users["finance"], torbay_users["director"]
+    MonthClose.objects.create(plan=mtfs, year="2017/18", period=7, state="published")
+    MonthClose.objects.create(plan=mtfs, year="2017/18", period=10, state="signed_off")
+    with pytest.raises(ValidationError, match="P7 Oct 2017 cannot be corrected while P10 Jan"):
+        services.reopen_month(
+            plan=mtfs,
+            year="2017/18",
+            period=7,
+            user=director,
+            expected_version=None,
+            reason="Fix",
+        )
+    assert state(mtfs) == "published"
+    # And a month goes to the director only with figures of its own.
+    with pytest.raises(ValidationError, match="Nothing is saved for P9 Dec 2017 yet"):
+        services.submit_month(
+            plan=mtfs, year="2017/18", period=9, user=finance, expected_version=None
+        )
+    OverspendForecast.objects.create(
+        plan=mtfs, year="2017/18", period=9, budget=100, forecast_outturn=120
+    )
+    services.submit_month(plan=mtfs, year="2017/18", period=9, user=finance, expected_version=None)
+    assert state(mtfs, period=9) == "submitted"

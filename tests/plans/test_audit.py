@@ -360,3 +360,24 @@ def test_after_a_bulk_deletion_a_single_delete_still_writes_its_own_history(
     pk = entry.pk
     entry.delete()  # not through the service: django-simple-history's own signal
     assert m.ProgressEntry.history.filter(id=pk, history_type="-").count() == 1
+
+
+def test_placement_counts_and_kpi_values_are_named_in_the_trail(client, mtfs, torbay_users):
+    # Found walking the close: "Placement count | #17 | Type: – → #1" and "Kpi:".
+    finance = torbay_users["finance"]
+    residential = m.PlacementType.objects.get(plan=mtfs, code="residential")
+    services.create_record(
+        instance=m.PlacementCount(type=residential, year="2017/18", period=7, count=35),
+        user=finance,
+    )
+    kpi = m.KPI.objects.filter(plan=mtfs).first()
+    services.create_record(
+        instance=m.KpiPoint(kpi=kpi, kind="actual", date=date(2017, 10, 31), value=5),
+        user=finance,
+    )
+    client.force_login(finance)
+    html = client.get(trail(mtfs)).content.decode()
+    assert f"{residential.name} P7 Oct 2017 (actual)" in html
+    assert f"<strong>Type</strong>: – → {residential.name}" in html
+    assert "<strong>KPI</strong>" in html and "Kpi" not in html
+    assert "#" + str(residential.pk) not in html.split("<main")[1].split("</main>")[0]

@@ -756,3 +756,33 @@ def test_a_month_end_comment_longer_than_a_spreadsheet_cell_is_refused_on_its_bo
     assert f"{lines[1].reference} {lines[1].title} – Comment" in html
     assert "40,000 characters long; a spreadsheet cell holds at most 32,767" in html
     assert not m.ProgressEntry.objects.filter(as_at=date(2017, 10, 31)).exists()
+
+
+def test_after_a_conflict_a_box_left_as_opened_takes_the_colleagues_figure_and_the_reason_stays(
+    client, finance_manager, plan, lines
+):
+    # Found walking the close: tab B changed only a line's forecast; after the conflict its
+    # achieved box still held the 30,000 it had opened with, and saving again put 30,000 back
+    # over the colleague's 31,000 ("£31,000 → £30,000"), under B's reason for the forecast.
+    client.force_login(finance_manager)
+    client.post(url(plan), post_data(plan, lines))  # October saved: achieved 30k, forecast 95k
+    entry = m.ProgressEntry.objects.get(line=lines[0], as_at=date(2017, 10, 31))
+    opened = entry.version
+    entry.achieved_to_date = D("31000")  # tab A corrects the achieved figure
+    services.update_record(
+        instance=entry, user=finance_manager, expected_version=opened, reason="Corrected"
+    )
+    # Tab B, opened before, changes only the forecast, with a reason.
+    data = post_data(plan, lines, **{f"line-{lines[0].pk}-forecast": "90k", "reason": "Fcst"})
+    for line in lines:
+        data[f"line-{line.pk}-version"] = str(opened)
+    response = client.post(url(plan), data)
+    assert "Nothing was saved" in response.content.decode()
+    form = response.context["line_forms"][0][1]
+    assert form["achieved_to_date"].value() == "31000.00"  # theirs: B never touched it
+    assert form["forecast"].value() == "90k"  # B's own
+    assert response.context["reason_form"]["reason"].value() == "Fcst"
+    again = dict(form.data.items())
+    assert client.post(url(plan), again).status_code == 302
+    entry.refresh_from_db()
+    assert (entry.achieved_to_date, entry.forecast) == (D("31000"), D("90000"))

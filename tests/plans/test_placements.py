@@ -12,6 +12,7 @@ from plans import models as m
 from plans import services
 from plans.figures import Selection, plan_figures
 from plans.figures.placements import placement_figures, what_ifs
+from tests.factories import note_the_month
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -521,6 +522,7 @@ def test_a_closed_months_counts_and_moves_made_are_read_only(mtfs, torbay_users)
     """Counts and moves made are a month's figures (its placement cost, the KPIs fed from the
     counts, the lines the moves drive): read only once the month is submitted, as typed ones."""
     finance = torbay_users["finance"]
+    note_the_month(mtfs, "2017/18", 1)
     services.submit_month(plan=mtfs, user=finance, expected_version=0, year="2017/18", period=1)
     residential = m.PlacementType.objects.get(plan=mtfs, code="residential")
     count = m.PlacementCount(type=residential, year="2017/18", period=1, count=35)
