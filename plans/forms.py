@@ -16,7 +16,7 @@ from django.db.models import UniqueConstraint
 from django.utils.text import capfirst
 
 from plans import models as m
-from plans.rules import year_problem
+from plans.rules import same_key, year_problem
 from recovery import fiscal
 from recovery.money import Amount, AmountKind, MoneyError, format_amount, parse_amount, parse_money
 
@@ -146,6 +146,8 @@ class RecordForm(forms.ModelForm):
                     allow_negative=allow_negative,
                 )
         for name, field in self.fields.items():
+            if name == "kpi":  # named after its model ("Kpi")
+                field.label = "KPI"
             if isinstance(field, forms.DateField):
                 field.widget = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
             if name == "year" or name.endswith("_year"):
@@ -188,7 +190,7 @@ class RecordForm(forms.ModelForm):
                 for name, v in values.items()
             ):
                 continue
-            clash = self.plan_queryset().filter(**values)
+            clash = self.plan_queryset().filter(**same_key(values))
             if self.instance.pk:
                 clash = clash.exclude(pk=self.instance.pk)
             if clash.exists() and target not in self.errors:

@@ -28,6 +28,13 @@ def whole_number_bounds(model_field) -> tuple[int, int]:
     return low, min(bounds.get(MaxValueValidator, WHOLE_NUMBER_LIMIT), WHOLE_NUMBER_LIMIT)
 
 
+def same_key(values: dict) -> dict:
+    """The lookups of a record with the same unique key as ``values``, as every form and the
+    workbook import match keys: text regardless of capitals ("mtfs-01" is MTFS-01, which an
+    import's rows name either way), everything else as it is."""
+    return {f"{k}__iexact" if isinstance(v, str) and v else k: v for k, v in values.items()}
+
+
 # Dated context (forecasts, pressures, funding, KPI values) may reach this far outside the
 # plan's years: a plan is written after the overspend it answers. Anything further is a typing
 # slip such as 2107 for 2017.

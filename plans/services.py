@@ -1292,17 +1292,26 @@ MOVES_REASON = "From placement moves"
 
 
 @transaction.atomic
-def sync_lines_from_moves(*, plan, year: str, period: int, user) -> list:
+def sync_lines_from_moves(*, plan, year: str, period: int, user, released=()) -> list:
     """Write each move-driven savings line's progress at the end of the month from its moves
     (``plans.figures.placements``): achieved to date, the year's forecast and the RAG that
-    late moves give it. The figures are the moves'; nobody types them twice."""
+    late moves give it. The figures are the moves'; nobody types them twice. ``released``:
+    lines a deleted move drove; one no move drives now loses the entry its moves wrote."""
     from plans.figures.placements import placement_figures
     from plans.models import ProgressEntry
     from recovery import fiscal
 
     as_at = fiscal.period_end(year, period)
     written = []
-    for driven in placement_figures(plan, year, period).lines:
+    figures = placement_figures(plan, year, period)
+    still_driven = {driven.line.pk for driven in figures.lines}
+    for line_id in set(released) - still_driven:
+        entry = ProgressEntry.objects.filter(
+            line_id=line_id, as_at=as_at, commentary__startswith=MOVES_REASON
+        ).first()
+        if entry is not None:  # the moves' own entry, with no move left to give its figures
+            delete_record(instance=entry, user=user, reason=MOVES_REASON)
+    for driven in figures.lines:
         line = driven.line
         entry = (
             ProgressEntry.objects.select_for_update().filter(line_id=line.pk, as_at=as_at).first()

@@ -11,6 +11,7 @@ from django_tables2 import utils as tables_utils
 
 from plans import cache
 from plans import models as m
+from plans.figures.rules import format_kpi_value, format_number
 from plans.selectors import amount_of
 from plans.templatetags.figures import rag_badge
 from recovery import fiscal, money
@@ -108,6 +109,26 @@ class MoneyColumn(tables.Column):
 
     def value(self, value):
         return value
+
+
+class NumberColumn(tables.Column):
+    """A count, a volume or a factor as the detail pages write it (``279``, ``0.5``, never
+    ``279.00`` or ``0.5000``); the number itself in CSV and xlsx downloads."""
+
+    attrs = {"td": {"class": "text-end"}, "th": {"class": "text-end"}}
+
+    def render(self, value):
+        return format_number(value)
+
+    def value(self, value):
+        return value
+
+
+class KpiValueColumn(NumberColumn):
+    """A KPI's value with its unit (``12%``, ``447 days``, ``279``), as every page writes it."""
+
+    def render(self, value, record):
+        return format_kpi_value(value, record.kpi.unit)
 
 
 class RangeColumn(tables.Column):
@@ -357,6 +378,7 @@ class PlannedAmountTable(RecordTable):
     amount = AmountColumn(accessor="low", verbose_name="Planned saving", order_by=("low",))
     low = MoneyColumn()
     high = MoneyColumn()
+    driver_volume = NumberColumn()
 
     class Meta(RecordTable.Meta):
         model = m.PlannedAmount
@@ -444,6 +466,7 @@ class FundingTable(RecordTable):
 
 class KPITable(RecordTable):
     name = link_column("kpi", "name", "KPI")
+    baseline_value = NumberColumn(verbose_name="Baseline value")
 
     class Meta(RecordTable.Meta):
         model = m.KPI
@@ -461,6 +484,7 @@ class KPITable(RecordTable):
 class KpiPointTable(RecordTable):
     date = link_column("kpipoint", "date", "Date", tables.DateColumn, format="j M Y")
     kpi = tables.Column(accessor="kpi__name", verbose_name="KPI")
+    value = KpiValueColumn()
 
     class Meta(RecordTable.Meta):
         model = m.KpiPoint
@@ -496,6 +520,7 @@ class CommentaryTable(RecordTable):
 
 class YearAdjustmentTable(RecordTable):
     year = link_column("adjustment", "year", "Year")
+    factor = NumberColumn()
 
     class Meta(RecordTable.Meta):
         model = m.YearAdjustment

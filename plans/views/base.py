@@ -293,8 +293,8 @@ class RecordDeleteView(PlanRecordMixin, TemplateView):
             # The version the officer confirmed; anything else is treated as stale.
             version = form.cleaned_data["version"]
             try:
-                services.delete_record(
-                    instance=obj,
+                self.remove(
+                    obj,
                     user=request.user,
                     expected_version=int(version) if version.isdigit() else -1,
                     reason=form.cleaned_data["change_reason"],
@@ -312,6 +312,10 @@ class RecordDeleteView(PlanRecordMixin, TemplateView):
                 messages.success(request, f"Deleted {self.verbose()} “{obj}”.")
                 return HttpResponseRedirect(self.url("list"))
         return self.render_to_response(self.get_context_data(form=form), status=400)
+
+    def remove(self, obj, **kwargs) -> None:
+        """Delete the record through the service (subclasses add what goes with it)."""
+        services.delete_record(instance=obj, **kwargs)
 
 
 class DeleteForm(forms.Form):

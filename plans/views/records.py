@@ -5,6 +5,7 @@ path) and its five views (list, detail, create or edit, delete, history). The ge
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Count
 from django.urls import path
 
@@ -591,7 +592,23 @@ class PlacementMoveEdit(PlacementMoveSync, PlacementMovePages, RecordFormView):
 
 
 class PlacementMoveDelete(PlacementMovePages, RecordDeleteView):
-    pass
+    @transaction.atomic
+    def remove(self, obj, **kwargs) -> None:
+        """A deleted move no longer drives its line: the line's progress at the plan's as-at
+        month (or the month the move was made, if later) is written again from the moves
+        left, or, where none is left, the entry the moves wrote goes."""
+        line_id, made = obj.line_id, (obj.actual_year, obj.actual_period)
+        super().remove(obj, **kwargs)
+        month = as_at_month(self.plan)
+        if made[0] and made > month:
+            month = made
+        services.sync_lines_from_moves(
+            plan=self.plan,
+            year=month[0],
+            period=month[1],
+            user=kwargs["user"],
+            released={line_id} if line_id else (),
+        )
 
 
 class PlacementMoveHistory(PlacementMovePages, RecordHistoryView):

@@ -398,9 +398,15 @@ def _refs(records, kind: str, into: dict | None = None) -> dict:
             key = getattr(record, name).lower()
             other = found.get(key)
             if isinstance(other, models.Model) and other is not record and other.pk != record.pk:
+                code = REFERRED_BY[kind][0]  # a line's reference, another record's code
                 found[key] = Ambiguous(
-                    f"Two {kind.replace('type', 'placement type')}s go by {key!r} (the codes "
-                    f"{other.code!r} and {record.code!r}): give the code here."
+                    f"Two {KIND_WORDS[kind]} go by {key!r} (the {code}s "
+                    f"{getattr(other, code)!r} and {getattr(record, code)!r}): "
+                    + (
+                        "rename one in the plan (on its page) before importing."
+                        if code == "reference"
+                        else "give the code here."
+                    )
                 )
             elif type(other) is not Ambiguous:
                 found[key] = record
@@ -413,6 +419,12 @@ REFERRED = {
     s.LINES: "line",
     s.KPIS: "kpi",
     s.PLACEMENT_TYPES: "type",
+}
+KIND_WORDS = {
+    "workstream": "workstreams",
+    "line": "savings lines",
+    "kpi": "KPIs",
+    "type": "placement types",
 }
 REFERRED_BY = {
     "workstream": ("code", "name"),

@@ -144,6 +144,8 @@ def test_scrolling_tables_are_keyboard_regions_with_data(
         assert not violations, url + "\n" + "\n".join(violations)
 
 
+FOCUS_OUTLINE = """() => { const s = getComputedStyle(document.activeElement);
+    return s.outlineColor + ' ' + s.outlineWidth; }"""
 CUT_CAPTIONS = """() => Array.from(document.querySelectorAll('caption'))
     .filter(c => { const r = c.getBoundingClientRect(); return r.width && r.right > innerWidth; })
     .map(c => c.textContent.slice(0, 60))"""
@@ -175,6 +177,15 @@ def test_no_page_scrolls_sideways_on_a_phone(chromium_page, live_server, torbay_
     }
     for role, urls in pages.items():
         log_in(page, live_server, torbay_users[role].username)
+        if role == "director":
+            # One focus indicator on every control, Bootstrap's faint rings overridden: the
+            # navigation bar's links, buttons and fields alike (by the keyboard, Tab).
+            page.goto(live_server.url + reverse("dashboards:plan_dashboard", args=[mtfs.pk]))
+            outlines = set()
+            for _ in range(12):
+                page.keyboard.press("Tab")
+                outlines.add(page.evaluate(FOCUS_OUTLINE))
+            assert outlines == {"rgb(255, 221, 0) 3px"}, outlines
         for url in urls:
             page.goto(live_server.url + url)
             width = page.evaluate("document.documentElement.scrollWidth")

@@ -581,3 +581,27 @@ def test_a_count_no_council_could_have_is_refused_on_its_box(client, mtfs, torba
     from plans.rules import whole_number_bounds
 
     assert whole_number_bounds(m.PlacementCount._meta.get_field("count")) == (0, 32_767)
+
+
+def test_a_deleted_move_no_longer_drives_its_line(client, mtfs, moves, torbay_users):
+    # Found walking the app: a move made in September was deleted, and its line kept the
+    # £31,676 achieved the move had given it, on the dashboard headline too.
+    client.force_login(torbay_users["finance"])
+    first, second = moves
+    assert first.line_id == second.line_id
+    assert month_end_post(client, mtfs, 8, {first.reference: "2017/18-6"}).status_code == 302
+    entry = first.line.progress.get(as_at="2017-11-30")
+    assert entry.achieved_to_date > 0
+
+    def delete(move):
+        move.refresh_from_db()
+        url = reverse("plans:placementmove_delete", args=[mtfs.pk, move.pk])
+        response = client.post(url, {"version": move.version, "change_reason": "Entered twice"})
+        assert response.status_code == 302, response.content.decode()[:2000]
+        assert not m.PlacementMove.objects.filter(pk=move.pk).exists()
+
+    delete(first)  # the other move still drives the line: its figures are the other's
+    entry = first.line.progress.get(as_at="2017-11-30")
+    assert entry.achieved_to_date == 0 and entry.commentary.startswith("From placement moves")
+    delete(second)  # no move left: the entry the moves wrote goes with them
+    assert not first.line.progress.filter(as_at="2017-11-30").exists()

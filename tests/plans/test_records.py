@@ -90,6 +90,28 @@ def test_duplicate_reference_is_refused_on_the_field(client, finance_manager, pl
     assert m.SavingsLine.objects.filter(plan=plan).count() == 1
 
 
+def test_a_reference_differing_only_in_capitals_is_the_same_reference(
+    client, finance_manager, plan
+):
+    # Found walking the app: "mtfs-01" was accepted beside MTFS-01, and the plan's next
+    # workbook import, which matches references regardless of capitals, failed with a 500.
+    from plans import workbook
+
+    SavingsLineFactory(plan=plan, reference="SAV-NEW")
+    client.force_login(finance_manager)
+    data = line_data(plan, reference="sav-new")
+    response = client.post(reverse("plans:line_create", args=[plan.pk]), data)
+    assert "already has a savings line with that reference" in " ".join(
+        response.context["form"].errors["reference"]
+    )
+    # A pair already in a plan (saved before this rule) gives the import a problem, not a 500.
+    SavingsLineFactory(plan=plan, reference="sav-new")
+    exported = workbook.export_plan(plan)
+    changes = workbook.preview(exported, into=plan, user=finance_manager)
+    text = "\n".join(str(p) for p in changes.problems)
+    assert changes.problems and "sav-new" in text.lower(), text
+
+
 def test_same_reference_in_another_plan_is_fine(client, finance_manager, plan):
     SavingsLineFactory(plan=PlanFactory(authority=plan.authority), reference="SAV-NEW")
     client.force_login(finance_manager)
