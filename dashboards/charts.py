@@ -424,9 +424,31 @@ def savings_chart(f: fg.PlanFigures) -> Chart:
     return Chart(
         "savings",
         f"Cumulative savings expected and achieved, {f.sel.year}",
-        f"Line chart. Expected to date at {f.sel.label}: {_known(f.expected_low)}; "
-        f"achieved {_known(f.year.achieved)}.",
+        f"Line chart. {savings_summary(f)}",
         {"data": traces, "layout": layout},
+    )
+
+
+def savings_summary(f: fg.PlanFigures) -> str:
+    """The cumulative savings chart in words: the dashboard's chart and the report's."""
+    return (
+        f"Expected to date at {f.sel.label}: {_known(f.expected_low)}; "
+        f"achieved {_known(f.year.achieved)}."
+    )
+
+
+def placements_summary(f: fg.PlanFigures) -> str:
+    """The placement cost chart in words: the dashboard's chart and the report's."""
+    p = f.placements
+    return (
+        f"Bars of the budgeted placement cost each month and a line of the "
+        f"{p.cost_word.lower()} cost to "
+        f"{p.label}; forecast outturn {_known(p.position.outturn)}"
+        + (
+            f" against a budget of {_pounds(p.position.budget)}."
+            if p.position.budget is not None
+            else "; no budget is recorded."
+        )
     )
 
 
@@ -716,14 +738,7 @@ def placements_chart(f: fg.PlanFigures) -> Chart:
     return Chart(
         "placements",
         f"Placement cost by month {p.year}",
-        f"Bars of the budgeted placement cost each month and a line of the "
-        f"{p.cost_word.lower()} cost to "
-        f"{p.label}; forecast outturn {_known(p.position.outturn)}"
-        + (
-            f" against a budget of {_pounds(p.position.budget)}."
-            if p.position.budget is not None
-            else "; no budget is recorded."
-        ),
+        placements_summary(f),
         {"data": traces, "layout": layout},
     )
 

@@ -236,7 +236,9 @@ def readable(figures: dict) -> dict:
 
 
 def _money(value) -> str:
-    return NOT_REPORTED if value is None else format_money(Decimal(value))
+    """In whole pounds, as the report writes its figures: a correction of pence alone is no
+    change of what the committee reads."""
+    return NOT_REPORTED if value is None else format_money(Decimal(value), pence=False)
 
 
 def _money_range(low, high) -> str:

@@ -289,6 +289,11 @@ class ReportView(PlanPageMixin, TemplateView):
             "savings_svg": pack.savings_chart(f),
             "placements_svg": pack.placements_chart(f),
         }
+        # Each chart's summary in words, as the dashboard's charts give theirs.
+        if context["savings_svg"]:
+            context["savings_summary"] = charts.savings_summary(f)
+        if context["placements_svg"]:
+            context["placements_summary"] = charts.placements_summary(f)
         with printed_in_k():  # each figure with its £k form, for the printout
             return render_to_string("dashboards/_report_body.html", context)
 

@@ -1,4 +1,5 @@
 import weakref
+from datetime import datetime
 
 import django_tables2 as tables
 from django.db.models import Case, Value, When
@@ -8,6 +9,7 @@ from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.timezone import template_localtime
 from django_tables2 import utils as tables_utils
+from django_tables2.columns.base import library as tables_library
 
 from plans import cache
 from plans import models as m
@@ -313,13 +315,33 @@ class PeriodColumn(tables.Column):
         return fiscal.period_label(record.year, value)
 
 
+@tables_library.register
+class YesNoColumn(tables.BooleanColumn):
+    """Every yes-or-no field's column (registered, so the lists' generated columns are these):
+    its tick or cross on the page, "Yes" or "No" in the CSV and xlsx downloads (django-tables2
+    writes "True" or "False")."""
+
+    def value(self, record, value, bound_column):
+        return "Yes" if self._get_bool_value(record, value, bound_column) else "No"
+
+
+def _exported(cell):
+    """A list's cell as its CSV and xlsx downloads give it: yes or no as the page says it, a
+    moment in local time to the minute, text neutralised; numbers and dates as they are."""
+    if isinstance(cell, bool):
+        return "Yes" if cell else "No"
+    if isinstance(cell, datetime) and timezone.is_aware(cell):
+        return timezone.localtime(cell).strftime("%d/%m/%Y %H:%M")
+    return safe_value(cell)
+
+
 class RecordTable(RowsInPython, tables.Table):
     """Base: money renders as £ on screen and exports as plain numbers; exported text that a
     spreadsheet would run as a formula is neutralised."""
 
     def as_values(self, exclude_columns=None):
         for row in super().as_values(exclude_columns):
-            yield [safe_value(cell) for cell in row]
+            yield [_exported(cell) for cell in row]
 
     class Meta:
         attrs = {"class": "table table-sm table-striped align-middle"}

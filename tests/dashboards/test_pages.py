@@ -4,7 +4,7 @@ import io
 import re
 from datetime import date
 from decimal import Decimal
-from html import unescape
+from html import escape, unescape
 
 import pytest
 from django.urls import reverse
@@ -489,3 +489,18 @@ def test_the_first_screen_gives_the_commentary_and_each_mitigation_from_its_own_
     # The -£901,000 beside the figures it is the difference of, not the £3m–£4m headline.
     assert "£4,652,000 before reserves and other savings, £3,751,000 after them" in attention
     assert 'class="attention-commentary' in attention
+
+
+def test_the_reports_charts_say_what_they_show_in_words(client, torbay_users, mtfs):
+    # Found walking the app: the report's two charts had a title and a data table, but not
+    # the summary in words the dashboard's same charts give.
+    from dashboards import charts
+    from plans import figures as fg
+
+    client.force_login(torbay_users["director"])
+    html = client.get(
+        reverse("dashboards:report", args=[mtfs.pk]), {"year": "2017/18", "period": "8"}
+    ).content.decode()
+    f = fg.plan_figures(mtfs, fg.Selection("2017/18", 8))
+    for summary in (charts.savings_summary(f), charts.placements_summary(f)):
+        assert f'<p class="small chart-summary">{escape(summary)}</p>' in html

@@ -76,6 +76,9 @@ def test_bad_line_input_is_named_on_the_field_and_nothing_is_saved(
     assert response.status_code == 200
     errors = response.context["form"].errors
     assert field in errors and message in " ".join(errors[field])
+    # The summary at the top names the field and links to it.
+    bound = response.context["form"][field]
+    assert f'<li><a href="#{bound.id_for_label}">{bound.label}</a>' in response.content.decode()
     assert not m.SavingsLine.objects.filter(plan=plan).exists()
     assert not m.PlannedAmount.objects.filter(line__plan=plan).exists()
 
@@ -394,6 +397,13 @@ def test_lists_filter_and_export_csv_and_xlsx(client, director, plan):
     sheet = openpyxl.load_workbook(io.BytesIO(content)).active
     refs = {row[0] for row in sheet.iter_rows(min_row=2, values_only=True)}
     assert refs == {"SAV-0", "SAV-1", "SAV-2"}
+    # Yes or no as the page says it, never True or False (walked: "In revenue budget").
+    header = [c.value for c in sheet[1]]
+    if "In revenue budget" in header:
+        column = header.index("In revenue budget")
+        values = {row[column] for row in sheet.iter_rows(min_row=2, values_only=True)}
+        assert values <= {"Yes", "No"}, values
+    assert "True" not in body and "False" not in body
 
 
 def test_director_writes_commentary_but_cannot_edit_figures(client, director, plan, line):
