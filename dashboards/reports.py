@@ -118,6 +118,23 @@ def _direction(value: Decimal | None, ahead: str, behind: str, level: str) -> st
     return ahead if value > 0 else behind if value < 0 else level
 
 
+def _placement_estimate(f, money) -> str:
+    """What the placement figures say where nothing was recorded in the year: their forecast,
+    worked out from counts carried forward (or the paper's total spread), is no recorded
+    figure, but a summary that says "nothing" beside it would contradict the page."""
+    p = f.placements
+    if p is None or p.empty or p.position.variance is None:
+        return ""
+    basis = {
+        "estimated": "estimated from counts carried forward from an earlier year",
+        "assumed": "an assumption spreading the paper's yearly total",
+    }.get(f.placement_basis, "from the year's placement counts")
+    side = "over" if p.position.variance > 0 else "under"
+    return (
+        f"; the placement forecast, {basis}, is {money(abs(p.position.variance))} {side} its budget"
+    )
+
+
 def summary_rows(f: fg.PlanFigures, money=format_money) -> list[SummaryRow]:
     """The headline figures, in the order tiles, report and workbook show them. A figure
     nothing supports is None (shown as not reported, an empty cell in the workbook), with a
@@ -190,7 +207,7 @@ def summary_rows(f: fg.PlanFigures, money=format_money) -> list[SummaryRow]:
                 None,
                 unit="text",
                 note=f"nothing has been recorded for {sel.year} by {sel.label}: no progress, "
-                "overspend forecast, KPI actual or cost pressure",
+                "overspend forecast, KPI actual or cost pressure" + _placement_estimate(f, money),
             )
         )
     elif y.lines:

@@ -15,6 +15,8 @@ import difflib
 import re
 from dataclasses import dataclass, field
 
+from openpyxl.utils import column_index_from_string
+
 from plans.workbook import cells
 from plans.workbook import resources as s
 from plans.workbook.reader import HEADER_SEARCH_ROWS, MAX_ROWS, Problem, RawSheet, RawWorkbook
@@ -373,10 +375,17 @@ def _parse_plan_sheet(raw: RawSheet, problems: Problems) -> SheetData:
     return data
 
 
-def _at(coordinate: str) -> dict:
-    """Where a cell like ``B12`` is, as a problem names it: its row and column."""
+def _at(coordinate: str, header: tuple | None = None) -> dict:
+    """Where a cell like ``B12`` is, as a problem names it: its row and column, and the
+    column's header where the sheet's header row (``_find_header``) names it."""
     letters = coordinate.rstrip("0123456789")
-    return {"row": int(coordinate[len(letters) :] or 0) or None, "column": letters}
+    row = int(coordinate[len(letters) :] or 0) or None
+    where = {"row": row, "column": letters}
+    if header and row and row > header[0]:
+        index = column_index_from_string(letters) - 1
+        if index < len(header[1]) and header[1][index] not in (None, ""):
+            where["header"] = str(header[1][index]).strip()
+    return where
 
 
 def _stems(text: str) -> set[str]:
@@ -504,7 +513,7 @@ def _check_sheets(raw: RawWorkbook, problems: Problems, warnings: list[str]) -> 
                 "spreadsheet). Open it in Excel or LibreOffice and save it, or type the "
                 "value.",
                 sheet=name,
-                **_at(coordinate),
+                **_at(coordinate, header),
             )
         for coordinate in sheet.millions:
             problems.add(
@@ -512,7 +521,7 @@ def _check_sheets(raw: RawWorkbook, problems: Problems, warnings: list[str]) -> 
                 "only thousands (£k) are read that way: the figure typed would be read as "
                 "pounds. Type it with its unit, like £1.2m, or in pounds.",
                 sheet=name,
-                **_at(coordinate),
+                **_at(coordinate, header),
             )
         if sheet.last_row > MAX_ROWS + HEADER_SEARCH_ROWS:
             problems.add(

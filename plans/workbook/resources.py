@@ -625,6 +625,31 @@ class KpiPointResource(SheetResource):
 
     export_ordering = ("kpi__order", "kpi__code", "date", "kind", "label")
 
+    def import_instance(self, instance, row, **kwargs):
+        """A value typed or shown as a percentage is one only for a KPI counted in per cent:
+        "12%" against children looked after is refused, never saved as 12 children."""
+        errors = {}
+        try:
+            super().import_instance(instance, row, **kwargs)
+        except ValidationError as exc:
+            errors = exc.error_dict
+        typed = row.get(self.by_field["value"].column_name)
+        as_percent = (isinstance(typed, str) and typed.strip().endswith("%")) or (
+            isinstance(typed, cells.Formatted) and typed.percent
+        )
+        field = m.KpiPoint._meta.get_field("kpi")
+        kpi = field.get_cached_value(instance, None)
+        if as_percent and kpi is not None and kpi.unit != m.KPI.Unit.PERCENT:
+            errors.setdefault("value", []).append(
+                ValidationError(
+                    f"{str(typed).strip() if isinstance(typed, str) else 'A percentage'} is a "
+                    f"percentage, but the KPI {kpi.code!r} is counted in "
+                    f"{kpi.get_unit_display().lower()}: give the number alone."
+                )
+            )
+        if errors:
+            raise ValidationError(errors)
+
     class Meta:
         model, name = m.KpiPoint, "KPI values"
         help = "Dated values of the KPIs: the target trajectory, actuals and comparators."

@@ -325,6 +325,8 @@ def test_formula_without_a_saved_result(authority):
     data = set_cells(minimal_workbook(), "Savings lines", {"F4": "=100000+29000"})
     problems = assert_refused(data, "formula with no calculated result")
     assert (problems[0].row, problems[0].column) == (4, "F")
+    # Named by its header too, as every other problem is (walked: "Savings lines!F4:").
+    assert problems[0].header == "2018/19" and "Savings lines!F4 (2018/19)" in str(problems[0])
 
 
 def test_a_formula_result_saved_by_a_program_that_does_not_calculate_is_refused(authority):

@@ -1159,3 +1159,24 @@ def test_a_key_typed_in_other_capitals_matches_and_keeps_the_records_own(authori
     workbook.import_workbook(minimal_workbook(lines=lines), filename="lower.xlsx", into=plan)
     line = plan.lines.get(reference__iexact="sav/1")
     assert line.reference == "SAV/1" and line.rag == "red"
+
+
+def test_a_percentage_on_a_kpi_not_counted_in_per_cent_is_refused(mtfs, torbay_users):
+    # Found walking the workbook: "12%" typed for children looked after was saved as 12
+    # children, and the preview showed no value.
+    data = workbook.export_plan(mtfs)
+
+    def add_value(wb):
+        ws = wb["KPI values"]
+        header = [c.value for c in ws[1]] if ws[1][0].value else [c.value for c in ws[2]]
+        row = dict.fromkeys(header)
+        row.update({"KPI code": "cla-count", "Kind": "Actual", "Date": "31/10/2017"})
+        row["Value"] = "12%"
+        ws.append([row[h] for h in header])
+
+    before = mtfs.kpis.get(code="cla-count").points.count()
+    changes = workbook.preview(edit(data, add_value), into=mtfs, user=torbay_users["finance"])
+    text = "\n".join(str(p) for p in changes.problems)
+    assert "'12%' is a percentage" in text or "12% is a percentage" in text, text
+    assert "KPI values!" in text and "(Value)" in text
+    assert mtfs.kpis.get(code="cla-count").points.count() == before
