@@ -296,6 +296,10 @@ class ConfirmImportView(View):
             "plan": self.plan,
             "changes": changes,
             "counts": changes.counts(),
+            # Which records the workbook leaves out, kept as they are: named, by sheet.
+            "kept_named": [
+                (sheet, n, names) for sheet, (n, names) in changes.kept.items() if names
+            ],
             "created": created[:LISTED],
             "created_more": max(0, len(created) - LISTED),
             "updated": updated[:LISTED],

@@ -65,7 +65,9 @@ class ChangeSet:
     records: list[RecordChange]
     problems: list[Problem]
     warnings: list[str]
-    kept: dict[str, int] = field(default_factory=dict)
+    # By sheet: how many records the workbook leaves out (kept as they are) and the first
+    # few of them by name, so the officer sees which (a row deleted is not a record deleted).
+    kept: dict[str, tuple[int, list[str]]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -87,7 +89,7 @@ class ChangeSet:
                 counted.add((rc.sheet, rc.label))
             c = out.setdefault(rc.sheet, SheetCounts(rc.sheet))
             setattr(c, rc.action, getattr(c, rc.action) + 1)
-        for sheet, n in self.kept.items():
+        for sheet, (n, _names) in self.kept.items():
             out.setdefault(sheet, SheetCounts(sheet)).kept = n
         return sorted(out.values(), key=lambda c: ORDER.index(c.sheet))
 
@@ -138,7 +140,7 @@ def run(
         problems.append(p)
     reason = f"Imported from {filename}"[:100]
     records: list[RecordChange] = []
-    kept: dict[str, int] = {}
+    kept: dict[str, tuple[int, list[str]]] = {}
     plan = into or m.Plan()
     saved = False
     try:
@@ -170,7 +172,7 @@ def run(
                 records,
                 problems.final(),
                 list(parsed.warnings),
-                {k: v for k, v in kept.items() if v},
+                {k: v for k, v in kept.items() if v[0]},
             )
             if plan is None and not changes.problems:
                 changes.problems = [Problem("The Plan sheet could not be read.")]
@@ -420,6 +422,7 @@ REFERRED = {
     s.KPIS: "kpi",
     s.PLACEMENT_TYPES: "type",
 }
+KEPT_NAMED = 10  # records left out of the workbook named, by sheet; the rest are counted
 KIND_WORDS = {
     "workstream": "workstreams",
     "line": "savings lines",
@@ -458,7 +461,7 @@ def _import_sheets(parsed, plan, new_plan, user, reason, problems, records, kept
         data: SheetData | None = parsed.sheets.get(spec.name)
         if data is None or not data.rows:
             if data is not None and not new_plan and spec is not s.DETAILS:
-                kept[spec.name] = spec.records_of(plan).count()
+                kept[spec.name] = (spec.records_of(plan).count(), [])
             continue
         extra = {"years": data.years} if spec is s.LINES else {}
         resource = spec(
@@ -487,7 +490,8 @@ def _import_sheets(parsed, plan, new_plan, user, reason, problems, records, kept
             problems.append(_database_problem(error.error, spec.name, row))
         records.extend(resource.noted)
         if not new_plan and spec is not s.DETAILS:  # details belong to amounts, not kept alone
-            kept[spec.name] = len(resource.kept)
+            left = list(resource.kept.values())
+            kept[spec.name] = (len(left), [resource.label(r) for r in left[:KEPT_NAMED]])
         if spec in REFERRED:  # what later sheets may now refer to; a wrong row says so itself
             kind = REFERRED[spec]
             _refs(resource.saved, kind, refs[kind])

@@ -184,6 +184,8 @@ def test_import_into_shows_old_and_new_values(client, torbay_users, mtfs):
     row[headers.index("2017/18")].value = "£150k"
     title = row[headers.index("Title")]
     title.value, title.data_type = "=Reduce IFA usage", "s"  # text that looks like a formula
+    last = max(r[0].row for r in ws.iter_rows(min_row=2) if r[0].value == "MTFS-16")
+    ws.delete_rows(last)  # a row deleted: its line is kept, and named
     out = io.BytesIO()
     wb.save(out)
     response = upload(client, reverse("plans:plan_import_into", args=[mtfs.pk]), out.getvalue())
@@ -191,6 +193,7 @@ def test_import_into_shows_old_and_new_values(client, torbay_users, mtfs):
     preview = client.get(response.url)
     html = preview.content.decode()
     assert "This updates" in html
+    assert "Not in the workbook, so kept as they are" in html and "Savings lines: MTFS-16" in html
     assert "£129,000" in html and "£150,000" in html
     client.post(reverse("plans:import_confirm"), {"token": token(preview), "confirm": ""})
     line = mtfs.lines.get(reference="MTFS-01")

@@ -66,8 +66,11 @@ class Command(BaseCommand):
                 )
         for c in changes.counts():
             if c.kept:  # an update never deletes what the workbook leaves out; it says so
+                names = changes.kept.get(c.sheet, (0, []))[1]
+                more = f" and {c.kept - len(names)} more" if names and c.kept > len(names) else ""
+                which = f" ({', '.join(names)}{more})" if names else ""
                 self.stdout.write(
-                    f"  {c.sheet}: {c.kept} in the plan but not in the workbook, kept as "
+                    f"  {c.sheet}: {c.kept} in the plan but not in the workbook{which}, kept as "
                     f"{'they are' if c.kept != 1 else 'it is'}"
                 )
         if options["verbosity"] > 1:
