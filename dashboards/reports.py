@@ -125,10 +125,7 @@ def _placement_estimate(f, money) -> str:
     p = f.placements
     if p is None or p.empty or p.position.variance is None:
         return ""
-    basis = {
-        "estimated": "estimated from counts carried forward from an earlier year",
-        "assumed": "an assumption spreading the paper's yearly total",
-    }.get(f.placement_basis, "from the year's placement counts")
+    basis = f.placement_basis_note or "from the year's placement counts"
     side = "over" if p.position.variance > 0 else "under"
     return (
         f"; the placement forecast, {basis}, is {money(abs(p.position.variance))} {side} its budget"

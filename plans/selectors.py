@@ -21,6 +21,41 @@ from recovery import fiscal
 from recovery.money import Amount, AmountKind
 
 
+def _records_of_months(plan: Plan):
+    """What makes a month recorded (the as-at rule, and what finance submits): records with
+    a month, ``(queryset, year field, period field)``, and records with a day, ``(queryset,
+    date field)``. A month with only its actual counts recorded, or a move made, is a month
+    recorded: a KPI fed from the counts has its actual then."""
+    by_month = [
+        (OverspendForecast.objects.filter(plan=plan), "year", "period"),
+        (CostPressure.objects.filter(plan=plan), "year", "period"),
+        (
+            PlacementCount.objects.filter(type__plan=plan, kind=PlacementCount.Kind.ACTUAL),
+            "year",
+            "period",
+        ),
+        (
+            PlacementMove.objects.filter(plan=plan, actual_period__isnull=False),
+            "actual_year",
+            "actual_period",
+        ),
+    ]
+    by_day = [
+        (ProgressEntry.objects.filter(line__plan=plan), "as_at"),
+        (KpiPoint.objects.filter(kpi__plan=plan, kind=KpiPoint.Kind.ACTUAL), "date"),
+    ]
+    return by_month, by_day
+
+
+def month_recorded(plan: Plan, year: str, period: int) -> bool:
+    """Whether anything is recorded for the month (``_records_of_months``)."""
+    by_month, by_day = _records_of_months(plan)
+    day = fiscal.period_end(year, period)
+    return any(qs.filter(**{y: year, p: period}).exists() for qs, y, p in by_month) or any(
+        qs.filter(**{d: day}).exists() for qs, d in by_day
+    )
+
+
 def recorded_months(plan: Plan) -> dict[str, int]:
     """``{year: latest period}`` with anything recorded for the plan: a progress entry, an
     overspend forecast, a KPI actual, a cost pressure, an actual placement count or a
@@ -37,29 +72,16 @@ def recorded_months(plan: Plan) -> dict[str, int]:
     def by_year(qs, year="year", period="period"):
         return qs.values_list(year).annotate(p=Max(period)).order_by()
 
-    # Records of a month: the forecasts and pressures, then the placements (a month with only
-    # its actual counts recorded, or a move made, is a month recorded: a KPI fed from the
-    # counts has its actual then).
-    monthly = by_year(OverspendForecast.objects.filter(plan=plan)).union(
-        by_year(CostPressure.objects.filter(plan=plan))
-    )
-    placements = by_year(
-        PlacementCount.objects.filter(type__plan=plan, kind=PlacementCount.Kind.ACTUAL)
-    ).union(
-        by_year(
-            PlacementMove.objects.filter(plan=plan, actual_period__isnull=False),
-            "actual_year",
-            "actual_period",
-        )
-    )
-    for rows in (monthly, placements):
-        for year, p in rows:
+    # The records of a month, two kinds to a query: the forecasts and pressures, then the
+    # placements' counts and moves made.
+    (forecasts, pressures, counts, moves), (progress, actuals) = _records_of_months(plan)
+    for first, second in ((forecasts, pressures), (counts, moves)):
+        for year, p in by_year(*first).union(by_year(*second)):
             found(year, p)
-    rows = ProgressEntry.objects.filter(line__plan=plan).values_list("year")
-    for _year, day in rows.annotate(d=Max("as_at")).order_by():
+    rows = progress[0].values_list("year")
+    for _year, day in rows.annotate(d=Max(progress[1])).order_by():
         found(fiscal.financial_year(day), fiscal.period(day))
-    actuals = KpiPoint.objects.filter(kpi__plan=plan, kind=KpiPoint.Kind.ACTUAL)
-    for day in actuals.values_list("date", flat=True).distinct().order_by():
+    for day in actuals[0].values_list(actuals[1], flat=True).distinct().order_by():
         found(fiscal.financial_year(day), fiscal.period(day))
     return dict(sorted(latest.items()))
 

@@ -1109,27 +1109,12 @@ def _check_correctable(plan, year: str, period: int) -> None:
 
 
 def _check_something_saved(plan, year: str, period: int) -> None:
-    """A month goes to the director only with figures of its own: a line's progress, the
-    overspend forecast, a KPI actual, a placement count or a cost pressure for the month.
-    Submitted empty, its dashboard would state the month before's figures as the month's."""
-    from plans.models import (
-        CostPressure,
-        KpiPoint,
-        OverspendForecast,
-        PlacementCount,
-        ProgressEntry,
-    )
+    """A month goes to the director only with figures of its own (``selectors.month_recorded``,
+    the as-at rule's records). Submitted empty, its dashboard would state the month before's
+    figures as the month's."""
+    from plans.selectors import month_recorded
 
-    as_at = fiscal.period_end(year, period)
-    month = {"year": year, "period": period}
-    saved = (
-        ProgressEntry.objects.filter(line__plan=plan, as_at=as_at).exists()
-        or OverspendForecast.objects.filter(plan=plan, **month).exists()
-        or KpiPoint.objects.filter(kpi__plan=plan, kind="actual", date=as_at).exists()
-        or PlacementCount.objects.filter(type__plan=plan, kind="actual", **month).exists()
-        or CostPressure.objects.filter(plan=plan, **month).exists()
-    )
-    if not saved:
+    if not month_recorded(plan, year, period):
         label = fiscal.period_label(year, period)
         raise ValidationError(
             {

@@ -326,10 +326,8 @@ class YesNoColumn(tables.BooleanColumn):
 
 
 def _exported(cell):
-    """A list's cell as its CSV and xlsx downloads give it: yes or no as the page says it, a
-    moment in local time to the minute, text neutralised; numbers and dates as they are."""
-    if isinstance(cell, bool):
-        return "Yes" if cell else "No"
+    """A list's cell as its CSV and xlsx downloads give it: a moment in local time to the
+    minute, text neutralised; numbers and dates as they are (yes or no: ``YesNoColumn``)."""
     if isinstance(cell, datetime) and timezone.is_aware(cell):
         return timezone.localtime(cell).strftime("%d/%m/%Y %H:%M")
     return safe_value(cell)

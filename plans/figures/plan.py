@@ -599,6 +599,15 @@ class PlanFigures:
         return "" if word == "Actual" else word.lower()
 
     @property
+    def placement_basis_note(self) -> str:
+        """What such a forecast rests on, in words ("" where the year's counts cost it): said
+        beside it wherever it is given without a recorded figure behind it."""
+        return {
+            "estimated": "estimated from counts carried forward from an earlier year",
+            "assumed": "an assumption spreading the paper's yearly total",
+        }.get(self.placement_basis, "")
+
+    @property
     def placement_variance_change(self) -> Change | None:
         """The placement forecast's variance against the previous month's, when it moved (a
         move made late, a count changed): the cost driver's change, for "what changed"."""
@@ -608,14 +617,10 @@ class PlanFigures:
         before = p.previous.variance if p.previous is not None else None
         if before == p.position.variance:
             return None
-        basis = self.placement_basis
         if before is not None:
             note = f"since {fiscal.period_label(p.year, p.period - 1)}"
         else:  # what the Change column's "first estimated" (or "first assumed") rests on
-            note = {
-                "estimated": "from counts carried forward from an earlier year",
-                "assumed": "the paper's yearly total spread evenly",
-            }.get(basis, "first this year")
+            note = self.placement_basis_note or "first this year"
         late = sum(1 for m in p.moves if m.months_late)
         if late:
             note += f"; {late} planned move{'s' if late > 1 else ''} late"
@@ -625,7 +630,7 @@ class PlanFigures:
             before,
             p.position.variance,
             note=note,
-            basis=basis,
+            basis=self.placement_basis,
         )
 
     # Read by the page, its workbook and the pack several times each; found once.

@@ -402,7 +402,7 @@ def _refs(records, kind: str, into: dict | None = None) -> dict:
             if isinstance(other, models.Model) and other is not record and other.pk != record.pk:
                 code = REFERRED_BY[kind][0]  # a line's reference, another record's code
                 found[key] = Ambiguous(
-                    f"Two {KIND_WORDS[kind]} go by {key!r} (the {code}s "
+                    f"Two {record._meta.verbose_name_plural} go by {key!r} (the {code}s "
                     f"{getattr(other, code)!r} and {getattr(record, code)!r}): "
                     + (
                         "rename one in the plan (on its page) before importing."
@@ -423,12 +423,6 @@ REFERRED = {
     s.PLACEMENT_TYPES: "type",
 }
 KEPT_NAMED = 10  # records left out of the workbook named, by sheet; the rest are counted
-KIND_WORDS = {
-    "workstream": "workstreams",
-    "line": "savings lines",
-    "kpi": "KPIs",
-    "type": "placement types",
-}
 REFERRED_BY = {
     "workstream": ("code", "name"),
     "line": ("reference",),

@@ -58,6 +58,22 @@ def enter(client, plan, line, as_at, achieved, reason=""):
     )
 
 
+def stored_report(f, changes, heading: str, published_at: str) -> PublishedReport:
+    """Version 1 of ``f``'s month as publishing stores it (its snapshot; stand-in files)."""
+    from dashboards import publishing
+
+    return PublishedReport.objects.create(
+        plan=f.plan,
+        year=f.sel.year,
+        period=f.sel.period,
+        number=1,
+        published_at=published_at,
+        figures=publishing.snapshot(f, changes, heading),
+        pdf=b"%PDF",
+        xlsx=b"PK",
+    )
+
+
 @pytest.fixture
 def line(mtfs):
     return mtfs.lines.order_by("reference").first()
@@ -309,16 +325,7 @@ def test_a_new_years_first_figures_are_said_to_be_the_years_first(mtfs, torbay_u
     from plans import figures as fg
 
     march = fg.plan_figures(mtfs, fg.Selection("2016/17", 12))
-    report = PublishedReport.objects.create(
-        plan=mtfs,
-        year="2016/17",
-        period=12,
-        number=1,
-        published_at="2017-04-20T09:00:00Z",
-        figures=publishing.snapshot(march, [], "What changed"),
-        pdf=b"%PDF",
-        xlsx=b"PK",
-    )
+    report = stored_report(march, [], "What changed", "2017-04-20T09:00:00Z")
     services.create_record(
         instance=ProgressEntry(line=line, as_at=date(2017, 6, 30), achieved_to_date=20000),
         user=torbay_users["finance"],
@@ -387,16 +394,7 @@ def test_a_published_report_gives_the_placement_forecast_its_pack_gives(client, 
     # As against a report of another year: the variance with nothing before it.
     change = next(c for c in f.changes if c.area == "Placements")
     change = dataclasses.replace(change, before=None)
-    report = PublishedReport.objects.create(
-        plan=mtfs,
-        year="2017/18",
-        period=7,
-        number=1,
-        published_at="2017-11-20T09:00:00Z",
-        figures=publishing.snapshot(f, [change], "What changed since P12 Mar 2017"),
-        pdf=b"%PDF",
-        xlsx=b"PK",
-    )
+    report = stored_report(f, [change], "What changed since P12 Mar 2017", "2017-11-20T09:00:00Z")
     client.force_login(torbay_users["scrutiny"])
     html = client.get(reverse("dashboards:published_report", args=[report.pk])).content.decode()
     section = html[html.index('id="h-placements"') : html.index('id="h-kpis"')]
