@@ -442,7 +442,8 @@ def test_the_attention_tiles_give_the_placement_forecast_and_the_commentary_firs
     ).content.decode()
     tiles = html[html.index('id="h-attention"') : html.index("Jump to:")]
     assert re.search(
-        r'<a href="#h-placements">Placements</a>: forecast £5,235,530 against a budget of '
+        r'<a href="#h-placements">Placements</a> \(estimated from counts carried forward from '
+        r"an earlier year\): forecast £5,235,530 against a budget of "
         r"£5,129,943, £105,588 over \(\+£21,118 since P7 Oct 2017\)",
         tiles,
     )
