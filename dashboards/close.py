@@ -258,11 +258,7 @@ class StepView(View):
         try:
             self.take(plan, data)
         except services.StaleEdit as stale:
-            form.add_error(
-                None,
-                "Someone else moved this month on while you were looking: it is now "
-                f"{stale.current.get_state_display().lower()}. Check it and try again.",
-            )
+            form.add_error(None, self.stale_message(stale.current))
             return self.failed(request, plan, form)
         except ValidationError as exc:
             by_field = exc.error_dict if hasattr(exc, "error_dict") else {None: exc.messages}
@@ -272,6 +268,22 @@ class StepView(View):
         label = fiscal.period_label(data["year"], data["period"])
         messages.success(request, self.done_message(label))
         return redirect(self.back(plan, data["year"], data["period"]))
+
+    def stale_message(self, close) -> str:
+        """Why a step was refused on a stale version, naming who moved the month: the same
+        officer posting twice (a second click, another tab, the back button) is not told that
+        someone else did."""
+        now = close.get_state_display().lower()
+        last = close.history.order_by("-history_date", "-history_id").first()
+        if last is not None and last.history_user_id == self.request.user.pk:
+            return (
+                f"You have already moved this month on (from another tab or a second click): "
+                f"it is now {now}. Nothing more was done."
+            )
+        return (
+            f"Someone else moved this month on while you were looking: it is now {now}. "
+            "Check it and try again."
+        )
 
     def take(self, plan, data):
         return services.take_step(

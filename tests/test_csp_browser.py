@@ -2,12 +2,14 @@
 
 An init script records every ``securitypolicyviolation`` event before any of the page's own
 scripts run, and the console is watched for CSP errors; a page fails on either. Finance walks
-every HTML page of the project (the same walk as tests/test_url_access.py: plan list, plan
-page, every record list, detail, history, add, edit and delete form, month-end, workbook pages,
-dashboards, report, commentary); a director and a scrutiny member every page they may open and
-the page that refuses them the rest. The charts are drawn and hovered. Then the pages the walk
-cannot reach by GET: the month-end page with errors, a workbook upload and its preview, the
-sign-in and lockout pages, the admin with its one-time-password sign-in, and error pages.
+every kind of HTML page of the project (plan list, plan page, the list, detail, history, add,
+edit and delete pages of two record kinds, month-end, workbook pages, dashboards, report,
+commentary); a director and a scrutiny member every such page they may open and the page that
+refuses them the rest. Every page of every kind, as each role is served it, is checked for the
+policy's header and for inline code by tests/test_url_access.py. The charts are drawn and
+hovered. Then the pages the walk cannot reach by GET: the month-end page with errors, a
+workbook upload and its preview, the sign-in and lockout pages, the admin with its
+one-time-password sign-in, and error pages.
 """
 
 from __future__ import annotations
@@ -53,6 +55,22 @@ NOT_PAGES = {
 }
 
 
+# Every record kind is served by the same five templates (list, detail, form, history, delete)
+# and the same scripts: the browser walks every page of two kinds, one of them the placement
+# moves with their own form, and the pages of the rest are checked as served, for every role,
+# by tests/test_url_access.py (the header, and no inline code).
+WALKED_RECORDS = ("line", "placementmove")
+RECORD_PAGES = ("_list", "_create", "_detail", "_edit", "_delete", "_history")
+
+
+def walked(name: str, names: set[str]) -> bool:
+    """Whether the browser walks the page ``name``: any page but a record kind's (a kind with
+    all six pages among ``names``, the plan itself aside) not in WALKED_RECORDS."""
+    kind = name.removeprefix("plans:").rpartition("_")[0]
+    record = all(f"plans:{kind}{page}" in names for page in RECORD_PAGES)
+    return not record or kind == "plan" or kind in WALKED_RECORDS
+
+
 @pytest.fixture
 def world(seeded):
     mtfs = Plan.objects.get(authority__slug="torbay", code="mtfs-2017-21")
@@ -64,8 +82,9 @@ def html_pages(world, role: str = "finance") -> list[str]:
     director and a scrutiny member, the pages they may open (tests/test_url_access.py says
     which) and one page refused them: every refusal is the same 403 page, walked once."""
     paths, refused = [], []
+    names = {name for name, _ in project_urls()}
     for name, converters in project_urls():
-        if name in NOT_PAGES:
+        if name in NOT_PAGES or not walked(name, names):
             continue
         path = url_for(name, converters, world)
         kind = READ if name in ANY_SIGNED_IN | REDIRECTS else classify(name)

@@ -58,10 +58,10 @@ def test_month_end_journey_moves_the_dashboard(people, mtfs_pk, live_server, chr
     assert rows.count() == 17
     for i in range(rows.count()):
         row = rows.nth(i)
-        row.locator("input[name$=achieved_to_date]").fill("12..5k" if i == 0 else "10k")
+        row.locator("input[name$=achieved_to_date]").fill("12,34" if i == 0 else "10k")
         row.locator("select[name$=rag]").select_option("amber")
     # The running totals follow the typing, before anything is saved; an unreadable box is
-    # said, never counted as £0.
+    # said, never counted as £0 (12,34 is no amount the save reads: never £1,234).
     running = page.locator("#me-running")
     assert running.locator("[data-total=achieved_to_date]").inner_text() == "£160,000"
     assert "1 box not counted" in page.locator("[data-total=unread]").inner_text()

@@ -25,6 +25,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from plans import models as m
+from tests.browser import inline_code
 from tests.conftest import load_seeds
 from tests.factories import UserFactory
 
@@ -283,8 +284,9 @@ def signed_in(users):
 
 @pytest.fixture(scope="module")
 def fetched():
-    """(url name, role) -> (status, content type, HTML or None): every project URL fetched by
-    GET once per role, on the module's records, by the first test that asks."""
+    """(url name, role) -> (status, content type, HTML or None, Content-Security-Policy
+    header): every project URL fetched by GET once per role, on the module's records, by the
+    first test that asks."""
     return {}
 
 
@@ -298,7 +300,8 @@ def get_every_url(world, fetched):
                 response = client.get(url)
                 content_type = response.get("Content-Type", "")
                 html = response.content.decode() if content_type.startswith("text/html") else None
-                responses[name, role] = (response.status_code, content_type, html)
+                policy = response.get("Content-Security-Policy")
+                responses[name, role] = (response.status_code, content_type, html, policy)
         fetched.update(responses)
     return fetched
 
@@ -398,3 +401,21 @@ def test_read_only_users_see_no_edit_control(world, fetched, role):
                 'method="post"' not in html.replace('action="/accounts/logout/"', "")
                 or html.count('method="post"') == 1
             ), f"{name} has a form for {role}"
+
+
+def test_every_page_for_every_role_is_served_under_the_policy_with_no_inline_code(world, fetched):
+    """The policy's static half, on every page each role is served (pages, refusals, errors):
+    the header is sent and the HTML holds nothing it would refuse (an inline script, an event
+    handler or style attribute, a style element without the nonce). What runs in a browser is
+    tests/test_csp_browser.py's, on one page of each kind."""
+    responses = get_every_url(world, fetched)
+    problems, pages = [], 0
+    for (name, role), (_status, _type, html, policy) in responses.items():
+        if html is None:
+            continue
+        pages += 1
+        if not policy or "script-src" not in policy:
+            problems.append(f"{name} as {role}: no Content-Security-Policy")
+        problems += [f"{name} as {role}: {found}" for found in inline_code(html)]
+    assert pages > 500
+    assert not problems, "\n".join(problems[:40])

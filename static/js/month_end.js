@@ -8,17 +8,27 @@
   var form = table.closest("form");
   var pounds = new Intl.NumberFormat("en-GB", { style: "currency", currency: "GBP", maximumFractionDigits: 0 });
 
+  // As recovery/money.py reads one amount (the save refuses what this does not read):
+  // thousands grouped by commas in threes or by spaces (1,200,000; 1 200 000), never 12,34;
+  // a minus before or after the pound sign, or brackets; k or m; "nil" as nothing; not
+  // billions, and not three figures after the point (20.520: pence or a mistyped comma?).
+  var NUMBER = /^(\d{1,3}(?:,\d{3})+|\d+)?(?:\.(\d+))?(k|m|bn)?$/;
+
   function parseMoney(text) {
-    var raw = (text || "").trim().toLowerCase().replace(/[£,\s]/g, "");
+    var raw = (text || "").trim().toLowerCase().replace(/[\u00a0\u202f\u2009]/g, " ");
     if (raw === "") { return null; }
-    var negative = /^\(.*\)$/.test(raw) || raw.charAt(0) === "-";
-    raw = raw.replace(/^[(-]+|\)$/g, "");
-    var match = /^(\d+(?:\.\d+)?)(k|m|bn)?$/.exec(raw);
-    if (!match) { return NaN; }
-    // As the server reads money: 20.520 could be pence or a thousands separator, so it is
-    // not read at all (the save would refuse it too).
-    if (!match[2] && /\.\d{3,}$/.test(match[1])) { return NaN; }
-    var value = parseFloat(match[1]) * ({ k: 1e3, m: 1e6, bn: 1e9 }[match[2]] || 1);
+    if (raw === "nil" || raw === "£nil") { return 0; }
+    var negative = /^\(.*\)$/.test(raw) || /^[-\u2013\u2212]|^£\s*-/.test(raw);
+    raw = raw.replace(/^[(\-\u2013\u2212\s]+|\)$/g, "").replace(/^£\s*-?\s*/, "");
+    raw = raw.replace(/(\d) (?=\d{3}(?!\d))/g, "$1");
+    if (/\d\s+\d/.test(raw)) { return NaN; }
+    var match = NUMBER.exec(raw.replace(/\s/g, ""));
+    if (!match || (match[1] === undefined && match[2] === undefined) || match[3] === "bn") {
+      return NaN;
+    }
+    if (!match[3] && match[2] !== undefined && match[2].length === 3) { return NaN; }
+    var value = parseFloat((match[1] || "0").replace(/,/g, "") + "." + (match[2] || "0")) *
+      ({ k: 1e3, m: 1e6 }[match[3]] || 1);
     return negative ? -value : value;
   }
 

@@ -116,7 +116,9 @@ def test_scrolling_tables_are_keyboard_regions_with_data(
 ):
     """Every scrolling table wrapper is a focusable, named region (axe's
     scrollable-region-focusable): the dashboard and the report at periods with savings lines,
-    RAG tables and progress, on a wide and a narrow screen."""
+    RAG tables and progress, on a wide and a narrow screen. axe runs every rule on the narrow
+    screen, where the tables scroll; on the wide one, its scrolling-region rule (the dashboard
+    and the report have every rule at that width in the tests above)."""
     page = chromium_page
     page.set_viewport_size({"width": width, "height": 900})
     log_in(page, live_server, torbay_director.username)
@@ -140,7 +142,8 @@ def test_scrolling_tables_are_keyboard_regions_with_data(
             assert (tabindex, role) == ("0", "region") and label.strip(), (url, label)
         labels = [label for _, _, label in wrappers]
         assert len(labels) == len(set(labels)), url  # each region named apart
-        violations = serious_violations(page)
+        rules = ["scrollable-region-focusable"] if width > 480 else None
+        violations = serious_violations(page, rules)
         assert not violations, url + "\n" + "\n".join(violations)
 
 

@@ -288,6 +288,21 @@ def test_each_step_only_from_its_state_and_with_a_current_version(mtfs, torbay_u
     assert close.history.first().history_change_reason == "A typo"
 
 
+def test_a_step_on_a_stale_version_says_who_moved_the_month_on(client, mtfs, torbay_users):
+    finance, director = torbay_users["finance"], torbay_users["director"]
+    note_the_month(mtfs, **OCT)
+    client.force_login(finance)
+    assert step(client, mtfs, "submit", version=0).status_code == 302
+    # The same officer's second click (or another tab) is not blamed on someone else.
+    again = step(client, mtfs, "submit", version=0).content.decode()
+    assert "You have already moved this month on" in again and "Someone else" not in again
+    assert "it is now submitted" in again
+    client.force_login(director)
+    stale = step(client, mtfs, "return", version=0, reason="Check line 4").content.decode()
+    assert "Someone else moved this month on while you were looking" in stale
+    assert state(mtfs) == "submitted" and version(mtfs) == 1
+
+
 def test_what_changed_is_since_the_last_published_report(client, mtfs, torbay_users, line):
     from dashboards import publishing
     from plans import figures as fg
