@@ -1,7 +1,7 @@
 """Shared fixtures: the seed papers loaded once, and named users per role.
 
-The seed fixtures are loaded into the test database once per session. Tests that need them
-ask for ``seeded``, which reloads them if a transactional test has flushed the database.
+The seed fixtures are loaded into the test database once per session, and again after a
+transactional test has flushed it. Tests that need them ask for ``seeded``.
 
 Hypothesis runs the "ci" profile unless HYPOTHESIS_PROFILE names another: few examples and no
 deadline, so that ``make test`` stays quick on a two-core machine. For a thorough local run:
@@ -38,6 +38,42 @@ hypothesis_settings.register_profile("thorough", max_examples=300, deadline=None
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 FIXTURES = sorted(str(p) for p in (Path(__file__).parent.parent / "fixtures").glob("*.json"))
+
+
+# The longest tests first, so the two workers share them and finish together: collected in
+# file order they came last (tests/test_*.py), and one worker walked every URL for a minute
+# while the other sat idle. The URL walk's module (one xdist group) leads, then the browser
+# tests, then the other long walks; the rest keep their order.
+LONG_FIRST = ("tests/test_url_access.py", "tests/test_fuzz.py", "tests/recovery/test_migrations.py")
+
+
+def pytest_collection_modifyitems(items):
+    def rank(item):
+        path = item.nodeid.split("::")[0]
+        if path == LONG_FIRST[0]:
+            return 0
+        if item.get_closest_marker("browser"):
+            return 1
+        return 2 if path in LONG_FIRST else 3
+
+    items.sort(key=rank)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """A transactional test (the browser tests) empties the database as it ends: the seeds go
+    back in then, once, and not inside every later test's transaction (a reload each time)."""
+    yield
+    marker = item.get_closest_marker("django_db")
+    if not (marker and marker.kwargs.get("transaction")) or nextitem is None:
+        return
+    from pytest_django.plugin import blocking_manager_key
+
+    from plans.models import Plan
+
+    with item.config.stash[blocking_manager_key].unblock():
+        if not Plan.objects.filter(authority__slug="torbay").exists():
+            load_seeds()
 
 
 def load_seeds():
