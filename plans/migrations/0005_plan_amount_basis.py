@@ -35,5 +35,5 @@ class Migration(migrations.Migration):
             name='amount_basis',
             field=models.CharField(choices=[('annual', 'Full-year values (a line starting in month m yields (13 - m)/12)'), ('in_year', 'In-year values (due in full by March, from the start month)')], default='annual', help_text="Whether each year's planned saving is a full-year value or what the year itself should yield (an in-year recovery target).", max_length=7, verbose_name='planned amounts are'),
         ),
-        migrations.RunPython(in_year_seed_plans, migrations.RunPython.noop),
+        migrations.RunPython(in_year_seed_plans, migrations.RunPython.noop, elidable=True),
     ]

@@ -31,5 +31,5 @@ class Migration(migrations.Migration):
             name='as_printed',
             field=models.CharField(blank=True, help_text="The value as the paper prints it where that says more than the number: 'below 10%', '35+', '10-15'.", max_length=100),
         ),
-        migrations.RunPython(adoption_projections, migrations.RunPython.noop),
+        migrations.RunPython(adoption_projections, migrations.RunPython.noop, elidable=True),
     ]

@@ -51,5 +51,5 @@ class Migration(migrations.Migration):
             name='written_by',
             field=models.ForeignKey(blank=True, db_constraint=False, editable=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL),
         ),
-        migrations.RunPython(written_from_history, migrations.RunPython.noop),
+        migrations.RunPython(written_from_history, migrations.RunPython.noop, elidable=True),
     ]
