@@ -36,9 +36,9 @@ FYP = "five-year-plan-2014"
 
 
 @pytest.fixture
-def torbay_seeds():
-    """Load both files (again: tests/conftest.py loads every seed once per session)."""
-    call_command("loaddata", *FILES, verbosity=0)
+def torbay_seeds(seeded):
+    """Both files, as tests/conftest.py loads every seed once per session (the idempotence
+    test loads them once more)."""
 
 
 def plan(code):

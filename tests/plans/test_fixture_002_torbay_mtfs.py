@@ -35,8 +35,9 @@ def load():
 
 
 @pytest.fixture
-def plan():
-    load()
+def plan(seeded):
+    # The files as tests/conftest.py loads them once per session (and again after a
+    # transactional test): test_loading_twice_changes_nothing loads them once more.
     return Plan.objects.get(authority__slug="torbay", code="mtfs-2017-21")
 
 

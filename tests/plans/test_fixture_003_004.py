@@ -42,8 +42,9 @@ def _counts():
 
 
 @pytest.fixture
-def seeds():
-    call_command("loaddata", *FIXTURES, verbosity=0)
+def seeds(seeded):
+    """The files as tests/conftest.py loads them once per session (the idempotence test
+    loads them once more)."""
 
 
 def _prefixed(filters, prefix):
