@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from xml.etree import ElementTree as ET
 
 from django.conf import settings
-from openpyxl.reader.strings import read_string_table
 from openpyxl.styles.numbers import builtin_format_code
 from openpyxl.styles.stylesheet import Stylesheet
 from openpyxl.utils import column_index_from_string, coordinate_to_tuple, get_column_letter
@@ -426,6 +425,28 @@ class _Book:
     uncalculated: bool = False
 
 
+_SI, _T, _R = (f"{{{SHEET_MAIN_NS}}}{tag}" for tag in ("si", "t", "r"))
+
+
+def _shared_strings(table: bytes) -> list[str]:
+    """The shared strings as openpyxl's ``read_string_table`` reads them (a string's own text
+    and its runs' text, not its phonetic guide; ``_x005F_`` as ``_``), without building
+    openpyxl's objects for each, which took most of the time of reading a plan's text."""
+    strings = []
+    for _, node in ET.iterparse(io.BytesIO(table)):
+        if node.tag != _SI:
+            continue
+        parts = []
+        for child in node:
+            if child.tag == _T:
+                parts.append(child.text or "")
+            elif child.tag == _R:
+                parts += [t.text or "" for t in child if t.tag == _T]
+        strings.append("".join(parts).replace("x005F_", ""))
+        node.clear()
+    return strings
+
+
 def _book(archive: zipfile.ZipFile, book, rels, hidden_sheets=frozenset()) -> _Book:
     epoch, uncalculated = CALENDAR_WINDOWS_1900, False
     for element in book.iter():
@@ -449,7 +470,7 @@ def _book(archive: zipfile.ZipFile, book, rels, hidden_sheets=frozenset()) -> _B
                         "far more than a plan has. Copy the plan's cells into the template and "
                         "try again."
                     )
-                strings = read_string_table(io.BytesIO(table))
+                strings = _shared_strings(table)
                 del table
         if "xl/styles.xml" in archive.NameToInfo:
             sheet = Stylesheet.from_tree(ET.fromstring(archive.read("xl/styles.xml")))
