@@ -14,7 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.utils import timezone
 from django.utils.text import slugify
 
-from dashboards.templatetags.dashboards import kpi_value
+from dashboards.templatetags.dashboards import kpi_value, rag_label
 from plans import figures as fg
 from recovery import fiscal
 from recovery.money import PENNY, format_money, format_range
@@ -127,9 +127,10 @@ def _placement_estimate(f, money) -> str:
         return ""
     basis = f.placement_basis_note or "from the year's placement counts"
     side = "over" if p.position.variance > 0 else "under"
-    return (
-        f"; the placement forecast, {basis}, is {money(abs(p.position.variance))} {side} its budget"
-    )
+    # In whole pounds, as the placement table gives it: a count's cost a month is a twelfth
+    # of a year's (£105,587.50), and the page promises pounds.
+    variance = abs(p.position.variance).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    return f"; the placement forecast, {basis}, is {money(variance)} {side} its budget"
 
 
 def summary_rows(f: fg.PlanFigures, money=format_money) -> list[SummaryRow]:
@@ -196,6 +197,25 @@ def summary_rows(f: fg.PlanFigures, money=format_money) -> list[SummaryRow]:
             SummaryRow("Expected in the year (monthly profile)", low, high, note=note),
             SummaryRow(f"Expected to date at {sel.label}", f.expected_low, f.expected_high),
         ]
+    rated_by_moves = [d for d, _ in f.moves_not_recorded if d.rag in ("red", "amber")]
+    if rated_by_moves:
+        # The moves rate a line that its record does not (yet): said in the summary too, or
+        # the pack's first page reads as if no line were at risk.
+        rows.append(
+            SummaryRow(
+                "Savings lines rated by their placement moves",
+                None,
+                unit="text",
+                note=", ".join(f"{d.line.reference} {rag_label(d.rag)}" for d in rated_by_moves)
+                + (
+                    ", as its planned moves stand (made, or late); the line's record takes that "
+                    "rating when finance saves the month"
+                    if len(rated_by_moves) == 1
+                    else ", as their planned moves stand (made, or late); the lines' records take "
+                    "those ratings when finance saves the month"
+                ),
+            )
+        )
     if y.lines and not f.recorded_in_year:
         # One line, not a wall of "not reported" tiles.
         rows.append(

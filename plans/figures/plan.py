@@ -697,6 +697,8 @@ class PlanFigures:
             for i, v in enumerate(k.actuals):
                 if start < v.date <= self.sel.as_at:
                     before = k.actuals[i - 1].value if i else None
+                    if before == v.value:
+                        continue  # the same figure counted again: recorded, not changed
                     out.append(
                         Change(
                             "KPI",

@@ -478,6 +478,17 @@ def test_what_changed_in_the_first_month_is_what_was_recorded_in_it(mtfs):
     assert refs.index("R2") < refs.index("R10")
 
 
+def test_a_kpi_counted_again_at_the_same_figure_is_no_change(mtfs):
+    # Found walking the app: Telford's "What changed" listed agency social workers 7 -> 7.
+    cla = mtfs.kpis.get(name="Children looked after")
+    latest = cla.points.filter(kind=KpiPoint.Kind.ACTUAL).order_by("date").last()
+    for day, value in ((date(2017, 11, 10), latest.value), (date(2017, 11, 20), D("281"))):
+        KpiPoint.objects.create(kpi=cla, kind=KpiPoint.Kind.ACTUAL, date=day, value=value)
+    f = fg.plan_figures(mtfs, fg.Selection("2017/18", 8))
+    [change] = [c for c in f.changes if c.area == "KPI"]
+    assert (change.before, change.after) == (latest.value, D("281"))
+
+
 def test_a_comparator_is_the_point_for_the_actuals_date_never_its_last(mtfs):
     # The previous five-year plan's CLA trajectory (242/211/180 to March 2019) beside the
     # latest actual (279 in November 2016): its first point, March 2017's 242, dated on the

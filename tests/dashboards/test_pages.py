@@ -428,6 +428,8 @@ def test_what_changed_includes_the_placement_forecast(client, torbay_users, mtfs
     ).content.decode()
     assert "Placement forecast variance against budget" in html
     assert "Nothing was recorded as changing" not in html
+    # The summary's note gives it in whole pounds, as the page promises, not £105,587.50.
+    assert "£105,588 over its budget" in html and "105,587.50" not in html
 
 
 def test_the_attention_tiles_give_the_placement_forecast_and_the_commentary_first(

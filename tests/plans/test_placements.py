@@ -419,6 +419,16 @@ def test_a_line_its_moves_rate_otherwise_than_its_record_says_so(client, mtfs, t
     said = html[html.index("MTFS-02: its placement moves give") :][:400]
     assert ("no move made yet" in said) == (driven.made == 0) and "£0 achieved" not in said
     assert "not yet the moves' figures" in html or "Nothing for 2017/18 yet" in html
+    # What needs attention leads with the moves' Red, and says its "no line" is the records'.
+    tile = html[html.index("Savings at risk, 2017/18") :][:8000]
+    assert tile.index("MTFS-02: its placement moves give") < tile.index(
+        "No line's own record is rated Red or Amber"
+    )
+    # The summary the pack's first page, the report and its workbook give says it too.
+    from dashboards.reports import summary_rows
+
+    [row] = [r for r in summary_rows(plan_figures(mtfs, sel)) if "placement moves" in r.label]
+    assert row.note.startswith("MTFS-02 Red, as its planned moves stand")
     # The month-end records the moves' figures: one rating, said once.
     services.sync_lines_from_moves(
         plan=mtfs, year="2017/18", period=8, user=torbay_users["finance"]
