@@ -178,7 +178,8 @@ def parse_money(text, *, allow_negative: bool = False) -> Decimal:
         if negative:
             value = -value
     try:
-        value = value.quantize(PENNY)
+        # Half a penny up, as a spreadsheet shows it (£1,234,567.885 is £1,234,567.89).
+        value = value.quantize(PENNY, rounding=ROUND_HALF_UP)
     except InvalidOperation as exc:
         raise MoneyError(f"{text!r} is not a usable amount") from exc
     if not value.is_finite():

@@ -149,7 +149,7 @@ def text(value, *, max_length: int | None = None, long: bool = False) -> str:
 
 
 def slug(value, *, max_length: int | None = None) -> str:
-    raw = text(value, max_length=max_length)
+    raw = key_text(value, max_length=max_length)
     if not re.fullmatch(r"[-a-zA-Z0-9_]+", raw):
         suggestion = slugify(raw) or "a-short-name"
         raise CellError(
@@ -333,6 +333,8 @@ def _no_dash(value) -> None:
 
 def amount(value) -> Amount:
     _not_a_date_or_flag(value, "a planned saving")
+    if isinstance(value, str):
+        value = unescape(value)
     _no_dash(value)
     if isinstance(value, str) and value.strip() in ERROR_CODES:
         raise CellError(
@@ -557,6 +559,8 @@ def read(column, value, *, percent: bool = False, thousands: bool = False):
     if type(value) is Formatted:
         value, percent, thousands = value.value, value.percent, value.thousands
     if type(value) is str:
+        if column.kind not in _TEXT_KINDS:  # text decodes its own escapes (cells.text)
+            value = unescape(value)  # "50,000_x000D_": a pasted carriage return
         stripped = value.strip()
         if not stripped:
             return None
@@ -571,6 +575,16 @@ def read(column, value, *, percent: bool = False, thousands: bool = False):
     return _READERS[column.kind](column, value, percent, thousands)
 
 
+# Characters nobody sees that pasting from Word or a web page carries in: in a one-line
+# field (a reference, a code, a name that is a key) each would make "CIP-1.1" a second line
+# that looks like the first. Long text keeps them.
+_INVISIBLE = re.compile("[\u200b\u2060\ufeff\u00ad]")
+
+
+def key_text(value, *, max_length: int | None = None) -> str:
+    return _INVISIBLE.sub("", text(value, max_length=max_length))
+
+
 def _money_cell(column, value, percent, thousands):
     if percent:
         raise CellError(PERCENT_MONEY)
@@ -579,9 +593,10 @@ def _money_cell(column, value, percent, thousands):
 
 
 # How each kind of column reads a cell that is not blank, "(clear)" or an error.
+_TEXT_KINDS = frozenset({TEXT, REF, LONG, SLUG})
 _READERS = {
-    TEXT: lambda c, v, p, t: text(v, max_length=c.max_length) or None,
-    REF: lambda c, v, p, t: text(v, max_length=c.max_length) or None,
+    TEXT: lambda c, v, p, t: key_text(v, max_length=c.max_length) or None,
+    REF: lambda c, v, p, t: key_text(v, max_length=c.max_length) or None,
     LONG: lambda c, v, p, t: text(v, long=True) or None,
     SLUG: lambda c, v, p, t: slug(v, max_length=c.max_length),
     MONEY: _money_cell,

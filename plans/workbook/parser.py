@@ -517,7 +517,8 @@ def _check_sheets(raw: RawWorkbook, problems: Problems, warnings: list[str]) -> 
             )
         for coordinate in sheet.millions:
             problems.add(
-                'This cell shows its figure in millions (a number format ending "m"), but '
+                "This cell shows its figure in millions or billions (a number format "
+                'ending "m", "million" or "bn"), but '
                 "only thousands (£k) are read that way: the figure typed would be read as "
                 "pounds. Type it with its unit, like £1.2m, or in pounds.",
                 sheet=name,

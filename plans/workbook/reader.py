@@ -707,8 +707,10 @@ def read_workbook(data: bytes, *, wanted=None) -> RawWorkbook:
     return RawWorkbook(sheets)
 
 
-_THOUSANDS_LITERAL = re.compile(r'"\s*k\s*"|\\k', re.IGNORECASE)
-_MILLIONS_LITERAL = re.compile(r'"\s*mn?\s*"|\\m', re.IGNORECASE)
+# The unit a format writes after the figure: "k", \k or in words ("£"#,##0" thousand");
+# millions (and billions, read no better) as "m", "mn", \m, " million", "bn", " billion".
+_THOUSANDS_LITERAL = re.compile(r'"\s*(?:k|thousands?)\s*"|\\k', re.IGNORECASE)
+_MILLIONS_LITERAL = re.compile(r'"\s*(?:mn?|millions?|bn|billions?)\s*"|\\m', re.IGNORECASE)
 _LITERALS = re.compile(r'"[^"]*"|\\.|\[[^\]]*\]')  # "text", \k, [$£-809], [Red]
 
 

@@ -84,6 +84,49 @@ def test_figures_shown_in_thousands_are_read_as_thousands(authority):
     }
 
 
+def test_units_a_format_writes_in_words_are_read_or_refused_never_taken_as_pounds(authority):
+    # Found with hostile workbooks: "£95 thousand" and "£1.2 million" were read as £95, £1.20.
+    lines = [["SAV/1", "Placements", "Fewer placements", "Amber", 95, 1.2]]
+
+    def words(wb):
+        wb["Savings lines"]["E2"].number_format = '"£"#,##0" thousand"'
+        wb["Savings lines"]["F2"].number_format = '"£"0.0" million"'
+
+    with pytest.raises(workbook.WorkbookRejected) as caught:
+        workbook.import_workbook(edit(minimal_workbook(lines=lines), words), filename="w.xlsx")
+    [problem] = caught.value.problems
+    assert (problem.row, problem.column) == (2, "F") and "millions" in problem.message
+    lines[0][5] = None
+    plan = workbook.import_workbook(edit(minimal_workbook(lines=lines), words), filename="w.xlsx")
+    assert _planned(plan) == {("SAV/1", "2017/18"): ("point", 95000, 95000)}
+
+
+def test_money_is_rounded_half_up_as_a_spreadsheet_shows_it_and_escapes_decoded(authority):
+    # Found with hostile workbooks: 1,234,567.885 (Excel: £1,234,567.89) came in a penny
+    # short, and "50,000_x000D_" (a pasted carriage return) was no amount of money.
+    lines = [["SAV/1", "Placements", "Fewer placements", "Amber", 1234567.885, "50,000_x000D_"]]
+    plan = workbook.import_workbook(minimal_workbook(lines=lines), filename="p.xlsx")
+    assert _planned(plan) == {
+        ("SAV/1", "2017/18"): ("point", Decimal("1234567.89"), Decimal("1234567.89")),
+        ("SAV/1", "2018/19"): ("point", 50000, 50000),
+    }
+
+
+def test_an_invisible_character_pasted_into_a_reference_makes_no_second_line(authority):
+    # Found with hostile workbooks: "SAV/\u200b1" (a zero-width space from a web page) was a
+    # second SAV/1, its savings counted twice.
+    plan = workbook.import_workbook(minimal_workbook(), filename="first.xlsx")
+    lines = [["SAV/\u200b1", "Placements", "Fewer placements", "Amber", 95000, None]]
+    workbook.import_workbook(minimal_workbook(lines=lines), filename="again.xlsx", into=plan)
+    assert (
+        plan.lines.filter(reference__startswith="SAV/")
+        .values_list("reference", flat=True)
+        .get(reference__iexact="SAV/1")
+        == "SAV/1"
+    )
+    assert not plan.lines.filter(reference__contains="\u200b").exists()
+
+
 def test_a_column_headed_in_thousands_is_read_as_thousands(authority):
     lines = [["SAV/1", "Placements", "Fewer placements", "Amber", 95, "£20,520"]]
 
