@@ -76,8 +76,9 @@ GLOSSARY = [
     (
         "Expected to date",
         "The in-year value spread evenly over the months from each line's "
-        "start; a line starting in month m yields (13 - m)/12 of its annual "
-        "value.",
+        "start. Where a plan's amounts are full-year values, a line starting in month m "
+        "yields (13 - m)/12 of its annual value in the year; where they are in-year values "
+        "(the plan says which), the whole amount is due by March from the start month.",
     ),
     (
         "Net at risk",
