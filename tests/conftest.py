@@ -59,6 +59,25 @@ def pytest_collection_modifyitems(items):
     items.sort(key=rank)
 
 
+# Tests spread one by one over the workers, but a module's whose module-scoped records and
+# fetched pages are costly is kept to one worker (the URL walk: 800 pages fetched once).
+# pytest-xdist's own groups (``--dist loadgroup``, ``xdist_group``) do nothing under pytest 9,
+# which names a test by a structured id that xdist's group suffix never reaches: the walk's
+# tests were spread over both workers, and each fetched every page.
+ONE_WORKER = frozenset({"tests/test_url_access.py"})
+
+
+def pytest_xdist_make_scheduler(config, log):
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByTestOrModule(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::")[0]
+            return module if module in ONE_WORKER else nodeid
+
+    return ByTestOrModule(config, log)
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_teardown(item, nextitem):
     """A transactional test (the browser tests) empties the database as it ends: the seeds go

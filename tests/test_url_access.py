@@ -10,8 +10,8 @@ authority whom an administrator granted read access (read, never write).
 The records and users are made once for the module, in a transaction rolled back after its
 last test; each test runs in a savepoint inside it, as any pytest-django test does. Every URL
 is fetched once per role: the status walk and the read-only-controls check read the same
-responses. (Its tests share one xdist group, ``--dist loadgroup``, so they run on one worker
-and this happens once; the rest of the suite is spread test by test.)
+responses. (The suite's scheduler, ``tests/conftest.py``, keeps this module's tests to one
+worker, so this happens once; the rest of the suite is spread test by test.)
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from tests.browser import inline_code
 from tests.conftest import load_seeds
 from tests.factories import UserFactory
 
-pytestmark = [pytest.mark.django_db, pytest.mark.xdist_group("url_walk")]
+pytestmark = pytest.mark.django_db
 
 # url name (with namespace) -> (what the view does, model the <pk> refers to)
 READ, WRITE, COMMENT, IMPORT = "read", "write", "comment", "import"
