@@ -15,6 +15,7 @@ rows cost nothing and data after a gap is never dropped silently). Each sheet is
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import io
 import posixpath
@@ -581,7 +582,16 @@ class _CellParser(WorkSheetParser):
             if len(self.dates) < 10_000:
                 self.dates[key] = read
             return row, column, read, style
-        return row, column, _cast_number(value), style
+        try:
+            return row, column, _cast_number(value), style
+        except ValueError:  # "INF", "NaN", "1,5": no spreadsheet saves a number so
+            raise _rejected(
+                f"Cell {get_column_letter(column)}{row} holds {value[:40]!r} as a number, "
+                "which no spreadsheet saves: the file was not written by one. Type the figure "
+                "again in Excel and save the file.",
+                row=row,
+                column=get_column_letter(column),
+            ) from None
 
 
 class _LocalNames(dict):
@@ -629,6 +639,10 @@ def scan_sheet(archive: zipfile.ZipFile, path: str, sheet: RawSheet, book: _Book
                         sheet.hidden_columns.update(range(first - 1, min(last, MAX_COLUMNS)))
                 elif tag == "mergeCell" and element.get("ref"):
                     sheet.merged.append(element.get("ref"))
+    except WorkbookRejected as exc:  # a cell no spreadsheet writes: named on its sheet
+        raise WorkbookRejected(
+            [dataclasses.replace(p, sheet=p.sheet or sheet.name) for p in exc.problems]
+        ) from None
     except (ET.ParseError, ValueError, KeyError, IndexError, zipfile.BadZipFile) as exc:
         raise _rejected(
             f"The sheet's XML is damaged ({exc}). Open the workbook in Excel, save it again and "

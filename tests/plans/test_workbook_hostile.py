@@ -556,6 +556,23 @@ def test_document_type_declarations_cannot_hide(authority, prolog):
     assert_refused(data, "document type declaration")
 
 
+def test_a_number_no_spreadsheet_saves_is_refused_on_its_cell(authority):
+    # Found with hostile workbooks: <v>INF</v> gave "The sheet's XML is damaged (invalid
+    # literal for int() with base 10: 'INF')", Python's words and no cell.
+    def poison(xml):
+        return re.sub(rb"<c r=\"E2\"([^>]*)><v>[^<]*</v>", rb'<c r="E2"\1><v>INF</v>', xml)
+
+    lines = [["SAV/1", "Placements", "Fewer placements", "Amber", 95000, None]]
+    data = add_members(
+        minimal_workbook(lines=lines), {}, replace={"xl/worksheets/sheet2.xml": poison}
+    )
+    with pytest.raises(workbook.WorkbookRejected) as caught:
+        workbook.import_workbook(data, filename="inf.xlsx")
+    [problem] = caught.value.problems
+    assert (problem.sheet, problem.row, problem.column) == ("Savings lines", 2, "E")
+    assert "'INF' as a number" in problem.message and "int()" not in problem.message
+
+
 def test_more_records_than_an_import_takes_at_once(authority, monkeypatch):
     from plans.workbook import parser
 
