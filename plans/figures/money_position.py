@@ -190,6 +190,14 @@ class ForecastFigures:
         return sorted(latest.values(), key=lambda p: (p.series != head, -p.period, p.series))
 
     @property
+    def other_series(self) -> list[ForecastPoint]:
+        """The latest point of each series but the headline's, leaving out the points a
+        mitigation already states (before and after reserves, the same month): a first screen
+        gives each figure once."""
+        stated = {id(p) for m in self.mitigations for p in (m.gross, m.net)}
+        return [p for p in self.latest_by_series[1:] if id(p) not in stated]
+
+    @property
     def mitigations(self) -> list[Mitigation]:
         """Where a month records the position before and after reserves and other savings:
         the effect of those at that date (a basis, not a movement between months)."""

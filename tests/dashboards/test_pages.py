@@ -492,6 +492,11 @@ def test_the_first_screen_gives_the_commentary_and_each_mitigation_from_its_own_
     # The -£901,000 beside the figures it is the difference of, not the £3m–£4m headline.
     assert "£4,652,000 before reserves and other savings, £3,751,000 after them" in attention
     assert 'class="attention-commentary' in attention
+    # Each figure once: the two series that sentence states are not listed again below it
+    # (found walking the app: they pushed the commentary below a 1280 x 800 screen).
+    assert "(before reserves and other savings), P10" not in attention
+    assert "Children&#x27;s Social Care and Complex Needs, P9 Dec 2014: £4,681,000" in attention
+    assert "this year to compare.</p>" in attention  # a sentence of its own
 
 
 def test_the_reports_charts_say_what_they_show_in_words(client, torbay_users, mtfs):
