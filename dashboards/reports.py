@@ -455,7 +455,7 @@ class _Sheet:
         self.row([f"{f.plan.title} – {f.plan.authority.name}"])
         self.row(
             [
-                f"As at {f.sel.label} ({f.sel.as_at:%d %B %Y}); figures in pounds unless "
+                f"As at {f.sel.label} ({fiscal.long_date(f.sel.as_at)}); figures in pounds unless "
                 "stated, shown to the pound (each cell holds the figure to the penny)"
             ]
         )
@@ -1058,7 +1058,7 @@ def _publication_sheet(wb: XlsxBook, f: fg.PlanFigures, publication: dict) -> No
         [("Figure", 40), ("Item", 50), ("Previous version", 30), ("This version", 30)],
     )
     when = timezone.localtime(publication["published_at"])
-    s.row(["Published", f"{when:%d %B %Y %H:%M} by {publication['published_by']}"])
+    s.row(["Published", f"{fiscal.long_date(when, time=True)} by {publication['published_by']}"])
     if publication.get("note"):
         s.row(["Why this version", publication["note"]])
     previous = publication.get("previous")
@@ -1069,7 +1069,7 @@ def _publication_sheet(wb: XlsxBook, f: fg.PlanFigures, publication: dict) -> No
         [
             "Replaces",
             f"version {previous.number}, published "
-            f"{timezone.localtime(previous.published_at):%d %B %Y %H:%M}",
+            f"{fiscal.long_date(timezone.localtime(previous.published_at), time=True)}",
         ]
     )
     corrections = publication.get("corrections") or []

@@ -139,3 +139,10 @@ def _period_label(year: str, p: int) -> str:
 def month_label(year: str, p: int) -> str:
     y, m = period_month(year, p)
     return f"{calendar.month_abbr[m]} {y}"
+
+
+def long_date(day, *, time: bool = False) -> str:
+    """A date as the pages write it: ``7 December 2026`` (never 07), with ``19:04`` when
+    asked; the workbooks and published versions write theirs the same way."""
+    text = f"{day.day} {day:%B %Y}"
+    return f"{text} {day:%H:%M}" if time else text

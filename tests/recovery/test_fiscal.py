@@ -81,3 +81,12 @@ def test_a_year_no_plan_can_have_is_asked_about_as_a_typing_slip():
         cells.year("2107/08")
     with pytest.raises(cells.CellError, match="is not a financial year; write it like"):
         cells.year("2O17/18")
+
+
+def test_a_long_date_is_written_as_the_pages_write_it():
+    # Found walking the app: the published workbook said "07 December 2026" where every page
+    # says "7 December 2026".
+    from datetime import datetime
+
+    assert fiscal.long_date(date(2026, 12, 7)) == "7 December 2026"
+    assert fiscal.long_date(datetime(2026, 12, 7, 9, 4), time=True) == "7 December 2026 09:04"
