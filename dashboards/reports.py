@@ -128,10 +128,11 @@ def _placement_estimate(f, money) -> str:
         return ""
     basis = f.placement_basis_note or "from the year's placement counts"
     side = "over" if p.position.variance > 0 else "under"
-    # In whole pounds, as the placement table gives it: a count's cost a month is a twelfth
-    # of a year's (£105,587.50), and the page promises pounds.
-    variance = abs(p.position.variance).quantize(Decimal(1), rounding=ROUND_HALF_UP)
-    return f"; the placement forecast, {basis}, is {money(variance)} {side} its budget"
+    # In whole pounds on a page, as the placement table gives it (a count's cost a month is
+    # a twelfth of a year's: £105,587.50); the pack's £k rounds the figure itself.
+    variance = abs(p.position.variance)
+    shown = format_money(variance, pence=False) if money is format_money else money(variance)
+    return f"; the placement forecast, {basis}, is {shown} {side} its budget"
 
 
 def summary_rows(f: fg.PlanFigures, money=format_money) -> list[SummaryRow]:
@@ -198,7 +199,11 @@ def summary_rows(f: fg.PlanFigures, money=format_money) -> list[SummaryRow]:
             SummaryRow("Expected in the year (monthly profile)", low, high, note=note),
             SummaryRow(f"Expected to date at {sel.label}", f.expected_low, f.expected_high),
         ]
-    rated_by_moves = [d for d, _ in f.moves_not_recorded if d.rag in ("red", "amber")]
+    rated_by_moves = [
+        d
+        for d, x in f.moves_not_recorded
+        if d.rag in ("red", "amber") and (x is None or x.rag != d.rag)
+    ]
     if rated_by_moves:
         # The moves rate a line that its record does not (yet): said in the summary too, or
         # the pack's first page reads as if no line were at risk.

@@ -16,7 +16,7 @@ from django.db.models import UniqueConstraint
 from django.utils.text import capfirst
 
 from plans import models as m
-from plans.rules import same_key, year_problem
+from plans.rules import same_key, visible, year_problem
 from recovery import fiscal
 from recovery.money import Amount, AmountKind, MoneyError, format_amount, parse_amount, parse_money
 
@@ -178,6 +178,12 @@ class RecordForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        for name, field in self.fields.items():  # one-line text: as the workbook reads it
+            one_line = isinstance(field, forms.CharField) and not isinstance(
+                field.widget, forms.Textarea
+            )
+            if one_line and isinstance(cleaned.get(name), str):
+                cleaned[name] = visible(cleaned[name])
         for names, strict in ((self.strict_years, True), (self.context_years, False)):
             for name in names:
                 problem = year_problem(self.plan, cleaned.get(name), strict=strict)

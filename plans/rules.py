@@ -28,6 +28,17 @@ def whole_number_bounds(model_field) -> tuple[int, int]:
     return low, min(bounds.get(MaxValueValidator, WHOLE_NUMBER_LIMIT), WHOLE_NUMBER_LIMIT)
 
 
+# Characters nobody sees that pasting from Word or a web page carries in: in a one-line
+# value (a reference, a code, a name that is a key) each would make "CIP-1.1" a second line
+# that looks like the first. Long text keeps them. Every form and the workbook import use it.
+_INVISIBLE = re.compile("[\u200b\u2060\ufeff\u00ad]")
+
+
+def visible(text: str) -> str:
+    """``text`` without zero-width spaces, word joiners, byte-order marks or soft hyphens."""
+    return _INVISIBLE.sub("", text)
+
+
 def same_key(values: dict) -> dict:
     """The lookups of a record with the same unique key as ``values``, as every form and the
     workbook import match keys: text regardless of capitals ("mtfs-01" is MTFS-01, which an

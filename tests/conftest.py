@@ -67,7 +67,10 @@ def pytest_collection_modifyitems(items):
 ONE_WORKER = frozenset({"tests/test_url_access.py"})
 
 
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist's: absent under -p no:xdist
 def pytest_xdist_make_scheduler(config, log):
+    if config.getvalue("dist") != "loadscope":
+        return None  # another --dist given on the command line: xdist's own scheduler
     from xdist.scheduler import LoadScopeScheduling
 
     class ByTestOrModule(LoadScopeScheduling):

@@ -202,9 +202,10 @@ class ForecastFigures:
         """Where a month records the position before and after reserves and other savings:
         the effect of those at that date (a basis, not a movement between months)."""
         S = OverspendForecast.Scenario
-        gross = {(p.service_area, p.period): p for p in self.points if p.scenario == S.GROSS}
+        # Up to the selected month: an earlier month's page never states a later position.
+        gross = {(p.service_area, p.period): p for p in self.to_period if p.scenario == S.GROSS}
         out = []
-        for p in self.points:
+        for p in self.to_period:
             if p.scenario == S.NET and (p.service_area, p.period) in gross:
                 out.append(Mitigation(gross[(p.service_area, p.period)], p))
         return out

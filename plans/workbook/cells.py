@@ -20,6 +20,7 @@ from django.utils.text import slugify
 from openpyxl.cell.cell import ERROR_CODES
 from openpyxl.utils.datetime import from_excel
 
+from plans.rules import visible
 from recovery import fiscal
 from recovery.money import Amount, MoneyError, parse_amount, parse_money
 from recovery.spreadsheet import (  # noqa: F401
@@ -333,8 +334,6 @@ def _no_dash(value) -> None:
 
 def amount(value) -> Amount:
     _not_a_date_or_flag(value, "a planned saving")
-    if isinstance(value, str):
-        value = unescape(value)
     _no_dash(value)
     if isinstance(value, str) and value.strip() in ERROR_CODES:
         raise CellError(
@@ -575,14 +574,9 @@ def read(column, value, *, percent: bool = False, thousands: bool = False):
     return _READERS[column.kind](column, value, percent, thousands)
 
 
-# Characters nobody sees that pasting from Word or a web page carries in: in a one-line
-# field (a reference, a code, a name that is a key) each would make "CIP-1.1" a second line
-# that looks like the first. Long text keeps them.
-_INVISIBLE = re.compile("[\u200b\u2060\ufeff\u00ad]")
-
-
 def key_text(value, *, max_length: int | None = None) -> str:
-    return _INVISIBLE.sub("", text(value, max_length=max_length))
+    """One-line text without the characters nobody sees (``plans.rules.visible``)."""
+    return visible(text(value, max_length=max_length))
 
 
 def _money_cell(column, value, percent, thousands):
@@ -593,7 +587,7 @@ def _money_cell(column, value, percent, thousands):
 
 
 # How each kind of column reads a cell that is not blank, "(clear)" or an error.
-_TEXT_KINDS = frozenset({TEXT, REF, LONG, SLUG})
+_TEXT_KINDS = frozenset({TEXT, REF, LONG, SLUG, CHOICE})  # read through text(): decoded there
 _READERS = {
     TEXT: lambda c, v, p, t: key_text(v, max_length=c.max_length) or None,
     REF: lambda c, v, p, t: key_text(v, max_length=c.max_length) or None,

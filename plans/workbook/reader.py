@@ -567,23 +567,8 @@ class _CellParser(WorkSheetParser):
             return row, column, None, style
         if kind == "s":
             return row, column, self.shared_strings[int(value)], style
-        if style in self.date_formats:
-            # A sheet's dates repeat (a progress row per line and month): each read once.
-            key = (value, style in self.timedelta_formats)
-            try:
-                return row, column, self.dates[key], style
-            except KeyError:
-                pass
-            try:
-                read = from_excel(_cast_number(value), self.epoch, timedelta=key[1])
-            except (OverflowError, ValueError):  # openpyxl warns, and reads it as an error
-                cell = self.parse_cell(element)
-                return cell["row"], cell["column"], cell["value"], cell["style_id"]
-            if len(self.dates) < 10_000:
-                self.dates[key] = read
-            return row, column, read, style
         try:
-            return row, column, _cast_number(value), style
+            number = _cast_number(value)
         except ValueError:  # "INF", "NaN", "1,5": no spreadsheet saves a number so
             raise _rejected(
                 f"Cell {get_column_letter(column)}{row} holds {value[:40]!r} as a number, "
@@ -592,6 +577,22 @@ class _CellParser(WorkSheetParser):
                 row=row,
                 column=get_column_letter(column),
             ) from None
+        if style in self.date_formats:
+            # A sheet's dates repeat (a progress row per line and month): each read once.
+            key = (value, style in self.timedelta_formats)
+            try:
+                return row, column, self.dates[key], style
+            except KeyError:
+                pass
+            try:
+                read = from_excel(number, self.epoch, timedelta=key[1])
+            except (OverflowError, ValueError):  # openpyxl warns, and reads it as an error
+                cell = self.parse_cell(element)
+                return cell["row"], cell["column"], cell["value"], cell["style_id"]
+            if len(self.dates) < 10_000:
+                self.dates[key] = read
+            return row, column, read, style
+        return row, column, number, style
 
 
 class _LocalNames(dict):

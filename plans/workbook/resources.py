@@ -236,6 +236,8 @@ class SavingsLineResource(SheetResource):
                     continue
                 value, thousands = value.value, thousands or value.thousands
             try:
+                if isinstance(value, str):  # "95_x000D_": decoded before it is scaled
+                    value = cells.unescape(value)
                 if cells.is_clear(value):
                     wanted[year] = cells.CLEAR
                     continue

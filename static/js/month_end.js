@@ -8,25 +8,46 @@
   var form = table.closest("form");
   var pounds = new Intl.NumberFormat("en-GB", { style: "currency", currency: "GBP", maximumFractionDigits: 0 });
 
-  // As recovery/money.py reads one amount (the save refuses what this does not read):
-  // thousands grouped by commas in threes or by spaces (1,200,000; 1 200 000), never 12,34;
-  // a minus before or after the pound sign, or brackets; k or m; "nil" as nothing; not
-  // billions, and not three figures after the point (20.520: pence or a mistyped comma?).
+  // As recovery/money.py reads one amount (its _clean, then _parse_single; the save refuses
+  // what this does not read): "GBP" before or after; "nil" as nothing; a dash or minus sign
+  // before the figure, after the pound sign or after the figure (1,234-) as a minus, or
+  // brackets; a unit in words (1.2 million, 500 thousand); thousands grouped by commas in
+  // threes or by spaces (1,200,000; 1 200 000), never 12,34; k or m, not billions; not three
+  // figures after the point (20.520: pence or a mistyped comma?) nor fractions of a penny.
   var NUMBER = /^(\d{1,3}(?:,\d{3})+|\d+)?(?:\.(\d+))?(k|m|bn)?$/;
 
+  function clean(text) {
+    var raw = text.replace(/[\u00a0\u202f\u2009]/g, " ").trim().toLowerCase();
+    raw = raw.replace(/^\s*gbp\b|\bgbp\s*$/g, "").trim();
+    if (raw === "nil" || raw === "£nil") { return "0"; }
+    raw = raw.replace(/^[\u2013\u2014\u2212](?=\s*£?\s*\d)/, "-");
+    raw = raw.replace(/^(£?\s*\d[\d,]*(?:\.\d+)?)\s*-$/, "-$1");
+    if (raw.indexOf("£(") === 0 && raw.charAt(raw.length - 1) === ")") { raw = "(£" + raw.slice(2); }
+    if (/\d/.test(raw)) {
+      raw = raw.replace(/\s*(?:millions?|mn|mill?)\.?$/, "m").replace(/\s*thousands?\.?$/, "k");
+    }
+    return /^£\s*[-\u2212]/.test(raw) ? "-£" + raw.replace(/^£\s*[-\u2212]/, "") : raw;
+  }
+
   function parseMoney(text) {
-    var raw = (text || "").trim().toLowerCase().replace(/[\u00a0\u202f\u2009]/g, " ");
+    var raw = clean(text || "");
     if (raw === "") { return null; }
-    if (raw === "nil" || raw === "£nil") { return 0; }
-    var negative = /^\(.*\)$/.test(raw) || /^[-\u2013\u2212]|^£\s*-/.test(raw);
-    raw = raw.replace(/^[(\-\u2013\u2212\s]+|\)$/g, "").replace(/^£\s*-?\s*/, "");
+    var negative = false;
+    if (raw.charAt(0) === "(" && raw.charAt(raw.length - 1) === ")") {
+      negative = true; raw = raw.slice(1, -1);
+    } else if (raw.charAt(0) === "-") {
+      negative = true; raw = raw.slice(1);
+    }
+    raw = raw.trim().replace(/^£\s*/, "");
     raw = raw.replace(/(\d) (?=\d{3}(?!\d))/g, "$1");
     if (/\d\s+\d/.test(raw)) { return NaN; }
     var match = NUMBER.exec(raw.replace(/\s/g, ""));
     if (!match || (match[1] === undefined && match[2] === undefined) || match[3] === "bn") {
       return NaN;
     }
-    if (!match[3] && match[2] !== undefined && match[2].length === 3) { return NaN; }
+    var places = match[2] === undefined ? 0 : match[2].length;
+    if (!match[3] && places === 3) { return NaN; }
+    if (places - ({ k: 3, m: 6 }[match[3]] || 0) > 2) { return NaN; }  // fractions of a penny
     var value = parseFloat((match[1] || "0").replace(/,/g, "") + "." + (match[2] || "0")) *
       ({ k: 1e3, m: 1e6 }[match[3]] || 1);
     return negative ? -value : value;

@@ -115,6 +115,21 @@ def test_a_reference_differing_only_in_capitals_is_the_same_reference(
     assert changes.problems and "sav-new" in text.lower(), text
 
 
+def test_a_character_nobody_sees_is_no_part_of_a_reference(client, finance_manager, plan):
+    # Found reviewing the import's rule: the forms saved "SAV-\u200bNEW" beside SAV-NEW, a
+    # line the next workbook import would not have matched to its own row.
+    SavingsLineFactory(plan=plan, reference="SAV-NEW")
+    client.force_login(finance_manager)
+    data = line_data(plan, reference="SAV-\u200bNEW")
+    response = client.post(reverse("plans:line_create", args=[plan.pk]), data)
+    assert "already has a savings line with that reference" in " ".join(
+        response.context["form"].errors["reference"]
+    )
+    data = line_data(plan, reference="SAV-\u2060TWO", title="Soft\u00adware review")
+    assert client.post(reverse("plans:line_create", args=[plan.pk]), data).status_code == 302
+    assert plan.lines.filter(reference="SAV-TWO", title="Software review").exists()
+
+
 def test_same_reference_in_another_plan_is_fine(client, finance_manager, plan):
     SavingsLineFactory(plan=PlanFactory(authority=plan.authority), reference="SAV-NEW")
     client.force_login(finance_manager)

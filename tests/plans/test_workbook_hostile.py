@@ -563,14 +563,22 @@ def test_a_number_no_spreadsheet_saves_is_refused_on_its_cell(authority):
         return re.sub(rb"<c r=\"E2\"([^>]*)><v>[^<]*</v>", rb'<c r="E2"\1><v>INF</v>', xml)
 
     lines = [["SAV/1", "Placements", "Fewer placements", "Amber", 95000, None]]
-    data = add_members(
-        minimal_workbook(lines=lines), {}, replace={"xl/worksheets/sheet2.xml": poison}
-    )
-    with pytest.raises(workbook.WorkbookRejected) as caught:
-        workbook.import_workbook(data, filename="inf.xlsx")
-    [problem] = caught.value.problems
-    assert (problem.sheet, problem.row, problem.column) == ("Savings lines", 2, "E")
-    assert "'INF' as a number" in problem.message and "int()" not in problem.message
+    for date_style in (False, True):  # a cell styled as a date too (openpyxl casts it again)
+
+        def style(wb, date_style=date_style):
+            if date_style:
+                wb["Savings lines"]["E2"].number_format = "dd/mm/yyyy"
+
+        data = add_members(
+            edit(minimal_workbook(lines=lines), style),
+            {},
+            replace={"xl/worksheets/sheet2.xml": poison},
+        )
+        with pytest.raises(workbook.WorkbookRejected) as caught:
+            workbook.import_workbook(data, filename="inf.xlsx")
+        [problem] = caught.value.problems
+        assert (problem.sheet, problem.row, problem.column) == ("Savings lines", 2, "E")
+        assert "'INF' as a number" in problem.message and "int()" not in problem.message
 
 
 def test_more_records_than_an_import_takes_at_once(authority, monkeypatch):

@@ -112,6 +112,20 @@ def test_money_is_rounded_half_up_as_a_spreadsheet_shows_it_and_escapes_decoded(
     }
 
 
+def test_an_escape_in_a_column_headed_in_thousands_is_decoded_before_it_is_scaled(authority):
+    # Found reviewing the change above: "95_x000D_" under "2017/18 (£k)" was read as £95.
+    lines = [["SAV/1", "Placements", "Fewer placements", "Amber", "95_x000D_", "95"]]
+
+    def headers(wb):
+        wb["Savings lines"]["E1"], wb["Savings lines"]["F1"] = "2017/18 (£k)", "2018/19 (£k)"
+
+    plan = workbook.import_workbook(edit(minimal_workbook(lines=lines), headers), filename="k.xlsx")
+    assert _planned(plan) == {
+        ("SAV/1", "2017/18"): ("point", 95000, 95000),
+        ("SAV/1", "2018/19"): ("point", 95000, 95000),
+    }
+
+
 def test_an_invisible_character_pasted_into_a_reference_makes_no_second_line(authority):
     # Found with hostile workbooks: "SAV/\u200b1" (a zero-width space from a web page) was a
     # second SAV/1, its savings counted twice.
