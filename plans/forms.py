@@ -458,7 +458,7 @@ class KpiPointForm(RecordForm):
 
     class Meta:
         model = m.KpiPoint
-        fields = ["kpi", "kind", "date", "value", "label", "notes"]
+        fields = ["kpi", "kind", "date", "undated", "value", "label", "notes"]
         field_classes = {"value": KpiValueField}
 
     def __init__(self, *args, **kwargs):

@@ -1294,6 +1294,12 @@ class KpiPoint(Versioned):
         help_text="The value as the paper prints it where that says more than the number: "
         "'below 10%', '35+', '10-15'.",
     )
+    undated = models.BooleanField(
+        "no date given",
+        default=False,
+        help_text="The paper gives this target no date (an undated goal): its date is only "
+        "where it is filed, and no page says it was due then.",
+    )
     stated_rate = models.DecimalField(
         "rate per 10,000 as printed",
         max_digits=8,

@@ -37,6 +37,7 @@ class KpiValue:
     applies_from: date | None = None  # a target in force from this day to its date
     stated_rate: Decimal | None = None  # the rate per 10,000 as the paper prints it
     as_printed: str = ""  # the value as printed where that says more ("below 10%", "35+")
+    undated: bool = False  # a target the paper gives no date: never "due by" its filing date
 
     @property
     def rate_differs(self) -> bool:
@@ -297,6 +298,7 @@ def kpi_figures(
                 applies_from=p.applies_from,
                 stated_rate=p.stated_rate,
                 as_printed=p.as_printed,
+                undated=p.undated,
             )
             if p.kind == KpiPoint.Kind.ACTUAL:
                 # A derived KPI's actuals are the counts' (a typed one is refused on entry).

@@ -613,6 +613,11 @@ class KpiPointResource(SheetResource):
         width=16,
         help="The value as the paper prints it, where that says more: below 10%, 35+.",
     )
+    undated = C(
+        "No date given",
+        width=10,
+        help="Y for a target the paper gives no date: its date only files it.",
+    )
     applies_from = C(
         "In force from",
         width=12,
