@@ -19,6 +19,7 @@ from plans import services
 from plans.figures.rules import format_kpi_value
 from plans.models import PublishedReport, person_name
 from plans.selectors import latest_published
+from recovery import fiscal
 from recovery.money import NOT_REPORTED, format_money, format_range
 
 # 2: the placement forecast's variance ("placements"); 3: its whole table, note and counts.
@@ -453,7 +454,7 @@ def changes_since(report: PublishedReport, f: fg.PlanFigures) -> list[fg.Change]
                 Decimal(was["latest"]) if was and was.get("latest") is not None else None,
                 k.latest.value,
                 unit=k.kpi.unit,
-                note=f"recorded {k.latest.date:%d %b %Y}".replace(" 0", " "),
+                note=f"recorded {fiscal.long_date(k.latest.date, short_month=True)}",
             )
         )
     return out
@@ -464,10 +465,11 @@ def report_changes(f: fg.PlanFigures) -> tuple[list[fg.Change], str]:
     published report when there is one, else since the previous month."""
     previous = previous_published(f.plan, f.sel)
     if previous is not None:
+        when = fiscal.long_date(timezone.localtime(previous.published_at))
         heading = (
             f"What changed since the report published for {previous.label} "
-            f"(version {previous.number}, {timezone.localtime(previous.published_at):%d %B %Y})"
-        ).replace(" 0", " ")
+            f"(version {previous.number}, {when})"
+        )
         return changes_since(previous, f), heading
     sel = f.sel
     since = f"since {sel.previous_label}" if sel.previous else "in the first month of the year"

@@ -128,14 +128,17 @@ def _placement_estimate(f, money) -> str:
         return ""
     basis = f.placement_basis_note or "from the year's placement counts"
     side = "over" if p.position.variance > 0 else "under"
-    # In whole pounds on a page, as the placement table gives it (a count's cost a month is
-    # a twelfth of a year's: £105,587.50); the pack's £k rounds the figure itself.
-    variance = abs(p.position.variance)
-    shown = format_money(variance, pence=False) if money is format_money else money(variance)
-    return f"; the placement forecast, {basis}, is {shown} {side} its budget"
+    return (
+        f"; the placement forecast, {basis}, is {money(abs(p.position.variance))} {side} its budget"
+    )
 
 
-def summary_rows(f: fg.PlanFigures, money=format_money) -> list[SummaryRow]:
+def whole_pounds(value) -> str:
+    """A note's figure as the pages show figures: to the pound (£105,588, not £105,587.50)."""
+    return format_money(value, pence=False)
+
+
+def summary_rows(f: fg.PlanFigures, money=whole_pounds) -> list[SummaryRow]:
     """The headline figures, in the order tiles, report and workbook show them. A figure
     nothing supports is None (shown as not reported, an empty cell in the workbook), with a
     note saying why; a year with no savings planned says so in one row. ``money`` writes the
@@ -199,11 +202,7 @@ def summary_rows(f: fg.PlanFigures, money=format_money) -> list[SummaryRow]:
             SummaryRow("Expected in the year (monthly profile)", low, high, note=note),
             SummaryRow(f"Expected to date at {sel.label}", f.expected_low, f.expected_high),
         ]
-    rated_by_moves = [
-        d
-        for d, x in f.moves_not_recorded
-        if d.rag in ("red", "amber") and (x is None or x.rag != d.rag)
-    ]
+    rated_by_moves = f.moves_rate_at_risk
     if rated_by_moves:
         # The moves rate a line that its record does not (yet): said in the summary too, or
         # the pack's first page reads as if no line were at risk.

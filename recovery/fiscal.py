@@ -141,8 +141,9 @@ def month_label(year: str, p: int) -> str:
     return f"{calendar.month_abbr[m]} {y}"
 
 
-def long_date(day, *, time: bool = False) -> str:
-    """A date as the pages write it: ``7 December 2026`` (never 07), with ``19:04`` when
-    asked; the workbooks and published versions write theirs the same way."""
-    text = f"{day.day} {day:%B %Y}"
+def long_date(day, *, short_month: bool = False, time: bool = False) -> str:
+    """A date as the pages write it: ``7 December 2026`` (never 07), ``7 Dec 2026`` with
+    ``short_month``, with ``19:04`` when asked; the workbooks, notes and published versions
+    write theirs the same way."""
+    text = f"{day.day} {day:%b %Y}" if short_month else f"{day.day} {day:%B %Y}"
     return f"{text} {day:%H:%M}" if time else text

@@ -366,6 +366,16 @@ class PlanFigures:
     def moves_not_recorded(self) -> list[tuple]:
         return [(driven, x) for driven, x, same in self.driven_lines if not same]
 
+    @property
+    def moves_rate_at_risk(self) -> list:
+        """The lines whose placement moves rate them Red or Amber where their record does not
+        (yet): the first screen leads with them, and the summary names them."""
+        return [
+            driven
+            for driven, x in self.moves_not_recorded
+            if driven.rag in ("red", "amber") and (x is None or x.rag != driven.rag)
+        ]
+
     @cached_property
     def red_amber_lines(self) -> list[LineFigures]:
         return [x for x in self.lines if x.rag in ("red", "amber")]
@@ -706,7 +716,7 @@ class PlanFigures:
                             before,
                             v.value,
                             unit=k.kpi.unit,
-                            note=f"recorded {v.date:%d %b %Y}".replace(" 0", " "),
+                            note=f"recorded {fiscal.long_date(v.date, short_month=True)}",
                         )
                     )
         return out
