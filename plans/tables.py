@@ -2,8 +2,8 @@ import weakref
 from datetime import datetime
 
 import django_tables2 as tables
+from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Case, Value, When
-from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
@@ -17,6 +17,7 @@ from plans.figures.rules import format_kpi_value, format_number
 from plans.selectors import amount_of
 from plans.templatetags.figures import rag_badge
 from recovery import fiscal, money
+from recovery.links import link
 from recovery.money import format_amount
 from recovery.spreadsheet import safe_value
 
@@ -71,12 +72,76 @@ class RowsInPython:
     def cell_writers(self) -> dict:
         """``{column name: function(record) -> cell content}`` for columns a table writes
         itself, bypassing django-tables2's generic lookup of the value; the others are
-        rendered by ``BoundRow.get_cell``."""
+        rendered by ``BoundRow.get_cell``, or by ``_field_cell`` when their value is a model
+        field's."""
         return {}
+
+    def _field_cell(self, column):
+        """A function(row) giving the cell ``BoundRow.get_cell`` gives, for a column whose
+        accessor names model fields all the way (``status``, ``workstream__name``), else None.
+
+        django-tables2 resolves such an accessor by trying each step as a dictionary key, an
+        attribute and a list index in turn (an exception per step on a model) and looks up its
+        field twice per cell; the steps and the field are the same for every row, so they are
+        found once here. What follows is ``get_cell``'s own: a field with choices gives its
+        display text, a missing or empty value the column's default, then the column's (or
+        the table's ``render_<name>``) render and its link."""
+        model = getattr(self._meta, "model", None)
+        bits = str(column.accessor).split("__")
+        if model is None or "." in bits[-1] or isinstance(column.column, tables.ManyToManyColumn):
+            return None
+        field = None
+        for bit in bits:
+            try:
+                field = model._meta.get_field(bit)
+            except FieldDoesNotExist:
+                return None
+            if not field.concrete:
+                return None
+            model = field.related_model if field.is_relation else None
+            if model is None and bit != bits[-1]:
+                return None
+        *path, last = bits
+        getter = f"get_{last}_display" if field.choices else None
+        empty = column.column.empty_values
+        default = column.default
+        plain = type(column.column).render is tables.Column.render and not hasattr(
+            self, f"render_{column.name}"
+        )
+        render, link, table = column.render, column.link, self
+
+        def cell(row):
+            owner = row.record
+            for bit in path:
+                owner = getattr(owner, bit)
+                if owner is None:
+                    return default
+            value = getattr(owner, getter)() if getter else getattr(owner, last)
+            if value in empty:
+                return default
+            if plain and not link:
+                return value
+            kwargs = {
+                "value": value,
+                "record": row.record,
+                "column": column.column,
+                "bound_column": column,
+                "bound_row": row,
+                "table": table,
+            }
+            content = value if plain else tables_utils.call_with_appropriate(render, kwargs)
+            return link(content, **kwargs) if link else content
+
+        return cell
 
     def rows_html(self) -> str:
         columns = list(self.columns)
         writers = self.cell_writers()
+        fields = {
+            c.name: found
+            for c in columns
+            if c.name not in writers and (found := self._field_cell(c)) is not None
+        }
         table_attrs = self.attrs if isinstance(self.attrs, dict) else {}
         static = {}
         for column in columns:
@@ -90,7 +155,12 @@ class RowsInPython:
             cells = []
             for column in columns:
                 write = writers.get(column.name)
-                cell = write(row.record) if write else row.get_cell(column.name)
+                if write is not None:
+                    cell = write(row.record)
+                elif (field_cell := fields.get(column.name)) is not None:
+                    cell = field_cell(row)
+                else:
+                    cell = row.get_cell(column.name)
                 td = static.get(column.name)
                 if td is None:
                     # As BoundRow.items does, for attributes computed from the record.
@@ -176,7 +246,7 @@ class PlanSummaryTable(RowsInPython, tables.Table):
     of 500 plans costs what one of five does. The totals therefore do not sort the list."""
 
     title = tables.Column(
-        verbose_name="Plan", linkify=lambda record: reverse("plans:plan_detail", args=[record.pk])
+        verbose_name="Plan", linkify=lambda record: link("plans:plan_detail", record.pk)
     )
     authority = tables.Column(accessor="authority__name", verbose_name="Authority")
     kind = tables.Column(verbose_name="Kind")
@@ -233,12 +303,12 @@ class PlanSummaryTable(RowsInPython, tables.Table):
     def cell_writers(self) -> dict:
         """The cells, written as django-tables2 renders them (the same markup), without its
         per-cell lookups: a page of 25 plans costs little more than a page of five."""
-        link = reverse("plans:plan_detail", args=[0]).rsplit("0", 1)
         planned, gap, achieved = (self.columns[n].column for n in ("planned", "gap", "achieved"))
         tbc_default = self.columns["tbc"].default
 
         def title(record):
-            return format_html('<a href="{}{}{}">{}</a>', link[0], record.pk, link[1], record.title)
+            url = link("plans:plan_detail", record.pk)
+            return format_html('<a href="{}">{}</a>', url, record.title)
 
         return {
             "title": title,
@@ -351,9 +421,7 @@ def link_column(url_name, accessor="pk", verbose_name=None, column_class=tables.
     return column_class(
         accessor=accessor,
         verbose_name=verbose_name,
-        linkify=lambda record, table: reverse(
-            f"plans:{url_name}_detail", args=[table.plan_pk, record.pk]
-        ),
+        linkify=lambda record, table: link(f"plans:{url_name}_detail", table.plan_pk, record.pk),
         **kwargs,
     )
 

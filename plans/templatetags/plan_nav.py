@@ -4,6 +4,8 @@ template) is the item that carries aria-current="page", and the CSS highlights t
 from django import template
 from django.urls import reverse
 
+from recovery.links import link
+
 register = template.Library()
 
 # (section, label, route, finance only). The section is the record pages' ``url_name`` where
@@ -46,6 +48,6 @@ def plan_nav_items(plan, can_edit=False) -> list[tuple[str, str, str]]:
         if route == "dashboards:published_list":
             url = f"{reverse(route)}?plan={plan.pk}"
         else:
-            url = reverse(route, args=[plan.pk])
+            url = link(route, plan.pk)
         out.append((section, label, url))
     return out
