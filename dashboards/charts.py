@@ -560,9 +560,10 @@ def kpi_chart(k: fg.KpiFigures) -> Chart:
             }
         )
 
-    if k.targets:
+    dated = [t for t in k.targets if not t.undated]
+    if dated:
         trace(
-            k.targets,
+            dated,
             "Target",
             mode="lines+markers",
             line={"color": KIND_COLOURS["target"], "dash": "dash"},
@@ -584,10 +585,29 @@ def kpi_chart(k: fg.KpiFigures) -> Chart:
             marker={"symbol": "diamond", "size": 10, "color": kind_colour(label, i)},
         )
     layout = _layout_dict(title=as_text(k.kpi.name), height=300, money_axis=k.kpi.unit == "money")
-    points = k.actuals + k.targets + [v for vs in k.comparators.values() for v in vs]
-    first, last = min(v.date for v in points), max(v.date for v in points)
+    points = k.actuals + dated + [v for vs in k.comparators.values() for v in vs]
+    goal = k.goal
+    # A goal with no date is a level across the chart, not a point on the date it is filed
+    # under (a date no paper gives).
+    days = [v.date for v in points] or [goal.date]
+    first, last = min(days), max(days)
     # Pad the dates so a KPI recorded on one day does not get an axis of milliseconds.
     pad = max((last - first) / 12, timedelta(days=90))
+    if goal is not None:
+        traces.insert(
+            0,
+            {
+                "type": "scatter",
+                "x": [(first - pad).isoformat(), (last + pad).isoformat()],
+                "y": [_num(goal.value)] * 2,
+                "name": "Goal (no date given)",
+                "mode": "lines",
+                "line": {"color": KIND_COLOURS["target"], "dash": "dot"},
+                "hovertemplate": f"Goal, no date given: {as_text(k.display(goal.value))}"
+                "<extra></extra>",
+            },
+        )
+        points = points + [goal]
     layout["xaxis"].update(
         type="date",
         tickformat="%b %Y",
@@ -616,7 +636,7 @@ def kpi_chart(k: fg.KpiFigures) -> Chart:
             # (0, 39.8, 79.6, 119.4 per 10,000).
             **_whole_number_axis([top * 10_000 / k.population]),
         }
-        rated = [v for v in k.actuals + k.targets if v.rate is not None]
+        rated = [v for v in k.actuals + dated if v.rate is not None]
         traces.append(
             {
                 "type": "scatter",
@@ -638,6 +658,8 @@ def kpi_chart(k: fg.KpiFigures) -> Chart:
     target = (
         f"target in force {k.display(k.target.value)} (to {k.target.date:%d %b %Y})"
         if k.target
+        else f"a goal of {k.display(goal.value)} the paper gives no date"
+        if goal is not None and k.next_target is None
         else f"no target of this plan in force ({k.rating_note})"
         if k.targets
         else "no target set by this plan"

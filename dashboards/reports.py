@@ -874,11 +874,14 @@ def report_workbook(
         ],
     )
     for k in f.kpis:
-        series = [("Actual", v) for v in k.actuals] + [("Target", v) for v in k.targets]
+        series = [("Actual", v) for v in k.actuals] + [
+            ("Goal, no date given" if v.undated else "Target", v) for v in k.targets
+        ]
         series += [(label, v) for label, vs in sorted(k.comparators.items()) for v in vs]
-        for kind, v in sorted(series, key=lambda kv: (kv[1].date, kv[0])):
+        for kind, v in sorted(series, key=lambda kv: (kv[1].undated, kv[1].date, kv[0])):
+            day = None if v.undated else v.date
             s.row(
-                [k.kpi.name, v.date, kind, v.value, v.rate, v.stated_rate, v.as_printed],
+                [k.kpi.name, day, kind, v.value, v.rate, v.stated_rate, v.as_printed],
                 money=(3,) if k.kpi.unit == "money" else (),
             )
 

@@ -16,7 +16,7 @@ from plans import services
 from plans.figures import placements as pl
 from plans.figures.kpis import derived_actuals
 from plans.figures.money_position import headline_series
-from plans.figures.rules import latest_recording, target_in_force
+from plans.figures.rules import latest_recording, target_in_force, undated_goal
 from plans.models import (
     KPI,
     KpiPoint,
@@ -228,9 +228,12 @@ def load(plan: Plan, year: str, period: int, lines: list[SavingsLine] | None = N
         current = actuals[-1] if actuals and actuals[-1].date == as_at else None
         earlier = [p for p in actuals if p.date < as_at]
         targets = [p for p in pts if p.kind == KpiPoint.Kind.TARGET]
-        # The target in force at the month's end (the figure module's rule), else the next.
-        target = target_in_force(targets, as_at) or next(
-            (t for t in targets if t.date > as_at), None
+        # The target in force at the month's end (the figure module's rule), else the next
+        # dated one, else a goal the paper gives no date.
+        target = (
+            target_in_force(targets, as_at)
+            or next((t for t in targets if t.date > as_at and not t.undated), None)
+            or undated_goal(targets)
         )
         month.kpis.append(
             KpiMonth(kpi, earlier[-1] if earlier else None, current, target, month_end=as_at)

@@ -116,7 +116,8 @@ def kpi_point_rows(k):
 
     out = []
     for day, actual, actual_rate, target, target_rate, comps in k.table_rows:
-        cells = [f'<th scope="row" class="fw-normal">{_day(day, get_language())}</th>']
+        when = "No date given" if day is None else _day(day, get_language())
+        cells = [f'<th scope="row" class="fw-normal">{when}</th>']
         cells.append(f'<td class="num">{value(actual)}</td>')
         if shows_rate:
             cells.append(f'<td class="num">{rate(actual, actual_rate)}</td>')

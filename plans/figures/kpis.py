@@ -19,6 +19,7 @@ from plans.figures.rules import (
     rate_per_10k,
     stated_rate_differs,
     target_in_force,
+    undated_goal,
     workforce_rate,
 )
 from plans.models import KPI, KpiPoint, PlacementCount, PlacementType
@@ -86,10 +87,16 @@ class KpiFigures:
 
     @property
     def next_target(self) -> KpiValue | None:
-        """The first target dated after the latest actual (or the first, with no actual)."""
+        """The first target dated after the latest actual (or the first, with no actual); a
+        goal with no date is none (``goal``)."""
         after = self.latest.date if self.latest else None
-        later = [t for t in self.targets if after is None or t.date > after]
+        later = [t for t in self.targets if not t.undated and (after is None or t.date > after)]
         return later[0] if later else None
+
+    @property
+    def goal(self) -> KpiValue | None:
+        """The plan's goal with no date, if it states one (``rules.undated_goal``)."""
+        return undated_goal(self.targets)
 
     @property
     def next_target_passed(self) -> bool:
@@ -114,6 +121,11 @@ class KpiFigures:
                 return "no target of this plan (the previous plan's is shown for comparison)"
             return "no target set by this plan"
         nxt = self.next_target
+        if nxt is None and self.goal is not None and self.target is None:
+            return (
+                f"{self.display(self.goal.value)} is a goal the paper gives no date: the "
+                "actual is not rated against it"
+            )
         if nxt is not None:
             on, by = f"{self.latest.date:%-d %b %Y}", f"{nxt.date:%-d %b %Y}"
             return f"no target in force at {on}; next {self.display(nxt.value)} by {by}"
@@ -187,7 +199,7 @@ class KpiFigures:
         self,
     ) -> list[
         tuple[
-            date,
+            date | None,
             Decimal | None,
             Decimal | None,
             Decimal | None,
@@ -195,18 +207,19 @@ class KpiFigures:
             list[Decimal | None],
         ]
     ]:
-        """Per date: actual, its rate, target, its rate, then each comparator (by label)."""
+        """Per date: actual, its rate, target, its rate, then each comparator (by label); a
+        goal with no date is the last row, its date None."""
         labels = sorted(self.comparators)
         by_date: dict[date, dict] = defaultdict(dict)
         for v in self.actuals:
             by_date[v.date]["actual"] = v
         for v in self.targets:
-            by_date[v.date]["target"] = v
+            by_date[None if v.undated else v.date]["target"] = v
         for label in labels:
             for v in self.comparators[label]:
                 by_date[v.date][label] = v
         rows = []
-        for day in sorted(by_date):
+        for day in sorted(by_date, key=lambda d: (d is None, d or date.min)):
             d = by_date[day]
             a, t = d.get("actual"), d.get("target")
             rows.append(

@@ -199,14 +199,24 @@ def target_in_force(targets: Sequence, day: date | None):
     """The target in force on ``day``: one whose period (``applies_from`` to its date) holds
     the day, else the latest milestone already passed. A milestone still to come ("40
     placements by March 2015") is not in force before its date, so an actual recorded
-    earlier is not rated against it. ``targets`` are in date order."""
+    earlier is not rated against it. A goal the paper gives no date (``undated``) is no
+    milestone: it is never in force (``undated_goal``). ``targets`` are in date order."""
     if day is None:
         return None
+    targets = [t for t in targets if not getattr(t, "undated", False)]
     windows = [t for t in targets if t.applies_from and t.applies_from <= day <= t.date]
     if windows:
         return max(windows, key=lambda t: t.applies_from)
     passed = [t for t in targets if t.date <= day]
     return passed[-1] if passed else None
+
+
+def undated_goal(targets: Sequence):
+    """The goal a paper gives no date ("caseloads no higher than 20"), the latest filed: shown
+    beside the actuals as a goal, never rated against, never said to be due by the date it
+    is filed under. None when every target has its date."""
+    goals = [t for t in targets if getattr(t, "undated", False)]
+    return goals[-1] if goals else None
 
 
 def stated_rate_differs(computed: Decimal | None, stated: Decimal | None) -> bool:

@@ -15,7 +15,7 @@ import difflib
 import re
 from dataclasses import dataclass, field
 
-from openpyxl.utils import column_index_from_string
+from openpyxl.utils import column_index_from_string, get_column_letter
 
 from plans.workbook import cells
 from plans.workbook import resources as s
@@ -533,8 +533,10 @@ def _check_sheets(raw: RawWorkbook, problems: Problems, warnings: list[str]) -> 
             )
         if sheet.last_column > 100:
             problems.add(
-                f"The sheet has data in {sheet.last_column} columns; the template has "
-                "far fewer. Delete the columns you added.",
+                f"The sheet has data as far across as column "
+                f"{get_column_letter(sheet.last_column)} (number {sheet.last_column:,}); "
+                "the template's columns end long before. Delete the columns past the table "
+                "(including cells that only look empty).",
                 sheet=name,
             )
     return found

@@ -290,6 +290,10 @@ def check_container(data: bytes) -> zipfile.ZipFile:
     return archive
 
 
+# How Excel, LibreOffice and every spreadsheet library pack a workbook's parts.
+EXCEL_PACKING = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED})
+
+
 def _check_members(archive: zipfile.ZipFile, infos) -> None:
     """Unpack every member once, as a stream: a damaged member (a flipped byte fails its
     checksum) is refused, so is a zip that unpacks to more than it declares, and XML parts
@@ -306,6 +310,8 @@ def _check_members(archive: zipfile.ZipFile, infos) -> None:
                 "workbook in Excel, save it as an Excel Workbook (.xlsx) and retry."
             )
         try:
+            if info.compress_type not in EXCEL_PACKING:
+                raise NotImplementedError  # bzip2 or LZMA: slower to unpack, and never Excel's
             with archive.open(info) as member:
                 head = member.read(PROLOG_BYTES)
                 size = len(head)

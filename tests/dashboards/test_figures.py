@@ -13,6 +13,8 @@ from plans.models import KPI, KpiPoint, Plan
 from plans.selectors import month_end_month
 from tests.factories import (
     CostPressureFactory,
+    KPIFactory,
+    KpiPointFactory,
     OverspendForecastFactory,
     PlannedAmountFactory,
     ProgressEntryFactory,
@@ -337,6 +339,41 @@ def test_a_milestone_still_to_come_does_not_rate_an_earlier_actual(mtfs):
     assert adoption.target is None and adoption.rag == ""
     assert adoption.next_target.date == date(2021, 3, 31)
     assert "next 23% by 31 Mar 2021" in adoption.rating_note
+
+
+def test_a_goal_the_paper_gives_no_date_is_shown_but_never_rated_nor_due(plan):
+    """ "Caseloads no higher than 20" has no date: an actual of 25 filed after the day the goal
+    is filed under is not rated Red against it, and no page says it was due by that day."""
+    from dashboards.charts import kpi_chart
+
+    kpi = KPIFactory(plan=plan, code="caseload", unit="count", direction=KPI.Direction.LOWER)
+    target = KpiPoint.Kind.TARGET
+    KpiPointFactory(kpi=kpi, kind=target, date=date(2017, 4, 30), value=20, undated=True)
+    KpiPointFactory(kpi=kpi, date=date(2017, 10, 31), value=25)
+    [k] = fg.kpi_figures(plan, as_at=date(2017, 10, 31), population=None)
+    assert k.target is None and k.next_target is None and k.rag == ""
+    assert k.goal.value == 20
+    assert k.rating_note == (
+        "20 is a goal the paper gives no date: the actual is not rated against it"
+    )
+    assert k.table_rows[-1][0] is None and k.table_rows[-1][3] == 20
+    chart = kpi_chart(k)
+    names = [t["name"] for t in chart.figure["data"]]
+    assert "Target" not in names and "Goal (no date given)" in names
+    [goal] = [t for t in chart.figure["data"] if t["name"] == "Goal (no date given)"]
+    assert goal["y"] == [20, 20] and goal["mode"] == "lines"  # a level, not a dated point
+    assert "a goal of 20 the paper gives no date" in chart.description
+    # A dated target later on is rated as ever; the goal stays beside it, unrated.
+    KpiPointFactory(kpi=kpi, kind=target, date=date(2017, 9, 30), value=30)
+    [k] = fg.kpi_figures(plan, as_at=date(2017, 10, 31), population=None)
+    assert k.target.value == 30 and k.rag == "green"
+
+
+def test_telfords_undated_targets_are_goals_as_its_paper_prints_them(seeded):
+    telford = _plan("telford", "cip-2014-15")
+    kpis = {k.kpi.code: k for k in fg.kpi_figures(telford, as_at=None, population=None)}
+    for code, value in (("contract-carer-usage", 60), ("queensway-occupancy", 75)):
+        assert kpis[code].goal.value == value and kpis[code].next_target is None, code
 
 
 def test_five_year_plan_kpis_the_paper_calls_on_track_are_not_red(seeded):

@@ -282,3 +282,16 @@ def test_the_service_reports_a_colleagues_first_entry_as_a_stale_edit(plan, fina
     with pytest.raises(Exception) as error:
         month_end._create_first_entry(wrong, finance_manager, "Month-end")
     assert not isinstance(error.value, services.StaleEdit)
+
+
+def test_a_kpi_goal_with_no_date_is_offered_as_such_not_as_due(client, finance_manager, plan):
+    kpi = KPIFactory(plan=plan, name="Caseload")
+    m.KpiPoint.objects.create(
+        kpi=kpi, kind="target", date=date(2017, 4, 30), value=D("20"), undated=True
+    )
+    client.force_login(finance_manager)
+    [row] = client.get(url(plan)).context["month"].kpis
+    assert row.target.value == 20
+    html = client.get(url(plan)).content.decode()
+    assert '20 <span class="small text-muted">no date given</span>' in html
+    assert "by Apr 2017" not in html

@@ -621,6 +621,19 @@ def test_zip_parts_no_spreadsheet_writes(authority, change, pattern):
     assert_refused(data, pattern)
 
 
+@pytest.mark.parametrize("method", [zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA])
+def test_parts_packed_as_no_spreadsheet_packs_them(authority, method):
+    """bzip2 and LZMA unpack (Python reads them) but no spreadsheet writes them, and they
+    unpack many times slower than a workbook's own packing: refused, not read."""
+    with zipfile.ZipFile(io.BytesIO(minimal_workbook())) as src:
+        members = {i.filename: src.read(i) for i in src.infolist()}
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=method) as z:
+        for name, body in members.items():
+            z.writestr(name, body)
+    assert_refused(out.getvalue(), "packed in a way Excel never uses")
+
+
 def test_two_parts_of_the_same_name(authority):
     import warnings
 
@@ -797,3 +810,11 @@ def test_a_strict_open_xml_workbook_is_refused_with_how_to_save_it(authority):
     data = add_members(minimal_workbook(), {}, replace={"xl/workbook.xml": to_strict})
     assert_refused(data, "Strict Open XML Spreadsheet.*Save As > Excel Workbook")
     assert not Plan.objects.filter(code="small-plan").exists()
+
+
+def test_a_stray_cell_far_across_is_named_by_its_column(authority):
+    """One cell in Excel's last column is data as far across as XFD, not data in 16,384
+    columns (as the message had it)."""
+    data = set_cells(minimal_workbook(), "Savings lines", {"XFD2": "stray"})
+    [problem] = assert_refused(data, "as far across as column XFD")
+    assert problem.sheet == "Savings lines" and "16,384 columns" not in str(problem)
