@@ -702,7 +702,13 @@ def slippage_chart(f: fg.PlanFigures) -> Chart:
         "slippage",
         "Monthly cost of slipped actions",
         f"Bar chart of the monthly slippage cost with its running total; total "
-        f"{_pounds(f.slippage_total)}.",
+        f"{_pounds(f.slippage_total)}"
+        + (
+            f", of which {_pounds(f.slippage_to_date)} to {f.sel.label} and the rest "
+            "recorded ahead as projections."
+            if f.pressures_ahead
+            else "."
+        ),
         {"data": traces, "layout": layout},
     )
 

@@ -348,7 +348,16 @@ def summary_rows(f: fg.PlanFigures, money=whole_pounds) -> list[SummaryRow]:
                 "after, at the same date (a basis, not a movement)",
             )
         )
-    if f.slippage_total:
+    if f.slippage_total and f.pressures_ahead:
+        rows.append(
+            SummaryRow(
+                f"Slippage cost to {f.sel.label}",
+                f.slippage_to_date,
+                note=f"{money(f.slippage_total)} with the months to "
+                f"{f.pressures_ahead[-1].label} recorded ahead (projected)",
+            )
+        )
+    elif f.slippage_total:
         rows.append(
             SummaryRow(
                 "Slippage cost recorded (all months)",
@@ -894,15 +903,17 @@ def report_workbook(
             ("Month or year", 16),
             ("Slippage cost in the month", 16),
             ("Running total", 16),
+            ("Recorded", 14),
             *[(label, 16) for label in f.funding.kinds],
         ],
     )
     for m in f.pressures:
-        s.row([m.label, m.slippage, m.cumulative_slippage], money=(1, 2))
+        when = f"ahead of {f.sel.label} (projected)" if f.is_ahead(m) else "to date"
+        s.row([m.label, m.slippage, m.cumulative_slippage, when], money=(1, 2))
     for year, amounts in f.funding.rows:
         s.row(
-            [year or "Year not stated", None, None, *amounts],
-            money=tuple(range(3, 3 + len(amounts))),
+            [year or "Year not stated", None, None, None, *amounts],
+            money=tuple(range(4, 4 + len(amounts))),
         )
 
     _placement_sheets(wb, f)

@@ -16,7 +16,7 @@ from django.db.models import UniqueConstraint
 from django.utils.text import capfirst
 
 from plans import models as m
-from plans.rules import same_key, visible, year_problem
+from plans.rules import lookalike_problem, same_key, visible, year_problem
 from recovery import fiscal
 from recovery.money import Amount, AmountKind, MoneyError, format_amount, parse_amount, parse_money
 
@@ -184,6 +184,9 @@ class RecordForm(forms.ModelForm):
             )
             if one_line and isinstance(cleaned.get(name), str):
                 cleaned[name] = visible(cleaned[name])
+                problem = lookalike_problem(cleaned[name])
+                if problem and name not in self.errors:
+                    self.add_error(name, problem)
         for names, strict in ((self.strict_years, True), (self.context_years, False)):
             for name in names:
                 problem = year_problem(self.plan, cleaned.get(name), strict=strict)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import operator
 import re
+import unicodedata
 from datetime import date
 from decimal import Decimal
 
@@ -37,6 +38,38 @@ _INVISIBLE = re.compile("[\u200b\u2060\ufeff\u00ad]")
 def visible(text: str) -> str:
     """``text`` without zero-width spaces, word joiners, byte-order marks or soft hyphens."""
     return _INVISIBLE.sub("", text)
+
+
+_WORD = re.compile(r"\w+")
+
+
+@functools.lru_cache(maxsize=4096)
+def _alphabet(char: str) -> str:
+    """LATIN, CYRILLIC, GREEK... for a letter, "DIGIT" for 0-9; "" for anything else."""
+    if "0" <= char <= "9":
+        return "DIGIT"
+    if not char.isalpha():
+        return ""
+    return unicodedata.name(char, "").split(" ", 1)[0]
+
+
+def lookalike_problem(text: str) -> str:
+    """Why a one-line value would pass for another it is not ("" if it would not): a word
+    mixing a Cyrillic or Greek letter with Latin letters or digits ("СS/01" with a Cyrillic С,
+    "Н2/1", "Plаcements"), which reads the same as the Latin word and would be a second line,
+    code or workstream beside the first. A word wholly in one alphabet is anyone's to type.
+    Every form and the workbook import use it, as ``visible``."""
+    for word in _WORD.findall(text):
+        alphabets = {_alphabet(c) for c in word} - {""}
+        foreign = alphabets & {"CYRILLIC", "GREEK"}
+        if foreign and alphabets & {"LATIN", "DIGIT"}:
+            letter = next(c for c in word if _alphabet(c) in foreign)
+            return (
+                f"{word!r} mixes alphabets: {letter} is a {_alphabet(letter).title()} letter "
+                "that looks like a Latin one, so it would not match the same text typed on an "
+                "English keyboard. Retype it."
+            )
+    return ""
 
 
 def same_key(values: dict) -> dict:

@@ -202,6 +202,21 @@ class PlanFigures:
     def slippage_total(self) -> Decimal:
         return sum((m.slippage for m in self.pressures), ZERO)
 
+    def is_ahead(self, m: PressureMonth) -> bool:
+        """A cost recorded for a month after the one shown: at that month it is a projection
+        (a paper's table of what slippage "will" cost through the year), not a cost yet
+        incurred."""
+        return (m.year, m.period) > (self.sel.year, self.sel.period)
+
+    @property
+    def pressures_ahead(self) -> list[PressureMonth]:
+        return [m for m in self.pressures if self.is_ahead(m)]
+
+    @property
+    def slippage_to_date(self) -> Decimal:
+        """The slippage cost of the months up to the one shown."""
+        return sum((m.slippage for m in self.pressures if not self.is_ahead(m)), ZERO)
+
     @property
     def slippage_years(self) -> list[tuple[str, Decimal]]:
         years: dict[str, Decimal] = defaultdict(lambda: ZERO)

@@ -20,7 +20,7 @@ from django.utils.text import slugify
 from openpyxl.cell.cell import ERROR_CODES
 from openpyxl.utils.datetime import from_excel
 
-from plans.rules import visible
+from plans.rules import lookalike_problem, visible
 from recovery import fiscal
 from recovery.money import Amount, MoneyError, parse_amount, parse_money
 from recovery.spreadsheet import (  # noqa: F401
@@ -149,10 +149,21 @@ def text(value, *, max_length: int | None = None, long: bool = False) -> str:
     return value
 
 
+# Dashes a word processor or mail client writes for a typed hyphen (non-breaking, en, em,
+# minus...): a code holding them looks right and matches nothing.
+_NOT_HYPHENS = re.compile("[\u2010-\u2015\u2212\ufe58\ufe63\uff0d]")
+
+
 def slug(value, *, max_length: int | None = None) -> str:
     raw = key_text(value, max_length=max_length)
     if not re.fullmatch(r"[-a-zA-Z0-9_]+", raw):
-        suggestion = slugify(raw) or "a-short-name"
+        hyphened = _NOT_HYPHENS.sub("-", raw)
+        if re.fullmatch(r"[-a-zA-Z0-9_]+", hyphened):
+            raise CellError(
+                f"{_describe(raw)} has dashes that are not hyphens (as Word or Outlook writes "
+                f"them when text is pasted): retype them as hyphens, {hyphened}"
+            )
+        suggestion = slugify(hyphened) or "a-short-name"
         raise CellError(
             f"{_describe(raw)} is not a code: use letters, digits and hyphens only, "
             f"e.g. {suggestion}"
@@ -575,8 +586,13 @@ def read(column, value, *, percent: bool = False, thousands: bool = False):
 
 
 def key_text(value, *, max_length: int | None = None) -> str:
-    """One-line text without the characters nobody sees (``plans.rules.visible``)."""
-    return visible(text(value, max_length=max_length))
+    """One-line text without the characters nobody sees (``plans.rules.visible``), refused
+    where a word mixes alphabets (``plans.rules.lookalike_problem``)."""
+    found = visible(text(value, max_length=max_length))
+    problem = lookalike_problem(found)
+    if problem:
+        raise CellError(problem)
+    return found
 
 
 def _money_cell(column, value, percent, thousands):

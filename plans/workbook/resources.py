@@ -222,7 +222,9 @@ class SavingsLineResource(SheetResource):
             super().import_instance(instance, row, **kwargs)
         except ValidationError as exc:
             errors = exc.error_dict
-        for name in ("reference", "title"):  # a totals or help row is not a line
+        # A totals or help row is not a new line; a row matching a line the plan holds is that
+        # line, whatever it is called (the plan's own export, re-imported).
+        for name in ("reference", "title") if instance.pk is None else ():
             said = self.not_a_line(getattr(instance, name, ""))
             if said and name not in errors:
                 errors[name] = [ValidationError(said)]
@@ -263,8 +265,10 @@ class SavingsLineResource(SheetResource):
         self.amounts.append((instance, wanted))
 
     TOTAL = re.compile(r"\s*(grand\s+|sub[\s-]?)?totals?(\s+savings?)?\s*:?\s*", re.IGNORECASE)
+    # "e.g. SAV/01", "Eg: ...", "For example", "Example -": not "EG.1", a reference.
     EXAMPLE = re.compile(
-        r"\s*(e\.\s?g\.?|eg[.:]|for example\b|example\s*([:\-–]|$))", re.IGNORECASE
+        r"\s*(e\.\s?g\.?(\s|$)|eg[.:](\s|$)|for example\b|example\s*([:\-–]|$))",
+        re.IGNORECASE,
     )
 
     @classmethod

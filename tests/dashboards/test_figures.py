@@ -341,6 +341,27 @@ def test_a_milestone_still_to_come_does_not_rate_an_earlier_actual(mtfs):
     assert "next 23% by 31 Mar 2021" in adoption.rating_note
 
 
+def test_slippage_of_months_after_the_one_shown_is_a_projection(client, mtfs, torbay_users):
+    """Table 2 of the MTFS paper gives what slippage "will" cost each month to March 2017: at
+    P6 Sep 2016 the cost to date is July to September, and the rest is projected."""
+    plan = _plan("torbay", "mtfs-2017-21")
+    f = fg.plan_figures(plan, fg.Selection("2016/17", 6))
+    assert f.slippage_to_date == D("7526") + D("21560") + D("82105") == D("111191")
+    assert f.slippage_total == D("1007221")
+    assert [m.label for m in f.pressures_ahead][0] == "Oct 2016" and len(f.pressures_ahead) == 6
+    client.force_login(torbay_users["director"])
+    url = reverse("dashboards:plan_dashboard", args=[plan.pk]) + "?year=2016/17&period=6"
+    text = re.sub(r"<[^>]+>", "", client.get(url).content.decode())
+    assert (
+        "Slippage cost to P6 Sep 2016: £111,191 (£1,007,221 to Mar 2017, the later months "
+        "projected)." in text
+    )
+    assert "Oct 2016 projected" in text
+    # At P8 2017/18 every month is past: one figure, as before.
+    f = fg.plan_figures(plan, fg.Selection("2017/18", 8))
+    assert not f.pressures_ahead and f.slippage_to_date == f.slippage_total == D("1007221")
+
+
 def test_a_goal_the_paper_gives_no_date_is_shown_but_never_rated_nor_due(plan):
     """ "Caseloads no higher than 20" has no date: an actual of 25 filed after the day the goal
     is filed under is not rated Red against it, and no page says it was due by that day."""

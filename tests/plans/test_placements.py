@@ -1,6 +1,7 @@
 """Placements, the cost driver: the issue's scenario figure for figure against a hand
 calculation, Barking's what-if, the seed figures, and the rules the records keep."""
 
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -429,6 +430,14 @@ def test_a_line_its_moves_rate_otherwise_than_its_record_says_so(client, mtfs, t
 
     [row] = [r for r in summary_rows(plan_figures(mtfs, sel)) if "placement moves" in r.label]
     assert row.note.startswith("MTFS-02 Red, as its planned moves stand")
+    # The report's Red and amber lines say the same, not "no line is rated Red".
+    report = client.get(
+        reverse("dashboards:report", args=[mtfs.pk]), {"year": "2017/18", "period": "8"}
+    )
+    text = re.sub(r"<[^>]+>", "", report.content.decode())
+    red_amber = text[text.index("Red and amber lines") :][:700]
+    assert "No line's own record rates it Red or Amber at P8 Nov 2017; by its" in red_amber
+    assert "by its planned placement moves as they stand, MTFS-02 is Red" in red_amber
     # The month-end records the moves' figures: one rating, said once.
     services.sync_lines_from_moves(
         plan=mtfs, year="2017/18", period=8, user=torbay_users["finance"]

@@ -130,6 +130,17 @@ def test_a_character_nobody_sees_is_no_part_of_a_reference(client, finance_manag
     assert plan.lines.filter(reference="SAV-TWO", title="Software review").exists()
 
 
+def test_a_reference_mixing_alphabets_is_refused_as_the_workbook_refuses_it(
+    client, finance_manager, plan
+):
+    client.force_login(finance_manager)
+    data = line_data(plan, reference="\u041d2/1")  # Cyrillic Н: reads as H2/1
+    response = client.post(reverse("plans:line_create", args=[plan.pk]), data)
+    [error] = response.context["form"].errors["reference"]
+    assert "Н is a Cyrillic letter that looks like a Latin one" in error
+    assert not plan.lines.exists()
+
+
 def test_same_reference_in_another_plan_is_fine(client, finance_manager, plan):
     SavingsLineFactory(plan=PlanFactory(authority=plan.authority), reference="SAV-NEW")
     client.force_login(finance_manager)

@@ -141,6 +141,43 @@ def test_an_invisible_character_pasted_into_a_reference_makes_no_second_line(aut
     assert not plan.lines.filter(reference__contains="\u200b").exists()
 
 
+@pytest.mark.parametrize(
+    ("cell", "text", "letter"),
+    [
+        ("A3", "\u041d2/1", "Н"),  # Cyrillic Н beside a digit: reads as H2/1
+        ("A3", "\u0421S/01", "С"),  # Cyrillic С beside a Latin S
+        ("B3", "Pl\u0430cements", "а"),  # a workstream name with a Cyrillic а
+    ],
+)
+def test_a_word_mixing_alphabets_is_refused_on_its_cell(authority, cell, text, letter):
+    # Found with hostile workbooks: "Н2/1" beside "H2/1" made two lines that look the same,
+    # and "Plаcements" a second workstream.
+    lines = [
+        ["H2/1", "Placements", "Fewer placements", "Amber", 95000, None],
+        ["SAV/2", "Placements", "Edge of care", "Green", 50000, None],
+    ]
+    data = set_cells(minimal_workbook(lines=lines), "Savings lines", {cell: text})
+    with pytest.raises(workbook.WorkbookRejected) as caught:
+        workbook.import_workbook(data, filename="lookalike.xlsx")
+    [problem] = caught.value.problems
+    assert (problem.sheet, problem.row) == ("Savings lines", 3)
+    assert f"{letter} is a Cyrillic letter that looks like a Latin one" in str(problem)
+
+
+def test_words_wholly_in_another_alphabet_are_anyones_to_type(authority):
+    lines = [["SAV/1", "Placements", "Σχέδιο Ελλάδα (Greek team)", "Amber", 95000, None]]
+    plan = workbook.import_workbook(minimal_workbook(lines=lines), filename="greek.xlsx")
+    assert plan.lines.get().title == "Σχέδιο Ελλάδα (Greek team)"
+
+
+def test_a_plan_code_with_dashes_from_word_names_the_code_to_type(authority):
+    data = set_cells(minimal_workbook(), "Plan", {"B3": "small\u2011plan"})
+    with pytest.raises(workbook.WorkbookRejected) as caught:
+        workbook.import_workbook(data, filename="dashes.xlsx")
+    text = " ".join(str(p) for p in caught.value.problems)
+    assert "dashes that are not hyphens" in text and "retype them as hyphens, small-plan" in text
+
+
 def test_a_column_headed_in_thousands_is_read_as_thousands(authority):
     lines = [["SAV/1", "Placements", "Fewer placements", "Amber", 95, "£20,520"]]
 
@@ -701,6 +738,31 @@ def test_a_totals_or_help_row_is_refused_not_imported_as_a_line(authority, refer
         workbook.import_workbook(minimal_workbook(lines=lines), filename="total.xlsx")
     [problem] = caught.value.problems
     assert (problem.sheet, problem.row) == ("Savings lines", 3) and said in str(problem)
+
+
+def test_a_lines_own_name_is_never_taken_for_a_totals_or_help_row(finance_manager, plan):
+    """Lines saved through the form as "EG.1", "Total" or "Example: ..." come back from their
+    own export as the same lines (a row matching a line of the plan is that line); and EG.1
+    is a reference, not "e.g.", in a new plan too."""
+    from plans import services
+
+    for reference, title in [
+        ("EG.1", "Edge of care group savings"),
+        ("T-1", "Total"),
+        ("X-1", "Example: shared foster care"),
+    ]:
+        services.create_record(
+            instance=SavingsLine(plan=plan, reference=reference, title=title),
+            user=finance_manager,
+        )
+    before = dump_plan(plan)
+    data = workbook.export_plan(plan)
+    changes = workbook.preview(data, into=plan)
+    assert changes.ok and not changes.has_changes, [str(p) for p in changes.problems]
+    assert dump_plan(plan) == before
+    lines = [["EG.1", "Placements", "Edge of care group savings", "Amber", "129k", None]]
+    new = workbook.import_workbook(minimal_workbook(lines=lines), filename="eg.xlsx")
+    assert list(new.lines.values_list("reference", flat=True)) == ["EG.1"]
 
 
 def test_lines_continued_on_a_second_sheet_are_refused_not_dropped(authority):
