@@ -94,6 +94,15 @@ class KpiFigures:
         return later[0] if later else None
 
     @property
+    def due_target(self) -> KpiValue | None:
+        """The next target once its date has passed at ``as_at`` with no actual since: the
+        latest such (the one in force at the month shown), so that "0 by March 2015" is
+        said at March 2015, not the "5 by September 2014" that came before it."""
+        if not self.next_target_passed:
+            return None
+        return target_in_force(self.targets, self.as_at) or self.next_target
+
+    @property
     def goal(self) -> KpiValue | None:
         """The plan's goal with no date, if it states one (``rules.undated_goal``)."""
         return undated_goal(self.targets)
@@ -126,8 +135,13 @@ class KpiFigures:
                 f"{self.display(self.goal.value)} is a goal the paper gives no date: the "
                 "actual is not rated against it"
             )
+        on = f"{self.latest.date:%-d %b %Y}"
+        due = self.due_target
+        if due is not None:
+            by = f"{due.date:%-d %b %Y}"
+            return f"no actual since {on}; {self.display(due.value)} was due by {by}"
         if nxt is not None:
-            on, by = f"{self.latest.date:%-d %b %Y}", f"{nxt.date:%-d %b %Y}"
+            by = f"{nxt.date:%-d %b %Y}"
             return f"no target in force at {on}; next {self.display(nxt.value)} by {by}"
         return f"no target in force at {self.latest.date:%-d %b %Y}"
 

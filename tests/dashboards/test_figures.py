@@ -390,6 +390,21 @@ def test_a_goal_the_paper_gives_no_date_is_shown_but_never_rated_nor_due(plan):
     assert k.target.value == 30 and k.rag == "green"
 
 
+def test_the_target_due_at_the_month_shown_is_the_one_said(seeded):
+    """Telford's agency social workers: 5 by September 2014, then 0 by March 2015, and no
+    actual after October 2013. At March 2015 the 0 is due, not only the 5 before it."""
+    telford = _plan("telford", "cip-2014-15")
+    march = fg.kpi_figures(telford, as_at=date(2015, 3, 31), population=None)
+    [agency] = [k for k in march if k.kpi.code == "agency-social-workers"]
+    assert agency.due_target.value == 0 and agency.due_target.date == date(2015, 3, 31)
+    assert agency.rating_note == "no actual since 31 Oct 2013; 0 was due by 31 Mar 2015"
+    early = {
+        k.kpi.code: k for k in fg.kpi_figures(telford, as_at=date(2014, 6, 30), population=None)
+    }
+    assert early["agency-social-workers"].due_target is None
+    assert "next 5 by 30 Sep 2014" in early["agency-social-workers"].rating_note
+
+
 def test_telfords_undated_targets_are_goals_as_its_paper_prints_them(seeded):
     telford = _plan("telford", "cip-2014-15")
     kpis = {k.kpi.code: k for k in fg.kpi_figures(telford, as_at=None, population=None)}
