@@ -115,18 +115,36 @@ def _errors(request, plan, filename, problems, warnings=()):
 _PARTICULARS = re.compile(r"(?<!\w)'[^']*'(?!\w)|(?<!\w)\"[^\"]*\"(?!\w)|£?-?\d[\d,.]*")
 
 
+SHOWN_PARTICULARS = 8  # rows whose own figures a grouped problem lists
+
+
 def _grouped(problems) -> list[dict]:
     groups: dict[tuple, dict] = {}
     for p in problems:
         key = (p.sheet, p.column, p.header, _PARTICULARS.sub("…", p.message))
-        group = groups.setdefault(key, {"problem": p, "rows": [], "messages": set()})
+        group = groups.setdefault(
+            key, {"problem": p, "rows": [], "messages": set(), "particulars": []}
+        )
         group["messages"].add(p.message)
         if p.row is not None:
             group["rows"].append(p.row)
-    return [
-        {"problem": g["problem"], "rows": _row_runs(g["rows"]), "varies": len(g["messages"]) > 1}
-        for g in groups.values()
-    ]
+            found = ", ".join(_PARTICULARS.findall(p.message))
+            if found and len(group["particulars"]) < SHOWN_PARTICULARS:
+                group["particulars"].append(f"row {p.row}: {found}")
+    out = []
+    for g in groups.values():
+        varies = len(g["messages"]) > 1
+        more = len(g["rows"]) - len(g["particulars"])
+        particulars = "; ".join(g["particulars"]) + (f"; and {more} more" if more > 0 else "")
+        out.append(
+            {
+                "problem": g["problem"],
+                "rows": _row_runs(g["rows"]),
+                "varies": varies,
+                "particulars": particulars if varies else "",
+            }
+        )
+    return out
 
 
 def _row_runs(rows: list[int]) -> str:

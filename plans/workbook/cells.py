@@ -341,6 +341,11 @@ def _no_dash(value) -> None:
         raise CellError(
             f"{value.strip()!r} has no figure in it: leave the cell blank for none, or type 0"
         )
+    if isinstance(value, str) and value.strip().lower() in {"clear", "delete", "remove"}:
+        raise CellError(
+            f"{value.strip()!r} is not a figure: to remove the figure recorded, type (clear) "
+            "with its brackets; a blank cell leaves it as it is"
+        )
 
 
 def amount(value) -> Amount:

@@ -275,7 +275,13 @@ def _parse_table(raw: RawSheet, spec, problems: Problems, warnings: list[str]) -
             f"{spec.name}: column {_letter(i)} has values (from row {number}) but no header, "
             "so it was not read; head it with a column name from the template if it should be."
         )
-    if raw.hidden_sheet:
+    if raw.hidden_sheet == "veryHidden":
+        warnings.append(
+            f"{spec.name}: the sheet is 'very hidden' (Excel's Unhide does not list it: a macro "
+            "or another program hid it) and was read like any other; if it should not be "
+            "imported, copy the sheets you want into the template and import that."
+        )
+    elif raw.hidden_sheet:
         warnings.append(
             f"{spec.name}: the sheet is hidden in the spreadsheet and was read like any other; "
             "delete it if it should not be imported."

@@ -154,7 +154,7 @@ class RawSheet:
     formulas_without_value: list[str] = field(default_factory=list)
     hidden: set[int] = field(default_factory=set)  # rows hidden in the spreadsheet
     hidden_columns: set[int] = field(default_factory=set)  # 0-based
-    hidden_sheet: bool = False  # the sheet itself hidden (or "very hidden")
+    hidden_sheet: str = ""  # the sheet itself "hidden" or "veryHidden" (Excel's own words)
     # Dates counted from 1904 (an old Mac workbook): a day number typed in a cell with no date
     # format is that many days from 1 January 1904, not 1900.
     date1904: bool = False
@@ -404,7 +404,7 @@ def sheet_parts(archive: zipfile.ZipFile) -> tuple[dict[str, str], _Book]:
                 else posixpath.normpath(posixpath.join("xl", target))
             )
             targets[rel.get("Id")] = path
-    parts, hidden = {}, set()
+    parts, hidden = {}, {}
     for element in book.iter():
         if _local(element.tag) == "sheet":
             # r:id, whatever the namespace calls itself.
@@ -414,7 +414,7 @@ def sheet_parts(archive: zipfile.ZipFile) -> tuple[dict[str, str], _Book]:
             if rid in targets:
                 parts[element.get("name", "")] = targets[rid]
                 if element.get("state") in ("hidden", "veryHidden"):
-                    hidden.add(element.get("name", ""))
+                    hidden[element.get("name", "")] = element.get("state")
     return parts, _book(archive, book, rels, hidden)
 
 
@@ -425,7 +425,7 @@ class _Book:
 
     parser: WorkSheetParser
     marks: list[str]  # each cell style: "percent", "thousands", "millions" or ""
-    hidden_sheets: set[str] = field(default_factory=set)
+    hidden_sheets: dict[str, str] = field(default_factory=dict)  # name -> its state
     # The file asks to be calculated when opened (calcPr fullCalcOnLoad): written by a program
     # that does not calculate (XlsxWriter, pandas), its formulas' saved results of 0 are
     # stand-ins, never figures (a result other than 0 was calculated by something).
@@ -454,7 +454,7 @@ def _shared_strings(table: bytes) -> list[str]:
     return strings
 
 
-def _book(archive: zipfile.ZipFile, book, rels, hidden_sheets=frozenset()) -> _Book:
+def _book(archive: zipfile.ZipFile, book, rels, hidden_sheets=None) -> _Book:
     epoch, uncalculated = CALENDAR_WINDOWS_1900, False
     for element in book.iter():
         if _local(element.tag) == "workbookPr" and element.get("date1904") in ("1", "true"):
@@ -498,7 +498,8 @@ def _book(archive: zipfile.ZipFile, book, rels, hidden_sheets=frozenset()) -> _B
         None, strings, data_only=True, epoch=epoch, date_formats=dates, timedelta_formats=durations
     )
     parser.dates = {}
-    return _Book(parser, [_mark_of(fmt) for fmt in formats], set(hidden_sheets), uncalculated)
+    marks = [_mark_of(fmt) for fmt in formats]
+    return _Book(parser, marks, dict(hidden_sheets or {}), uncalculated)
 
 
 def _mark_of(fmt: str) -> str:
@@ -714,7 +715,7 @@ def read_workbook(data: bytes, *, wanted=None) -> RawWorkbook:
             sheet = RawSheet(
                 name,
                 date1904=book.parser.epoch == CALENDAR_MAC_1904,
-                hidden_sheet=name in book.hidden_sheets,
+                hidden_sheet=book.hidden_sheets.get(name, ""),
             )
             scan_sheet(archive, path, sheet, book, wanted(name) if wanted else None)
             sheets[name] = sheet

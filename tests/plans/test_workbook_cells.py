@@ -381,3 +381,11 @@ def test_text_that_only_mentions_clear_is_text(typed):
 @pytest.mark.parametrize("header", ["Total 2017/18-2019/20", "Sub-total 2017/18", "TOTAL (£k)"])
 def test_an_officers_total_column_is_not_a_year_column(header):
     assert cells.year_header(header) is None  # noted as a column not read, never an error
+
+
+@pytest.mark.parametrize("typed", ["CLEAR", " clear ", "Delete"])
+def test_a_bare_clear_in_a_figure_says_how_to_clear_it(typed):
+    # Found walking the import: "CLEAR" was "not an amount of money", naming no way to clear.
+    for read in (cells.money, cells.amount):
+        with pytest.raises(cells.CellError, match=r"type \(clear\) with its brackets"):
+            read(typed)

@@ -750,6 +750,19 @@ def test_hidden_columns_and_sheets_are_read_and_said_to_be(authority):
     assert "Risks: the sheet is hidden in the spreadsheet" in " ".join(changes.warnings)
 
 
+def test_a_very_hidden_sheet_is_said_to_be_one_excel_cannot_unhide(authority):
+    # Found walking the import: "hidden... delete it" of a sheet Excel's Unhide does not list.
+    def hide(wb):
+        ws = wb.create_sheet("Risks")
+        ws.append(["Reference", "Description"])
+        ws.append(["R1", "Placement costs rise"])
+        ws.sheet_state = "veryHidden"
+
+    changes = workbook.preview(edit(minimal_workbook(), hide))
+    said = " ".join(changes.warnings)
+    assert "Risks: the sheet is 'very hidden' (Excel's Unhide does not list it" in said
+
+
 def test_a_workbook_counting_dates_from_1904(authority):
     """An old Mac workbook counts its dates from 1904: a date cell, and a day number left in a
     cell that lost its date format, read as the days they are in that workbook."""

@@ -406,3 +406,8 @@ def test_problems_differing_in_words_between_apostrophes_are_not_merged():
     grouped = _grouped(problems)
     assert len(grouped) == 3
     assert [g["rows"] for g in grouped] == ["2", "3", "4, 5"] and grouped[2]["varies"]
+    # Each row's own figure is listed: period 13 and period 0 are not both shown as 13.
+    assert grouped[2]["particulars"] == "row 4: 'SAV/9'; row 5: 'SAV/10'"
+    many = [Problem(f"{n} is not a period.", sheet="Risks", row=n, column="D") for n in range(20)]
+    [group] = _grouped(many)
+    assert group["particulars"].endswith("row 7: 7; and 12 more")
