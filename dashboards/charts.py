@@ -560,7 +560,7 @@ def kpi_chart(k: fg.KpiFigures) -> Chart:
             }
         )
 
-    dated = [t for t in k.targets if not t.undated]
+    dated = fg.dated_targets(k.targets)
     if dated:
         trace(
             dated,
@@ -676,7 +676,9 @@ def slippage_chart(f: fg.PlanFigures) -> Chart:
     """The monthly cost of slipped actions and its running total, over every recorded month."""
     months = fg.month_range(f.pressures)
     labels = [fiscal.month_label(y, p) for y, p, _ in months]
-    monthly = [m.slippage if m else None for _, _, m in months]
+    ahead = [(y, p) > (f.sel.year, f.sel.period) for y, p, _ in months]
+    pairs = list(zip([m for *_, m in months], ahead, strict=True))
+    monthly = [m.slippage if m and not later else None for m, later in pairs]
     cumulative = [m.cumulative_slippage if m else None for _, _, m in months]
     traces = [
         _trace(
@@ -686,6 +688,23 @@ def slippage_chart(f: fg.PlanFigures) -> Chart:
             "Cost in the month",
             marker={"color": RAG_COLOURS["amber"], "line": {"color": "#0b0c0c", "width": 1}},
         ),
+    ]
+    if any(ahead) and f.pressures_ahead:
+        # Months after the one shown: hatched, and named, as not yet incurred at it.
+        traces.append(
+            _trace(
+                "bar",
+                labels,
+                [m.slippage if m and later else None for m, later in pairs],
+                f"After {f.sel.label} (not yet incurred)",
+                marker={
+                    "color": "#ffffff",
+                    "pattern": {"shape": "/", "fgcolor": RAG_COLOURS["amber"]},
+                    "line": {"color": "#0b0c0c", "width": 1},
+                },
+            )
+        )
+    traces += [
         _trace(
             "scatter",
             labels,
@@ -698,14 +717,15 @@ def slippage_chart(f: fg.PlanFigures) -> Chart:
     layout = _layout_dict(title="Monthly cost of slipped actions", height=340, money_axis=True)
     layout["xaxis"].update(categoryorder="array", categoryarray=labels)
     layout["yaxis"].update(_money_tick_values(cumulative) or {})
+    layout["barmode"] = "relative"  # a month's bar is one trace or the other, never both
     return Chart(
         "slippage",
         "Monthly cost of slipped actions",
         f"Bar chart of the monthly slippage cost with its running total; total "
         f"{_pounds(f.slippage_total)}"
         + (
-            f", of which {_pounds(f.slippage_to_date)} to {f.sel.label} and the rest "
-            "recorded ahead as projections."
+            f", of which {_pounds(f.slippage_to_date)} to {f.sel.label}; the months after "
+            "it (hatched) not yet incurred at it."
             if f.pressures_ahead
             else "."
         ),

@@ -287,7 +287,14 @@ def summary_rows(f: fg.PlanFigures, money=whole_pounds) -> list[SummaryRow]:
             SummaryRow(
                 f"In-year cost pressures {sel.year}",
                 f.pressures_in_year,
-                note="" if f.pressures_in_year is not None else f"none recorded for {sel.year}",
+                note=(
+                    f"none recorded for {sel.year}"
+                    if f.pressures_in_year is None
+                    else f"of which {money(f.pressures_in_year_ahead)} for the months after "
+                    f"{sel.label}, not yet incurred at it"
+                    if f.pressures_in_year_ahead
+                    else ""
+                ),
             )
         )
     if y.lines and not quiet:
@@ -353,8 +360,8 @@ def summary_rows(f: fg.PlanFigures, money=whole_pounds) -> list[SummaryRow]:
             SummaryRow(
                 f"Slippage cost to {f.sel.label}",
                 f.slippage_to_date,
-                note=f"{money(f.slippage_total)} with the months to "
-                f"{f.pressures_ahead[-1].label} recorded ahead (projected)",
+                note=f"{money(f.slippage_total)} to {f.pressures_ahead[-1].label} with the "
+                "months after it, not yet incurred at it",
             )
         )
     elif f.slippage_total:
@@ -903,12 +910,12 @@ def report_workbook(
             ("Month or year", 16),
             ("Slippage cost in the month", 16),
             ("Running total", 16),
-            ("Recorded", 14),
+            ("Against the month shown", 16),
             *[(label, 16) for label in f.funding.kinds],
         ],
     )
     for m in f.pressures:
-        when = f"ahead of {f.sel.label} (projected)" if f.is_ahead(m) else "to date"
+        when = f"after {f.sel.label}" if f.is_ahead(m) else "to date"
         s.row([m.label, m.slippage, m.cumulative_slippage, when], money=(1, 2))
     for year, amounts in f.funding.rows:
         s.row(

@@ -184,7 +184,8 @@ class RecordForm(forms.ModelForm):
             )
             if one_line and isinstance(cleaned.get(name), str):
                 cleaned[name] = visible(cleaned[name])
-                problem = lookalike_problem(cleaned[name])
+                # Only what the officer typed: a value already saved stays savable.
+                problem = name in self.changed_data and lookalike_problem(cleaned[name])
                 if problem and name not in self.errors:
                     self.add_error(name, problem)
         for names, strict in ((self.strict_years, True), (self.context_years, False)):

@@ -40,34 +40,29 @@ def visible(text: str) -> str:
     return _INVISIBLE.sub("", text)
 
 
-_WORD = re.compile(r"\w+")
-
-
-@functools.lru_cache(maxsize=4096)
-def _alphabet(char: str) -> str:
-    """LATIN, CYRILLIC, GREEK... for a letter, "DIGIT" for 0-9; "" for anything else."""
-    if "0" <= char <= "9":
-        return "DIGIT"
-    if not char.isalpha():
-        return ""
-    return unicodedata.name(char, "").split(" ", 1)[0]
+# Cyrillic and Greek letters drawn like Latin ones: "СS/01" with a Cyrillic С reads as CS/01.
+_LOOKALIKES = frozenset(
+    "АВСЕНІЈКМОРТХЅаесорхујіѕ"  # Cyrillic
+    "ΑΒΕΖΗΙΚΜΝΟΡΤΥΧοιν"  # Greek
+)
+_LATIN_OR_DIGIT = re.compile("[A-Za-z0-9]")
 
 
 def lookalike_problem(text: str) -> str:
-    """Why a one-line value would pass for another it is not ("" if it would not): a word
-    mixing a Cyrillic or Greek letter with Latin letters or digits ("СS/01" with a Cyrillic С,
-    "Н2/1", "Plаcements"), which reads the same as the Latin word and would be a second line,
-    code or workstream beside the first. A word wholly in one alphabet is anyone's to type.
-    Every form and the workbook import use it, as ``visible``."""
-    for word in _WORD.findall(text):
-        alphabets = {_alphabet(c) for c in word} - {""}
-        foreign = alphabets & {"CYRILLIC", "GREEK"}
-        if foreign and alphabets & {"LATIN", "DIGIT"}:
-            letter = next(c for c in word if _alphabet(c) in foreign)
+    """Why a one-line value would pass for another it is not ("" if it would not): a run of
+    text (between spaces) holding a Cyrillic or Greek letter drawn like a Latin one beside
+    Latin letters or digits ("СS/01" with a Cyrillic С, "Н-2", "Plаcements"), which reads as
+    the Latin text and would be a second line, code or workstream beside the first. Text
+    wholly in another alphabet ("Ольга"), and letters no Latin one resembles ("5μg", "β2"),
+    are anyone's to type. Every form and the workbook import use it, as ``visible``."""
+    for run in text.split():
+        letter = next((c for c in run if c in _LOOKALIKES), None)
+        if letter is not None and _LATIN_OR_DIGIT.search(run):
+            alphabet = unicodedata.name(letter).split(" ", 1)[0].title()
             return (
-                f"{word!r} mixes alphabets: {letter} is a {_alphabet(letter).title()} letter "
-                "that looks like a Latin one, so it would not match the same text typed on an "
-                "English keyboard. Retype it."
+                f"{run!r} mixes alphabets: {letter} is a {alphabet} letter that looks like a "
+                "Latin one, so it would not match the same text typed on an English keyboard. "
+                "Retype it."
             )
     return ""
 

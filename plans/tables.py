@@ -91,16 +91,16 @@ class RowsInPython:
         if model is None or "." in bits[-1] or isinstance(column.column, tables.ManyToManyColumn):
             return None
         field = None
-        for bit in bits:
+        for i, bit in enumerate(bits):
+            if model is None:  # a step past a field that is not a relation
+                return None
             try:
                 field = model._meta.get_field(bit)
             except FieldDoesNotExist:
                 return None
             if not field.concrete:
                 return None
-            model = field.related_model if field.is_relation else None
-            if model is None and bit != bits[-1]:
-                return None
+            model = field.related_model if field.is_relation and i < len(bits) - 1 else None
         *path, last = bits
         getter = f"get_{last}_display" if field.choices else None
         empty = column.column.empty_values

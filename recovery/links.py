@@ -26,5 +26,8 @@ def _pattern(route: str, count: int, _prefix: str) -> str:
 
 
 def link(route: str, *ids: int) -> str:
-    """``reverse(route, args=ids)`` for whole-number ids."""
-    return _pattern(route, len(ids), get_script_prefix()).format(*(int(i) for i in ids))
+    """``reverse(route, args=ids)`` for whole-number ids (anything else goes to ``reverse``,
+    which refuses what the route does not take)."""
+    if any(type(i) is not int or i < 0 for i in ids):
+        return reverse(route, args=ids)
+    return _pattern(route, len(ids), get_script_prefix()).format(*ids)

@@ -14,8 +14,10 @@ from django.conf import settings
 
 from plans.figures import placements as pl
 from plans.figures.rules import (
+    dated_targets,
     format_kpi_value,
     kpi_rag,
+    passed_target,
     rate_per_10k,
     stated_rate_differs,
     target_in_force,
@@ -90,7 +92,7 @@ class KpiFigures:
         """The first target dated after the latest actual (or the first, with no actual); a
         goal with no date is none (``goal``)."""
         after = self.latest.date if self.latest else None
-        later = [t for t in self.targets if not t.undated and (after is None or t.date > after)]
+        later = [t for t in dated_targets(self.targets) if after is None or t.date > after]
         return later[0] if later else None
 
     @property
@@ -100,7 +102,7 @@ class KpiFigures:
         said at March 2015, not the "5 by September 2014" that came before it."""
         if not self.next_target_passed:
             return None
-        return target_in_force(self.targets, self.as_at) or self.next_target
+        return passed_target(self.targets, self.as_at) or self.next_target
 
     @property
     def goal(self) -> KpiValue | None:
@@ -136,35 +138,33 @@ class KpiFigures:
                 "actual is not rated against it"
             )
         on = f"{self.latest.date:%-d %b %Y}"
-        due = self.due_target
-        if due is not None:
-            by = f"{due.date:%-d %b %Y}"
-            return f"no actual since {on}; {self.display(due.value)} was due by {by}"
+        if self.due_target is not None:  # the target column says which was due by when
+            return f"no actual since {on}"
         if nxt is not None:
             by = f"{nxt.date:%-d %b %Y}"
             return f"no target in force at {on}; next {self.display(nxt.value)} by {by}"
         return f"no target in force at {self.latest.date:%-d %b %Y}"
 
     @cached_property
-    def printed_texts(self) -> dict[date, str]:
+    def printed_texts(self) -> dict[date | None, str]:
         """Values whose printed form says more than the number, by date."""
-        out: dict[date, list[str]] = defaultdict(list)
+        out: dict[date | None, list[str]] = defaultdict(list)
         for kind, values in [("actual", self.actuals), ("target", self.targets)] + [
             (label, vs) for label, vs in sorted(self.comparators.items())
         ]:
             for v in values:
                 if v.as_printed:
-                    out[v.date].append(f"{kind}: {v.as_printed}")
+                    out[None if v.undated else v.date].append(f"{kind}: {v.as_printed}")
         return {day: "; ".join(texts) for day, texts in out.items()}
 
     @cached_property
-    def printed_rates(self) -> dict[date, list[KpiValue]]:
+    def printed_rates(self) -> dict[date | None, list[KpiValue]]:
         """Values with a printed rate per 10,000, by date, for the data table."""
-        out: dict[date, list[KpiValue]] = defaultdict(list)
+        out: dict[date | None, list[KpiValue]] = defaultdict(list)
         values = self.actuals + self.targets + [v for vs in self.comparators.values() for v in vs]
         for v in values:
             if v.stated_rate is not None:
-                out[v.date].append(v)
+                out[None if v.undated else v.date].append(v)
         return dict(out)
 
     @cached_property

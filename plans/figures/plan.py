@@ -210,7 +210,16 @@ class PlanFigures:
 
     @property
     def pressures_ahead(self) -> list[PressureMonth]:
-        return [m for m in self.pressures if self.is_ahead(m)]
+        """The months after the one shown with a slippage cost."""
+        return [m for m in self.pressures if self.is_ahead(m) and m.slippage]
+
+    @property
+    def pressures_in_year_ahead(self) -> Decimal:
+        """The part of ``pressures_in_year`` recorded for months after the one shown."""
+        return sum(
+            (m.total for m in self.pressures if m.year == self.sel.year and self.is_ahead(m)),
+            ZERO,
+        )
 
     @property
     def slippage_to_date(self) -> Decimal:

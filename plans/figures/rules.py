@@ -203,11 +203,24 @@ def target_in_force(targets: Sequence, day: date | None):
     milestone: it is never in force (``undated_goal``). ``targets`` are in date order."""
     if day is None:
         return None
-    targets = [t for t in targets if not getattr(t, "undated", False)]
+    targets = dated_targets(targets)
     windows = [t for t in targets if t.applies_from and t.applies_from <= day <= t.date]
     if windows:
         return max(windows, key=lambda t: t.applies_from)
     passed = [t for t in targets if t.date <= day]
+    return passed[-1] if passed else None
+
+
+def dated_targets(targets: Sequence) -> list:
+    """The targets a paper gives a date: the milestones and periods a KPI is rated against (a
+    goal with no date, ``undated``, is never one)."""
+    return [t for t in targets if not getattr(t, "undated", False)]
+
+
+def passed_target(targets: Sequence, day: date):
+    """The latest dated target whose date is ``day`` or before (one that was due by then),
+    or None."""
+    passed = [t for t in dated_targets(targets) if t.date <= day]
     return passed[-1] if passed else None
 
 

@@ -22,6 +22,7 @@ from plans.workbook import resources as s
 from plans.workbook.reader import HEADER_SEARCH_ROWS, MAX_ROWS, Problem, RawSheet, RawWorkbook
 
 MAX_PROBLEMS = 1_000
+EXCEL_COLUMNS = 16_384  # A to XFD
 _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz$"
 # A day number counted from 1904 is this many days less than the same day's from 1900.
 DAYS_1900_TO_1904 = 1_462
@@ -539,9 +540,13 @@ def _check_sheets(raw: RawWorkbook, problems: Problems, warnings: list[str]) -> 
             )
         if sheet.last_column > 100:
             problems.add(
-                f"The sheet has data as far across as column "
-                f"{get_column_letter(sheet.last_column)} (number {sheet.last_column:,}); "
-                "the template's columns end long before. Delete the columns past the table "
+                "The sheet has data as far across as column "
+                + (
+                    f"{get_column_letter(sheet.last_column)} (number {sheet.last_column:,}); "
+                    if sheet.last_column <= EXCEL_COLUMNS
+                    else f"number {sheet.last_column:,}, past Excel's last (XFD); "
+                )
+                + "the template's columns end long before. Delete the columns past the table "
                 "(including cells that only look empty).",
                 sheet=name,
             )

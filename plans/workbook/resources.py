@@ -265,9 +265,10 @@ class SavingsLineResource(SheetResource):
         self.amounts.append((instance, wanted))
 
     TOTAL = re.compile(r"\s*(grand\s+|sub[\s-]?)?totals?(\s+savings?)?\s*:?\s*", re.IGNORECASE)
-    # "e.g. SAV/01", "Eg: ...", "For example", "Example -": not "EG.1", a reference.
+    # "e.g. SAV/01", "e.g.SAV/01", "e.g., ...", "Eg: ...", "For example", "Example -": not
+    # "EG.1", a reference.
     EXAMPLE = re.compile(
-        r"\s*(e\.\s?g\.?(\s|$)|eg[.:](\s|$)|for example\b|example\s*([:\-–]|$))",
+        r"\s*(e\.\s?g\.|e\.\s?g(?=[\s,:;]|$)|eg[.:](?!\d)|for example\b|example\s*([:\-–]|$))",
         re.IGNORECASE,
     )
 

@@ -353,13 +353,26 @@ def test_slippage_of_months_after_the_one_shown_is_a_projection(client, mtfs, to
     url = reverse("dashboards:plan_dashboard", args=[plan.pk]) + "?year=2016/17&period=6"
     text = re.sub(r"<[^>]+>", "", client.get(url).content.decode())
     assert (
-        "Slippage cost to P6 Sep 2016: £111,191 (£1,007,221 to Mar 2017, the later months "
-        "projected)." in text
+        "Slippage cost to P6 Sep 2016: £111,191 (£1,007,221 to Mar 2017 with the months "
+        "after it, not yet incurred at it)." in text
     )
-    assert "Oct 2016 projected" in text
+    assert "Oct 2016 after P6 Sep 2016" in text
     # At P8 2017/18 every month is past: one figure, as before.
     f = fg.plan_figures(plan, fg.Selection("2017/18", 8))
     assert not f.pressures_ahead and f.slippage_to_date == f.slippage_total == D("1007221")
+
+
+def test_only_slippage_after_the_month_shown_is_said_to_be_after_it(plan):
+    # Found in review: a demand pressure alone in a later month made "slippage after it".
+    CostPressureFactory(plan=plan, year="2017/18", period=3, kind="slippage", amount=D("500"))
+    CostPressureFactory(plan=plan, year="2017/18", period=9, kind="demand", amount=D("900"))
+    f = fg.plan_figures(plan, fg.Selection("2017/18", 6))
+    assert f.pressures_ahead == [] and f.slippage_to_date == f.slippage_total == D("500")
+    assert f.pressures_in_year == D("1400") and f.pressures_in_year_ahead == D("900")
+    from dashboards.reports import summary_rows
+
+    [row] = [r for r in summary_rows(f) if r.label.startswith("In-year cost pressures")]
+    assert row.note == "of which £900 for the months after P6 Sep 2017, not yet incurred at it"
 
 
 def test_a_goal_the_paper_gives_no_date_is_shown_but_never_rated_nor_due(plan):
@@ -397,12 +410,36 @@ def test_the_target_due_at_the_month_shown_is_the_one_said(seeded):
     march = fg.kpi_figures(telford, as_at=date(2015, 3, 31), population=None)
     [agency] = [k for k in march if k.kpi.code == "agency-social-workers"]
     assert agency.due_target.value == 0 and agency.due_target.date == date(2015, 3, 31)
-    assert agency.rating_note == "no actual since 31 Oct 2013; 0 was due by 31 Mar 2015"
+    assert agency.rating_note == "no actual since 31 Oct 2013"  # the target column says which
     early = {
         k.kpi.code: k for k in fg.kpi_figures(telford, as_at=date(2014, 6, 30), population=None)
     }
     assert early["agency-social-workers"].due_target is None
     assert "next 5 by 30 Sep 2014" in early["agency-social-workers"].rating_note
+
+
+def test_a_target_due_is_one_whose_date_has_passed_never_a_later_one(plan):
+    # Found in review: a target in force over a period ending later was said "due by" then.
+    kpi = KPIFactory(plan=plan, code="agency", unit="count")
+    target = KpiPoint.Kind.TARGET
+    KpiPointFactory(kpi=kpi, date=date(2014, 3, 31), value=10)
+    KpiPointFactory(kpi=kpi, kind=target, date=date(2014, 9, 30), value=8)
+    KpiPointFactory(
+        kpi=kpi, kind=target, date=date(2016, 3, 31), value=5, applies_from=date(2014, 10, 1)
+    )
+    [k] = fg.kpi_figures(plan, as_at=date(2015, 3, 31), population=None)
+    assert k.due_target.value == 8 and k.due_target.date == date(2014, 9, 30)
+    assert k.rating_note == "no actual since 31 Mar 2014"
+
+
+def test_an_undated_goals_printed_words_stay_on_its_own_row(seeded):
+    # Found in review: "no higher than 20 children" was lost, and "1:6" sat on the actual's row.
+    barking = _plan("barking-dagenham", "budget-update-2015")
+    kpis = {k.kpi.code: k for k in fg.kpi_figures(barking, as_at=None, population=None)}
+    ratio, caseload = kpis["tm-sw-ratio"], kpis["sw-caseload-children"]
+    assert ratio.printed_texts[None] == "target: 1:6"
+    assert "target" not in ratio.printed_texts.get(date(2015, 1, 31), "")
+    assert "no higher than 20 children" in caseload.printed_texts[None]
 
 
 def test_telfords_undated_targets_are_goals_as_its_paper_prints_them(seeded):

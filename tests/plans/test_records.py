@@ -139,6 +139,15 @@ def test_a_reference_mixing_alphabets_is_refused_as_the_workbook_refuses_it(
     [error] = response.context["form"].errors["reference"]
     assert "Н is a Cyrillic letter that looks like a Latin one" in error
     assert not plan.lines.exists()
+    # A value saved before the rule (or by another route) does not stop the record saving.
+    line = SavingsLineFactory(plan=plan, owner="Ольга Petrovа")
+    data = line_data(plan, reference=line.reference, title=line.title, owner=line.owner)
+    data["version"] = line.version
+    edit = reverse("plans:line_edit", args=[plan.pk, line.pk])
+    saved = client.post(edit, {**data, "notes": "Checked", "change_reason": "Review"})
+    assert saved.status_code == 302
+    line.refresh_from_db()
+    assert line.notes == "Checked" and line.owner == "Ольга Petrovа"
 
 
 def test_same_reference_in_another_plan_is_fine(client, finance_manager, plan):

@@ -146,6 +146,7 @@ def test_an_invisible_character_pasted_into_a_reference_makes_no_second_line(aut
     [
         ("A3", "\u041d2/1", "Н"),  # Cyrillic Н beside a digit: reads as H2/1
         ("A3", "\u0421S/01", "С"),  # Cyrillic С beside a Latin S
+        ("A3", "\u0421/01", "С"),  # Cyrillic С alone before punctuation and digits
         ("B3", "Pl\u0430cements", "а"),  # a workstream name with a Cyrillic а
     ],
 )
@@ -164,10 +165,31 @@ def test_a_word_mixing_alphabets_is_refused_on_its_cell(authority, cell, text, l
     assert f"{letter} is a Cyrillic letter that looks like a Latin one" in str(problem)
 
 
-def test_words_wholly_in_another_alphabet_are_anyones_to_type(authority):
-    lines = [["SAV/1", "Placements", "Σχέδιο Ελλάδα (Greek team)", "Amber", 95000, None]]
-    plan = workbook.import_workbook(minimal_workbook(lines=lines), filename="greek.xlsx")
-    assert plan.lines.get().title == "Σχέδιο Ελλάδα (Greek team)"
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Σχέδιο Ελλάδα (Greek team)",  # words wholly in another alphabet
+        "Ольга Petrova's team",
+        "5μg and 10μm doses",  # letters no Latin one resembles
+        "β2 agonists; ΔBudget; Ω3",
+        "Zoë Ångström, Siân Ó Briain",  # accents are Latin letters
+    ],
+)
+def test_text_that_reads_as_itself_is_anyones_to_type(authority, title):
+    lines = [["SAV/1", "Placements", title, "Amber", 95000, None]]
+    plan = workbook.import_workbook(minimal_workbook(lines=lines), filename="own.xlsx")
+    assert plan.lines.get().title == title
+
+
+def test_a_stray_cell_past_excels_last_column_is_refused_not_a_crash(authority):
+    # Found in review: a row of 18,300 cells without references crashed naming its column.
+    from plans.workbook.parser import parse
+    from plans.workbook.reader import read_workbook
+
+    raw = read_workbook(minimal_workbook())
+    raw.sheets["Savings lines"].last_column = 18_300  # as a file without cell references
+    parsed = parse(raw)
+    assert any("past Excel's last (XFD)" in str(p) for p in parsed.problems)
 
 
 def test_a_plan_code_with_dashes_from_word_names_the_code_to_type(authority):
@@ -726,6 +748,10 @@ def test_a_workstream_name_two_workstreams_go_by_is_refused_where_lines_use_it(m
         ("Total", "Total savings", "looks like a totals row"),
         ("SAV/9", "Sub-total", "looks like a totals row"),
         ("e.g. CHS/SAV/34", "What the saving is", "looks like an example or a note"),
+        ("e.g., SAV/01", "What the saving is", "looks like an example or a note"),
+        ("e.g.SAV/01", "What the saving is", "looks like an example or a note"),
+        ("Eg:SAV/01", "What the saving is", "looks like an example or a note"),
+        ("eg.SAV/01", "What the saving is", "looks like an example or a note"),
     ],
 )
 def test_a_totals_or_help_row_is_refused_not_imported_as_a_line(authority, reference, title, said):

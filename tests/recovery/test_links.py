@@ -23,3 +23,12 @@ def test_link_is_reverse(prefix):
                 assert link(route, *ids[:count]) == reverse(route, args=ids[:count]), route
     finally:
         clear_script_prefix()
+
+
+def test_what_a_route_does_not_take_goes_to_reverse():
+    from django.urls import NoReverseMatch
+
+    with pytest.raises(NoReverseMatch):
+        link("plans:plan_detail", -3)
+    with pytest.raises(NoReverseMatch):
+        link("plans:plan_detail", "3x")
