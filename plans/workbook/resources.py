@@ -209,7 +209,8 @@ class SavingsLineResource(SheetResource):
         super().__init__(**kwargs)
         self.years = years or {}
         self.new_workstreams: list[m.Workstream] = []
-        self.amounts: list[tuple[m.SavingsLine, dict]] = []
+        # Each line with the amounts its row gives by year, and the row (the preview names it).
+        self.amounts: list[tuple[m.SavingsLine, dict, int]] = []
         self.planned = {}
         self.plan_years = set(self.plan.years) if self.plan else set()
         if self.years and not self.new_plan:
@@ -262,7 +263,7 @@ class SavingsLineResource(SheetResource):
                 wanted[year] = amount  # a blank cell in an update leaves that year as it is
         if errors:
             raise ValidationError(errors)
-        self.amounts.append((instance, wanted))
+        self.amounts.append((instance, wanted, self.rows[kwargs["row_number"] - 1]))
 
     TOTAL = re.compile(r"\s*(grand\s+|sub[\s-]?)?totals?(\s+savings?)?\s*:?\s*", re.IGNORECASE)
     # "e.g. SAV/01", "e.g.SAV/01", "e.g., ...", "Eg: ...", "For example", "Example -": not
@@ -303,13 +304,13 @@ class SavingsLineResource(SheetResource):
             # details sheet, which would otherwise say so of each of their rows.
             self.refs[UNSAVED] = {
                 (line.reference.lower(), year)
-                for line, wanted in self.amounts
+                for line, wanted, _row in self.amounts
                 for year, amount in wanted.items()
                 if amount is not None and amount is not cells.CLEAR
             }
             return
         create, update = [], []
-        for line, wanted in self.amounts:
+        for line, wanted, row in self.amounts:
             for year, amount in wanted.items():
                 old = self.planned.get((line.pk, year))
                 label = f"{line.reference} {year}"
@@ -325,22 +326,22 @@ class SavingsLineResource(SheetResource):
                         reason=self.reason,
                     )
                     change = FieldChange("Planned saving", show(amount_of(old)), "(none)")
-                    self.noted.append(RecordChange(AMOUNTS, DELETE, label, None, [change]))
+                    self.noted.append(RecordChange(AMOUNTS, DELETE, label, row, [change]))
                 elif old is None:
                     kind, low, high = str(amount.kind), amount.low, amount.high
                     create.append(
                         {"line_id": line.pk, "year": year, "kind": kind, "low": low, "high": high}
                     )
                     self.noted.append(
-                        RecordChange(AMOUNTS, CREATE, f"{label}: {show(amount)}", None)
+                        RecordChange(AMOUNTS, CREATE, f"{label}: {show(amount)}", row)
                     )
                 elif amount_of(old) != amount:
                     change = FieldChange("Planned saving", show(amount_of(old)), show(amount))
                     old.kind, old.low, old.high = str(amount.kind), amount.low, amount.high
                     update.append(old)
-                    self.noted.append(RecordChange(AMOUNTS, UPDATE, label, None, [change]))
+                    self.noted.append(RecordChange(AMOUNTS, UPDATE, label, row, [change]))
                 else:
-                    self.noted.append(RecordChange(AMOUNTS, SAME, label, None))
+                    self.noted.append(RecordChange(AMOUNTS, SAME, label, row))
         services.create_many(
             m.PlannedAmount, create, user=self.user, reason=self.reason, plan=self.plan
         )

@@ -1325,3 +1325,11 @@ def test_a_percentage_on_a_kpi_not_counted_in_per_cent_is_refused(mtfs, torbay_u
     assert "'12%' is a percentage" in text or "12% is a percentage" in text, text
     assert "KPI values!" in text and "(Value)" in text
     assert mtfs.kpis.get(code="cla-count").points.count() == before
+
+
+def test_the_preview_names_each_planned_amounts_row(authority):
+    # Found walking the import: the preview listed planned amounts with row "–".
+    changes = workbook.preview(minimal_workbook())
+    amounts = [rc for rc in changes.records if rc.sheet == "Planned amounts"]
+    lines = {rc.label.split()[0]: rc.row for rc in changes.records if rc.sheet == "Savings lines"}
+    assert amounts and all(rc.row == lines[rc.label.split()[0]] for rc in amounts)
