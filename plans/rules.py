@@ -55,6 +55,8 @@ def lookalike_problem(text: str) -> str:
     the Latin text and would be a second line, code or workstream beside the first. Text
     wholly in another alphabet ("Ольга"), and letters no Latin one resembles ("5μg", "β2"),
     are anyone's to type. Every form and the workbook import use it, as ``visible``."""
+    if text.isascii():  # nearly every value: nothing to look for
+        return ""
     for run in text.split():
         letter = next((c for c in run if c in _LOOKALIKES), None)
         if letter is not None and _LATIN_OR_DIGIT.search(run):
