@@ -724,8 +724,8 @@ def slippage_chart(f: fg.PlanFigures) -> Chart:
         f"Bar chart of the monthly slippage cost with its running total; total "
         f"{_pounds(f.slippage_total)}"
         + (
-            f", of which {_pounds(f.slippage_to_date)} to {f.sel.label}; the months after "
-            "it (hatched) not yet incurred at it."
+            f", of which {_pounds(f.slippage_to_date)} to {f.sel.label}; the later months "
+            "(hatched) were not yet incurred by then."
             if f.pressures_ahead
             else "."
         ),

@@ -290,8 +290,8 @@ def summary_rows(f: fg.PlanFigures, money=whole_pounds) -> list[SummaryRow]:
                 note=(
                     f"none recorded for {sel.year}"
                     if f.pressures_in_year is None
-                    else f"of which {money(f.pressures_in_year_ahead)} for the months after "
-                    f"{sel.label}, not yet incurred at it"
+                    else f"of which {money(f.pressures_in_year_ahead)} falls after "
+                    f"{sel.label} and was not yet incurred"
                     if f.pressures_in_year_ahead
                     else ""
                 ),
@@ -360,8 +360,9 @@ def summary_rows(f: fg.PlanFigures, money=whole_pounds) -> list[SummaryRow]:
             SummaryRow(
                 f"Slippage cost to {f.sel.label}",
                 f.slippage_to_date,
-                note=f"{money(f.slippage_total)} to {f.pressures_ahead[-1].label} with the "
-                "months after it, not yet incurred at it",
+                note=f"with later months, {money(f.slippage_total)} to "
+                f"{f.pressures_ahead[-1].label}, of which {money(f.slippage_ahead)} falls after "
+                f"{f.sel.label} and was not yet incurred",
             )
         )
     elif f.slippage_total:
@@ -861,9 +862,9 @@ def report_workbook(
                 k.latest.value if k.latest else None,
                 k.latest.date if k.latest else None,
                 k.latest.rate if k.latest else k.rate_note or None,
-                k.target.value if k.target else None,
-                k.target.date if k.target else None,
-                k.target.rate if k.target else None,
+                k.target.value if k.target else k.goal.value if k.goal else None,
+                k.target.date if k.target else "No date given" if k.goal else None,
+                k.target.rate if k.target else k.goal.rate if k.goal else None,
                 _rag(k.rag),
                 k.tolerance_percent,
                 "; ".join(
@@ -910,7 +911,7 @@ def report_workbook(
             ("Month or year", 16),
             ("Slippage cost in the month", 16),
             ("Running total", 16),
-            ("Against the month shown", 16),
+            (f"To or after {f.sel.label}", 18),
             *[(label, 16) for label in f.funding.kinds],
         ],
     )

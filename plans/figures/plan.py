@@ -227,6 +227,11 @@ class PlanFigures:
         return sum((m.slippage for m in self.pressures if not self.is_ahead(m)), ZERO)
 
     @property
+    def slippage_ahead(self) -> Decimal:
+        """The slippage cost of the months after the one shown: not yet incurred at it."""
+        return sum((m.slippage for m in self.pressures_ahead), ZERO)
+
+    @property
     def slippage_years(self) -> list[tuple[str, Decimal]]:
         years: dict[str, Decimal] = defaultdict(lambda: ZERO)
         for m in self.pressures:

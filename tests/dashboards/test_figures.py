@@ -353,8 +353,8 @@ def test_slippage_of_months_after_the_one_shown_is_a_projection(client, mtfs, to
     url = reverse("dashboards:plan_dashboard", args=[plan.pk]) + "?year=2016/17&period=6"
     text = re.sub(r"<[^>]+>", "", client.get(url).content.decode())
     assert (
-        "Slippage cost to P6 Sep 2016: £111,191 (£1,007,221 to Mar 2017 with the months "
-        "after it, not yet incurred at it)." in text
+        "Slippage cost to P6 Sep 2016: £111,191. With later months, £1,007,221 to Mar 2017, "
+        "of which £896,030 falls after P6 Sep 2016 and was not yet incurred." in text
     )
     assert "Oct 2016 after P6 Sep 2016" in text
     # At P8 2017/18 every month is past: one figure, as before.
@@ -372,7 +372,7 @@ def test_only_slippage_after_the_month_shown_is_said_to_be_after_it(plan):
     from dashboards.reports import summary_rows
 
     [row] = [r for r in summary_rows(f) if r.label.startswith("In-year cost pressures")]
-    assert row.note == "of which £900 for the months after P6 Sep 2017, not yet incurred at it"
+    assert row.note == "of which £900 falls after P6 Sep 2017 and was not yet incurred"
 
 
 def test_a_goal_the_paper_gives_no_date_is_shown_but_never_rated_nor_due(plan):

@@ -120,6 +120,10 @@ def test_barking_achieved_is_not_reported_and_the_deficit_is_a_basis(client, see
     effect = summary["Effect of reserves and other savings: Children's Services, P10 Jan 2015"]
     assert effect[1] == -901000
     assert not [k for k in summary if k.startswith("Movement")]  # no movement is invented
+    # A goal the paper gives no date is the KPI's target, said to have none.
+    kpis = {row[0]: row for row in _sheet_rows(wb, "KPIs")}
+    caseload = kpis["Social worker caseload (children)"]
+    assert (caseload[6], caseload[7]) == (20, "No date given")
 
 
 @pytest.mark.parametrize(("year", "period"), [("2016/17", 12), ("2017/18", 8)])
