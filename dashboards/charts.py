@@ -440,10 +440,16 @@ def savings_summary(f: fg.PlanFigures) -> str:
 def placements_summary(f: fg.PlanFigures) -> str:
     """The placement cost chart in words: the dashboard's chart and the report's."""
     p = f.placements
+    line = (
+        f"{p.cost_word.lower()} cost to {p.label}"
+        if p.position.to_date is not None
+        # Counts for some months only: the line is theirs, and the sum to date is unknown.
+        else f"{p.cost_word.lower()} cost of the months with a count (the cost to date is "
+        "not known: earlier months have none)"
+    )
     return (
-        f"Bars of the budgeted placement cost each month and a line of the "
-        f"{p.cost_word.lower()} cost to "
-        f"{p.label}; forecast outturn {_known(p.position.outturn)}"
+        f"Bars of the budgeted placement cost each month and a line of the {line}; "
+        f"forecast outturn {_known(p.position.outturn)}"
         + (
             f" against a budget of {_pounds(p.position.budget)}."
             if p.position.budget is not None

@@ -558,6 +558,14 @@ def parse(raw: RawWorkbook) -> ParsedWorkbook:
     problems = Problems()
     warnings: list[str] = []
     found = _check_sheets(raw, problems, warnings)
+    if raw.external_links:
+        warnings.append(
+            f"The workbook takes figures from {raw.external_links} other "
+            f"workbook{'s' if raw.external_links > 1 else ''} through its formulas: what is "
+            "imported is the value last saved in this file, which may be out of date. To be "
+            "sure, open it in Excel and break the links (Data > Edit Links > Break Link) "
+            "before importing."
+        )
     plan = _parse_plan_sheet(found[s.PLAN_SHEET], problems) if s.PLAN_SHEET in found else None
     sheets: dict[str, SheetData] = {}
     for spec in s.SHEETS[1:]:

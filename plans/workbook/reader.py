@@ -169,6 +169,7 @@ class RawSheet:
 @dataclass
 class RawWorkbook:
     sheets: dict[str, RawSheet]
+    external_links: int = 0  # other workbooks its formulas take figures from
 
 
 def max_bytes() -> int:
@@ -236,6 +237,14 @@ def check_container(data: bytes) -> zipfile.ZipFile:
         )
     if data.startswith(OLE_MAGIC) or not zipfile.is_zipfile(io.BytesIO(data)):
         raise _rejected(_not_a_zip(data))
+    if not data.startswith(b"PK\x03\x04"):
+        # A zip reader finds the parts from the end, past anything put in front of them (a
+        # program's header, a second file): Excel opens no such file, and neither does this.
+        raise _rejected(
+            "The file does not begin as a workbook does: something is in front of the "
+            "workbook's own data (another file joined to it, or a damaged download). Open the "
+            "workbook in Excel, save it as an Excel Workbook (.xlsx) and retry."
+        )
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
@@ -726,7 +735,10 @@ def read_workbook(data: bytes, *, wanted=None) -> RawWorkbook:
                     "largest plan. Split the plan into several workbooks, or remove the rows "
                     "you do not need."
                 )
-    return RawWorkbook(sheets)
+    links = sum(
+        1 for name in archive.NameToInfo if re.fullmatch(r"xl/externalLinks/[^/]+\.xml", name)
+    )
+    return RawWorkbook(sheets, external_links=links)
 
 
 # The unit a format writes after the figure: "k", \k or in words ("£"#,##0" thousand");

@@ -105,3 +105,16 @@ def test_the_forecast_chart_gives_each_service_area_its_own_panels(mtfs, seeded)
     assert "£3,000,000 – £4,000,000" in ranged[0]["customdata"]
     legend = [t["name"] for t in figure["data"] if t.get("showlegend", True)]
     assert "Movement since the previous forecast" in legend
+
+
+def test_a_placement_cost_known_for_some_months_only_is_said_to_be_so(mtfs):
+    # Found walking the app: at P12 2016/17 the chart's words gave "a line of the actual cost
+    # to P12 Mar 2017" beside a cost to date "not reported" (January's count, no earlier one).
+    from dashboards.charts import placements_summary
+    from plans import figures as fg
+
+    f = fg.plan_figures(mtfs, fg.Selection("2016/17", 12))
+    assert f.placements.position.to_date is None
+    said = placements_summary(f)
+    assert "cost of the months with a count (the cost to date is not known" in said
+    assert "cost to P12 Mar 2017" not in said

@@ -831,3 +831,9 @@ def test_a_stray_cell_far_across_is_named_by_its_column(authority):
     data = set_cells(minimal_workbook(), "Savings lines", {"XFD2": "stray"})
     [problem] = assert_refused(data, "as far across as column XFD")
     assert problem.sheet == "Savings lines" and "16,384 columns" not in str(problem)
+
+
+def test_a_workbook_with_another_file_in_front_is_refused(authority):
+    # Found walking the import: b"MZ" + a kilobyte + a workbook was read as the workbook,
+    # which Excel refuses to open.
+    assert_refused(b"MZ" + b"\0" * 1000 + minimal_workbook(), "does not begin as a workbook")

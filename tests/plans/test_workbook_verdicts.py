@@ -1333,3 +1333,18 @@ def test_the_preview_names_each_planned_amounts_row(authority):
     amounts = [rc for rc in changes.records if rc.sheet == "Planned amounts"]
     lines = {rc.label.split()[0]: rc.row for rc in changes.records if rc.sheet == "Savings lines"}
     assert amounts and all(rc.row == lines[rc.label.split()[0]] for rc in amounts)
+
+
+def test_figures_taken_from_another_workbook_are_said_to_be_as_last_saved(authority):
+    # Found walking the import: a formula reading [1]Budget!$B$2 imported its saved £77,000
+    # with nothing said, though the other workbook may have changed since.
+    link = (
+        b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        b'<externalLink xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        b"<externalBook/></externalLink>"
+    )
+    data = add_members(minimal_workbook(), {"xl/externalLinks/externalLink1.xml": link})
+    changes = workbook.preview(data)
+    assert changes.ok
+    assert any("takes figures from 1 other workbook" in w for w in changes.warnings)
+    assert not any("other workbook" in w for w in workbook.preview(minimal_workbook()).warnings)
