@@ -366,11 +366,13 @@ def summary_rows(f: fg.PlanFigures, money=whole_pounds) -> list[SummaryRow]:
             )
         )
     elif f.slippage_total:
+        years = f.slippage_years
         rows.append(
             SummaryRow(
                 "Slippage cost recorded (all months)",
                 f.slippage_total,
-                note="; ".join(f"{yr}: {money(v)}" for yr, v in f.slippage_years),
+                # By year where there are several; one year's is the total again.
+                note="; ".join(f"{yr}: {money(v)}" for yr, v in years) if len(years) > 1 else "",
             )
         )
     funding = f.funding
