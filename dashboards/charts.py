@@ -665,7 +665,7 @@ def kpi_chart(k: fg.KpiFigures) -> Chart:
         f"target in force {k.display(k.target.value)} (to {k.target.date:%d %b %Y})"
         if k.target
         else f"a goal of {k.display(goal.value)} the paper gives no date"
-        if goal is not None and k.next_target is None
+        if k.goal_only
         else f"no target of this plan in force ({k.rating_note})"
         if k.targets
         else "no target set by this plan"
@@ -682,9 +682,8 @@ def slippage_chart(f: fg.PlanFigures) -> Chart:
     """The monthly cost of slipped actions and its running total, over every recorded month."""
     months = fg.month_range(f.pressures)
     labels = [fiscal.month_label(y, p) for y, p, _ in months]
-    ahead = [(y, p) > (f.sel.year, f.sel.period) for y, p, _ in months]
-    pairs = list(zip([m for *_, m in months], ahead, strict=True))
-    monthly = [m.slippage if m and not later else None for m, later in pairs]
+    recorded = [m for *_, m in months]  # None for a month with nothing recorded
+    monthly = [m.slippage if m and not f.is_ahead(m) else None for m in recorded]
     cumulative = [m.cumulative_slippage if m else None for _, _, m in months]
     traces = [
         _trace(
@@ -695,13 +694,13 @@ def slippage_chart(f: fg.PlanFigures) -> Chart:
             marker={"color": RAG_COLOURS["amber"], "line": {"color": "#0b0c0c", "width": 1}},
         ),
     ]
-    if any(ahead) and f.pressures_ahead:
+    if f.pressures_ahead:
         # Months after the one shown: hatched, and named, as not yet incurred at it.
         traces.append(
             _trace(
                 "bar",
                 labels,
-                [m.slippage if m and later else None for m, later in pairs],
+                [m.slippage if m and f.is_ahead(m) else None for m in recorded],
                 f"After {f.sel.label} (not yet incurred)",
                 marker={
                     "color": "#ffffff",

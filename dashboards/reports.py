@@ -138,6 +138,11 @@ def whole_pounds(value) -> str:
     return format_money(value, pence=False)
 
 
+def _not_yet_incurred(amount: str, sel) -> str:
+    """The part of a cost recorded for months after the one shown, in words."""
+    return f"of which {amount} falls after {sel.label} and was not yet incurred"
+
+
 def summary_rows(f: fg.PlanFigures, money=whole_pounds) -> list[SummaryRow]:
     """The headline figures, in the order tiles, report and workbook show them. A figure
     nothing supports is None (shown as not reported, an empty cell in the workbook), with a
@@ -290,8 +295,7 @@ def summary_rows(f: fg.PlanFigures, money=whole_pounds) -> list[SummaryRow]:
                 note=(
                     f"none recorded for {sel.year}"
                     if f.pressures_in_year is None
-                    else f"of which {money(f.pressures_in_year_ahead)} falls after "
-                    f"{sel.label} and was not yet incurred"
+                    else _not_yet_incurred(money(f.pressures_in_year_ahead), sel)
                     if f.pressures_in_year_ahead
                     else ""
                 ),
@@ -361,8 +365,8 @@ def summary_rows(f: fg.PlanFigures, money=whole_pounds) -> list[SummaryRow]:
                 f"Slippage cost to {f.sel.label}",
                 f.slippage_to_date,
                 note=f"with later months, {money(f.slippage_total)} to "
-                f"{f.pressures_ahead[-1].label}, of which {money(f.slippage_ahead)} falls after "
-                f"{f.sel.label} and was not yet incurred",
+                f"{f.pressures_ahead[-1].label}, "
+                + _not_yet_incurred(money(f.slippage_ahead), sel),
             )
         )
     elif f.slippage_total:
@@ -856,6 +860,7 @@ def report_workbook(
     )
     for k in f.kpis:
         money = (3, 6) if k.kpi.unit == "money" else ()
+        shown = k.target or k.goal  # the target in force, else a goal with no date
         s.row(
             [
                 k.kpi.name,
@@ -864,9 +869,9 @@ def report_workbook(
                 k.latest.value if k.latest else None,
                 k.latest.date if k.latest else None,
                 k.latest.rate if k.latest else k.rate_note or None,
-                k.target.value if k.target else k.goal.value if k.goal else None,
-                k.target.date if k.target else "No date given" if k.goal else None,
-                k.target.rate if k.target else k.goal.rate if k.goal else None,
+                shown.value if shown else None,
+                (shown.row_date or "No date given") if shown else None,
+                shown.rate if shown else None,
                 _rag(k.rag),
                 k.tolerance_percent,
                 "; ".join(
@@ -898,9 +903,8 @@ def report_workbook(
         ]
         series += [(label, v) for label, vs in sorted(k.comparators.items()) for v in vs]
         for kind, v in sorted(series, key=lambda kv: (kv[1].undated, kv[1].date, kv[0])):
-            day = None if v.undated else v.date
             s.row(
-                [k.kpi.name, day, kind, v.value, v.rate, v.stated_rate, v.as_printed],
+                [k.kpi.name, v.row_date, kind, v.value, v.rate, v.stated_rate, v.as_printed],
                 money=(3,) if k.kpi.unit == "money" else (),
             )
 

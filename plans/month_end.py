@@ -17,8 +17,8 @@ from plans.figures import placements as pl
 from plans.figures.kpis import derived_actuals
 from plans.figures.money_position import headline_series
 from plans.figures.rules import (
-    dated_targets,
     latest_recording,
+    next_dated_target,
     target_in_force,
     undated_goal,
 )
@@ -237,7 +237,7 @@ def load(plan: Plan, year: str, period: int, lines: list[SavingsLine] | None = N
         # dated one, else a goal the paper gives no date.
         target = (
             target_in_force(targets, as_at)
-            or next((t for t in dated_targets(targets) if t.date > as_at), None)
+            or next_dated_target(targets, as_at)
             or undated_goal(targets)
         )
         month.kpis.append(

@@ -14,9 +14,9 @@ from django.conf import settings
 
 from plans.figures import placements as pl
 from plans.figures.rules import (
-    dated_targets,
     format_kpi_value,
     kpi_rag,
+    next_dated_target,
     passed_target,
     rate_per_10k,
     stated_rate_differs,
@@ -41,6 +41,11 @@ class KpiValue:
     stated_rate: Decimal | None = None  # the rate per 10,000 as the paper prints it
     as_printed: str = ""  # the value as printed where that says more ("below 10%", "35+")
     undated: bool = False  # a target the paper gives no date: never "due by" its filing date
+
+    @property
+    def row_date(self) -> date | None:
+        """The date a table lists it under: none for a goal the paper gives no date."""
+        return None if self.undated else self.date
 
     @property
     def rate_differs(self) -> bool:
@@ -91,9 +96,7 @@ class KpiFigures:
     def next_target(self) -> KpiValue | None:
         """The first target dated after the latest actual (or the first, with no actual); a
         goal with no date is none (``goal``)."""
-        after = self.latest.date if self.latest else None
-        later = [t for t in dated_targets(self.targets) if after is None or t.date > after]
-        return later[0] if later else None
+        return next_dated_target(self.targets, self.latest.date if self.latest else None)
 
     @property
     def due_target(self) -> KpiValue | None:
@@ -108,6 +111,12 @@ class KpiFigures:
     def goal(self) -> KpiValue | None:
         """The plan's goal with no date, if it states one (``rules.undated_goal``)."""
         return undated_goal(self.targets)
+
+    @property
+    def goal_only(self) -> bool:
+        """A goal with no date is all there is to read the actual beside: no dated target in
+        force, none to come."""
+        return self.goal is not None and self.target is None and self.next_target is None
 
     @property
     def next_target_passed(self) -> bool:
@@ -132,7 +141,7 @@ class KpiFigures:
                 return "no target of this plan (the previous plan's is shown for comparison)"
             return "no target set by this plan"
         nxt = self.next_target
-        if nxt is None and self.goal is not None and self.target is None:
+        if self.goal_only:
             return (
                 f"{self.display(self.goal.value)} is a goal the paper gives no date: the "
                 "actual is not rated against it"
@@ -154,7 +163,7 @@ class KpiFigures:
         ]:
             for v in values:
                 if v.as_printed:
-                    out[None if v.undated else v.date].append(f"{kind}: {v.as_printed}")
+                    out[v.row_date].append(f"{kind}: {v.as_printed}")
         return {day: "; ".join(texts) for day, texts in out.items()}
 
     @cached_property
@@ -164,7 +173,7 @@ class KpiFigures:
         values = self.actuals + self.targets + [v for vs in self.comparators.values() for v in vs]
         for v in values:
             if v.stated_rate is not None:
-                out[None if v.undated else v.date].append(v)
+                out[v.row_date].append(v)
         return dict(out)
 
     @cached_property
@@ -228,7 +237,7 @@ class KpiFigures:
         for v in self.actuals:
             by_date[v.date]["actual"] = v
         for v in self.targets:
-            by_date[None if v.undated else v.date]["target"] = v
+            by_date[v.row_date]["target"] = v
         for label in labels:
             for v in self.comparators[label]:
                 by_date[v.date][label] = v

@@ -203,12 +203,12 @@ def target_in_force(targets: Sequence, day: date | None):
     milestone: it is never in force (``undated_goal``). ``targets`` are in date order."""
     if day is None:
         return None
-    targets = dated_targets(targets)
-    windows = [t for t in targets if t.applies_from and t.applies_from <= day <= t.date]
+    windows = [
+        t for t in dated_targets(targets) if t.applies_from and t.applies_from <= day <= t.date
+    ]
     if windows:
         return max(windows, key=lambda t: t.applies_from)
-    passed = [t for t in targets if t.date <= day]
-    return passed[-1] if passed else None
+    return passed_target(targets, day)
 
 
 def dated_targets(targets: Sequence) -> list:
@@ -222,6 +222,12 @@ def passed_target(targets: Sequence, day: date):
     or None."""
     passed = [t for t in dated_targets(targets) if t.date <= day]
     return passed[-1] if passed else None
+
+
+def next_dated_target(targets: Sequence, after: date | None):
+    """The first dated target after ``after`` (the first of all when it is None), or None."""
+    later = [t for t in dated_targets(targets) if after is None or t.date > after]
+    return later[0] if later else None
 
 
 def undated_goal(targets: Sequence):
