@@ -451,7 +451,8 @@ def placements_summary(f: fg.PlanFigures) -> str:
         f"Bars of the budgeted placement cost each month and a line of the {line}; "
         f"forecast outturn {_known(p.position.outturn)}"
         + (
-            f" against a budget of {_pounds(p.position.budget)}."
+            f" against {'an assumed' if p.budget_assumed else 'a'} budget of "
+            f"{_pounds(p.position.budget)}."
             if p.position.budget is not None
             else "; no budget is recorded."
         )

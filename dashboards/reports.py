@@ -128,8 +128,9 @@ def _placement_estimate(f, money) -> str:
         return ""
     basis = f.placement_basis_note or "from the year's placement counts"
     side = "over" if p.position.variance > 0 else "under"
+    budget = "its assumed budget" if p.budget_assumed else "its budget"
     return (
-        f"; the placement forecast, {basis}, is {money(abs(p.position.variance))} {side} its budget"
+        f"; the placement forecast, {basis}, is {money(abs(p.position.variance))} {side} {budget}"
     )
 
 
@@ -541,9 +542,18 @@ def _placement_sheets(wb: XlsxBook, f: fg.PlanFigures) -> None:
             ("Budget", 16),
             ("Assumption", 60),
             ("Count carried from", 14),
+            ("Counts assumed", 18),
         ],
     )
     for t in p.types:
+        assumed = [
+            word
+            for word, is_assumed in (
+                ("children", t.current_assumed),
+                ("budgeted", t.budget_rests_on_assumption),
+            )
+            if is_assumed and not t.is_total
+        ]
         s.row(
             [
                 t.type.name,
@@ -552,8 +562,9 @@ def _placement_sheets(wb: XlsxBook, f: fg.PlanFigures) -> None:
                 None if t.is_total else t.budget_now,
                 t.outturn,
                 t.budget_total,
-                t.type.assumption,
+                f"{t.type.assumption} {t.assumptions_text}".strip(),
                 t.counted or None,  # the month of an earlier count, carried to this one
+                " and ".join(assumed) or None,  # counts the paper does not print
             ],
             money=(1, 4, 5),
         )
@@ -563,6 +574,9 @@ def _placement_sheets(wb: XlsxBook, f: fg.PlanFigures) -> None:
     # As the page shows it: a movement of nothing is "no change", not £0.
     movement = "no change" if p.movement == 0 else p.movement
     s.row(["Movement since the previous month", None, None, None, movement], money=(4,))
+    for note in (p.uncounted_note, p.assumed_note):
+        if note:
+            s.row([note])
     for sm in p.slippage:
         basis = "to date" if sm.to_date else "forecast"
         s.row([f"Late moves {sm.label} ({basis})", None, None, None, sm.amount], money=(4,))

@@ -532,7 +532,7 @@ class PlacementCountForm(RecordForm):
 
     class Meta:
         model = m.PlacementCount
-        fields = ["type", "year", "period", "kind", "count", "notes"]
+        fields = ["type", "year", "period", "kind", "count", "assumed", "notes"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -1518,6 +1518,12 @@ class PlacementCount(Versioned):
         # Every form, the month-end page and the workbook read the bound from here.
         validators=[MaxValueValidator(WHOLE_NUMBER_LIMIT)],
     )
+    assumed = models.BooleanField(
+        default=False,
+        help_text="The paper prints no such count: it is worked out from what the paper does "
+        "give (the notes say how). Every page marks it, and the budget or forecast resting on "
+        "it, as assumed.",
+    )
     notes = Text(blank=True)
     entered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -165,3 +165,21 @@ def note_the_month(plan, year: str, period: int) -> None:
     m.ProgressEntry.objects.create(
         line=line, as_at=fiscal.period_end(year, period), commentary="Checked; no change."
     )
+
+
+def publish_as_stored(plan, year, period):
+    """The month's report stored as publishing stores it (its files stand in)."""
+    from dashboards import publishing
+    from plans import figures as fg
+
+    f = fg.plan_figures(plan, fg.Selection(year, period))
+    changes, heading = publishing.report_changes(f)
+    return m.PublishedReport.objects.create(
+        plan=plan,
+        year=year,
+        period=period,
+        published_at="2017-12-05T10:00:00Z",
+        figures=publishing.snapshot(f, changes, heading),
+        pdf=b"%PDF",
+        xlsx=b"PK",
+    )

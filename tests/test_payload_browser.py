@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from plans import models as m
 from tests.browser import PolicyWatch, log_in
-from tests.factories import UserFactory
+from tests.factories import UserFactory, publish_as_stored
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -63,24 +63,6 @@ def poisoned(seeded):
     for role, text in (("director", payload(1)), ("finance", payload(2))):
         m.Commentary.objects.create(plan=mtfs, year="2017/18", period=8, role=role, body=text)
     return mtfs
-
-
-def publish_as_stored(plan, year, period):
-    """The month's report stored as publishing stores it (its files stand in)."""
-    from dashboards import publishing
-    from plans import figures as fg
-
-    f = fg.plan_figures(plan, fg.Selection(year, period))
-    changes, heading = publishing.report_changes(f)
-    return m.PublishedReport.objects.create(
-        plan=plan,
-        year=year,
-        period=period,
-        published_at="2017-12-05T10:00:00Z",
-        figures=publishing.snapshot(f, changes, heading),
-        pdf=b"%PDF",
-        xlsx=b"PK",
-    )
 
 
 MADE_FROM_A_PAYLOAD = """() => {

@@ -37,6 +37,7 @@ from recovery.money import PENNY
 
 RED_MONTHS_LATE = 3
 TWELVE = Decimal(12)
+ACTUAL, BUDGET = PlacementCount.Kind.ACTUAL, PlacementCount.Kind.BUDGET
 
 
 def month_index(year: str, period: int) -> int:
@@ -100,16 +101,22 @@ class PlacementData:
     types: list[PlacementType]
     counts: dict[tuple[int, str], list[tuple[int, int]]]  # (type, kind) -> [(index, count)]
     moves: list[PlacementMove]
+    # The counts the paper does not print (``PlacementCount.assumed``): (type, kind, index)
+    # -> the notes saying how each was worked out.
+    assumed: dict[tuple[int, str, int], str] = field(default_factory=dict)
 
 
 def load(plan) -> PlacementData:
     types = list(PlacementType.objects.filter(plan=plan).order_by("order", "name", "pk"))
     counts: dict[tuple[int, str], list[tuple[int, int]]] = defaultdict(list)
+    assumed = {}
     rows = PlacementCount.objects.filter(type__plan=plan).values_list(
-        "type_id", "kind", "year", "period", "count"
+        "type_id", "kind", "year", "period", "count", "assumed", "notes"
     )
-    for type_id, kind, year, period, count in rows.order_by():
+    for type_id, kind, year, period, count, is_assumed, notes in rows.order_by():
         counts[type_id, kind].append((month_index(year, period), count))
+        if is_assumed:
+            assumed[type_id, kind, month_index(year, period)] = notes
     for series in counts.values():
         series.sort()
     moves = list(
@@ -117,7 +124,7 @@ def load(plan) -> PlacementData:
         .select_related("from_type", "to_type", "line")
         .order_by("planned_year", "planned_period", "reference", "pk")
     )
-    return PlacementData(types=types, counts=dict(counts), moves=moves)
+    return PlacementData(types=types, counts=dict(counts), moves=moves, assumed=assumed)
 
 
 # --------------------------------------------------------------------------------------------
@@ -233,11 +240,34 @@ class TypeFigures:
     period: int  # the as-at period within the year (0: before the year, 12: after)
     share: Decimal | None = None  # of the children at the as-at month (counted types)
     counted: str = ""  # the month of the count behind ``current`` when it is an earlier one
+    # Whether the count behind each month's budget, and behind ``current``, is one the paper
+    # does not print (``PlacementCount.assumed``).
+    budget_assumed: list[bool] = field(default_factory=lambda: [False] * 12)
+    current_assumed: bool = False
+    # How each assumed count behind the figures was worked out, in words, in month order.
+    assumptions: list[str] = field(default_factory=list)
+
+    @property
+    def assumptions_text(self) -> str:
+        """``assumptions`` as one sentence ("" when none)."""
+        return "; ".join(self.assumptions) + "." if self.assumptions else ""
 
     @property
     def budget_now(self) -> int | None:
         """The budgeted count at the as-at month."""
         return self.budget[self.period - 1] if self.period else None
+
+    @property
+    def budget_now_assumed(self) -> bool:
+        return bool(self.period) and self.budget_assumed[self.period - 1]
+
+    @property
+    def budget_rests_on_assumption(self) -> bool:
+        """Some month of the year's budget is costed from an assumed count."""
+        return not self.is_total and any(
+            assumed and count is not None
+            for assumed, count in zip(self.budget_assumed, self.budget, strict=True)
+        )
 
     @property
     def is_total(self) -> bool:
@@ -424,10 +454,13 @@ def _type_figures(data, t, annual, first, as_at, moves, adj) -> TypeFigures:
         for i in range(12)
     ]
     budget_series = data.counts.get((t.pk, PlacementCount.Kind.BUDGET), [])
-    budget = []
+    budget, budget_assumed, assumed_counts = [], [], {}
     for i in range(12):
         found = _count_at(budget_series, first + i)
         budget.append(None if found is None else found[1])
+        budget_assumed.append(found is not None and (t.pk, BUDGET, found[0]) in data.assumed)
+        if budget_assumed[-1]:
+            assumed_counts[BUDGET, found[0]] = found[1]
     current = _actual_count(data, t.pk, as_at, happened)
     changes = bool(adj.count_change and adj.count_from is not None and adj.applies_to(t.pk))
 
@@ -453,9 +486,34 @@ def _type_figures(data, t, annual, first, as_at, moves, adj) -> TypeFigures:
     if current is not None:
         current = changed(current, as_at)
     # A count carried forward from an earlier month says which: the as-at month was not counted.
-    base = _count_at(data.counts.get((t.pk, PlacementCount.Kind.ACTUAL), []), as_at)
+    base = _count_at(data.counts.get((t.pk, ACTUAL), []), as_at)
     counted = index_label(base[0]) if base is not None and base[0] != as_at else ""
-    return TypeFigures(t, annual, actual, budget, current, carried, period, counted=counted)
+    current_assumed = base is not None and (t.pk, ACTUAL, base[0]) in data.assumed
+    if current_assumed:
+        assumed_counts[ACTUAL, base[0]] = base[1]
+    return TypeFigures(
+        t,
+        annual,
+        actual,
+        budget,
+        current,
+        carried,
+        period,
+        counted=counted,
+        budget_assumed=budget_assumed,
+        current_assumed=current_assumed,
+        assumptions=[
+            _assumption(kind, count, at, data.assumed[t.pk, kind, at])
+            for (kind, at), count in sorted(assumed_counts.items(), key=lambda x: x[0][1])
+        ],
+    )
+
+
+def _assumption(kind: str, count: int, index: int, notes: str) -> str:
+    """An assumed count and how it was worked out: "26 budgeted from Jul 2017: 28 less ..."."""
+    what = f"{count} budgeted from" if kind == BUDGET else f"{count} children at"
+    how = notes.removeprefix("Assumption:").strip().rstrip(".") or "the notes do not say how"
+    return f"{what} {index_label(index)}: {how}"
 
 
 @dataclass
@@ -581,6 +639,11 @@ class Position:
         return minus(self.outturn, self.budget)
 
     @property
+    def budget_assumed(self) -> bool:
+        """The budget rests on a budgeted count the paper does not print."""
+        return any(t.budget_rests_on_assumption for t in self.types)
+
+    @property
     def full_year(self) -> Decimal | None:
         return _money(_sum(t.full_year for t in self.types)) if self.types else None
 
@@ -649,6 +712,31 @@ class PlacementFigures:
         return (
             f"No placement count is recorded for {self.year} by {self.label}: the cost, "
             f"forecast and variance carry earlier counts forward ({self.carried_note})."
+        )
+
+    @property
+    def budget_assumed(self) -> bool:
+        return self.position.budget_assumed
+
+    @property
+    def assumed_note(self) -> str:
+        """Which counts behind the figures the paper does not print, said wherever the
+        figures are given ("" when every count is the paper's)."""
+        budgets = [t.type.name for t in self.types if t.budget_rests_on_assumption]
+        counts = [t.type.name for t in self.types if t.current_assumed and not t.is_total]
+        parts = []
+        if budgets:
+            parts.append(
+                f"the budgeted children of {' and '.join(budgets)}, so the budget and the "
+                "variance rest on an assumption"
+            )
+        if counts:
+            parts.append(f"the children of {' and '.join(counts)} at {self.label}")
+        if not parts:
+            return ""
+        return (
+            f"Assumed, not printed in the paper: {'; '.join(parts)}. How each was worked out "
+            "is said with its type."
         )
 
     @property

@@ -846,6 +846,11 @@ class PlacementCountResource(PlacementRefs, SheetResource):
     period = C("Period", width=8, help="Month of the count: 1 (April) to 12 (March).")
     kind = C("Kind", width=20, help="Actual if left blank; or budgeted or planned.")
     count = C("Children", aliases=("count",), width=10, help="A number of children, never who.")
+    assumed = C(
+        "Assumed",
+        width=10,
+        help="Y for a count the paper does not print, worked out from what it does (say how).",
+    )
     notes = C("Notes", width=40)
 
     export_ordering = ("type__order", "type__code", "year", "period", "kind")

@@ -431,7 +431,7 @@ def test_what_changed_includes_the_placement_forecast(client, torbay_users, mtfs
     assert "Placement forecast variance against budget" in html
     assert "Nothing was recorded as changing" not in html
     # The summary's note gives it in whole pounds, as the page promises, not £105,587.50.
-    assert "£105,588 over its budget" in html and "105,587.50" not in html
+    assert "£105,588 over its assumed budget" in html and "105,587.50" not in html
 
 
 def test_the_attention_tiles_give_the_placement_forecast_and_the_commentary_first(
@@ -447,7 +447,7 @@ def test_the_attention_tiles_give_the_placement_forecast_and_the_commentary_firs
     tiles = html[html.index('id="h-attention"') : html.index("Jump to:")]
     assert re.search(
         r'<a href="#h-placements">Placements</a> \(estimated from counts carried forward from '
-        r"an earlier year\): forecast £5,235,530 against a budget of "
+        r"an earlier year\): forecast £5,235,530 against an assumed budget of "
         r"£5,129,943, £105,588 over \(\+£21,118 since P7 Oct 2017\)",
         tiles,
     )

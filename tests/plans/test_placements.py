@@ -1,6 +1,7 @@
 """Placements, the cost driver: the issue's scenario figure for figure against a hand
 calculation, Barking's what-if, the seed figures, and the rules the records keep."""
 
+import io
 import re
 from datetime import date
 from decimal import Decimal
@@ -13,7 +14,7 @@ from plans import models as m
 from plans import services
 from plans.figures import Selection, plan_figures
 from plans.figures.placements import placement_figures, what_ifs
-from tests.factories import note_the_month
+from tests.factories import note_the_month, publish_as_stored
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -624,3 +625,66 @@ def test_a_deleted_move_no_longer_drives_its_line(client, mtfs, moves, torbay_us
     assert entry.achieved_to_date == 0 and entry.commentary.startswith("From placement moves")
     delete(second)  # no move left: the entry the moves wrote goes with them
     assert not first.line.progress.filter(as_at="2017-11-30").exists()
+
+
+def test_a_budget_of_assumed_counts_is_called_assumed_wherever_it_is_given(
+    client, mtfs, torbay_users
+):
+    # Found walking the app: the MTFS prints no budgeted count; the fixture works 28, then 26
+    # from July, out of para 5.3.1 and Appendix 1 ("Assumption:" in its notes). The pages
+    # gave the £5,129,943 budget and the £105,588 variance against it as if the paper did.
+    assumed = m.PlacementCount.objects.filter(type__plan=mtfs, assumed=True)
+    assert assumed.count() == 9 and all(c.notes.startswith("Assumption:") for c in assumed)
+    p = plan_figures(mtfs, Selection("2017/18", 8)).placements
+    residential, ifa = p.types
+    assert p.budget_assumed and residential.budget_rests_on_assumption
+    assert residential.budget_now == 26 and residential.budget_now_assumed
+    assert not residential.current_assumed  # 28: "the 28 children currently" (para 5.3.1)
+    assert ifa.current == 0 and ifa.current_assumed
+    assert residential.assumptions == [
+        "28 budgeted from Apr 2017: the January 2017 count of 28 (para 5.3.1) "
+        "budgeted from April 2017",
+        "26 budgeted from Jul 2017: 28 less the 2 moves to high-end IFAs planned for "
+        "2017/18 (Appendix 1), budgeted from July 2017",
+    ]
+    assert p.assumed_note.startswith(
+        "Assumed, not printed in the paper: the budgeted children of Residential (external) "
+        "and High-end IFA with wrap-around care, so the budget and the variance rest on an "
+        "assumption; the children of High-end IFA with wrap-around care at P8 Nov 2017."
+    )
+    client.force_login(torbay_users["director"])
+    url = reverse("dashboards:plan_dashboard", args=[mtfs.pk])
+    html = client.get(url, {"year": "2017/18", "period": "8"}).content.decode()
+    assert "against an assumed budget of £5,129,943, £105,588 over" in html
+    assert "26 (assumed)" in html and p.assumed_note.replace("'", "&#x27;") in html
+    # A count the paper prints is no assumption: with budgets of its own the note goes.
+    assumed.filter(kind="budget").update(assumed=False)
+    assumed.filter(kind="actual").update(assumed=False)
+    p = plan_figures(mtfs, Selection("2017/18", 8)).placements
+    assert not p.budget_assumed and p.assumed_note == ""
+    assert all(t.assumptions == [] for t in p.types)
+
+
+def test_the_report_workbook_and_published_report_mark_assumed_counts(client, mtfs, torbay_users):
+    from openpyxl import load_workbook
+
+    client.force_login(torbay_users["director"])
+    url = reverse("dashboards:report_xlsx", args=[mtfs.pk])
+    data = client.get(url, {"year": "2017/18", "period": "8"}).content
+    ws = load_workbook(io.BytesIO(data), read_only=True)["Placements"]
+    rows = [list(r) for r in ws.iter_rows(values_only=True)]
+    header = rows[3]
+    by_type = {r[0]: dict(zip(header, r, strict=False)) for r in rows[4:6]}
+    assert by_type["Residential (external)"]["Counts assumed"] == "budgeted"
+    assert by_type["High-end IFA with wrap-around care"]["Counts assumed"] == (
+        "children and budgeted"
+    )
+    assert "26 budgeted from Jul 2017: 28 less" in by_type["Residential (external)"]["Assumption"]
+    assert any(r[0] and r[0].startswith("Assumed, not printed in the paper") for r in rows)
+    # The published report keeps the marks with the figures it fixed.
+    report = publish_as_stored(mtfs, "2017/18", 8)
+    client.force_login(torbay_users["scrutiny"])
+    html = client.get(reverse("dashboards:published_report", args=[report.pk])).content.decode()
+    assert "26 (assumed)" in html and "0 (assumed)" in html
+    assert "28 budgeted from Apr 2017: the January 2017 count" in html
+    assert "Assumed, not printed in the paper: the budgeted children" in html
