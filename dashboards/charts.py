@@ -432,7 +432,9 @@ def savings_chart(f: fg.PlanFigures) -> Chart:
 def savings_summary(f: fg.PlanFigures) -> str:
     """The cumulative savings chart in words: the dashboard's chart and the report's."""
     return (
-        f"Expected to date at {f.sel.label}: {_known(f.expected_low)}; "
+        f"Expected to date at {f.sel.label}: {_known(f.expected_low)}"
+        + (f" – {_known(f.expected_high)}" if f.expected_high != f.expected_low else "")
+        + "; "
         f"achieved {_known(f.year.achieved)}."
     )
 

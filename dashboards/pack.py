@@ -148,8 +148,9 @@ def savings_chart(f: fg.PlanFigures) -> str | None:
         return None
     labels = [fiscal.month_label(f.sel.year, p) for p in fg.MONTHS]
     expected = [low for low, _ in f.profile]
+    expected_high = [high for _, high in f.profile] if f.profile_ranged else []
     achieved = f.achieved_by_period
-    low, high, y = _scale([*expected, *achieved])
+    low, high, y = _scale([*expected, *expected_high, *achieved])
     step = (WIDTH - LEFT) / 12
     parts = _axis(low, high, y)
 
@@ -172,11 +173,13 @@ def savings_chart(f: fg.PlanFigures) -> str | None:
         )
 
     parts.append(line(expected, KIND_COLOURS["target"], "5,3"))
+    parts.append(line(expected_high, KIND_COLOURS["target"], "1,3"))
     parts.append(line(achieved, RAG_COLOURS["green"]))
     parts += _months_axis(labels, step)
+    high_end = "; dotted: its high end" if expected_high else ""
     parts.append(
-        f'<text x="{LEFT}" y="{TOP - 4}" font-size="9">dashed: expected from the profile; '
-        "solid: achieved</text>"
+        f'<text x="{LEFT}" y="{TOP - 4}" font-size="9">dashed: expected from the profile'
+        f"{high_end}; solid: achieved</text>"
     )
     return _svg(parts, f"Cumulative savings expected and achieved, {f.sel.year}")
 

@@ -136,6 +136,7 @@ def snapshot(f: fg.PlanFigures, changes: list[fg.Change], changes_heading: str) 
             for p in f.forecasts.to_period
         ],
         "placements": _placements(f),
+        "slippage_to_date": _dec(f.slippage_to_date),
         "kpis": [
             {
                 "name": k.kpi.name,
@@ -414,6 +415,18 @@ def changes_since(report: PublishedReport, f: fg.PlanFigures) -> list[fg.Change]
                     now,
                     note=note_since if before is not None else first,
                     basis=f.placement_basis,
+                )
+            )
+    if "slippage_to_date" in previous:  # kept since the ninth session's reports
+        before = Decimal(previous["slippage_to_date"])
+        if before != f.slippage_to_date:
+            out.append(
+                fg.Change(
+                    "Cost pressures",
+                    f.SLIPPAGE_TO_DATE,
+                    before,
+                    f.slippage_to_date,
+                    note=note_since,
                 )
             )
     lines = {x["reference"]: x for x in previous.get("lines", [])}

@@ -712,7 +712,9 @@ def report_workbook(
             ("Planned as", 10),
             ("Start period", 8),
             ("In-year value (profile)", 14),
+            ("In-year value (high)", 14),
             ("Expected to date", 14),
+            ("Expected to date (high)", 14),
             ("Achieved", 14),
             ("Achievable", 14),
             ("Delivery variance", 14),
@@ -721,6 +723,7 @@ def report_workbook(
             ("Current RAG", 12),
             ("RAG movement", 14),
             ("Cost of one month's delay", 14),
+            ("Cost of one month's delay (high)", 14),
             ("Progress as at", 12),
             ("Commentary", 60),
             ("Commentary as at", 12),  # the month it was given for
@@ -738,7 +741,9 @@ def report_workbook(
                 x.amount.get_kind_display() if x.amount else "none this year",
                 x.start_period,
                 x.in_year_low,
+                x.in_year_high,
                 x.expected_low,
+                x.expected_high,
                 x.achieved,
                 x.anticipated,
                 x.delivery_variance,
@@ -747,11 +752,12 @@ def report_workbook(
                 _rag(x.rag),
                 x.rag_move,
                 x.month_of_delay,
+                x.month_of_delay_high,
                 x.as_at,
                 x.commentary,
                 x.commentary_as_at,
             ],
-            money=(4, 5, 8, 9, 10, 11, 12, 13, 17),
+            money=(4, 5, 8, 9, 10, 11, 12, 13, 14, 15, 19, 20),
         )
     y = f.year
     if y.lines:
@@ -767,13 +773,15 @@ def report_workbook(
                 None,
                 None,
                 f.expected_in_year[0],
+                f.expected_in_year[1],
                 f.expected_low,
+                f.expected_high,
                 y.achieved,
                 y.anticipated,
                 f.delivery_variance,
                 y.forecast,
             ],
-            money=(4, 5, 8, 9, 10, 11, 12, 13),
+            money=(4, 5, 8, 9, 10, 11, 12, 13, 14, 15),
         )
 
     s = _Sheet(

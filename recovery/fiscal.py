@@ -100,6 +100,10 @@ def year_end(year: str) -> date:
     return date(year_start_int(year) + 1, 3, 31)
 
 
+def year_before(year: str) -> str:
+    return year_label(year_start_int(year) - 1)
+
+
 def years_between(first: str, last: str) -> list[str]:
     return [year_label(y) for y in range(year_start_int(first), year_start_int(last) + 1)]
 

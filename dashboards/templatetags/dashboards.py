@@ -156,6 +156,11 @@ def line_rows(f, sel, whole_pounds=False, show_commentary=False):
     def muted(text):
         return f'<span class="text-muted">{text}</span>'
 
+    def money_range(low, high):
+        if whole_pounds:
+            return money(low) + (f" – {money(high)}" if high != low else "")
+        return conditional_escape(_range(low, high))
+
     moved_since = f"since {sel.previous_label}" if sel.previous else "this month"
     out = []
     for x in f.shown_lines:
@@ -180,12 +185,7 @@ def line_rows(f, sel, whole_pounds=False, show_commentary=False):
         else:  # no start month in the paper: the profile's April is an assumption, said so
             start = f'P{x.start_period}<div class="small text-muted">assumed</div>'
         low, high = x.expected_low, x.expected_high
-        if low is None:
-            expected = muted("not known (TBC)")
-        elif whole_pounds:
-            expected = money(low) + (f" – {money(high)}" if high != low else "")
-        else:
-            expected = conditional_escape(_range(low, high))
+        expected = muted("not known (TBC)") if low is None else money_range(low, high)
         achieved = money(x.achieved) if x.achieved is not None else muted("not reported")
         if x.anticipated:
             achieved += f'<div class="small">+ {money(x.anticipated)} achievable</div>'
@@ -202,7 +202,8 @@ def line_rows(f, sel, whole_pounds=False, show_commentary=False):
             )
         if x.rag_move != "unchanged":
             rag += format_html('<div class="small">{} {}</div>', x.rag_move, moved_since)
-        delay = money(x.month_of_delay) if x.month_of_delay is not None else "–"
+        delay = x.month_of_delay
+        delay = "–" if delay is None else money_range(delay, x.month_of_delay_high)
         out.append(
             "<tr>"
             f'<td class="text-nowrap">{escape(line.reference)}</td>'

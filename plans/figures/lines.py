@@ -129,6 +129,10 @@ class LineFigures:
         return self._profile(self.planned_low, 12)
 
     @property
+    def in_year_high(self):
+        return self._profile(self.planned_high, 12)
+
+    @property
     def expected_low(self):
         return self._profile(self.planned_low, self.period)
 
@@ -136,13 +140,20 @@ class LineFigures:
     def expected_high(self):
         return self._profile(self.planned_high, self.period)
 
-    @property
-    def month_of_delay(self):
+    def _delay(self, value):
         if self.start > 12:
             return None
         return slippage_cost(
-            self.planned_low, start_period=self.start, factor=self.factor, in_year=self.in_year
+            value, start_period=self.start, factor=self.factor, in_year=self.in_year
         )
+
+    @property
+    def month_of_delay(self):
+        return self._delay(self.planned_low)
+
+    @property
+    def month_of_delay_high(self):
+        return self._delay(self.planned_high)
 
     @staticmethod
     def _split(entry) -> tuple[Decimal | None, Decimal | None]:

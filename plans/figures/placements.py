@@ -186,7 +186,7 @@ class MoveFigures:
             when = index_label(self.happened)
             return f"Made in {when}" + (f", {months}" if late else ", on time")
         if late:
-            return f"Not made by {index_label(self.as_at)}: {months}"
+            return f"Not recorded as made by {index_label(self.as_at)}: {months}"
         return f"Due {index_label(self.planned)}"
 
     def delay_months(self) -> range:

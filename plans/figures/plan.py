@@ -136,6 +136,12 @@ class PlanFigures:
         return self.profile[self.sel.period - 1][1]
 
     @property
+    def profile_ranged(self) -> bool:
+        """Some month's expected figure is a range (a line planned low to high): every chart
+        and table of the profile then gives its high end too."""
+        return any(low != high for low, high in self.profile)
+
+    @property
     def expected_in_year(self) -> tuple[Decimal | None, Decimal | None]:
         return self.profile[11]
 
@@ -208,6 +214,12 @@ class PlanFigures:
         incurred."""
         return (m.year, m.period) > (self.sel.year, self.sel.period)
 
+    def slippage_through(self, year: str, period: int) -> Decimal:
+        """The slippage cost of the months up to ``period`` of ``year``."""
+        return sum(
+            (m.slippage for m in self.pressures if (m.year, m.period) <= (year, period)), ZERO
+        )
+
     @property
     def pressures_ahead(self) -> list[PressureMonth]:
         """The months after the one shown with a slippage cost."""
@@ -224,7 +236,30 @@ class PlanFigures:
     @property
     def slippage_to_date(self) -> Decimal:
         """The slippage cost of the months up to the one shown."""
-        return sum((m.slippage for m in self.pressures if not self.is_ahead(m)), ZERO)
+        return self.slippage_through(self.sel.year, self.sel.period)
+
+    SLIPPAGE_TO_DATE = "Slippage cost to date"
+
+    @property
+    def slippage_change(self) -> Change | None:
+        """The slippage cost to date against the month before's, when a month's cost was
+        recorded since: a cost that rose is a change the month's reader needs."""
+        sel = self.sel
+        year, period = (
+            (sel.year, sel.previous) if sel.previous else (fiscal.year_before(sel.year), 12)
+        )
+        before, after = self.slippage_through(year, period), self.slippage_to_date
+        if before == after:
+            return None
+        if not any(m.slippage for m in self.pressures if (m.year, m.period) <= (year, period)):
+            before = None  # nothing recorded before: first reported, not a rise from £0
+        return Change(
+            "Cost pressures",
+            self.SLIPPAGE_TO_DATE,
+            before,
+            after,
+            note=f"since {fiscal.period_label(year, period)}",
+        )
 
     @property
     def slippage_ahead(self) -> Decimal:
@@ -701,9 +736,9 @@ class PlanFigures:
                         after_high=p.variance_high,
                     )
                 )
-        placement = self.placement_variance_change
-        if placement is not None:
-            out.append(placement)
+        for change in (self.placement_variance_change, self.slippage_change):
+            if change is not None:
+                out.append(change)
         # In P1 the comparison is with nothing reported yet this year: a figure first
         # reported in April is a change from "not reported".
         for x in self.lines + self.outside_lines:

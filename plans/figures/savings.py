@@ -106,10 +106,12 @@ class YearTotals:
 
     @property
     def coverage(self) -> str:
-        """Which lines the achieved figure covers, in words: "3 of 14 lines"."""
+        """Which lines the achieved figure covers, in words: "3 of 14 lines" (across all
+        years, "3 of 39 line-years": a line planned in three years counts three times)."""
         if not self.lines:
             return ""
-        return f"{self.lines_achieved} of {self.lines} line{'s' * (self.lines != 1)}"
+        unit = "line-year" if self.year == "all" else "line"
+        return f"{self.lines_achieved} of {self.lines} {unit}{'s' * (self.lines != 1)}"
 
     @property
     def unreported_lines(self) -> int:

@@ -430,3 +430,34 @@ def test_a_lines_achievable_figure_is_in_the_pack_as_on_the_page(seeded):
     html = pack.pack_html(f)
     row = html[html.index("<td>IA-08</td>") :]
     assert "+ £225k achievable" in row[: row.index("</tr>")]
+
+
+def test_a_range_keeps_its_high_end_in_the_pack_the_workbook_and_the_charts(
+    client, torbay_users, mtfs
+):
+    # Found walking the app: MTFS-15 ("Reduction in CLA population ... 50k-600k") expected
+    # £25,000 – £300,000 to P6 2018/19 on the dashboard; the pack, the report workbook and the
+    # report's chart gave £25k, 25000 and the low line alone; its month of delay £4,167.
+    f = fg.plan_figures(mtfs, fg.Selection("2018/19", 6))
+    assert f.profile_ranged and (f.expected_low, f.expected_high) == (657_000, 932_000)
+    html = pack.pack_html(f)
+    row = re.search(r"<td>MTFS-15</td>.*?</tr>", html, re.S).group(0)
+    assert "£25k – £300k" in row
+    assert "£657k – £932k" in html and "Expected (high end)" in html
+    assert "dotted: its high end" in pack.savings_chart(f)
+    client.force_login(torbay_users["director"])
+    query = {"year": "2018/19", "period": "6"}
+    dashboard = client.get(reverse("dashboards:plan_dashboard", args=[mtfs.pk]), query)
+    assert "£4,167 – £50,000" in dashboard.content.decode()  # a month's delay, both ends
+    data = client.get(reverse("dashboards:report_xlsx", args=[mtfs.pk]), query).content
+    ws = load_workbook(io.BytesIO(data), read_only=True)["Savings lines"]
+    rows = [list(r) for r in ws.iter_rows(values_only=True)]
+    header = rows[3]
+    line = dict(zip(header, next(r for r in rows if r[0] == "MTFS-15"), strict=False))
+    assert (line["Expected to date"], line["Expected to date (high)"]) == (25_000, 300_000)
+    assert (line["In-year value (profile)"], line["In-year value (high)"]) == (50_000, 600_000)
+    assert line["Cost of one month's delay (high)"] == 50_000
+    total = dict(zip(header, next(r for r in rows if r[0] == "Total"), strict=False))
+    assert (total["Expected to date"], total["Expected to date (high)"]) == (657_000, 932_000)
+    report = client.get(reverse("dashboards:report", args=[mtfs.pk]), query).content.decode()
+    assert "Expected (high end)" in report and "£657,000 – £932,000" in report

@@ -97,7 +97,8 @@ def test_mtfs_dashboard_reads_like_the_paper(client, torbay_users, mtfs):
     for figure in ["£1,578,000", "£789,000", "£1,007,221", "£4,908,000 – £6,558,000"]:
         assert figure in html
     # CLA trajectory 279 -> 242 -> 211 -> 180 and the rates per 10,000.
-    for value in ["279", "242", "211", "180", "111", "96.3", "83.9", "71.6", "97", "84", "72"]:
+    printed_and_computed = ["111", "111.4", "97", "96.6", "84", "84.2", "72", "71.9"]
+    for value in ["279", "242", "211", "180", *printed_and_computed]:
         assert f">{value}<" in html or f">{value} per 10,000<" in html, value
     assert "Red</span>" in html  # a RAG shown with its word
     assert "at least the lower of 5% of budget or £100,000" in html
@@ -519,3 +520,37 @@ def test_the_reports_charts_say_what_they_show_in_words(client, torbay_users, mt
     f = fg.plan_figures(mtfs, fg.Selection("2017/18", 8))
     for summary in (charts.savings_summary(f), charts.placements_summary(f)):
         assert f'<p class="small chart-summary">{escape(summary)}</p>' in html
+
+
+def test_what_changed_includes_a_rise_in_the_slippage_cost(client, torbay_users, mtfs):
+    # Found walking the app: P12 Mar 2017's report said "Nothing was recorded as changing"
+    # while the slippage cost to date rose from £825,458 to £1,007,221 (Table 2's March).
+    from dashboards import publishing
+    from tests.factories import publish_as_stored
+
+    f = fg.plan_figures(mtfs, fg.Selection("2016/17", 12))
+    [change] = [c for c in f.changes if c.area == "Cost pressures"]
+    assert (change.before, change.after, change.note) == (
+        Decimal("825458"),
+        Decimal("1007221"),
+        "since P11 Feb 2017",
+    )
+
+    # The first month with a cost: first reported, not a rise from £0.
+    def pressures(period):
+        changes = fg.plan_figures(mtfs, fg.Selection("2016/17", period)).changes
+        return [c for c in changes if c.area == "Cost pressures"]
+
+    [first] = pressures(4)
+    assert first.before is None and first.after == Decimal("7526") and first.first
+    assert not pressures(3)
+    # Against a published report too.
+    publish_as_stored(mtfs, "2016/17", 11)
+    changes, _ = publishing.report_changes(f)
+    assert [(c.before, c.after) for c in changes if c.area == "Cost pressures"] == [
+        (Decimal("825458"), Decimal("1007221"))
+    ]
+    client.force_login(torbay_users["director"])
+    url = reverse("dashboards:report", args=[mtfs.pk])
+    html = client.get(url, {"year": "2016/17", "period": "12"}).content.decode()
+    assert "Slippage cost to date" in html

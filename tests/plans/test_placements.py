@@ -136,7 +136,7 @@ def test_the_issue_scenario_figure_for_figure(client, mtfs, moves, torbay_users)
         "£73,911",  # variance
         "+£10,559",  # movement since October
         "Made in Sep 2017, 2 months late",
-        "Not made by Nov 2017: 5 months late",
+        "Not recorded as made by Nov 2017: 5 months late",
         "2 × £126,705 = £253,410",
         "£116,146",  # the line's forecast
         "£31,676",  # achieved to date
@@ -419,7 +419,7 @@ def test_a_line_its_moves_rate_otherwise_than_its_record_says_so(client, mtfs, t
     assert "MTFS-02: its placement moves give" in html
     # No move made yet: said so, not "£0 achieved" beside a record saying "not reported".
     said = html[html.index("MTFS-02: its placement moves give") :][:400]
-    assert ("no move made yet" in said) == (driven.made == 0) and "£0 achieved" not in said
+    assert ("no move recorded as made" in said) == (driven.made == 0) and "£0 achieved" not in said
     assert "not yet the moves' figures" in html or "Nothing for 2017/18 yet" in html
     # What needs attention leads with the moves' Red, and says its "no line" is the records'.
     tile = html[html.index("Savings at risk, 2017/18") :][:8000]

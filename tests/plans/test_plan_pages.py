@@ -41,6 +41,9 @@ def test_plan_list_shows_mtfs_totals(client, torbay_users):
     client.force_login(torbay_users["director"])
     html = client.get(reverse("plans:plan_list")).content.decode()
     assert "£4,908,000 – £6,558,000" in html
+    # Across its years a line counts once a year (found walking the app: "0 of 39 lines" of
+    # a plan of 16 lines).
+    assert "0 of 39 line-years" in html and "of 39 lines" not in html
 
 
 def test_another_authoritys_plan_is_404_for_every_role(client, torbay_users, seeded):
