@@ -453,7 +453,7 @@ def _type_figures(data, t, annual, first, as_at, moves, adj) -> TypeFigures:
         _actual_count(data, t.pk, first + i, happened) if first + i <= as_at else None
         for i in range(12)
     ]
-    budget_series = data.counts.get((t.pk, PlacementCount.Kind.BUDGET), [])
+    budget_series = data.counts.get((t.pk, BUDGET), [])
     budget, budget_assumed, assumed_counts = [], [], {}
     for i in range(12):
         found = _count_at(budget_series, first + i)
