@@ -365,7 +365,7 @@ def savings_chart(f: fg.PlanFigures) -> Chart:
             line={"color": "#505a5f", "dash": "dash"},
         )
     ]
-    if high != low:
+    if f.profile_ranged:
         traces.append(
             _trace(
                 "scatter",
@@ -778,7 +778,13 @@ def placements_chart(f: fg.PlanFigures) -> Chart:
     actual = [a for _, a, _ in p.cost_trend]
     budget = [b for _, _, b in p.cost_trend]
     traces = [
-        _trace("bar", months, budget, "Budgeted cost", marker={"color": KIND_COLOURS["budget"]}),
+        _trace(
+            "bar",
+            months,
+            budget,
+            "Budgeted cost (assumed)" if p.budget_assumed else "Budgeted cost",
+            marker={"color": KIND_COLOURS["budget"]},
+        ),
         _trace(
             "scatter",
             months,

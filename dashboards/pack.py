@@ -212,8 +212,8 @@ def placements_chart(f: fg.PlanFigures) -> str | None:
             )
     parts += _months_axis(labels, step)
     parts.append(
-        f'<text x="{LEFT}" y="{TOP - 4}" font-size="9">dashed: budgeted cost; solid: '
-        f"{p.cost_word.lower()} cost</text>"
+        f'<text x="{LEFT}" y="{TOP - 4}" font-size="9">dashed: budgeted cost'
+        f"{' (assumed)' if p.budget_assumed else ''}; solid: {p.cost_word.lower()} cost</text>"
     )
     return _svg(parts, f"Placement cost by month, budgeted and {p.cost_word.lower()}, {f.sel.year}")
 

@@ -22,8 +22,9 @@ from plans.selectors import latest_published
 from recovery import fiscal
 from recovery.money import NOT_REPORTED, format_money, format_range
 
-# 2: the placement forecast's variance ("placements"); 3: its whole table, note and counts.
-SCHEMA = 3
+# 2: the placement forecast's variance ("placements"); 3: its whole table, note and counts;
+# 4: the slippage cost to date ("slippage_to_date", None when none was recorded).
+SCHEMA = 4
 DATE_KEYS = {"as_at", "commentary_as_at", "written", "latest_date"}
 # Keys whose values are money (kept as strings in JSON, read back as Decimal).
 MONEY_KEYS = {
@@ -136,7 +137,7 @@ def snapshot(f: fg.PlanFigures, changes: list[fg.Change], changes_heading: str) 
             for p in f.forecasts.to_period
         ],
         "placements": _placements(f),
-        "slippage_to_date": _dec(f.slippage_to_date),
+        "slippage_to_date": _dec(f.slippage_recorded_through(f.sel.year, f.sel.period)),
         "kpis": [
             {
                 "name": k.kpi.name,
@@ -417,18 +418,13 @@ def changes_since(report: PublishedReport, f: fg.PlanFigures) -> list[fg.Change]
                     basis=f.placement_basis,
                 )
             )
-    if "slippage_to_date" in previous:  # kept since the ninth session's reports
-        before = Decimal(previous["slippage_to_date"])
-        if before != f.slippage_to_date:
-            out.append(
-                fg.Change(
-                    "Cost pressures",
-                    f.SLIPPAGE_TO_DATE,
-                    before,
-                    f.slippage_to_date,
-                    note=note_since,
-                )
-            )
+    if previous.get("schema", 1) >= 4:
+        kept = previous.get("slippage_to_date")
+        before = Decimal(kept) if kept is not None else None
+    else:  # published before reports kept it: the cost to that report's month, as recorded now
+        before = f.slippage_recorded_through(report.year, report.period)
+    if (slippage := f.slippage_change_since(before, note_since)) is not None:
+        out.append(slippage)
     lines = {x["reference"]: x for x in previous.get("lines", [])}
     for x in f.lines + f.outside_lines:
         was = lines.get(x.line.reference)

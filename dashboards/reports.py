@@ -546,14 +546,6 @@ def _placement_sheets(wb: XlsxBook, f: fg.PlanFigures) -> None:
         ],
     )
     for t in p.types:
-        assumed = [
-            word
-            for word, is_assumed in (
-                ("children", t.current_assumed),
-                ("budgeted", t.budget_rests_on_assumption),
-            )
-            if is_assumed and not t.is_total
-        ]
         s.row(
             [
                 t.type.name,
@@ -564,7 +556,7 @@ def _placement_sheets(wb: XlsxBook, f: fg.PlanFigures) -> None:
                 t.budget_total,
                 f"{t.type.assumption} {t.assumptions_text}".strip(),
                 t.counted or None,  # the month of an earlier count, carried to this one
-                " and ".join(assumed) or None,  # counts the paper does not print
+                t.assumed_words or None,  # counts the paper does not print
             ],
             money=(1, 4, 5),
         )

@@ -1547,6 +1547,12 @@ class PlacementCount(Versioned):
             ),
             year_written("count_year_written_like_2017_18"),
             period_1_12("count_period_1_12"),
+            models.CheckConstraint(
+                condition=~models.Q(("notes", ""), ("assumed", True)),
+                name="assumed_count_says_how",
+                violation_error_message="Say in the notes how an assumed count was worked out "
+                "from what the paper gives.",
+            ),
         ]
 
     def __str__(self):

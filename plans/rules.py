@@ -138,9 +138,11 @@ def _comparable(a, b) -> bool:
     a number, or two of one type (dates; not a date with a datetime)."""
     if isinstance(a, str) and isinstance(b, str):
         return True
+    if isinstance(a, bool) or isinstance(b, bool):  # a yes-or-no with a yes-or-no only
+        return isinstance(a, bool) and isinstance(b, bool)
     numbers = (int, Decimal)
     if isinstance(a, numbers) and isinstance(b, numbers):
-        return not isinstance(a, bool) and not isinstance(b, bool)
+        return True
     return type(a) is type(b)
 
 

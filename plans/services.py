@@ -1373,8 +1373,9 @@ def save_placement_month(
         elif count is None:
             delete_record(instance=existing, user=user, expected_version=seen, reason="Cleared")
             saved += 1
-        elif count != existing.count:
-            existing.count = count
+        elif count != existing.count or existing.assumed:
+            # A count finance saves for the month is reported, whatever was assumed before.
+            existing.count, existing.assumed = count, False
             existing.entered_by = user
             update_record(
                 instance=existing, user=user, expected_version=seen, reason="Month-end count"

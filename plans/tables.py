@@ -670,7 +670,7 @@ class PlacementCountTable(RecordTable):
 
     class Meta(RecordTable.Meta):
         model = m.PlacementCount
-        fields = ["year", "period", "type", "kind", "count", "notes"]
+        fields = ["year", "period", "type", "kind", "count", "assumed", "notes"]
 
 
 class PlacementMoveTable(RecordTable):

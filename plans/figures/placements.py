@@ -264,10 +264,22 @@ class TypeFigures:
     @property
     def budget_rests_on_assumption(self) -> bool:
         """Some month of the year's budget is costed from an assumed count."""
-        return not self.is_total and any(
+        return any(
             assumed and count is not None
             for assumed, count in zip(self.budget_assumed, self.budget, strict=True)
         )
+
+    @property
+    def assumed_words(self) -> str:
+        """Which counts behind the type's figures are assumed, for a column of their own:
+        "children", "budgeted" (the count budgeted at the as-at month) or "the year's budget"
+        (an assumed count budgets some other month)."""
+        words = ["children"] if self.current_assumed else []
+        if self.budget_now_assumed:
+            words.append("budgeted")
+        elif self.budget_rests_on_assumption:
+            words.append("the year's budget")
+        return " and ".join(words)
 
     @property
     def is_total(self) -> bool:
@@ -453,14 +465,22 @@ def _type_figures(data, t, annual, first, as_at, moves, adj) -> TypeFigures:
         _actual_count(data, t.pk, first + i, happened) if first + i <= as_at else None
         for i in range(12)
     ]
+    by_child = t.cost_basis != PlacementType.CostBasis.TOTAL  # a total's counts cost nothing
+    assumed_counts: dict[tuple[str, int], int] = {}
+
+    def assumed(kind: str, found: tuple[int, int] | None) -> bool:
+        """Whether a count behind the figures is one the paper does not print (noted)."""
+        if not by_child or found is None or (t.pk, kind, found[0]) not in data.assumed:
+            return False
+        assumed_counts[kind, found[0]] = found[1]
+        return True
+
     budget_series = data.counts.get((t.pk, BUDGET), [])
-    budget, budget_assumed, assumed_counts = [], [], {}
+    budget, budget_assumed = [], []
     for i in range(12):
         found = _count_at(budget_series, first + i)
         budget.append(None if found is None else found[1])
-        budget_assumed.append(found is not None and (t.pk, BUDGET, found[0]) in data.assumed)
-        if budget_assumed[-1]:
-            assumed_counts[BUDGET, found[0]] = found[1]
+        budget_assumed.append(assumed(BUDGET, found))
     current = _actual_count(data, t.pk, as_at, happened)
     changes = bool(adj.count_change and adj.count_from is not None and adj.applies_to(t.pk))
 
@@ -488,9 +508,7 @@ def _type_figures(data, t, annual, first, as_at, moves, adj) -> TypeFigures:
     # A count carried forward from an earlier month says which: the as-at month was not counted.
     base = _count_at(data.counts.get((t.pk, ACTUAL), []), as_at)
     counted = index_label(base[0]) if base is not None and base[0] != as_at else ""
-    current_assumed = base is not None and (t.pk, ACTUAL, base[0]) in data.assumed
-    if current_assumed:
-        assumed_counts[ACTUAL, base[0]] = base[1]
+    current_assumed = assumed(ACTUAL, base)
     return TypeFigures(
         t,
         annual,
@@ -719,11 +737,17 @@ class PlacementFigures:
         return self.position.budget_assumed
 
     @property
+    def budget_word(self) -> str:
+        """The budget as every label names it: "assumed budget" when it rests on a count the
+        paper does not print."""
+        return "assumed budget" if self.budget_assumed else "budget"
+
+    @property
     def assumed_note(self) -> str:
         """Which counts behind the figures the paper does not print, said wherever the
         figures are given ("" when every count is the paper's)."""
         budgets = [t.type.name for t in self.types if t.budget_rests_on_assumption]
-        counts = [t.type.name for t in self.types if t.current_assumed and not t.is_total]
+        counts = [t.type.name for t in self.types if t.current_assumed]
         parts = []
         if budgets:
             parts.append(
@@ -947,7 +971,8 @@ class WhatIf:
              self.figures.position.full_year),
             (f"Forecast outturn {self.base.year}", self.base.position.outturn,
              self.figures.position.outturn),
-            (f"Variance against budget {self.base.year}", self.base.position.variance,
+            (f"Variance against {self.base.budget_word} {self.base.year}",
+             self.base.position.variance,
              self.figures.position.variance),
             (f"Moves' saving in {self.base.year}", saving(self.base), saving(self.figures)),
         ]  # fmt: skip

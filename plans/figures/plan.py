@@ -220,6 +220,13 @@ class PlanFigures:
             (m.slippage for m in self.pressures if (m.year, m.period) <= (year, period)), ZERO
         )
 
+    def slippage_recorded_through(self, year: str, period: int) -> Decimal | None:
+        """``slippage_through``, or None when no month to then has a slippage cost: nothing
+        recorded is not a cost of £0."""
+        if not any(m.slippage for m in self.pressures if (m.year, m.period) <= (year, period)):
+            return None
+        return self.slippage_through(year, period)
+
     @property
     def pressures_ahead(self) -> list[PressureMonth]:
         """The months after the one shown with a slippage cost."""
@@ -240,26 +247,20 @@ class PlanFigures:
 
     SLIPPAGE_TO_DATE = "Slippage cost to date"
 
-    @property
-    def slippage_change(self) -> Change | None:
-        """The slippage cost to date against the month before's, when a month's cost was
-        recorded since: a cost that rose is a change the month's reader needs."""
-        sel = self.sel
-        year, period = (
-            (sel.year, sel.previous) if sel.previous else (fiscal.year_before(sel.year), 12)
-        )
-        before, after = self.slippage_through(year, period), self.slippage_to_date
+    def slippage_change_since(self, before: Decimal | None, note: str) -> Change | None:
+        """The slippage cost to date against an earlier one (None: none was recorded then),
+        when it moved: a cost that rose is a change the month's reader needs."""
+        after = self.slippage_recorded_through(self.sel.year, self.sel.period)
         if before == after:
             return None
-        if not any(m.slippage for m in self.pressures if (m.year, m.period) <= (year, period)):
-            before = None  # nothing recorded before: first reported, not a rise from £0
-        return Change(
-            "Cost pressures",
-            self.SLIPPAGE_TO_DATE,
-            before,
-            after,
-            note=f"since {fiscal.period_label(year, period)}",
-        )
+        return Change("Cost pressures", self.SLIPPAGE_TO_DATE, before, after, note=note)
+
+    @property
+    def slippage_change(self) -> Change | None:
+        """``slippage_change_since`` the month before."""
+        year, period = self.sel.month_before
+        before = self.slippage_recorded_through(year, period)
+        return self.slippage_change_since(before, f"since {fiscal.period_label(year, period)}")
 
     @property
     def slippage_ahead(self) -> Decimal:

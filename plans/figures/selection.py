@@ -27,6 +27,11 @@ class Selection:
         return self.period - 1 if self.period > 1 else None
 
     @property
+    def month_before(self) -> tuple[str, int]:
+        """(year, period) of the month before, across the year's start (P1's is March)."""
+        return (self.year, self.previous) if self.previous else (fiscal.year_before(self.year), 12)
+
+    @property
     def previous_label(self) -> str:
         return fiscal.period_label(self.year, self.previous) if self.previous else ""
 

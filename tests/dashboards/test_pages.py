@@ -544,8 +544,24 @@ def test_what_changed_includes_a_rise_in_the_slippage_cost(client, torbay_users,
     [first] = pressures(4)
     assert first.before is None and first.after == Decimal("7526") and first.first
     assert not pressures(3)
-    # Against a published report too.
-    publish_as_stored(mtfs, "2016/17", 11)
+    # Into a new year, against the March before it: no cost since, no change.
+    april = fg.plan_figures(mtfs, fg.Selection("2017/18", 1))
+    assert april.sel.month_before == ("2016/17", 12)
+    assert not [c for c in april.changes if c.area == "Cost pressures"]
+    # Against a published report too: one with nothing recorded keeps "none", not £0.
+    p3 = publish_as_stored(mtfs, "2016/17", 3)
+    assert p3.figures["slippage_to_date"] is None
+    changes, _ = publishing.report_changes(fg.plan_figures(mtfs, fg.Selection("2016/17", 4)))
+    [first] = [c for c in changes if c.area == "Cost pressures"]
+    assert first.before is None and first.after == Decimal("7526")
+    p11 = publish_as_stored(mtfs, "2016/17", 11)
+    changes, _ = publishing.report_changes(f)
+    assert [(c.before, c.after) for c in changes if c.area == "Cost pressures"] == [
+        (Decimal("825458"), Decimal("1007221"))
+    ]
+    # A report published before reports kept the figure: its month's cost as recorded now.
+    old = {k: v for k, v in p11.figures.items() if k != "slippage_to_date"}
+    type(p11).objects.filter(pk=p11.pk).update(figures={**old, "schema": 3})
     changes, _ = publishing.report_changes(f)
     assert [(c.before, c.after) for c in changes if c.area == "Cost pressures"] == [
         (Decimal("825458"), Decimal("1007221"))

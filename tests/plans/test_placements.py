@@ -688,3 +688,54 @@ def test_the_report_workbook_and_published_report_mark_assumed_counts(client, mt
     assert "26 (assumed)" in html and "0 (assumed)" in html
     assert "28 budgeted from Apr 2017: the January 2017 count" in html
     assert "Assumed, not printed in the paper: the budgeted children" in html
+
+
+def test_a_count_finance_saves_is_no_longer_assumed(mtfs, torbay_users):
+    # Found in review: a month-end count typed over an assumed one stayed "(assumed)", and
+    # typing the same number saved nothing, so it could never be cleared.
+    ifa = mtfs.placement_types.get(code="high-end-ifa")
+    assumed = m.PlacementCount.objects.get(type=ifa, kind="actual", assumed=True)
+    for typed in (assumed.count, 3):  # the same children, then a different number
+        assumed.refresh_from_db()
+        services.save_placement_month(
+            plan=mtfs, year=assumed.year, period=assumed.period,
+            counts={ifa.pk: (typed, assumed.version)}, moves=[], user=torbay_users["finance"],
+        )  # fmt: skip
+        assumed.refresh_from_db()
+        assert not assumed.assumed and assumed.count == typed
+    p = plan_figures(mtfs, Selection("2017/18", 8)).placements
+    assert not p.types[1].current_assumed and "the children of" not in p.assumed_note
+
+
+def test_an_assumed_count_says_how_and_a_totals_counts_are_never_assumed(mtfs, seeded):
+    from plans.rules import constraint_problems
+
+    ifa = mtfs.placement_types.get(code="high-end-ifa")
+    bare = m.PlacementCount(type=ifa, year="2017/18", period=9, count=2, assumed=True, notes="")
+    assert constraint_problems(bare, {"assumed", "notes"}) == {
+        "notes": "Say in the notes how an assumed count was worked out from what the paper gives."
+    }
+    with pytest.raises(ValidationError, match="Say in the notes how an assumed count"):
+        bare.full_clean()
+    # A type costed as a whole spend is not counted by child: no count of it is "assumed".
+    barking = m.Plan.objects.get(authority__slug="barking-dagenham")
+    total = barking.placement_types.get(cost_basis="total")
+    m.PlacementCount.objects.create(
+        type=total, year="2014/15", period=1, count=50, assumed=True, notes="a guess"
+    )
+    p = placement_figures(barking, "2014/15", 6)
+    [t] = [t for t in p.types if t.is_total]
+    assert not t.current_assumed and t.assumptions == [] and t.assumed_words == ""
+    assert p.assumed_note == ""
+
+
+def test_the_exported_workbook_carries_assumed_counts(mtfs):
+    from openpyxl import load_workbook
+
+    from plans import workbook
+
+    ws = load_workbook(io.BytesIO(workbook.export_plan(mtfs)), read_only=True)["Placement counts"]
+    rows = [list(r) for r in ws.iter_rows(values_only=True)]
+    assumed = rows[0].index("Assumed")
+    marked = [r for r in rows[1:] if r[assumed] in ("Y", "Yes", True)]
+    assert len(marked) == 9 and all(str(r[-1]).startswith("Assumption:") for r in marked)

@@ -14,16 +14,18 @@ from plans.rules import _checks, constraint_problems
 pytestmark = pytest.mark.django_db
 
 TEXT = ("CharField", "TextField", "SlugField")
-VALUES = [None, 0, 1, 13, -1, Decimal("0.5"), "", "2017/18", "x"]
+VALUES = [None, 0, 1, 13, -1, Decimal("0.5"), "", "2017/18", "x", True, False]
 
 
 def _fits(field, value) -> bool:
     """Whether ``value`` is of a type the field holds (the cell readers see to that)."""
     kind = field.get_internal_type()
-    if field.is_relation:
-        return value is None or value in (1, 13)
     if value is None:
         return True
+    if (kind == "BooleanField") != isinstance(value, bool):  # yes or no, and only there
+        return False
+    if field.is_relation:
+        return value in (1, 13)
     if kind in TEXT:
         return isinstance(value, str)
     if isinstance(value, str):
