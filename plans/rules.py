@@ -40,6 +40,15 @@ def visible(text: str) -> str:
     return _INVISIBLE.sub("", text)
 
 
+_SPACES = re.compile("[\u00a0\u2007\u202f]")
+
+
+def plain_spaces(text: str) -> str:
+    """``text`` with non-breaking spaces as spaces: a name pasted from Word ("Objective\u00a01")
+    is the name typed with a space."""
+    return _SPACES.sub(" ", text)
+
+
 # Cyrillic and Greek letters drawn like Latin ones: "СS/01" with a Cyrillic С reads as CS/01.
 _LOOKALIKES = frozenset(
     "АВСЕНІЈКМОРТХЅаесорхујіѕ"  # Cyrillic
@@ -65,6 +74,38 @@ def lookalike_problem(text: str) -> str:
                 f"{run!r} mixes alphabets: {letter} is a {alphabet} letter that looks like a "
                 "Latin one, so it would not match the same text typed on an English keyboard. "
                 "Retype it."
+            )
+    return ""
+
+
+# Dashes that are not the keyboard's hyphen (Word's non-breaking and en dashes, the minus
+# sign) and full-width forms, which read as "CIP-1.1" and would be a second line beside it.
+_DASHES = re.compile("[\u2010-\u2015\u2212\ufe58\ufe63\uff0d]")
+_FULL_WIDTH = re.compile("[\uff01-\uff5e]")
+
+
+def key_problem(text: str) -> str:
+    """Why a value that names a record (a reference, a code, a workstream) would pass for
+    another it is not ("" if it would not): ``lookalike_problem``, a dash that is not a hyphen
+    inside a word ("CIP\u20111.1"; a spaced dash, "Placements \u2013 residential", is a
+    word of its own) or full-width characters. Titles keep their dashes (2017\u20132021)."""
+    if text.isascii():
+        return ""
+    if problem := lookalike_problem(text):
+        return problem
+    for run in text.split():
+        dash = _DASHES.search(run)
+        if dash and _LATIN_OR_DIGIT.search(run):
+            name = unicodedata.name(dash.group(), "dash").lower()
+            return (
+                f"{run!r} has a {name}, not a hyphen (as Word or a web page puts in), so it "
+                "would not match the same text typed on an English keyboard. Retype it with "
+                "a hyphen."
+            )
+        if _FULL_WIDTH.search(run):
+            return (
+                f"{run!r} is typed in full-width characters, so it would not match the same "
+                "text typed on an English keyboard. Retype it."
             )
     return ""
 

@@ -20,7 +20,7 @@ from django.utils.text import slugify
 from openpyxl.cell.cell import ERROR_CODES
 from openpyxl.utils.datetime import from_excel
 
-from plans.rules import lookalike_problem, visible
+from plans.rules import key_problem, lookalike_problem, plain_spaces, visible
 from recovery import fiscal
 from recovery.money import Amount, MoneyError, parse_amount, parse_money
 from recovery.spreadsheet import (  # noqa: F401
@@ -590,11 +590,14 @@ def read(column, value, *, percent: bool = False, thousands: bool = False):
     return _READERS[column.kind](column, value, percent, thousands)
 
 
-def key_text(value, *, max_length: int | None = None) -> str:
+def key_text(value, *, max_length: int | None = None, key: bool = False) -> str:
     """One-line text without the characters nobody sees (``plans.rules.visible``), refused
-    where a word mixes alphabets (``plans.rules.lookalike_problem``)."""
+    where a word mixes alphabets (``plans.rules.lookalike_problem``); a value that names a
+    record (``key``) has plain spaces and is refused as ``plans.rules.key_problem`` says."""
     found = visible(text(value, max_length=max_length))
-    problem = lookalike_problem(found)
+    if key:
+        found = plain_spaces(found)
+    problem = (key_problem if key else lookalike_problem)(found)
     if problem:
         raise CellError(problem)
     return found
@@ -610,8 +613,8 @@ def _money_cell(column, value, percent, thousands):
 # How each kind of column reads a cell that is not blank, "(clear)" or an error.
 _TEXT_KINDS = frozenset({TEXT, REF, LONG, SLUG, CHOICE})  # read through text(): decoded there
 _READERS = {
-    TEXT: lambda c, v, p, t: key_text(v, max_length=c.max_length) or None,
-    REF: lambda c, v, p, t: key_text(v, max_length=c.max_length) or None,
+    TEXT: lambda c, v, p, t: key_text(v, max_length=c.max_length, key=c.names_record) or None,
+    REF: lambda c, v, p, t: key_text(v, max_length=c.max_length, key=True) or None,
     LONG: lambda c, v, p, t: text(v, long=True) or None,
     SLUG: lambda c, v, p, t: slug(v, max_length=c.max_length),
     MONEY: _money_cell,

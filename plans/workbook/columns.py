@@ -132,6 +132,7 @@ class Column(fields.Field):
         self.header, self.help, self.width, self.aliases = header, help, width, aliases
         self.overrides = overrides  # kind, required, max_length where the workbook differs
         self.kind = self.required = self.choices = self.low = self.high = self.max_length = None
+        self.names_record = False
         self.labels: dict = {}
 
     def __deepcopy__(self, memo):
@@ -352,6 +353,8 @@ class SheetResource(resources.Resource):
         # The key: the fields of the model's unique constraint, less the plan it hangs from.
         unique = next(c for c in cls.model._meta.constraints if isinstance(c, UniqueConstraint))
         cls.key = tuple(f for f in unique.fields if f not in {"plan", "authority"})
+        for col in cls.columns:
+            col.names_record = col.field in cls.key  # read as a key (``cells.key_text``)
 
     @classmethod
     def records_of(cls, plan):
@@ -379,9 +382,9 @@ class SheetResource(resources.Resource):
         self.seen: dict[tuple, tuple[int, list[str]]] = {}  # key -> (row, key cells blank)
         self.noted: list[RecordChange] = []
         self.created: list[models.Model] = []  # saved in bulk by ``flush``
-        # Changed records that name one the import creates (a line moved to a new
-        # workstream), with their row: updated by ``flush`` once it is saved.
-        self.waiting: list[tuple[models.Model, int]] = []
+        # Changed records, with their row: updated by ``flush`` once the new records they may
+        # name (a line moved to a new workstream) are saved.
+        self.changed: list[tuple[models.Model, int]] = []
         self.saved: list[models.Model] = []  # created or updated
         self.invalid: set[str] = set()  # keys (lower case) of rows that are wrong
         self.row_key: tuple | None = None  # the key of the row being imported
@@ -407,9 +410,12 @@ class SheetResource(resources.Resource):
     def load_existing(self) -> dict:
         if self.plan.pk is None:
             return {}
-        rows = self.records_of(self.plan)
+        # With the records each one names (its line, its workstream...), read in the same
+        # query: an update compares them, and reading each on its own was a query a row.
+        related = {c.field for c in self.columns if isinstance(c.model_field, models.ForeignKey)}
         if self.parent:
-            rows = rows.select_related(self.parent)
+            related.add(self.parent)
+        rows = self.records_of(self.plan).select_related(*sorted(related))
         return {self.key_of_record(o): o for o in rows}
 
     def key_of_record(self, obj) -> tuple:
@@ -701,20 +707,8 @@ class SheetResource(resources.Resource):
         self.saved.append(instance)
         if is_create:
             self.created.append(instance)  # saved in bulk by ``flush``
-        elif self._link(instance):
-            self.waiting.append((instance, self.rows[self.number - 1]))
-        else:
-            self.update(instance)
-
-    def update(self, instance) -> None:
-        """A changed record, through the service: refused if someone saved it meanwhile."""
-        services.update_record(
-            instance=instance,
-            user=self.user,
-            expected_version=instance.version,
-            reason=self.reason,
-            require_reason_for_money=False,
-        )
+        else:  # saved in bulk by ``flush`` too, after the new records it may name
+            self.changed.append((instance, self.rows[self.number - 1]))
 
     def save_m2m(self, instance, row, **kwargs):
         pass
@@ -744,13 +738,19 @@ class SheetResource(resources.Resource):
                 services.create_many(
                     self.model, self.created, user=self.user, reason=self.reason, plan=self.plan
                 )
-        for instance, row in self.waiting:
+        # The changed records (checked on their rows by ``validate_instance``): refused if
+        # someone saved one meanwhile, said on its row.
+        rows = {}
+        for instance, row in self.changed:
             self._link(instance)
-            try:
-                self.update(instance)
-            except Exception as exc:  # a conflict, a check or the database: said on its row
-                exc.row = row
-                raise
+            rows[id(instance)] = row
+        try:
+            services.update_many(
+                self.model, [i for i, _ in self.changed], user=self.user, reason=self.reason
+            )
+        except Exception as exc:  # a conflict or the database: said on its row where known
+            exc.row = rows.get(id(getattr(exc, "instance", None)))
+            raise
 
     def after_import(self, dataset, result, **kwargs):
         self.flush()

@@ -345,8 +345,7 @@ class SavingsLineResource(SheetResource):
         services.create_many(
             m.PlannedAmount, create, user=self.user, reason=self.reason, plan=self.plan
         )
-        for pa in update:
-            self.update(pa)
+        services.update_many(m.PlannedAmount, update, user=self.user, reason=self.reason)
 
     def export_rows(self, plan) -> list[dict]:
         """Lines name their workstream (its code where two share a name) and carry their

@@ -150,6 +150,19 @@ def test_a_reference_mixing_alphabets_is_refused_as_the_workbook_refuses_it(
     assert line.notes == "Checked" and line.owner == "Ольга Petrovа"
 
 
+def test_a_reference_with_words_dashes_is_refused_and_a_title_keeps_them(
+    client, finance_manager, plan
+):
+    client.force_login(finance_manager)
+    data = line_data(plan, reference="SAV\u20111", title="Review 2017\u201318 \u2013 homes")
+    response = client.post(reverse("plans:line_create", args=[plan.pk]), data)
+    [error] = response.context["form"].errors["reference"]
+    assert "non-breaking hyphen, not a hyphen" in error and not plan.lines.exists()
+    data["reference"] = "SAV-1"
+    assert client.post(reverse("plans:line_create", args=[plan.pk]), data).status_code == 302
+    assert plan.lines.get().title == "Review 2017\u201318 \u2013 homes"
+
+
 def test_same_reference_in_another_plan_is_fine(client, finance_manager, plan):
     SavingsLineFactory(plan=PlanFactory(authority=plan.authority), reference="SAV-NEW")
     client.force_login(finance_manager)

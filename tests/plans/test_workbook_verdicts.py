@@ -142,17 +142,23 @@ def test_an_invisible_character_pasted_into_a_reference_makes_no_second_line(aut
 
 
 @pytest.mark.parametrize(
-    ("cell", "text", "letter"),
+    ("cell", "text", "said"),
     [
-        ("A3", "\u041d2/1", "Н"),  # Cyrillic Н beside a digit: reads as H2/1
-        ("A3", "\u0421S/01", "С"),  # Cyrillic С beside a Latin S
-        ("A3", "\u0421/01", "С"),  # Cyrillic С alone before punctuation and digits
-        ("B3", "Pl\u0430cements", "а"),  # a workstream name with a Cyrillic а
+        ("A3", "\u041d2/1", "Н is a Cyrillic letter"),  # Cyrillic Н beside a digit: H2/1
+        ("A3", "\u0421S/01", "С is a Cyrillic letter"),  # Cyrillic С beside a Latin S
+        ("A3", "\u0421/01", "С is a Cyrillic letter"),  # alone before punctuation and digits
+        ("B3", "Pl\u0430cements", "а is a Cyrillic letter"),  # a workstream name
+        ("A3", "H2\u20111", "non-breaking hyphen, not a hyphen"),  # pasted from Word
+        ("A3", "H2\u20101", "hyphen, not a hyphen"),  # Unicode's own hyphen
+        ("A3", "H2\u22121", "minus sign, not a hyphen"),
+        ("A3", "H2\u20131", "en dash, not a hyphen"),
+        ("A3", "\uff28\uff12-1", "full-width characters"),  # Ｈ２-1
     ],
 )
-def test_a_word_mixing_alphabets_is_refused_on_its_cell(authority, cell, text, letter):
+def test_a_key_that_would_pass_for_another_is_refused_on_its_cell(authority, cell, text, said):
     # Found with hostile workbooks: "Н2/1" beside "H2/1" made two lines that look the same,
-    # and "Plаcements" a second workstream.
+    # "Plаcements" a second workstream, and "CIP\u20111.1" (Word's non-breaking hyphen)
+    # beside CIP-1.1 a second line whose saving the plan's total counted again.
     lines = [
         ["H2/1", "Placements", "Fewer placements", "Amber", 95000, None],
         ["SAV/2", "Placements", "Edge of care", "Green", 50000, None],
@@ -161,8 +167,21 @@ def test_a_word_mixing_alphabets_is_refused_on_its_cell(authority, cell, text, l
     with pytest.raises(workbook.WorkbookRejected) as caught:
         workbook.import_workbook(data, filename="lookalike.xlsx")
     [problem] = caught.value.problems
-    assert (problem.sheet, problem.row) == ("Savings lines", 3)
-    assert f"{letter} is a Cyrillic letter that looks like a Latin one" in str(problem)
+    assert (problem.sheet, problem.row) == ("Savings lines", 3) and said in str(problem)
+
+
+def test_a_workstream_pasted_with_a_non_breaking_space_is_the_same_workstream(authority):
+    # Found with hostile workbooks: "Objective\u00a01: ..." from Word made a fifth workstream
+    # that looks the same as the fourth, and moved the line onto it.
+    lines = [["SAV/1", "Objective 1: Recruit", "Fewer placements", "Amber", 95000, None]]
+    plan = workbook.import_workbook(minimal_workbook(lines=lines), filename="first.xlsx")
+    lines[0][1] = "Objective\u00a01:\u202fRecruit"
+    workbook.import_workbook(minimal_workbook(lines=lines), filename="again.xlsx", into=plan)
+    assert list(plan.workstreams.values_list("name", flat=True)) == ["Objective 1: Recruit"]
+    # A title keeps its dashes and spaces: only values that name a record are keys.
+    lines[0][2] = "Review 2017\u201318 \u2013 placements"
+    workbook.import_workbook(minimal_workbook(lines=lines), filename="title.xlsx", into=plan)
+    assert plan.lines.get().title == "Review 2017\u201318 \u2013 placements"
 
 
 @pytest.mark.parametrize(
