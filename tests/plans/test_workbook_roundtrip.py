@@ -1,5 +1,6 @@
 """Export then import gives back the same plan, record for record and figure for figure."""
 
+import io
 import json
 import os
 import shutil
@@ -158,3 +159,46 @@ def test_the_risks_sheet_lists_references_as_officers_number_them(plan):
     sheet = next(ws for ws in book.worksheets if ws.title.startswith("Risk"))
     references = [row[0] for row in sheet.iter_rows(min_row=2, values_only=True) if row[0]]
     assert references == ["R1", "R2", "R10", "R11", "R12"]
+
+
+def test_an_update_keeps_each_records_history_and_refuses_a_stale_one(mtfs, finance_manager):
+    # The import's changed records are written together (services.update_many): each keeps
+    # a baseline of how the seed loaded it, then the change with who made it and the file.
+    from openpyxl import load_workbook
+
+    from plans import models as m
+    from plans import services
+
+    book = load_workbook(io.BytesIO(workbook.export_plan(mtfs)))
+    lines = book["Savings lines"]
+    header = [c.value for c in lines[1]]
+    row = next(r for r in lines.iter_rows(min_row=2) if r[0].value == "MTFS-01")
+    row[header.index("2017/18")].value = 130_000
+    row[header.index("Title")].value = "Fewer IFA placements"
+    changed = io.BytesIO()
+    book.save(changed)
+    amount = m.PlannedAmount.objects.get(line__plan=mtfs, line__reference="MTFS-01", year="2017/18")
+    version = amount.version
+    workbook.import_workbook(
+        changed.getvalue(), filename="update.xlsx", into=mtfs, user=finance_manager
+    )
+    amount.refresh_from_db()
+    assert amount.low == 130_000 and amount.version == version + 1
+    history = list(amount.history.order_by("history_date"))
+    assert [h.history_type for h in history] == ["+", "~"]
+    assert (
+        history[0].low == 129_000 and history[0].history_change_reason == services.BASELINE_REASON
+    )
+    assert history[0].history_user is None
+    assert history[1].low == 130_000 and history[1].history_user == finance_manager
+    assert history[1].history_change_reason == "Imported from update.xlsx"
+    line = mtfs.lines.get(reference="MTFS-01")
+    assert line.title == "Fewer IFA placements" and line.history.latest().history_type == "~"
+    # Someone saved the line after the records were read: nothing is written.
+    stale = mtfs.lines.get(reference="MTFS-02")
+    stale.title = "Changed meanwhile"
+    stale.version -= 1
+    with pytest.raises(services.StaleEdit) as caught:
+        services.update_many(m.SavingsLine, [stale], user=finance_manager, reason="x")
+    assert caught.value.instance is stale
+    assert mtfs.lines.get(reference="MTFS-02").title != "Changed meanwhile"
