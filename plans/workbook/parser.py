@@ -252,6 +252,7 @@ def _parse_table(raw: RawSheet, spec, problems: Problems, warnings: list[str]) -
     # Columns with values but no header: said, not dropped without a word.
     headerless = [i for i, v in enumerate(headers) if cells.is_blank(v)]
     stray: dict[int, int] = {}  # column index -> the first row with a value there
+    heads = [s.header_key(headers[i]) for i in columns]
     for number, values in raw.rows:
         if number <= header_row:
             continue
@@ -268,6 +269,14 @@ def _parse_table(raw: RawSheet, spec, problems: Problems, warnings: list[str]) -
                 for i, v in zip(columns, row, strict=True)
             )
         if all(cells.is_blank(v) for v in row):
+            continue
+        if _repeats_header(row, heads):
+            problems.add(
+                "This row repeats the header row (pasted again, or a second table below "
+                "the first): delete it.",
+                sheet=spec.name,
+                row=number,
+            )
             continue
         data.rows.append(row)
         data.numbers.append(number)
@@ -306,6 +315,14 @@ def _parse_table(raw: RawSheet, spec, problems: Problems, warnings: list[str]) -
             "pounds (95 shown as £95k is £95,000)."
         )
     return data
+
+
+def _repeats_header(row: tuple, heads: list[str]) -> bool:
+    """A data row most of whose cells are their own column's header: the header row again,
+    not a record with a problem in each cell."""
+    texts = [(v, h) for v, h in zip(row, heads, strict=True) if isinstance(v, str) and v.strip()]
+    same = sum(1 for v, h in texts if s.header_key(v) == h)
+    return same >= 2 and same * 2 >= len(texts)
 
 
 def _cell(raw: RawSheet, number: int, index: int, value, formatted: set, in_k: set):

@@ -1367,3 +1367,18 @@ def test_figures_taken_from_another_workbook_are_said_to_be_as_last_saved(author
     assert changes.ok
     assert any("takes figures from 1 other workbook" in w for w in changes.warnings)
     assert not any("other workbook" in w for w in workbook.preview(minimal_workbook()).warnings)
+
+
+def test_a_header_row_pasted_again_is_one_problem_on_its_row(authority):
+    # Found with hostile workbooks: the header pasted again at row 4 gave a problem for each
+    # of its cells ("'Category' is not one of ...").
+    lines = [
+        ["SAV/1", "Placements", "Fewer placements", "Amber", 95000, None],
+        ["Reference", "Workstream", "Title", "Current RAG", "2017/18", "2018/19"],
+        ["SAV/2", "Placements", "Edge of care", "Green", 50000, None],
+    ]
+    with pytest.raises(workbook.WorkbookRejected) as caught:
+        workbook.import_workbook(minimal_workbook(lines=lines), filename="twice.xlsx")
+    [problem] = caught.value.problems
+    assert (problem.sheet, problem.row) == ("Savings lines", 3)
+    assert "repeats the header row" in str(problem)
