@@ -128,9 +128,9 @@ def _placement_estimate(f, money) -> str:
         return ""
     basis = f.placement_basis_note or "from the year's placement counts"
     side = "over" if p.position.variance > 0 else "under"
-    budget = "its assumed budget" if p.budget_assumed else "its budget"
     return (
-        f"; the placement forecast, {basis}, is {money(abs(p.position.variance))} {side} {budget}"
+        f"; the placement forecast, {basis}, is {money(abs(p.position.variance))} {side} its "
+        f"{p.budget_word}"
     )
 
 

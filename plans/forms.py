@@ -16,14 +16,7 @@ from django.db.models import UniqueConstraint
 from django.utils.text import capfirst
 
 from plans import models as m
-from plans.rules import (
-    key_problem,
-    lookalike_problem,
-    plain_spaces,
-    same_key,
-    visible,
-    year_problem,
-)
+from plans.rules import one_line, same_key, year_problem
 from recovery import fiscal
 from recovery.money import Amount, AmountKind, MoneyError, format_amount, parse_amount, parse_money
 
@@ -187,17 +180,14 @@ class RecordForm(forms.ModelForm):
         cleaned = super().clean()
         keys = {name for fields, _, _ in self.unique_checks() for name in fields}
         for name, field in self.fields.items():  # one-line text: as the workbook reads it
-            one_line = isinstance(field, forms.CharField) and not isinstance(
+            short = isinstance(field, forms.CharField) and not isinstance(
                 field.widget, forms.Textarea
             )
-            if one_line and isinstance(cleaned.get(name), str):
-                key = name in keys  # a value that names the record: as a workbook key
-                cleaned[name] = (
-                    plain_spaces(visible(cleaned[name])) if key else visible(cleaned[name])
-                )
+            if short and isinstance(cleaned.get(name), str):
+                # A value that names the record is read as a workbook key.
+                cleaned[name], problem = one_line(cleaned[name], key=name in keys)
                 # Only what the officer typed: a value already saved stays savable.
-                check = key_problem if key else lookalike_problem
-                problem = name in self.changed_data and check(cleaned[name])
+                problem = name in self.changed_data and problem
                 if problem and name not in self.errors:
                     self.add_error(name, problem)
         for names, strict in ((self.strict_years, True), (self.context_years, False)):

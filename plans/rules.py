@@ -110,6 +110,15 @@ def key_problem(text: str) -> str:
     return ""
 
 
+def one_line(text: str, *, key: bool) -> tuple[str, str]:
+    """A one-line value as every form and the workbook import take it: without the characters
+    nobody sees (``visible``) and, where it names a record (``key``), with plain spaces; and
+    why it would pass for another value ("" if it would not): ``key_problem`` for a key,
+    ``lookalike_problem`` for the rest."""
+    text = plain_spaces(visible(text)) if key else visible(text)
+    return text, (key_problem if key else lookalike_problem)(text)
+
+
 def same_key(values: dict) -> dict:
     """The lookups of a record with the same unique key as ``values``, as every form and the
     workbook import match keys: text regardless of capitals ("mtfs-01" is MTFS-01, which an

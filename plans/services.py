@@ -121,14 +121,28 @@ def _as_decimal(value):
 BASELINE_REASON = "As loaded, before the first change recorded here"
 
 
+def _ensure_baselines(cursor, model: type[models.Model], pks: list, moment) -> None:
+    """Records loaded from a seed paper or fixture have no history; keep the state of those
+    among ``pks`` as it is now, before their first change (made after ``moment``), so the
+    history can show what the change was from. Nobody made that state here: it came from a
+    seed paper or an older system. Two queries a 500 records."""
+    if getattr(model, "history", None) is None:
+        return
+    recorded = set()
+    history = model.history.model._default_manager
+    for start in range(0, len(pks), 500):
+        chunk = pks[start : start + 500]
+        recorded.update(history.filter(id__in=chunk).values_list("id", flat=True).distinct())
+    fresh = [pk for pk in pks if pk not in recorded]
+    _copy_to_history(
+        cursor, model, fresh, kind="+", moment=moment, reason=BASELINE_REASON, user=None
+    )
+
+
 def _ensure_baseline(current: models.Model) -> None:
-    """Records loaded from a seed paper or fixture have no history; keep their state as it
-    was before the first change, so the history can show what the change was from."""
-    history = getattr(current, "history", None)
-    if history is not None and not history.exists():
-        type(current).history.bulk_history_create([current], default_change_reason=BASELINE_REASON)
-        # Nobody made that state here: it came from a seed paper or an older system.
-        history.filter(history_change_reason=BASELINE_REASON).update(history_user=None)
+    """``_ensure_baselines`` for one record, before it is saved."""
+    with transaction.get_connection().cursor() as cursor:
+        _ensure_baselines(cursor, type(current), [current.pk], timezone.now())
 
 
 def data_changed(records) -> None:
@@ -287,19 +301,10 @@ def update_many(model: type[models.Model], instances: list, *, user, reason: str
     if not changed:
         return []
     pks = [i.pk for i in changed]
-    history = model.history.model._default_manager
-    recorded = set()
-    for start in range(0, len(pks), 500):
-        chunk = pks[start : start + 500]
-        recorded.update(history.filter(id__in=chunk).values_list("id", flat=True).distinct())
     moment = timezone.now()
     db = transaction.get_connection()
     with _logless_cursor(db) as cursor:
-        baseline = [pk for pk in pks if pk not in recorded]  # as loaded, before this change
-        earlier = moment - timedelta(microseconds=1)
-        _copy_to_history(
-            cursor, model, baseline, kind="+", moment=earlier, reason=BASELINE_REASON, user=None
-        )
+        _ensure_baselines(cursor, model, pks, moment - timedelta(microseconds=1))
         # One UPDATE statement run for every record (``bulk_update``'s CASE per field and
         # record took 25 s for 18,000 planned amounts), its values as ``create_many`` gives
         # them; a stamp of the moment it was made stays as it is.
@@ -549,15 +554,9 @@ def follow_rated_progress(*, line_ids, user, reason: str = "") -> list[tuple]:
     if not moved:
         return []
     pks = [line.pk for line, _, _ in moved]
-    History = SavingsLine.history.model
-    with_history = set(History.objects.filter(id__in=pks).values_list("id", flat=True))
     now = timezone.now()
     with transaction.get_connection().cursor() as cursor:
-        # Lines loaded from a paper keep their state before the change (``_ensure_baseline``).
-        fresh = [pk for pk in pks if pk not in with_history]
-        _copy_to_history(
-            cursor, SavingsLine, fresh, kind="+", moment=now, reason=BASELINE_REASON, user=None
-        )
+        _ensure_baselines(cursor, SavingsLine, pks, now)
         for rag in {new for _, _, new in moved}:
             SavingsLine.objects.filter(pk__in=[x.pk for x, _, new in moved if new == rag]).update(
                 rag=rag, version=F("version") + 1

@@ -214,18 +214,15 @@ class PlanFigures:
         incurred."""
         return (m.year, m.period) > (self.sel.year, self.sel.period)
 
-    def slippage_through(self, year: str, period: int) -> Decimal:
-        """The slippage cost of the months up to ``period`` of ``year``."""
-        return sum(
-            (m.slippage for m in self.pressures if (m.year, m.period) <= (year, period)), ZERO
-        )
-
     def slippage_recorded_through(self, year: str, period: int) -> Decimal | None:
-        """``slippage_through``, or None when no month to then has a slippage cost: nothing
-        recorded is not a cost of £0."""
-        if not any(m.slippage for m in self.pressures if (m.year, m.period) <= (year, period)):
-            return None
-        return self.slippage_through(year, period)
+        """The slippage cost of the months up to ``period`` of ``year``, or None when no
+        month to then has one: nothing recorded is not a cost of £0."""
+        costs = [
+            m.slippage
+            for m in self.pressures
+            if m.slippage and (m.year, m.period) <= (year, period)
+        ]
+        return sum(costs, ZERO) if costs else None
 
     @property
     def pressures_ahead(self) -> list[PressureMonth]:
@@ -243,7 +240,7 @@ class PlanFigures:
     @property
     def slippage_to_date(self) -> Decimal:
         """The slippage cost of the months up to the one shown."""
-        return self.slippage_through(self.sel.year, self.sel.period)
+        return self.slippage_recorded_through(self.sel.year, self.sel.period) or ZERO
 
     SLIPPAGE_TO_DATE = "Slippage cost to date"
 

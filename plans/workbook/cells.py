@@ -20,7 +20,7 @@ from django.utils.text import slugify
 from openpyxl.cell.cell import ERROR_CODES
 from openpyxl.utils.datetime import from_excel
 
-from plans.rules import key_problem, lookalike_problem, plain_spaces, visible
+from plans.rules import one_line
 from recovery import fiscal
 from recovery.money import Amount, MoneyError, parse_amount, parse_money
 from recovery.spreadsheet import (  # noqa: F401
@@ -591,13 +591,9 @@ def read(column, value, *, percent: bool = False, thousands: bool = False):
 
 
 def key_text(value, *, max_length: int | None = None, key: bool = False) -> str:
-    """One-line text without the characters nobody sees (``plans.rules.visible``), refused
-    where a word mixes alphabets (``plans.rules.lookalike_problem``); a value that names a
-    record (``key``) has plain spaces and is refused as ``plans.rules.key_problem`` says."""
-    found = visible(text(value, max_length=max_length))
-    if key:
-        found = plain_spaces(found)
-    problem = (key_problem if key else lookalike_problem)(found)
+    """One-line text as every form takes it (``plans.rules.one_line``), refused where it would
+    pass for another value."""
+    found, problem = one_line(text(value, max_length=max_length), key=key)
     if problem:
         raise CellError(problem)
     return found
