@@ -551,6 +551,7 @@ class PlacementMoveForm(RecordForm):
             "number",
             "planned_year",
             "planned_period",
+            "month_assumed",
             "actual_year",
             "actual_period",
             "line",

@@ -1596,6 +1596,13 @@ class PlacementMove(PlanChild):
     )
     planned_year = year_field()
     planned_period = period_field(verbose_name="planned month (period)")
+    month_assumed = models.BooleanField(
+        "planned month assumed",
+        default=False,
+        help_text="The paper gives the year, not the month: the month is assumed (the notes "
+        "say why). Every page marks it, and a move past an assumed month does not rate its "
+        "savings line.",
+    )
     actual_year = year_field(blank=True, default="", verbose_name="happened in year")
     actual_period = period_field(null=True, blank=True, verbose_name="happened in month (period)")
     line = models.ForeignKey(
@@ -1650,6 +1657,12 @@ class PlacementMove(PlanChild):
                 name="move_between_different_types",
                 violation_error_message="A move goes from one placement type to another.",
             ),
+            models.CheckConstraint(
+                condition=~Q(("notes", ""), ("month_assumed", True)),
+                name="assumed_move_month_says_why",
+                violation_error_message="Say in the notes why the planned month is assumed: "
+                "what the paper gives instead.",
+            ),
         ]
 
     def __str__(self):
@@ -1672,7 +1685,8 @@ class PlacementMove(PlanChild):
 
     @property
     def planned_label(self) -> str:
-        return fiscal.month_label(self.planned_year, self.planned_period)
+        label = fiscal.month_label(self.planned_year, self.planned_period)
+        return f"{label} (month assumed)" if self.month_assumed else label
 
     @property
     def actual_label(self) -> str:

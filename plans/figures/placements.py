@@ -16,7 +16,9 @@ One rule for each figure (DESIGN.md, "Placement forecast"):
 - A savings line tied to moves: planned = what its moves of the year would save (the driver),
   achieved = what the moves made have saved to date, forecast = made + forecast; its RAG is
   Red when a move is ``RED_MONTHS_LATE`` months late or more, Amber when any is late, Blue
-  when all are made on time, Green otherwise.
+  when all are made on time, Green otherwise. A move's month the paper does not give is
+  assumed (``PlacementMove.month_assumed``): the plan's month still rates the line, and every
+  page that says a move is late says it is late against an assumed month.
 - What-if scenarios change unit costs, counts or move dates on a copy, never the base.
 
 Unknown is not zero: a type with no unit cost or no count makes every sum over it None.
@@ -179,15 +181,25 @@ class MoveFigures:
         return max(0, self.as_at - self.planned + 1)
 
     @property
+    def month_assumed(self) -> bool:
+        """Whether the planned month is assumed (the paper gives the year): lateness against
+        it is no evidence of slippage."""
+        return self.move.month_assumed
+
+    @property
     def status(self) -> str:
         late = self.months_late
-        months = f"{late} month{'s' if late != 1 else ''} late"
+        # Against a month the paper does not give, said so: the lateness is the assumption's.
+        against = (
+            f" (against the assumed {index_label(self.planned)})" if self.month_assumed else ""
+        )
+        months = f"{late} month{'s' if late != 1 else ''} late{against}"
         if self.happened is not None:
             when = index_label(self.happened)
             return f"Made in {when}" + (f", {months}" if late else ", on time")
         if late:
             return f"Not recorded as made by {index_label(self.as_at)}: {months}"
-        return f"Due {index_label(self.planned)}"
+        return f"Due {index_label(self.planned)}" + (" (month assumed)" if against else "")
 
     def delay_months(self) -> range:
         """The months this move costs its saving because it was (or will be) late."""

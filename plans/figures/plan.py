@@ -693,9 +693,11 @@ class PlanFigures:
             note = f"since {fiscal.period_label(p.year, p.period - 1)}"
         else:  # what the Change column's "first estimated" (or "first assumed") rests on
             note = self.placement_basis_note or "first this year"
-        late = sum(1 for m in p.moves if m.months_late)
+        late = [m for m in p.moves if m.months_late]
         if late:
-            note += f"; {late} planned move{'s' if late > 1 else ''} late"
+            note += f"; {len(late)} planned move{'s' if len(late) > 1 else ''} late"
+            if any(m.month_assumed for m in late):
+                note += " (against an assumed month)"
         return Change(
             "Placements",
             self.PLACEMENT_VARIANCE,

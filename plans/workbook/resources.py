@@ -873,6 +873,11 @@ class PlacementMoveResource(PlacementRefs, SheetResource):
     planned_period = C("Planned period", width=8, help="1 (April) to 12 (March).")
     actual_year = C("Made in year", width=10, help="Blank until the move is made.")
     actual_period = C("Made in period", width=8, help="Blank until the move is made.")
+    month_assumed = C(
+        "Month assumed",
+        width=10,
+        help="Y where the paper gives the year, not the month (say why in the notes).",
+    )
     line = C(
         "Savings line",
         max_length=40,

@@ -424,7 +424,7 @@ def test_what_changed_includes_the_placement_forecast(client, torbay_users, mtfs
     f = fg.plan_figures(mtfs, fg.Selection("2017/18", 8))
     [change] = [c for c in f.changes if c.area == "Placements"]
     assert change.before == Decimal("84470.00") and change.after == Decimal("105587.50")
-    assert change.note == "since P7 Oct 2017; 2 planned moves late"
+    assert change.note == "since P7 Oct 2017; 2 planned moves late (against an assumed month)"
     client.force_login(torbay_users["director"])
     html = client.get(
         reverse("dashboards:report", args=[mtfs.pk]), {"year": "2017/18", "period": "8"}

@@ -739,3 +739,41 @@ def test_the_exported_workbook_carries_assumed_counts(mtfs):
     assumed = rows[0].index("Assumed")
     marked = [r for r in rows[1:] if r[assumed] in ("Y", "Yes", True)]
     assert len(marked) == 9 and all(str(r[-1]).startswith("Assumption:") for r in marked)
+
+
+def test_a_moves_assumed_month_is_said_wherever_the_move_is_late(client, mtfs, moves, torbay_users):
+    # Found walking the app: "Planned Jul 2017 ... 5 months late" read as the paper's month,
+    # and rated MTFS-02 Red. The paper gives "2017/18: £253k (2 placements)": a year, no month.
+    from plans.rules import constraint_problems
+
+    assert all(move.month_assumed and "is assumed" in move.notes for move in moves)
+    assert m.PlacementMove.objects.filter(plan=mtfs, month_assumed=True).count() == 10
+    first, second = moves
+    assert first.planned_label == "Jul 2017 (month assumed)"
+    first.actual_year, first.actual_period = "2017/18", 6
+    first.save()
+    f = placement_figures(mtfs, "2017/18", 8)
+    made, late = f.moves[:2]
+    assert made.status == "Made in Sep 2017, 2 months late (against the assumed Jul 2017)"
+    assert late.status == (
+        "Not recorded as made by Nov 2017: 5 months late (against the assumed Jul 2017)"
+    )
+    assert placement_figures(mtfs, "2017/18", 2).moves[0].status == "Due Jul 2017 (month assumed)"
+    # The plan's month still rates the line (Red at 3 months late), and the rating says why.
+    assert f.line(first.line_id).rag == "red"
+    assert "against the assumed Jul 2017" in f.line(first.line_id).summary
+    client.force_login(torbay_users["director"])
+    url = reverse("dashboards:plan_dashboard", args=[mtfs.pk])
+    html = client.get(url, {"year": "2017/18", "period": "8"}).content.decode()
+    assert "Jul 2017 (month assumed)" in html
+    assert "5 months late (against the assumed Jul 2017)" in html
+    # A month stated by the paper is no assumption; an assumed one says why.
+    second.month_assumed, second.notes = True, ""
+    assert constraint_problems(second, {"month_assumed", "notes"}) == {
+        "notes": "Say in the notes why the planned month is assumed: what the paper gives instead."
+    }
+    m.PlacementMove.objects.filter(pk=first.pk).update(month_assumed=False)
+    first.refresh_from_db()
+    assert first.planned_label == "Jul 2017"
+    f = placement_figures(mtfs, "2017/18", 8)
+    assert f.moves[0].status == "Made in Sep 2017, 2 months late"
