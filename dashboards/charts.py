@@ -704,7 +704,7 @@ def slippage_chart(f: fg.PlanFigures) -> Chart:
                 "bar",
                 labels,
                 [m.slippage if m and f.is_ahead(m) else None for m in recorded],
-                f"After {f.sel.label} (not yet incurred)",
+                f"{f.ahead_label.capitalize()} (not yet incurred)",
                 marker={
                     "color": "#ffffff",
                     "pattern": {"shape": "/", "fgcolor": RAG_COLOURS["amber"]},
@@ -732,8 +732,8 @@ def slippage_chart(f: fg.PlanFigures) -> Chart:
         f"Bar chart of the monthly slippage cost with its running total; total "
         f"{_pounds(f.slippage_total)}"
         + (
-            f", of which {_pounds(f.slippage_to_date)} to {f.sel.label}; the later months "
-            "(hatched) were not yet incurred by then."
+            f", of which {_pounds(f.slippage_to_date)} to {f.sel.label}; the months "
+            f"{f.ahead_label} (hatched) were not yet incurred by then."
             if f.pressures_ahead
             else "."
         ),

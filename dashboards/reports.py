@@ -139,9 +139,12 @@ def whole_pounds(value) -> str:
     return format_money(value, pence=False)
 
 
-def _not_yet_incurred(amount: str, sel) -> str:
-    """The part of a cost recorded for months after the one shown, in words."""
-    return f"of which {amount} falls after {sel.label} and was not yet incurred"
+def _not_yet_incurred(amount: str, f: fg.PlanFigures) -> str:
+    """The part of a cost not incurred at the month shown (``PlanFigures.is_ahead``), in
+    words."""
+    if not f.pressures_projected:
+        return f"of which {amount} falls after {f.sel.label} and was not yet incurred"
+    return f"of which {amount} is {f.ahead_label}, not incurred by {f.sel.label}"
 
 
 def summary_rows(f: fg.PlanFigures, money=whole_pounds) -> list[SummaryRow]:
@@ -296,7 +299,7 @@ def summary_rows(f: fg.PlanFigures, money=whole_pounds) -> list[SummaryRow]:
                 note=(
                     f"none recorded for {sel.year}"
                     if f.pressures_in_year is None
-                    else _not_yet_incurred(money(f.pressures_in_year_ahead), sel)
+                    else _not_yet_incurred(money(f.pressures_in_year_ahead), f)
                     if f.pressures_in_year_ahead
                     else ""
                 ),
@@ -365,9 +368,8 @@ def summary_rows(f: fg.PlanFigures, money=whole_pounds) -> list[SummaryRow]:
             SummaryRow(
                 f"Slippage cost to {f.sel.label}",
                 f.slippage_to_date,
-                note=f"with later months, {money(f.slippage_total)} to "
-                f"{f.pressures_ahead[-1].label}, "
-                + _not_yet_incurred(money(f.slippage_ahead), sel),
+                note=f"with {f.ahead_months}, {money(f.slippage_total)} to "
+                f"{f.pressures_ahead[-1].label}, " + _not_yet_incurred(money(f.slippage_ahead), f),
             )
         )
     elif f.slippage_total:
@@ -931,12 +933,12 @@ def report_workbook(
             ("Month or year", 16),
             ("Slippage cost in the month", 16),
             ("Running total", 16),
-            (f"To or after {f.sel.label}", 18),
+            (f"To {f.sel.label}, after or projected", 18),
             *[(label, 16) for label in f.funding.kinds],
         ],
     )
     for m in f.pressures:
-        when = f"after {f.sel.label}" if f.is_ahead(m) else "to date"
+        when = f.ahead_word(m) if f.is_ahead(m) else "to date"
         s.row([m.label, m.slippage, m.cumulative_slippage, when], money=(1, 2))
     for year, amounts in f.funding.rows:
         s.row(

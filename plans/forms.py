@@ -424,7 +424,7 @@ class CostPressureForm(RecordForm):
 
     class Meta:
         model = m.CostPressure
-        fields = ["title", "kind", "year", "period", "amount", "line", "notes"]
+        fields = ["title", "kind", "year", "period", "amount", "projected", "line", "notes"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

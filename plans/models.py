@@ -993,6 +993,12 @@ class CostPressure(PlanChild):
     year = year_field()
     period = period_field()
     amount = MoneyField(signed=True)
+    projected = models.BooleanField(
+        default=False,
+        help_text="A cost the paper projects for the month (what slippage 'will' cost), not "
+        "one incurred when it was written: never counted as a cost to date, nor as a month "
+        "with figures recorded.",
+    )
     line = models.ForeignKey(
         SavingsLine, on_delete=models.SET_NULL, null=True, blank=True, related_name="pressures"
     )

@@ -28,7 +28,8 @@ def _records_of_months(plan: Plan):
     recorded: a KPI fed from the counts has its actual then."""
     by_month = [
         (OverspendForecast.objects.filter(plan=plan), "year", "period"),
-        (CostPressure.objects.filter(plan=plan), "year", "period"),
+        # A cost the paper projects is no figure recorded for its month.
+        (CostPressure.objects.filter(plan=plan, projected=False), "year", "period"),
         (
             PlacementCount.objects.filter(type__plan=plan, kind=PlacementCount.Kind.ACTUAL),
             "year",

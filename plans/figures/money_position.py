@@ -8,7 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import F, Q, Sum, Window
+from django.db.models import Count, F, Q, Sum, Window
 from django.db.models.functions import Coalesce, Lag
 
 from plans.figures._base import MONTHS, SUM_FIELD, ZERO, _ids
@@ -234,6 +234,8 @@ class PressureMonth:
     total: Decimal
     slippage: Decimal
     cumulative_slippage: Decimal = ZERO
+    # Every cost of the month is a projection (``CostPressure.projected``): not incurred.
+    projected: bool = False
 
     @property
     def label(self) -> str:
@@ -247,7 +249,9 @@ def pressure_months(plans) -> dict[int, list[PressureMonth]]:
         CostPressure.objects.filter(plan_id__in=_ids(plans))
         .values("plan_id", "year", "period")
         .annotate(
-            total=Sum("amount"), slip=Sum("amount", filter=Q(kind=CostPressure.Kind.SLIPPAGE))
+            total=Sum("amount"),
+            slip=Sum("amount", filter=Q(kind=CostPressure.Kind.SLIPPAGE)),
+            incurred=Count("pk", filter=Q(projected=False)),
         )
         .order_by("plan_id", "year", "period")
     )
@@ -256,7 +260,14 @@ def pressure_months(plans) -> dict[int, list[PressureMonth]]:
         running = months[-1].cumulative_slippage if months else ZERO
         slip = to_decimal(r["slip"])
         months.append(
-            PressureMonth(r["year"], r["period"], to_decimal(r["total"]), slip, running + slip)
+            PressureMonth(
+                r["year"],
+                r["period"],
+                to_decimal(r["total"]),
+                slip,
+                running + slip,
+                projected=not r["incurred"],
+            )
         )
     return out
 

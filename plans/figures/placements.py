@@ -188,18 +188,26 @@ class MoveFigures:
 
     @property
     def status(self) -> str:
+        """In a table beside the planned month (``PlacementMove.planned_label``, which says
+        when the month is assumed)."""
         late = self.months_late
-        # Against a month the paper does not give, said so: the lateness is the assumption's.
-        against = (
-            f" (against the assumed {index_label(self.planned)})" if self.month_assumed else ""
-        )
-        months = f"{late} month{'s' if late != 1 else ''} late{against}"
+        months = f"{late} month{'s' if late != 1 else ''} late"
         if self.happened is not None:
             when = index_label(self.happened)
             return f"Made in {when}" + (f", {months}" if late else ", on time")
         if late:
             return f"Not recorded as made by {index_label(self.as_at)}: {months}"
-        return f"Due {index_label(self.planned)}" + (" (month assumed)" if against else "")
+        return f"Due {index_label(self.planned)}"
+
+    @property
+    def status_in_words(self) -> str:
+        """``status`` on its own (a line's commentary): lateness against a month the paper
+        does not give says so."""
+        if not self.month_assumed:
+            return self.status
+        if self.months_late:
+            return f"{self.status} (against the assumed {index_label(self.planned)})"
+        return f"{self.status} (month assumed)"
 
     def delay_months(self) -> range:
         """The months this move costs its saving because it was (or will be) late."""
@@ -603,7 +611,7 @@ class LineFromMoves:
     @property
     def summary(self) -> str:
         """In words, for the line's progress commentary."""
-        parts = [f"{m.move.reference}: {m.status}" for m in self.moves]
+        parts = [f"{m.move.reference}: {m.status_in_words}" for m in self.moves]
         return f"From placement moves: {self.made} of {self.driver_volume} made. " + "; ".join(
             parts
         )

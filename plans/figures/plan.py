@@ -109,13 +109,16 @@ class PlanFigures:
     @cached_property
     def recorded_in_year(self) -> bool:
         """Anything recorded in the selected year up to the period: progress, a forecast, a
-        KPI actual or a cost pressure."""
+        KPI actual or a cost pressure (not one the paper projects)."""
         sel = self.sel
         start = fiscal.year_start(sel.year)
         return bool(
             any(x.entries for x in self.lines + self.outside_lines)
             or self.forecasts.points
-            or any(m.year == sel.year and m.period <= sel.period for m in self.pressures)
+            or any(
+                m.year == sel.year and m.period <= sel.period and not m.projected
+                for m in self.pressures
+            )
             or any(start <= v.date <= sel.as_at for k in self.kpis for v in k.actuals)
         )
 
@@ -208,11 +211,37 @@ class PlanFigures:
     def slippage_total(self) -> Decimal:
         return sum((m.slippage for m in self.pressures), ZERO)
 
-    def is_ahead(self, m: PressureMonth) -> bool:
-        """A cost recorded for a month after the one shown: at that month it is a projection
-        (a paper's table of what slippage "will" cost through the year), not a cost yet
-        incurred."""
+    def is_after(self, m: PressureMonth) -> bool:
+        """A month after the one shown."""
         return (m.year, m.period) > (self.sel.year, self.sel.period)
+
+    def is_ahead(self, m: PressureMonth) -> bool:
+        """A cost not incurred at the month shown: one recorded for a later month, or one the
+        paper projects (a table of what slippage "will" cost through the year)."""
+        return m.projected or self.is_after(m)
+
+    @property
+    def pressures_projected(self) -> list[PressureMonth]:
+        """The months to the one shown whose slippage cost the paper projects."""
+        return [m for m in self.pressures_ahead if not self.is_after(m)]
+
+    @property
+    def ahead_label(self) -> str:
+        """Why the months of ``pressures_ahead`` are not costs to date, in a few words."""
+        later = any(self.is_after(m) for m in self.pressures_ahead)
+        if self.pressures_projected:
+            return f"projected or after {self.sel.label}" if later else "projected"
+        return f"after {self.sel.label}"
+
+    @property
+    def ahead_months(self) -> str:
+        """The months of ``pressures_ahead``, named: "later months" when all are after the one
+        shown."""
+        return "later months" if not self.pressures_projected else f"the months {self.ahead_label}"
+
+    def ahead_word(self, m: PressureMonth) -> str:
+        """Why one month's cost is not a cost to date (``is_ahead``)."""
+        return f"after {self.sel.label}" if self.is_after(m) else "projected"
 
     def slippage_recorded_through(self, year: str, period: int) -> Decimal | None:
         """The slippage cost of the months up to ``period`` of ``year``, or None when no
@@ -220,7 +249,7 @@ class PlanFigures:
         costs = [
             m.slippage
             for m in self.pressures
-            if m.slippage and (m.year, m.period) <= (year, period)
+            if m.slippage and not m.projected and (m.year, m.period) <= (year, period)
         ]
         return sum(costs, ZERO) if costs else None
 

@@ -538,6 +538,11 @@ class PressureResource(SheetResource):
     year = C("Year", width=10)
     period = C("Period", width=8)
     amount = C("Amount", help="The month's cost.")
+    projected = C(
+        "Projected",
+        width=10,
+        help="Y for a cost the paper projects, not one incurred when it was written.",
+    )
     line = C(
         "Savings line",
         max_length=40,

@@ -212,8 +212,9 @@ def test_telford_total_and_default_period(seeded):
     [
         # The latest thing recorded is the progress commentary of December 2013.
         ("telford", "cip-2014-15", fg.Selection("2013/14", 9)),
-        # The paper's slippage table runs to March 2017; nothing is recorded for 2017/18.
-        ("torbay", "mtfs-2017-21", fg.Selection("2016/17", 12)),
+        # The paper's month, January 2017 (its counts): the slippage table runs to March 2017,
+        # but January to March are what it projects, not costs recorded.
+        ("torbay", "mtfs-2017-21", fg.Selection("2016/17", 10)),
         # Achieved to date recorded at the end of February 2012.
         ("torbay", "recovery-2011-12", fg.Selection("2011/12", 11)),
         # KPI actuals of November and December 2014 (the forecast is October's).
@@ -364,9 +365,27 @@ def test_slippage_of_months_after_the_one_shown_is_a_projection(client, mtfs, to
         "of which £896,030 falls after P6 Sep 2016 and was not yet incurred." in text
     )
     assert "Oct 2016 after P6 Sep 2016" in text
-    # At P8 2017/18 every month is past: one figure, as before.
+    # At P8 2017/18 every month is past, but the paper's January to March stay projections:
+    # nobody recorded them as incurred.
     f = fg.plan_figures(plan, fg.Selection("2017/18", 8))
-    assert not f.pressures_ahead and f.slippage_to_date == f.slippage_total == D("1007221")
+    assert [m.label for m in f.pressures_ahead] == ["Jan 2017", "Feb 2017", "Mar 2017"]
+    assert f.pressures_projected == f.pressures_ahead and f.ahead_label == "projected"
+    assert f.slippage_to_date == D("479522") and f.slippage_total == D("1007221")
+    url = reverse("dashboards:plan_dashboard", args=[plan.pk]) + "?year=2017/18&period=8"
+    text = re.sub(r"<[^>]+>", "", client.get(url).content.decode())
+    assert (
+        "Slippage cost to P8 Nov 2017: £479,522. With the months projected, £1,007,221 to Mar "
+        "2017, of which £527,699 is projected, not incurred by P8 Nov 2017." in text
+    )
+    assert "Jan 2017 projected" in text
+    # At P10 Jan 2017, January is projected and February and March are also later months.
+    f = fg.plan_figures(plan, fg.Selection("2016/17", 10))
+    assert f.ahead_label == "projected or after P10 Jan 2017"
+    assert [f.ahead_word(m) for m in f.pressures_ahead] == [
+        "projected",
+        "after P10 Jan 2017",
+        "after P10 Jan 2017",
+    ]
 
 
 def test_only_slippage_after_the_month_shown_is_said_to_be_after_it(plan):

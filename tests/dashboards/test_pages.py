@@ -83,9 +83,10 @@ def test_mtfs_dashboard_reads_like_the_paper(client, torbay_users, mtfs):
     client.force_login(torbay_users["director"])
     response = client.get(reverse("dashboards:plan_dashboard", args=[mtfs.pk]))
     html = _text(response)
-    # It opens on the latest month with anything recorded: March 2017, the last month of
-    # the paper's slippage table; nothing is planned or reported in 2016/17.
-    assert response.context["sel"].label == "P12 Mar 2017"
+    # It opens on the latest month with anything recorded: January 2017, the paper's month
+    # (its counts; its slippage table's January to March are projections); nothing is
+    # planned or reported in 2016/17.
+    assert response.context["sel"].label == "P10 Jan 2017"
     assert "no savings are planned in 2016/17" in html.lower()
     assert "behind the profile" not in html
     assert "Reserves to be repaid" in html and "no agreed repayment plan" in html
@@ -173,9 +174,9 @@ def test_selecting_a_year_and_period(client, torbay_users, mtfs):
     assert "£1,300,000" in html and "£30,200,000" in html
     response = client.get(url, {"year": "1999/00", "period": "99"})
     assert response.status_code == 200 and response.context["invalid_selection"]
-    assert response.context["sel"].label == "P12 Mar 2017"  # the as-at month
+    assert response.context["sel"].label == "P10 Jan 2017"  # the as-at month
     # A year alone opens on its latest recorded month (P12 where nothing is recorded).
-    assert client.get(url, {"year": "2016/17"}).context["sel"].period == 12
+    assert client.get(url, {"year": "2016/17"}).context["sel"].period == 10
     assert client.get(url, {"year": "2017/18"}).context["sel"].period == 12
 
 
@@ -259,9 +260,13 @@ def test_workbook_figures_equal_the_report(client, torbay_users, mtfs, year, per
     if year == "2017/18":
         assert values["Planned savings 2017/18"] == Decimal("1578000")
         assert values["In-year adjusted 2017/18"] == Decimal("789000")
-        assert values["Slippage cost recorded (all months)"] == Decimal("1007221")
+        # The paper's January to March 2017 are projections, never costs to date.
+        assert values["Slippage cost to P12 Mar 2018"] == Decimal("479522")
         notes = {r[0].value: r[4].value for r in summary.iter_rows(min_row=5) if r[0].value}
-        assert not notes["Slippage cost recorded (all months)"]  # one year: not said again
+        assert notes["Slippage cost to P12 Mar 2018"] == (
+            "with the months projected, £1,007,221 to Mar 2017, of which £527,699 is "
+            "projected, not incurred by P12 Mar 2018"
+        )
         cell = next(
             r[1] for r in summary.iter_rows(min_row=5) if r[0].value == "Planned savings 2017/18"
         )
@@ -528,13 +533,17 @@ def test_what_changed_includes_a_rise_in_the_slippage_cost(client, torbay_users,
     from dashboards import publishing
     from tests.factories import publish_as_stored
 
-    f = fg.plan_figures(mtfs, fg.Selection("2016/17", 12))
+    # Table 2's January to March 2017 are projections (the paper is dated 11 January
+    # 2017): December is the last month its cost rises, and March's projection is no change.
+    f = fg.plan_figures(mtfs, fg.Selection("2016/17", 9))
     [change] = [c for c in f.changes if c.area == "Cost pressures"]
     assert (change.before, change.after, change.note) == (
-        Decimal("825458"),
-        Decimal("1007221"),
-        "since P11 Feb 2017",
+        Decimal("321051"),
+        Decimal("479522"),
+        "since P8 Nov 2016",
     )
+    march = fg.plan_figures(mtfs, fg.Selection("2016/17", 12))
+    assert not [c for c in march.changes if c.area == "Cost pressures"]
 
     # The first month with a cost: first reported, not a rise from £0.
     def pressures(period):
@@ -554,19 +563,19 @@ def test_what_changed_includes_a_rise_in_the_slippage_cost(client, torbay_users,
     changes, _ = publishing.report_changes(fg.plan_figures(mtfs, fg.Selection("2016/17", 4)))
     [first] = [c for c in changes if c.area == "Cost pressures"]
     assert first.before is None and first.after == Decimal("7526")
-    p11 = publish_as_stored(mtfs, "2016/17", 11)
+    p8 = publish_as_stored(mtfs, "2016/17", 8)
     changes, _ = publishing.report_changes(f)
     assert [(c.before, c.after) for c in changes if c.area == "Cost pressures"] == [
-        (Decimal("825458"), Decimal("1007221"))
+        (Decimal("321051"), Decimal("479522"))
     ]
     # A report published before reports kept the figure: its month's cost as recorded now.
-    old = {k: v for k, v in p11.figures.items() if k != "slippage_to_date"}
-    type(p11).objects.filter(pk=p11.pk).update(figures={**old, "schema": 3})
+    old = {k: v for k, v in p8.figures.items() if k != "slippage_to_date"}
+    type(p8).objects.filter(pk=p8.pk).update(figures={**old, "schema": 3})
     changes, _ = publishing.report_changes(f)
     assert [(c.before, c.after) for c in changes if c.area == "Cost pressures"] == [
-        (Decimal("825458"), Decimal("1007221"))
+        (Decimal("321051"), Decimal("479522"))
     ]
     client.force_login(torbay_users["director"])
     url = reverse("dashboards:report", args=[mtfs.pk])
-    html = client.get(url, {"year": "2016/17", "period": "12"}).content.decode()
+    html = client.get(url, {"year": "2016/17", "period": "9"}).content.decode()
     assert "Slippage cost to date" in html
