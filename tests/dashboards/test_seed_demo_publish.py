@@ -20,7 +20,15 @@ def test_seed_demo_publishes_the_mtfs_as_at_month_once(client, settings):
     plan = Plan.objects.get(authority__slug="torbay", code="mtfs-2017-21")
     year, period = as_at_month(plan)
     assert (year, period) == ("2016/17", 10)  # the month its dashboard opens at
-    [report] = PublishedReport.objects.all()
+    # Each seed authority's active plan, once: every scrutiny member has a report to read.
+    published = PublishedReport.objects.order_by("plan__authority__slug")
+    assert [(r.plan.authority.slug, r.plan.code, r.number) for r in published] == [
+        ("barking-dagenham", "budget-update-2015", 1),
+        ("telford", "cip-2014-15", 1),
+        ("torbay", "mtfs-2017-21", 1),
+    ]
+    assert all((r.year, r.period) == as_at_month(r.plan) for r in published)
+    [report] = published.filter(plan=plan)
     assert (report.plan, report.year, report.period, report.number) == (plan, year, period, 1)
     assert bytes(report.pdf[:5]) == b"%PDF-" and bytes(report.xlsx[:2]) == b"PK"
     close = MonthClose.objects.get(plan=plan, year=year, period=period)
@@ -58,5 +66,6 @@ def test_seed_demo_leaves_a_month_someone_took_on_by_hand(settings):
     year, period = as_at_month(plan)
     MonthClose.objects.create(plan=plan, year=year, period=period, state="submitted")
     call_command("seed_demo", verbosity=0)
-    assert not PublishedReport.objects.exists()
+    assert not PublishedReport.objects.filter(plan=plan).exists()  # the others are published
+    assert PublishedReport.objects.count() == 2
     assert MonthClose.objects.get(plan=plan, year=year, period=period).state == "submitted"

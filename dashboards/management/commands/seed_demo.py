@@ -1,6 +1,6 @@
-"""Load the seed papers, create one demo user per role per seed authority, and publish the
-Torbay MTFS plan's as-at month through the month close, so a scrutiny member has a report to
-read on a fresh ``make run``.
+"""Load the seed papers, create one demo user per role per seed authority, and publish each
+authority's active plan's as-at month through the month close, so every scrutiny member has a
+report to read on a fresh ``make run``.
 
 Running it twice changes nothing (a month already published is left as it is). It refuses to
 run with DEBUG off: demo users with a known password must never reach a production database.
@@ -25,13 +25,17 @@ from recovery.roles import ensure_groups
 
 FIXTURES = Path(settings.BASE_DIR) / "fixtures"
 SEED_AUTHORITIES = ("torbay", "barking-dagenham", "telford")
-# The plan whose as-at month the seed publishes (the month its dashboard opens at).
-PUBLISHED_PLAN = ("torbay", "mtfs-2017-21")
+# The plans whose as-at month the seed publishes (the month each dashboard opens at): each
+# seed authority's active plan, so every authority's scrutiny member has a report to read.
+PUBLISHED_PLANS = (
+    ("torbay", "mtfs-2017-21"),
+    ("barking-dagenham", "budget-update-2015"),
+    ("telford", "cip-2014-15"),
+)
 DEMO_COMMENTARY = (
     "Demonstration commentary written by the seed (manage.py seed_demo), not the council's: "
-    "the month's figures are as the Medium Term Financial Strategy paper states them. The "
-    "director signs off and publishes the month so that scrutiny members have a report to "
-    "read and download."
+    "the month's figures are as the council's paper states them. The director signs off and "
+    "publishes the month so that scrutiny members have a report to read and download."
 )
 
 
@@ -79,23 +83,27 @@ class Command(BaseCommand):
                     if set(user.groups.all()) != {groups[role]}:
                         user.groups.set([groups[role]])
                     created += was_created
-            published = None if options["no_fixtures"] else self.publish_demo_month()
-        if published:
-            self.stdout.write(published)
+            published = [] if options["no_fixtures"] else self.publish_demo_months()
+        for line in published:
+            self.stdout.write(line)
         self.stdout.write(f"Demo users ({created} new), password from DEMO_PASSWORD:")
         for slug in SEED_AUTHORITIES:
             names = ", ".join(f"{role}-{slug}" for role in ROLES)
             self.stdout.write(f"  {names}")
         self.stdout.write(f"  password: {'demo' if password == 'demo' else '(DEMO_PASSWORD)'}")
 
-    def publish_demo_month(self) -> str:
-        """The MTFS plan's as-at month taken through the real close: submitted by the finance
+    def publish_demo_months(self) -> list[str]:
+        return [
+            said
+            for slug, code in PUBLISHED_PLANS
+            if (plan := Plan.objects.filter(authority__slug=slug, code=code).first())
+            if (said := self.publish_demo_month(plan, slug))
+        ]
+
+    def publish_demo_month(self, plan: Plan, slug: str) -> str:
+        """A plan's as-at month taken through the real close: submitted by the finance
         manager, signed off with commentary and published by the director, as the month
         close page would. Nothing is done if the month has left "open" already."""
-        slug, code = PUBLISHED_PLAN
-        plan = Plan.objects.filter(authority__slug=slug, code=code).first()
-        if plan is None:
-            return ""
         year, period = as_at_month(plan)
         label = fiscal.period_label(year, period)
         if PublishedReport.objects.filter(plan=plan, year=year, period=period).exists():
