@@ -33,6 +33,12 @@ class Authority(models.Model):
     def natural_key(self):
         return (self.slug,)
 
+    @property
+    def population_source(self) -> str:
+        """Where the child population comes from, to stand in brackets after it: a number
+        worked out where no paper prints one is never shown as fact."""
+        return self.child_population_source.strip().rstrip(".")
+
 
 class User(AbstractUser):
     """A council officer or member. Their authority bounds everything they can see."""

@@ -131,6 +131,11 @@ class PlanFigures:
         return self.plan.authority.child_population
 
     @property
+    def population_source(self) -> str:
+        """Said wherever a rate rests on the population (``Authority.population_source``)."""
+        return self.plan.authority.population_source
+
+    @property
     def expected_low(self) -> Decimal | None:
         return self.profile[self.sel.period - 1][0]
 

@@ -579,3 +579,18 @@ def test_what_changed_includes_a_rise_in_the_slippage_cost(client, torbay_users,
     url = reverse("dashboards:report", args=[mtfs.pk])
     html = client.get(url, {"year": "2016/17", "period": "9"}).content.decode()
     assert "Slippage cost to date" in html
+
+
+def test_a_worked_out_child_population_says_where_it_comes_from(client, torbay_users, mtfs):
+    # Found walking the app: "Child population (0-17): 25,050." read as a published figure;
+    # the MTFS prints none, and the seed works it out from the paper's rates.
+    client.force_login(torbay_users["director"])
+    source = mtfs.authority.population_source
+    assert source.startswith("Derived from the MTFS (Jan 2017), which prints no population")
+    assert not source.endswith(".")
+    overview = client.get(reverse("dashboards:overview")).content.decode()
+    assert f"Child population (0–17): 25,050 ({escape(source)})." in overview
+    html = client.get(
+        reverse("dashboards:plan_dashboard", args=[mtfs.pk]), {"year": "2017/18", "period": "8"}
+    ).content.decode()
+    assert f"use a child population of 25,050 ({escape(source)})." in html
