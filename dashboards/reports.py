@@ -190,25 +190,8 @@ def summary_rows(f: fg.PlanFigures, money=whole_pounds) -> list[SummaryRow]:
                 )
             )
         low, high = f.expected_in_year
-        start = f.plan.savings_start
-        if start and f.plan.savings_start_assumed:
-            note = (
-                f"spread evenly from {start:%B %Y}, an assumption: the paper gives no start month"
-            )
-        elif start:
-            note = f"from each line's start month; savings expected from {start:%B %Y}"
-        elif f.starts_assumed == len(f.target_lines):
-            note = "spread evenly from April: the paper gives no start month"
-        elif f.starts_assumed:
-            note = (
-                f"from each line's start month; {f.starts_assumed} line"
-                f"{'s give' if f.starts_assumed != 1 else ' gives'} none and "
-                f"{'are' if f.starts_assumed != 1 else 'is'} spread evenly from April"
-            )
-        else:
-            note = "from each line's start month"
         rows += [
-            SummaryRow("Expected in the year (monthly profile)", low, high, note=note),
+            SummaryRow("Expected in the year (monthly profile)", low, high, note=f.profile_basis),
             SummaryRow(f"Expected to date at {sel.label}", f.expected_low, f.expected_high),
         ]
     rated_by_moves = f.moves_rate_at_risk

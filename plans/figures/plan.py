@@ -345,6 +345,35 @@ class PlanFigures:
         a start month: neither the line nor the plan states one."""
         return sum(1 for x in self.target_lines if not x.start_stated)
 
+    @property
+    def profile_basis(self) -> str:
+        """What the monthly profile (the expected to date) rests on, in words: the paper's start
+        month, or an even spread it does not state."""
+        start = self.plan.savings_start
+        if start and self.plan.savings_start_assumed:
+            return (
+                f"spread evenly from {start:%B %Y}, an assumption: the paper gives no start month"
+            )
+        if start:
+            return f"from each line's start month; savings expected from {start:%B %Y}"
+        if self.starts_assumed and self.starts_assumed == len(self.target_lines):
+            return "spread evenly from April: the paper gives no start month"
+        if self.starts_assumed:
+            n = self.starts_assumed
+            return (
+                f"from each line's start month; {n} line{'s give' if n != 1 else ' gives'} none "
+                f"and {'are' if n != 1 else 'is'} spread evenly from April"
+            )
+        return "from each line's start month"
+
+    @property
+    def profile_assumed(self) -> bool:
+        """Whether any of the profile is an even spread the paper does not state."""
+        return bool(
+            (self.plan.savings_start and self.plan.savings_start_assumed)
+            or (not self.plan.savings_start and self.starts_assumed)
+        )
+
     SHOWN_LINES = 50  # a long plan's pages show the lines most at risk, and link to all
 
     @staticmethod

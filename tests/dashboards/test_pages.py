@@ -594,3 +594,24 @@ def test_a_worked_out_child_population_says_where_it_comes_from(client, torbay_u
         reverse("dashboards:plan_dashboard", args=[mtfs.pk]), {"year": "2017/18", "period": "8"}
     ).content.decode()
     assert f"use a child population of 25,050 ({escape(source)})." in html
+
+
+def test_the_first_screen_says_when_the_expected_to_date_is_an_assumed_spread(
+    client, torbay_users, mtfs
+):
+    # Found walking the app: "Expected to date £526,000" on the first screen read as the
+    # paper's; only the folded headlines said the paper gives no start month.
+    f = fg.plan_figures(mtfs, fg.Selection("2017/18", 8))
+    assert f.profile_assumed
+    assert f.profile_basis == "spread evenly from April: the paper gives no start month"
+    client.force_login(torbay_users["director"])
+    html = _text(
+        client.get(
+            reverse("dashboards:plan_dashboard", args=[mtfs.pk]),
+            {"year": "2017/18", "period": "8"},
+        )
+    )
+    assert (
+        "Expected to date £526,000 (spread evenly from April: the paper gives no start month)"
+        in html
+    )
