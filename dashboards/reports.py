@@ -522,7 +522,7 @@ def _placement_sheets(wb: XlsxBook, f: fg.PlanFigures) -> None:
             ("Placement type", 36),
             ("Unit cost a year", 16),
             ("Children", 10),
-            ("Budgeted", 10),
+            ("Budgeted or planned", 12),
             ("Forecast outturn", 16),
             ("Budget", 16),
             ("Assumption", 60),
