@@ -314,7 +314,7 @@ def summary_rows(f: fg.PlanFigures, money=whole_pounds) -> list[SummaryRow]:
         kind = _direction(head.variance, "overspend", "underspend", "on budget")
         rows.append(
             SummaryRow(
-                f"Forecast variance: {head.series_label}, {head.label}",
+                f"Forecast variance: {head.series_label}, {head.when}",
                 head.variance,
                 head.variance_high,
                 rag=head.rag,
@@ -802,7 +802,7 @@ def report_workbook(
         f,
         f"Overspend forecast {sel.year} to {sel.label}",
         [
-            ("Month", 14),
+            ("Month", 22),
             ("Service area", 36),
             ("Scenario", 12),
             ("Budget", 15),
@@ -820,7 +820,7 @@ def report_workbook(
     for p in f.forecasts.to_period:
         s.row(
             [
-                p.label,
+                p.when,
                 p.service_area or "Whole service",
                 p.scenario_label,
                 p.budget,

@@ -399,6 +399,7 @@ class OverspendForecastForm(RecordForm):
             "overspend",
             "overspend_high",
             "commentary",
+            "month_assumed",
         ]
 
     def clean(self):

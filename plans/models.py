@@ -916,6 +916,11 @@ class OverspendForecast(PlanChild):
         help_text="Upper end when the overspend is stated as a range (£3m-£4m).",
     )
     commentary = Text(blank=True)
+    month_assumed = models.BooleanField(
+        default=False,
+        help_text="The paper gives the figure but not its month: the month is assumed (the "
+        "commentary says why), and every page that names the month says so.",
+    )
     entered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -949,6 +954,12 @@ class OverspendForecast(PlanChild):
                 condition=Q(overspend_high__isnull=True) | Q(overspend__lte=F("overspend_high")),
                 name="forecast_overspend_low_not_above_high",
                 violation_error_message="The stated overspend must not be above its high figure.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(("commentary", ""), ("month_assumed", True)),
+                name="assumed_forecast_month_says_why",
+                violation_error_message="Say in the commentary why the month is assumed: what "
+                "the paper gives instead.",
             ),
         ]
 

@@ -37,6 +37,7 @@ class ForecastPoint:
     previous_variance: Decimal | None
     previous_period: int | None
     commentary: str
+    month_assumed: bool = False
 
     @property
     def series(self) -> tuple[str, str]:
@@ -54,6 +55,12 @@ class ForecastPoint:
     @property
     def label(self) -> str:
         return fiscal.period_label(self.year, self.period)
+
+    @property
+    def when(self) -> str:
+        """The month, said as assumed where the paper gives none (``label`` is a chart's
+        category)."""
+        return f"{self.label} (month assumed)" if self.month_assumed else self.label
 
     @property
     def previous_label(self) -> str:
@@ -125,6 +132,7 @@ def forecast_points(plans, year: str | None = None) -> list[ForecastPoint]:
             previous_variance=None if f.pv is None else to_decimal(f.pv),
             previous_period=f.pp,
             commentary=f.commentary,
+            month_assumed=f.month_assumed,
         )
         for f in rows
     ]

@@ -523,6 +523,11 @@ class ForecastResource(SheetResource):
         "Stated overspend (high)", help="Upper end when the overspend is a range (£3m-£4m)."
     )
     commentary = C("Commentary", width=50)
+    month_assumed = C(
+        "Month assumed",
+        width=10,
+        help="Y where the paper gives no month for the figure (say why in the commentary).",
+    )
 
     class Meta:
         model, name = m.OverspendForecast, "Overspend forecast"

@@ -503,7 +503,10 @@ def test_the_first_screen_gives_the_commentary_and_each_mitigation_from_its_own_
     # Each figure once: the two series that sentence states are not listed again below it
     # (found walking the app: they pushed the commentary below a 1280 x 800 screen).
     assert "(before reserves and other savings), P10" not in attention
-    assert "Children&#x27;s Social Care and Complex Needs, P9 Dec 2014: £4,681,000" in attention
+    assert (
+        "Children&#x27;s Social Care and Complex Needs, P9 Dec 2014 (month assumed): £4,681,000"
+        in attention
+    )
     assert "this year to compare.</p>" in attention  # a sentence of its own
     # The paper gives the caseload goal no date: never "was due by" the date it is filed at.
     kpis = html[html.index('id="h-kpis"') :]
@@ -615,3 +618,27 @@ def test_the_first_screen_says_when_the_expected_to_date_is_an_assumed_spread(
         "Expected to date £526,000 (spread evenly from April: the paper gives no start month)"
         in html
     )
+
+
+def test_a_forecast_whose_month_the_paper_does_not_give_says_so(client, torbay_users, mtfs):
+    # Found walking the app: "Whole service (worst case), P8 Nov 2016: £2,200,000" read as a
+    # November forecast; the paper gives the "around £2.2m" worst case no month.
+    from plans.models import OverspendForecast
+    from plans.rules import constraint_problems
+
+    worst = OverspendForecast.objects.get(plan=mtfs, scenario="worst")
+    assert worst.month_assumed and "gives no month" in worst.commentary
+    f = fg.plan_figures(mtfs, fg.Selection("2016/17", 8))
+    [point] = [p for p in f.forecasts.to_period if p.scenario == "worst"]
+    assert point.when == "P8 Nov 2016 (month assumed)" and point.label == "P8 Nov 2016"
+    client.force_login(torbay_users["director"])
+    html = client.get(
+        reverse("dashboards:plan_dashboard", args=[mtfs.pk]), {"year": "2016/17", "period": "8"}
+    ).content.decode()
+    assert "Whole service (worst case), P8 Nov 2016 (month assumed)" in html
+    assert 'P8 Nov 2016<br><span class="small text-muted">month assumed</span>' in html
+    worst.commentary = ""
+    assert constraint_problems(worst, {"month_assumed", "commentary"}) == {
+        "commentary": "Say in the commentary why the month is assumed: what the paper gives "
+        "instead."
+    }
