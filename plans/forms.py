@@ -16,7 +16,7 @@ from django.db.models import UniqueConstraint
 from django.utils.text import capfirst
 
 from plans import models as m
-from plans.rules import one_line, same_key, year_problem
+from plans.rules import one_line, same_key, without_controls, year_problem
 from recovery import fiscal
 from recovery.money import Amount, AmountKind, MoneyError, format_amount, parse_amount, parse_money
 
@@ -179,7 +179,9 @@ class RecordForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         keys = {name for fields, _, _ in self.unique_checks() for name in fields}
-        for name, field in self.fields.items():  # one-line text: as the workbook reads it
+        for name, field in self.fields.items():  # text: as the workbook reads it
+            if isinstance(field, forms.CharField) and isinstance(cleaned.get(name), str):
+                cleaned[name] = without_controls(cleaned[name])
             short = isinstance(field, forms.CharField) and not isinstance(
                 field.widget, forms.Textarea
             )

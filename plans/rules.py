@@ -40,6 +40,19 @@ def visible(text: str) -> str:
     return _INVISIBLE.sub("", text)
 
 
+# Control characters no spreadsheet cell holds (an export drops them, so a value holding one
+# would not come back as it went out): Word's line break (a vertical tab, which Excel saves as
+# _x000B_) and a form feed are line breaks; the rest (a bell, a backspace...) are dropped.
+_BREAKS = re.compile("[\x0b\x0c]")
+_CONTROLS = re.compile("[\x01-\x08\x0e-\x1f]")
+
+
+def without_controls(text: str) -> str:
+    """``text`` as a cell can hold it: Word's line breaks as line breaks, no other control
+    character. Every form and the workbook import use it."""
+    return _CONTROLS.sub("", _BREAKS.sub("\n", text))
+
+
 _SPACES = re.compile("[\u00a0\u2007\u202f]")
 
 

@@ -20,7 +20,7 @@ from django.utils.text import slugify
 from openpyxl.cell.cell import ERROR_CODES
 from openpyxl.utils.datetime import from_excel
 
-from plans.rules import one_line
+from plans.rules import one_line, without_controls
 from recovery import fiscal
 from recovery.money import Amount, MoneyError, parse_amount, parse_money
 from recovery.spreadsheet import (  # noqa: F401
@@ -101,7 +101,7 @@ def unescape(text: str) -> str:
     if "\x00" in decoded:  # _x0000_: no spreadsheet holds it, and PostgreSQL text cannot
         raise CellError("holds a NUL character (_x0000_), which no cell holds: retype the text")
     try:
-        return decoded.encode("utf-16", "surrogatepass").decode("utf-16")
+        return without_controls(decoded.encode("utf-16", "surrogatepass").decode("utf-16"))
     except UnicodeDecodeError:
         raise CellError(
             "holds half of a character (an escape such as _xD83D_ with nothing to pair "
@@ -425,6 +425,7 @@ _DATE_FORMATS = (
     "%d-%m-%Y",
     "%d.%m.%Y",
     "%Y-%m-%d",
+    "%Y/%m/%d",
     "%d %b %Y",
     "%d %B %Y",
     "%d %b %y",
@@ -450,6 +451,13 @@ def a_date(value) -> date:
             return from_excel(value).date()
         raise CellError(f"{value} is a number, not a date; write it like 31/10/2017")
     raw = re.sub(r"\s+", " ", str(value).strip()).replace("Sept ", "Sep ")
+    raw = re.sub(r"\b(\d{1,2})(?:st|nd|rd|th)\b", r"\1", raw, flags=re.IGNORECASE)  # 31st
+    # A date pasted from a finance system with its time: midnight is the date alone.
+    timed = re.fullmatch(r"(.*\d)[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?", raw)
+    if timed:
+        if any(int(part or 0) for part in timed.groups()[1:]):
+            raise CellError(f"{_describe(value)} has a time of day; give the date alone")
+        raw = timed.group(1)
     for fmt in _DATE_FORMATS:
         try:
             return datetime.strptime(raw, fmt).date()

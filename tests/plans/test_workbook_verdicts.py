@@ -255,6 +255,16 @@ def test_excel_escapes_are_decoded_and_overlong_cells_refused(authority):
     plan = workbook.import_workbook(minimal_workbook(lines=lines), filename="x.xlsx")
     assert plan.lines.get().title == "Fewer placements"
 
+    # Found by a finance manager's walk: Word's line break (Shift+Enter, saved as _x000B_)
+    # and a stray bell were stored, the export dropped them, and the plan's own export no
+    # longer imported unchanged. A line break in a title is a space; the bell goes.
+    lines = [["SAV/1", "Placements", "Step down_x000B_residential_x0007_", "Amber", 95000, None]]
+    data = minimal_workbook(code="word", lines=lines)
+    plan = workbook.import_workbook(data, filename="w.xlsx")
+    assert plan.lines.get().title == "Step down residential"
+    changes = workbook.preview(workbook.export_plan(plan), into=plan)
+    assert changes.ok and {r.action for r in changes.records} == {"same"}  # nothing changes
+
     # openpyxl (like Excel) writes at most 32,767 characters to a cell; a longer one in a file
     # means it was not saved by a spreadsheet as typed.
     long = add_members(
@@ -1382,3 +1392,14 @@ def test_a_header_row_pasted_again_is_one_problem_on_its_row(authority):
     [problem] = caught.value.problems
     assert (problem.sheet, problem.row) == ("Savings lines", 3)
     assert "repeats the header row" in str(problem)
+
+
+def test_dates_as_finance_systems_and_officers_write_them(authority):
+    # Found by a finance manager's walk: "31st October 2017", "2017/10/31" and a midnight
+    # time pasted from a finance system were refused as no date.
+    from plans.workbook import cells
+
+    for typed in ("31st October 2017", "2017/10/31", "31/10/2017 00:00", "2017-10-31T00:00:00"):
+        assert cells.a_date(typed) == date(2017, 10, 31), typed
+    with pytest.raises(cells.CellError, match="has a time of day; give the date alone"):
+        cells.a_date("31/10/2017 13:45")
