@@ -12,7 +12,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 
 from plans.figures.rules import format_kpi_value
-from plans.templatetags.figures import kpi_value, num, rag_badge, rag_label
+from plans.templatetags.figures import kpi_value, num, rag_badge, rag_label, recorded_on
 from recovery.money import format_money, format_money_k, format_range
 from recovery.templatetags.money import gbp, range_k, shown
 
@@ -27,6 +27,7 @@ register.filter("kpi_value", kpi_value)  # the one KPI-value filter, from plans
 
 register.filter("rag_label", rag_label)  # the one RAG-words filter, from plans
 register.filter("rag_badge", rag_badge)  # and the one RAG badge
+register.filter("recorded_on", recorded_on)  # the one date of a recorded figure
 
 
 def _range(low, high, pence=None) -> str:

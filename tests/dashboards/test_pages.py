@@ -642,3 +642,17 @@ def test_a_forecast_whose_month_the_paper_does_not_give_says_so(client, torbay_u
         "commentary": "Say in the commentary why the month is assumed: what the paper gives "
         "instead."
     }
+
+
+def test_a_kpi_actual_of_a_month_is_dated_by_its_month_never_a_day_the_paper_did_not_print():
+    # Found walking the app: "28, 31 Jan 2017" for the MTFS's "currently" (a paper of 11
+    # January) and "10%, 30 Nov 2014" for "below 10% in recent months": a month is recorded as
+    # its last day, and a page printed that day as if the paper had.
+    from datetime import date
+
+    from plans.templatetags.figures import recorded_on
+
+    assert recorded_on(date(2017, 1, 31)) == "Jan 2017"
+    assert recorded_on(date(2016, 2, 29)) == "Feb 2016"
+    assert recorded_on(date(2014, 12, 11)) == "11 Dec 2014"  # a day the paper gives
+    assert recorded_on("2014-11-30") == "Nov 2014" and recorded_on(None) == ""
