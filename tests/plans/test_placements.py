@@ -780,3 +780,15 @@ def test_a_moves_assumed_month_is_said_wherever_the_move_is_late(client, mtfs, m
     assert first.planned_label == "Jul 2017"
     f = placement_figures(mtfs, "2017/18", 8)
     assert f.moves[0].status_in_words == "Made in Sep 2017, 2 months late"
+
+
+def test_a_lines_in_year_value_is_given_beside_the_moves_one(client, mtfs, torbay_users):
+    # Found walking the app: MTFS-02 is £126,500 in year on the savings table (£253k x the
+    # plan's 50%) and £190,058 in the moves' table (their July dates), with nothing saying
+    # the two are different measures of the same line.
+    client.force_login(torbay_users["director"])
+    url = reverse("dashboards:plan_dashboard", args=[mtfs.pk])
+    html = client.get(url, {"year": "2017/18", "period": "8"}).content.decode()
+    assert "£190,058<div class=\"small text-muted\">the line's own in-year value: £126,500" in (
+        html.replace("&#x27;", "'")
+    )
