@@ -15,7 +15,10 @@ from datetime import timedelta
 from decimal import Decimal
 from html import escape
 
+from django.utils.text import capfirst
+
 from plans import figures as fg
+from plans.templatetags.figures import recorded_on
 from recovery import fiscal
 from recovery.money import (
     NOT_REPORTED,
@@ -660,7 +663,7 @@ def kpi_chart(k: fg.KpiFigures) -> Chart:
             }
         )
     latest = (
-        f"latest actual {k.display(k.latest.value)} on {k.latest.date:%d %b %Y}"
+        f"latest actual {k.display(k.latest.value)}, {recorded_on(k.latest.date)}"
         if k.latest
         else "no actual recorded"
     )
@@ -704,7 +707,7 @@ def slippage_chart(f: fg.PlanFigures) -> Chart:
                 "bar",
                 labels,
                 [m.slippage if m and f.is_ahead(m) else None for m in recorded],
-                f"{f.ahead_label.capitalize()} (not yet incurred)",
+                f"{capfirst(f.ahead_label)} (not yet incurred)",
                 marker={
                     "color": "#ffffff",
                     "pattern": {"shape": "/", "fgcolor": RAG_COLOURS["amber"]},

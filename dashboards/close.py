@@ -21,6 +21,7 @@ from django.views.generic import TemplateView, View
 from dashboards import publishing, reports
 from plans import cache, services
 from plans.access import get_plan, plans_for
+from plans.forms import CellText
 from plans.models import Commentary, MonthClose, PublishedReport
 from plans.selectors import (
     as_at_month,
@@ -37,10 +38,10 @@ class StepForm(forms.Form):
     year = forms.CharField(max_length=7)
     period = forms.IntegerField(min_value=1, max_value=12)
     version = forms.IntegerField(min_value=0, required=False)
-    reason = forms.CharField(
+    reason = CellText(
         label="Reason", max_length=100, required=False, strip=True, widget=forms.TextInput
     )
-    commentary = forms.CharField(
+    commentary = CellText(
         label="Director's commentary", max_length=10_000, required=False, strip=True
     )
     commentary_version = forms.IntegerField(required=False)

@@ -125,6 +125,7 @@ def snapshot(f: fg.PlanFigures, changes: list[fg.Change], changes_heading: str) 
         "forecasts": [
             {
                 "month": p.label,
+                "month_assumed": p.month_assumed,  # (reports of schema 4 and before: absent)
                 "period": p.period,
                 "series": p.series_label,
                 "budget": _dec(p.budget),

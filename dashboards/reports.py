@@ -144,7 +144,9 @@ def _not_yet_incurred(amount: str, f: fg.PlanFigures) -> str:
     words."""
     if not f.pressures_projected:
         return f"of which {amount} falls after {f.sel.label} and was not yet incurred"
-    return f"of which {amount} is {f.ahead_label}, not incurred by {f.sel.label}"
+    if f.ahead_months == "the projected months":
+        return f"of which {amount} is the paper's projection, with no cost recorded as incurred"
+    return f"of which {amount} is projected or falls after {f.sel.label}, not incurred by then"
 
 
 def summary_rows(f: fg.PlanFigures, money=whole_pounds) -> list[SummaryRow]:

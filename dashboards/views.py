@@ -23,6 +23,7 @@ from dashboards import charts, close, pack, publishing, reports
 from plans import cache, services
 from plans import figures as fg
 from plans.access import get_plan, plans_for
+from plans.forms import CellText
 from plans.models import Commentary
 from recovery import fiscal
 from recovery.access import DIRECTOR, FINANCE, SCRUTINY, edit_flags, reads_published_only, role_of
@@ -59,7 +60,7 @@ class CommentaryForm(forms.Form):
     """The month's commentary, written on the dashboard: the month and the role are preset,
     and no reason is asked (commentary is words, not money)."""
 
-    body = forms.CharField(
+    body = CellText(
         label="Commentary",
         widget=forms.Textarea(attrs={"rows": 4, "class": "form-control"}),
         max_length=10_000,

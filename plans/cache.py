@@ -48,7 +48,8 @@ KEY_VERSION = _code_version()
 
 def figures_key(plan, *parts) -> str:
     """The key of something built from ``plan``'s figures: its data version, what else the
-    pages show that lives outside the plan (the authority's name and child population, the
+    pages show that lives outside the plan (the authority's name and child population and its
+    source, the
     RAG settings) and ``parts`` (page, month, role...)."""
     authority = plan.authority
     text = repr(
@@ -58,6 +59,7 @@ def figures_key(plan, *parts) -> str:
             authority.pk,
             authority.name,
             authority.child_population,
+            authority.child_population_source,
             str(settings.RAG_RED_SHARE_OF_BUDGET),
             str(settings.RAG_RED_AMOUNT),
             str(settings.KPI_TOLERANCE),

@@ -106,6 +106,15 @@ def money_fields(model) -> list[str]:
     return [f.name for f in model._meta.concrete_fields if m.is_money(f)]
 
 
+class CellText(forms.CharField):
+    """Text as a spreadsheet cell holds it (``rules.without_controls``): every free-text box
+    takes it so, and a plan's own export imports unchanged."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return without_controls(value) if isinstance(value, str) else value
+
+
 class RecordForm(forms.ModelForm):
     """Base for every edit form: version for optimistic locking, a reason for the history,
     money inputs, and uniqueness within the plan checked on the field."""

@@ -1617,8 +1617,8 @@ class PlacementMove(PlanChild):
         "planned month assumed",
         default=False,
         help_text="The paper gives the year, not the month: the month is assumed (the notes "
-        "say why). Every page marks it, and a move past an assumed month does not rate its "
-        "savings line.",
+        "say why). The month still rates the move's savings line, and every page that names "
+        "it or says the move is late says it is assumed.",
     )
     actual_year = year_field(blank=True, default="", verbose_name="happened in year")
     actual_period = period_field(null=True, blank=True, verbose_name="happened in month (period)")

@@ -242,12 +242,22 @@ class PressureMonth:
     total: Decimal
     slippage: Decimal
     cumulative_slippage: Decimal = ZERO
-    # Every cost of the month is a projection (``CostPressure.projected``): not incurred.
-    projected: bool = False
+    # The part of ``slippage`` the paper only projects (``CostPressure.projected``).
+    slippage_projected: Decimal = ZERO
+    recorded: bool = True  # some cost of the month is not a projection: a month recorded
 
     @property
     def label(self) -> str:
         return fiscal.month_label(self.year, self.period)
+
+    @property
+    def slippage_incurred(self) -> Decimal:
+        return self.slippage - self.slippage_projected
+
+    @property
+    def projected(self) -> bool:
+        """The month's slippage cost is all a projection (or, with none, every cost is)."""
+        return not self.slippage_incurred if self.slippage else not self.recorded
 
 
 def pressure_months(plans) -> dict[int, list[PressureMonth]]:
@@ -259,6 +269,7 @@ def pressure_months(plans) -> dict[int, list[PressureMonth]]:
         .annotate(
             total=Sum("amount"),
             slip=Sum("amount", filter=Q(kind=CostPressure.Kind.SLIPPAGE)),
+            slip_projected=Sum("amount", filter=Q(kind=CostPressure.Kind.SLIPPAGE, projected=True)),
             incurred=Count("pk", filter=Q(projected=False)),
         )
         .order_by("plan_id", "year", "period")
@@ -274,7 +285,8 @@ def pressure_months(plans) -> dict[int, list[PressureMonth]]:
                 to_decimal(r["total"]),
                 slip,
                 running + slip,
-                projected=not r["incurred"],
+                slippage_projected=to_decimal(r["slip_projected"]),
+                recorded=bool(r["incurred"]),
             )
         )
     return out

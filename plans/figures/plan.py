@@ -116,8 +116,7 @@ class PlanFigures:
             any(x.entries for x in self.lines + self.outside_lines)
             or self.forecasts.points
             or any(
-                m.year == sel.year and m.period <= sel.period and not m.projected
-                for m in self.pressures
+                m.year == sel.year and m.period <= sel.period and m.recorded for m in self.pressures
             )
             or any(start <= v.date <= sel.as_at for k in self.kpis for v in k.actuals)
         )
@@ -242,7 +241,10 @@ class PlanFigures:
     def ahead_months(self) -> str:
         """The months of ``pressures_ahead``, named: "later months" when all are after the one
         shown."""
-        return "later months" if not self.pressures_projected else f"the months {self.ahead_label}"
+        if not self.pressures_projected:
+            return "later months"
+        later = any(self.is_after(m) for m in self.pressures_ahead)
+        return "the projected and later months" if later else "the projected months"
 
     def ahead_word(self, m: PressureMonth) -> str:
         """Why one month's cost is not a cost to date (``is_ahead``)."""
@@ -252,9 +254,9 @@ class PlanFigures:
         """The slippage cost of the months up to ``period`` of ``year``, or None when no
         month to then has one: nothing recorded is not a cost of £0."""
         costs = [
-            m.slippage
+            m.slippage_incurred
             for m in self.pressures
-            if m.slippage and not m.projected and (m.year, m.period) <= (year, period)
+            if m.slippage_incurred and (m.year, m.period) <= (year, period)
         ]
         return sum(costs, ZERO) if costs else None
 
@@ -295,8 +297,9 @@ class PlanFigures:
 
     @property
     def slippage_ahead(self) -> Decimal:
-        """The slippage cost of the months after the one shown: not yet incurred at it."""
-        return sum((m.slippage for m in self.pressures_ahead), ZERO)
+        """The slippage cost not incurred at the month shown: the later months' and what the
+        paper projects (the total less the cost to date)."""
+        return self.slippage_total - self.slippage_to_date
 
     @property
     def slippage_years(self) -> list[tuple[str, Decimal]]:

@@ -13,12 +13,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='historicalplacementmove',
             name='month_assumed',
-            field=models.BooleanField(default=False, help_text='The paper gives the year, not the month: the month is assumed (the notes say why). Every page marks it, and a move past an assumed month does not rate its savings line.', verbose_name='planned month assumed'),
+            field=models.BooleanField(default=False, help_text="The paper gives the year, not the month: the month is assumed (the notes say why). The month still rates the move's savings line, and every page that names it or says the move is late says it is assumed.", verbose_name='planned month assumed'),
         ),
         migrations.AddField(
             model_name='placementmove',
             name='month_assumed',
-            field=models.BooleanField(default=False, help_text='The paper gives the year, not the month: the month is assumed (the notes say why). Every page marks it, and a move past an assumed month does not rate its savings line.', verbose_name='planned month assumed'),
+            field=models.BooleanField(default=False, help_text="The paper gives the year, not the month: the month is assumed (the notes say why). The month still rates the move's savings line, and every page that names it or says the move is late says it is assumed.", verbose_name='planned month assumed'),
         ),
         migrations.AddConstraint(
             model_name='placementmove',

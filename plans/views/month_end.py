@@ -13,7 +13,7 @@ from django.views.generic import TemplateView
 from plans import month_end, services
 from plans.access import get_plan
 from plans.figures.savings import year_totals
-from plans.forms import KpiValueField, MoneyField
+from plans.forms import CellText, KpiValueField, MoneyField
 from plans.models import RAG, PlacementCount, ProgressEntry
 from plans.rules import whole_number_bounds
 from plans.selectors import month_end_month
@@ -34,9 +34,7 @@ class LineMonthForm(forms.Form):
     )
     forecast = MoneyField(label="Forecast for the year", required=False)
     rag = forms.ChoiceField(label="RAG", choices=RAG_CHOICES, required=False)
-    commentary = forms.CharField(
-        label="Comment", required=False, widget=forms.Textarea(attrs={"rows": 2})
-    )
+    commentary = CellText(label="Comment", required=False, widget=forms.Textarea(attrs={"rows": 2}))
     # Shown in the "Last recorded" cell of a line with no entry yet for the month.
     carry = forms.BooleanField(label="Same as last recorded", required=False)
 
@@ -58,13 +56,13 @@ class ForecastMonthForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
     budget = MoneyField(label="Budget", required=False)
     forecast_outturn = MoneyField(label="Forecast outturn", required=False)
-    commentary = forms.CharField(
+    commentary = CellText(
         label="Commentary", required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
 
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(
+    reason = CellText(
         label="Reason for changing saved figures",
         required=False,
         max_length=100,

@@ -96,7 +96,7 @@ def unescape(text: str) -> str:
     escapes of the halves of a character beyond 16 bits (an emoji: ``_xD83D__xDE00_``) are
     that character; a half alone is no character, and is refused."""
     if "_x" not in text:
-        return text
+        return without_controls(text)
     decoded = _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
     if "\x00" in decoded:  # _x0000_: no spreadsheet holds it, and PostgreSQL text cannot
         raise CellError("holds a NUL character (_x0000_), which no cell holds: retype the text")

@@ -176,3 +176,22 @@ def test_who_wrote_a_commentary_is_kept_whatever_creates_it(torbay_users, mtfs):
     # The paper's own commentary (no author) is the paper's.
     paper = Commentary.objects.create(plan=mtfs, year="2017/18", period=5, body="As printed.")
     assert paper.written_at is None and paper.byline.startswith("Written by the paper on ")
+
+
+def test_a_word_line_break_pasted_into_commentary_is_a_line_break(client, torbay_users, mtfs):
+    # Found reviewing the change: the dashboard's commentary box stored Word's line break (a
+    # vertical tab) and a bell, which a workbook cell cannot hold.
+    client.force_login(torbay_users["director"])
+    _post(client, mtfs, "Placements moving.\x0bTwo moves slipped.\x07")
+    c = Commentary.objects.get(plan=mtfs, year="2017/18", period=7)
+    assert c.body == "Placements moving.\nTwo moves slipped."
+
+
+def test_the_published_report_says_a_forecasts_month_is_assumed(client, torbay_users, seeded):
+    from plans.models import Plan
+    from tests.factories import publish_as_stored
+
+    barking = Plan.objects.get(authority__slug="barking-dagenham")
+    report = publish_as_stored(barking, "2014/15", 10)
+    [december] = [p for p in report.figures["forecasts"] if p["period"] == 9]
+    assert december["month_assumed"] and december["month"] == "P9 Dec 2014"

@@ -374,8 +374,9 @@ def test_slippage_of_months_after_the_one_shown_is_a_projection(client, mtfs, to
     url = reverse("dashboards:plan_dashboard", args=[plan.pk]) + "?year=2017/18&period=8"
     text = re.sub(r"<[^>]+>", "", client.get(url).content.decode())
     assert (
-        "Slippage cost to P8 Nov 2017: £479,522. With the months projected, £1,007,221 to Mar "
-        "2017, of which £527,699 is projected, not incurred by P8 Nov 2017." in text
+        "Slippage cost to P8 Nov 2017: £479,522. With the projected months, £1,007,221 to Mar "
+        "2017, of which £527,699 is the paper's projection, with no cost recorded as incurred."
+        in text
     )
     assert "Jan 2017 projected" in text
     # At P10 Jan 2017, January is projected and February and March are also later months.
@@ -674,3 +675,22 @@ def test_what_changed_shows_a_range_whole_and_a_rag_by_its_words(client, directo
     # (On paper each figure is in £k: the page keeps both, the pounds shown on screen.)
     shown = re.sub(r'<span class="money-k"[^>]*>[^<]*</span>|<[^>]+>', "", changes)
     assert "£3,000,000 – £4,000,000" in shown
+
+
+def test_a_projected_slippage_cost_stays_projected_beside_another_cost_incurred(mtfs):
+    # Found reviewing the change: a £1,000 "other" pressure recorded for January 2017 made
+    # the paper's projected January slippage a cost to date.
+    from dashboards import charts
+    from plans.models import CostPressure
+
+    CostPressure.objects.create(
+        plan=mtfs, title="Other", kind="other", year="2016/17", period=10, amount=D("1000")
+    )
+    f = fg.plan_figures(mtfs, fg.Selection("2016/17", 12))
+    assert f.slippage_to_date == D("479522") and f.slippage_ahead == D("527699")
+    january = next(m for m in f.pressures if m.label == "Jan 2017")
+    assert january.recorded and january.projected and january.slippage_incurred == 0
+    # The legend keeps its capitals ("after P8 Nov 2016", never "p8 nov 2016").
+    at_p10 = fg.plan_figures(mtfs, fg.Selection("2016/17", 10))
+    names = [t["name"] for t in charts.slippage_chart(at_p10).figure["data"]]
+    assert "Projected or after P10 Jan 2017 (not yet incurred)" in names

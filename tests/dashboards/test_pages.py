@@ -264,8 +264,8 @@ def test_workbook_figures_equal_the_report(client, torbay_users, mtfs, year, per
         assert values["Slippage cost to P12 Mar 2018"] == Decimal("479522")
         notes = {r[0].value: r[4].value for r in summary.iter_rows(min_row=5) if r[0].value}
         assert notes["Slippage cost to P12 Mar 2018"] == (
-            "with the months projected, £1,007,221 to Mar 2017, of which £527,699 is "
-            "projected, not incurred by P12 Mar 2018"
+            "with the projected months, £1,007,221 to Mar 2017, of which £527,699 is the "
+            "paper's projection, with no cost recorded as incurred"
         )
         cell = next(
             r[1] for r in summary.iter_rows(min_row=5) if r[0].value == "Planned savings 2017/18"

@@ -789,6 +789,6 @@ def test_a_lines_in_year_value_is_given_beside_the_moves_one(client, mtfs, torba
     client.force_login(torbay_users["director"])
     url = reverse("dashboards:plan_dashboard", args=[mtfs.pk])
     html = client.get(url, {"year": "2017/18", "period": "8"}).content.decode()
-    assert "£190,058<div class=\"small text-muted\">the line's own in-year value: £126,500" in (
+    assert '£190,058<div class="small text-muted">the line\'s own in-year value: £126,500' in (
         html.replace("&#x27;", "'")
     )
