@@ -205,7 +205,11 @@ def summary_rows(f: fg.PlanFigures, money=whole_pounds) -> list[SummaryRow]:
                 "Savings lines rated by their placement moves",
                 None,
                 unit="text",
-                note=", ".join(f"{d.line.reference} {rag_label(d.rag)}" for d in rated_by_moves)
+                note=", ".join(
+                    f"{d.line.reference} {rag_label(d.rag)}"
+                    + (" (late against an assumed month)" if d.late_against_assumed else "")
+                    for d in rated_by_moves
+                )
                 + (
                     ", as its planned moves stand (made, or late); the line's record takes that "
                     "rating when finance saves the month"

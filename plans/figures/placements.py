@@ -609,6 +609,11 @@ class LineFromMoves:
         return "green"
 
     @property
+    def late_against_assumed(self) -> bool:
+        """Whether a move of the line is late against a month the paper does not give."""
+        return any(m.months_late and m.month_assumed for m in self.moves)
+
+    @property
     def summary(self) -> str:
         """In words, for the line's progress commentary."""
         parts = [f"{m.move.reference}: {m.status_in_words}" for m in self.moves]

@@ -430,7 +430,9 @@ def test_a_line_its_moves_rate_otherwise_than_its_record_says_so(client, mtfs, t
     from dashboards.reports import summary_rows
 
     [row] = [r for r in summary_rows(plan_figures(mtfs, sel)) if "placement moves" in r.label]
-    assert row.note.startswith("MTFS-02 Red, as its planned moves stand")
+    assert row.note.startswith(
+        "MTFS-02 Red (late against an assumed month), as its planned moves stand"
+    )
     # The report's Red and amber lines say the same, not "no line is rated Red".
     report = client.get(
         reverse("dashboards:report", args=[mtfs.pk]), {"year": "2017/18", "period": "8"}
