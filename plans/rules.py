@@ -45,11 +45,14 @@ def visible(text: str) -> str:
 # _x000B_) and a form feed are line breaks; the rest (a bell, a backspace...) are dropped.
 _BREAKS = re.compile("[\x0b\x0c]")
 _CONTROLS = re.compile("[\x01-\x08\x0e-\x1f]")
+_ANY_CONTROL = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def without_controls(text: str) -> str:
     """``text`` as a cell can hold it: Word's line breaks as line breaks, no other control
     character. Every form and the workbook import use it."""
+    if not _ANY_CONTROL.search(text):  # nearly always: one scan of the text
+        return text
     return _CONTROLS.sub("", _BREAKS.sub("\n", text))
 
 
