@@ -15,8 +15,6 @@ from datetime import timedelta
 from decimal import Decimal
 from html import escape
 
-from django.utils.text import capfirst
-
 from plans import figures as fg
 from plans.templatetags.figures import recorded_on
 from recovery import fiscal
@@ -689,7 +687,9 @@ def slippage_chart(f: fg.PlanFigures) -> Chart:
     months = fg.month_range(f.pressures)
     labels = [fiscal.month_label(y, p) for y, p, _ in months]
     recorded = [m for *_, m in months]  # None for a month with nothing recorded
-    monthly = [m.slippage if m and not f.is_ahead(m) else None for m in recorded]
+    # A month not incurred at the one shown (later, or the paper's projection): hatched.
+    hatched = [bool(m) and (f.is_ahead(m) or m.projected) for m in recorded]
+    monthly = [m.slippage if m and not h else None for m, h in zip(recorded, hatched, strict=True)]
     cumulative = [m.cumulative_slippage if m else None for _, _, m in months]
     traces = [
         _trace(
@@ -700,14 +700,18 @@ def slippage_chart(f: fg.PlanFigures) -> Chart:
             marker={"color": RAG_COLOURS["amber"], "line": {"color": "#0b0c0c", "width": 1}},
         ),
     ]
-    if f.pressures_ahead:
-        # Months after the one shown: hatched, and named, as not yet incurred at it.
+    if any(hatched):
+        name = {
+            "later": f"After {f.sel.label} (not yet incurred)",
+            "projected": "The paper's projection (no cost recorded as incurred)",
+            "both": f"Projected, or after {f.sel.label} (not incurred)",
+        }[f.ahead_kind if f.pressures_ahead else "projected"]
         traces.append(
             _trace(
                 "bar",
                 labels,
-                [m.slippage if m and f.is_ahead(m) else None for m in recorded],
-                f"{capfirst(f.ahead_label)} (not yet incurred)",
+                [m.slippage if h else None for m, h in zip(recorded, hatched, strict=True)],
+                name,
                 marker={
                     "color": "#ffffff",
                     "pattern": {"shape": "/", "fgcolor": RAG_COLOURS["amber"]},
@@ -735,9 +739,15 @@ def slippage_chart(f: fg.PlanFigures) -> Chart:
         f"Bar chart of the monthly slippage cost with its running total; total "
         f"{_pounds(f.slippage_total)}"
         + (
-            f", of which {_pounds(f.slippage_to_date)} to {f.sel.label}; the months "
-            f"{f.ahead_label} (hatched) were not yet incurred by then."
-            if f.pressures_ahead
+            f", of which {_pounds(f.slippage_to_date)} to {f.sel.label}; the hatched months "
+            + (
+                f"fall after {f.sel.label} and were not yet incurred by then."
+                if f.ahead_kind == "later"
+                else "are the paper's projection or later, not incurred by then."
+                if f.ahead_kind == "both"
+                else "are the paper's projection, with no cost recorded as incurred."
+            )
+            if f.pressures_ahead or f.slippage_projected
             else "."
         ),
         {"data": traces, "layout": layout},

@@ -142,11 +142,14 @@ def whole_pounds(value) -> str:
 def _not_yet_incurred(amount: str, f: fg.PlanFigures) -> str:
     """The part of a cost not incurred at the month shown (``PlanFigures.is_ahead``), in
     words."""
-    if not f.pressures_projected:
+    if f.ahead_kind == "later":
         return f"of which {amount} falls after {f.sel.label} and was not yet incurred"
-    if f.ahead_months == "the projected months":
-        return f"of which {amount} is the paper's projection, with no cost recorded as incurred"
+    if f.ahead_kind == "projected":
+        return f"of which {amount} {PROJECTION}"
     return f"of which {amount} is projected or falls after {f.sel.label}, not incurred by then"
+
+
+PROJECTION = "is the paper's projection, with no cost recorded as incurred"
 
 
 def summary_rows(f: fg.PlanFigures, money=whole_pounds) -> list[SummaryRow]:
@@ -368,7 +371,11 @@ def summary_rows(f: fg.PlanFigures, money=whole_pounds) -> list[SummaryRow]:
                 "Slippage cost recorded (all months)",
                 f.slippage_total,
                 # By year where there are several; one year's is the total again.
-                note="; ".join(f"{yr}: {money(v)}" for yr, v in years) if len(years) > 1 else "",
+                note="; ".join(
+                    [f"{yr}: {money(v)}" for yr, v in years] * (len(years) > 1)
+                    + [f"of which {money(f.slippage_projected)} {PROJECTION}"]
+                    * bool(f.slippage_projected)
+                ),
             )
         )
     funding = f.funding
@@ -927,7 +934,7 @@ def report_workbook(
         ],
     )
     for m in f.pressures:
-        when = f.ahead_word(m) if f.is_ahead(m) else "to date"
+        when = f.ahead_word(m) if f.is_ahead(m) else "projected" if m.projected else "to date"
         s.row([m.label, m.slippage, m.cumulative_slippage, when], money=(1, 2))
     for year, amounts in f.funding.rows:
         s.row(

