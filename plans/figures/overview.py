@@ -30,6 +30,11 @@ class PlanSummary:
     def slippage_total(self) -> Decimal:
         return sum(self.slippage.values(), ZERO)
 
+    @property
+    def slippage_projected(self) -> Decimal:
+        """The part of ``slippage_total`` the paper only projects."""
+        return getattr(self.slippage, "projected", ZERO)
+
     def forecast_for(self, year: str) -> ForecastPoint | None:
         """The headline series' latest forecast in ``year``."""
         points = [p for p in self.forecasts if p.year == year]

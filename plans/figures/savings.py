@@ -409,17 +409,26 @@ def plan_totals(plans, *, as_at: date | None = None) -> dict[int, PlanTotals]:
 # Slippage and reconciliation
 
 
-def slippage_by_year(plans) -> dict[int, dict[str, Decimal]]:
+class YearAmounts(dict):
+    """``{year: amount}``, with ``projected``: the part of the amounts the paper only projects
+    (``CostPressure.projected``)."""
+
+    projected: Decimal = ZERO
+
+
+def slippage_by_year(plans) -> dict[int, YearAmounts]:
     """Total cost pressure of slipped actions per plan and year. One query."""
-    out: dict[int, dict[str, Decimal]] = defaultdict(dict)
+    out: dict[int, YearAmounts] = defaultdict(YearAmounts)
     rows = (
         CostPressure.objects.filter(plan_id__in=_ids(plans), kind=CostPressure.Kind.SLIPPAGE)
         .values("plan_id", "year")
-        .annotate(total=Sum("amount"))
+        .annotate(total=Sum("amount"), projected=Sum("amount", filter=Q(projected=True)))
         .order_by()
     )
     for row in rows:
-        out[row["plan_id"]][row["year"]] = to_decimal(row["total"])
+        years = out[row["plan_id"]]
+        years[row["year"]] = to_decimal(row["total"])
+        years.projected += to_decimal(row["projected"])
     return out
 
 

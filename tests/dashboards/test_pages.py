@@ -655,3 +655,12 @@ def test_a_kpi_actual_of_a_month_is_dated_by_its_month_never_a_day_the_paper_did
     assert recorded_on(date(2016, 2, 29)) == "Feb 2016"
     assert recorded_on(date(2014, 12, 11)) == "11 Dec 2014"  # a day the paper gives
     assert recorded_on("2014-11-30") == "Nov 2014" and recorded_on(None) == ""
+
+
+def test_the_overview_says_how_much_of_a_plans_slippage_is_projected(client, torbay_users, mtfs):
+    # Found walking the app: "Slippage cost recorded £1,007,221" for the MTFS counted the
+    # paper's projection for January to March 2017 as recorded.
+    client.force_login(torbay_users["director"])
+    html = _text(client.get(reverse("dashboards:overview")))
+    row = html[html.index("Slippage cost recorded") :][:600]
+    assert "£1,007,221" in row and "of which £527,699" in row and "the paper's projection" in row
