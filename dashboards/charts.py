@@ -16,7 +16,6 @@ from decimal import Decimal
 from html import escape
 
 from plans import figures as fg
-from plans.templatetags.figures import recorded_on
 from recovery import fiscal
 from recovery.money import (
     NOT_REPORTED,
@@ -661,7 +660,7 @@ def kpi_chart(k: fg.KpiFigures) -> Chart:
             }
         )
     latest = (
-        f"latest actual {k.display(k.latest.value)}, {recorded_on(k.latest.date)}"
+        f"latest actual {k.display(k.latest.value)}, {fiscal.recorded_date(k.latest.date)}"
         if k.latest
         else "no actual recorded"
     )

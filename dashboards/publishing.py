@@ -470,7 +470,7 @@ def changes_since(report: PublishedReport, f: fg.PlanFigures) -> list[fg.Change]
                 Decimal(was["latest"]) if was and was.get("latest") is not None else None,
                 k.latest.value,
                 unit=k.kpi.unit,
-                note=f"recorded {fiscal.long_date(k.latest.date, short_month=True)}",
+                note=f"recorded {fiscal.recorded_date(k.latest.date)}",
             )
         )
     return out

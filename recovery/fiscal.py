@@ -151,3 +151,13 @@ def long_date(day, *, short_month: bool = False, time: bool = False) -> str:
     write theirs the same way."""
     text = f"{day.day} {day:%b %Y}" if short_month else f"{day.day} {day:%B %Y}"
     return f"{text} {day:%H:%M}" if time else text
+
+
+def recorded_date(day: date) -> str:
+    """The date of a recorded figure as its paper gives it: a month's last day is the month
+    ("Nov 2016"), since a month without a day is recorded as its last day
+    (docs/fixture-conventions.md) and no page may print a day the paper never did; any other
+    day in full ("11 Dec 2014")."""
+    if day.day == calendar.monthrange(day.year, day.month)[1]:
+        return f"{day:%b %Y}"
+    return long_date(day, short_month=True)

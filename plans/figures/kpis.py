@@ -146,13 +146,13 @@ class KpiFigures:
                 f"{self.display(self.goal.value)} is a goal the paper gives no date: the "
                 "actual is not rated against it"
             )
-        on = f"{self.latest.date:%-d %b %Y}"
+        on = fiscal.recorded_date(self.latest.date)
         if self.due_target is not None:  # the target column says which was due by when
             return f"no actual since {on}"
         if nxt is not None:
             by = f"{nxt.date:%-d %b %Y}"
             return f"no target in force at {on}; next {self.display(nxt.value)} by {by}"
-        return f"no target in force at {self.latest.date:%-d %b %Y}"
+        return f"no target in force at {fiscal.recorded_date(self.latest.date)}"
 
     @cached_property
     def printed_texts(self) -> dict[date | None, str]:

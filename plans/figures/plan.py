@@ -868,7 +868,7 @@ class PlanFigures:
                             before,
                             v.value,
                             unit=k.kpi.unit,
-                            note=f"recorded {fiscal.long_date(v.date, short_month=True)}",
+                            note=f"recorded {fiscal.recorded_date(v.date)}",
                         )
                     )
         return out

@@ -1,12 +1,12 @@
 """Template words for the figures' rules, for every app's templates: RAG in words."""
 
-import calendar
 from datetime import date
 
 from django import template
 from django.utils.html import format_html
 
 from plans.figures.rules import RAG_LABELS, format_kpi_value, format_number
+from recovery import fiscal
 
 register = template.Library()
 
@@ -36,17 +36,11 @@ def kpi_value(value, unit="count"):
 
 @register.filter
 def recorded_on(day) -> str:
-    """The date of a recorded figure as its paper gives it: a month's last day is the month
-    ("Nov 2016"), since a month without a day is recorded as its last day
-    (docs/fixture-conventions.md) and a page must not print a day the paper never did; any
-    other day in full ("11 Dec 2014")."""
+    """``fiscal.recorded_date`` for a template (a date, or one written as ISO text in a
+    published report's figures); "" for none."""
     if isinstance(day, str):
         try:
             day = date.fromisoformat(day[:10])
         except ValueError:
             return day
-    if not isinstance(day, date):
-        return ""
-    if day.day == calendar.monthrange(day.year, day.month)[1]:
-        return f"{day:%b %Y}"
-    return f"{day.day} {day:%b %Y}"
+    return fiscal.recorded_date(day) if isinstance(day, date) else ""
