@@ -15,6 +15,8 @@ from datetime import timedelta
 from decimal import Decimal
 from html import escape
 
+from django.utils.text import capfirst
+
 from plans import figures as fg
 from recovery import fiscal
 from recovery.money import (
@@ -702,7 +704,7 @@ def slippage_chart(f: fg.PlanFigures) -> Chart:
     if any(hatched):
         name = {
             "later": f"After {f.sel.label} (not yet incurred)",
-            "projected": "The paper's projection (no cost recorded as incurred)",
+            "projected": capfirst(f.PROJECTION),
             "both": f"Projected, or after {f.sel.label} (not incurred)",
         }[f.ahead_kind if f.pressures_ahead else "projected"]
         traces.append(
@@ -744,7 +746,7 @@ def slippage_chart(f: fg.PlanFigures) -> Chart:
                 if f.ahead_kind == "later"
                 else "are the paper's projection or later, not incurred by then."
                 if f.ahead_kind == "both"
-                else "are the paper's projection, with no cost recorded as incurred."
+                else f"are {f.PROJECTION}."
             )
             if f.pressures_ahead or f.slippage_projected
             else "."

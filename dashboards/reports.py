@@ -145,11 +145,8 @@ def _not_yet_incurred(amount: str, f: fg.PlanFigures) -> str:
     if f.ahead_kind == "later":
         return f"of which {amount} falls after {f.sel.label} and was not yet incurred"
     if f.ahead_kind == "projected":
-        return f"of which {amount} {PROJECTION}"
+        return f"of which {amount} is {f.PROJECTION}"
     return f"of which {amount} is projected or falls after {f.sel.label}, not incurred by then"
-
-
-PROJECTION = "is the paper's projection, with no cost recorded as incurred"
 
 
 def summary_rows(f: fg.PlanFigures, money=whole_pounds) -> list[SummaryRow]:
@@ -373,7 +370,7 @@ def summary_rows(f: fg.PlanFigures, money=whole_pounds) -> list[SummaryRow]:
                 # By year where there are several; one year's is the total again.
                 note="; ".join(
                     [f"{yr}: {money(v)}" for yr, v in years] * (len(years) > 1)
-                    + [f"of which {money(f.slippage_projected)} {PROJECTION}"]
+                    + [f"of which {money(f.slippage_projected)} is {f.PROJECTION}"]
                     * bool(f.slippage_projected)
                 ),
             )

@@ -215,6 +215,9 @@ class PlanFigures:
     def slippage_total(self) -> Decimal:
         return sum((m.slippage for m in self.pressures), ZERO)
 
+    # What a cost the paper only projects is, wherever it is said.
+    PROJECTION = "the paper's projection, with no cost recorded as incurred"
+
     def is_after(self, m: PressureMonth) -> bool:
         """A month after the one shown."""
         return (m.year, m.period) > (self.sel.year, self.sel.period)
@@ -282,7 +285,7 @@ class PlanFigures:
         ]
         return sum(costs, ZERO) if costs else None
 
-    @property
+    @cached_property
     def pressures_ahead(self) -> list[PressureMonth]:
         """The months after the one shown with a slippage cost."""
         return [m for m in self.pressures if self.is_ahead(m) and m.slippage]
