@@ -1703,7 +1703,7 @@ class PlacementMove(PlanChild):
     @property
     def planned_label(self) -> str:
         label = fiscal.month_label(self.planned_year, self.planned_period)
-        return f"{label} (month assumed)" if self.month_assumed else label
+        return fiscal.month_said(label, self.month_assumed)
 
     @property
     def actual_label(self) -> str:

@@ -153,6 +153,12 @@ def long_date(day, *, short_month: bool = False, time: bool = False) -> str:
     return f"{text} {day:%H:%M}" if time else text
 
 
+def month_said(label: str, assumed: bool) -> str:
+    """A month (or what is said of it) as every page gives it, "(month assumed)" where the
+    paper does not give it."""
+    return f"{label} (month assumed)" if assumed else label
+
+
 def recorded_date(day: date) -> str:
     """The date of a recorded figure as its paper gives it: a month's last day is the month
     ("Nov 2016"), since a month without a day is recorded as its last day

@@ -60,7 +60,7 @@ class ForecastPoint:
     def when(self) -> str:
         """The month, said as assumed where the paper gives none (``label`` is a chart's
         category)."""
-        return f"{self.label} (month assumed)" if self.month_assumed else self.label
+        return fiscal.month_said(self.label, self.month_assumed)
 
     @property
     def previous_label(self) -> str:

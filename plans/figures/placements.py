@@ -207,7 +207,7 @@ class MoveFigures:
             return self.status
         if self.months_late:
             return f"{self.status} (against the assumed {index_label(self.planned)})"
-        return f"{self.status} (month assumed)"
+        return fiscal.month_said(self.status, True)
 
     def delay_months(self) -> range:
         """The months this move costs its saving because it was (or will be) late."""
