@@ -52,6 +52,15 @@ def gbp(value, pence=None):
 
 
 @register.filter
+def gbp_working(value):
+    """A figure in a worked sum (2 × £126,705 = £253,410): whole pounds on screen and, in
+    £k on paper, to as many places as it has (£126.705k), so the sum still adds up."""
+    if value is None:
+        return money.NOT_REPORTED
+    return shown(money.format_money(value, pence=False), money.format_money_k(value, exact=True))
+
+
+@register.filter
 def gbp_k(value):
     """£k as committees print it: ``£1,578k``, ``−£933k``."""
     return money.format_money_k(value)

@@ -461,3 +461,16 @@ def test_a_range_keeps_its_high_end_in_the_pack_the_workbook_and_the_charts(
     assert (total["Expected to date"], total["Expected to date (high)"]) == (657_000, 932_000)
     report = client.get(reverse("dashboards:report", args=[mtfs.pk]), query).content.decode()
     assert "Expected (high end)" in report and "£657,000 – £932,000" in report
+
+
+def test_a_worked_sum_still_adds_up_when_printed_in_k():
+    # Found walking the print: "2 × £127k = £253k" (2 × 127 is 254).
+    from decimal import Decimal as D
+
+    from recovery.templatetags.money import gbp_working, printed_in_k
+
+    with printed_in_k():
+        unit, total = gbp_working(D("126705")), gbp_working(D("253410.00"))
+    assert '<span class="money-k" aria-hidden="true">£126.705k</span>' in unit
+    assert '<span class="money-k" aria-hidden="true">£253.41k</span>' in total
+    assert gbp_working(D("126705")) == "£126,705"  # on the screen, whole pounds
