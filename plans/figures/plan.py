@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from functools import cached_property
 
@@ -199,7 +199,22 @@ class PlanFigures:
         if not y.lines:
             return ""
         tbc = f" ({y.tbc_lines} TBC)" if y.tbc_lines else ""
-        return f"on {y.coverage} with a planned amount{tbc}"
+        stale = self.achieved_reported_to
+        if stale and (fiscal.financial_year(stale), fiscal.period(stale)) >= (
+            self.sel.year,
+            self.sel.period,
+        ):
+            stale = None
+        # A figure carried from an earlier month says from when: Torbay's £144,000 of October
+        # 2011 is not a February 2012 figure.
+        latest = f"; latest reported {fiscal.recorded_date(stale)}" if stale else ""
+        return f"on {y.coverage} with a planned amount{tbc}{latest}"
+
+    @property
+    def achieved_reported_to(self) -> date | None:
+        """The date of the latest achieved figure behind the year's achieved total."""
+        days = [x.achieved_entry["as_at"] for x in self.target_lines if x.achieved_entry]
+        return max(days, default=None)
 
     @property
     def pressures_in_year(self) -> Decimal | None:

@@ -664,3 +664,24 @@ def test_the_overview_says_how_much_of_a_plans_slippage_is_projected(client, tor
     html = _text(client.get(reverse("dashboards:overview")))
     row = html[html.index("Slippage cost recorded") :][:600]
     assert "£1,007,221" in row and "of which £527,699" in row and "the paper's projection" in row
+
+
+def test_an_achieved_figure_carried_from_an_earlier_month_says_from_when(
+    client, torbay_users, seeded
+):
+    # Found walking the app: Torbay 2011/12 showed "Achieved £144,000" at P11 Feb 2012 beside
+    # February's profile, where the paper gives it "as at October 2011".
+    from plans.models import Plan
+
+    plan = Plan.objects.get(authority__slug="torbay", code="recovery-2011-12")
+    f = fg.plan_figures(plan, fg.Selection("2011/12", 11))
+    assert f.reporting_note == "on 1 of 1 line with a planned amount; latest reported Oct 2011"
+    assert fg.plan_figures(plan, fg.Selection("2011/12", 7)).reporting_note == (
+        "on 1 of 1 line with a planned amount"
+    )
+    client.force_login(torbay_users["director"])
+    html = _text(client.get(reverse("dashboards:plan_dashboard", args=[plan.pk])))
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html))
+    assert "Achieved £144,000 (on 1 of 1 line with a planned amount; latest reported Oct 2011)" in (
+        text
+    )
