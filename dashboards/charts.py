@@ -689,7 +689,8 @@ def slippage_chart(f: fg.PlanFigures) -> Chart:
     labels = [fiscal.month_label(y, p) for y, p, _ in months]
     recorded = [m for *_, m in months]  # None for a month with nothing recorded
     # A month not incurred at the one shown (later, or the paper's projection): hatched.
-    hatched = [bool(m) and (f.is_ahead(m) or m.projected) for m in recorded]
+    not_incurred = {(m.year, m.period) for m, word in f.pressure_rows if word}
+    hatched = [bool(m) and (m.year, m.period) in not_incurred for m in recorded]
     monthly = [m.slippage if m and not h else None for m, h in zip(recorded, hatched, strict=True)]
     cumulative = [m.cumulative_slippage if m else None for _, _, m in months]
     traces = [
@@ -702,11 +703,10 @@ def slippage_chart(f: fg.PlanFigures) -> Chart:
         ),
     ]
     if any(hatched):
-        name = {
-            "later": f"After {f.sel.label} (not yet incurred)",
-            "projected": capfirst(f.PROJECTION),
-            "both": f"Projected, or after {f.sel.label} (not incurred)",
-        }[f.ahead_kind if f.pressures_ahead else "projected"]
+        if f.pressures_ahead and f.ahead_kind != "projected":
+            name = f"{capfirst(f.ahead_label)} (not yet incurred)"
+        else:
+            name = capfirst(f.PROJECTION)
         traces.append(
             _trace(
                 "bar",
@@ -740,15 +740,11 @@ def slippage_chart(f: fg.PlanFigures) -> Chart:
         f"Bar chart of the monthly slippage cost with its running total; total "
         f"{_pounds(f.slippage_total)}"
         + (
-            f", of which {_pounds(f.slippage_to_date)} to {f.sel.label}; the hatched months "
-            + (
-                f"fall after {f.sel.label} and were not yet incurred by then."
-                if f.ahead_kind == "later"
-                else "are the paper's projection or later, not incurred by then."
-                if f.ahead_kind == "both"
-                else f"are {f.PROJECTION}."
-            )
-            if f.pressures_ahead or f.slippage_projected
+            f", of which {_pounds(f.slippage_to_date)} to {f.sel.label}; of the hatched months, "
+            f"{_pounds(f.slippage_ahead)} {f.ahead_said}."
+            if f.pressures_ahead
+            else f", of which the hatched {_pounds(f.slippage_projected)} is {f.PROJECTION}."
+            if f.slippage_projected
             else "."
         ),
         {"data": traces, "layout": layout},

@@ -139,16 +139,6 @@ def whole_pounds(value) -> str:
     return format_money(value, pence=False)
 
 
-def _not_yet_incurred(amount: str, f: fg.PlanFigures) -> str:
-    """The part of a cost not incurred at the month shown (``PlanFigures.is_ahead``), in
-    words."""
-    if f.ahead_kind == "later":
-        return f"of which {amount} falls after {f.sel.label} and was not yet incurred"
-    if f.ahead_kind == "projected":
-        return f"of which {amount} is {f.PROJECTION}"
-    return f"of which {amount} is projected or falls after {f.sel.label}, not incurred by then"
-
-
 def summary_rows(f: fg.PlanFigures, money=whole_pounds) -> list[SummaryRow]:
     """The headline figures, in the order tiles, report and workbook show them. A figure
     nothing supports is None (shown as not reported, an empty cell in the workbook), with a
@@ -288,7 +278,7 @@ def summary_rows(f: fg.PlanFigures, money=whole_pounds) -> list[SummaryRow]:
                 note=(
                     f"none recorded for {sel.year}"
                     if f.pressures_in_year is None
-                    else _not_yet_incurred(money(f.pressures_in_year_ahead), f)
+                    else f"of which {money(f.pressures_in_year_ahead)} {f.ahead_said}"
                     if f.pressures_in_year_ahead
                     else ""
                 ),
@@ -358,7 +348,7 @@ def summary_rows(f: fg.PlanFigures, money=whole_pounds) -> list[SummaryRow]:
                 f"Slippage cost to {f.sel.label}",
                 f.slippage_to_date,
                 note=f"with {f.ahead_months}, {money(f.slippage_total)} to "
-                f"{f.pressures_ahead[-1].label}, " + _not_yet_incurred(money(f.slippage_ahead), f),
+                f"{f.pressures_ahead[-1].label}, of which {money(f.slippage_ahead)} {f.ahead_said}",
             )
         )
     elif f.slippage_total:
@@ -930,8 +920,8 @@ def report_workbook(
             *[(label, 16) for label in f.funding.kinds],
         ],
     )
-    for m in f.pressures:
-        when = f.ahead_word(m) if f.is_ahead(m) else "projected" if m.projected else "to date"
+    for m, word in f.pressure_rows:
+        when = word or "to date"
         s.row([m.label, m.slippage, m.cumulative_slippage, when], money=(1, 2))
     for year, amounts in f.funding.rows:
         s.row(

@@ -14,7 +14,13 @@ from plans.figures.money_position import (
     funding_positions,
     headline_series,
 )
-from plans.figures.savings import PlanTotals, YearTotals, plan_totals, slippage_by_year
+from plans.figures.savings import (
+    PlanTotals,
+    YearAmounts,
+    YearTotals,
+    plan_totals,
+    slippage_by_year,
+)
 from plans.models import Funding
 
 
@@ -22,7 +28,7 @@ from plans.models import Funding
 class PlanSummary:
     plan: object
     totals: PlanTotals
-    slippage: dict[str, Decimal]
+    slippage: YearAmounts
     forecasts: list[ForecastPoint]
     funding: FundingPosition
 
@@ -33,7 +39,7 @@ class PlanSummary:
     @property
     def slippage_projected(self) -> Decimal:
         """The part of ``slippage_total`` the paper only projects."""
-        return getattr(self.slippage, "projected", ZERO)
+        return self.slippage.projected
 
     def forecast_for(self, year: str) -> ForecastPoint | None:
         """The headline series' latest forecast in ``year``."""
@@ -154,7 +160,7 @@ def authority_overview(plans) -> AuthorityOverview:
         forecasts[p.plan_id].append(p)
     funding = funding_positions(plans)
     summaries = {
-        p.pk: PlanSummary(p, totals[p.pk], slippage.get(p.pk, {}), forecasts[p.pk], funding[p.pk])
+        p.pk: PlanSummary(p, totals[p.pk], slippage[p.pk], forecasts[p.pk], funding[p.pk])
         for p in plans
     }
     lineages = [Lineage([summaries[p.pk] for p in chain]) for chain in _chains(plans)]

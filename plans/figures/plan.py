@@ -199,15 +199,11 @@ class PlanFigures:
         if not y.lines:
             return ""
         tbc = f" ({y.tbc_lines} TBC)" if y.tbc_lines else ""
-        stale = self.achieved_reported_to
-        if stale and (fiscal.financial_year(stale), fiscal.period(stale)) >= (
-            self.sel.year,
-            self.sel.period,
-        ):
-            stale = None
         # A figure carried from an earlier month says from when: Torbay's £144,000 of October
-        # 2011 is not a February 2012 figure.
-        latest = f"; latest reported {fiscal.recorded_date(stale)}" if stale else ""
+        # 2011 is not a February 2012 figure. (``as_at`` is the month's last day.)
+        reported = self.achieved_reported_to
+        carried = reported is not None and reported < self.sel.as_at.replace(day=1)
+        latest = f"; latest reported {fiscal.recorded_date(reported)}" if carried else ""
         return f"on {y.coverage} with a planned amount{tbc}{latest}"
 
     @property
@@ -272,6 +268,16 @@ class PlanFigures:
             "both": "the projected and later months",
         }[self.ahead_kind]
 
+    @property
+    def ahead_said(self) -> str:
+        """What the cost of ``pressures_ahead`` is, after "of which £X": every sentence,
+        summary row and chart that gives it says it so."""
+        return {
+            "later": f"falls after {self.sel.label} and was not yet incurred",
+            "projected": f"is {self.PROJECTION}",
+            "both": f"is projected or falls after {self.sel.label}, not incurred by then",
+        }[self.ahead_kind]
+
     def ahead_word(self, m: PressureMonth) -> str:
         """Why one month's cost is not a cost to date (``is_ahead``)."""
         if m.projected and (self.ahead_kind == "projected" or not self.is_after(m)):
@@ -280,9 +286,13 @@ class PlanFigures:
 
     @property
     def pressure_rows(self) -> list[tuple[PressureMonth, str]]:
-        """Each month with ``ahead_word`` where it is not a cost to date ("" where it is)."""
+        """Each month with why its cost is not a cost to date ("" where it is): a month of
+        ``pressures_ahead`` by ``ahead_word``, an earlier year's projection "projected". The
+        table marks these months, the chart hatches them, the workbook names them."""
+        ahead = self.pressures_ahead
         return [
-            (m, self.ahead_word(m) if m in self.pressures_ahead else "") for m in self.pressures
+            (m, self.ahead_word(m) if m in ahead else "projected" if m.projected else "")
+            for m in self.pressures
         ]
 
     @property
